@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, isInitializeResult } from './codec.js';
+import {
+  Attribute,
+  buildClientAttributes,
+  type MessageAttributes,
+  validateCustomAttributes,
+} from './envelope.js';
+import { ConfigurationError } from './errors.js';
+import { withMeta } from './meta.js';
+import { isValidSessionId } from './session-id.js';
+
+export interface ClientSessionStateOptions {
+  /** Sent as `ClientId` on every message. @default a random UUID */
+  clientId?: string;
+  /** Entries merged into `initialize`'s `params._meta`, e.g. `{ responseQueueUrl }`. */
+  meta: Readonly<Record<string, string>>;
+  /** Extra attributes on every message; checked against the attribute budget at construction. */
+  customAttributes?: Readonly<Record<string, string>>;
+  /** A session id to propose on `initialize` (the gateway proposes its own, PROTOCOL.md §7). */
+  proposedSessionId?: string;
+}
+
+/**
+ * The client half of the handshake every async transport performs (PROTOCOL.md §1): name where to
+ * answer in `initialize`, adopt the session id from the initialize result, then send the id and the
+ * negotiated protocol version on everything after. Transports own the I/O; this owns the state.
+ */
+export class ClientSessionState {
+  readonly clientId: string;
+  sessionId: string | undefined;
+  protocolVersion: string | undefined;
+  readonly #meta: Readonly<Record<string, string>>;
+  readonly #custom: Readonly<Record<string, string>> | undefined;
+  readonly #proposed: string | undefined;
+
+  constructor(options: ClientSessionStateOptions) {
+    validateCustomAttributes(options.customAttributes);
+    if (options.proposedSessionId !== undefined && !isValidSessionId(options.proposedSessionId)) {
+      throw new ConfigurationError(
+        `Proposed session id "${options.proposedSessionId}" is not a valid session id`,
+      );
+    }
+    this.clientId = options.clientId ?? randomUUID();
+    this.#meta = options.meta;
+    this.#custom = options.customAttributes;
+    this.#proposed = options.proposedSessionId;
+  }
+
+  /** The message as it goes on the wire (with `_meta` added to `initialize`) and its attributes. */
+  prepare(message: JSONRPCMessage): { message: JSONRPCMessage; attributes: MessageAttributes } {
+    const initialize = isInitializeRequest(message);
+    const outgoing = initialize ? withMeta(message, this.#meta) : message;
+    const sessionId = this.sessionId ?? (initialize ? this.#proposed : undefined);
+    const attributes = buildClientAttributes({
+      message: outgoing,
+      clientId: this.clientId,
+      sessionId,
+      protocolVersion: initialize ? undefined : this.protocolVersion,
+      custom: this.#custom,
+    });
+    return { message: outgoing, attributes };
+  }
+
+  /**
+   * Looks at a received message: adopts the session id from the initialize result. Returns false when the
+   * message belongs to another session (a shared response channel) and must not be delivered.
+   */
+  accept(message: JSONRPCMessage, attributes: Readonly<Record<string, string>>): boolean {
+    const sessionId = attributes[Attribute.SessionId];
+    if (this.sessionId === undefined) {
+      if (sessionId !== undefined && isInitializeResult(message) && isValidSessionId(sessionId)) {
+        this.sessionId = sessionId;
+      }
+      return true;
+    }
+    return sessionId === undefined || sessionId === this.sessionId;
+  }
+}

@@ -1,0 +1,78 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Logger } from './logger.js';
+
+export type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+export type {
+  JSONRPCErrorResponse,
+  JSONRPCMessage,
+  JSONRPCNotification,
+  JSONRPCRequest,
+  JSONRPCResultResponse,
+  MessageExtraInfo,
+  RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+
+/**
+ * What a session manager needs of an MCP server: `McpServer` and the low-level `Server` of the SDK both
+ * fit, and so does anything else that can be connected to a transport and closed.
+ */
+export interface ConnectableServer {
+  connect(transport: Transport): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Makes the MCP server for one new session. Called once per `initialize`. */
+export type ServerFactory = () => ConnectableServer | Promise<ConnectableServer>;
+
+/** A live session as a session manager reports it. */
+export interface SessionInfo {
+  readonly sessionId: string;
+  /** The `ClientId` the client sent, when the transport carries one. */
+  readonly clientId: string | undefined;
+  /** The protocol version negotiated by `initialize`, once known. */
+  readonly protocolVersion: string | undefined;
+  /** Unix milliseconds. */
+  readonly createdAt: number;
+  /** Unix milliseconds of the last message in either direction. */
+  readonly lastActivityAt: number;
+}
+
+/**
+ * The server side of an async transport: listens on its inbound channel, opens one session (and one MCP
+ * server from the factory) per `initialize`, and routes later messages by session id.
+ */
+export interface SessionManager {
+  /** Starts listening. Resolves once the inbound channel is being read. */
+  start(): Promise<void>;
+  /** Stops listening, lets in-flight requests finish up to a deadline, closes every session. */
+  close(): Promise<void>;
+  /** Ends one session as if the client had terminated it; later messages for it get an error. */
+  terminateSession(sessionId: string): Promise<boolean>;
+  readonly sessions: ReadonlyMap<string, SessionInfo>;
+}
+
+/** What the gateway tells a backend about the session it wants a transport for. */
+export interface BackendTransportContext {
+  /**
+   * The gateway's own id for this session; unique per gateway instance. Backends propose it to the server
+   * as the session id (PROTOCOL.md §7) and may use it to route answers.
+   */
+  readonly sessionKey: string;
+  /** Log lines about this session should go here (it carries the session key). */
+  readonly logger?: Logger;
+}
+
+/**
+ * A backend is what the gateway talks to: it opens one client `Transport` per gateway session and is
+ * closed once. A backend may share one physical channel (one response queue, one poller) among all of
+ * its sessions. `specificationVersion` lets the contract evolve without breaking outside backends.
+ */
+export interface Backend {
+  readonly specificationVersion: 'v1';
+  /** A short name for logs and metrics, e.g. `sqs`. */
+  readonly name: string;
+  createTransport(context: BackendTransportContext): Transport | Promise<Transport>;
+  /** Resolves when the backend can reach its channel; rejects with the reason when it cannot. */
+  checkReady?(): Promise<void>;
+  close(): Promise<void>;
+}

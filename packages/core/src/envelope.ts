@@ -1,0 +1,215 @@
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isNotification, isRequest } from './codec.js';
+import { ConfigurationError } from './errors.js';
+
+/**
+ * The message-attribute envelope of PROTOCOL.md §1–§2. The attribute shape `{ DataType, StringValue }`
+ * is the one both the SQS and the SNS clients take on send, so builders here feed either unchanged.
+ */
+
+export const Attribute = {
+  MessageType: 'MessageType',
+  Timestamp: 'Timestamp',
+  RequestId: 'RequestId',
+  Method: 'Method',
+  SessionId: 'SessionId',
+  ClientId: 'ClientId',
+  ProtocolVersion: 'ProtocolVersion',
+} as const;
+export type AttributeName = (typeof Attribute)[keyof typeof Attribute];
+
+/** The value of `MessageType` on every message we send. */
+export const MESSAGE_TYPE_JSONRPC = 'jsonrpc';
+
+/** SQS (and SNS) accept at most this many message attributes. */
+export const MAX_MESSAGE_ATTRIBUTES = 10;
+
+const RESERVED = new Set<string>(Object.values(Attribute));
+
+export interface MessageAttribute {
+  DataType: 'String' | 'Number';
+  StringValue: string;
+}
+export type MessageAttributes = Record<string, MessageAttribute>;
+
+export interface ClientAttributesInput {
+  message: JSONRPCMessage;
+  clientId: string;
+  sessionId?: string | undefined;
+  protocolVersion?: string | undefined;
+  custom?: Readonly<Record<string, string>> | undefined;
+  /** Unix time in milliseconds; defaults to now. */
+  now?: number;
+}
+
+/** Attributes on a client→server message. */
+export function buildClientAttributes(input: ClientAttributesInput): MessageAttributes {
+  const attributes = baseAttributes(input.message, input.now);
+  attributes[Attribute.ClientId] = string(input.clientId);
+  if (input.sessionId !== undefined) attributes[Attribute.SessionId] = string(input.sessionId);
+  if (input.protocolVersion !== undefined)
+    attributes[Attribute.ProtocolVersion] = string(input.protocolVersion);
+  if (input.custom) {
+    for (const [name, value] of Object.entries(input.custom)) {
+      if (!RESERVED.has(name)) attributes[name] = string(value);
+    }
+  }
+  return attributes;
+}
+
+/** Attributes on a server→client message: the session id always. */
+export function buildServerAttributes(input: {
+  message: JSONRPCMessage;
+  sessionId: string;
+  now?: number;
+}): MessageAttributes {
+  const attributes = baseAttributes(input.message, input.now);
+  attributes[Attribute.SessionId] = string(input.sessionId);
+  return attributes;
+}
+
+function baseAttributes(message: JSONRPCMessage, now = Date.now()): MessageAttributes {
+  const attributes: MessageAttributes = {
+    [Attribute.MessageType]: string(MESSAGE_TYPE_JSONRPC),
+    [Attribute.Timestamp]: { DataType: 'Number', StringValue: String(Math.floor(now / 1000)) },
+  };
+  if (isRequest(message)) {
+    attributes[Attribute.RequestId] = string(String(message.id));
+    attributes[Attribute.Method] = string(message.method);
+  } else if (isNotification(message)) {
+    attributes[Attribute.Method] = string(message.method);
+  }
+  return attributes;
+}
+
+function string(value: string): MessageAttribute {
+  return { DataType: 'String', StringValue: value };
+}
+
+/** The most attributes a client message can carry of its own (all of §1 set at once). */
+export const CLIENT_RESERVED_ATTRIBUTE_COUNT = 7;
+
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
+
+/**
+ * Checks user-supplied custom attributes once, at configuration time: they may not reuse a protocol
+ * name, must fit in what the 10-attribute budget leaves, and must be names SQS accepts.
+ */
+export function validateCustomAttributes(
+  custom: Readonly<Record<string, string>> | undefined,
+  reservedCount = CLIENT_RESERVED_ATTRIBUTE_COUNT,
+): void {
+  if (!custom) return;
+  const names = Object.keys(custom);
+  for (const name of names) {
+    if (RESERVED.has(name)) {
+      throw new ConfigurationError(`Custom message attribute "${name}" would overwrite a protocol attribute`);
+    }
+    if (
+      !ATTRIBUTE_NAME.test(name) ||
+      /^(aws\.|amazon\.)/i.test(name) ||
+      name.startsWith('.') ||
+      name.endsWith('.')
+    ) {
+      throw new ConfigurationError(
+        `Custom message attribute name "${name}" is not a valid SQS attribute name`,
+      );
+    }
+    if (typeof custom[name] !== 'string' || custom[name] === '') {
+      throw new ConfigurationError(`Custom message attribute "${name}" must be a non-empty string`);
+    }
+  }
+  const budget = MAX_MESSAGE_ATTRIBUTES - reservedCount;
+  if (names.length > budget) {
+    throw new ConfigurationError(
+      `${names.length} custom message attributes given, but only ${budget} fit beside the protocol's own (limit ${MAX_MESSAGE_ATTRIBUTES})`,
+    );
+  }
+}
+
+/** Received attributes in the shapes the SQS client (`StringValue`) and SNS envelopes (`Value`) use. */
+export type ReceivedAttributes = Record<
+  string,
+  {
+    DataType?: string | undefined;
+    StringValue?: string | undefined;
+    Value?: string | undefined;
+    Type?: string | undefined;
+  }
+>;
+
+/** Flattens received attributes to a plain name → string map. */
+export function flattenAttributes(attributes: ReceivedAttributes | undefined): Record<string, string> {
+  const flat: Record<string, string> = {};
+  if (!attributes) return flat;
+  for (const [name, attribute] of Object.entries(attributes)) {
+    const value = attribute?.StringValue ?? attribute?.Value;
+    if (typeof value === 'string') flat[name] = value;
+  }
+  return flat;
+}
+
+/** The protocol attributes of a received message, read back. */
+export interface EnvelopeFields {
+  messageType?: string;
+  sessionId?: string;
+  clientId?: string;
+  protocolVersion?: string;
+  method?: string;
+  requestId?: string;
+  timestamp?: number;
+}
+
+export function readEnvelope(flat: Readonly<Record<string, string>>): EnvelopeFields {
+  const fields: EnvelopeFields = {};
+  if (flat.MessageType !== undefined) fields.messageType = flat.MessageType;
+  if (flat.SessionId !== undefined) fields.sessionId = flat.SessionId;
+  if (flat.ClientId !== undefined) fields.clientId = flat.ClientId;
+  if (flat.ProtocolVersion !== undefined) fields.protocolVersion = flat.ProtocolVersion;
+  if (flat.Method !== undefined) fields.method = flat.Method;
+  if (flat.RequestId !== undefined) fields.requestId = flat.RequestId;
+  if (flat.Timestamp !== undefined && Number.isFinite(Number(flat.Timestamp)))
+    fields.timestamp = Number(flat.Timestamp);
+  return fields;
+}
+
+export type UnwrappedBody =
+  | { kind: 'message'; body: string; attributes: Record<string, string>; fromSnsEnvelope: boolean }
+  | { kind: 'subscription-confirmation'; subscribeUrl: string | undefined; topicArn: string | undefined }
+  | { kind: 'unsubscribe-confirmation'; topicArn: string | undefined };
+
+/**
+ * Unwraps an SQS body that may be an SNS envelope (PROTOCOL.md §2): a JSON object with both `Type` and
+ * `Message` carries the JSON-RPC text in `Message` and may carry attributes; SQS attributes win over
+ * envelope attributes of the same name. Anything else is returned as the raw body.
+ */
+export function unwrapSnsEnvelope(body: string, sqsAttributes?: ReceivedAttributes): UnwrappedBody {
+  const attributes = flattenAttributes(sqsAttributes);
+  // Cheap test first: a JSON-RPC body never has a top-level "Type".
+  if (!body.includes('"Type"')) return { kind: 'message', body, attributes, fromSnsEnvelope: false };
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(body);
+  } catch {
+    return { kind: 'message', body, attributes, fromSnsEnvelope: false };
+  }
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
+    return { kind: 'message', body, attributes, fromSnsEnvelope: false };
+  }
+  const record = envelope as Record<string, unknown>;
+  if (typeof record.Type !== 'string' || !('Message' in record)) {
+    return { kind: 'message', body, attributes, fromSnsEnvelope: false };
+  }
+  const topicArn = typeof record.TopicArn === 'string' ? record.TopicArn : undefined;
+  if (record.Type === 'SubscriptionConfirmation') {
+    const subscribeUrl = typeof record.SubscribeURL === 'string' ? record.SubscribeURL : undefined;
+    return { kind: 'subscription-confirmation', subscribeUrl, topicArn };
+  }
+  if (record.Type === 'UnsubscribeConfirmation') return { kind: 'unsubscribe-confirmation', topicArn };
+  const inner = flattenAttributes(record.MessageAttributes as ReceivedAttributes | undefined);
+  for (const [name, value] of Object.entries(inner)) {
+    if (!(name in attributes)) attributes[name] = value;
+  }
+  const message = typeof record.Message === 'string' ? record.Message : JSON.stringify(record.Message);
+  return { kind: 'message', body: message, attributes, fromSnsEnvelope: true };
+}

@@ -1,0 +1,15 @@
+export * from './backoff.js';
+export * from './client-session-state.js';
+export * from './codec.js';
+export type * from './contracts.js';
+export * from './dedupe-window.js';
+export * from './envelope.js';
+export * from './errors.js';
+export * from './in-memory.js';
+export * from './jsonrpc-errors.js';
+export * from './logger.js';
+export * from './meta.js';
+export * from './request-correlator.js';
+export * from './session-dispatcher.js';
+export * from './session-id.js';
+export * from './session-registry.js';

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import type {
+  JSONRPCErrorResponse,
+  JSONRPCMessage,
+  JSONRPCNotification,
+  JSONRPCRequest,
+  JSONRPCResultResponse,
+  RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+
+export interface RequestCorrelatorOptions {
+  /** Prefix of every id this correlator mints; unique per gateway instance. @default 8 random hex characters */
+  idPrefix?: string;
+}
+
+interface Pending {
+  sessionKey: string;
+  originalId: RequestId;
+  method: string;
+}
+
+export interface CorrelatedAnswer {
+  sessionKey: string;
+  /** The answer with the id its session's client used. */
+  message: JSONRPCResultResponse | JSONRPCErrorResponse;
+  method: string;
+}
+
+/**
+ * The id rewriting of PROTOCOL.md §7. Many gateway sessions share one response channel and their
+ * clients' request ids collide (every SDK client starts at 0), so each forwarded request gets an id unique
+ * to this gateway; the answer is routed by that id and handed back with the original restored.
+ * Server→client requests keep the server's ids and are not seen here.
+ */
+export class RequestCorrelator {
+  readonly #prefix: string;
+  #counter = 0;
+  readonly #pending = new Map<string, Pending>();
+  /** sessionKey → (original id key → gateway id), to rewrite `notifications/cancelled`. */
+  readonly #bySession = new Map<string, Map<string, string>>();
+
+  constructor({ idPrefix = randomBytes(4).toString('hex') }: RequestCorrelatorOptions = {}) {
+    this.#prefix = idPrefix;
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Rewrites a client message on its way to the server. Requests get a new id; others pass unchanged. */
+  outbound<M extends JSONRPCMessage>(sessionKey: string, message: M): M {
+    if ('method' in message && 'id' in message) {
+      const request = message as JSONRPCRequest;
+      const gatewayId = `${this.#prefix}-${++this.#counter}`;
+      this.#pending.set(gatewayId, { sessionKey, originalId: request.id, method: request.method });
+      let ids = this.#bySession.get(sessionKey);
+      if (!ids) {
+        ids = new Map();
+        this.#bySession.set(sessionKey, ids);
+      }
+      ids.set(idKey(request.id), gatewayId);
+      return { ...request, id: gatewayId } as M;
+    }
+    if ('method' in message && message.method === 'notifications/cancelled') {
+      return this.#rewriteCancellation(sessionKey, message as JSONRPCNotification) as M;
+    }
+    return message;
+  }
+
+  /**
+   * Matches an answer from the server to the session that asked. Returns undefined when the id is not one
+   * this correlator minted, or its session was forgotten: the caller drops it with a log line.
+   */
+  inbound(message: JSONRPCResultResponse | JSONRPCErrorResponse): CorrelatedAnswer | undefined {
+    if (message.id === undefined || typeof message.id !== 'string') return undefined;
+    const pending = this.#pending.get(message.id);
+    if (!pending) return undefined;
+    this.#pending.delete(message.id);
+    this.#bySession.get(pending.sessionKey)?.delete(idKey(pending.originalId));
+    return {
+      sessionKey: pending.sessionKey,
+      method: pending.method,
+      message: { ...message, id: pending.originalId },
+    };
+  }
+
+  /** Whether a response id was minted here, whatever its state. */
+  owns(id: RequestId | undefined): boolean {
+    return typeof id === 'string' && id.startsWith(`${this.#prefix}-`);
+  }
+
+  /** Forgets every pending request of a session and returns their original ids and methods. */
+  forgetSession(sessionKey: string): Array<{ id: RequestId; method: string }> {
+    const ids = this.#bySession.get(sessionKey);
+    this.#bySession.delete(sessionKey);
+    if (!ids) return [];
+    const forgotten: Array<{ id: RequestId; method: string }> = [];
+    for (const gatewayId of ids.values()) {
+      const pending = this.#pending.get(gatewayId);
+      if (!pending) continue;
+      this.#pending.delete(gatewayId);
+      forgotten.push({ id: pending.originalId, method: pending.method });
+    }
+    return forgotten;
+  }
+
+  #rewriteCancellation(sessionKey: string, notification: JSONRPCNotification): JSONRPCNotification {
+    const params = notification.params as Record<string, unknown> | undefined;
+    const requestId = params?.requestId;
+    if (typeof requestId !== 'string' && typeof requestId !== 'number') return notification;
+    const gatewayId = this.#bySession.get(sessionKey)?.get(idKey(requestId));
+    if (gatewayId === undefined) return notification;
+    return { ...notification, params: { ...params, requestId: gatewayId } };
+  }
+}
+
+function idKey(id: RequestId): string {
+  return `${typeof id}:${id}`;
+}

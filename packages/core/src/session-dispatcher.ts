@@ -1,0 +1,514 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  type JSONRPCErrorResponse,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type RequestId,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
+import { decodeMessage, isAnswer, isInitializeRequest, isRequest, protocolVersionOf } from './codec.js';
+import type { ConnectableServer, ServerFactory, SessionInfo } from './contracts.js';
+import { DedupeWindow, type DedupeWindowOptions, dedupeKey } from './dedupe-window.js';
+import { Attribute } from './envelope.js';
+import { AsyncMcpError, AsyncMcpErrorCode, describeError, TransportStateError } from './errors.js';
+import {
+  internalError,
+  invalidSessionIdFormatError,
+  missingSessionIdError,
+  sessionNotFoundError,
+  sessionTerminatedError,
+  unsupportedProtocolVersionError,
+  validationError,
+} from './jsonrpc-errors.js';
+import { type Logger, silentLogger } from './logger.js';
+import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
+import { SessionRegistry } from './session-registry.js';
+
+/** One message as it arrived on a transport's inbound channel. */
+export interface InboundMessage {
+  body: string | Uint8Array;
+  /** Protocol attributes or headers, flattened to name → value (`SessionId`, `ClientId`, …). */
+  attributes: Readonly<Record<string, string>>;
+}
+
+export type RejectReason =
+  | 'parse'
+  | 'validation'
+  | 'protocol-version'
+  | 'missing-session'
+  | 'invalid-session'
+  | 'unknown-session'
+  | 'terminated-session'
+  | 'missing-address'
+  | 'session-limit'
+  | 'server-failed'
+  | 'closing';
+
+/** How a message ended once its effect is durable (its answer sent, for a request). */
+export type Settlement = 'delivered' | 'answered' | 'duplicate' | 'session-closed' | 'failed';
+
+export type DispatchResult<A> =
+  | {
+      status: 'accepted';
+      sessionId: string;
+      /** Whether this message opened the session. */
+      created: boolean;
+      address: A;
+      /** Resolves when the message's effect is durable; only then may a queue message be deleted. */
+      settled: Promise<Settlement>;
+    }
+  | {
+      status: 'rejected';
+      reason: RejectReason;
+      /** The JSON-RPC error for the sender; `replied` says whether it was already sent to them. */
+      error: JSONRPCErrorResponse;
+      replied: boolean;
+      sessionId: string | undefined;
+    };
+
+export interface SessionDispatcherOptions<A> {
+  createServer: ServerFactory;
+  /** Reads where a new session's client is answered from its `initialize` (e.g. `_meta.responseQueueUrl`). */
+  addressOf: (initialize: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => A | undefined;
+  /** What `addressOf` looks for, for the error when it is missing, e.g. `_meta.responseQueueUrl`. */
+  addressDescription: string;
+  /** Sends one message to a session's client. Throw a `MessageTooLargeError` for an oversize message. */
+  send: (message: JSONRPCMessage, target: { sessionId: string; address: A }) => Promise<void>;
+  /** @default 'hex' */
+  sessionIdFormat?: SessionIdFormat;
+  /** @default Infinity */
+  maxSessions?: number;
+  /** Sessions with no traffic and no running request for this long are closed. @default undefined (never) */
+  sessionIdleTimeoutMs?: number;
+  /** @default the versions the installed MCP SDK supports */
+  supportedProtocolVersions?: readonly string[];
+  dedupe?: DedupeWindowOptions;
+  logger?: Logger;
+  onsessioninitialized?: (sessionId: string) => void;
+  onsessionclosed?: (sessionId: string) => void;
+}
+
+export interface DispatcherStats {
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  sessionsOpened: number;
+  sessionsClosed: number;
+}
+
+/**
+ * The transport-independent half of every server session manager: decode, validate, route by session
+ * id, open a session (and an MCP server from the factory) per `initialize`, answer what cannot be routed
+ * with the errors of PROTOCOL.md §5, skip redelivered requests, and tell the caller when a message's
+ * effect is durable. Transports add only their I/O: reading the channel and `send`.
+ */
+export class SessionDispatcher<A> {
+  readonly #options: SessionDispatcherOptions<A>;
+  readonly #registry: SessionRegistry<DispatcherSession<A>>;
+  readonly #dedupe: DedupeWindow;
+  readonly #logger: Logger;
+  readonly #supported: readonly string[];
+  #closing = false;
+  readonly stats: DispatcherStats = {
+    accepted: 0,
+    rejected: 0,
+    duplicates: 0,
+    sessionsOpened: 0,
+    sessionsClosed: 0,
+  };
+
+  constructor(options: SessionDispatcherOptions<A>) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#supported = options.supportedProtocolVersions ?? SUPPORTED_PROTOCOL_VERSIONS;
+    this.#dedupe = new DedupeWindow(options.dedupe);
+    this.#registry = new SessionRegistry<DispatcherSession<A>>({
+      maxSessions: options.maxSessions,
+      idleTimeoutMs: options.sessionIdleTimeoutMs,
+      isBusy: (session) => session.pending.size > 0,
+      onEvict: (sessionId, session) => {
+        this.#logger.info({ sessionId }, 'session evicted after being idle');
+        void this.#end(session);
+      },
+    });
+  }
+
+  /** The live sessions, as a snapshot. */
+  get sessions(): ReadonlyMap<string, SessionInfo> {
+    const map = new Map<string, SessionInfo>();
+    for (const [id, session] of this.#registry.entries()) {
+      map.set(id, {
+        sessionId: id,
+        clientId: session.clientId,
+        protocolVersion: session.protocolVersion,
+        createdAt: session.createdAt,
+        lastActivityAt: this.#registry.lastActivityAt(id) ?? session.createdAt,
+      });
+    }
+    return map;
+  }
+
+  /** The number of requests handed to servers and not answered yet. */
+  get inFlight(): number {
+    let count = 0;
+    for (const [, session] of this.#registry.entries()) count += session.pending.size;
+    return count;
+  }
+
+  /** The address a live or recently ended session answers to. */
+  addressOf(sessionId: string): A | undefined {
+    const status = this.#registry.status(sessionId);
+    if (status.state === 'live') return status.value.address;
+    if (status.state === 'terminated') return status.tombstone.address as A | undefined;
+    return undefined;
+  }
+
+  /**
+   * Routes one inbound message. Resolves once the message is handed to its session (or rejected); the
+   * `settled` promise of an accepted message resolves once its effect is durable.
+   */
+  async dispatch(inbound: InboundMessage): Promise<DispatchResult<A>> {
+    const attributes = inbound.attributes;
+    const claimed = attributes[Attribute.SessionId];
+    const decoded = decodeMessage(inbound.body);
+    if (!decoded.ok) {
+      const reason = decoded.error.error.code === -32700 ? 'parse' : 'validation';
+      return this.#reject(reason, decoded.error, claimed, 'malformed message');
+    }
+    const message = decoded.message;
+    const requestId = isRequest(message) ? message.id : undefined;
+
+    const version = attributes[Attribute.ProtocolVersion];
+    if (version !== undefined && !this.#supported.includes(version)) {
+      return this.#reject(
+        'protocol-version',
+        unsupportedProtocolVersionError(version, this.#supported, requestId),
+        claimed,
+        'unsupported protocol version',
+      );
+    }
+    if (this.#closing) {
+      return this.#reject('closing', internalError('server is shutting down', requestId), claimed, 'closing');
+    }
+
+    if (claimed !== undefined && isValidSessionId(claimed)) {
+      const status = this.#registry.status(claimed);
+      // An initialize naming a live session goes into it, as Python asyncmcp servers do.
+      if (status.state === 'live') return this.#handOver(status.value, message, false);
+      if (status.state === 'terminated' && !isInitializeRequest(message)) {
+        return this.#reject(
+          'terminated-session',
+          sessionTerminatedError(claimed, requestId),
+          claimed,
+          'session terminated',
+        );
+      }
+    }
+    if (isInitializeRequest(message)) return this.#open(message, attributes);
+    if (claimed === undefined || claimed === '') {
+      return this.#reject('missing-session', missingSessionIdError(requestId), undefined, 'no session id');
+    }
+    if (!isValidSessionId(claimed)) {
+      return this.#reject(
+        'invalid-session',
+        invalidSessionIdFormatError(claimed, requestId),
+        undefined,
+        'bad session id',
+      );
+    }
+    return this.#reject(
+      'unknown-session',
+      sessionNotFoundError(claimed, requestId),
+      claimed,
+      'unknown session',
+    );
+  }
+
+  /** Ends a session; later messages for it get `Session has been terminated`. */
+  async terminate(sessionId: string): Promise<boolean> {
+    const session = this.#registry.get(sessionId);
+    if (!session) return false;
+    await this.#end(session);
+    return true;
+  }
+
+  /**
+   * Stops accepting messages, waits up to `timeoutMs` for running requests to be answered, then closes
+   * every session.
+   */
+  async close({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closing = true;
+    const running: Promise<unknown>[] = [];
+    for (const [, session] of this.#registry.entries()) {
+      for (const pending of session.pending.values()) running.push(pending.settled);
+    }
+    if (running.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([Promise.allSettled(running), deadline]);
+      clearTimeout(timer);
+    }
+    await Promise.allSettled([...this.#registry.entries()].map(([, session]) => this.#end(session)));
+    this.#registry.dispose();
+  }
+
+  async #open(
+    message: JSONRPCRequest,
+    attributes: Readonly<Record<string, string>>,
+  ): Promise<DispatchResult<A>> {
+    const address = this.#options.addressOf(message, attributes);
+    if (address === undefined) {
+      return this.#reject(
+        'missing-address',
+        validationError(`initialize is missing ${this.#options.addressDescription}`, message.id),
+        undefined,
+        'initialize without a reply address',
+      );
+    }
+    const proposed = attributes[Attribute.SessionId];
+    const sessionId =
+      proposed !== undefined && isValidSessionId(proposed)
+        ? proposed
+        : generateSessionId(this.#options.sessionIdFormat ?? 'hex');
+    if (!this.#registry.hasRoom()) {
+      const error = internalError(`too many sessions (limit ${this.#registry.maxSessions})`, message.id);
+      await this.#trySend(error, sessionId, address);
+      return this.#rejected('session-limit', error, true, sessionId);
+    }
+
+    const session = new DispatcherSession<A>(this, sessionId, address, attributes[Attribute.ClientId]);
+    this.#registry.add(sessionId, session);
+    session.ready = (async () => {
+      const server = await this.#options.createServer();
+      session.server = server;
+      await server.connect(session);
+    })();
+    try {
+      await session.ready;
+    } catch (cause) {
+      this.#registry.remove(sessionId, address);
+      this.#logger.error(
+        { sessionId, err: describeError(cause) },
+        'could not create the MCP server for a session',
+      );
+      const error = internalError(
+        `could not start a server for the session: ${describeError(cause)}`,
+        message.id,
+      );
+      await this.#trySend(error, sessionId, address);
+      return this.#rejected('server-failed', error, true, sessionId);
+    }
+    this.stats.sessionsOpened++;
+    this.#logger.info({ sessionId, clientId: session.clientId }, 'session opened');
+    this.#options.onsessioninitialized?.(sessionId);
+    return this.#handOver(session, message, true);
+  }
+
+  async #handOver(
+    session: DispatcherSession<A>,
+    message: JSONRPCMessage,
+    created: boolean,
+  ): Promise<DispatchResult<A>> {
+    await session.ready;
+    if (session.closed) {
+      const requestId = isRequest(message) ? message.id : undefined;
+      return this.#reject(
+        'terminated-session',
+        sessionTerminatedError(session.sessionId, requestId),
+        session.sessionId,
+        'session terminated',
+      );
+    }
+    this.#registry.touch(session.sessionId);
+    const base = {
+      status: 'accepted' as const,
+      sessionId: session.sessionId,
+      created,
+      address: session.address,
+    };
+    if (!isRequest(message)) {
+      this.stats.accepted++;
+      session.onmessage?.(message);
+      return { ...base, settled: Promise.resolve('delivered') };
+    }
+    const key = dedupeKey(session.sessionId, message.id);
+    const state = this.#dedupe.begin(key);
+    if (state !== 'new') {
+      this.stats.duplicates++;
+      this.#logger.info(
+        { sessionId: session.sessionId, requestId: message.id, state },
+        'redelivered request skipped',
+      );
+      const pending = session.pending.get(idKey(message.id));
+      return {
+        ...base,
+        settled: pending ? pending.settled.then(() => 'duplicate' as const) : Promise.resolve('duplicate'),
+      };
+    }
+    let settle!: (settlement: Settlement) => void;
+    const settled = new Promise<Settlement>((resolve) => {
+      settle = resolve;
+    });
+    session.pending.set(idKey(message.id), { settle, settled, dedupeKey: key });
+    this.stats.accepted++;
+    session.onmessage?.(message);
+    return { ...base, settled };
+  }
+
+  /** Called by a session's transport when its server sends a message. */
+  async sendFromSession(session: DispatcherSession<A>, message: JSONRPCMessage): Promise<void> {
+    if (session.closed) throw new TransportStateError('closed', 'session');
+    this.#registry.touch(session.sessionId);
+    const version = protocolVersionOf(message);
+    if (version !== undefined) session.protocolVersion = version;
+    const target = { sessionId: session.sessionId, address: session.address };
+    const answeredId = isAnswer(message) ? message.id : undefined;
+    const pending = answeredId === undefined ? undefined : session.pending.get(idKey(answeredId));
+    try {
+      await this.#options.send(message, target);
+    } catch (cause) {
+      if (answeredId === undefined || !isTooLarge(cause)) {
+        if (pending) this.#finish(session, answeredId as RequestId, 'failed');
+        throw cause;
+      }
+      // An answer that does not fit becomes an error the requester can match, never a silent loss.
+      this.#logger.warn(
+        { sessionId: session.sessionId, requestId: answeredId, err: describeError(cause) },
+        'answer too large',
+      );
+      try {
+        await this.#options.send(internalError(describeError(cause), answeredId), target);
+      } catch (again) {
+        if (pending) this.#finish(session, answeredId, 'failed');
+        throw again;
+      }
+    }
+    if (pending) this.#finish(session, answeredId as RequestId, 'answered');
+  }
+
+  #finish(session: DispatcherSession<A>, requestId: RequestId, settlement: Settlement): void {
+    const pending = session.pending.get(idKey(requestId));
+    if (!pending) return;
+    session.pending.delete(idKey(requestId));
+    if (settlement === 'failed') this.#dedupe.release(pending.dedupeKey);
+    else this.#dedupe.complete(pending.dedupeKey);
+    pending.settle(settlement);
+  }
+
+  /** Ends a session from any side: the manager, eviction, or its own server closing. */
+  async #end(session: DispatcherSession<A>): Promise<void> {
+    if (session.closed) return;
+    session.closed = true;
+    this.#registry.remove(session.sessionId, session.address);
+    for (const [, pending] of session.pending) {
+      this.#dedupe.complete(pending.dedupeKey);
+      pending.settle('session-closed');
+    }
+    session.pending.clear();
+    this.stats.sessionsClosed++;
+    this.#logger.info({ sessionId: session.sessionId }, 'session closed');
+    try {
+      await session.server?.close();
+    } catch (cause) {
+      this.#logger.warn({ sessionId: session.sessionId, err: describeError(cause) }, 'server close failed');
+    }
+    session.fireClose();
+    this.#options.onsessionclosed?.(session.sessionId);
+  }
+
+  /** Called by a session's transport when its server closes it. */
+  endFromSession(session: DispatcherSession<A>): Promise<void> {
+    return this.#end(session);
+  }
+
+  async #reject(
+    reason: RejectReason,
+    error: JSONRPCErrorResponse,
+    sessionId: string | undefined,
+    what: string,
+  ): Promise<DispatchResult<A>> {
+    const address = sessionId === undefined ? undefined : this.addressOf(sessionId);
+    const replied = address !== undefined && (await this.#trySend(error, sessionId as string, address));
+    const fields = { reason, sessionId, code: error.error.code, detail: error.error.message, replied };
+    this.#logger.warn(fields, `message rejected: ${what}`);
+    return this.#rejected(reason, error, replied, sessionId);
+  }
+
+  #rejected(
+    reason: RejectReason,
+    error: JSONRPCErrorResponse,
+    replied: boolean,
+    sessionId: string | undefined,
+  ): DispatchResult<A> {
+    this.stats.rejected++;
+    return { status: 'rejected', reason, error, replied, sessionId };
+  }
+
+  async #trySend(message: JSONRPCMessage, sessionId: string, address: A): Promise<boolean> {
+    try {
+      await this.#options.send(message, { sessionId, address });
+      return true;
+    } catch (cause) {
+      this.#logger.error({ sessionId, err: describeError(cause) }, 'could not send an error to the client');
+      return false;
+    }
+  }
+}
+
+interface PendingRequest {
+  settle: (settlement: Settlement) => void;
+  settled: Promise<Settlement>;
+  dedupeKey: string;
+}
+
+/** The per-session `Transport` a session's MCP server is connected to. */
+class DispatcherSession<A> implements Transport {
+  readonly pending = new Map<string, PendingRequest>();
+  readonly createdAt = Date.now();
+  protocolVersion: string | undefined;
+  server: ConnectableServer | undefined;
+  ready: Promise<void> = Promise.resolve();
+  closed = false;
+  #closeFired = false;
+  onmessage?: Transport['onmessage'];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+
+  constructor(
+    private readonly dispatcher: SessionDispatcher<A>,
+    readonly sessionId: string,
+    readonly address: A,
+    readonly clientId: string | undefined,
+  ) {}
+
+  async start(): Promise<void> {}
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return this.dispatcher.sendFromSession(this, message);
+  }
+
+  async close(): Promise<void> {
+    if (!this.closed) await this.dispatcher.endFromSession(this);
+    this.fireClose();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+  }
+
+  fireClose(): void {
+    if (this.#closeFired) return;
+    this.#closeFired = true;
+    this.onclose?.();
+  }
+}
+
+function idKey(id: RequestId): string {
+  return `${typeof id}:${id}`;
+}
+
+function isTooLarge(error: unknown): boolean {
+  return AsyncMcpError.isInstance(error) && error.code === AsyncMcpErrorCode.MessageTooLarge;
+}

@@ -1,0 +1,156 @@
+import { AsyncMcpErrorCode, SessionError } from './errors.js';
+
+export interface SessionRegistryOptions<T> {
+  /** Most live sessions at once; `add` beyond it throws a `SessionError`. @default Infinity */
+  maxSessions?: number;
+  /** Sessions idle longer than this are evicted. @default undefined (never) */
+  idleTimeoutMs?: number;
+  /** How many ended session ids are remembered, to tell "terminated" from "unknown". @default 10000 */
+  terminatedMemory?: number;
+  /** A session may refuse eviction while it is busy (e.g. a request is running). */
+  isBusy?: (value: T) => boolean;
+  /** Called for each session evicted for idleness, after it left the registry. */
+  onEvict?: (sessionId: string, value: T) => void;
+  /** Clock in milliseconds; replace it in tests. @default Date.now */
+  now?: () => number;
+}
+
+export type SessionStatus<T> =
+  | { state: 'live'; value: T }
+  | { state: 'terminated'; tombstone: Tombstone }
+  | { state: 'unknown' };
+
+/** What is kept of an ended session: enough to answer a late message with the right error. */
+export interface Tombstone {
+  readonly endedAt: number;
+  /** Transport-specific: where the session's client was reachable. */
+  readonly address: unknown;
+}
+
+interface Slot<T> {
+  value: T;
+  lastActivityAt: number;
+}
+
+/**
+ * The live sessions of a manager or a gateway, by id: a cap on their number, idle eviction, and a bounded
+ * memory of ended ids. The eviction timer is unref'd so it never keeps a process alive.
+ */
+export class SessionRegistry<T> {
+  readonly #slots = new Map<string, Slot<T>>();
+  readonly #tombstones = new Map<string, Tombstone>();
+  readonly #options: SessionRegistryOptions<T>;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: SessionRegistryOptions<T> = {}) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    const idle = options.idleTimeoutMs;
+    if (idle !== undefined && idle > 0) {
+      this.#timer = setInterval(() => this.sweep(), Math.max(10, Math.min(idle / 2, 30_000)));
+      this.#timer.unref();
+    }
+  }
+
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  get maxSessions(): number {
+    return this.#options.maxSessions ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Whether one more session may be added. */
+  hasRoom(): boolean {
+    return this.#slots.size < this.maxSessions;
+  }
+
+  add(sessionId: string, value: T): void {
+    if (this.#slots.has(sessionId)) {
+      throw new SessionError({
+        message: `Session ${sessionId} already exists`,
+        code: AsyncMcpErrorCode.SessionLimit,
+        sessionId,
+      });
+    }
+    if (!this.hasRoom()) {
+      throw new SessionError({
+        message: `Session limit reached (${this.maxSessions})`,
+        code: AsyncMcpErrorCode.SessionLimit,
+        sessionId,
+      });
+    }
+    this.#tombstones.delete(sessionId);
+    this.#slots.set(sessionId, { value, lastActivityAt: this.#now() });
+  }
+
+  get(sessionId: string): T | undefined {
+    return this.#slots.get(sessionId)?.value;
+  }
+
+  status(sessionId: string): SessionStatus<T> {
+    const slot = this.#slots.get(sessionId);
+    if (slot) return { state: 'live', value: slot.value };
+    const tombstone = this.#tombstones.get(sessionId);
+    if (tombstone) return { state: 'terminated', tombstone };
+    return { state: 'unknown' };
+  }
+
+  /** Records activity on a session, postponing its eviction. */
+  touch(sessionId: string): void {
+    const slot = this.#slots.get(sessionId);
+    if (slot) slot.lastActivityAt = this.#now();
+  }
+
+  lastActivityAt(sessionId: string): number | undefined {
+    return this.#slots.get(sessionId)?.lastActivityAt;
+  }
+
+  /** Removes a session and remembers that it ended. Returns its value, if it was live. */
+  remove(sessionId: string, address?: unknown): T | undefined {
+    const slot = this.#slots.get(sessionId);
+    if (!slot) return undefined;
+    this.#slots.delete(sessionId);
+    this.#tombstones.set(sessionId, { endedAt: this.#now(), address });
+    const memory = this.#options.terminatedMemory ?? 10_000;
+    while (this.#tombstones.size > memory) {
+      const oldest = this.#tombstones.keys().next().value;
+      if (oldest === undefined) break;
+      this.#tombstones.delete(oldest);
+    }
+    return slot.value;
+  }
+
+  ids(): IterableIterator<string> {
+    return this.#slots.keys();
+  }
+
+  *entries(): IterableIterator<[string, T]> {
+    for (const [id, slot] of this.#slots) yield [id, slot.value];
+  }
+
+  /** Evicts every session idle past the timeout and not busy; returns their ids. */
+  sweep(): string[] {
+    const idle = this.#options.idleTimeoutMs;
+    if (idle === undefined) return [];
+    const now = this.#now();
+    const evicted: string[] = [];
+    for (const [id, slot] of this.#slots) {
+      if (now - slot.lastActivityAt < idle) continue;
+      if (this.#options.isBusy?.(slot.value)) continue;
+      evicted.push(id);
+    }
+    for (const id of evicted) {
+      const value = this.remove(id);
+      if (value !== undefined) this.#options.onEvict?.(id, value);
+    }
+    return evicted;
+  }
+
+  /** Stops the eviction timer. Sessions stay; their owner closes them. */
+  dispose(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

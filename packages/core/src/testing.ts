@@ -1,0 +1,12 @@
+/**
+ * `@asyncmcp/core/testing`: the conformance kit every transport and backend runs, and the helpers it is
+ * built from. Needs `vitest` (an optional peer dependency) and `zod` (the MCP SDK's peer).
+ */
+export { type ConformanceObserver, createConformanceServer } from './testing/conformance-server.js';
+export {
+  type ConformanceCapabilities,
+  type ConformanceOptions,
+  type ConformanceTarget,
+  describeTransportConformance,
+} from './testing/describe-transport-conformance.js';
+export { countdown, MessageTap } from './testing/message-tap.js';

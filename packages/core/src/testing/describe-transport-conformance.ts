@@ -1,0 +1,268 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CreateMessageRequestSchema,
+  type JSONRPCMessage,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerFactory, SessionManager } from '../contracts.js';
+import { isValidSessionId } from '../session-id.js';
+import { createConformanceServer } from './conformance-server.js';
+import { countdown, MessageTap } from './message-tap.js';
+
+/** What a transport (or backend) under test supplies to the kit. */
+export interface ConformanceTarget {
+  /** Starts the server side, hosting one MCP server per session made by `createServer`. */
+  startServer(createServer: ServerFactory): Promise<SessionManager>;
+  /** A fresh client-side transport (a client transport, or a backend's per-session transport). */
+  createClientTransport(index: number): Transport | Promise<Transport>;
+  /**
+   * Puts raw text on the server's inbound channel as if it came from `sessionId`'s client. Enables the
+   * malformed-input checks.
+   */
+  injectRaw?(text: string, sessionId: string): Promise<void>;
+  /** Releases what the target made (queues, servers, backends). */
+  close?(): Promise<void>;
+}
+
+export interface ConformanceCapabilities {
+  /** The transport carries server→client requests (sampling, roots). @default true */
+  serverToClientRequests?: boolean;
+  /** A terminated session's later messages get an error back to the client. @default true */
+  terminatedSessionError?: boolean;
+  /** How many sessions run at once in the concurrency check; 0 skips it. @default 20 */
+  concurrentSessions?: number;
+}
+
+export interface ConformanceOptions {
+  /** Bound on every request and wait of the suite. @default 15000 */
+  timeoutMs?: number;
+}
+
+/**
+ * The shared suite every asyncmcp transport and backend runs: a real SDK `Client` against a real
+ * `McpServer` through the transport under test. Call it at the top level of a test file.
+ */
+export function describeTransportConformance(
+  name: string,
+  setup: () => Promise<ConformanceTarget>,
+  capabilities: ConformanceCapabilities = {},
+  options: ConformanceOptions = {},
+): void {
+  const timeout = options.timeoutMs ?? 15_000;
+  const concurrent = capabilities.concurrentSessions ?? 20;
+  const request = { timeout };
+
+  describe(`transport conformance: ${name}`, () => {
+    let target: ConformanceTarget;
+    let manager: SessionManager;
+    let rootsChanged = 0;
+    const rootsWaiters = new Set<() => void>();
+    const opened: Client[] = [];
+
+    beforeAll(async () => {
+      target = await setup();
+      manager = await target.startServer(() =>
+        createConformanceServer({
+          onRootsListChanged: () => {
+            rootsChanged++;
+            for (const waiter of rootsWaiters) waiter();
+          },
+        }),
+      );
+    }, timeout * 2);
+
+    afterAll(async () => {
+      await Promise.allSettled(opened.map((client) => client.close()));
+      await manager?.close();
+      await target?.close?.();
+    }, timeout * 2);
+
+    async function connect(index = 0): Promise<{ client: Client; tap: MessageTap }> {
+      const tap = new MessageTap(await target.createClientTransport(index));
+      const client = new Client(
+        { name: `conformance-client-${index}`, version: '1.0.0' },
+        { capabilities: { sampling: {}, roots: { listChanged: true } } },
+      );
+      client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
+        const first = req.params.messages[0]?.content;
+        const text = first && 'text' in first ? String(first.text) : '';
+        return {
+          role: 'assistant',
+          model: 'conformance',
+          content: { type: 'text', text: text.toUpperCase() },
+        };
+      });
+      client.setRequestHandler(ListRootsRequestSchema, async () => ({
+        roots: [{ uri: `file:///client-${index}`, name: `root ${index}` }],
+      }));
+      await client.connect(tap, request);
+      opened.push(client);
+      return { client, tap };
+    }
+
+    function text(result: unknown): string {
+      const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+      return content.map((part) => part.text ?? '').join('');
+    }
+
+    it('initializes and adopts a valid session id the server knows', async () => {
+      const { client, tap } = await connect();
+      expect(client.getServerVersion()).toMatchObject({ name: 'asyncmcp-conformance' });
+      expect(isValidSessionId(tap.sessionId)).toBe(true);
+      expect(manager.sessions.has(tap.sessionId as string)).toBe(true);
+      expect(SUPPORTED_PROTOCOL_VERSIONS).toContain(
+        manager.sessions.get(tap.sessionId as string)?.protocolVersion,
+      );
+    });
+
+    it('lists and calls tools, reads resources, gets prompts', async () => {
+      const { client } = await connect();
+      const tools = await client.listTools(undefined, request);
+      expect(tools.tools.map((tool) => tool.name).sort()).toEqual(['echo', 'progress', 'roots', 'sample']);
+      expect(
+        text(
+          await client.callTool({ name: 'echo', arguments: { text: 'héllo \u2603' } }, undefined, request),
+        ),
+      ).toBe('héllo \u2603');
+      const resources = await client.listResources(undefined, request);
+      expect(resources.resources.map((resource) => resource.uri)).toContain('conformance://static');
+      const read = await client.readResource({ uri: 'conformance://static' }, request);
+      expect(read.contents[0]).toMatchObject({ text: 'static resource text' });
+      const prompt = await client.getPrompt({ name: 'greet', arguments: { name: 'Ada' } }, request);
+      expect(prompt.messages[0]?.content).toMatchObject({ type: 'text', text: 'Hello, Ada!' });
+    });
+
+    it('carries notifications from server to client: progress and logging', async () => {
+      const { client } = await connect();
+      const logs: string[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+        logs.push(String(notification.params.data));
+      });
+      const progress: number[] = [];
+      const result = await client.callTool({ name: 'progress', arguments: { steps: 3 } }, undefined, {
+        ...request,
+        onprogress: (event) => progress.push(event.progress),
+      });
+      expect(text(result)).toBe('done 3');
+      // Notifications sent before the answer arrive before it on every transport that keeps session order.
+      expect(progress).toEqual([1, 2, 3]);
+      expect(logs).toEqual(['step 1', 'step 2', 'step 3']);
+    });
+
+    it('carries notifications from client to server', async () => {
+      const { client } = await connect();
+      const before = rootsChanged;
+      const arrived = countdown(1, timeout);
+      rootsWaiters.add(arrived.signal);
+      try {
+        await client.sendRootsListChanged();
+        await arrived.done;
+      } finally {
+        rootsWaiters.delete(arrived.signal);
+      }
+      expect(rootsChanged).toBeGreaterThan(before);
+    });
+
+    it.skipIf(capabilities.serverToClientRequests === false)(
+      'carries server→client requests and their answers (sampling, roots)',
+      async () => {
+        const { client } = await connect(7);
+        expect(
+          text(await client.callTool({ name: 'sample', arguments: { prompt: 'ping' } }, undefined, request)),
+        ).toBe('sampled: PING');
+        expect(text(await client.callTool({ name: 'roots', arguments: {} }, undefined, request))).toBe(
+          'file:///client-7',
+        );
+      },
+    );
+
+    it.skipIf(concurrent === 0)(
+      `serves ${concurrent} concurrent sessions with colliding ids and no cross-talk`,
+      async () => {
+        const sessions = await Promise.all(
+          Array.from({ length: concurrent }, (_, index) => connect(100 + index)),
+        );
+        const ids = new Set(sessions.map(({ tap }) => tap.sessionId));
+        expect(ids.size).toBe(concurrent);
+        const results = await Promise.all(
+          sessions.flatMap(({ client }, index) =>
+            [0, 1, 2].map(async (round) => {
+              const echoed = text(
+                await client.callTool(
+                  { name: 'echo', arguments: { text: `s${index}-r${round}` } },
+                  undefined,
+                  request,
+                ),
+              );
+              return echoed === `s${index}-r${round}`;
+            }),
+          ),
+        );
+        expect(results.every(Boolean)).toBe(true);
+        for (const { tap } of sessions) expect(manager.sessions.has(tap.sessionId as string)).toBe(true);
+      },
+    );
+
+    it('fires onclose when the client transport closes, and refuses to send after', async () => {
+      const inner = await target.createClientTransport(900);
+      const tap = new MessageTap(inner);
+      const client = new Client({ name: 'closer', version: '1.0.0' });
+      await client.connect(tap, request);
+      const closed = countdown(1, timeout);
+      client.onclose = closed.signal;
+      await client.close();
+      await closed.done;
+      await expect(inner.send({ jsonrpc: '2.0', method: 'notifications/initialized' })).rejects.toThrow();
+    });
+
+    it.skipIf(capabilities.terminatedSessionError === false)(
+      'answers a message for a terminated session with "Session has been terminated"',
+      async () => {
+        const { client, tap } = await connect();
+        const sessionId = tap.sessionId as string;
+        expect(await manager.terminateSession(sessionId)).toBe(true);
+        expect(manager.sessions.has(sessionId)).toBe(false);
+        await expect(client.listTools(undefined, request)).rejects.toThrow(
+          `Session has been terminated: ${sessionId}`,
+        );
+      },
+    );
+
+    describe('malformed input', () => {
+      it('answers malformed messages with JSON-RPC errors and keeps the session working', async (ctx) => {
+        if (!target.injectRaw) return ctx.skip();
+        const { client, tap } = await connect();
+        const sessionId = tap.sessionId as string;
+        const isError = (code: number, id?: string | number) => (message: JSONRPCMessage) =>
+          'error' in message && message.error.code === code && (id === undefined || message.id === id);
+
+        await target.injectRaw('{"jsonrpc": "2.0", "method": ', sessionId);
+        const parse = await tap.waitFor(isError(-32700), timeout);
+        expect(parse).toMatchObject({
+          id: 'server-error',
+          error: { message: expect.stringMatching(/^Parse error: /) },
+        });
+
+        await target.injectRaw('{"jsonrpc":"2.0","id":"bad-1","method":42}', sessionId);
+        const invalid = await tap.waitFor(isError(-32602, 'bad-1'), timeout);
+        expect(invalid).toMatchObject({ error: { message: expect.stringMatching(/^Validation error: /) } });
+
+        await target.injectRaw('[]', sessionId);
+        const batch = await tap.waitFor(isError(-32602, 'server-error'), timeout);
+        expect(batch).toMatchObject({
+          error: { message: expect.stringContaining('batches are not supported') },
+        });
+
+        expect(
+          text(
+            await client.callTool({ name: 'echo', arguments: { text: 'still here' } }, undefined, request),
+          ),
+        ).toBe('still here');
+      });
+    });
+  });
+}
