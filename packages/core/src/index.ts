@@ -13,3 +13,5 @@ export * from './request-correlator.js';
 export * from './session-dispatcher.js';
 export * from './session-id.js';
 export * from './session-registry.js';
+export * from './keyed-serial-queue.js';
+export * from './queue-consumer.js';

@@ -84,6 +84,16 @@ export class RequestCorrelator {
     };
   }
 
+  /** Forgets one forwarded request (it could not be sent), so no late answer is routed to it. */
+  discard(gatewayId: RequestId): boolean {
+    if (typeof gatewayId !== 'string') return false;
+    const pending = this.#pending.get(gatewayId);
+    if (!pending) return false;
+    this.#pending.delete(gatewayId);
+    this.#bySession.get(pending.sessionKey)?.delete(idKey(pending.originalId));
+    return true;
+  }
+
   /** Whether a response id was minted here, whatever its state. */
   owns(id: RequestId | undefined): boolean {
     return typeof id === 'string' && id.startsWith(`${this.#prefix}-`);

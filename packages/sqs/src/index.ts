@@ -1,7 +1,11 @@
-/**
- * @asyncmcp/sqs — MCP over Amazon SQS.
- *
- * This package is reserved and not implemented yet: it exports nothing. Its API is described in the
- * repository README and arrives in a later release.
- */
-export {};
+export { type SqsBackend, type SqsBackendOptions, type SqsBackendStats, sqsBackend } from './sqs-backend.js';
+export { SqsClientTransport, type SqsClientTransportOptions } from './sqs-client-transport.js';
+export { classifySqsError, type SqsFailureKind, toSqsDeliveryError } from './sqs-errors.js';
+export {
+  isFifoQueue,
+  SQS_MAX_MESSAGE_BYTES,
+  SqsQueueSource,
+  SqsSender,
+  sqsMessageSize,
+} from './sqs-queue.js';
+export { SqsSessionManager, type SqsSessionManagerOptions } from './sqs-session-manager.js';

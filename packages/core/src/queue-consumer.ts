@@ -1,0 +1,246 @@
+import { Backoff, type BackoffOptions, delay } from './backoff.js';
+import type { ReceivedAttributes } from './envelope.js';
+import { describeError } from './errors.js';
+import { KeyedSerialQueue } from './keyed-serial-queue.js';
+import { type Logger, silentLogger } from './logger.js';
+
+/** One message as a queue hands it out. */
+export interface QueueMessage {
+  readonly messageId: string;
+  readonly receiptHandle: string;
+  readonly body: string;
+  readonly attributes: ReceivedAttributes;
+  /** How many times the queue has handed this message out, when it says. */
+  readonly receiveCount?: number;
+}
+
+/**
+ * The few operations a consumer needs of a queue. An SQS adapter is a dozen lines; any queue with
+ * receive / delete / visibility works the same way.
+ */
+export interface QueueSource {
+  /** Names the queue in log lines. */
+  readonly description: string;
+  receive(request: {
+    maxMessages: number;
+    waitTimeSeconds: number;
+    visibilityTimeoutSeconds: number;
+    signal: AbortSignal;
+  }): Promise<QueueMessage[]>;
+  delete(message: QueueMessage): Promise<void>;
+  changeVisibility(message: QueueMessage, seconds: number): Promise<void>;
+}
+
+/** What happens to a message once its handling settled. */
+export type Disposition =
+  /** Its effect is durable: remove it from the queue. */
+  | 'delete'
+  /** Hand it to another consumer now (visibility 0). */
+  | 'release'
+  /** Leave it: it reappears after its visibility timeout and is tried again. */
+  | 'retry';
+
+export interface HandledMessage {
+  /** Resolves when the message's effect is durable, with what to do with it. */
+  settled: Promise<Disposition>;
+}
+
+export interface QueueConsumerOptions {
+  source: QueueSource;
+  /** Hands one message over; resolve once handed over (not once done). */
+  handle: (message: QueueMessage) => Promise<HandledMessage>;
+  /** Messages with the same key are handed over one at a time, in arrival order. */
+  orderingKey?: (message: QueueMessage) => string | undefined;
+  /** @default 20 */
+  waitTimeSeconds?: number;
+  /** @default 10 */
+  maxMessages?: number;
+  /** Visibility on receive; running messages are extended by this much every half of it. @default 30 */
+  visibilityTimeoutSeconds?: number;
+  /** Most messages handled at once; receiving pauses at the limit. @default 100 */
+  maxInFlight?: number;
+  /** Delays after receive errors. @default { baseMs: 200, maxMs: 20000 } */
+  errorBackoff?: BackoffOptions;
+  logger?: Logger;
+}
+
+/**
+ * One long-poll loop over one queue (PROTOCOL.md §6): long polls back to back, no pause after an empty
+ * receive, jittered backoff only after errors, a visibility heartbeat while a message is running, and
+ * deletion only once its effect is durable.
+ */
+export class QueueConsumer {
+  readonly #options: QueueConsumerOptions;
+  readonly #logger: Logger;
+  readonly #order = new KeyedSerialQueue();
+  readonly #running = new Set<Promise<void>>();
+  readonly #backoff: Backoff;
+  #abort: AbortController | undefined;
+  #loop: Promise<void> | undefined;
+  #capacityWaiter: (() => void) | undefined;
+  /** Consecutive receive failures; 0 once a receive succeeds. */
+  #failures = 0;
+  readonly stats = { received: 0, deleted: 0, released: 0, retried: 0, receiveErrors: 0, handlerErrors: 0 };
+
+  constructor(options: QueueConsumerOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#backoff = new Backoff(options.errorBackoff ?? { baseMs: 200, maxMs: 20_000 });
+  }
+
+  get running(): boolean {
+    return this.#loop !== undefined;
+  }
+
+  get inFlight(): number {
+    return this.#running.size;
+  }
+
+  /** Whether the last receive succeeded (false while the queue is unreachable). */
+  get healthy(): boolean {
+    return this.#failures === 0;
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.#loop = this.#poll(abort.signal);
+  }
+
+  /** Stops receiving; waits up to `timeoutMs` for running messages to settle. */
+  async stop({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    if (!this.#loop) return;
+    this.#abort?.abort();
+    this.#capacityWaiter?.();
+    await this.#loop;
+    this.#loop = undefined;
+    if (this.#running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([Promise.allSettled([...this.#running]), deadline]);
+      clearTimeout(timer);
+    }
+  }
+
+  async #poll(signal: AbortSignal): Promise<void> {
+    const { source } = this.#options;
+    const maxInFlight = this.#options.maxInFlight ?? 100;
+    while (!signal.aborted) {
+      if (this.#running.size >= maxInFlight) {
+        await new Promise<void>((resolve) => {
+          this.#capacityWaiter = resolve;
+        });
+        this.#capacityWaiter = undefined;
+        continue;
+      }
+      let messages: QueueMessage[];
+      try {
+        messages = await source.receive({
+          maxMessages: Math.min(this.#options.maxMessages ?? 10, maxInFlight - this.#running.size),
+          waitTimeSeconds: this.#options.waitTimeSeconds ?? 20,
+          visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds ?? 30,
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) break;
+        this.stats.receiveErrors++;
+        this.#failures++;
+        const wait = this.#backoff.next();
+        this.#logger.error(
+          { queue: source.description, err: describeError(error), attempt: this.#failures, retryInMs: wait },
+          'receive failed; retrying',
+        );
+        await delay(wait, signal);
+        continue;
+      }
+      if (this.#failures > 0) {
+        this.#logger.info({ queue: source.description, after: this.#failures }, 'receive recovered');
+      }
+      this.#failures = 0;
+      this.#backoff.reset();
+      this.stats.received += messages.length;
+      for (const message of messages) this.#track(this.#process(message));
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    this.#running.add(work);
+    void work.finally(() => {
+      this.#running.delete(work);
+      this.#capacityWaiter?.();
+    });
+  }
+
+  async #process(message: QueueMessage): Promise<void> {
+    const key = this.#options.orderingKey?.(message);
+    let handled: HandledMessage;
+    try {
+      handled =
+        key === undefined
+          ? await this.#options.handle(message)
+          : await this.#order.run(key, () => this.#options.handle(message));
+    } catch (error) {
+      this.stats.handlerErrors++;
+      this.#logger.error(
+        { queue: this.#options.source.description, messageId: message.messageId, err: describeError(error) },
+        'message handler failed; the message will be retried after its visibility timeout',
+      );
+      return;
+    }
+    const stopHeartbeat = this.#heartbeat(message);
+    let disposition: Disposition;
+    try {
+      disposition = await handled.settled;
+    } catch (error) {
+      this.stats.handlerErrors++;
+      this.#logger.error(
+        { messageId: message.messageId, err: describeError(error) },
+        'message settlement failed',
+      );
+      disposition = 'retry';
+    } finally {
+      stopHeartbeat();
+    }
+    await this.#dispose(message, disposition);
+  }
+
+  /** Extends a running message's visibility every half timeout so no other consumer runs it too. */
+  #heartbeat(message: QueueMessage): () => void {
+    const seconds = this.#options.visibilityTimeoutSeconds ?? 30;
+    const timer = setInterval(
+      () => {
+        this.#options.source.changeVisibility(message, seconds).catch((error: unknown) => {
+          this.#logger.warn(
+            { messageId: message.messageId, err: describeError(error) },
+            'visibility heartbeat failed',
+          );
+        });
+      },
+      Math.max(100, (seconds * 1000) / 2),
+    );
+    return () => clearInterval(timer);
+  }
+
+  async #dispose(message: QueueMessage, disposition: Disposition): Promise<void> {
+    const { source } = this.#options;
+    try {
+      if (disposition === 'delete') {
+        await source.delete(message);
+        this.stats.deleted++;
+      } else if (disposition === 'release') {
+        await source.changeVisibility(message, 0);
+        this.stats.released++;
+      } else {
+        this.stats.retried++;
+      }
+    } catch (error) {
+      this.#logger.warn(
+        { queue: source.description, messageId: message.messageId, disposition, err: describeError(error) },
+        'could not dispose of a message; it will be delivered again and deduplicated',
+      );
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import {
+  byteLength,
+  type MessageAttributes,
+  MessageTooLargeError,
+  type QueueMessage,
+  type QueueSource,
+} from '@asyncmcp/core';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { toSqsDeliveryError } from './sqs-errors.js';
+
+/** The largest message SQS accepts on any queue (body plus attributes). */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+
+/** A queue whose URL ends in `.fifo` needs a group id and a deduplication id on every send. */
+export function isFifoQueue(queueUrl: string): boolean {
+  return queueUrl.endsWith('.fifo');
+}
+
+/** SQS counts a message's size as its body plus every attribute's name, type and value. */
+export function sqsMessageSize(body: string, attributes: MessageAttributes): number {
+  let size = byteLength(body);
+  for (const [name, attribute] of Object.entries(attributes)) {
+    size += byteLength(name) + byteLength(attribute.DataType) + byteLength(attribute.StringValue);
+  }
+  return size;
+}
+
+export interface SqsSendInput {
+  queueUrl: string;
+  body: string;
+  attributes: MessageAttributes;
+  /** FIFO group: the session id, or the client id before a session exists. */
+  groupId: string;
+  /** Override of the size limit; otherwise the queue's own `MaximumMessageSize`. */
+  maxMessageBytes?: number | undefined;
+}
+
+/**
+ * Sends to SQS queues with the checks of PROTOCOL.md §6 made before the call: size against the queue's
+ * limit (read once per queue) and FIFO ids. Shared by every SQS transport of one client or manager.
+ */
+export class SqsSender {
+  readonly #limits = new Map<string, Promise<number>>();
+
+  constructor(private readonly sqsClient: SQSClient) {}
+
+  async send(input: SqsSendInput): Promise<void> {
+    const limit = input.maxMessageBytes ?? (await this.#limitOf(input.queueUrl));
+    const size = sqsMessageSize(input.body, input.attributes);
+    if (size > limit) throw new MessageTooLargeError({ size, limit, channel: 'SQS message' });
+    const fifo = isFifoQueue(input.queueUrl);
+    try {
+      await this.sqsClient.send(
+        new SendMessageCommand({
+          QueueUrl: input.queueUrl,
+          MessageBody: input.body,
+          MessageAttributes: input.attributes,
+          ...(fifo ? { MessageGroupId: input.groupId, MessageDeduplicationId: randomUUID() } : {}),
+        }),
+      );
+    } catch (error) {
+      throw toSqsDeliveryError(error, 'SendMessage', input.queueUrl);
+    }
+  }
+
+  /** The queue's `MaximumMessageSize`, asked once; the SQS maximum when the queue will not say. */
+  #limitOf(queueUrl: string): Promise<number> {
+    let limit = this.#limits.get(queueUrl);
+    if (!limit) {
+      limit = this.sqsClient
+        .send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['MaximumMessageSize'] }))
+        .then(
+          (result) => Number(result.Attributes?.MaximumMessageSize) || SQS_MAX_MESSAGE_BYTES,
+          () => {
+            this.#limits.delete(queueUrl);
+            return SQS_MAX_MESSAGE_BYTES;
+          },
+        );
+      this.#limits.set(queueUrl, limit);
+    }
+    return limit;
+  }
+}
+
+/** Adapts one SQS queue to core's `QueueSource`, so core's `QueueConsumer` can poll it. */
+export class SqsQueueSource implements QueueSource {
+  constructor(
+    private readonly sqsClient: SQSClient,
+    readonly queueUrl: string,
+  ) {}
+
+  get description(): string {
+    return this.queueUrl;
+  }
+
+  async receive(request: {
+    maxMessages: number;
+    waitTimeSeconds: number;
+    visibilityTimeoutSeconds: number;
+    signal: AbortSignal;
+  }): Promise<QueueMessage[]> {
+    try {
+      const result = await this.sqsClient.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.queueUrl,
+          MaxNumberOfMessages: Math.max(1, Math.min(10, request.maxMessages)),
+          WaitTimeSeconds: request.waitTimeSeconds,
+          VisibilityTimeout: request.visibilityTimeoutSeconds,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        }),
+        { abortSignal: request.signal },
+      );
+      return (result.Messages ?? []).map((message) => ({
+        messageId: message.MessageId ?? '',
+        receiptHandle: message.ReceiptHandle ?? '',
+        body: message.Body ?? '',
+        attributes: message.MessageAttributes ?? {},
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+      }));
+    } catch (error) {
+      if (request.signal.aborted) return [];
+      throw toSqsDeliveryError(error, 'ReceiveMessage', this.queueUrl);
+    }
+  }
+
+  async delete(message: QueueMessage): Promise<void> {
+    try {
+      await this.sqsClient.send(
+        new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.receiptHandle }),
+      );
+    } catch (error) {
+      throw toSqsDeliveryError(error, 'DeleteMessage', this.queueUrl);
+    }
+  }
+
+  async changeVisibility(message: QueueMessage, seconds: number): Promise<void> {
+    try {
+      await this.sqsClient.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.queueUrl,
+          ReceiptHandle: message.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    } catch (error) {
+      throw toSqsDeliveryError(error, 'ChangeMessageVisibility', this.queueUrl);
+    }
+  }
+}

@@ -1,0 +1,192 @@
+import {
+  Attribute,
+  buildServerAttributes,
+  ConfigurationError,
+  type Disposition,
+  describeError,
+  encodeMessage,
+  type Logger,
+  MetaKey,
+  QueueConsumer,
+  type QueueMessage,
+  readMeta,
+  type ServerFactory,
+  SessionDispatcher,
+  type SessionInfo,
+  type SessionManager,
+  silentLogger,
+  unwrapSnsEnvelope,
+} from '@asyncmcp/core';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { isFifoQueue, SqsQueueSource, SqsSender } from './sqs-queue.js';
+
+export interface SqsSessionManagerOptions {
+  sqsClient: SQSClient;
+  /** The queue every client sends to. */
+  requestQueueUrl: string;
+  /** Makes the MCP server of each new session (`() => new McpServer(...)` with its tools registered). */
+  createServer: ServerFactory;
+  /** Long-poll wait. @default 20 */
+  waitTimeSeconds?: number;
+  /** @default 10 */
+  maxMessages?: number;
+  /** Visibility of a received request; extended every half of it while the request runs. @default 30 */
+  visibilityTimeoutSeconds?: number;
+  /** Messages that cannot be parsed go here before they are deleted. @default none (deleted with a log line) */
+  deadLetterQueueUrl?: string;
+  /** Most live sessions; `initialize` beyond it gets a JSON-RPC error. @default unlimited */
+  maxSessions?: number;
+  /** Sessions idle this long (and not running a request) are closed. @default never */
+  sessionIdleTimeoutMs?: number;
+  /** Most messages being handled at once; receiving pauses at the limit. @default 100 */
+  maxInFlight?: number;
+  /** How long `close()` waits for running requests. @default 10000 */
+  shutdownTimeoutMs?: number;
+  /** Size limit checked before sending to a client. @default the client queue's `MaximumMessageSize` */
+  maxMessageBytes?: number;
+  logger?: Logger;
+  onsessioninitialized?: (sessionId: string) => void;
+  onsessionclosed?: (sessionId: string) => void;
+}
+
+/**
+ * The server side of MCP over SQS: long-polls the request queue, opens one session (and one MCP server
+ * from `createServer`) per `initialize`, answers each session on the response queue its client named,
+ * and deletes a request only once its answer is sent (PROTOCOL.md §6).
+ */
+export class SqsSessionManager implements SessionManager {
+  readonly #options: SqsSessionManagerOptions;
+  readonly #logger: Logger;
+  readonly #dispatcher: SessionDispatcher<string>;
+  readonly #consumer: QueueConsumer;
+  readonly #sender: SqsSender;
+  readonly stats = { poisoned: 0, unroutable: 0 };
+
+  constructor(options: SqsSessionManagerOptions) {
+    if (!options.requestQueueUrl) throw new ConfigurationError('SqsSessionManager needs a requestQueueUrl');
+    if (typeof options.createServer !== 'function')
+      throw new ConfigurationError('SqsSessionManager needs createServer');
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#sender = new SqsSender(options.sqsClient);
+    this.#dispatcher = new SessionDispatcher<string>({
+      createServer: options.createServer,
+      addressOf: (initialize) => readMeta(initialize, MetaKey.ResponseQueueUrl),
+      addressDescription: `_meta.${MetaKey.ResponseQueueUrl}`,
+      send: (message, { sessionId, address }) =>
+        this.#sender.send({
+          queueUrl: address,
+          body: encodeMessage(message),
+          attributes: buildServerAttributes({ message, sessionId }),
+          groupId: sessionId,
+          maxMessageBytes: options.maxMessageBytes,
+        }),
+      maxSessions: options.maxSessions,
+      sessionIdleTimeoutMs: options.sessionIdleTimeoutMs,
+      logger: this.#logger,
+      onsessioninitialized: options.onsessioninitialized,
+      onsessionclosed: options.onsessionclosed,
+    });
+    this.#consumer = new QueueConsumer({
+      source: new SqsQueueSource(options.sqsClient, options.requestQueueUrl),
+      handle: (message) => this.#handle(message),
+      // One session's messages are handed over in arrival order; sessions do not wait on each other.
+      orderingKey: (message) => {
+        const attributes = message.attributes;
+        return attributes[Attribute.SessionId]?.StringValue ?? attributes[Attribute.ClientId]?.StringValue;
+      },
+      waitTimeSeconds: options.waitTimeSeconds,
+      maxMessages: options.maxMessages,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      maxInFlight: options.maxInFlight,
+      logger: this.#logger,
+    });
+  }
+
+  get sessions(): ReadonlyMap<string, SessionInfo> {
+    return this.#dispatcher.sessions;
+  }
+
+  /** Counters for metrics: the dispatcher's, the poller's and this manager's. */
+  get metrics(): Record<string, number> {
+    return {
+      ...this.#dispatcher.stats,
+      ...this.#consumer.stats,
+      ...this.stats,
+      inFlight: this.#consumer.inFlight,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.#consumer.start();
+  }
+
+  terminateSession(sessionId: string): Promise<boolean> {
+    return this.#dispatcher.terminate(sessionId);
+  }
+
+  async close(): Promise<void> {
+    const timeoutMs = this.#options.shutdownTimeoutMs ?? 10_000;
+    await this.#consumer.stop({ timeoutMs });
+    await this.#dispatcher.close({ timeoutMs });
+  }
+
+  async #handle(message: QueueMessage): Promise<{ settled: Promise<Disposition> }> {
+    const unwrapped = unwrapSnsEnvelope(message.body, message.attributes);
+    if (unwrapped.kind !== 'message') {
+      this.#logger.info(
+        { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
+        'SNS control message deleted',
+      );
+      return { settled: Promise.resolve('delete') };
+    }
+    const result = await this.#dispatcher.dispatch({
+      body: unwrapped.body,
+      attributes: unwrapped.attributes,
+    });
+    if (result.status === 'accepted') {
+      return { settled: result.settled.then((settlement) => (settlement === 'failed' ? 'retry' : 'delete')) };
+    }
+    if (result.reason === 'closing') return { settled: Promise.resolve('release') };
+    if (result.reason === 'parse' || result.reason === 'validation') {
+      return { settled: this.#poison(message, result.error.error.message) };
+    }
+    this.stats.unroutable++;
+    return { settled: Promise.resolve('delete') };
+  }
+
+  /** A message that can never be handled: keep a copy in the dead-letter queue, if there is one. */
+  async #poison(message: QueueMessage, reason: string): Promise<Disposition> {
+    this.stats.poisoned++;
+    const dlq = this.#options.deadLetterQueueUrl;
+    this.#logger.error({ messageId: message.messageId, reason, deadLetterQueueUrl: dlq }, 'poison message');
+    if (!dlq) return 'delete';
+    try {
+      await this.#options.sqsClient.send(
+        new SendMessageCommand({
+          QueueUrl: dlq,
+          MessageBody: message.body,
+          MessageAttributes: Object.fromEntries(
+            Object.entries(message.attributes)
+              .filter(([, value]) => typeof value.StringValue === 'string')
+              .map(([name, value]) => [
+                name,
+                { DataType: value.DataType ?? 'String', StringValue: value.StringValue },
+              ]),
+          ),
+          ...(isFifoQueue(dlq)
+            ? { MessageGroupId: 'poison', MessageDeduplicationId: message.messageId }
+            : {}),
+        }),
+      );
+      return 'delete';
+    } catch (error) {
+      // Keep the message rather than lose it; it comes back after its visibility timeout.
+      this.#logger.error(
+        { messageId: message.messageId, err: describeError(error) },
+        'could not dead-letter a message',
+      );
+      return 'retry';
+    }
+  }
+}

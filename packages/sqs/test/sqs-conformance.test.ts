@@ -1,0 +1,56 @@
+import { buildClientAttributes } from '@asyncmcp/core';
+import { type ConformanceTarget, describeTransportConformance } from '@asyncmcp/core/testing';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SqsClientTransport, SqsSessionManager, sqsBackend } from '../src/index.js';
+import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
+
+function sqsTarget(kind: 'client transport' | 'backend'): () => Promise<ConformanceTarget> {
+  return async () => {
+    const sqs: SqsEmulator = await startSqsEmulator();
+    const { sqsClient } = sqs;
+    const requestQueueUrl = await sqs.createQueue('conformance-requests');
+    const backend = sqsBackend({
+      sqsClient,
+      requestQueueUrl,
+      responseQueueNamePrefix: 'conformance-gateway-',
+    });
+    return {
+      async startServer(createServer) {
+        const manager = new SqsSessionManager({
+          sqsClient,
+          requestQueueUrl,
+          createServer,
+          visibilityTimeoutSeconds: 5,
+        });
+        await manager.start();
+        return manager;
+      },
+      async createClientTransport(index) {
+        if (kind === 'backend') return backend.createTransport({ sessionKey: `gw-${index}-${Date.now()}` });
+        const responseQueueUrl = await sqs.createQueue(`conformance-client-${index}`);
+        return new SqsClientTransport({ sqsClient, requestQueueUrl, responseQueueUrl });
+      },
+      async injectRaw(text, sessionId) {
+        const attributes = buildClientAttributes({
+          message: { jsonrpc: '2.0', method: 'x' },
+          clientId: 'raw',
+          sessionId,
+        });
+        await sqsClient.send(
+          new SendMessageCommand({
+            QueueUrl: requestQueueUrl,
+            MessageBody: text,
+            MessageAttributes: attributes,
+          }),
+        );
+      },
+      async close() {
+        await backend.close();
+        await sqs.stop();
+      },
+    };
+  };
+}
+
+describeTransportConformance('SQS client transport + SqsSessionManager', sqsTarget('client transport'));
+describeTransportConformance('sqsBackend + SqsSessionManager', sqsTarget('backend'));
