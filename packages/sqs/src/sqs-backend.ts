@@ -3,6 +3,7 @@ import {
   Attribute,
   type Backend,
   type BackendTransportContext,
+  type BackoffOptions,
   ClientSessionState,
   ConfigurationError,
   type Disposition,
@@ -55,6 +56,8 @@ export interface SqsBackendOptions {
   messageAttributes?: Record<string, string>;
   /** Size limit checked before sending. @default the request queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
+  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }
 
@@ -147,6 +150,7 @@ class SqsBackendImpl implements SqsBackend {
       waitTimeSeconds: this.#options.waitTimeSeconds,
       maxMessages: this.#options.maxMessages,
       visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds,
+      errorBackoff: this.#options.receiveErrorBackoff,
       logger: this.#logger,
     });
     this.#consumer.start();

@@ -1,4 +1,5 @@
 import {
+  type BackoffOptions,
   ClientSessionState,
   ConfigurationError,
   decodeMessage,
@@ -35,6 +36,8 @@ export interface SqsClientTransportOptions {
   messageAttributes?: Record<string, string>;
   /** Size limit checked before sending. @default the request queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
+  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }
 
@@ -90,6 +93,7 @@ export class SqsClientTransport implements Transport {
       waitTimeSeconds: this.#options.waitTimeSeconds,
       maxMessages: this.#options.maxMessages,
       visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds,
+      errorBackoff: this.#options.receiveErrorBackoff,
       logger: this.#logger,
     });
     this.#consumer.start();

@@ -1,5 +1,6 @@
 import {
   Attribute,
+  type BackoffOptions,
   buildServerAttributes,
   ConfigurationError,
   type Disposition,
@@ -44,6 +45,8 @@ export interface SqsSessionManagerOptions {
   shutdownTimeoutMs?: number;
   /** Size limit checked before sending to a client. @default the client queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
+  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
   onsessioninitialized?: (sessionId: string) => void;
   onsessionclosed?: (sessionId: string) => void;
@@ -99,6 +102,7 @@ export class SqsSessionManager implements SessionManager {
       maxMessages: options.maxMessages,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       maxInFlight: options.maxInFlight,
+      errorBackoff: options.receiveErrorBackoff,
       logger: this.#logger,
     });
   }

@@ -12,6 +12,8 @@ export interface SqsEmulator {
   readonly sqsClient: SQSClient;
   /** Creates a queue with a unique name (the prefix says what it is for) and returns its URL. */
   createQueue(prefix: string, attributes?: CreateQueueCommandInput['Attributes']): Promise<string>;
+  /** Creates a queue with exactly this name (e.g. again after `restart()`) and returns its URL. */
+  createNamedQueue(name: string, attributes?: CreateQueueCommandInput['Attributes']): Promise<string>;
   /** A new client for the same endpoint (e.g. with middleware of its own). */
   newClient(): SQSClient;
   /** Stops the server, keeping the port, so a test can take the endpoint down. */
@@ -29,7 +31,6 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
       region: 'us-east-1',
       endpoint,
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
     });
   const sqsClient = newClient();
   return {
@@ -37,9 +38,11 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
     port,
     sqsClient,
     newClient,
-    async createQueue(prefix, attributes) {
+    createQueue(prefix, attributes) {
       const fifo = attributes?.FifoQueue === 'true';
-      const name = `${prefix}-${randomUUID().slice(0, 8)}${fifo ? '.fifo' : ''}`;
+      return this.createNamedQueue(`${prefix}-${randomUUID().slice(0, 8)}${fifo ? '.fifo' : ''}`, attributes);
+    },
+    async createNamedQueue(name, attributes) {
       const created = await sqsClient.send(
         new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
       );

@@ -1,0 +1,463 @@
+import { randomUUID } from 'node:crypto';
+import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
+import { countdown } from '@asyncmcp/core/testing';
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  SqsClientTransport,
+  SqsSessionManager,
+  type SqsSessionManagerOptions,
+  sqsBackend,
+} from '../src/index.js';
+import { RecordingLogger } from './recording-logger.js';
+import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
+
+const FAST_RETRY = { baseMs: 20, maxMs: 200 };
+const request = { timeout: 20_000 };
+
+interface Fixture {
+  calls: Map<string, number>;
+  latch?: Promise<void>;
+  /** Resolved when the manager has extended a message's visibility this many times. */
+  heartbeats?: Promise<void>;
+}
+
+function createServer(fixture: Fixture) {
+  return () => {
+    const server = new McpServer({ name: 'failures', version: '1.0.0' });
+    const count = (name: string) => fixture.calls.set(name, (fixture.calls.get(name) ?? 0) + 1);
+    server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => {
+      count(`echo:${text}`);
+      return { content: [{ type: 'text', text }] };
+    });
+    server.registerTool('big', { inputSchema: { bytes: z.number().int() } }, async ({ bytes }) => ({
+      content: [{ type: 'text', text: 'x'.repeat(bytes) }],
+    }));
+    server.registerTool('wait', { inputSchema: { tag: z.string() } }, async ({ tag }) => {
+      count(`wait:${tag}`);
+      await fixture.latch;
+      return { content: [{ type: 'text', text: `waited ${tag}` }] };
+    });
+    server.registerTool('long', {}, async () => {
+      count('long');
+      await fixture.heartbeats;
+      return { content: [{ type: 'text', text: 'long done' }] };
+    });
+    return server;
+  };
+}
+
+function text(result: unknown): string {
+  return ((result as { content: Array<{ text?: string }> }).content ?? [])
+    .map((part) => part.text ?? '')
+    .join('');
+}
+
+/** Receives from a queue until a message arrives or the attempts run out (each a bounded long poll). */
+async function receiveOne(sqsClient: SQSClient, queueUrl: string, attempts = 10) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const { Messages } = await sqsClient.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+    );
+    if (Messages?.[0]) return Messages[0];
+  }
+  throw new Error(`no message on ${queueUrl}`);
+}
+
+async function queueDepth(sqsClient: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes } = await sqsClient.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
+
+describe('SQS failure handling', () => {
+  let sqs: SqsEmulator;
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    sqs = await startSqsEmulator();
+  });
+  afterEach(async () => {
+    while (cleanups.length > 0)
+      await cleanups
+        .pop()?.()
+        .catch(() => undefined);
+  });
+  afterAll(async () => {
+    await sqs.stop();
+  });
+
+  async function startManager(fixture: Fixture, options: Partial<SqsSessionManagerOptions> = {}) {
+    const requestQueueUrl = options.requestQueueUrl ?? (await sqs.createQueue('requests'));
+    const logger = new RecordingLogger();
+    const manager = new SqsSessionManager({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl,
+      createServer: createServer(fixture),
+      waitTimeSeconds: 1,
+      receiveErrorBackoff: FAST_RETRY,
+      logger,
+      ...options,
+    });
+    await manager.start();
+    cleanups.push(() => manager.close());
+    return { manager, requestQueueUrl, logger };
+  }
+
+  async function connectClient(requestQueueUrl: string, options: { sqsClient?: SQSClient } = {}) {
+    const responseQueueUrl = await sqs.createQueue('responses');
+    const transport = new SqsClientTransport({
+      sqsClient: options.sqsClient ?? sqs.sqsClient,
+      requestQueueUrl,
+      responseQueueUrl,
+      waitTimeSeconds: 1,
+      receiveErrorBackoff: FAST_RETRY,
+    });
+    const client = new Client({ name: 'failures-client', version: '1.0.0' });
+    await client.connect(transport, request);
+    cleanups.push(() => client.close());
+    return { client, transport, responseQueueUrl };
+  }
+
+  it('sends an unparseable message to the dead-letter queue and deletes it from the request queue', async () => {
+    const deadLetterQueueUrl = await sqs.createQueue('dlq');
+    const { manager, requestQueueUrl, logger } = await startManager(
+      { calls: new Map() },
+      { deadLetterQueueUrl },
+    );
+    await sqs.sqsClient.send(
+      new SendMessageCommand({
+        QueueUrl: requestQueueUrl,
+        MessageBody: '{"jsonrpc": "2.0", "id": 1, "method": ',
+        MessageAttributes: { ClientId: { DataType: 'String', StringValue: 'broken-client' } },
+      }),
+    );
+    const dead = await receiveOne(sqs.sqsClient, deadLetterQueueUrl);
+    expect(dead.Body).toBe('{"jsonrpc": "2.0", "id": 1, "method": ');
+    expect(dead.MessageAttributes?.ClientId?.StringValue).toBe('broken-client');
+    await logger.waitFor('poison message');
+    expect(manager.metrics.poisoned).toBe(1);
+    // The poison message is gone from the request queue once it is dead-lettered.
+    await expect.poll(() => queueDepth(sqs.sqsClient, requestQueueUrl), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('deletes an unparseable message with an error log when there is no dead-letter queue', async () => {
+    const { manager, requestQueueUrl, logger } = await startManager({ calls: new Map() });
+    await sqs.sqsClient.send(
+      new SendMessageCommand({ QueueUrl: requestQueueUrl, MessageBody: 'not json at all' }),
+    );
+    const line = await logger.waitFor('poison message');
+    expect(line.level).toBe('error');
+    expect(String(line.fields.reason)).toMatch(/^Parse error: /);
+    expect(manager.metrics.poisoned).toBe(1);
+    await expect.poll(() => queueDepth(sqs.sqsClient, requestQueueUrl), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('logs and counts a message for an unknown session instead of dropping it silently', async () => {
+    const { manager, requestQueueUrl, logger } = await startManager({ calls: new Map() });
+    const message = { jsonrpc: '2.0' as const, id: 5, method: 'tools/list' };
+    await sqs.sqsClient.send(
+      new SendMessageCommand({
+        QueueUrl: requestQueueUrl,
+        MessageBody: encodeMessage(message),
+        MessageAttributes: buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' }),
+      }),
+    );
+    const line = await logger.waitFor('message rejected: unknown session');
+    expect(line.fields).toMatchObject({
+      reason: 'unknown-session',
+      detail: 'Session not found: no-such-session',
+    });
+    await expect.poll(() => manager.metrics.unroutable, { timeout: 5_000 }).toBe(1);
+  });
+
+  it('turns an answer too large for the queue into a JSON-RPC error for that request', async () => {
+    const { requestQueueUrl } = await startManager({ calls: new Map() });
+    const { client } = await connectClient(requestQueueUrl);
+    await expect(
+      client.callTool({ name: 'big', arguments: { bytes: 1_100_000 } }, undefined, request),
+    ).rejects.toThrow(/Internal error: Message of \d+ bytes exceeds the SQS message limit of 1048576 bytes/);
+    // The session is unharmed.
+    expect(
+      text(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
+    ).toBe('after');
+  });
+
+  it('refuses to send a request too large for the queue, before sending it', async () => {
+    const { requestQueueUrl } = await startManager({ calls: new Map() });
+    const { client } = await connectClient(requestQueueUrl);
+    await expect(
+      client.callTool({ name: 'echo', arguments: { text: 'y'.repeat(1_100_000) } }, undefined, request),
+    ).rejects.toThrow(/exceeds the SQS message limit/);
+  });
+
+  it('runs a redelivered request once', async () => {
+    const fixture: Fixture = { calls: new Map() };
+    const { requestQueueUrl, logger, manager } = await startManager(fixture);
+    const { transport, responseQueueUrl } = await connectClient(requestQueueUrl);
+    const message = {
+      jsonrpc: '2.0' as const,
+      id: 'dup-1',
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'once' } },
+    };
+    const attributes = buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId });
+    const send = () =>
+      sqs.sqsClient.send(
+        new SendMessageCommand({
+          QueueUrl: requestQueueUrl,
+          MessageBody: encodeMessage(message),
+          MessageAttributes: attributes,
+        }),
+      );
+    await send();
+    await send();
+    await logger.waitFor('redelivered request skipped');
+    expect(fixture.calls.get('echo:once')).toBe(1);
+    expect(manager.metrics.duplicates).toBe(1);
+    expect(responseQueueUrl).toBeTruthy();
+  });
+
+  it('keeps a request that outlives its visibility timeout invisible, and runs it once', async () => {
+    const heartbeats = countdown(3, 20_000);
+    const fixture: Fixture = { calls: new Map(), heartbeats: heartbeats.done };
+    const managerClient = sqs.newClient();
+    managerClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'ChangeMessageVisibilityCommand') heartbeats.signal();
+        return result;
+      },
+      { step: 'initialize', name: 'countHeartbeats' },
+    );
+    const { requestQueueUrl } = await startManager(fixture, {
+      sqsClient: managerClient,
+      visibilityTimeoutSeconds: 1,
+    });
+    const { client } = await connectClient(requestQueueUrl);
+    // The tool returns only after three heartbeats, i.e. well past the one-second visibility timeout.
+    expect(text(await client.callTool({ name: 'long', arguments: {} }, undefined, request))).toBe(
+      'long done',
+    );
+    expect(fixture.calls.get('long')).toBe(1);
+    await expect.poll(() => queueDepth(sqs.sqsClient, requestQueueUrl), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('lets a running request finish when the manager closes', async () => {
+    let release!: () => void;
+    const fixture: Fixture = { calls: new Map(), latch: new Promise((resolve) => (release = resolve)) };
+    const { manager, requestQueueUrl } = await startManager(fixture);
+    const { client } = await connectClient(requestQueueUrl);
+    const started = countdown(1, 15_000);
+    const poll = setInterval(() => fixture.calls.get('wait:a') && started.signal(), 5);
+    const call = client.callTool({ name: 'wait', arguments: { tag: 'a' } }, undefined, request);
+    await started.done.finally(() => clearInterval(poll));
+    const closing = manager.close();
+    release();
+    await closing;
+    expect(text(await call)).toBe('waited a');
+    expect(manager.sessions.size).toBe(0);
+  });
+
+  it('keeps polling through an endpoint that is down at start, and serves once it is back', async () => {
+    const name = `late-${randomUUID().slice(0, 8)}`;
+    const requestQueueUrl = await sqs.createNamedQueue(name);
+    await sqs.stop();
+    const logger = new RecordingLogger();
+    const manager = new SqsSessionManager({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl,
+      createServer: createServer({ calls: new Map() }),
+      waitTimeSeconds: 1,
+      receiveErrorBackoff: FAST_RETRY,
+      logger,
+    });
+    cleanups.push(() => manager.close());
+    try {
+      await manager.start();
+      const line = await logger.waitFor('receive failed; retrying');
+      expect(String(line.fields.err)).toMatch(/SQS endpoint unreachable during ReceiveMessage/);
+    } finally {
+      await sqs.restart();
+    }
+    await sqs.createNamedQueue(name);
+    await logger.waitFor('receive recovered');
+    const { client } = await connectClient(requestQueueUrl);
+    expect(
+      text(await client.callTool({ name: 'echo', arguments: { text: 'back' } }, undefined, request)),
+    ).toBe('back');
+  });
+
+  it('recovers a session when the endpoint goes down and comes back mid-session', async () => {
+    const requestName = `mid-${randomUUID().slice(0, 8)}`;
+    const requestQueueUrl = await sqs.createNamedQueue(requestName);
+    const { logger } = await startManager({ calls: new Map() }, { requestQueueUrl });
+    const responseName = `mid-resp-${randomUUID().slice(0, 8)}`;
+    const responseQueueUrl = await sqs.createNamedQueue(responseName);
+    const transport = new SqsClientTransport({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl,
+      responseQueueUrl,
+      waitTimeSeconds: 1,
+      receiveErrorBackoff: FAST_RETRY,
+    });
+    const client = new Client({ name: 'mid', version: '1.0.0' });
+    await client.connect(transport, request);
+    cleanups.push(() => client.close());
+    expect(
+      text(await client.callTool({ name: 'echo', arguments: { text: 'before' } }, undefined, request)),
+    ).toBe('before');
+
+    const failuresBefore = logger.entries.length;
+    await sqs.stop();
+    try {
+      await expect(
+        client.callTool({ name: 'echo', arguments: { text: 'down' } }, undefined, request),
+      ).rejects.toThrow(/SQS endpoint unreachable during SendMessage/);
+      await logger.waitFor('receive failed; retrying', 15_000, failuresBefore);
+    } finally {
+      await sqs.restart();
+    }
+    await sqs.createNamedQueue(requestName);
+    await sqs.createNamedQueue(responseName);
+    await logger.waitFor('receive recovered', 15_000, failuresBefore);
+    expect(
+      text(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
+    ).toBe('after');
+  });
+
+  it('runs two managers and their clients in one process without sharing state', async () => {
+    const first = await startManager({ calls: new Map() });
+    const second = await startManager({ calls: new Map() });
+    const a = await connectClient(first.requestQueueUrl);
+    const b = await connectClient(second.requestQueueUrl);
+    expect(
+      text(await a.client.callTool({ name: 'echo', arguments: { text: 'A' } }, undefined, request)),
+    ).toBe('A');
+    expect(
+      text(await b.client.callTool({ name: 'echo', arguments: { text: 'B' } }, undefined, request)),
+    ).toBe('B');
+    expect([...first.manager.sessions.keys()]).toEqual([a.transport.sessionId]);
+    expect([...second.manager.sessions.keys()]).toEqual([b.transport.sessionId]);
+  });
+});
+
+describe('sqsBackend', () => {
+  let sqs: SqsEmulator;
+  beforeAll(async () => {
+    sqs = await startSqsEmulator();
+  });
+  afterAll(async () => {
+    await sqs.stop();
+  });
+
+  it('serves 50 concurrent gateway sessions through one response queue', async () => {
+    const requestQueueUrl = await sqs.createQueue('fifty');
+    const manager = new SqsSessionManager({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl,
+      createServer: createServer({ calls: new Map() }),
+      waitTimeSeconds: 1,
+    });
+    await manager.start();
+    const backend = sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1 });
+    try {
+      const clients = await Promise.all(
+        Array.from({ length: 50 }, async (_, index) => {
+          const client = new Client({ name: `gw-${index}`, version: '1.0.0' });
+          await client.connect(
+            await backend.createTransport({ sessionKey: `key-${index}-${randomUUID()}` }),
+            request,
+          );
+          return client;
+        }),
+      );
+      const answers = await Promise.all(
+        clients.map(async (client, index) =>
+          text(
+            await client.callTool(
+              { name: 'echo', arguments: { text: `session ${index}` } },
+              undefined,
+              request,
+            ),
+          ),
+        ),
+      );
+      expect(answers).toEqual(clients.map((_, index) => `session ${index}`));
+      expect(manager.sessions.size).toBe(50);
+      expect(backend.stats.unroutable).toBe(0);
+      expect(backend.stats.routed).toBeGreaterThanOrEqual(100);
+      await Promise.all(clients.map((client) => client.close()));
+    } finally {
+      await backend.close();
+      await manager.close();
+    }
+  });
+
+  it('creates its own response queue when none is given, and deletes it on close', async () => {
+    const requestQueueUrl = await sqs.createQueue('own-queue');
+    const backend = sqsBackend({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl,
+      responseQueueNamePrefix: 'mine-',
+      waitTimeSeconds: 1,
+    });
+    await backend.start();
+    const responseQueueUrl = backend.responseQueueUrl as string;
+    expect(responseQueueUrl).toMatch(/mine-[0-9a-f]{12}$/);
+    await expect(queueDepth(sqs.sqsClient, responseQueueUrl)).resolves.toBe(0);
+    await backend.close();
+    await expect(queueDepth(sqs.sqsClient, responseQueueUrl)).rejects.toThrow();
+  });
+
+  it('drops a message for no live session with a log line and a count', async () => {
+    const requestQueueUrl = await sqs.createQueue('stray');
+    const logger = new RecordingLogger();
+    const backend = sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1, logger });
+    try {
+      await backend.start();
+      const stray = {
+        jsonrpc: '2.0' as const,
+        method: 'notifications/message',
+        params: { level: 'info', data: 'late' },
+      };
+      await sqs.sqsClient.send(
+        new SendMessageCommand({
+          QueueUrl: backend.responseQueueUrl,
+          MessageBody: encodeMessage(stray),
+          MessageAttributes: { SessionId: { DataType: 'String', StringValue: 'gone-session' } },
+        }),
+      );
+      const line = await logger.waitFor('message for no live gateway session dropped');
+      expect(line.fields.sessionId).toBe('gone-session');
+      expect(backend.stats.unroutable).toBe(1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('reports readiness from the request queue', async () => {
+    const requestQueueUrl = await sqs.createQueue('ready');
+    const ready = sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl });
+    await expect(ready.checkReady?.()).resolves.toBeUndefined();
+    const missing = sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl: `${requestQueueUrl}-missing` });
+    await expect(missing.checkReady?.()).rejects.toThrow(/queue does not exist/);
+    await ready.close();
+    await missing.close();
+  });
+});
