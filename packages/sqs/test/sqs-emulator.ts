@@ -33,6 +33,11 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
   const sqsClient = newClient();
+  const createNamedQueue = async (name: string, attributes?: CreateQueueCommandInput['Attributes']) => {
+    const created = await sqsClient.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    if (!created.QueueUrl) throw new Error(`no URL for queue ${name}`);
+    return created.QueueUrl;
+  };
   return {
     endpoint,
     port,
@@ -40,15 +45,9 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
     newClient,
     createQueue(prefix, attributes) {
       const fifo = attributes?.FifoQueue === 'true';
-      return this.createNamedQueue(`${prefix}-${randomUUID().slice(0, 8)}${fifo ? '.fifo' : ''}`, attributes);
+      return createNamedQueue(`${prefix}-${randomUUID().slice(0, 8)}${fifo ? '.fifo' : ''}`, attributes);
     },
-    async createNamedQueue(name, attributes) {
-      const created = await sqsClient.send(
-        new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
-      );
-      if (!created.QueueUrl) throw new Error(`no URL for queue ${name}`);
-      return created.QueueUrl;
-    },
+    createNamedQueue,
     async stop() {
       await server.stop();
     },

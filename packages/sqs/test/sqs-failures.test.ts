@@ -260,7 +260,10 @@ describe('SQS failure handling', () => {
 
   it('lets a running request finish when the manager closes', async () => {
     let release!: () => void;
-    const fixture: Fixture = { calls: new Map(), latch: new Promise((resolve) => (release = resolve)) };
+    const latch = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fixture: Fixture = { calls: new Map(), latch };
     const { manager, requestQueueUrl } = await startManager(fixture);
     const { client } = await connectClient(requestQueueUrl);
     const started = countdown(1, 15_000);
