@@ -26,6 +26,8 @@ const request = { timeout: 20_000 };
 interface Fixture {
   calls: Map<string, number>;
   latch?: Promise<void>;
+  /** Called when the `wait` tool starts. */
+  onWait?: () => void;
   /** Resolved when the manager has extended a message's visibility this many times. */
   heartbeats?: Promise<void>;
 }
@@ -43,6 +45,7 @@ function createServer(fixture: Fixture) {
     }));
     server.registerTool('wait', { inputSchema: { tag: z.string() } }, async ({ tag }) => {
       count(`wait:${tag}`);
+      fixture.onWait?.();
       await fixture.latch;
       return { content: [{ type: 'text', text: `waited ${tag}` }] };
     });
@@ -263,13 +266,12 @@ describe('SQS failure handling', () => {
     const latch = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const fixture: Fixture = { calls: new Map(), latch };
+    const started = countdown(1, 15_000);
+    const fixture: Fixture = { calls: new Map(), latch, onWait: started.signal };
     const { manager, requestQueueUrl } = await startManager(fixture);
     const { client } = await connectClient(requestQueueUrl);
-    const started = countdown(1, 15_000);
-    const poll = setInterval(() => fixture.calls.get('wait:a') && started.signal(), 5);
     const call = client.callTool({ name: 'wait', arguments: { tag: 'a' } }, undefined, request);
-    await started.done.finally(() => clearInterval(poll));
+    await started.done;
     const closing = manager.close();
     release();
     await closing;

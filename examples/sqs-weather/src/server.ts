@@ -1,0 +1,15 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { startWeatherServer } from './weather-server.js';
+
+// Run against real SQS or any emulator: REQUEST_QUEUE_URL is required; AWS_REGION and
+// AWS_ENDPOINT_URL are read by the AWS SDK as usual.
+const requestQueueUrl = process.env.REQUEST_QUEUE_URL;
+if (!requestQueueUrl) {
+  console.error('Set REQUEST_QUEUE_URL to the queue the server reads.');
+  process.exit(2);
+}
+const manager = await startWeatherServer({ sqsClient: new SQSClient({}), requestQueueUrl });
+console.error(`[server] serving ${requestQueueUrl}; Ctrl-C to stop`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void manager.close().then(() => process.exit(0)));
+}
