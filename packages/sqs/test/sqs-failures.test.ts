@@ -346,6 +346,17 @@ describe('SQS failure handling', () => {
     ).toBe('after');
   });
 
+  it('logs a missing request queue clearly and keeps retrying', async () => {
+    const requestQueueUrl = `${await sqs.createQueue('exists')}-but-not-this-one`;
+    const { logger, manager } = await startManager({ calls: new Map() }, { requestQueueUrl });
+    const line = await logger.waitFor('receive failed; retrying');
+    expect(String(line.fields.err)).toBe(
+      `SQS ReceiveMessage failed: queue does not exist: ${requestQueueUrl}`,
+    );
+    await logger.waitFor('receive failed; retrying', 10_000, logger.entries.indexOf(line) + 1);
+    expect(manager.metrics.receiveErrors).toBeGreaterThanOrEqual(2);
+  });
+
   it('runs two managers and their clients in one process without sharing state', async () => {
     const first = await startManager({ calls: new Map() });
     const second = await startManager({ calls: new Map() });

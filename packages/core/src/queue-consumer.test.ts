@@ -1,0 +1,248 @@
+import { describe, expect, it } from 'vitest';
+import { type Disposition, QueueConsumer, type QueueMessage, type QueueSource } from './queue-consumer.js';
+import { countdown } from './testing/message-tap.js';
+
+/** A scripted queue: hands out the batches it is given, then waits (like a long poll) until aborted. */
+class FakeQueue implements QueueSource {
+  readonly description = 'fake-queue';
+  readonly batches: Array<QueueMessage[] | Error> = [];
+  readonly deleted: string[] = [];
+  readonly visibility: Array<[string, number]> = [];
+  receives = 0;
+  #onReceive: Array<() => void> = [];
+  #wake: (() => void) | undefined;
+
+  push(batch: QueueMessage[] | Error): void {
+    this.batches.push(batch);
+    this.#wake?.();
+  }
+
+  /** Resolves when `receive` has been called `count` times in total. */
+  receivedTimes(count: number): Promise<void> {
+    const waiter = countdown(count - this.receives, 5_000);
+    if (count <= this.receives) return Promise.resolve();
+    this.#onReceive.push(waiter.signal);
+    return waiter.done;
+  }
+
+  async receive({ signal }: { signal: AbortSignal }): Promise<QueueMessage[]> {
+    this.receives++;
+    for (const listener of this.#onReceive) listener();
+    while (this.batches.length === 0) {
+      if (signal.aborted) return [];
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+    const next = this.batches.shift() as QueueMessage[] | Error;
+    if (next instanceof Error) throw next;
+    return next;
+  }
+
+  async delete(message: QueueMessage): Promise<void> {
+    this.deleted.push(message.messageId);
+  }
+
+  async changeVisibility(message: QueueMessage, seconds: number): Promise<void> {
+    this.visibility.push([message.messageId, seconds]);
+  }
+}
+
+function message(id: string, key: string): QueueMessage {
+  return { messageId: id, receiptHandle: `rh-${id}`, body: id, attributes: { Key: { StringValue: key } } };
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((res) => {
+    resolve = res;
+  });
+  return { promise, resolve };
+}
+
+const keyOf = (m: QueueMessage) => m.attributes.Key?.StringValue;
+
+describe('QueueConsumer', () => {
+  it('hands over one key in arrival order while other keys go ahead', async () => {
+    const queue = new FakeQueue();
+    const handedOver: string[] = [];
+    const blockA1 = deferred<void>();
+    const allHanded = countdown(4, 5_000);
+    const bHanded = countdown(2, 5_000);
+    const consumer = new QueueConsumer({
+      source: queue,
+      orderingKey: keyOf,
+      handle: async (m) => {
+        if (m.messageId === 'a1') await blockA1.promise;
+        handedOver.push(m.messageId);
+        allHanded.signal();
+        if (m.messageId.startsWith('b')) bHanded.signal();
+        return { settled: Promise.resolve<Disposition>('delete') };
+      },
+    });
+    consumer.start();
+    queue.push([message('a1', 'A'), message('b1', 'B'), message('a2', 'A'), message('b2', 'B')]);
+    await bHanded.done;
+    // B's messages went through while A's first was still being handed over; A waited in order.
+    expect(handedOver).toEqual(['b1', 'b2']);
+    blockA1.resolve();
+    await allHanded.done;
+    expect(handedOver).toEqual(['b1', 'b2', 'a1', 'a2']);
+    await consumer.stop();
+  });
+
+  it('deletes, releases or leaves a message according to how it settled', async () => {
+    const queue = new FakeQueue();
+    const settled = countdown(3, 5_000);
+    const outcomes: Record<string, Disposition> = { d: 'delete', r: 'release', t: 'retry' };
+    const consumer = new QueueConsumer({
+      source: queue,
+      handle: async (m) => ({
+        settled: Promise.resolve(outcomes[m.messageId] as Disposition).finally(() =>
+          queueMicrotask(settled.signal),
+        ),
+      }),
+    });
+    consumer.start();
+    queue.push([message('d', 'x'), message('r', 'y'), message('t', 'z')]);
+    await settled.done;
+    await consumer.stop();
+    expect(queue.deleted).toEqual(['d']);
+    expect(queue.visibility).toContainEqual(['r', 0]);
+    expect(consumer.stats).toMatchObject({ deleted: 1, released: 1, retried: 1 });
+  });
+
+  it('does not delete a message before it settles', async () => {
+    const queue = new FakeQueue();
+    const done = deferred<Disposition>();
+    const handed = countdown(1, 5_000);
+    const consumer = new QueueConsumer({
+      source: queue,
+      handle: async () => {
+        handed.signal();
+        return { settled: done.promise };
+      },
+    });
+    consumer.start();
+    queue.push([message('m', 'k')]);
+    await handed.done;
+    await queue.receivedTimes(2);
+    expect(queue.deleted).toEqual([]);
+    expect(consumer.inFlight).toBe(1);
+    done.resolve('delete');
+    await consumer.stop();
+    expect(queue.deleted).toEqual(['m']);
+  });
+
+  it('polls again at once after an empty receive', async () => {
+    const queue = new FakeQueue();
+    const consumer = new QueueConsumer({
+      source: queue,
+      handle: async () => ({ settled: Promise.resolve('delete') }),
+    });
+    for (let i = 0; i < 5; i++) queue.push([]);
+    consumer.start();
+    await queue.receivedTimes(6);
+    expect(consumer.stats.receiveErrors).toBe(0);
+    await consumer.stop();
+  });
+
+  it('backs off after receive errors, logs them, and recovers', async () => {
+    const queue = new FakeQueue();
+    const lines: string[] = [];
+    const recovered = countdown(1, 5_000);
+    const logger = {
+      debug: () => {},
+      info: (_: Record<string, unknown>, msg?: string) => {
+        lines.push(`info ${msg}`);
+        if (msg === 'receive recovered') recovered.signal();
+      },
+      warn: () => {},
+      error: (fields: Record<string, unknown>, msg?: string) =>
+        lines.push(`error ${msg} ${String(fields.err)}`),
+    };
+    const consumer = new QueueConsumer({
+      source: queue,
+      handle: async () => ({ settled: Promise.resolve('delete') }),
+      errorBackoff: { baseMs: 1, maxMs: 2 },
+      logger,
+    });
+    queue.push(new Error('endpoint unreachable'));
+    queue.push(new Error('throttled'));
+    queue.push([]);
+    consumer.start();
+    await recovered.done;
+    expect(lines).toEqual([
+      'error receive failed; retrying endpoint unreachable',
+      'error receive failed; retrying throttled',
+      'info receive recovered',
+    ]);
+    expect(consumer.healthy).toBe(true);
+    expect(consumer.stats.receiveErrors).toBe(2);
+    await consumer.stop();
+  });
+
+  it('stops receiving at maxInFlight until a message settles', async () => {
+    const queue = new FakeQueue();
+    const gates = new Map<string, ReturnType<typeof deferred<Disposition>>>();
+    const consumer = new QueueConsumer({
+      source: queue,
+      maxInFlight: 2,
+      handle: async (m) => {
+        const gate = deferred<Disposition>();
+        gates.set(m.messageId, gate);
+        return { settled: gate.promise };
+      },
+    });
+    consumer.start();
+    queue.push([message('1', 'a'), message('2', 'b')]);
+    await queue.receivedTimes(1);
+    // Both handed over; the loop must now wait instead of receiving again.
+    await Promise.resolve();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(queue.receives).toBe(1);
+    gates.get('1')?.resolve('delete');
+    await queue.receivedTimes(2);
+    gates.get('2')?.resolve('delete');
+    await consumer.stop();
+    expect(queue.deleted.sort()).toEqual(['1', '2']);
+  });
+
+  it('extends the visibility of a message that is still running', async () => {
+    const queue = new FakeQueue();
+    const done = deferred<Disposition>();
+    const consumer = new QueueConsumer({
+      source: queue,
+      visibilityTimeoutSeconds: 0.2,
+      handle: async () => ({ settled: done.promise }),
+    });
+    const extended = countdown(2, 5_000);
+    const change = queue.changeVisibility.bind(queue);
+    queue.changeVisibility = async (m, seconds) => {
+      await change(m, seconds);
+      extended.signal();
+    };
+    consumer.start();
+    queue.push([message('slow', 'k')]);
+    await extended.done;
+    expect(queue.visibility.slice(0, 2)).toEqual([
+      ['slow', 0.2],
+      ['slow', 0.2],
+    ]);
+    done.resolve('delete');
+    await consumer.stop();
+  });
+
+  it('stop() ends the long poll and waits for running messages up to its deadline', async () => {
+    const queue = new FakeQueue();
+    const never = new Promise<Disposition>(() => {});
+    const consumer = new QueueConsumer({ source: queue, handle: async () => ({ settled: never }) });
+    consumer.start();
+    queue.push([message('stuck', 'k')]);
+    await queue.receivedTimes(2);
+    await consumer.stop({ timeoutMs: 10 });
+    expect(consumer.running).toBe(false);
+    expect(queue.deleted).toEqual([]);
+  });
+});
