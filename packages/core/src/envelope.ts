@@ -208,7 +208,7 @@ export function unwrapSnsEnvelope(body: string, sqsAttributes?: ReceivedAttribut
   if (record.Type === 'UnsubscribeConfirmation') return { kind: 'unsubscribe-confirmation', topicArn };
   const inner = flattenAttributes(record.MessageAttributes as ReceivedAttributes | undefined);
   for (const [name, value] of Object.entries(inner)) {
-    if (!(name in attributes)) attributes[name] = value;
+    if (!Object.hasOwn(attributes, name)) attributes[name] = value;
   }
   const message = typeof record.Message === 'string' ? record.Message : JSON.stringify(record.Message);
   return { kind: 'message', body: message, attributes, fromSnsEnvelope: true };

@@ -288,6 +288,7 @@ export class SessionDispatcher<A> {
     try {
       await session.ready;
     } catch (cause) {
+      session.closed = true;
       this.#registry.remove(sessionId, address);
       this.#logger.error(
         { sessionId, err: describeError(cause) },
@@ -311,7 +312,11 @@ export class SessionDispatcher<A> {
     message: JSONRPCMessage,
     created: boolean,
   ): Promise<DispatchResult<A>> {
-    await session.ready;
+    try {
+      await session.ready;
+    } catch {
+      // The session's server failed to start; `#open` reports why, and `closed` is set.
+    }
     if (session.closed) {
       const requestId = isRequest(message) ? message.id : undefined;
       return this.#reject(

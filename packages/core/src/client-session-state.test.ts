@@ -1,0 +1,181 @@
+import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { describe, expect, it } from 'vitest';
+import { ClientSessionState } from './client-session-state.js';
+import { flattenAttributes, type MessageAttributes } from './envelope.js';
+import { AsyncMcpError, ConfigurationError } from './errors.js';
+
+const initialize: JSONRPCRequest = {
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: {
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'test', version: '1.0.0' },
+    _meta: { progressToken: 'p' },
+  },
+};
+const initializeResult: JSONRPCMessage = {
+  jsonrpc: '2.0',
+  id: 0,
+  result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 's', version: '1' } },
+};
+const initialized: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/initialized' };
+const toolsList: JSONRPCMessage = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+
+const META = { responseQueueUrl: 'https://sqs.local/000/client-q' };
+
+function names(attributes: MessageAttributes): Record<string, string> {
+  return flattenAttributes(attributes);
+}
+
+function constructionError(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected construction to throw');
+}
+
+describe('ClientSessionState', () => {
+  it('injects _meta into initialize, keeping the caller params and _meta keys', () => {
+    const state = new ClientSessionState({ meta: META, clientId: 'client-1' });
+    const { message } = state.prepare(initialize);
+    expect(message).toEqual({
+      ...initialize,
+      params: {
+        ...initialize.params,
+        _meta: { progressToken: 'p', responseQueueUrl: META.responseQueueUrl },
+      },
+    });
+    expect(initialize.params?._meta).toEqual({ progressToken: 'p' });
+  });
+
+  it('does not inject _meta into other messages', () => {
+    const state = new ClientSessionState({ meta: META });
+    expect(state.prepare(toolsList).message).toBe(toolsList);
+    expect(state.prepare(initialized).message).toBe(initialized);
+  });
+
+  it('sends ClientId always, a random UUID by default', () => {
+    const state = new ClientSessionState({ meta: META });
+    expect(state.clientId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(names(state.prepare(initialize).attributes).ClientId).toBe(state.clientId);
+    expect(new ClientSessionState({ meta: META }).clientId).not.toBe(state.clientId);
+  });
+
+  it('sends no SessionId or ProtocolVersion on initialize without a proposal', () => {
+    const state = new ClientSessionState({ meta: META, clientId: 'c' });
+    const attributes = names(state.prepare(initialize).attributes);
+    expect(attributes).toMatchObject({
+      MessageType: 'jsonrpc',
+      Method: 'initialize',
+      RequestId: '0',
+      ClientId: 'c',
+    });
+    expect('SessionId' in attributes).toBe(false);
+    expect('ProtocolVersion' in attributes).toBe(false);
+  });
+
+  it('proposes a session id as the SessionId attribute of initialize only', () => {
+    const state = new ClientSessionState({ meta: META, proposedSessionId: 'gw-session-1' });
+    expect(names(state.prepare(initialize).attributes).SessionId).toBe('gw-session-1');
+    expect('SessionId' in names(state.prepare(toolsList).attributes)).toBe(false);
+    expect(state.sessionId).toBeUndefined();
+  });
+
+  it('adopts the session id from an initialize result with a SessionId attribute', () => {
+    const state = new ClientSessionState({ meta: META });
+    expect(state.accept(initializeResult, { SessionId: 'abc123' })).toBe(true);
+    expect(state.sessionId).toBe('abc123');
+  });
+
+  it('does not adopt a session id from other messages', () => {
+    const state = new ClientSessionState({ meta: META });
+    const other: JSONRPCMessage[] = [
+      { jsonrpc: '2.0', id: 0, result: {} },
+      { jsonrpc: '2.0', id: 0, error: { code: -32600, message: 'x' } },
+      { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } },
+      { jsonrpc: '2.0', id: 9, method: 'roots/list' },
+    ];
+    for (const message of other) {
+      expect(state.accept(message, { SessionId: 'sneaky' })).toBe(true);
+      expect(state.sessionId).toBeUndefined();
+    }
+  });
+
+  it('does not adopt from an initialize result without SessionId, or with an invalid one', () => {
+    const state = new ClientSessionState({ meta: META });
+    expect(state.accept(initializeResult, {})).toBe(true);
+    expect(state.sessionId).toBeUndefined();
+    expect(state.accept(initializeResult, { SessionId: 'has space' })).toBe(true);
+    expect(state.sessionId).toBeUndefined();
+    expect(state.accept(initializeResult, { SessionId: '' })).toBe(true);
+    expect(state.sessionId).toBeUndefined();
+  });
+
+  it('adopts the server-minted id even when it differs from the proposal', () => {
+    const state = new ClientSessionState({ meta: META, proposedSessionId: 'proposed' });
+    state.accept(initializeResult, { SessionId: 'minted' });
+    expect(state.sessionId).toBe('minted');
+    expect(names(state.prepare(initialize).attributes).SessionId).toBe('minted');
+  });
+
+  it('sends SessionId and ProtocolVersion on everything after initialize', () => {
+    const state = new ClientSessionState({ meta: META, clientId: 'c' });
+    state.accept(initializeResult, { SessionId: 'sess-1' });
+    state.protocolVersion = '2025-06-18';
+    for (const message of [initialized, toolsList, { jsonrpc: '2.0', id: 4, result: {} } as JSONRPCMessage]) {
+      const attributes = names(state.prepare(message).attributes);
+      expect(attributes.SessionId).toBe('sess-1');
+      expect(attributes.ProtocolVersion).toBe('2025-06-18');
+      expect(attributes.ClientId).toBe('c');
+    }
+  });
+
+  it('never sends ProtocolVersion on initialize', () => {
+    const state = new ClientSessionState({ meta: META });
+    state.protocolVersion = '2025-06-18';
+    expect('ProtocolVersion' in names(state.prepare(initialize).attributes)).toBe(false);
+  });
+
+  it('refuses messages carrying a different SessionId once it has one', () => {
+    const state = new ClientSessionState({ meta: META });
+    state.accept(initializeResult, { SessionId: 'mine' });
+    expect(state.accept(toolsList, { SessionId: 'theirs' })).toBe(false);
+    expect(state.accept(initializeResult, { SessionId: 'theirs' })).toBe(false);
+    expect(state.sessionId).toBe('mine');
+    expect(state.accept(toolsList, { SessionId: 'mine' })).toBe(true);
+    expect(state.accept(toolsList, {})).toBe(true);
+  });
+
+  it('adds custom attributes to every message', () => {
+    const state = new ClientSessionState({ meta: META, customAttributes: { Team: 'search', Env: 'prod' } });
+    for (const message of [initialize, toolsList]) {
+      const attributes = names(state.prepare(message).attributes);
+      expect(attributes.Team).toBe('search');
+      expect(attributes.Env).toBe('prod');
+    }
+  });
+
+  it('throws a ConfigurationError at construction for invalid custom attributes', () => {
+    const cases: Array<Record<string, string>> = [
+      { SessionId: 'forged' },
+      { A: '1', B: '2', C: '3', D: '4' },
+      { 'bad name': 'x' },
+    ];
+    for (const customAttributes of cases) {
+      const error = constructionError(() => new ClientSessionState({ meta: META, customAttributes }));
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(AsyncMcpError.isInstance(error) && error.code).toBe('ASYNCMCP_CONFIGURATION');
+    }
+  });
+
+  it('throws a ConfigurationError at construction for an invalid proposed session id', () => {
+    const error = constructionError(
+      () => new ClientSessionState({ meta: META, proposedSessionId: 'not valid' }),
+    );
+    expect(AsyncMcpError.isInstance(error) && error.code).toBe('ASYNCMCP_CONFIGURATION');
+  });
+});
