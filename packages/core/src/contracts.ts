@@ -1,4 +1,5 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from './logger.js';
 
 export type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -51,6 +52,15 @@ export interface SessionManager {
   readonly sessions: ReadonlyMap<string, SessionInfo>;
 }
 
+/**
+ * What a backend transport may pass as the second argument of `onmessage`: besides the SDK's fields,
+ * the id of the client request a server→client message belongs to, when the server named it. The
+ * gateway uses it to put progress, logging and sampling on that request's stream.
+ */
+export interface BackendMessageExtra extends MessageExtraInfo {
+  relatedRequestId?: RequestId;
+}
+
 /** What the gateway tells a backend about the session it wants a transport for. */
 export interface BackendTransportContext {
   /**
@@ -74,5 +84,10 @@ export interface Backend {
   createTransport(context: BackendTransportContext): Transport | Promise<Transport>;
   /** Resolves when the backend can reach its channel; rejects with the reason when it cannot. */
   checkReady?(): Promise<void>;
+  /**
+   * Counters the gateway exports as metrics, e.g. `{ routed, unroutable }`. `unroutable` counts messages
+   * that matched no live session (late, duplicate, after close) and were dropped.
+   */
+  readonly stats?: Readonly<Record<string, number>>;
   close(): Promise<void>;
 }

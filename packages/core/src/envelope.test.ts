@@ -52,7 +52,7 @@ function message(result: UnwrappedBody): {
 }
 
 describe('constants', () => {
-  it('names the protocol attributes exactly as PROTOCOL.md §1', () => {
+  it('names the protocol attributes exactly as PROTOCOL.md §1, plus our optional RelatedRequestId', () => {
     expect(Attribute).toEqual({
       MessageType: 'MessageType',
       Timestamp: 'Timestamp',
@@ -61,10 +61,33 @@ describe('constants', () => {
       SessionId: 'SessionId',
       ClientId: 'ClientId',
       ProtocolVersion: 'ProtocolVersion',
+      RelatedRequestId: 'RelatedRequestId',
     });
     expect(MESSAGE_TYPE_JSONRPC).toBe('jsonrpc');
     expect(MAX_MESSAGE_ATTRIBUTES).toBe(10);
     expect(CLIENT_RESERVED_ATTRIBUTE_COUNT).toBe(7);
+  });
+});
+
+describe('buildServerAttributes with a related request', () => {
+  it('names the related request on notifications and requests, never on answers', () => {
+    const notification = {
+      jsonrpc: '2.0' as const,
+      method: 'notifications/progress',
+      params: { progressToken: 1, progress: 1 },
+    };
+    expect(
+      buildServerAttributes({ message: notification, sessionId: 's', relatedRequestId: 'g-1' })
+        .RelatedRequestId,
+    ).toEqual({
+      DataType: 'String',
+      StringValue: 'g-1',
+    });
+    const answer = { jsonrpc: '2.0' as const, id: 4, result: {} };
+    expect(
+      buildServerAttributes({ message: answer, sessionId: 's', relatedRequestId: 4 }).RelatedRequestId,
+    ).toBeUndefined();
+    expect(buildServerAttributes({ message: notification, sessionId: 's' }).RelatedRequestId).toBeUndefined();
   });
 });
 

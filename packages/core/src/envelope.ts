@@ -1,5 +1,5 @@
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { isNotification, isRequest } from './codec.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { isAnswer, isNotification, isRequest } from './codec.js';
 import { ConfigurationError } from './errors.js';
 
 /**
@@ -15,6 +15,11 @@ export const Attribute = {
   SessionId: 'SessionId',
   ClientId: 'ClientId',
   ProtocolVersion: 'ProtocolVersion',
+  /**
+   * Ours, optional: on a server→client message, the id of the client request it belongs to (progress,
+   * logging, sampling during a tool call). Peers that do not know it ignore it.
+   */
+  RelatedRequestId: 'RelatedRequestId',
 } as const;
 export type AttributeName = (typeof Attribute)[keyof typeof Attribute];
 
@@ -61,10 +66,14 @@ export function buildClientAttributes(input: ClientAttributesInput): MessageAttr
 export function buildServerAttributes(input: {
   message: JSONRPCMessage;
   sessionId: string;
+  relatedRequestId?: RequestId | undefined;
   now?: number;
 }): MessageAttributes {
   const attributes = baseAttributes(input.message, input.now);
   attributes[Attribute.SessionId] = string(input.sessionId);
+  if (input.relatedRequestId !== undefined && !isAnswer(input.message)) {
+    attributes[Attribute.RelatedRequestId] = string(String(input.relatedRequestId));
+  }
   return attributes;
 }
 
@@ -157,6 +166,7 @@ export interface EnvelopeFields {
   protocolVersion?: string;
   method?: string;
   requestId?: string;
+  relatedRequestId?: string;
   timestamp?: number;
 }
 
@@ -168,6 +178,7 @@ export function readEnvelope(flat: Readonly<Record<string, string>>): EnvelopeFi
   if (flat.ProtocolVersion !== undefined) fields.protocolVersion = flat.ProtocolVersion;
   if (flat.Method !== undefined) fields.method = flat.Method;
   if (flat.RequestId !== undefined) fields.requestId = flat.RequestId;
+  if (flat.RelatedRequestId !== undefined) fields.relatedRequestId = flat.RelatedRequestId;
   if (flat.Timestamp !== undefined && Number.isFinite(Number(flat.Timestamp)))
     fields.timestamp = Number(flat.Timestamp);
   return fields;

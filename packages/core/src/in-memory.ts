@@ -40,10 +40,10 @@ export class InMemorySessionManager implements SessionManager {
       createServer: options.createServer,
       addressOf: (initialize) => readMeta(initialize, META_KEY),
       addressDescription: `_meta.${META_KEY}`,
-      send: (message, { sessionId, address }) =>
+      send: (message, { sessionId, address, relatedRequestId }) =>
         options.broker.post(address, {
           body: encodeMessage(message),
-          attributes: flattenAttributes(buildServerAttributes({ message, sessionId })),
+          attributes: flattenAttributes(buildServerAttributes({ message, sessionId, relatedRequestId })),
         }),
     });
   }

@@ -84,6 +84,13 @@ export class RequestCorrelator {
     };
   }
 
+  /** The session and original id of a forwarded request still waiting for its answer. */
+  peek(gatewayId: RequestId | string | undefined): { sessionKey: string; originalId: RequestId } | undefined {
+    if (typeof gatewayId !== 'string') return undefined;
+    const pending = this.#pending.get(gatewayId);
+    return pending ? { sessionKey: pending.sessionKey, originalId: pending.originalId } : undefined;
+  }
+
   /** Forgets one forwarded request (it could not be sent), so no late answer is routed to it. */
   discard(gatewayId: RequestId): boolean {
     if (typeof gatewayId !== 'string') return false;

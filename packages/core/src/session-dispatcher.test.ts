@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { isRequest } from './codec.js';
 import type { ConnectableServer } from './contracts.js';
-import { MessageTooLargeError, TransportStateError } from './errors.js';
+import { DeliveryError, MessageTooLargeError, TransportStateError } from './errors.js';
 import { readMeta } from './meta.js';
 import {
   type DispatchResult,
@@ -861,9 +861,39 @@ describe('SessionDispatcher: oversize answers', () => {
         message: 'Internal error: Message of 2000000 bytes exceeds the SQS limit of 1048576 bytes',
       },
     });
-    expect(sent.target).toEqual({ sessionId, address: ADDRESS });
+    expect(sent.target).toEqual({ sessionId, address: ADDRESS, relatedRequestId: undefined });
     expect(h.outbox.sent.some(({ message }) => 'result' in message && message.id === 11)).toBe(false);
     expect(h.servers[0]?.sendErrors).toEqual([]);
+  });
+
+  it('replaces an answer the channel refuses for good with an error, but leaves a retryable failure to retry', async () => {
+    const h = harness();
+    const sessionId = await h.open();
+    const refused = new DeliveryError({ message: 'Invalid characters found', isRetryable: false });
+    const flaky = new DeliveryError({ message: 'connection reset', isRetryable: true });
+    h.outbox.fail = (message) =>
+      'result' in message && message.id === 21
+        ? refused
+        : 'result' in message && message.id === 22
+          ? flaky
+          : undefined;
+    const first = accepted(
+      await h.dispatcher.dispatch(
+        inbound({ jsonrpc: '2.0', id: 21, method: 'tools/list' }, h.attrs(sessionId)),
+      ),
+    );
+    expect(await within(first.settled, 'settled')).toBe('answered');
+    const sent = await h.outbox.waitFor(isErrorTo(21), 'replacement error');
+    expect(sent.message).toMatchObject({
+      id: 21,
+      error: { code: -32603, message: 'Internal error: Invalid characters found' },
+    });
+    const second = accepted(
+      await h.dispatcher.dispatch(
+        inbound({ jsonrpc: '2.0', id: 22, method: 'tools/list' }, h.attrs(sessionId)),
+      ),
+    );
+    expect(await within(second.settled, 'settled')).toBe('failed');
   });
 
   it('settles failed and reports the error to the server when the replacement cannot be sent either', async () => {

@@ -1,4 +1,4 @@
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type JSONRPCErrorResponse,
   type JSONRPCMessage,
@@ -66,6 +66,13 @@ export type DispatchResult<A> =
       sessionId: string | undefined;
     };
 
+/** Where a session's message goes, and the client request it belongs to, when the server said. */
+export interface SendTarget<A> {
+  sessionId: string;
+  address: A;
+  relatedRequestId?: RequestId | undefined;
+}
+
 export interface SessionDispatcherOptions<A> {
   createServer: ServerFactory;
   /** Reads where a new session's client is answered from its `initialize` (e.g. `_meta.responseQueueUrl`). */
@@ -73,7 +80,7 @@ export interface SessionDispatcherOptions<A> {
   /** What `addressOf` looks for, for the error when it is missing, e.g. `_meta.responseQueueUrl`. */
   addressDescription: string;
   /** Sends one message to a session's client. Throw a `MessageTooLargeError` for an oversize message. */
-  send: (message: JSONRPCMessage, target: { sessionId: string; address: A }) => Promise<void>;
+  send: (message: JSONRPCMessage, target: SendTarget<A>) => Promise<void>;
   /** @default 'hex' */
   sessionIdFormat?: SessionIdFormat;
   /** @default Infinity */
@@ -363,25 +370,34 @@ export class SessionDispatcher<A> {
   }
 
   /** Called by a session's transport when its server sends a message. */
-  async sendFromSession(session: DispatcherSession<A>, message: JSONRPCMessage): Promise<void> {
+  async sendFromSession(
+    session: DispatcherSession<A>,
+    message: JSONRPCMessage,
+    options?: TransportSendOptions,
+  ): Promise<void> {
     if (session.closed) throw new TransportStateError('closed', 'session');
     this.#registry.touch(session.sessionId);
     const version = protocolVersionOf(message);
     if (version !== undefined) session.protocolVersion = version;
-    const target = { sessionId: session.sessionId, address: session.address };
+    const target: SendTarget<A> = {
+      sessionId: session.sessionId,
+      address: session.address,
+      relatedRequestId: options?.relatedRequestId,
+    };
     const answeredId = isAnswer(message) ? message.id : undefined;
     const pending = answeredId === undefined ? undefined : session.pending.get(idKey(answeredId));
     try {
       await this.#options.send(message, target);
     } catch (cause) {
-      if (answeredId === undefined || !isTooLarge(cause)) {
+      if (answeredId === undefined || !isUndeliverable(cause)) {
         if (pending) this.#finish(session, answeredId as RequestId, 'failed');
         throw cause;
       }
-      // An answer that does not fit becomes an error the requester can match, never a silent loss.
+      // An answer the channel will never take (too large, refused contents) becomes an error the
+      // requester can match: retrying would fail the same way, and dropping it would hang the caller.
       this.#logger.warn(
         { sessionId: session.sessionId, requestId: answeredId, err: describeError(cause) },
-        'answer too large',
+        'answer cannot be delivered; sending an error instead',
       );
       try {
         await this.#options.send(internalError(describeError(cause), answeredId), target);
@@ -490,8 +506,8 @@ class DispatcherSession<A> implements Transport {
 
   async start(): Promise<void> {}
 
-  send(message: JSONRPCMessage): Promise<void> {
-    return this.dispatcher.sendFromSession(this, message);
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    return this.dispatcher.sendFromSession(this, message, options);
   }
 
   async close(): Promise<void> {
@@ -514,6 +530,8 @@ function idKey(id: RequestId): string {
   return `${typeof id}:${id}`;
 }
 
-function isTooLarge(error: unknown): boolean {
-  return AsyncMcpError.isInstance(error) && error.code === AsyncMcpErrorCode.MessageTooLarge;
+/** Too large, or refused by the channel for good (a retryable failure is retried instead). */
+function isUndeliverable(error: unknown): boolean {
+  if (!AsyncMcpError.isInstance(error)) return false;
+  return error.code === AsyncMcpErrorCode.MessageTooLarge || !error.isRetryable;
 }

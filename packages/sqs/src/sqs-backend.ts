@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   Attribute,
   type Backend,
+  type BackendMessageExtra,
   type BackendTransportContext,
   type BackoffOptions,
   ClientSessionState,
@@ -61,14 +62,14 @@ export interface SqsBackendOptions {
   logger?: Logger;
 }
 
-export interface SqsBackendStats {
+export type SqsBackendStats = {
   /** Answers and server messages delivered to a gateway session. */
   routed: number;
   /** Messages that matched no live session (late, duplicate, after close): dropped with a log line. */
   unroutable: number;
   /** Messages on the response queue that were not JSON-RPC. */
   invalid: number;
-}
+};
 
 export interface SqsBackend extends Backend {
   readonly name: 'sqs';
@@ -275,7 +276,9 @@ class SqsBackendImpl implements SqsBackend {
       return 'delete';
     }
     this.stats.routed++;
-    session.deliver(delivered);
+    // The server may name the request a message belongs to (by the id it saw: ours); map it back.
+    const related = this.#correlator.peek(unwrapped.attributes[Attribute.RelatedRequestId]);
+    session.deliver(delivered, related?.sessionKey === session.key ? { relatedRequestId: related.originalId } : undefined);
     return 'delete';
   }
 }
@@ -315,10 +318,10 @@ class SqsBackendSession implements Transport {
     await this.backend.sendFor(this, message);
   }
 
-  deliver(message: JSONRPCMessage): void {
+  deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
     if (this.#closed) return;
     try {
-      this.onmessage?.(message);
+      this.onmessage?.(message, extra);
     } catch (error) {
       this.onerror?.(toError(error));
     }

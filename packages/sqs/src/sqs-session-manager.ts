@@ -76,11 +76,11 @@ export class SqsSessionManager implements SessionManager {
       createServer: options.createServer,
       addressOf: (initialize) => readMeta(initialize, MetaKey.ResponseQueueUrl),
       addressDescription: `_meta.${MetaKey.ResponseQueueUrl}`,
-      send: (message, { sessionId, address }) =>
+      send: (message, { sessionId, address, relatedRequestId }) =>
         this.#sender.send({
           queueUrl: address,
           body: encodeMessage(message),
-          attributes: buildServerAttributes({ message, sessionId }),
+          attributes: buildServerAttributes({ message, sessionId, relatedRequestId }),
           groupId: sessionId,
           maxMessageBytes: options.maxMessageBytes,
         }),
