@@ -278,7 +278,10 @@ class SqsBackendImpl implements SqsBackend {
     this.stats.routed++;
     // The server may name the request a message belongs to (by the id it saw: ours); map it back.
     const related = this.#correlator.peek(unwrapped.attributes[Attribute.RelatedRequestId]);
-    session.deliver(delivered, related?.sessionKey === session.key ? { relatedRequestId: related.originalId } : undefined);
+    session.deliver(
+      delivered,
+      related?.sessionKey === session.key ? { relatedRequestId: related.originalId } : undefined,
+    );
     return 'delete';
   }
 }
