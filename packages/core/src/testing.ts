@@ -10,3 +10,4 @@ export {
   describeTransportConformance,
 } from './testing/describe-transport-conformance.js';
 export { countdown, MessageTap } from './testing/message-tap.js';
+export { type LogEntry, RecordingLogger } from './testing/recording-logger.js';

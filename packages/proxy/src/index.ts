@@ -1,7 +1,7 @@
-/**
- * @asyncmcp/proxy — The asyncmcp gateway as a library.
- *
- * This package is reserved and not implemented yet: it exports nothing. Its API is described in the
- * repository README and arrives in a later release.
- */
-export {};
+export { createProxyServer, type ProxyServer, type ProxyServerOptions } from './create-proxy-server.js';
+export { childLogger, createDefaultLogger } from './default-logger.js';
+export { BoundedEventStore } from './event-store.js';
+export { ProxyMetrics } from './proxy-metrics.js';
+export { type ProxyStdioOptions, proxyStdio } from './proxy-stdio.js';
+export { bearerAuth, originValidation } from './security.js';
+export { type BridgeObserver, SessionBridge, type SessionBridgeOptions } from './session-bridge.js';

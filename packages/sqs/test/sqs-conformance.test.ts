@@ -1,8 +1,8 @@
 import { buildClientAttributes } from '@asyncmcp/core';
 import { type ConformanceTarget, describeTransportConformance } from '@asyncmcp/core/testing';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { SqsClientTransport, SqsSessionManager, sqsBackend } from '../src/index.js';
-import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
 
 function sqsTarget(kind: 'client transport' | 'backend'): () => Promise<ConformanceTarget> {
   return async () => {

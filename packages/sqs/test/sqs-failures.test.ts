@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
-import { countdown } from '@asyncmcp/core/testing';
+import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -17,8 +18,6 @@ import {
   type SqsSessionManagerOptions,
   sqsBackend,
 } from '../src/index.js';
-import { RecordingLogger } from './recording-logger.js';
-import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
 
 const FAST_RETRY = { baseMs: 20, maxMs: 200 };
 const request = { timeout: 20_000 };

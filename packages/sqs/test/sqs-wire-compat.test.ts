@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, type Logger } from '@asyncmcp/core';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import {
   DeleteMessageCommand,
   type Message,
@@ -15,7 +16,6 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { SqsClientTransport, SqsSessionManager } from '../src/index.js';
-import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
 
 /**
  * Wire compatibility with the Python asyncmcp 0.2.x SQS transport (docs/protocol.md §1, §2, §5, §6).

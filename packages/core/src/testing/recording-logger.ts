@@ -1,4 +1,4 @@
-import type { Logger } from '@asyncmcp/core';
+import type { Logger } from '../logger.js';
 
 export interface LogEntry {
   level: 'debug' | 'info' | 'warn' | 'error';

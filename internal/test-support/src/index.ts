@@ -1,0 +1,1 @@
+export { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';

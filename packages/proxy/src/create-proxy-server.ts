@@ -1,0 +1,319 @@
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type Backend,
+  ConfigurationError,
+  describeError,
+  generateSessionId,
+  isInitializeRequest,
+  type Logger,
+  SessionRegistry,
+  validateMessage,
+} from '@asyncmcp/core';
+import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import { childLogger, createDefaultLogger } from './default-logger.js';
+import { BoundedEventStore } from './event-store.js';
+import { ProxyMetrics } from './proxy-metrics.js';
+import { bearerAuth, httpError, isLoopbackHost, originValidation } from './security.js';
+import { SessionBridge } from './session-bridge.js';
+
+export interface ProxyServerOptions {
+  /** Where sessions are forwarded: any asyncmcp backend (`sqsBackend(...)`, …). Closed by `close()`. */
+  backend: Backend;
+  /** Interface to bind. Anything but loopback exposes the gateway to the network. @default '127.0.0.1' */
+  host?: string;
+  /** @default 8080 (0 picks a free port) */
+  port?: number;
+  /** The MCP endpoint. @default '/mcp' */
+  path?: string;
+  /** When set, MCP requests need `Authorization: Bearer <authToken>`. */
+  authToken?: string;
+  /** Accepted `Host` header names. @default loopback names when bound to loopback, any otherwise */
+  allowedHosts?: string[];
+  /** Accepted `Origin` headers. @default loopback origins when bound to loopback, none otherwise */
+  allowedOrigins?: string[];
+  /** Browser origins allowed by CORS (they are also accepted as origins). @default none */
+  corsOrigins?: string[];
+  /** Most live sessions; a new one beyond it gets 503. @default 1000 */
+  maxSessions?: number;
+  /** Sessions with no traffic and nothing running for this long are closed. @default 1800000 (30 min) */
+  sessionIdleTimeoutMs?: number;
+  /** A request the backend does not answer in this time gets a JSON-RPC error. @default 300000 (5 min) */
+  requestTimeoutMs?: number;
+  /** Largest accepted JSON body. @default '4mb' */
+  maxBodySize?: string | number;
+  /** How long `close()` lets running requests finish. @default 10000 */
+  shutdownTimeoutMs?: number;
+  /** Answer POSTs with JSON instead of SSE streams. @default false */
+  enableJsonResponse?: boolean;
+  /** Structured logger (pino or compatible). @default JSON lines on stdout */
+  logger?: Logger;
+}
+
+export interface ProxyServer {
+  /** The Express app: mount it elsewhere or add routes before `listen()`. */
+  readonly app: Express;
+  readonly metrics: ProxyMetrics;
+  /** Live session ids. */
+  readonly sessionIds: () => string[];
+  listen(): Promise<{ url: string; port: number }>;
+  /** Stops accepting, lets running requests finish (up to `shutdownTimeoutMs`), closes sessions and the backend. */
+  close(): Promise<void>;
+}
+
+interface GatewaySession {
+  readonly key: string;
+  readonly front: StreamableHTTPServerTransport;
+  readonly bridge: SessionBridge;
+}
+
+/**
+ * The asyncmcp gateway: a standard MCP Streamable HTTP endpoint (the SDK's own transport, so POST/GET/
+ * DELETE, SSE, sessions, protocol versions and resumption behave as every client expects) whose
+ * sessions are each bridged to a transport from `backend`.
+ */
+export function createProxyServer(options: ProxyServerOptions): ProxyServer {
+  const host = options.host ?? '127.0.0.1';
+  const path = options.path ?? '/mcp';
+  if (!path.startsWith('/')) throw new ConfigurationError(`path must start with "/", got "${path}"`);
+  if (options.authToken !== undefined && options.authToken.length < 8) {
+    throw new ConfigurationError('authToken must be at least 8 characters');
+  }
+  const logger = options.logger ?? createDefaultLogger();
+  const backend = options.backend;
+  const metrics = new ProxyMetrics(backend);
+  const loopback = isLoopbackHost(host);
+  let closing = false;
+
+  const sessions = new SessionRegistry<GatewaySession>({
+    maxSessions: options.maxSessions ?? 1_000,
+    idleTimeoutMs: options.sessionIdleTimeoutMs ?? 1_800_000,
+    isBusy: (session) => session.bridge.inFlight > 0,
+    onEvict: (key, session) => {
+      childLogger(logger, { sessionId: key }).info({}, 'idle session evicted');
+      void endSession(session, 'idle');
+    },
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  const allowedHosts = options.allowedHosts ?? (loopback ? ['localhost', '127.0.0.1', '[::1]'] : undefined);
+  if (allowedHosts) app.use(hostHeaderValidation(allowedHosts));
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', sessions: sessions.size });
+  });
+  app.get('/ready', async (_req, res) => {
+    try {
+      await backend.checkReady?.();
+      res.json({ status: 'ready', backend: backend.name });
+    } catch (error) {
+      res.status(503).json({ status: 'unavailable', backend: backend.name, error: describeError(error) });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const corsOrigins = options.corsOrigins ?? [];
+  if (corsOrigins.length > 0) {
+    app.use(
+      path,
+      cors({
+        origin: corsOrigins,
+        methods: ['GET', 'POST', 'DELETE'],
+        allowedHeaders: [
+          'Content-Type',
+          'Accept',
+          'Authorization',
+          'Mcp-Session-Id',
+          'MCP-Protocol-Version',
+          'Last-Event-ID',
+        ],
+        exposedHeaders: ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate'],
+      }),
+    );
+  }
+  app.use(
+    path,
+    originValidation({
+      allowedOrigins: [...(options.allowedOrigins ?? []), ...corsOrigins],
+      loopbackOnly: loopback,
+    }),
+  );
+  if (options.authToken !== undefined) app.use(path, bearerAuth(options.authToken));
+  app.use(path, express.json({ limit: options.maxBodySize ?? '4mb' }));
+
+  app.post(path, async (req, res) => {
+    const sessionId = req.header('mcp-session-id');
+    if (sessionId !== undefined) return forward(sessionId, req, res);
+    if (!isInitializeRequest(req.body)) {
+      return void res.status(400).json(httpError(-32000, 'Bad Request: No valid session ID provided'));
+    }
+    const requestId = (req.body as { id: string | number }).id;
+    if (closing) {
+      return void res
+        .status(503)
+        .json({ ...httpError(-32000, 'Service unavailable: the gateway is shutting down'), id: requestId });
+    }
+    if (!sessions.hasRoom()) {
+      metrics.sessionsRejected.inc({ reason: 'limit' });
+      return void res
+        .status(503)
+        .set('Retry-After', '5')
+        .json({
+          ...httpError(-32000, `Service unavailable: session limit reached (${sessions.maxSessions})`),
+          id: requestId,
+        });
+    }
+    let session: GatewaySession;
+    try {
+      session = await openSession();
+    } catch (error) {
+      metrics.sessionsRejected.inc({ reason: 'backend' });
+      logger.error({ err: describeError(error) }, 'could not open a backend session');
+      return void res
+        .status(503)
+        .json({ ...httpError(-32603, `Backend unavailable: ${describeError(error)}`), id: requestId });
+    }
+    await session.front.handleRequest(req, res, req.body);
+  });
+  app.get(path, (req, res) => forwardExisting(req, res));
+  app.delete(path, (req, res) => forwardExisting(req, res));
+  app.all(path, (_req, res) => {
+    res.status(405).set('Allow', 'GET, POST, DELETE').json(httpError(-32000, 'Method not allowed'));
+  });
+
+  const bodyErrors: ErrorRequestHandler = (
+    error: { type?: string; status?: number; message?: string },
+    _req,
+    res,
+    next,
+  ) => {
+    if (res.headersSent) return next(error);
+    if (error.type === 'entity.too.large') {
+      return void res
+        .status(413)
+        .json(httpError(-32600, `Request body too large (limit ${options.maxBodySize ?? '4mb'})`));
+    }
+    if (error.type === 'entity.parse.failed') {
+      return void res.status(400).json(httpError(-32700, `Parse error: ${error.message ?? 'invalid JSON'}`));
+    }
+    logger.error({ err: error.message }, 'request failed');
+    res.status(error.status ?? 500).json(httpError(-32603, 'Internal error'));
+  };
+  app.use(bodyErrors);
+
+  async function openSession(): Promise<GatewaySession> {
+    const key = generateSessionId('hex');
+    const log = childLogger(logger, { sessionId: key });
+    const back = await backend.createTransport({ sessionKey: key, logger: log });
+    const front = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => key,
+      eventStore: new BoundedEventStore(),
+      enableJsonResponse: options.enableJsonResponse ?? false,
+      onsessionclosed: () => {
+        log.info({}, 'session deleted by the client');
+        void endSession(session, 'deleted');
+      },
+    });
+    const bridge = new SessionBridge({
+      front,
+      back,
+      requestTimeoutMs: options.requestTimeoutMs,
+      logger: log,
+      observer: metrics.observer(),
+      onclose: () => forget(key, 'closed'),
+    });
+    const session: GatewaySession = { key, front, bridge };
+    await bridge.start();
+    sessions.add(key, session);
+    metrics.sessionsOpened.inc();
+    metrics.sessions.set(sessions.size);
+    log.info({ backend: backend.name }, 'session opened');
+    return session;
+  }
+
+  function forget(key: string, reason: string): void {
+    if (sessions.get(key) === undefined) return;
+    sessions.remove(key);
+    metrics.sessionsClosed.inc({ reason });
+    metrics.sessions.set(sessions.size);
+  }
+
+  async function endSession(session: GatewaySession, reason: string): Promise<void> {
+    forget(session.key, reason);
+    await session.bridge.close();
+  }
+
+  async function forward(sessionId: string, req: Request, res: Response): Promise<void> {
+    const session = sessions.get(sessionId);
+    if (!session) {
+      const status =
+        sessions.status(sessionId).state === 'terminated'
+          ? 'Session has been terminated'
+          : 'Session not found';
+      return void res.status(404).json(httpError(-32001, `${status}: ${sessionId}`));
+    }
+    // A body that parses but is not JSON-RPC would otherwise reach the backend as garbage.
+    if (req.method === 'POST' && !Array.isArray(req.body) && req.body !== undefined) {
+      const checked = validateMessage(req.body);
+      if (!checked.ok) return void res.status(400).json(checked.error);
+    }
+    sessions.touch(sessionId);
+    await session.front.handleRequest(req, res, req.body);
+  }
+
+  function forwardExisting(req: Request, res: Response): Promise<void> | void {
+    const sessionId = req.header('mcp-session-id');
+    if (sessionId === undefined) {
+      return void res.status(400).json(httpError(-32000, 'Bad Request: Mcp-Session-Id header is required'));
+    }
+    return forward(sessionId, req, res);
+  }
+
+  let server: HttpServer | undefined;
+
+  return {
+    app,
+    metrics,
+    sessionIds: () => [...sessions.ids()],
+    listen() {
+      return new Promise((resolve, reject) => {
+        const listening = app.listen(options.port ?? 8080, host, (error?: Error) => {
+          if (error) return reject(error);
+          const { port } = listening.address() as AddressInfo;
+          const shownHost = host.includes(':') ? `[${host}]` : host;
+          const url = `http://${shownHost}:${port}${path}`;
+          logger.info({ url, backend: backend.name }, 'gateway listening');
+          resolve({ url, port });
+        });
+        listening.on('error', reject);
+        server = listening;
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      server?.close();
+      const all = [...sessions.entries()].map(([, session]) => session);
+      const drained = Promise.allSettled(all.map((session) => session.bridge.whenIdle()));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        drained,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, options.shutdownTimeoutMs ?? 10_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      await Promise.allSettled(all.map((session) => endSession(session, 'shutdown')));
+      sessions.dispose();
+      await backend.close();
+      server?.closeAllConnections();
+      logger.info({}, 'gateway stopped');
+    },
+  };
+}

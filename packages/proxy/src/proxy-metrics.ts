@@ -1,0 +1,93 @@
+import type { Backend } from '@asyncmcp/core';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BridgeObserver } from './session-bridge.js';
+
+/**
+ * The gateway's Prometheus metrics, on a registry of its own (never the global one), so two gateways in
+ * one process do not collide.
+ */
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  readonly sessions: Gauge;
+  readonly sessionsOpened: Counter;
+  readonly sessionsClosed: Counter<'reason'>;
+  readonly sessionsRejected: Counter<'reason'>;
+  readonly requests: Counter<'method' | 'outcome'>;
+  readonly requestDuration: Histogram<'method'>;
+  readonly backendErrors: Counter;
+  readonly dropped: Counter<'reason'>;
+
+  constructor(backend: Backend, { defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'asyncmcp_gateway_' });
+    this.sessions = new Gauge({
+      name: 'asyncmcp_gateway_sessions',
+      help: 'Live gateway sessions',
+      registers,
+    });
+    this.sessionsOpened = new Counter({
+      name: 'asyncmcp_gateway_sessions_opened_total',
+      help: 'Gateway sessions opened',
+      registers,
+    });
+    this.sessionsClosed = new Counter({
+      name: 'asyncmcp_gateway_sessions_closed_total',
+      help: 'Gateway sessions closed, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.sessionsRejected = new Counter({
+      name: 'asyncmcp_gateway_sessions_rejected_total',
+      help: 'Session starts refused (session limit, backend unavailable)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.requests = new Counter({
+      name: 'asyncmcp_gateway_requests_total',
+      help: 'Client requests forwarded to the backend, by method and outcome',
+      labelNames: ['method', 'outcome'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'asyncmcp_gateway_request_duration_seconds',
+      help: 'Time from forwarding a request to its answer',
+      labelNames: ['method'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.backendErrors = new Counter({
+      name: 'asyncmcp_gateway_backend_errors_total',
+      help: 'Errors from the backend (send failures, transport errors)',
+      registers,
+    });
+    this.dropped = new Counter({
+      name: 'asyncmcp_gateway_dropped_messages_total',
+      help: 'Messages from the backend that matched no waiting request or live session',
+      labelNames: ['reason'],
+      registers,
+    });
+    new Gauge({
+      name: 'asyncmcp_gateway_backend_stat',
+      help: "The backend's own counters (e.g. routed, unroutable), by name",
+      labelNames: ['backend', 'stat'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [stat, value] of Object.entries(backend.stats ?? {}))
+          this.set({ backend: backend.name, stat }, value);
+      },
+    });
+  }
+
+  /** The bridge's callbacks, feeding these metrics. */
+  observer(): BridgeObserver {
+    return {
+      onRequestEnd: (method, outcome, seconds) => {
+        this.requests.inc({ method, outcome });
+        if (outcome === 'answered') this.requestDuration.observe({ method }, seconds);
+      },
+      onBackendError: () => this.backendErrors.inc(),
+      onDropped: (reason) => this.dropped.inc({ reason }),
+    };
+  }
+}

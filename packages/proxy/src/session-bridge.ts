@@ -1,0 +1,229 @@
+import {
+  type BackendMessageExtra,
+  describeError,
+  internalError,
+  isAnswer,
+  isInitializeResult,
+  isNotification,
+  isRequest,
+  type JSONRPCMessage,
+  JsonRpcErrorCode,
+  jsonRpcError,
+  type Logger,
+  type RequestId,
+  silentLogger,
+  type Transport,
+} from '@asyncmcp/core';
+
+/** What the bridge reports as it works, for metrics. */
+export interface BridgeObserver {
+  onRequest?(method: string): void;
+  /** A forwarded request ended: answered, failed (backend unreachable), timed out or cancelled. */
+  onRequestEnd?(
+    method: string,
+    outcome: 'answered' | 'error' | 'timeout' | 'cancelled',
+    seconds: number,
+  ): void;
+  onBackendError?(error: Error): void;
+  /** An answer came back for a request that is no longer waiting (timed out, cancelled). */
+  onDropped?(reason: string): void;
+}
+
+export interface SessionBridgeOptions {
+  /** The client-facing transport (Streamable HTTP or stdio). */
+  front: Transport;
+  /** The backend transport for this session. */
+  back: Transport;
+  /** A request the backend does not answer in time gets a JSON-RPC error. @default 300000 */
+  requestTimeoutMs?: number;
+  logger?: Logger;
+  observer?: BridgeObserver;
+  /** Called once, when either side closed and the bridge has torn down both. */
+  onclose?: () => void;
+}
+
+interface InFlight {
+  method: string;
+  startedAt: number;
+  progressToken: string | number | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Pumps one gateway session between its two transports: every message both ways, ids kept. Requests
+ * from the client are tracked so that an answer that never comes turns into an error, progress and
+ * other server messages reach the stream of the request they belong to, and a backend that cannot be
+ * reached gives an immediate error instead of a hang.
+ */
+export class SessionBridge {
+  readonly #front: Transport;
+  readonly #back: Transport;
+  readonly #logger: Logger;
+  readonly #observer: BridgeObserver;
+  readonly #timeoutMs: number;
+  readonly #inFlight = new Map<string, InFlight & { id: RequestId }>();
+  readonly #onclose: (() => void) | undefined;
+  #idleWaiters: Array<() => void> = [];
+  #closed = false;
+
+  constructor(options: SessionBridgeOptions) {
+    this.#front = options.front;
+    this.#back = options.back;
+    this.#logger = options.logger ?? silentLogger;
+    this.#observer = options.observer ?? {};
+    this.#timeoutMs = options.requestTimeoutMs ?? 300_000;
+    this.#onclose = options.onclose;
+    this.#front.onmessage = (message) => this.#fromClient(message);
+    this.#back.onmessage = (message, extra) =>
+      this.#fromServer(message, extra as BackendMessageExtra | undefined);
+    this.#front.onclose = () => void this.close();
+    this.#back.onclose = () => void this.close();
+    this.#front.onerror = (error) => this.#logger.warn({ err: error.message }, 'client transport error');
+    this.#back.onerror = (error) => {
+      this.#observer.onBackendError?.(error);
+      this.#logger.warn({ err: error.message }, 'backend transport error');
+    };
+  }
+
+  /** Requests forwarded and not answered yet. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Resolves once no forwarded request is waiting for its answer. */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async start(): Promise<void> {
+    await this.#back.start();
+    await this.#front.start();
+  }
+
+  #fromClient(message: JSONRPCMessage): void {
+    if (isRequest(message)) {
+      const meta = (message.params as { _meta?: { progressToken?: string | number } } | undefined)?._meta;
+      const entry = {
+        id: message.id,
+        method: message.method,
+        startedAt: performance.now(),
+        progressToken: meta?.progressToken,
+        timer: setTimeout(() => this.#timeout(message.id), this.#timeoutMs),
+      };
+      entry.timer.unref?.();
+      this.#inFlight.set(key(message.id), entry);
+      this.#observer.onRequest?.(message.method);
+    } else if (isNotification(message) && message.method === 'notifications/cancelled') {
+      const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      if (requestId !== undefined) this.#end(requestId, 'cancelled');
+    }
+    this.#back.send(message).catch((error: unknown) => this.#backendFailed(message, error));
+  }
+
+  #backendFailed(message: JSONRPCMessage, error: unknown): void {
+    const detail = describeError(error);
+    this.#observer.onBackendError?.(error instanceof Error ? error : new Error(detail));
+    this.#logger.error(
+      { err: detail, method: 'method' in message ? message.method : undefined },
+      'backend send failed',
+    );
+    if (!isRequest(message) || !this.#end(message.id, 'error')) return;
+    this.#toClient(internalError(`the backend could not be reached: ${detail}`, message.id));
+  }
+
+  #timeout(id: RequestId): void {
+    const entry = this.#inFlight.get(key(id));
+    if (!entry || !this.#end(id, 'timeout')) return;
+    this.#logger.warn(
+      { requestId: id, method: entry.method, timeoutMs: this.#timeoutMs },
+      'backend did not answer in time',
+    );
+    this.#toClient(
+      jsonRpcError(
+        JsonRpcErrorCode.RequestTimeout,
+        `Request timed out: the backend did not answer ${entry.method} within ${this.#timeoutMs} ms`,
+        id,
+      ),
+    );
+    // Tell the server to stop working on it; if it cannot be reached, there is nothing more to do.
+    this.#back
+      .send({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: id, reason: 'timeout' },
+      })
+      .catch(() => undefined);
+  }
+
+  /** Stops tracking a request. Returns false when it was not (or no longer) tracked. */
+  #end(id: RequestId, outcome: 'answered' | 'error' | 'timeout' | 'cancelled'): boolean {
+    const entry = this.#inFlight.get(key(id));
+    if (!entry) return false;
+    clearTimeout(entry.timer);
+    this.#inFlight.delete(key(id));
+    this.#observer.onRequestEnd?.(entry.method, outcome, (performance.now() - entry.startedAt) / 1000);
+    if (this.#inFlight.size === 0) this.#releaseIdleWaiters();
+    return true;
+  }
+
+  #fromServer(message: JSONRPCMessage, extra: BackendMessageExtra | undefined): void {
+    if (isAnswer(message)) {
+      const id = message.id;
+      // Answers to server→client requests never come this way; an answer we are not waiting for is late.
+      if (id === undefined || !this.#end(id, 'answered')) {
+        this.#observer.onDropped?.('late answer');
+        this.#logger.info({ requestId: id }, 'answer for a request no longer waiting dropped');
+        return;
+      }
+      if (isInitializeResult(message)) {
+        this.#back.setProtocolVersion?.(String(message.result.protocolVersion));
+      }
+      this.#toClient(message);
+      return;
+    }
+    this.#toClient(message, this.#relatedRequestOf(message, extra));
+  }
+
+  /** The client request a server notification or request belongs to, when it can be told. */
+  #relatedRequestOf(message: JSONRPCMessage, extra: BackendMessageExtra | undefined): RequestId | undefined {
+    const named = extra?.relatedRequestId;
+    if (named !== undefined && this.#inFlight.has(key(named))) return named;
+    if (isNotification(message) && message.method === 'notifications/progress') {
+      const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
+      for (const entry of this.#inFlight.values()) if (entry.progressToken === token) return entry.id;
+    }
+    // A server that does not name the request: with exactly one running, it can only be that one.
+    if (this.#inFlight.size === 1) return this.#inFlight.values().next().value?.id;
+    return undefined;
+  }
+
+  #toClient(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
+    this.#front
+      .send(message, relatedRequestId === undefined ? undefined : { relatedRequestId })
+      .catch((error: unknown) => {
+        this.#logger.warn({ err: describeError(error) }, 'could not deliver a message to the client');
+      });
+  }
+
+  #releaseIdleWaiters(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Closes both sides once; running requests are abandoned. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [, entry] of this.#inFlight) clearTimeout(entry.timer);
+    this.#inFlight.clear();
+    this.#releaseIdleWaiters();
+    await Promise.allSettled([this.#front.close(), this.#back.close()]);
+    this.#onclose?.();
+  }
+}
+
+function key(id: RequestId): string {
+  return `${typeof id}:${id}`;
+}

@@ -1,0 +1,427 @@
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { type Backend, silentLogger } from '@asyncmcp/core';
+import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
+import { SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ElicitRequestSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createProxyServer, type ProxyServerOptions } from '../src/index.js';
+
+const request = { timeout: 20_000 };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: {
+    protocolVersion: LATEST_PROTOCOL_VERSION,
+    capabilities: {},
+    clientInfo: { name: 'raw', version: '1' },
+  },
+};
+const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+interface Hooks {
+  /** Resolves the `hang` tool; until then it waits. */
+  release?: Promise<void>;
+  onAbort?: () => void;
+  onStart?: () => void;
+}
+
+function testServer(hooks: Hooks) {
+  return () => {
+    const server = new McpServer({ name: 'gateway-test', version: '1.0.0' });
+    server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }));
+    server.registerTool('hang', {}, async (extra) => {
+      hooks.onStart?.();
+      extra.signal.addEventListener('abort', () => hooks.onAbort?.());
+      await Promise.race([
+        hooks.release,
+        new Promise<void>((resolve) => extra.signal.addEventListener('abort', () => resolve())),
+      ]);
+      return { content: [{ type: 'text', text: 'released' }] };
+    });
+    server.registerTool('ask', {}, async (extra) => {
+      const answer = await server.server.elicitInput(
+        {
+          mode: 'form',
+          message: 'Your name?',
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+        { relatedRequestId: extra.requestId },
+      );
+      return { content: [{ type: 'text', text: `hello ${String(answer.content?.name)}` }] };
+    });
+    return server;
+  };
+}
+
+/** fetch() will not send a forged Host header; a plain HTTP request will. */
+function postWithHost(url: string, host: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { ...MCP_HEADERS, host } }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        data += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function text(result: unknown): string {
+  return ((result as { content: Array<{ text?: string }> }).content ?? [])
+    .map((part) => part.text ?? '')
+    .join('');
+}
+
+describe('gateway over HTTP', () => {
+  let sqs: SqsEmulator;
+  const hooks: Hooks = {};
+  let manager: SqsSessionManager;
+  let requestQueueUrl: string;
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    sqs = await startSqsEmulator();
+    requestQueueUrl = await sqs.createQueue('gateway-http');
+    manager = new SqsSessionManager({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl,
+      createServer: testServer(hooks),
+      waitTimeSeconds: 1,
+    });
+    await manager.start();
+  });
+  afterEach(async () => {
+    while (cleanups.length > 0)
+      await cleanups
+        .pop()?.()
+        .catch(() => undefined);
+  });
+  afterAll(async () => {
+    await manager.close();
+    await sqs.stop();
+  });
+
+  async function startGateway(options: Partial<ProxyServerOptions> = {}) {
+    const backend =
+      options.backend ?? sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1 });
+    const proxy = createProxyServer({ backend, port: 0, logger: silentLogger, ...options });
+    const { url } = await proxy.listen();
+    cleanups.push(() => proxy.close());
+    return { proxy, url, backend };
+  }
+
+  async function connect(
+    url: string,
+    options: ConstructorParameters<typeof StreamableHTTPClientTransport>[1] = {},
+  ) {
+    const client = new Client(
+      { name: 'gateway-test-client', version: '1.0.0' },
+      { capabilities: { elicitation: {} } },
+    );
+    const transport = new StreamableHTTPClientTransport(new URL(url), options);
+    await client.connect(transport, request);
+    cleanups.push(() => client.close());
+    return { client, transport };
+  }
+
+  async function initialize(url: string, headers: Record<string, string> = {}) {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, ...headers },
+      body: JSON.stringify(INIT),
+    });
+    return response;
+  }
+
+  it('answers malformed JSON with 400 and a -32700 parse error', async () => {
+    const { url } = await startGateway();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: '{"jsonrpc": "2.0", "id": ',
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 } });
+  });
+
+  it('refuses a request without a session, a batch, and a 2026-style probe at once', async () => {
+    const { url } = await startGateway();
+    for (const body of [
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      [INIT],
+      { jsonrpc: '2.0', id: 1, method: 'server/discover' },
+    ]) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28' },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({
+        error: { message: 'Bad Request: No valid session ID provided' },
+      });
+    }
+  });
+
+  it('rejects an unsupported protocol version inside a session', async () => {
+    const { url } = await startGateway();
+    const { transport } = await connect(url);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        ...MCP_HEADERS,
+        'mcp-session-id': transport.sessionId as string,
+        'mcp-protocol-version': '2026-07-28',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'server/discover' }),
+    });
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(await response.json())).toContain('Unsupported protocol version');
+  });
+
+  it('checks Accept and Content-Type as the transport specification says', async () => {
+    const { url } = await startGateway();
+    const { transport } = await connect(url);
+    const session = { 'mcp-session-id': transport.sessionId as string };
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' });
+    const wrongAccept = await fetch(url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, ...session, accept: 'text/html' },
+      body: ping,
+    });
+    expect(wrongAccept.status).toBe(406);
+    const wrongType = await fetch(url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, ...session, 'content-type': 'text/plain' },
+      body: ping,
+    });
+    expect(wrongType.status).toBe(415);
+  });
+
+  it('answers unknown and missing sessions, and a deleted session stays gone', async () => {
+    const { url } = await startGateway();
+    const unknown = await fetch(url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, 'mcp-session-id': 'f'.repeat(32) },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
+    });
+    expect(unknown.status).toBe(404);
+    const missingGet = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream' } });
+    expect(missingGet.status).toBe(400);
+    const missingDelete = await fetch(url, { method: 'DELETE' });
+    expect(missingDelete.status).toBe(400);
+
+    const { transport } = await connect(url);
+    const sessionId = transport.sessionId as string;
+    await transport.terminateSession();
+    const reused = await fetch(url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
+    });
+    expect(reused.status).toBe(404);
+    expect(await reused.json()).toMatchObject({
+      error: { message: `Session has been terminated: ${sessionId}` },
+    });
+  });
+
+  it('answers a body that is JSON but not JSON-RPC with a validation error', async () => {
+    const { url } = await startGateway();
+    const { transport } = await connect(url);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, 'mcp-session-id': transport.sessionId as string },
+      body: JSON.stringify({ jsonrpc: '1.0', id: 4, method: 'ping' }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ id: 4, error: { code: -32602 } });
+  });
+
+  it('requires the bearer token when one is set, comparing it in constant time', async () => {
+    const token = `secret-${randomUUID()}`;
+    const { url } = await startGateway({ authToken: token });
+    const missing = await initialize(url);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="asyncmcp"');
+    const wrong = await initialize(url, { authorization: 'Bearer not-the-token' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toContain('invalid_token');
+    const { client } = await connect(url, { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+    expect(
+      text(await client.callTool({ name: 'echo', arguments: { text: 'authorised' } }, undefined, request)),
+    ).toBe('authorised');
+  });
+
+  it('refuses a bad Host and a foreign Origin with 403 before any session work', async () => {
+    const { url, proxy } = await startGateway();
+    const badHost = await postWithHost(url, 'evil.example', JSON.stringify(INIT));
+    expect(badHost.status).toBe(403);
+    expect(JSON.parse(badHost.body)).toMatchObject({ error: { message: 'Invalid Host: evil.example' } });
+    const badOrigin = await initialize(url, { origin: 'https://evil.example' });
+    expect(badOrigin.status).toBe(403);
+    expect(proxy.sessionIds()).toEqual([]);
+    const loopbackOrigin = await initialize(url, { origin: 'http://localhost:3000' });
+    expect(loopbackOrigin.status).toBe(200);
+  });
+
+  it('allows listed CORS origins and exposes Mcp-Session-Id to them', async () => {
+    const { url } = await startGateway({ corsOrigins: ['https://app.example'] });
+    const preflight = await fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    const response = await initialize(url, { origin: 'https://app.example' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-expose-headers')).toContain('Mcp-Session-Id');
+    const other = await initialize(url, { origin: 'https://other.example' });
+    expect(other.status).toBe(403);
+  });
+
+  it('refuses an oversize body with 413', async () => {
+    const { url } = await startGateway({ maxBodySize: '1kb' });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: JSON.stringify({ ...INIT, params: { ...INIT.params, padding: 'x'.repeat(4096) } }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: { code: -32600 } });
+  });
+
+  it('answers 503 with a JSON-RPC error beyond maxSessions', async () => {
+    const { url } = await startGateway({ maxSessions: 1 });
+    await connect(url);
+    const response = await initialize(url);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      id: 1,
+      error: { message: 'Service unavailable: session limit reached (1)' },
+    });
+  });
+
+  it('gives a clear error, not a hang, when the backend is unreachable', async () => {
+    const failing: Backend = {
+      specificationVersion: 'v1',
+      name: 'down',
+      createTransport: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+      },
+      checkReady: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+      },
+      close: async () => {},
+    };
+    const { url } = await startGateway({ backend: failing });
+    const response = await initialize(url);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      id: 1,
+      error: { message: 'Backend unavailable: connect ECONNREFUSED 127.0.0.1:9' },
+    });
+    const ready = await fetch(url.replace('/mcp', '/ready'));
+    expect(ready.status).toBe(503);
+  });
+
+  it('turns a send failure to the backend into an immediate JSON-RPC error', async () => {
+    const missingQueue = sqsBackend({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl: `${requestQueueUrl}-does-not-exist`,
+      waitTimeSeconds: 1,
+    });
+    const { url } = await startGateway({ backend: missingQueue });
+    const client = new Client({ name: 'c', version: '1' });
+    await expect(client.connect(new StreamableHTTPClientTransport(new URL(url)), request)).rejects.toThrow(
+      /the backend could not be reached: SQS SendMessage failed: queue does not exist/,
+    );
+  });
+
+  it('answers with a JSON-RPC error when the backend does not answer in time, and tells the server', async () => {
+    const aborted = countdown(1, 15_000);
+    hooks.onAbort = aborted.signal;
+    hooks.release = new Promise(() => {});
+    const { url } = await startGateway({ requestTimeoutMs: 500 });
+    const { client } = await connect(url);
+    await expect(client.callTool({ name: 'hang', arguments: {} }, undefined, request)).rejects.toThrow(
+      /Request timed out: the backend did not answer tools\/call within 500 ms/,
+    );
+    await aborted.done;
+  });
+
+  it('forwards cancellation from the client to the server', async () => {
+    const aborted = countdown(1, 15_000);
+    hooks.onAbort = aborted.signal;
+    hooks.release = new Promise(() => {});
+    const { url } = await startGateway();
+    const { client } = await connect(url);
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'hang', arguments: {} }, undefined, {
+      ...request,
+      signal: controller.signal,
+    });
+    // Cancel once the server has the request (the session's only request is in flight).
+    await expect.poll(() => manager.metrics.accepted, { timeout: 10_000 }).toBeGreaterThan(0);
+    controller.abort('user pressed stop');
+    await expect(call).rejects.toThrow();
+    await aborted.done;
+  });
+
+  it('carries elicitation from the server to the client and back', async () => {
+    const { url } = await startGateway();
+    const { client } = await connect(url);
+    client.setRequestHandler(ElicitRequestSchema, async () => ({
+      action: 'accept',
+      content: { name: 'Ada' },
+    }));
+    expect(text(await client.callTool({ name: 'ask', arguments: {} }, undefined, request))).toBe('hello Ada');
+  });
+
+  it('serves 50 concurrent sessions with colliding ids, each answer reaching its own session', async () => {
+    const { url, backend } = await startGateway();
+    const sessions = await Promise.all(Array.from({ length: 50 }, () => connect(url)));
+    const answers = await Promise.all(
+      sessions.map(async ({ client }, index) =>
+        text(
+          await client.callTool({ name: 'echo', arguments: { text: `client ${index}` } }, undefined, request),
+        ),
+      ),
+    );
+    expect(answers).toEqual(sessions.map((_, index) => `client ${index}`));
+    expect(backend.stats?.unroutable).toBe(0);
+  });
+
+  it('evicts idle sessions', async () => {
+    const logger = new RecordingLogger();
+    const { url, proxy } = await startGateway({ sessionIdleTimeoutMs: 200, logger });
+    const { transport } = await connect(url);
+    await logger.waitFor('idle session evicted');
+    expect(proxy.sessionIds()).not.toContain(transport.sessionId);
+  });
+
+  it('serves /health, /ready and Prometheus /metrics', async () => {
+    const { url } = await startGateway();
+    const { client } = await connect(url);
+    await client.callTool({ name: 'echo', arguments: { text: 'm' } }, undefined, request);
+    const base = url.replace('/mcp', '');
+    expect(await (await fetch(`${base}/health`)).json()).toMatchObject({ status: 'ok', sessions: 1 });
+    expect(await (await fetch(`${base}/ready`)).json()).toEqual({ status: 'ready', backend: 'sqs' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('asyncmcp_gateway_sessions 1');
+    expect(metrics).toMatch(/asyncmcp_gateway_requests_total\{method="tools\/call",outcome="answered"\} 1/);
+    expect(metrics).toContain('asyncmcp_gateway_request_duration_seconds_bucket');
+    expect(metrics).toMatch(/asyncmcp_gateway_backend_stat\{backend="sqs",stat="unroutable"\} 0/);
+  });
+});
