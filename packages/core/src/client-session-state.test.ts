@@ -78,11 +78,19 @@ describe('ClientSessionState', () => {
     expect('ProtocolVersion' in attributes).toBe(false);
   });
 
-  it('proposes a session id as the SessionId attribute of initialize only', () => {
+  it('sends a proposed session id until the server names the session, then the server\'s id', () => {
     const state = new ClientSessionState({ meta: META, proposedSessionId: 'gw-session-1' });
     expect(names(state.prepare(initialize).attributes).SessionId).toBe('gw-session-1');
-    expect('SessionId' in names(state.prepare(toolsList).attributes)).toBe(false);
+    expect(names(state.prepare(toolsList).attributes).SessionId).toBe('gw-session-1');
     expect(state.sessionId).toBeUndefined();
+    state.accept(initializeResult, { SessionId: 'server-picked' });
+    expect(names(state.prepare(toolsList).attributes).SessionId).toBe('server-picked');
+  });
+
+  it('sends no session id before the answer when none was proposed', () => {
+    const state = new ClientSessionState({ meta: META });
+    expect('SessionId' in names(state.prepare(initialize).attributes)).toBe(false);
+    expect('SessionId' in names(state.prepare(toolsList).attributes)).toBe(false);
   });
 
   it('adopts the session id from an initialize result with a SessionId attribute', () => {

@@ -52,7 +52,9 @@ export class ClientSessionState {
   prepare(message: JSONRPCMessage): { message: JSONRPCMessage; attributes: MessageAttributes } {
     const initialize = isInitializeRequest(message);
     const outgoing = initialize ? withMeta(message, this.#meta) : message;
-    const sessionId = this.sessionId ?? (initialize ? this.#proposed : undefined);
+    // Until the server answers, a proposed id is the best guess: a server that adopts proposals (ours
+    // and Python's do) routes early messages, such as a ping sent during initialization, with it.
+    const sessionId = this.sessionId ?? this.#proposed;
     const attributes = buildClientAttributes({
       message: outgoing,
       clientId: this.clientId,

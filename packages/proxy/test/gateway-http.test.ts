@@ -34,7 +34,10 @@ interface Hooks {
 
 function testServer(hooks: Hooks) {
   return () => {
-    const server = new McpServer({ name: 'gateway-test', version: '1.0.0' });
+    const server = new McpServer(
+      { name: 'gateway-test', version: '1.0.0' },
+      { capabilities: { logging: {} } },
+    );
     server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
       content: [{ type: 'text', text }],
     }));
@@ -46,6 +49,15 @@ function testServer(hooks: Hooks) {
         new Promise<void>((resolve) => extra.signal.addEventListener('abort', () => resolve())),
       ]);
       return { content: [{ type: 'text', text: 'released' }] };
+    });
+    server.registerTool('step', {}, async (extra) => {
+      await extra.sendNotification({
+        method: 'notifications/message',
+        params: { level: 'info', data: 'step one' },
+      });
+      hooks.onStart?.();
+      await hooks.release;
+      return { content: [{ type: 'text', text: 'step done' }] };
     });
     server.registerTool('ask', {}, async (extra) => {
       const answer = await server.server.elicitInput(
@@ -409,6 +421,77 @@ describe('gateway over HTTP', () => {
     const { transport } = await connect(url);
     await logger.waitFor('idle session evicted');
     expect(proxy.sessionIds()).not.toContain(transport.sessionId);
+  });
+
+  it('lets a client that lost its stream resume it with Last-Event-ID', async () => {
+    let release!: () => void;
+    hooks.release = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { url } = await startGateway();
+    const init = await initialize(url);
+    const sessionId = init.headers.get('mcp-session-id') as string;
+    // The client waits for the initialize answer before anything else, as the protocol requires.
+    expect(await init.text()).toContain('"protocolVersion"');
+    const headers = {
+      ...MCP_HEADERS,
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+    };
+    await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+
+    const call = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'resume-1',
+        method: 'tools/call',
+        params: { name: 'step', arguments: {} },
+      }),
+    });
+    // Read events until the log notification has arrived, remember its id, then drop the connection.
+    const reader = (call.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    let seen = '';
+    while (!seen.includes('step one')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended before the notification: ${seen}`);
+      seen += value;
+    }
+    const lastEventId = [...seen.matchAll(/^id: (.+)$/gm)].at(-1)?.[1] as string;
+    expect(lastEventId).toBeTruthy();
+    await reader.cancel();
+
+    release();
+    // The gateway notices the dropped connection a moment later; until then it reports the stream busy.
+    let resumed: Response | undefined;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      resumed = await fetch(url, {
+        method: 'GET',
+        headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId },
+      });
+      if (resumed.status !== 409) break;
+      await resumed.body?.cancel();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (!resumed) throw new Error('no resume attempt');
+    expect(resumed.status).toBe(200);
+    const resumedReader = (resumed.body as ReadableStream<Uint8Array>)
+      .pipeThrough(new TextDecoderStream())
+      .getReader();
+    let replay = '';
+    while (!replay.includes('"id":"resume-1"')) {
+      const { value, done } = await resumedReader.read();
+      if (done) break;
+      replay += value;
+    }
+    await resumedReader.cancel();
+    expect(replay).toContain('step done');
+    expect(replay).not.toContain('step one');
   });
 
   it('serves /health, /ready and Prometheus /metrics', async () => {
