@@ -5,3 +5,9 @@ export { ProxyMetrics } from './proxy-metrics.js';
 export { type ProxyStdioOptions, proxyStdio } from './proxy-stdio.js';
 export { bearerAuth, originValidation } from './security.js';
 export { type BridgeObserver, SessionBridge, type SessionBridgeOptions } from './session-bridge.js';
+export {
+  createHttpUpstreamFactory,
+  createStdioServerFactory,
+  type HttpUpstreamOptions,
+  type UpstreamServerOptions,
+} from './upstream-server.js';

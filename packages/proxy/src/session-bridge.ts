@@ -77,7 +77,9 @@ export class SessionBridge {
     this.#back.onmessage = (message, extra) =>
       this.#fromServer(message, extra as BackendMessageExtra | undefined);
     this.#front.onclose = () => void this.close();
-    this.#back.onclose = () => void this.close();
+    // When the server side goes away (a crashed child, a closed backend), every waiting request gets an
+    // error before the client side closes, so no caller hangs.
+    this.#back.onclose = () => void this.#closeAfterServerEnded();
     this.#front.onerror = (error) => this.#logger.warn({ err: error.message }, 'client transport error');
     this.#back.onerror = (error) => {
       this.#observer.onBackendError?.(error);
@@ -210,6 +212,18 @@ export class SessionBridge {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+
+  async #closeAfterServerEnded(): Promise<void> {
+    if (this.#closed) return;
+    const waiting = [...this.#inFlight.values()];
+    for (const entry of waiting) this.#end(entry.id, 'error');
+    await Promise.allSettled(
+      waiting.map((entry) =>
+        this.#front.send(internalError('the server side of this session ended before answering', entry.id)),
+      ),
+    );
+    await this.close();
   }
 
   /** Closes both sides once; running requests are abandoned. */
