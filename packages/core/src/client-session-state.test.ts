@@ -78,7 +78,7 @@ describe('ClientSessionState', () => {
     expect('ProtocolVersion' in attributes).toBe(false);
   });
 
-  it('sends a proposed session id until the server names the session, then the server\'s id', () => {
+  it("sends a proposed session id until the server names the session, then the server's id", () => {
     const state = new ClientSessionState({ meta: META, proposedSessionId: 'gw-session-1' });
     expect(names(state.prepare(initialize).attributes).SessionId).toBe('gw-session-1');
     expect(names(state.prepare(toolsList).attributes).SessionId).toBe('gw-session-1');
