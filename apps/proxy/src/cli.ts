@@ -1,33 +1,234 @@
-import { parseArgs } from 'node:util';
+import { AsyncMcpError, AsyncMcpErrorCode, describeError, type Logger } from '@asyncmcp/core';
+import { createDefaultLogger } from '@asyncmcp/proxy';
+import { Command, CommanderError, Option } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
+import { assertBackendAvailable } from './backends.js';
+import {
+  configFilePath,
+  type FlagValues,
+  readConfigFile,
+  resolveConfig,
+  resolveDemoConfig,
+} from './config.js';
+import { demoBanner, startDemo } from './demo.js';
+import { ListenError, startGateway } from './gateway.js';
+import { CONFIG_SETTING, SETTINGS, type SettingSpec } from './settings.js';
 
-const HELP = `asyncmcp-proxy — the asyncmcp gateway
+const NAME = 'asyncmcp-proxy';
 
-Usage:
-  asyncmcp-proxy --help       show this help
-  asyncmcp-proxy --version    print the version
+/** Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration or usage. */
+const EXIT_RUNTIME = 1;
+const EXIT_CONFIG = 2;
 
-The gateway's backends (sqs, sns-sqs, webhook, hybrid) are not available in this build yet.
-`;
+function optionHelp(setting: Pick<SettingSpec, 'description' | 'env' | 'defaultText'>): string {
+  const notes = [`env: ${setting.env.join(', ')}`];
+  if (setting.defaultText !== undefined) notes.push(`default: ${setting.defaultText}`);
+  return `${setting.description} (${notes.join('; ')})`;
+}
 
-const VERSION = '0.0.0';
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
-function main(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
-    strict: true,
-  });
-  if (values.version) {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
+/** Commander's attribute name of each setting's flag (e.g. corsOrigin) → the setting key (corsOrigins). */
+const attributeToKey = new Map<string, keyof FlagValues>();
+
+function buildProgram(): Command {
+  const program = new Command(NAME)
+    .description(
+      'The asyncmcp gateway: a standard MCP Streamable HTTP endpoint (or stdio) in front of MCP servers on asynchronous transports.',
+    )
+    .version(packageJson.version, '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show this help')
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      outputError: (message, write) =>
+        write(
+          `${NAME}: ${oneLine(message.replace(/^error:\s*/, '')).replace(/\.$/, '')}; see ${NAME} --help\n`,
+        ),
+    });
+
+  for (const setting of SETTINGS as readonly SettingSpec[]) {
+    const option = new Option(
+      setting.value ? `${setting.flag} ${setting.value}` : setting.flag,
+      optionHelp(setting),
+    );
+    if (setting.list) option.argParser(collect);
+    program.addOption(option);
+    attributeToKey.set(option.attributeName(), setting.key as keyof FlagValues);
   }
-  process.stdout.write(HELP);
-  return values.help ? 0 : 1;
+  program.addOption(new Option(`${CONFIG_SETTING.flag} ${CONFIG_SETTING.value}`, optionHelp(CONFIG_SETTING)));
+  attributeToKey.set('config', 'config');
+
+  program.addHelpText(
+    'after',
+    `
+Settings come from flags, then environment variables, then the config file, then defaults.
+List settings take comma-separated values in the environment (ASYNCMCP_CORS_ORIGIN=https://a.example,https://b.example).
+The config file holds the same settings under camelCase keys named like the flags, e.g.
+  backend: sqs
+  requestQueueUrl: https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
+  corsOrigins: [https://app.example.com]
+AWS credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance roles …).
+
+Endpoints: <path> (MCP), /health, /ready, /metrics.
+Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration or usage.
+
+Examples:
+  ${NAME} --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
+  ${NAME} --stdio --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
+  ${NAME} demo        try it without an AWS account
+`,
+  );
+
+  program.allowExcessArguments(true);
+  program.action(async (options: Record<string, unknown>, command: Command) => {
+    if (command.args.length > 0) {
+      command.error(`unknown command "${command.args[0]}" (commands: demo)`, { exitCode: EXIT_CONFIG });
+    }
+    const flags: FlagValues = {};
+    for (const [attribute, value] of Object.entries(options)) {
+      const key = attributeToKey.get(attribute);
+      if (
+        key !== undefined &&
+        (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value))
+      ) {
+        Object.assign(flags, { [key]: value });
+      }
+    }
+    await runGateway(flags);
+  });
+
+  program
+    .command('demo')
+    .description(
+      'run a complete example with no AWS account: an SQS emulator, an example async MCP server and the gateway',
+    )
+    .option('--port <n>', 'HTTP port (0 picks a free one) (default: 8080)')
+    .option('--host <host>', 'interface to bind (default: 127.0.0.1)')
+    .option('--log-level <level>', 'level of the JSON logs on stderr (default: warn)')
+    .allowExcessArguments(false)
+    .action(async (options: { port?: string; host?: string; logLevel?: string }) => {
+      await runDemo(options);
+    });
+
+  return program;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  process.stderr.write(`asyncmcp-proxy: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 2;
+async function runGateway(flags: FlagValues): Promise<void> {
+  const env = process.env;
+  const path = configFilePath(flags, env);
+  const file = path === undefined ? undefined : { path, contents: readConfigFile(path) };
+  const config = resolveConfig({ flags, env, file });
+  assertBackendAvailable(config.backend);
+  const logger = createDefaultLogger({
+    level: config.logLevel,
+    destination: config.stdio ? 'stderr' : 'stdout',
+  });
+  routeWarningsTo(logger);
+  const signals = handleSignals(logger);
+  const gateway = await startGateway(config, { logger });
+  signals.stopWith(() => gateway.close());
+  // stdio only: the client closed stdin, and the gateway has closed behind it.
+  void gateway.ended.then(() => {
+    logger.info({}, 'stdio session ended');
+    process.exit(0);
+  });
 }
+
+async function runDemo(flags: { port?: string; host?: string; logLevel?: string }): Promise<void> {
+  const config = resolveDemoConfig(flags);
+  // stdout is for the person reading the banner; logs go to stderr.
+  const logger = createDefaultLogger({ level: config.logLevel, destination: 'stderr' });
+  routeWarningsTo(logger);
+  const signals = handleSignals(logger);
+  const demo = await startDemo({ host: config.host, port: config.port, logger });
+  signals.stopWith(() => {
+    process.stdout.write('Stopping the demo…\n');
+    return demo.close();
+  });
+  process.stdout.write(demoBanner(demo.url));
+}
+
+/**
+ * The first SIGINT/SIGTERM closes gracefully and exits 0; a second one exits at once. Installed before
+ * anything starts, so a signal right after the service announces itself is never the default (fatal)
+ * one; before `stopWith` there is nothing to drain, and a signal exits at once.
+ */
+function handleSignals(logger: Logger): { stopWith(close: () => Promise<void>): void } {
+  let close: (() => Promise<void>) | undefined;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping || close === undefined) {
+      logger.warn({ signal }, stopping ? 'second signal: exiting at once' : 'stopped while starting');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down; send the signal again to exit at once');
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: describeError(error) }, 'shutdown failed');
+        process.exit(EXIT_RUNTIME);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    stopWith(stop) {
+      close = stop;
+    },
+  };
+}
+
+/**
+ * Process warnings (the AWS SDK's notice about future Node versions, say) become log lines, so stdout
+ * and stderr carry nothing but JSON logs, the protocol and the one-line errors.
+ */
+function routeWarningsTo(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    logger.warn({ warning: warning.name, detail: oneLine(warning.message) }, 'runtime warning');
+  });
+}
+
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ');
+}
+
+function isConfigurationError(error: unknown): error is AsyncMcpError {
+  return AsyncMcpError.isInstance(error) && error.code === AsyncMcpErrorCode.Configuration;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  // Warnings raised before a logger exists (during configuration) must not add lines to a one-line error.
+  process.removeAllListeners('warning');
+  process.on('warning', () => {});
+  try {
+    await buildProgram().parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed help, the version or its (one-line) usage error already.
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_CONFIG;
+    } else if (isConfigurationError(error)) {
+      process.stderr.write(`${NAME}: ${oneLine(error.message)}\n`);
+      process.exitCode = EXIT_CONFIG;
+    } else {
+      const message =
+        error instanceof ListenError ? error.message : `could not start: ${describeError(error)}`;
+      process.stderr.write(`${NAME}: ${oneLine(message)}\n`);
+      process.exitCode = EXIT_RUNTIME;
+    }
+    // Clients or timers made before the failure must not keep the process alive.
+    process.exit();
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,607 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AsyncMcpError, AsyncMcpErrorCode } from '@asyncmcp/core';
+import { describe, expect, it } from 'vitest';
+import {
+  configFilePath,
+  type FlagValues,
+  GatewayConfigError,
+  type GatewayConfigErrorReason,
+  type ResolveConfigInput,
+  readConfigFile,
+  resolveConfig,
+  resolveDemoConfig,
+} from './config.js';
+import { SETTINGS } from './settings.js';
+
+const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
+const OTHER_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/other';
+
+function resolve(input: Partial<ResolveConfigInput>) {
+  return resolveConfig({ flags: {}, env: {}, ...input });
+}
+
+/** The error `run` throws, checked to be a GatewayConfigError with one line of message. */
+function configError(run: () => unknown): GatewayConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(GatewayConfigError);
+    const refused = error as GatewayConfigError;
+    expect(refused.message).not.toContain('\n');
+    return refused;
+  }
+  throw new Error('expected a configuration error, but the configuration was accepted');
+}
+
+function expectRefused(
+  input: Partial<ResolveConfigInput>,
+  reason: GatewayConfigErrorReason,
+  message: string,
+): void {
+  const error = configError(() => resolve(input));
+  expect(error.reason).toBe(reason);
+  expect(error.message).toBe(message);
+}
+
+describe('resolveConfig: defaults', () => {
+  it('fills every setting with its documented default', () => {
+    expect(resolve({ flags: { requestQueueUrl: QUEUE } })).toEqual({
+      backend: 'sqs',
+      requestQueueUrl: QUEUE,
+      responseQueueUrl: undefined,
+      port: 8080,
+      host: '127.0.0.1',
+      path: '/mcp',
+      authToken: undefined,
+      corsOrigins: [],
+      allowedHosts: undefined,
+      allowedOrigins: undefined,
+      maxSessions: 1000,
+      sessionIdleTimeoutMs: 1_800_000,
+      requestTimeoutMs: 300_000,
+      stdio: false,
+      region: undefined,
+      endpointUrl: undefined,
+      logLevel: 'info',
+      configFile: undefined,
+    });
+  });
+
+  it('is a configuration error in the asyncmcp error family', () => {
+    const error = configError(() => resolve({}));
+    expect(AsyncMcpError.isInstance(error)).toBe(true);
+    expect(error.code).toBe(AsyncMcpErrorCode.Configuration);
+  });
+});
+
+describe('resolveConfig: precedence flags > env > file > defaults', () => {
+  const file = {
+    path: 'gateway.yaml',
+    contents: [
+      `requestQueueUrl: ${OTHER_QUEUE}`,
+      'port: 7000',
+      'host: 0.0.0.0',
+      'logLevel: debug',
+      'maxSessions: 5',
+    ].join('\n'),
+  };
+
+  it('takes a file value when nothing else sets it', () => {
+    const config = resolve({ file });
+    expect(config.requestQueueUrl).toBe(OTHER_QUEUE);
+    expect(config.port).toBe(7000);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.maxSessions).toBe(5);
+    expect(config.configFile).toBe('gateway.yaml');
+  });
+
+  it('lets the environment win over the file', () => {
+    const config = resolve({ file, env: { ASYNCMCP_PORT: '7001', ASYNCMCP_REQUEST_QUEUE_URL: QUEUE } });
+    expect(config.port).toBe(7001);
+    expect(config.requestQueueUrl).toBe(QUEUE);
+    expect(config.host).toBe('0.0.0.0');
+  });
+
+  it('lets flags win over the environment and the file', () => {
+    const config = resolve({
+      file,
+      env: { ASYNCMCP_PORT: '7001', ASYNCMCP_LOG_LEVEL: 'warn' },
+      flags: { port: '7002', logLevel: 'error' },
+    });
+    expect(config.port).toBe(7002);
+    expect(config.logLevel).toBe('error');
+    expect(config.maxSessions).toBe(5);
+  });
+
+  it('treats empty environment variables as unset', () => {
+    expect(resolve({ file, env: { ASYNCMCP_PORT: '', PORT: '' } }).port).toBe(7000);
+  });
+
+  it('reads the config file path from --config before ASYNCMCP_CONFIG', () => {
+    expect(configFilePath({ config: 'a.yaml' }, { ASYNCMCP_CONFIG: 'b.yaml' })).toBe('a.yaml');
+    expect(configFilePath({}, { ASYNCMCP_CONFIG: 'b.yaml' })).toBe('b.yaml');
+    expect(configFilePath({}, {})).toBeUndefined();
+  });
+});
+
+describe('resolveConfig: environment names', () => {
+  it('reads every setting from ASYNCMCP_<FLAG>', () => {
+    const config = resolve({
+      env: {
+        ASYNCMCP_BACKEND: 'sqs',
+        ASYNCMCP_REQUEST_QUEUE_URL: QUEUE,
+        ASYNCMCP_RESPONSE_QUEUE_URL: OTHER_QUEUE,
+        ASYNCMCP_PORT: '9000',
+        ASYNCMCP_HOST: '::1',
+        ASYNCMCP_PATH: '/gateway',
+        ASYNCMCP_AUTH_TOKEN: 'secret-token',
+        ASYNCMCP_CORS_ORIGIN: 'https://a.example.com, https://b.example.com',
+        ASYNCMCP_ALLOWED_HOST: 'mcp.example.com,localhost',
+        ASYNCMCP_ALLOWED_ORIGIN: 'https://c.example.com',
+        ASYNCMCP_MAX_SESSIONS: '10',
+        ASYNCMCP_SESSION_IDLE_TIMEOUT: '60',
+        ASYNCMCP_REQUEST_TIMEOUT: '0.5',
+        ASYNCMCP_STDIO: 'true',
+        ASYNCMCP_REGION: 'eu-west-1',
+        ASYNCMCP_ENDPOINT_URL: 'http://127.0.0.1:4566',
+        ASYNCMCP_LOG_LEVEL: 'DEBUG',
+      },
+    });
+    expect(config).toMatchObject({
+      backend: 'sqs',
+      requestQueueUrl: QUEUE,
+      responseQueueUrl: OTHER_QUEUE,
+      port: 9000,
+      host: '::1',
+      path: '/gateway',
+      authToken: 'secret-token',
+      corsOrigins: ['https://a.example.com', 'https://b.example.com'],
+      allowedHosts: ['mcp.example.com', 'localhost'],
+      allowedOrigins: ['https://c.example.com'],
+      maxSessions: 10,
+      sessionIdleTimeoutMs: 60_000,
+      requestTimeoutMs: 500,
+      stdio: true,
+      region: 'eu-west-1',
+      endpointUrl: 'http://127.0.0.1:4566',
+      logLevel: 'debug',
+    });
+  });
+
+  it('reads the legacy names BACKEND_TRANSPORT, PORT and AUTH_TOKEN', () => {
+    const config = resolve({
+      env: {
+        BACKEND_TRANSPORT: 'sqs',
+        PORT: '8181',
+        AUTH_TOKEN: 'legacy-token',
+        ASYNCMCP_REQUEST_QUEUE_URL: QUEUE,
+      },
+    });
+    expect(config.port).toBe(8181);
+    expect(config.authToken).toBe('legacy-token');
+    expect(config.backend).toBe('sqs');
+  });
+
+  it('prefers the ASYNCMCP_ name over the legacy one', () => {
+    const config = resolve({
+      env: {
+        PORT: '8181',
+        ASYNCMCP_PORT: '8282',
+        AUTH_TOKEN: 'legacy-token',
+        ASYNCMCP_AUTH_TOKEN: 'modern-token',
+      },
+      flags: { requestQueueUrl: QUEUE },
+    });
+    expect(config.port).toBe(8282);
+    expect(config.authToken).toBe('modern-token');
+  });
+
+  it("takes the AWS SDK's AWS_REGION and AWS_ENDPOINT_URL over the file, below ASYNCMCP_ names", () => {
+    const file = { path: 'c.yaml', contents: 'region: ap-south-1\nendpointUrl: http://file.example:1' };
+    const fromAws = resolve({
+      file,
+      flags: { requestQueueUrl: QUEUE },
+      env: { AWS_REGION: 'us-west-2', AWS_ENDPOINT_URL: 'http://aws.example:2' },
+    });
+    expect(fromAws.region).toBe('us-west-2');
+    expect(fromAws.endpointUrl).toBe('http://aws.example:2');
+    const fromAsyncMcp = resolve({
+      file,
+      flags: { requestQueueUrl: QUEUE },
+      env: { AWS_REGION: 'us-west-2', ASYNCMCP_REGION: 'eu-north-1' },
+    });
+    expect(fromAsyncMcp.region).toBe('eu-north-1');
+  });
+
+  it('reads booleans spelled in the usual ways', () => {
+    for (const [value, expected] of [
+      ['1', true],
+      ['yes', true],
+      ['on', true],
+      ['0', false],
+      ['no', false],
+      ['FALSE', false],
+    ] as const) {
+      expect(resolve({ flags: { requestQueueUrl: QUEUE }, env: { ASYNCMCP_STDIO: value } }).stdio).toBe(
+        expected,
+      );
+    }
+  });
+});
+
+describe('resolveConfig: flags', () => {
+  it('accepts sns_sqs as another spelling of sns-sqs', () => {
+    expect(resolve({ flags: { backend: 'sns_sqs' } }).backend).toBe('sns-sqs');
+    expect(resolve({ flags: { backend: 'SNS-SQS' } }).backend).toBe('sns-sqs');
+  });
+
+  it('needs no request queue URL for the backends that do not use one', () => {
+    expect(resolve({ flags: { backend: 'webhook' } }).requestQueueUrl).toBeUndefined();
+  });
+
+  it('collects repeated list flags, splitting commas too', () => {
+    const config = resolve({
+      flags: {
+        requestQueueUrl: QUEUE,
+        corsOrigins: ['https://a.example.com', 'https://b.example.com,http://localhost:5173'],
+        allowedHosts: ['MCP.Example.com'],
+      },
+    });
+    expect(config.corsOrigins).toEqual([
+      'https://a.example.com',
+      'https://b.example.com',
+      'http://localhost:5173',
+    ]);
+    // Host names are compared lower-case, as the Host check parses them.
+    expect(config.allowedHosts).toEqual(['mcp.example.com']);
+  });
+
+  it('replaces a list from the environment instead of merging with it', () => {
+    const config = resolve({
+      flags: { requestQueueUrl: QUEUE, allowedOrigins: ['https://flag.example.com'] },
+      env: { ASYNCMCP_ALLOWED_ORIGIN: 'https://env.example.com' },
+    });
+    expect(config.allowedOrigins).toEqual(['https://flag.example.com']);
+  });
+
+  it('treats an empty repeated flag as not given', () => {
+    const config = resolve({
+      flags: { requestQueueUrl: QUEUE, corsOrigins: [] },
+      env: { ASYNCMCP_CORS_ORIGIN: 'https://env.example.com' },
+    });
+    expect(config.corsOrigins).toEqual(['https://env.example.com']);
+  });
+
+  it('takes --stdio as a switch', () => {
+    expect(resolve({ flags: { requestQueueUrl: QUEUE, stdio: true } }).stdio).toBe(true);
+  });
+
+  it('accepts port 0 (a free port)', () => {
+    expect(resolve({ flags: { requestQueueUrl: QUEUE, port: '0' } }).port).toBe(0);
+  });
+});
+
+describe('resolveConfig: config files', () => {
+  it('reads YAML with lists, numbers and booleans', () => {
+    const config = resolve({
+      file: {
+        path: 'gateway.yaml',
+        contents: `
+# a gateway in front of the orders server
+backend: sqs
+requestQueueUrl: ${QUEUE}
+responseQueueUrl: ${OTHER_QUEUE}
+port: 9090
+path: /orders/mcp
+corsOrigins:
+  - https://a.example.com
+  - https://b.example.com
+allowedHosts: mcp.example.com, localhost
+sessionIdleTimeout: 600
+requestTimeout: 45
+stdio: false
+region: eu-west-1
+`,
+      },
+    });
+    expect(config).toMatchObject({
+      requestQueueUrl: QUEUE,
+      responseQueueUrl: OTHER_QUEUE,
+      port: 9090,
+      path: '/orders/mcp',
+      corsOrigins: ['https://a.example.com', 'https://b.example.com'],
+      allowedHosts: ['mcp.example.com', 'localhost'],
+      sessionIdleTimeoutMs: 600_000,
+      requestTimeoutMs: 45_000,
+      stdio: false,
+      region: 'eu-west-1',
+    });
+  });
+
+  it('reads JSON', () => {
+    const config = resolve({
+      file: {
+        path: 'gateway.json',
+        contents: JSON.stringify({
+          requestQueueUrl: QUEUE,
+          port: 8443,
+          corsOrigins: ['https://a.example.com'],
+        }),
+      },
+    });
+    expect(config.port).toBe(8443);
+    expect(config.corsOrigins).toEqual(['https://a.example.com']);
+  });
+
+  it('accepts an empty file, and null values as unset', () => {
+    expect(
+      resolve({ flags: { requestQueueUrl: QUEUE }, file: { path: 'empty.yaml', contents: '' } }).port,
+    ).toBe(8080);
+    expect(
+      resolve({
+        flags: { requestQueueUrl: QUEUE },
+        file: { path: 'nulls.yaml', contents: 'port: null\nhost: ~' },
+      }).host,
+    ).toBe('127.0.0.1');
+  });
+
+  it('has a file key for every setting, named like its flag', () => {
+    for (const setting of SETTINGS) {
+      const kebab = setting.key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+      // List settings are plural in files (corsOrigins) and singular as repeatable flags (--cors-origin).
+      expect(setting.flag).toBe(`--${'list' in setting && setting.list ? kebab.replace(/s$/, '') : kebab}`);
+      const envName = `ASYNCMCP_${setting.flag.slice(2).replace(/-/g, '_').toUpperCase()}`;
+      expect(setting.env[0]).toBe(envName);
+    }
+  });
+
+  it('reads a file from disk through readConfigFile', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'asyncmcp-proxy-config-'));
+    const path = join(directory, 'gateway.yaml');
+    writeFileSync(path, `requestQueueUrl: ${QUEUE}\n`);
+    expect(resolve({ file: { path, contents: readConfigFile(path) } }).requestQueueUrl).toBe(QUEUE);
+  });
+});
+
+describe('resolveConfig: bad configuration, one line each', () => {
+  it('refuses a missing request queue URL for the sqs backend', () => {
+    expectRefused(
+      {},
+      'missing-request-queue-url',
+      'the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
+    );
+  });
+
+  it('refuses an unknown backend, naming where it came from', () => {
+    expectRefused(
+      { flags: { backend: 'kafka' } },
+      'unknown-backend',
+      'unknown backend "kafka" from --backend: expected one of sqs, sns-sqs, webhook, hybrid',
+    );
+    expectRefused(
+      { env: { BACKEND_TRANSPORT: 'nats' } },
+      'unknown-backend',
+      'unknown backend "nats" from environment variable BACKEND_TRANSPORT: expected one of sqs, sns-sqs, webhook, hybrid',
+    );
+  });
+
+  it('refuses bad ports', () => {
+    const expected = (value: string, from: string) =>
+      `invalid port ${value} from ${from}: expected a whole number from 0 to 65535 (0 picks a free port)`;
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, port: 'abc' } },
+      'invalid-value',
+      expected('"abc"', '--port'),
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, port: '70000' } },
+      'invalid-value',
+      expected('"70000"', '--port'),
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, port: '-1' } },
+      'invalid-value',
+      expected('"-1"', '--port'),
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, port: '80.5' } },
+      'invalid-value',
+      expected('"80.5"', '--port'),
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, env: { PORT: '8o8o' } },
+      'invalid-value',
+      expected('"8o8o"', 'environment variable PORT'),
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, file: { path: 'g.yaml', contents: 'port: true' } },
+      'invalid-value',
+      expected('true', 'key port in config file "g.yaml"'),
+    );
+  });
+
+  it('refuses a request queue URL that is not an http(s) URL', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: 'mcp-requests' } },
+      'invalid-value',
+      'invalid request queue URL "mcp-requests" from --request-queue-url: expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue',
+    );
+    expectRefused(
+      { env: { ASYNCMCP_REQUEST_QUEUE_URL: 'arn:aws:sqs:us-east-1:123456789012:q' } },
+      'invalid-value',
+      'invalid request queue URL "arn:aws:sqs:us-east-1:123456789012:q" from environment variable ASYNCMCP_REQUEST_QUEUE_URL: expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue',
+    );
+  });
+
+  it('refuses a bad endpoint URL', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, endpointUrl: 'localhost:4566' } },
+      'invalid-value',
+      'invalid endpoint URL "localhost:4566" from --endpoint-url: expected an http(s) URL such as http://127.0.0.1:4566',
+    );
+  });
+
+  it('refuses a short auth token without echoing it', () => {
+    const error = configError(() =>
+      resolve({ flags: { requestQueueUrl: QUEUE }, env: { AUTH_TOKEN: 'abc' } }),
+    );
+    expect(error.reason).toBe('invalid-value');
+    expect(error.message).toBe(
+      'the auth token from environment variable AUTH_TOKEN is too short: use at least 8 characters',
+    );
+    expect(error.message).not.toContain('abc');
+  });
+
+  it('refuses a path without a leading slash', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, path: 'mcp' } },
+      'invalid-value',
+      'invalid path "mcp" from --path: expected a path starting with "/", such as /mcp',
+    );
+  });
+
+  it('refuses bad origins and host names in lists', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, corsOrigins: ['https://a.example.com/'] } },
+      'invalid-value',
+      'invalid origin "https://a.example.com/" from --cors-origin: expected an origin such as https://app.example.com (scheme, host and port only; no path or trailing slash)',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, env: { ASYNCMCP_ALLOWED_HOST: 'localhost,mcp.example.com:8080' } },
+      'invalid-value',
+      'invalid host name "mcp.example.com:8080" from environment variable ASYNCMCP_ALLOWED_HOST: expected a host name such as mcp.example.com (no scheme, port or path)',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, file: { path: 'g.yaml', contents: 'allowedOrigins: [1]' } },
+      'invalid-value',
+      'invalid allowed origin 1 from key allowedOrigins in config file "g.yaml": expected a string',
+    );
+  });
+
+  it('refuses bad counts and durations', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, maxSessions: '0' } },
+      'invalid-value',
+      'invalid max sessions "0" from --max-sessions: expected a whole number of at least 1',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, requestTimeout: '5m' } },
+      'invalid-value',
+      'invalid request timeout "5m" from --request-timeout: expected a number of seconds greater than 0, such as 30 or 0.5',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, env: { ASYNCMCP_SESSION_IDLE_TIMEOUT: '0' } },
+      'invalid-value',
+      'invalid session idle timeout "0" from environment variable ASYNCMCP_SESSION_IDLE_TIMEOUT: expected a number of seconds greater than 0, such as 30 or 0.5',
+    );
+  });
+
+  it('refuses an unknown log level and a non-boolean stdio switch', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, logLevel: 'loud' } },
+      'invalid-value',
+      'invalid log level "loud" from --log-level: expected one of fatal, error, warn, info, debug, trace, silent',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, env: { ASYNCMCP_STDIO: 'maybe' } },
+      'invalid-value',
+      'invalid stdio switch "maybe" from environment variable ASYNCMCP_STDIO: expected true or false',
+    );
+  });
+
+  it('refuses invalid YAML with the position of the mistake', () => {
+    expectRefused(
+      { file: { path: 'broken.yaml', contents: 'port: 8080\n  host: [unclosed' } },
+      'config-file-invalid',
+      'invalid config file "broken.yaml": Nested mappings are not allowed in compact mappings at line 1, column 7; it must be JSON or YAML',
+    );
+  });
+
+  it('refuses invalid JSON', () => {
+    const error = configError(() =>
+      resolve({ file: { path: 'broken.json', contents: '{"port": 8080,, }' } }),
+    );
+    expect(error.reason).toBe('config-file-invalid');
+    expect(error.message).toMatch(
+      /^invalid config file "broken\.json": .+ at line 1, column \d+; it must be JSON or YAML$/,
+    );
+  });
+
+  it('refuses a file that is not a mapping', () => {
+    expectRefused(
+      { file: { path: 'list.yaml', contents: '- port: 8080' } },
+      'config-file-invalid',
+      'invalid config file "list.yaml": expected a mapping of settings such as "requestQueueUrl: https://…", got a list',
+    );
+    expectRefused(
+      { file: { path: 'scalar.yaml', contents: 'just text' } },
+      'config-file-invalid',
+      'invalid config file "scalar.yaml": expected a mapping of settings such as "requestQueueUrl: https://…", got a string',
+    );
+  });
+
+  it('refuses unknown keys, suggesting the likely one', () => {
+    const known =
+      'backend, requestQueueUrl, responseQueueUrl, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, stdio, region, endpointUrl, logLevel';
+    expectRefused(
+      { file: { path: 'g.yaml', contents: 'corsOrigin: https://a.example.com' } },
+      'unknown-config-key',
+      `unknown key "corsOrigin" in config file "g.yaml" (did you mean corsOrigins?); known keys: ${known}`,
+    );
+    expectRefused(
+      { file: { path: 'g.yaml', contents: 'request-queue-url: https://q.example.com/q' } },
+      'unknown-config-key',
+      `unknown key "request-queue-url" in config file "g.yaml" (did you mean requestQueueUrl?); known keys: ${known}`,
+    );
+    expectRefused(
+      { file: { path: 'g.yaml', contents: 'listenAddress: 0.0.0.0' } },
+      'unknown-config-key',
+      `unknown key "listenAddress" in config file "g.yaml"; known keys: ${known}`,
+    );
+  });
+});
+
+describe('readConfigFile', () => {
+  it('refuses a missing file with a hint', () => {
+    const error = configError(() => readConfigFile('/no/such/dir/gateway.yaml'));
+    expect(error.reason).toBe('config-file-unreadable');
+    expect(error.message).toBe(
+      'cannot read config file "/no/such/dir/gateway.yaml": no such file; check the path given to --config or ASYNCMCP_CONFIG',
+    );
+  });
+
+  it('refuses a directory and unreadable files', () => {
+    expect(configError(() => readConfigFile(tmpdir())).message).toBe(
+      `cannot read config file "${tmpdir()}": it is a directory; check the path given to --config or ASYNCMCP_CONFIG`,
+    );
+    const denied = () => {
+      throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    };
+    expect(configError(() => readConfigFile('secret.yaml', denied)).message).toBe(
+      'cannot read config file "secret.yaml": permission denied; check the path given to --config or ASYNCMCP_CONFIG',
+    );
+  });
+});
+
+describe('resolveDemoConfig', () => {
+  it('defaults to 127.0.0.1:8080 and quiet logs', () => {
+    expect(resolveDemoConfig({})).toEqual({ port: 8080, host: '127.0.0.1', logLevel: 'warn' });
+  });
+
+  it('checks its flags like the gateway does', () => {
+    expect(resolveDemoConfig({ port: '0', host: '::1', logLevel: 'debug' })).toEqual({
+      port: 0,
+      host: '::1',
+      logLevel: 'debug',
+    });
+    expect(configError(() => resolveDemoConfig({ port: 'x' })).message).toBe(
+      'invalid port "x" from --port: expected a whole number from 0 to 65535 (0 picks a free port)',
+    );
+  });
+});
+
+// A type-level check that flags accept what the CLI parser produces.
+const _flags: FlagValues = { corsOrigins: ['a'], stdio: true, port: '1', config: 'c.yaml' };
+void _flags;

@@ -1,0 +1,462 @@
+import { readFileSync } from 'node:fs';
+import { ConfigurationError } from '@asyncmcp/core';
+import { parse as parseYaml } from 'yaml';
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  CONFIG_SETTING,
+  LOG_LEVELS,
+  type LogLevel,
+  SETTINGS,
+  type SettingKey,
+} from './settings.js';
+
+/**
+ * Turns flags, environment variables and a config file into one validated `GatewayConfig`.
+ * Pure: the caller hands in the flag values, the environment and the file's text, so every rule here
+ * is unit-tested without processes. Precedence: flags > env > file > defaults.
+ */
+
+/** Why a configuration was refused; stable, for tests and callers to match on (never on messages). */
+export type GatewayConfigErrorReason =
+  | 'missing-request-queue-url'
+  | 'invalid-value'
+  | 'unknown-backend'
+  | 'backend-unavailable'
+  | 'missing-region'
+  | 'config-file-unreadable'
+  | 'config-file-invalid'
+  | 'unknown-config-key';
+
+/**
+ * A configuration the gateway cannot run with. The message is one line that says what is wrong and
+ * how to fix it; the CLI prints it as it is and exits with code 2.
+ */
+export class GatewayConfigError extends ConfigurationError {
+  readonly reason: GatewayConfigErrorReason;
+  constructor(reason: GatewayConfigErrorReason, message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = 'GatewayConfigError';
+    this.reason = reason;
+  }
+}
+
+export interface GatewayConfig {
+  backend: BackendName;
+  requestQueueUrl: string | undefined;
+  responseQueueUrl: string | undefined;
+  port: number;
+  host: string;
+  path: string;
+  authToken: string | undefined;
+  corsOrigins: string[];
+  /** Undefined leaves the library's default: loopback names when bound to loopback. */
+  allowedHosts: string[] | undefined;
+  /** Undefined leaves the library's default: loopback origins when bound to loopback. */
+  allowedOrigins: string[] | undefined;
+  maxSessions: number;
+  sessionIdleTimeoutMs: number;
+  requestTimeoutMs: number;
+  stdio: boolean;
+  /** Undefined lets the AWS SDK find the region itself (AWS_REGION, shared config profile). */
+  region: string | undefined;
+  endpointUrl: string | undefined;
+  logLevel: LogLevel;
+  /** The config file that was read, if any. */
+  configFile: string | undefined;
+}
+
+/** Flag values as the command-line parser gives them: strings, lists for repeatable flags, `true` for switches. */
+export type FlagValues = Partial<Record<SettingKey, string | readonly string[] | boolean>> & {
+  config?: string;
+};
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface ResolveConfigInput {
+  flags: FlagValues;
+  env: Environment;
+  /** The config file named by `--config` or ASYNCMCP_CONFIG, already read. */
+  file?: { path: string; contents: string };
+}
+
+const SETTING_KEYS: readonly string[] = SETTINGS.map((setting) => setting.key);
+
+/** The config file to read, if any: `--config` wins over ASYNCMCP_CONFIG. */
+export function configFilePath(flags: FlagValues, env: Environment): string | undefined {
+  const fromFlag = flags.config;
+  if (typeof fromFlag === 'string' && fromFlag !== '') return fromFlag;
+  const fromEnv = env[CONFIG_SETTING.env[0]];
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+}
+
+/** Reads a config file, turning any failure into a one-line configuration error. */
+export function readConfigFile(path: string, read: (path: string) => string = readText): string {
+  try {
+    return read(path);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : firstLine(error instanceof Error ? error.message : String(error));
+    throw new GatewayConfigError(
+      'config-file-unreadable',
+      `cannot read config file "${path}": ${why}; check the path given to --config or ASYNCMCP_CONFIG`,
+      { cause: error },
+    );
+  }
+}
+
+function readText(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+/** Where a raw value came from, as error messages name it. */
+type Source =
+  | { kind: 'flag'; flag: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'file'; key: string; path: string };
+
+interface Raw {
+  value: unknown;
+  source: Source;
+}
+
+function describeSource(source: Source): string {
+  if (source.kind === 'flag') return source.flag;
+  if (source.kind === 'env') return `environment variable ${source.name}`;
+  return `key ${source.key} in config file "${source.path}"`;
+}
+
+export function resolveConfig({ flags, env, file }: ResolveConfigInput): GatewayConfig {
+  const fileValues = file ? parseConfigFile(file.path, file.contents) : {};
+
+  const pick = (key: SettingKey): Raw | undefined => {
+    const setting = SETTINGS.find((candidate) => candidate.key === key)!;
+    const flagValue = flags[key];
+    const given = Array.isArray(flagValue)
+      ? flagValue.length > 0
+      : flagValue !== undefined && flagValue !== '';
+    if (given) return { value: flagValue, source: { kind: 'flag', flag: setting.flag } };
+    for (const name of setting.env) {
+      const value = env[name];
+      if (value !== undefined && value !== '') return { value, source: { kind: 'env', name } };
+    }
+    if (file && fileValues[key] !== undefined && fileValues[key] !== null) {
+      return { value: fileValues[key], source: { kind: 'file', key, path: file.path } };
+    }
+    return undefined;
+  };
+
+  const backend = parseBackend(pick('backend'));
+  const requestQueueUrl = optional(pick('requestQueueUrl'), (raw) =>
+    parseUrl(
+      raw,
+      'request queue URL',
+      'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue',
+    ),
+  );
+  if (backend === 'sqs' && requestQueueUrl === undefined) {
+    throw new GatewayConfigError(
+      'missing-request-queue-url',
+      'the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
+    );
+  }
+  const authToken = optional(pick('authToken'), parseAuthToken);
+
+  return {
+    backend,
+    requestQueueUrl,
+    responseQueueUrl: optional(pick('responseQueueUrl'), (raw) =>
+      parseUrl(
+        raw,
+        'response queue URL',
+        'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue',
+      ),
+    ),
+    port: optional(pick('port'), parsePort) ?? 8080,
+    host: optional(pick('host'), parseHost) ?? '127.0.0.1',
+    path: optional(pick('path'), parsePath) ?? '/mcp',
+    authToken,
+    corsOrigins: optional(pick('corsOrigins'), (raw) => parseList(raw, 'CORS origin', parseOrigin)) ?? [],
+    allowedHosts: optional(pick('allowedHosts'), (raw) => parseList(raw, 'allowed host', parseHostName)),
+    allowedOrigins: optional(pick('allowedOrigins'), (raw) => parseList(raw, 'allowed origin', parseOrigin)),
+    maxSessions: optional(pick('maxSessions'), parseMaxSessions) ?? 1_000,
+    sessionIdleTimeoutMs:
+      (optional(pick('sessionIdleTimeout'), (raw) => parseSeconds(raw, 'session idle timeout')) ?? 1_800) *
+      1000,
+    requestTimeoutMs:
+      (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
+    stdio: optional(pick('stdio'), parseBoolean) ?? false,
+    region: optional(pick('region'), parseRegion),
+    endpointUrl: optional(pick('endpointUrl'), (raw) =>
+      parseUrl(raw, 'endpoint URL', 'an http(s) URL such as http://127.0.0.1:4566'),
+    ),
+    logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
+    configFile: file?.path,
+  };
+}
+
+/** Parses the file into setting values by key, refusing syntax errors, non-mappings and unknown keys. */
+function parseConfigFile(path: string, contents: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(contents);
+  } catch (error) {
+    const detail = firstLine(error instanceof Error ? error.message : String(error)).replace(/:$/, '');
+    throw new GatewayConfigError(
+      'config-file-invalid',
+      `invalid config file "${path}": ${detail}; it must be JSON or YAML`,
+      { cause: error },
+    );
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new GatewayConfigError(
+      'config-file-invalid',
+      `invalid config file "${path}": expected a mapping of settings such as "requestQueueUrl: https://…", got ${Array.isArray(parsed) ? 'a list' : `a ${typeof parsed}`}`,
+    );
+  }
+  const values = parsed as Record<string, unknown>;
+  for (const key of Object.keys(values)) {
+    if (SETTING_KEYS.includes(key)) continue;
+    const suggestion = suggestKey(key);
+    throw new GatewayConfigError(
+      'unknown-config-key',
+      `unknown key "${key}" in config file "${path}"${suggestion ? ` (did you mean ${suggestion}?)` : ''}; known keys: ${SETTING_KEYS.join(', ')}`,
+    );
+  }
+  return values;
+}
+
+/** A known key that `key` was probably meant to be: other spelling, case, separators or a missing plural. */
+function suggestKey(key: string): string | undefined {
+  const normalize = (name: string) => name.toLowerCase().replace(/[-_\s]/g, '');
+  const wanted = normalize(key);
+  return SETTING_KEYS.find((known) => {
+    const candidate = normalize(known);
+    return candidate === wanted || candidate === `${wanted}s` || editDistance(candidate, wanted) <= 2;
+  });
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function optional<T>(raw: Raw | undefined, parse: (raw: Raw) => T): T | undefined {
+  return raw === undefined ? undefined : parse(raw);
+}
+
+function invalid(what: string, raw: Raw, expected: string): GatewayConfigError {
+  return new GatewayConfigError(
+    'invalid-value',
+    `invalid ${what} ${show(raw.value)} from ${describeSource(raw.source)}: expected ${expected}`,
+  );
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function text(raw: Raw, what: string, expected: string): string {
+  if (typeof raw.value === 'string') return raw.value.trim();
+  if (typeof raw.value === 'number' && Number.isFinite(raw.value)) return String(raw.value);
+  throw invalid(what, raw, expected);
+}
+
+function parseBackend(raw: Raw | undefined): BackendName {
+  if (raw === undefined) return 'sqs';
+  const expected = `one of ${BACKEND_NAMES.join(', ')}`;
+  const name = text(raw, 'backend', expected).toLowerCase().replace('_', '-');
+  if ((BACKEND_NAMES as readonly string[]).includes(name)) return name as BackendName;
+  throw new GatewayConfigError(
+    'unknown-backend',
+    `unknown backend ${show(raw.value)} from ${describeSource(raw.source)}: expected ${expected}`,
+  );
+}
+
+function parseUrl(raw: Raw, what: string, expected: string): string {
+  const value = text(raw, what, expected);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid(what, raw, expected);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(what, raw, expected);
+  return value;
+}
+
+function parseInteger(raw: Raw, what: string, min: number, max: number, expected: string): number {
+  const value = typeof raw.value === 'number' ? raw.value : Number(text(raw, what, expected));
+  const isWholeText = typeof raw.value !== 'string' || /^\s*\d+\s*$/.test(raw.value);
+  if (!isWholeText || !Number.isInteger(value) || value < min || value > max)
+    throw invalid(what, raw, expected);
+  return value;
+}
+
+function parsePort(raw: Raw): number {
+  return parseInteger(raw, 'port', 0, 65_535, 'a whole number from 0 to 65535 (0 picks a free port)');
+}
+
+function parseMaxSessions(raw: Raw): number {
+  return parseInteger(raw, 'max sessions', 1, Number.MAX_SAFE_INTEGER, 'a whole number of at least 1');
+}
+
+function parseSeconds(raw: Raw, what: string): number {
+  const expected = 'a number of seconds greater than 0, such as 30 or 0.5';
+  const value = typeof raw.value === 'number' ? raw.value : Number(text(raw, what, expected));
+  const isNumberText = typeof raw.value !== 'string' || /^\s*\d+(\.\d+)?\s*$/.test(raw.value);
+  // setTimeout cannot wait longer than 2^31-1 ms; beyond that it would fire at once.
+  if (!isNumberText || !Number.isFinite(value) || value <= 0 || value * 1000 > 2_147_483_647) {
+    throw invalid(what, raw, expected);
+  }
+  return value;
+}
+
+function parseHost(raw: Raw): string {
+  const expected = 'an interface address such as 127.0.0.1, 0.0.0.0 or ::1';
+  const value = text(raw, 'host', expected);
+  if (value === '' || /[\s/]/.test(value)) throw invalid('host', raw, expected);
+  return value;
+}
+
+function parsePath(raw: Raw): string {
+  const expected = 'a path starting with "/", such as /mcp';
+  const value = text(raw, 'path', expected);
+  if (!value.startsWith('/') || /[\s?#]/.test(value)) throw invalid('path', raw, expected);
+  return value;
+}
+
+function parseAuthToken(raw: Raw): string {
+  if (typeof raw.value !== 'string') {
+    throw new GatewayConfigError(
+      'invalid-value',
+      `invalid auth token from ${describeSource(raw.source)}: expected a string of at least 8 characters`,
+    );
+  }
+  const value = raw.value.trim();
+  // The token itself is never echoed: it is a secret.
+  if (value.length < 8) {
+    throw new GatewayConfigError(
+      'invalid-value',
+      `the auth token from ${describeSource(raw.source)} is too short: use at least 8 characters`,
+    );
+  }
+  return value;
+}
+
+function parseRegion(raw: Raw): string {
+  const expected = 'an AWS region such as us-east-1';
+  const value = text(raw, 'region', expected);
+  if (!/^[a-z0-9-]+$/.test(value)) throw invalid('region', raw, expected);
+  return value;
+}
+
+function parseLogLevel(raw: Raw): LogLevel {
+  const expected = `one of ${LOG_LEVELS.join(', ')}`;
+  const value = text(raw, 'log level', expected).toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
+  throw invalid('log level', raw, expected);
+}
+
+function parseBoolean(raw: Raw): boolean {
+  if (typeof raw.value === 'boolean') return raw.value;
+  const expected = 'true or false';
+  const value = text(raw, 'stdio switch', expected).toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw invalid('stdio switch', raw, expected);
+}
+
+/** A list from repeated flags, a comma-separated string or a file array; every item checked. */
+function parseList(raw: Raw, what: string, parseItem: (item: string, raw: Raw) => string): string[] {
+  const items: unknown[] = Array.isArray(raw.value) ? raw.value : [raw.value];
+  const values: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') throw invalid(what, { value: item, source: raw.source }, 'a string');
+    for (const part of item.split(',')) {
+      const trimmed = part.trim();
+      if (trimmed !== '') values.push(parseItem(trimmed, { value: trimmed, source: raw.source }));
+    }
+  }
+  return values;
+}
+
+function parseOrigin(value: string, raw: Raw): string {
+  const expected =
+    'an origin such as https://app.example.com (scheme, host and port only; no path or trailing slash)';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('origin', raw, expected);
+  }
+  // Origin headers are compared as they are sent: scheme://host[:port], nothing after.
+  if (url.origin === 'null' || url.origin !== value) throw invalid('origin', raw, expected);
+  return value;
+}
+
+function parseHostName(value: string, raw: Raw): string {
+  const expected = 'a host name such as mcp.example.com (no scheme, port or path)';
+  let url: URL;
+  try {
+    url = new URL(`http://${value}`);
+  } catch {
+    throw invalid('host name', raw, expected);
+  }
+  if (
+    url.port !== '' ||
+    url.pathname !== '/' ||
+    url.search !== '' ||
+    url.username !== '' ||
+    value.includes('/')
+  ) {
+    throw invalid('host name', raw, expected);
+  }
+  // The Host check compares the parsed (lower-case) name.
+  return url.hostname;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]?.trim() ?? '';
+}
+
+export interface DemoConfig {
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+}
+
+/** The demo's few settings, checked like the gateway's. */
+export function resolveDemoConfig(flags: { port?: string; host?: string; logLevel?: string }): DemoConfig {
+  const raw = (value: string | undefined, flag: string): Raw | undefined =>
+    value === undefined || value === '' ? undefined : { value, source: { kind: 'flag', flag } };
+  return {
+    port: optional(raw(flags.port, '--port'), parsePort) ?? 8080,
+    host: optional(raw(flags.host, '--host'), parseHost) ?? '127.0.0.1',
+    logLevel: optional(raw(flags.logLevel, '--log-level'), parseLogLevel) ?? 'warn',
+  };
+}

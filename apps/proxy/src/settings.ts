@@ -1,0 +1,178 @@
+/**
+ * The gateway's settings, one table: the CLI builds its flags and help from it, the config module reads
+ * environment variables and file keys by it, and the README mirrors it.
+ */
+
+export const BACKEND_NAMES = ['sqs', 'sns-sqs', 'webhook', 'hybrid'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+/** Backends this version can run; the others are accepted names that fail with a clear message. */
+export const AVAILABLE_BACKENDS: readonly BackendName[] = ['sqs'];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface SettingSpec {
+  /** The config-file key; also the key of `FlagValues`. */
+  readonly key: string;
+  readonly flag: `--${string}`;
+  /** The value placeholder in help; absent for a boolean switch. */
+  readonly value?: string;
+  /** Environment variables, strongest first. */
+  readonly env: readonly string[];
+  readonly list?: boolean;
+  readonly description: string;
+  /** The default as help shows it; absent when there is none. */
+  readonly defaultText?: string;
+}
+
+/** Every gateway setting: the CLI builds its options and help from this table, the README mirrors it. */
+export const SETTINGS = [
+  {
+    key: 'backend',
+    flag: '--backend',
+    value: '<name>',
+    env: ['ASYNCMCP_BACKEND', 'BACKEND_TRANSPORT'],
+    description: 'where sessions are forwarded: sqs (sns-sqs, webhook and hybrid are not available yet)',
+    defaultText: 'sqs',
+  },
+  {
+    key: 'requestQueueUrl',
+    flag: '--request-queue-url',
+    value: '<url>',
+    env: ['ASYNCMCP_REQUEST_QUEUE_URL'],
+    description: 'the SQS queue the async MCP server reads (required for the sqs backend)',
+  },
+  {
+    key: 'responseQueueUrl',
+    flag: '--response-queue-url',
+    value: '<url>',
+    env: ['ASYNCMCP_RESPONSE_QUEUE_URL'],
+    description: 'the SQS queue answers come back on; one per gateway instance, never shared',
+    defaultText: 'a queue the gateway creates, and deletes when it stops',
+  },
+  {
+    key: 'port',
+    flag: '--port',
+    value: '<n>',
+    env: ['ASYNCMCP_PORT', 'PORT'],
+    description: 'HTTP port (0 picks a free one)',
+    defaultText: '8080',
+  },
+  {
+    key: 'host',
+    flag: '--host',
+    value: '<host>',
+    env: ['ASYNCMCP_HOST'],
+    description: 'interface to bind; anything but loopback exposes the gateway to the network',
+    defaultText: '127.0.0.1',
+  },
+  {
+    key: 'path',
+    flag: '--path',
+    value: '<path>',
+    env: ['ASYNCMCP_PATH'],
+    description: 'the MCP endpoint path',
+    defaultText: '/mcp',
+  },
+  {
+    key: 'authToken',
+    flag: '--auth-token',
+    value: '<token>',
+    env: ['ASYNCMCP_AUTH_TOKEN', 'AUTH_TOKEN'],
+    description: 'require "Authorization: Bearer <token>" on MCP requests (at least 8 characters)',
+    defaultText: 'none',
+  },
+  {
+    key: 'corsOrigins',
+    flag: '--cors-origin',
+    value: '<origin>',
+    env: ['ASYNCMCP_CORS_ORIGIN'],
+    list: true,
+    description: 'browser origin allowed by CORS (and as Origin); repeatable, comma-separated in env',
+    defaultText: 'none',
+  },
+  {
+    key: 'allowedHosts',
+    flag: '--allowed-host',
+    value: '<host>',
+    env: ['ASYNCMCP_ALLOWED_HOST'],
+    list: true,
+    description: 'accepted Host header name; repeatable, comma-separated in env',
+    defaultText: 'loopback names when bound to loopback, any otherwise',
+  },
+  {
+    key: 'allowedOrigins',
+    flag: '--allowed-origin',
+    value: '<origin>',
+    env: ['ASYNCMCP_ALLOWED_ORIGIN'],
+    list: true,
+    description: 'accepted Origin header; repeatable, comma-separated in env',
+    defaultText: 'loopback origins when bound to loopback, none otherwise',
+  },
+  {
+    key: 'maxSessions',
+    flag: '--max-sessions',
+    value: '<n>',
+    env: ['ASYNCMCP_MAX_SESSIONS'],
+    description: 'most live sessions; a new one beyond it gets 503',
+    defaultText: '1000',
+  },
+  {
+    key: 'sessionIdleTimeout',
+    flag: '--session-idle-timeout',
+    value: '<seconds>',
+    env: ['ASYNCMCP_SESSION_IDLE_TIMEOUT'],
+    description: 'close sessions with no traffic and nothing running for this long',
+    defaultText: '1800',
+  },
+  {
+    key: 'requestTimeout',
+    flag: '--request-timeout',
+    value: '<seconds>',
+    env: ['ASYNCMCP_REQUEST_TIMEOUT'],
+    description: 'a request the backend does not answer in this time gets a JSON-RPC error',
+    defaultText: '300',
+  },
+  {
+    key: 'stdio',
+    flag: '--stdio',
+    env: ['ASYNCMCP_STDIO'],
+    description: 'serve one session on stdin/stdout instead of HTTP (logs go to stderr)',
+    defaultText: 'false',
+  },
+  {
+    key: 'region',
+    flag: '--region',
+    value: '<region>',
+    env: ['ASYNCMCP_REGION', 'AWS_REGION'],
+    description: 'AWS region',
+    defaultText: "the AWS SDK's own lookup (shared config profile)",
+  },
+  {
+    key: 'endpointUrl',
+    flag: '--endpoint-url',
+    value: '<url>',
+    env: ['ASYNCMCP_ENDPOINT_URL', 'AWS_ENDPOINT_URL'],
+    description: 'AWS endpoint, e.g. a local SQS emulator',
+    defaultText: 'the AWS default for the region',
+  },
+  {
+    key: 'logLevel',
+    flag: '--log-level',
+    value: '<level>',
+    env: ['ASYNCMCP_LOG_LEVEL'],
+    description: `log level: ${LOG_LEVELS.join(', ')}`,
+    defaultText: 'info',
+  },
+] as const satisfies readonly SettingSpec[];
+
+export type SettingKey = (typeof SETTINGS)[number]['key'];
+
+/** The `--config` setting: not a file key itself (a config file does not name another). */
+export const CONFIG_SETTING = {
+  flag: '--config',
+  value: '<file>',
+  env: ['ASYNCMCP_CONFIG'],
+  description: 'JSON or YAML file of settings, keys named like the flags (requestQueueUrl, corsOrigins …)',
+  defaultText: 'none',
+} as const;

@@ -1,0 +1,168 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CliProcess, cleanEnv, killAll, within } from './cli-process.js';
+import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
+import { TestServer, textOf } from './test-server.js';
+
+// The real CLI (node dist/cli.js) in front of an async MCP server on the emulator's SQS queue.
+describe('asyncmcp-proxy --backend sqs (end to end)', () => {
+  let sqs: SqsEmulator;
+  let requestQueueUrl: string;
+  const server = new TestServer();
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    sqs = await startSqsEmulator();
+    requestQueueUrl = await sqs.createQueue('cli-gateway-requests');
+    await server.start({ sqsClient: sqs.sqsClient, requestQueueUrl });
+  });
+
+  afterEach(async () => {
+    server.releaseAll();
+    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
+    await killAll();
+  });
+
+  afterAll(async () => {
+    await server.close();
+    await sqs?.stop();
+  });
+
+  const sqsFlags = () => [
+    '--backend',
+    'sqs',
+    '--request-queue-url',
+    requestQueueUrl,
+    '--endpoint-url',
+    sqs.endpoint,
+    '--region',
+    'us-east-1',
+    '--port',
+    '0',
+  ];
+
+  async function connect(url: string, headers?: Record<string, string>): Promise<Client> {
+    const client = new Client({ name: 'cli-e2e', version: '1.0.0' });
+    clients.push(client);
+    const transport = new StreamableHTTPClientTransport(
+      new URL(url),
+      headers ? { requestInit: { headers } } : {},
+    );
+    await within(client.connect(transport), 'connecting through the gateway');
+    return client;
+  }
+
+  it('serves a tool of the async server to a Streamable HTTP client', async () => {
+    const cli = new CliProcess(sqsFlags(), cleanEnv());
+    const url = await cli.url();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+
+    const client = await connect(url);
+    const { tools } = await within(client.listTools(), 'tools/list');
+    expect(tools.map((tool) => tool.name).sort()).toEqual(['greet', 'hold']);
+    const result = await within(
+      client.callTool({ name: 'greet', arguments: { name: 'gateway' } }),
+      'tools/call',
+    );
+    expect(textOf(result)).toBe('hello gateway, from the test server');
+
+    // Every stdout line is a JSON log line.
+    expect(cli.lines.stdout.every((line) => JSON.parse(line) !== null)).toBe(true);
+  });
+
+  it('answers /health, /ready and /metrics', async () => {
+    const cli = new CliProcess(sqsFlags(), cleanEnv());
+    const base = new URL(await cli.url());
+
+    const health = await within(fetch(new URL('/health', base)), 'GET /health');
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', sessions: 0 });
+
+    const ready = await within(fetch(new URL('/ready', base)), 'GET /ready');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', backend: 'sqs' });
+
+    const metrics = await within(fetch(new URL('/metrics', base)), 'GET /metrics');
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('asyncmcp_gateway_sessions ');
+  });
+
+  it('takes its settings from a YAML config file and the environment', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'asyncmcp-proxy-e2e-'));
+    const configFile = join(directory, 'gateway.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'backend: sqs',
+        `requestQueueUrl: ${requestQueueUrl}`,
+        `endpointUrl: ${sqs.endpoint}`,
+        'region: us-east-1',
+        'port: 8080',
+        'path: /custom/mcp',
+        'logLevel: debug',
+      ].join('\n'),
+    );
+    const token = 'e2e-secret-token';
+    // The env port wins over the file's 8080, so the test gets a free port.
+    const cli = new CliProcess(
+      ['--config', configFile],
+      cleanEnv({ ASYNCMCP_PORT: '0', ASYNCMCP_AUTH_TOKEN: token, ASYNCMCP_LOG_LEVEL: 'info' }),
+    );
+    const url = await cli.url();
+    expect(new URL(url).pathname).toBe('/custom/mcp');
+    expect(new URL(url).port).not.toBe('8080');
+    // The env log level (info) beat the file's debug: no debug lines.
+    expect(cli.lines.stdout.some((line) => JSON.parse(line).level === 20)).toBe(false);
+
+    const refused = await within(
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      }),
+      'an unauthenticated POST',
+    );
+    expect(refused.status).toBe(401);
+
+    const client = await connect(url, { Authorization: `Bearer ${token}` });
+    const result = await within(
+      client.callTool({ name: 'greet', arguments: { name: 'config' } }),
+      'tools/call',
+    );
+    expect(textOf(result)).toBe('hello config, from the test server');
+  });
+
+  it('exits 0 on SIGTERM after closing its sessions and deleting the queue it created', async () => {
+    const cli = new CliProcess(sqsFlags(), cleanEnv());
+    const client = await connect(await cli.url());
+    await within(client.callTool({ name: 'greet', arguments: { name: 'x' } }), 'tools/call');
+    const created = await cli.waitForLog('created the gateway response queue');
+    const responseQueueUrl = String(created.responseQueueUrl);
+    expect(await sqs.queueUrls()).toContain(responseQueueUrl);
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(cli.lines.stdout.some((line) => line.includes('"gateway stopped"'))).toBe(true);
+    expect(await sqs.queueUrls()).not.toContain(responseQueueUrl);
+  });
+
+  it('exits at once on a second signal while the first waits for running requests', async () => {
+    const cli = new CliProcess(sqsFlags(), cleanEnv());
+    const client = await connect(await cli.url());
+    const started = server.holdStarted;
+    // Never answered: the server holds it until afterEach, and the gateway is gone by then.
+    void client.callTool({ name: 'hold', arguments: {} }).catch(() => undefined);
+    await within(started, 'the held call reaching the server');
+
+    cli.child.kill('SIGTERM');
+    await cli.waitForLog('shutting down; send the signal again to exit at once');
+    cli.child.kill('SIGTERM');
+    // 128 + SIGTERM: the exit did not wait for the held request (a graceful stop exits 0).
+    expect(await cli.waitForExit()).toEqual({ code: 143, signal: null });
+    expect(cli.lines.stdout.some((line) => line.includes('"gateway stopped"'))).toBe(false);
+  });
+});

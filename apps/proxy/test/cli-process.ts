@@ -1,0 +1,187 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI: these tests run what users run. `pnpm test` builds it first (see turbo.json). */
+export const CLI_PATH = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+/** Every wait in these tests is bounded by this, so a hang fails with the output seen so far. */
+export const WAIT_MS = 20_000;
+
+export function assertBuilt(): void {
+  if (!existsSync(CLI_PATH)) {
+    throw new Error(`${CLI_PATH} is missing: build the app first (pnpm --filter asyncmcp-proxy build)`);
+  }
+}
+
+/**
+ * An environment free of the gateway's own settings, so what the developer has exported cannot change
+ * a test; AWS credentials are dummies the emulator accepts.
+ */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (/^(ASYNCMCP_|AWS_)/.test(name) || ['PORT', 'AUTH_TOKEN', 'BACKEND_TRANSPORT'].includes(name))
+      continue;
+    env[name] = value;
+  }
+  return {
+    ...env,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    // Keep a developer's ~/.aws files out of the picture.
+    AWS_CONFIG_FILE: '/nonexistent/asyncmcp-test-aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/asyncmcp-test-aws-credentials',
+    ...extra,
+  };
+}
+
+type Stream = 'stdout' | 'stderr';
+
+interface Waiter {
+  stream: Stream;
+  match: (line: string) => boolean;
+  resolve: (line: string) => void;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const running = new Set<CliProcess>();
+
+/** A running `node dist/cli.js …`, with its output as lines and bounded waits on them. */
+export class CliProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly lines: Record<Stream, string[]> = { stdout: [], stderr: [] };
+  readonly exited: Promise<Exit>;
+  /** Resolves once both output streams have ended and every line has been read. */
+  readonly drained: Promise<void>;
+  #waiters: Waiter[] = [];
+
+  constructor(args: readonly string[], env: Record<string, string>) {
+    assertBuilt();
+    this.child = spawn(process.execPath, [CLI_PATH, ...args], { env, stdio: 'pipe' });
+    running.add(this);
+    const closed = (['stdout', 'stderr'] as const).map((stream) => {
+      const lines = createInterface({ input: this.child[stream] });
+      lines.on('line', (line) => this.#line(stream, line));
+      return new Promise<void>((resolve) => lines.once('close', resolve));
+    });
+    this.drained = Promise.all(closed).then(() => undefined);
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        running.delete(this);
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  #line(stream: Stream, line: string): void {
+    this.lines[stream].push(line);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (waiter.stream !== stream || !waiter.match(line)) return true;
+      waiter.resolve(line);
+      return false;
+    });
+  }
+
+  /** The first line (seen already or to come) on `stream` that `match` accepts. */
+  waitForLine(stream: Stream, match: (line: string) => boolean, what: string): Promise<string> {
+    const seen = this.lines[stream].find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        stream,
+        match,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((other) => other !== waiter);
+        reject(new Error(`no ${what} within ${WAIT_MS} ms\n${this.describeOutput()}`));
+      }, WAIT_MS);
+      this.#waiters.push(waiter);
+      void this.exited.then(({ code, signal }) => {
+        if (!this.#waiters.includes(waiter)) return;
+        clearTimeout(timer);
+        reject(new Error(`exited (${code ?? signal}) before ${what}\n${this.describeOutput()}`));
+      });
+    });
+  }
+
+  /** The first JSON log line on `stream` whose `msg` is `message`. */
+  async waitForLog(message: string, stream: Stream = 'stdout'): Promise<Record<string, unknown>> {
+    const line = await this.waitForLine(
+      stream,
+      (candidate) => parseLog(candidate)?.msg === message,
+      `"${message}" log`,
+    );
+    return parseLog(line)!;
+  }
+
+  /** The gateway's URL, from its `gateway listening` log line. */
+  async url(): Promise<string> {
+    const log = await this.waitForLog('gateway listening');
+    return String(log.url);
+  }
+
+  waitForExit(): Promise<Exit> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`did not exit within ${WAIT_MS} ms\n${this.describeOutput()}`)),
+        WAIT_MS,
+      );
+      void this.exited.then((exit) => {
+        clearTimeout(timer);
+        resolve(exit);
+      });
+    });
+  }
+
+  describeOutput(): string {
+    return `stdout:\n${this.lines.stdout.join('\n')}\nstderr:\n${this.lines.stderr.join('\n')}`;
+  }
+}
+
+/** Runs the CLI to completion (bounded) and returns its exit and output. */
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string> = cleanEnv(),
+): Promise<Exit & { stdout: string[]; stderr: string[] }> {
+  const cli = new CliProcess(args, env);
+  const exit = await cli.waitForExit();
+  // 'exit' can come before the last output lines are read.
+  await within(cli.drained, 'the end of the output');
+  return { ...exit, stdout: cli.lines.stdout, stderr: cli.lines.stderr };
+}
+
+/** `promise`, or a rejection naming `what` once `ms` have passed: every wait in these tests is bounded. */
+export function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Kills whatever a test left running. */
+export async function killAll(): Promise<void> {
+  const left = [...running];
+  for (const cli of left) cli.child.kill('SIGKILL');
+  await within(Promise.all(left.map((cli) => cli.exited)), 'killed processes exiting');
+}
+
+export function parseLog(line: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(line);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,128 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import packageJson from '../package.json' with { type: 'json' };
+import { CONFIG_SETTING, SETTINGS } from '../src/settings.js';
+import { cleanEnv, parseLog, runCli, within } from './cli-process.js';
+
+const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
+
+/** Runs the CLI expecting a configuration refusal: exit 2, one line on stderr, no text but logs on stdout. */
+async function refused(args: string[], env = cleanEnv()): Promise<string> {
+  const result = await runCli(args, env);
+  expect(result.code, result.stderr.join('\n')).toBe(2);
+  expect(result.stderr).toHaveLength(1);
+  // A refusal found after logging started (no region) may follow a JSON log line or two.
+  expect(result.stdout.filter((line) => parseLog(line) === undefined)).toEqual([]);
+  return result.stderr[0]!;
+}
+
+describe('asyncmcp-proxy usage', () => {
+  it('documents every flag with its environment variables and default in --help', async () => {
+    const result = await runCli(['--help']);
+    expect(result.code).toBe(0);
+    // Commander wraps long lines; compare with the wrapping undone.
+    const help = result.stdout.map((line) => line.trim()).join(' ');
+    for (const setting of [...SETTINGS, CONFIG_SETTING]) {
+      expect(help).toContain(setting.flag);
+      for (const name of setting.env) expect(help).toContain(name);
+      if ('defaultText' in setting) expect(help).toContain(`default: ${setting.defaultText}`);
+    }
+    expect(help).toContain('demo');
+  });
+
+  it('prints its version', async () => {
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toEqual([packageJson.version]);
+  });
+
+  it('refuses an unknown flag with exit 2 and one line', async () => {
+    expect(await refused(['--prot', '8080'])).toBe(
+      "asyncmcp-proxy: unknown option '--prot' (Did you mean --port?); see asyncmcp-proxy --help",
+    );
+  });
+
+  it('refuses an unknown command', async () => {
+    expect(await refused(['serve'])).toBe(
+      'asyncmcp-proxy: unknown command "serve" (commands: demo); see asyncmcp-proxy --help',
+    );
+  });
+
+  it('refuses a missing request queue URL, before logging anything', async () => {
+    const result = await runCli([]);
+    expect(result.stdout).toEqual([]);
+    expect(result.stderr).toEqual([
+      'asyncmcp-proxy: the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
+    ]);
+    expect(result.code).toBe(2);
+  });
+
+  it('refuses a bad port from a flag or the legacy PORT variable', async () => {
+    expect(await refused(['--request-queue-url', QUEUE, '--port', 'http'])).toBe(
+      'asyncmcp-proxy: invalid port "http" from --port: expected a whole number from 0 to 65535 (0 picks a free port)',
+    );
+    expect(await refused(['--request-queue-url', QUEUE], cleanEnv({ PORT: '99999' }))).toBe(
+      'asyncmcp-proxy: invalid port "99999" from environment variable PORT: expected a whole number from 0 to 65535 (0 picks a free port)',
+    );
+  });
+
+  it('refuses an unknown backend, and names the ones not available yet', async () => {
+    expect(await refused(['--backend', 'kafka'])).toBe(
+      'asyncmcp-proxy: unknown backend "kafka" from --backend: expected one of sqs, sns-sqs, webhook, hybrid',
+    );
+    expect(await refused(['--backend', 'sns_sqs'])).toBe(
+      'asyncmcp-proxy: the sns-sqs backend is not available in this version (available: sqs)',
+    );
+    expect(await refused([], cleanEnv({ BACKEND_TRANSPORT: 'webhook' }))).toBe(
+      'asyncmcp-proxy: the webhook backend is not available in this version (available: sqs)',
+    );
+  });
+
+  it('refuses an unreadable or invalid config file', async () => {
+    expect(await refused(['--config', '/nonexistent/gateway.yaml'])).toBe(
+      'asyncmcp-proxy: cannot read config file "/nonexistent/gateway.yaml": no such file; check the path given to --config or ASYNCMCP_CONFIG',
+    );
+    const path = join(mkdtempSync(join(tmpdir(), 'asyncmcp-proxy-usage-')), 'bad.yaml');
+    writeFileSync(path, 'requestQueueUrl: [unclosed\n');
+    expect(await refused([], cleanEnv({ ASYNCMCP_CONFIG: path }))).toMatch(
+      /^asyncmcp-proxy: invalid config file ".+bad\.yaml": .+ at line \d+, column \d+; it must be JSON or YAML$/,
+    );
+  });
+
+  it('refuses to start with no AWS region anywhere', async () => {
+    expect(await refused(['--request-queue-url', QUEUE])).toBe(
+      'asyncmcp-proxy: no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
+    );
+  });
+
+  it('exits 1 with one line when the port is taken', async () => {
+    const busy = createServer();
+    await within(new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve)), 'a listening server');
+    try {
+      const { port } = busy.address() as AddressInfo;
+      const result = await runCli([
+        '--request-queue-url',
+        QUEUE,
+        '--region',
+        'us-east-1',
+        '--port',
+        String(port),
+      ]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toEqual([
+        `asyncmcp-proxy: cannot listen on 127.0.0.1:${port}: the port is in use; pass another --port (0 picks a free one)`,
+      ]);
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('refuses a bad demo flag the same way', async () => {
+    expect(await refused(['demo', '--port', '-3'])).toBe(
+      'asyncmcp-proxy: invalid port "-3" from --port: expected a whole number from 0 to 65535 (0 picks a free port)',
+    );
+  });
+});

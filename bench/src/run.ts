@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { SqsClientTransport } from '@asyncmcp/sqs';
+import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { latencyChart } from './chart.js';
+import { type Child, startChild } from './child-process.js';
+import { countingSqsClient } from './counting-sqs-client.js';
+import { type LatencySummary, round, summarize, timeSequential } from './stats.js';
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, sessions: { type: 'string' } },
+});
+const quick = values.quick ?? false;
+const SEQUENTIAL = quick ? 200 : 500;
+const WARMUP = quick ? 20 : 50;
+const CONCURRENT_SESSIONS = 32;
+const CALLS_PER_SESSION = quick ? 15 : 60;
+const IDLE_SESSIONS = Number(values.sessions ?? (quick ? 200 : 1000));
+const IDLE_WINDOW_MS = quick ? 21_000 : 60_000;
+
+type Json = Record<string, unknown>;
+const children: Array<Child<unknown>> = [];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function child<I>(script: string, env: Record<string, string> = {}): Promise<Child<I>> {
+  const started = await startChild<I>(script, env);
+  children.push(started as Child<unknown>);
+  return started;
+}
+
+async function getJson(url: string): Promise<Json> {
+  return (await (await fetch(url)).json()) as Json;
+}
+
+async function queue(sqs: SQSClient, name: string): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${randomUUID()}` }));
+  return QueueUrl as string;
+}
+
+async function connect(transport: Transport): Promise<Client> {
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+async function echo(client: Client, index: number): Promise<void> {
+  const result = await client.callTool({ name: 'echo', arguments: { text: `m${index}` } }, undefined, { timeout: 15_000 });
+  if ((result.content as Array<{ text: string }>)[0]?.text !== `m${index}`) throw new Error('wrong answer');
+}
+
+interface PathResult {
+  name: string;
+  latency: LatencySummary;
+  throughput?: number;
+}
+
+/** ≥ SEQUENTIAL sequential calls after a warm-up, then CONCURRENT_SESSIONS sessions calling at once. */
+async function measurePath(name: string, open: () => Promise<Client>): Promise<PathResult> {
+  log(`• ${name}: latency`);
+  const client = await open();
+  await timeSequential(WARMUP, (i) => echo(client, i));
+  const latency = summarize(await timeSequential(SEQUENTIAL, (i) => echo(client, i)));
+  await client.close();
+  log(`• ${name}: throughput with ${CONCURRENT_SESSIONS} sessions`);
+  const clients = await Promise.all(Array.from({ length: CONCURRENT_SESSIONS }, () => open()));
+  await Promise.all(clients.map((c) => echo(c, 0)));
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (c) => {
+      for (let i = 0; i < CALLS_PER_SESSION; i++) await echo(c, i);
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(clients.map((c) => c.close()));
+  return { name, latency, throughput: round((CONCURRENT_SESSIONS * CALLS_PER_SESSION) / seconds, 1) };
+}
+
+async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult> {
+  log('• raw-floor');
+  const requestQueueUrl = await queue(admin, 'raw-req');
+  const responseQueueUrl = await queue(admin, 'raw-resp');
+  await child('./child-raw-responder.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
+    BENCH_RESPONSE_QUEUE_URL: responseQueueUrl,
+  });
+  const { client } = countingSqsClient(endpoint);
+  const roundTrip = async (index: number) => {
+    await client.send(new SendMessageCommand({ QueueUrl: requestQueueUrl, MessageBody: `{"n":${index}}` }));
+    for (;;) {
+      const { Messages = [] } = await client.send(
+        new ReceiveMessageCommand({ QueueUrl: responseQueueUrl, WaitTimeSeconds: 20, MaxNumberOfMessages: 1 }),
+      );
+      const message = Messages[0];
+      if (!message) continue;
+      await client.send(new DeleteMessageCommand({ QueueUrl: responseQueueUrl, ReceiptHandle: message.ReceiptHandle }));
+      return;
+    }
+  };
+  await timeSequential(WARMUP, roundTrip);
+  return { name: 'raw-floor', latency: summarize(await timeSequential(SEQUENTIAL, roundTrip)) };
+}
+
+/** Opens idle sessions with bare HTTP (no client objects), so the heap measured is the gateway's. */
+async function openIdleSessions(url: string, count: number): Promise<number> {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'idle', version: '1' } },
+  });
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      const response = await fetch(url, { method: 'POST', headers, body });
+      const sessionId = response.headers.get('mcp-session-id') as string;
+      await response.text();
+      const initialized = await fetch(url, {
+        method: 'POST',
+        headers: { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      });
+      await initialized.text();
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+  return performance.now() - started;
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const emulator = await child<{ endpoint: string }>('./child-emulator.ts');
+  const endpoint = emulator.info.endpoint;
+  const { client: admin } = countingSqsClient(endpoint);
+
+  // Idle cost runs beside everything else, on queues nothing else touches.
+  const idleRequestQueue = await queue(admin, 'idle-req');
+  const idleServer = await child<{ control: string }>('./child-sqs-server.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_REQUEST_QUEUE_URL: idleRequestQueue,
+  });
+  const idleGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_REQUEST_QUEUE_URL: idleRequestQueue,
+  });
+  await openIdleSessions(idleGateway.info.url, 1);
+  const idleBefore = [await getJson(`${idleServer.info.control}/stats`), await getJson(`${idleGateway.info.control}/stats`)];
+  const idleStarted = performance.now();
+
+  const floor = await rawFloor(endpoint, admin);
+
+  const http = await child<{ url: string }>('./child-http-server.ts');
+  const baseline = await measurePath('baseline-http', () => connect(new StreamableHTTPClientTransport(new URL(http.info.url))));
+
+  const requestQueueUrl = await queue(admin, 'mcp-req');
+  const server = await child<{ control: string }>('./child-sqs-server.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
+  });
+  const { client: clientSqs } = countingSqsClient(endpoint);
+  const direct = await measurePath('direct-sqs', async () =>
+    connect(
+      new SqsClientTransport({ sqsClient: clientSqs, requestQueueUrl, responseQueueUrl: await queue(admin, 'direct-resp') }),
+    ),
+  );
+  const gateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
+  });
+  const viaGateway = await measurePath('gateway-sqs', () =>
+    connect(new StreamableHTTPClientTransport(new URL(gateway.info.url))),
+  );
+
+  log(`• sessions: ${IDLE_SESSIONS} idle gateway sessions over one response queue`);
+  const sessionGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
+  });
+  await openIdleSessions(sessionGateway.info.url, 1);
+  const heapBefore = Number((await getJson(`${sessionGateway.info.control}/heap`)).heapUsed);
+  const openMs = await openIdleSessions(sessionGateway.info.url, IDLE_SESSIONS);
+  const heapAfter = Number((await getJson(`${sessionGateway.info.control}/heap`)).heapUsed);
+  const sessionStats = await getJson(`${sessionGateway.info.control}/stats`);
+
+  const remaining = IDLE_WINDOW_MS - (performance.now() - idleStarted);
+  if (remaining > 0) {
+    log(`• idle cost: waiting ${Math.ceil(remaining / 1000)} s more`);
+    await new Promise((resolve) => setTimeout(resolve, remaining));
+  }
+  const idleSeconds = (performance.now() - idleStarted) / 1000;
+  const idleAfter = [await getJson(`${idleServer.info.control}/stats`), await getJson(`${idleGateway.info.control}/stats`)];
+  const receives = (stats: Json) => Number((stats.calls as Record<string, number>).ReceiveMessageCommand ?? 0);
+  const idle = {
+    windowSeconds: round(idleSeconds, 1),
+    serverReceivesPer20s: round(((receives(idleAfter[0] as Json) - receives(idleBefore[0] as Json)) * 20) / idleSeconds, 2),
+    gatewayReceivesPer20s: round(((receives(idleAfter[1] as Json) - receives(idleBefore[1] as Json)) * 20) / idleSeconds, 2),
+    gatewayApiCallsPerMinute: round(
+      (Object.values(idleAfter[1]?.calls as Record<string, number>).reduce((a, b) => a + b, 0) -
+        Object.values(idleBefore[1]?.calls as Record<string, number>).reduce((a, b) => a + b, 0)) *
+        (60 / idleSeconds),
+      2,
+    ),
+  };
+
+  const paths = [floor, baseline, direct, viaGateway];
+  const results = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    node: process.version,
+    machine: { cpus: (await import('node:os')).cpus().length },
+    settings: { sequentialCalls: SEQUENTIAL, warmup: WARMUP, concurrentSessions: CONCURRENT_SESSIONS, callsPerSession: CALLS_PER_SESSION },
+    paths,
+    gatewayOverDirectP50: round(viaGateway.latency.p50 / direct.latency.p50),
+    gatewayOverDirectThroughput: round((viaGateway.throughput ?? 0) / (direct.throughput ?? 1)),
+    gatewayOverRawFloorP50: round(viaGateway.latency.p50 / floor.latency.p50),
+    gatewayAddedLatencyP50Ms: round(viaGateway.latency.p50 - direct.latency.p50),
+    sessions: {
+      opened: IDLE_SESSIONS,
+      openSeconds: round(openMs / 1000, 2),
+      heapPerSessionKiB: round((heapAfter - heapBefore) / IDLE_SESSIONS / 1024, 2),
+      liveOnGateway: sessionStats.sessions,
+    },
+    idle,
+    durationSeconds: round((Date.now() - startedAt) / 1000, 1),
+  };
+
+  const table = [
+    ['path', 'p50 ms', 'p95 ms', 'p99 ms', 'calls/s (32 sessions)'],
+    ...paths.map((p) => [p.name, String(p.latency.p50), String(p.latency.p95), String(p.latency.p99), String(p.throughput ?? '—')]),
+  ];
+  const widths = table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
+  const print = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
+  console.log(print(table[0] as string[]));
+  for (const row of table.slice(1)) console.log(print(row));
+  console.log('');
+  console.log(`gateway ÷ direct p50          ${results.gatewayOverDirectP50}  (added ${results.gatewayAddedLatencyP50Ms} ms)`);
+  console.log(`gateway ÷ direct throughput   ${results.gatewayOverDirectThroughput}`);
+  console.log(`gateway ÷ raw floor p50       ${results.gatewayOverRawFloorP50}`);
+  console.log(
+    `sessions                      ${IDLE_SESSIONS} opened in ${results.sessions.openSeconds} s, ${results.sessions.heapPerSessionKiB} KiB heap each`,
+  );
+  console.log(
+    `idle (${idle.windowSeconds} s)               ReceiveMessage per 20 s per queue: server ${idle.serverReceivesPer20s}, gateway ${idle.gatewayReceivesPer20s}`,
+  );
+
+  const out = new URL('../results/', import.meta.url);
+  await mkdir(out, { recursive: true });
+  const name = 'latest';
+  await writeFile(new URL(`${name}.json`, out), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(new URL(`${name}-latency.svg`, out), latencyChart(paths));
+  log(`results written to bench/results/${name}.json and ${name}-latency.svg (${results.durationSeconds} s)`);
+}
+
+try {
+  await main();
+} finally {
+  await Promise.allSettled(children.reverse().map((c) => c.stop()));
+}
