@@ -1,5 +1,5 @@
 import { describeError, type Logger } from '@asyncmcp/core';
-import { createProxyServer, proxyStdio } from '@asyncmcp/proxy';
+import { createProxyServer, isLoopbackHost, proxyStdio } from '@asyncmcp/proxy';
 import { type BackendHandle, createBackend } from './backends.js';
 import type { GatewayConfig } from './config.js';
 
@@ -11,8 +11,6 @@ export interface RunningGateway {
   /** Stops accepting, lets running requests finish, closes sessions, the backend and its clients. */
   close(): Promise<void>;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** Starts the gateway the configuration describes: Streamable HTTP, or one session on stdio. */
 export async function startGateway(
@@ -65,7 +63,7 @@ async function startHttp(
   } catch (error) {
     throw new ListenError(config, error);
   }
-  if (!LOOPBACK.has(config.host) && config.authToken === undefined) {
+  if (!isLoopbackHost(config.host) && config.authToken === undefined) {
     logger.warn(
       { host: config.host },
       'the gateway is reachable from the network without --auth-token: anyone who can reach it can use it',

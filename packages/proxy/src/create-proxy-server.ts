@@ -100,8 +100,6 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   const app = express();
   app.disable('x-powered-by');
-  const allowedHosts = options.allowedHosts ?? (loopback ? ['localhost', '127.0.0.1', '[::1]'] : undefined);
-  if (allowedHosts) app.use(hostHeaderValidation(allowedHosts));
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', sessions: sessions.size });
@@ -117,6 +115,11 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+
+  // Probes and scrapes come from orchestrators by IP, so they sit before the Host check, which guards
+  // the MCP endpoint (the only route a DNS-rebinding page could abuse).
+  const allowedHosts = options.allowedHosts ?? (loopback ? ['localhost', '127.0.0.1', '[::1]'] : undefined);
+  if (allowedHosts) app.use(hostHeaderValidation(allowedHosts));
 
   const corsOrigins = options.corsOrigins ?? [];
   if (corsOrigins.length > 0) {

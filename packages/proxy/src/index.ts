@@ -3,7 +3,7 @@ export { childLogger, createDefaultLogger } from './default-logger.js';
 export { BoundedEventStore } from './event-store.js';
 export { ProxyMetrics } from './proxy-metrics.js';
 export { type ProxyStdioOptions, proxyStdio } from './proxy-stdio.js';
-export { bearerAuth, originValidation } from './security.js';
+export { bearerAuth, isLoopbackHost, originValidation } from './security.js';
 export { type BridgeObserver, SessionBridge, type SessionBridgeOptions } from './session-bridge.js';
 export {
   createHttpUpstreamFactory,

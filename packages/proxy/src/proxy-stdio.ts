@@ -18,7 +18,8 @@ export interface ProxyStdioOptions {
 
 /**
  * The gateway with stdio in front: one session on stdin/stdout, so a desktop client can launch the
- * gateway as a local MCP server. Resolves once running; `closed` resolves when either side ends.
+ * gateway as a local MCP server. Resolves once running; `closed` resolves when either side has ended
+ * and the backend has been closed.
  */
 export async function proxyStdio(
   options: ProxyStdioOptions,
@@ -37,7 +38,10 @@ export async function proxyStdio(
     back,
     requestTimeoutMs: options.requestTimeoutMs,
     logger: log,
-    onclose: () => markClosed(),
+    // The backend exists for this one session: release it (and any queue it created) with the session.
+    onclose: () => {
+      void options.backend.close().finally(markClosed);
+    },
   });
   await bridge.start();
   // stdin ending is the client going away.

@@ -76,8 +76,17 @@ function testServer(hooks: Hooks) {
 
 /** fetch() will not send a forged Host header; a plain HTTP request will. */
 function postWithHost(url: string, host: string, body: string): Promise<{ status: number; body: string }> {
+  return requestWithHost(url, host, 'POST', body);
+}
+
+function requestWithHost(
+  url: string,
+  host: string,
+  method: 'GET' | 'POST',
+  body?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { ...MCP_HEADERS, host } }, (res) => {
+    const req = httpRequest(url, { method, headers: { ...MCP_HEADERS, host } }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -281,6 +290,9 @@ describe('gateway over HTTP', () => {
     const badHost = await postWithHost(url, 'evil.example', JSON.stringify(INIT));
     expect(badHost.status).toBe(403);
     expect(JSON.parse(badHost.body)).toMatchObject({ error: { message: 'Invalid Host: evil.example' } });
+    // Probes come by IP from orchestrators; only the MCP endpoint is guarded.
+    const probe = await requestWithHost(url.replace('/mcp', '/health'), '10.1.2.3:8080', 'GET');
+    expect(probe.status).toBe(200);
     const badOrigin = await initialize(url, { origin: 'https://evil.example' });
     expect(badOrigin.status).toBe(403);
     expect(proxy.sessionIds()).toEqual([]);
