@@ -245,4 +245,37 @@ describe('QueueConsumer', () => {
     expect(consumer.running).toBe(false);
     expect(queue.deleted).toEqual([]);
   });
+
+  it('gathers deletions into batches of at most ten when the queue can delete in batches', async () => {
+    const queue = new FakeQueue();
+    const batches: string[][] = [];
+    const batchQueue = Object.assign(queue, {
+      async deleteBatch(messages: readonly QueueMessage[]) {
+        batches.push(messages.map((m) => m.messageId));
+        for (const m of messages) queue.deleted.push(m.messageId);
+        return messages.filter((m) => m.messageId === 'm13');
+      },
+    });
+    const warned = countdown(1, 5_000);
+    const logger = { debug: () => {}, info: () => {}, error: () => {}, warn: () => warned.signal() };
+    const settledAll = countdown(15, 5_000);
+    const consumer = new QueueConsumer({
+      source: batchQueue,
+      logger,
+      handle: async () => {
+        queueMicrotask(settledAll.signal);
+        return { settled: Promise.resolve<Disposition>('delete') };
+      },
+    });
+    consumer.start();
+    queue.push(Array.from({ length: 10 }, (_, i) => message(`m${i}`, `k${i}`)));
+    queue.push(Array.from({ length: 5 }, (_, i) => message(`m${10 + i}`, `k${10 + i}`)));
+    await settledAll.done;
+    await warned.done; // m13 was refused by the queue: logged, left to come back
+    await consumer.stop();
+    expect(queue.deleted.sort()).toEqual(Array.from({ length: 15 }, (_, i) => `m${i}`).sort());
+    expect(batches.every((batch) => batch.length <= 10)).toBe(true);
+    expect(batches.length).toBeLessThan(15);
+    expect(consumer.stats.deleted).toBe(14);
+  });
 });
