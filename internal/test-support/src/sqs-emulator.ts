@@ -1,24 +1,50 @@
 import { randomUUID } from 'node:crypto';
-import { CreateQueueCommand, type CreateQueueCommandInput, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  type CreateQueueCommandInput,
+  GetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 
 /**
- * A real SQS server for tests: the fauxqs emulator on a free loopback port, reached through the real
- * AWS SDK client. Each test file starts its own, so files run in parallel.
+ * A real SQS and SNS server for tests: the fauxqs emulator on a free loopback port, reached through the
+ * real AWS SDK clients. Each test file starts its own, so files run in parallel.
  */
 export interface SqsEmulator {
   readonly endpoint: string;
   readonly port: number;
   readonly sqsClient: SQSClient;
+  /** An SNS client for the same endpoint: topics published to here fan out to subscribed queues. */
+  readonly snsClient: SNSClient;
   /** Creates a queue with a unique name (the prefix says what it is for) and returns its URL. */
   createQueue(prefix: string, attributes?: CreateQueueCommandInput['Attributes']): Promise<string>;
   /** Creates a queue with exactly this name (e.g. again after `restart()`) and returns its URL. */
   createNamedQueue(name: string, attributes?: CreateQueueCommandInput['Attributes']): Promise<string>;
+  /** Creates a topic with a unique name (a `.fifo` one when `FifoTopic` is set) and returns its ARN. */
+  createTopic(prefix: string, attributes?: Record<string, string>): Promise<string>;
+  /** Creates a topic with exactly this name (e.g. again after `restart()`) and returns its ARN. */
+  createNamedTopic(name: string, attributes?: Record<string, string>): Promise<string>;
+  /**
+   * Subscribes a queue to a topic and returns the subscription ARN. `raw` turns on raw message delivery
+   * (the body is the published text, attributes are SQS attributes); otherwise SNS wraps each message in
+   * its JSON envelope. `filterPolicy` is matched against message attributes.
+   */
+  subscribe(
+    topicArn: string,
+    queueUrl: string,
+    options?: { raw?: boolean; filterPolicy?: Record<string, unknown> },
+  ): Promise<string>;
+  /** The ARN of a queue, as a subscription names it. */
+  queueArn(queueUrl: string): Promise<string>;
   /** A new client for the same endpoint (e.g. with middleware of its own). */
   newClient(): SQSClient;
+  /** A new SNS client for the same endpoint. */
+  newSnsClient(): SNSClient;
   /** Stops the server, keeping the port, so a test can take the endpoint down. */
   stop(): Promise<void>;
-  /** Starts it again on the same port; queues are gone and must be made again. */
+  /** Starts it again on the same port; queues, topics and subscriptions are gone and must be made again. */
   restart(): Promise<void>;
 }
 
@@ -26,28 +52,66 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
   let server: FauxqsServer = await startFauxqs({ port: 0, logger: false });
   const port = server.port;
   const endpoint = `http://127.0.0.1:${port}`;
-  const newClient = () =>
-    new SQSClient({
-      region: 'us-east-1',
-      endpoint,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+  const config = {
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
+  const newClient = () => new SQSClient(config);
+  const newSnsClient = () => new SNSClient(config);
   const sqsClient = newClient();
+  const snsClient = newSnsClient();
   const createNamedQueue = async (name: string, attributes?: CreateQueueCommandInput['Attributes']) => {
     const created = await sqsClient.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
     if (!created.QueueUrl) throw new Error(`no URL for queue ${name}`);
     return created.QueueUrl;
   };
+  const createNamedTopic = async (name: string, attributes?: Record<string, string>) => {
+    const created = await snsClient.send(new CreateTopicCommand({ Name: name, Attributes: attributes }));
+    if (!created.TopicArn) throw new Error(`no ARN for topic ${name}`);
+    return created.TopicArn;
+  };
+  const queueArn = async (queueUrl: string) => {
+    const { Attributes } = await sqsClient.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    if (!Attributes?.QueueArn) throw new Error(`no ARN for queue ${queueUrl}`);
+    return Attributes.QueueArn;
+  };
   return {
     endpoint,
     port,
     sqsClient,
+    snsClient,
     newClient,
+    newSnsClient,
     createQueue(prefix, attributes) {
       const fifo = attributes?.FifoQueue === 'true';
       return createNamedQueue(`${prefix}-${randomUUID().slice(0, 8)}${fifo ? '.fifo' : ''}`, attributes);
     },
     createNamedQueue,
+    createTopic(prefix, attributes) {
+      const fifo = attributes?.FifoTopic === 'true';
+      return createNamedTopic(`${prefix}-${randomUUID().slice(0, 8)}${fifo ? '.fifo' : ''}`, attributes);
+    },
+    createNamedTopic,
+    queueArn,
+    async subscribe(topicArn, queueUrl, options = {}) {
+      const attributes: Record<string, string> = {};
+      if (options.raw) attributes.RawMessageDelivery = 'true';
+      if (options.filterPolicy) attributes.FilterPolicy = JSON.stringify(options.filterPolicy);
+      const subscribed = await snsClient.send(
+        new SubscribeCommand({
+          TopicArn: topicArn,
+          Protocol: 'sqs',
+          Endpoint: await queueArn(queueUrl),
+          Attributes: attributes,
+          ReturnSubscriptionArn: true,
+        }),
+      );
+      if (!subscribed.SubscriptionArn) throw new Error(`no subscription of ${queueUrl} to ${topicArn}`);
+      return subscribed.SubscriptionArn;
+    },
     async stop() {
       await server.stop();
     },

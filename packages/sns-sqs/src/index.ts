@@ -1,7 +1,10 @@
 /**
- * @asyncmcp/sns-sqs — MCP over Amazon SNS topics fanned out to SQS queues.
- *
- * This package is reserved and not implemented yet: it exports nothing. Its API is described in the
- * repository README and arrives in a later release.
+ * @asyncmcp/sns-sqs — MCP over Amazon SNS topics fanned out to SQS queues (PROTOCOL.md §2). Built on
+ * `@asyncmcp/sqs`: the reading, delivery semantics and gateway correlation are that package's; this one
+ * adds SNS publishing.
  */
-export {};
+export { classifySnsError, type SnsFailureKind, toSnsDeliveryError } from './sns-errors.js';
+export { isFifoTopic, SNS_MAX_MESSAGE_BYTES, SnsPublisher, type SnsPublishInput } from './sns-publisher.js';
+export { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from './sns-sqs-backend.js';
+export { SnsSqsClientTransport, type SnsSqsClientTransportOptions } from './sns-sqs-client-transport.js';
+export { SnsSqsSessionManager, type SnsSqsSessionManagerOptions } from './sns-sqs-session-manager.js';

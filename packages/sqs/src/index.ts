@@ -1,6 +1,29 @@
 export { type SqsBackend, type SqsBackendOptions, type SqsBackendStats, sqsBackend } from './sqs-backend.js';
-export { SqsClientTransport, type SqsClientTransportOptions } from './sqs-client-transport.js';
-export { classifySqsError, type SqsFailureKind, toSqsDeliveryError } from './sqs-errors.js';
+export {
+  type SqsChannelBackend,
+  type SqsChannelBackendOptions,
+  sqsChannelBackend,
+} from './sqs-channel-backend.js';
+export type {
+  OutboundMessage,
+  SqsBackendChannel,
+  SqsBackendChannelEndpoint,
+  SqsReplyChannel,
+  SqsRequestChannel,
+} from './sqs-channels.js';
+export {
+  type SqsChannelClientTransportOptions,
+  SqsClientTransport,
+  type SqsClientTransportOptions,
+} from './sqs-client-transport.js';
+export {
+  type AwsFailureKind,
+  classifyAwsError,
+  classifySqsError,
+  type SqsFailureKind,
+  toAwsDeliveryError,
+  toSqsDeliveryError,
+} from './sqs-errors.js';
 export {
   isFifoQueue,
   SQS_MAX_MESSAGE_BYTES,

@@ -16,6 +16,7 @@ import {
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { SqsRequestChannel } from './sqs-channels.js';
 import { SqsQueueSource, SqsSender } from './sqs-queue.js';
 
 export interface SqsClientTransportOptions {
@@ -42,33 +43,60 @@ export interface SqsClientTransportOptions {
 }
 
 /**
+ * The options of a transport built on this one that reads its answers from an SQS queue but sends
+ * through a channel of its own (`@asyncmcp/sns-sqs` publishes to an SNS topic).
+ */
+export interface SqsChannelClientTransportOptions
+  extends Omit<SqsClientTransportOptions, 'requestQueueUrl' | 'maxMessageBytes'> {
+  /** How messages reach the server and what `initialize` names; it checks its own size limit. */
+  requestChannel: SqsRequestChannel;
+  /** A session id proposed on `initialize`; servers that adopt proposals answer under it. */
+  proposedSessionId?: string;
+  /**
+   * What to do with a message on the response queue that belongs to another session: `release` hands
+   * it back for the other reader of a shared queue; `delete` drops it with a log line, for a queue this
+   * client reads alone (a copy fanned out to it by a topic). @default 'release'
+   */
+  otherSessionMessages?: 'release' | 'delete';
+}
+
+/**
  * An MCP client transport over SQS: `new Client(...).connect(new SqsClientTransport(...))`. Sends to the
  * server's request queue, long-polls its own response queue, and performs the handshake of PROTOCOL.md
  * §1 (`_meta.responseQueueUrl` in `initialize`, the session id adopted from the answer).
  */
 export class SqsClientTransport implements Transport {
-  readonly #options: SqsClientTransportOptions;
+  readonly #options: SqsClientTransportOptions | SqsChannelClientTransportOptions;
   readonly #state: ClientSessionState;
-  readonly #sender: SqsSender;
+  readonly #channel: SqsRequestChannel;
   readonly #logger: Logger;
+  readonly #otherSessionMessages: 'release' | 'delete';
   #consumer: QueueConsumer | undefined;
   #closed = false;
   onmessage?: Transport['onmessage'];
   onclose?: () => void;
   onerror?: (error: Error) => void;
 
-  constructor(options: SqsClientTransportOptions) {
-    if (!options.requestQueueUrl) throw new ConfigurationError('SqsClientTransport needs a requestQueueUrl');
+  constructor(options: SqsClientTransportOptions | SqsChannelClientTransportOptions) {
     if (!options.responseQueueUrl)
       throw new ConfigurationError('SqsClientTransport needs a responseQueueUrl');
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    if (isChannelOptions(options)) {
+      this.#channel = options.requestChannel;
+      this.#otherSessionMessages = options.otherSessionMessages ?? 'release';
+    } else {
+      if (!options.requestQueueUrl)
+        throw new ConfigurationError('SqsClientTransport needs a requestQueueUrl');
+      this.#channel = sqsRequestChannel(options);
+      this.#otherSessionMessages = 'release';
+    }
     this.#state = new ClientSessionState({
       clientId: options.clientId,
-      meta: { [MetaKey.ResponseQueueUrl]: options.responseQueueUrl },
+      meta: this.#channel.meta,
       customAttributes: options.messageAttributes,
+      proposedSessionId: isChannelOptions(options) ? options.proposedSessionId : undefined,
     });
-    this.#sender = new SqsSender(options.sqsClient);
   }
 
   get sessionId(): string | undefined {
@@ -84,7 +112,7 @@ export class SqsClientTransport implements Transport {
   }
 
   async start(): Promise<void> {
-    if (this.#consumer) throw new Error('SqsClientTransport already started');
+    if (this.#consumer) throw new Error('The transport is already started');
     if (this.#closed) throw new TransportStateError('closed');
     this.#consumer = new QueueConsumer({
       source: new SqsQueueSource(this.#options.sqsClient, this.#options.responseQueueUrl),
@@ -101,7 +129,13 @@ export class SqsClientTransport implements Transport {
 
   #receive(queued: QueueMessage): 'delete' | 'release' {
     const unwrapped = unwrapSnsEnvelope(queued.body, queued.attributes);
-    if (unwrapped.kind !== 'message') return 'delete';
+    if (unwrapped.kind !== 'message') {
+      this.#logger.info(
+        { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
+        'SNS control message deleted',
+      );
+      return 'delete';
+    }
     const decoded = decodeMessage(unwrapped.body);
     if (!decoded.ok) {
       this.onerror?.(
@@ -110,11 +144,14 @@ export class SqsClientTransport implements Transport {
       return 'delete';
     }
     if (!this.#state.accept(decoded.message, unwrapped.attributes)) {
+      const fields = { sessionId: this.sessionId, other: unwrapped.attributes.SessionId };
+      if (this.#otherSessionMessages === 'delete') {
+        // A fanned-out copy: every subscribed queue has its own, so nobody else needs this one.
+        this.#logger.warn(fields, 'message for another session deleted');
+        return 'delete';
+      }
       // Another session's message on a shared queue: let its own reader have it.
-      this.#logger.warn(
-        { sessionId: this.sessionId, other: unwrapped.attributes.SessionId },
-        'message for another session released',
-      );
+      this.#logger.warn(fields, 'message for another session released');
       return 'release';
     }
     try {
@@ -129,12 +166,11 @@ export class SqsClientTransport implements Transport {
     if (this.#closed) throw new TransportStateError('closed');
     if (!this.#consumer) throw new TransportStateError('not-started');
     const prepared = this.#state.prepare(message);
-    await this.#sender.send({
-      queueUrl: this.#options.requestQueueUrl,
+    await this.#channel.send({
+      message: prepared.message,
       body: encodeMessage(prepared.message),
       attributes: prepared.attributes,
       groupId: this.#state.sessionId ?? this.#state.clientId,
-      maxMessageBytes: this.#options.maxMessageBytes,
     });
   }
 
@@ -144,4 +180,26 @@ export class SqsClientTransport implements Transport {
     await this.#consumer?.stop({ timeoutMs: 0 });
     this.onclose?.();
   }
+}
+
+function isChannelOptions(
+  options: SqsClientTransportOptions | SqsChannelClientTransportOptions,
+): options is SqsChannelClientTransportOptions {
+  return (options as Partial<SqsChannelClientTransportOptions>).requestChannel !== undefined;
+}
+
+/** The default request channel: the server's SQS request queue, answered on `_meta.responseQueueUrl`. */
+function sqsRequestChannel(options: SqsClientTransportOptions): SqsRequestChannel {
+  const sender = new SqsSender(options.sqsClient);
+  return {
+    meta: { [MetaKey.ResponseQueueUrl]: options.responseQueueUrl },
+    send: (outbound) =>
+      sender.send({
+        queueUrl: options.requestQueueUrl,
+        body: outbound.body,
+        attributes: outbound.attributes,
+        groupId: outbound.groupId,
+        maxMessageBytes: options.maxMessageBytes,
+      }),
+  };
 }

@@ -1,6 +1,6 @@
 import { AsyncMcpError } from '@asyncmcp/core';
 import { describe, expect, it } from 'vitest';
-import { classifySqsError, toSqsDeliveryError } from './sqs-errors.js';
+import { classifyAwsError, classifySqsError, toAwsDeliveryError, toSqsDeliveryError } from './sqs-errors.js';
 
 function awsError(name: string, status?: number, code?: string): Error {
   return Object.assign(new Error(`${name} happened`), { name, code, $metadata: { httpStatusCode: status } });
@@ -35,5 +35,24 @@ describe('SQS error classification', () => {
     expect(throttled.message).toMatch(/^SQS SendMessage throttled on q: /);
     const rejected = toSqsDeliveryError(awsError('InvalidParameterValue', 400), 'SendMessage', 'q');
     expect(rejected.isRetryable).toBe(false);
+  });
+
+  it('classifies another service’s errors with that service’s missing-resource names', () => {
+    const missingTopic = new Set(['NotFound', 'NotFoundException']);
+    expect(classifyAwsError(awsError('NotFoundException', 404), missingTopic)).toBe('missing-resource');
+    // SNS spells throttling its own way; the shared set knows it.
+    expect(classifyAwsError(awsError('ThrottledException', 400), missingTopic)).toBe('throttled');
+    expect(classifyAwsError(awsError('Error', undefined, 'Throttling'), missingTopic)).toBe('throttled');
+    // Without the service's names, a missing topic is just a refused request.
+    expect(classifyAwsError(awsError('NotFoundException', 404))).toBe('rejected');
+    const error = toAwsDeliveryError(awsError('NotFoundException', 404), {
+      service: 'SNS',
+      operation: 'Publish',
+      resource: 'arn:aws:sns:us-east-1:1:t',
+      resourceKind: 'topic',
+      missingResourceNames: missingTopic,
+    });
+    expect(error.message).toBe('SNS Publish failed: topic does not exist: arn:aws:sns:us-east-1:1:t');
+    expect(error.isRetryable).toBe(true);
   });
 });

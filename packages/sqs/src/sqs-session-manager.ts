@@ -16,9 +16,11 @@ import {
   type SessionInfo,
   type SessionManager,
   silentLogger,
+  type UnwrappedBody,
   unwrapSnsEnvelope,
 } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsReplyChannel } from './sqs-channels.js';
 import { isFifoQueue, SqsQueueSource, SqsSender } from './sqs-queue.js';
 
 export interface SqsSessionManagerOptions {
@@ -45,6 +47,13 @@ export interface SqsSessionManagerOptions {
   shutdownTimeoutMs?: number;
   /** Size limit checked before sending to a client. @default the client queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
+  /**
+   * Where each session's client is answered, and how. An extension point for transports built on this
+   * manager (`@asyncmcp/sns-sqs` publishes to the topic named in `_meta.clientTopicArn`); such a channel
+   * checks its own size limit, and `maxMessageBytes` is not used.
+   * @default the SQS queue named in `_meta.responseQueueUrl`
+   */
+  replyChannel?: SqsReplyChannel;
   /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
   receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
@@ -62,7 +71,8 @@ export class SqsSessionManager implements SessionManager {
   readonly #logger: Logger;
   readonly #dispatcher: SessionDispatcher<string>;
   readonly #consumer: QueueConsumer;
-  readonly #sender: SqsSender;
+  /** Each received message unwrapped once, for both its ordering key and its handling. */
+  readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
   readonly stats = { poisoned: 0, unroutable: 0 };
 
   constructor(options: SqsSessionManagerOptions) {
@@ -71,19 +81,21 @@ export class SqsSessionManager implements SessionManager {
       throw new ConfigurationError('SqsSessionManager needs createServer');
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#sender = new SqsSender(options.sqsClient);
+    const replies = options.replyChannel ?? sqsReplyChannel(options);
     this.#dispatcher = new SessionDispatcher<string>({
       createServer: options.createServer,
-      addressOf: (initialize) => readMeta(initialize, MetaKey.ResponseQueueUrl),
-      addressDescription: `_meta.${MetaKey.ResponseQueueUrl}`,
+      addressOf: (initialize, attributes) => replies.addressOf(initialize, attributes),
+      addressDescription: replies.addressDescription,
       send: (message, { sessionId, address, relatedRequestId }) =>
-        this.#sender.send({
-          queueUrl: address,
-          body: encodeMessage(message),
-          attributes: buildServerAttributes({ message, sessionId, relatedRequestId }),
-          groupId: sessionId,
-          maxMessageBytes: options.maxMessageBytes,
-        }),
+        replies.send(
+          {
+            message,
+            body: encodeMessage(message),
+            attributes: buildServerAttributes({ message, sessionId, relatedRequestId }),
+            groupId: sessionId,
+          },
+          address,
+        ),
       maxSessions: options.maxSessions,
       sessionIdleTimeoutMs: options.sessionIdleTimeoutMs,
       logger: this.#logger,
@@ -94,9 +106,11 @@ export class SqsSessionManager implements SessionManager {
       source: new SqsQueueSource(options.sqsClient, options.requestQueueUrl),
       handle: (message) => this.#handle(message),
       // One session's messages are handed over in arrival order; sessions do not wait on each other.
+      // The attributes may be inside an SNS envelope, so the key is read from the unwrapped message.
       orderingKey: (message) => {
-        const attributes = message.attributes;
-        return attributes[Attribute.SessionId]?.StringValue ?? attributes[Attribute.ClientId]?.StringValue;
+        const unwrapped = this.#unwrap(message);
+        if (unwrapped.kind !== 'message') return undefined;
+        return unwrapped.attributes[Attribute.SessionId] ?? unwrapped.attributes[Attribute.ClientId];
       },
       waitTimeSeconds: options.waitTimeSeconds,
       maxMessages: options.maxMessages,
@@ -135,8 +149,17 @@ export class SqsSessionManager implements SessionManager {
     await this.#dispatcher.close({ timeoutMs });
   }
 
+  #unwrap(message: QueueMessage): UnwrappedBody {
+    let unwrapped = this.#unwrapped.get(message);
+    if (!unwrapped) {
+      unwrapped = unwrapSnsEnvelope(message.body, message.attributes);
+      this.#unwrapped.set(message, unwrapped);
+    }
+    return unwrapped;
+  }
+
   async #handle(message: QueueMessage): Promise<{ settled: Promise<Disposition> }> {
-    const unwrapped = unwrapSnsEnvelope(message.body, message.attributes);
+    const unwrapped = this.#unwrap(message);
     if (unwrapped.kind !== 'message') {
       this.#logger.info(
         { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
@@ -193,4 +216,21 @@ export class SqsSessionManager implements SessionManager {
       return 'retry';
     }
   }
+}
+
+/** The default reply channel: the SQS queue each client names in `_meta.responseQueueUrl`. */
+function sqsReplyChannel(options: SqsSessionManagerOptions): SqsReplyChannel {
+  const sender = new SqsSender(options.sqsClient);
+  return {
+    addressDescription: `_meta.${MetaKey.ResponseQueueUrl}`,
+    addressOf: (initialize) => readMeta(initialize, MetaKey.ResponseQueueUrl),
+    send: (outbound, queueUrl) =>
+      sender.send({
+        queueUrl,
+        body: outbound.body,
+        attributes: outbound.attributes,
+        groupId: outbound.groupId,
+        maxMessageBytes: options.maxMessageBytes,
+      }),
+  };
 }

@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
+import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  SnsSqsClientTransport,
+  SnsSqsSessionManager,
+  type SnsSqsSessionManagerOptions,
+} from '../src/index.js';
+import { publish, type ServerFixture, testServerFactory, textOf } from './support.js';
+
+const FAST_RETRY = { baseMs: 20, maxMs: 200 };
+const request = { timeout: 20_000 };
+
+let emulator: SqsEmulator;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  emulator = await startSqsEmulator();
+});
+afterEach(async () => {
+  while (cleanups.length > 0)
+    await cleanups
+      .pop()?.()
+      .catch(() => undefined);
+});
+afterAll(async () => {
+  await emulator.stop();
+});
+
+async function queueDepth(queueUrl: string): Promise<number> {
+  const { Attributes } = await emulator.sqsClient.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
+
+/** Makes (or, after a restart, makes again) a topic with a queue subscribed to it, by fixed names. */
+async function topicWithQueue(name: string, raw = false) {
+  const topicArn = await emulator.createNamedTopic(name);
+  const queueUrl = await emulator.createNamedQueue(name);
+  await emulator.subscribe(topicArn, queueUrl, { raw });
+  return { topicArn, queueUrl };
+}
+
+function newManager(
+  requestQueueUrl: string,
+  fixture: ServerFixture,
+  options: Partial<SnsSqsSessionManagerOptions>,
+) {
+  const logger = new RecordingLogger();
+  const manager = new SnsSqsSessionManager({
+    snsClient: emulator.snsClient,
+    sqsClient: emulator.sqsClient,
+    requestQueueUrl,
+    createServer: testServerFactory(fixture),
+    waitTimeSeconds: 1,
+    receiveErrorBackoff: FAST_RETRY,
+    logger,
+    ...options,
+  });
+  cleanups.push(() => manager.close());
+  return { manager, logger };
+}
+
+async function startServer(
+  options: Partial<SnsSqsSessionManagerOptions> = {},
+  fixture: ServerFixture = { calls: new Map() },
+) {
+  const { topicArn: requestTopicArn, queueUrl: requestQueueUrl } = await topicWithQueue(
+    `requests-${randomUUID().slice(0, 8)}`,
+  );
+  const { manager, logger } = newManager(requestQueueUrl, fixture, options);
+  await manager.start();
+  return { manager, logger, requestTopicArn, requestQueueUrl, fixture };
+}
+
+async function connectClient(requestTopicArn: string, response?: { topicArn: string; queueUrl: string }) {
+  const channel = response ?? (await topicWithQueue(`responses-${randomUUID().slice(0, 8)}`));
+  const logger = new RecordingLogger();
+  const transport = new SnsSqsClientTransport({
+    snsClient: emulator.snsClient,
+    sqsClient: emulator.sqsClient,
+    requestTopicArn,
+    responseTopicArn: channel.topicArn,
+    responseQueueUrl: channel.queueUrl,
+    waitTimeSeconds: 1,
+    receiveErrorBackoff: FAST_RETRY,
+    logger,
+  });
+  const client = new Client({ name: 'failures-client', version: '1.0.0' });
+  await client.connect(transport, request);
+  cleanups.push(() => client.close());
+  return { client, transport, logger };
+}
+
+describe('malformed and unroutable messages', () => {
+  it('dead-letters an unparseable message (the envelope as it came) and deletes it', async () => {
+    const deadLetterQueueUrl = await emulator.createQueue('dlq');
+    const { manager, logger, requestTopicArn, requestQueueUrl } = await startServer({ deadLetterQueueUrl });
+    await publish(emulator.snsClient, requestTopicArn, '{"jsonrpc": "2.0", "id": 1, "method": ', {
+      ClientId: { DataType: 'String', StringValue: 'broken-client' },
+    });
+    const line = await logger.waitFor('poison message');
+    expect(String(line.fields.reason)).toMatch(/^Parse error: /);
+    const { Messages } = await emulator.sqsClient.send(
+      new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, WaitTimeSeconds: 5 }),
+    );
+    const dead = JSON.parse(Messages?.[0]?.Body ?? '{}') as Record<string, unknown>;
+    expect(dead).toMatchObject({ Type: 'Notification', TopicArn: requestTopicArn });
+    expect(dead.Message).toBe('{"jsonrpc": "2.0", "id": 1, "method": ');
+    expect(manager.metrics.poisoned).toBe(1);
+    await expect.poll(() => queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('deletes an unparseable message with an error log when there is no dead-letter queue', async () => {
+    const { manager, logger, requestTopicArn, requestQueueUrl } = await startServer();
+    await publish(emulator.snsClient, requestTopicArn, 'not json at all');
+    const line = await logger.waitFor('poison message');
+    expect(line.level).toBe('error');
+    expect(manager.metrics.poisoned).toBe(1);
+    await expect.poll(() => queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('logs and counts a message for an unknown session', async () => {
+    const { manager, logger, requestTopicArn } = await startServer();
+    const message = { jsonrpc: '2.0' as const, id: 5, method: 'tools/list' };
+    await publish(
+      emulator.snsClient,
+      requestTopicArn,
+      encodeMessage(message),
+      buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' }),
+    );
+    const line = await logger.waitFor('message rejected: unknown session');
+    expect(line.fields).toMatchObject({
+      reason: 'unknown-session',
+      detail: 'Session not found: no-such-session',
+    });
+    await expect.poll(() => manager.metrics.unroutable, { timeout: 5_000 }).toBe(1);
+  });
+
+  it('answers a terminated session’s request with an error carrying its id', async () => {
+    const { manager, requestTopicArn } = await startServer();
+    const { client, transport } = await connectClient(requestTopicArn);
+    const sessionId = transport.sessionId as string;
+    expect(await manager.terminateSession(sessionId)).toBe(true);
+    await expect(client.listTools(undefined, request)).rejects.toThrow(
+      `Session has been terminated: ${sessionId}`,
+    );
+  });
+
+  it('refuses an initialize that names no client topic, with a log line', async () => {
+    const { manager, logger, requestTopicArn } = await startServer();
+    const initialize = {
+      jsonrpc: '2.0' as const,
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'x', version: '1' },
+        _meta: { responseQueueUrl: 'http://wrong-transport' },
+      },
+    };
+    await publish(
+      emulator.snsClient,
+      requestTopicArn,
+      encodeMessage(initialize),
+      buildClientAttributes({ message: initialize, clientId: 'c' }),
+    );
+    const line = await logger.waitFor('message rejected: initialize without a reply address');
+    expect(line.fields.detail).toBe('Validation error: initialize is missing _meta.clientTopicArn');
+    expect(manager.sessions.size).toBe(0);
+  });
+
+  it('runs a request published twice once', async () => {
+    const fixture: ServerFixture = { calls: new Map() };
+    const { manager, logger, requestTopicArn } = await startServer({}, fixture);
+    const { transport } = await connectClient(requestTopicArn);
+    const message = {
+      jsonrpc: '2.0' as const,
+      id: 'dup-1',
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'once' } },
+    };
+    const attributes = buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId });
+    await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
+    await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
+    await logger.waitFor('redelivered request skipped');
+    expect(fixture.calls.get('echo:once')).toBe(1);
+    expect(manager.metrics.duplicates).toBe(1);
+  });
+
+  it('rejects a send to a request topic that does not exist, naming the topic', async () => {
+    const { requestTopicArn } = await startServer();
+    const missing = `${requestTopicArn}-missing`;
+    const channel = await topicWithQueue(`responses-${randomUUID().slice(0, 8)}`);
+    const transport = new SnsSqsClientTransport({
+      snsClient: emulator.snsClient,
+      sqsClient: emulator.sqsClient,
+      requestTopicArn: missing,
+      responseTopicArn: channel.topicArn,
+      responseQueueUrl: channel.queueUrl,
+      waitTimeSeconds: 1,
+    });
+    const client = new Client({ name: 'lost', version: '1.0.0' });
+    cleanups.push(() => client.close());
+    await expect(client.connect(transport, request)).rejects.toThrow(
+      `SNS Publish failed: topic does not exist: ${missing}`,
+    );
+  });
+});
+
+describe('an unreachable endpoint', () => {
+  it('keeps polling through an endpoint that is down at start, and serves once it is back', async () => {
+    const name = `late-${randomUUID().slice(0, 8)}`;
+    const { queueUrl: requestQueueUrl } = await topicWithQueue(name);
+    await emulator.stop();
+    const { manager, logger } = newManager(requestQueueUrl, { calls: new Map() }, {});
+    try {
+      await manager.start();
+      const line = await logger.waitFor('receive failed; retrying');
+      expect(String(line.fields.err)).toMatch(/SQS endpoint unreachable during ReceiveMessage/);
+    } finally {
+      await emulator.restart();
+    }
+    const { topicArn: requestTopicArn } = await topicWithQueue(name);
+    await logger.waitFor('receive recovered');
+    const { client } = await connectClient(requestTopicArn);
+    expect(
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'back' } }, undefined, request)),
+    ).toBe('back');
+  });
+
+  it('recovers a session when the endpoint goes down and comes back mid-session', async () => {
+    const requestName = `mid-${randomUUID().slice(0, 8)}`;
+    const responseName = `mid-resp-${randomUUID().slice(0, 8)}`;
+    const requests = await topicWithQueue(requestName);
+    const { manager, logger } = newManager(requests.queueUrl, { calls: new Map() }, {});
+    await manager.start();
+    const responses = await topicWithQueue(responseName, true);
+    const { client, transport, logger: clientLogger } = await connectClient(requests.topicArn, responses);
+    expect(
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }, undefined, request)),
+    ).toBe('before');
+
+    const serverMark = logger.entries.length;
+    const clientMark = clientLogger.entries.length;
+    await emulator.stop();
+    try {
+      await expect(
+        client.callTool({ name: 'echo', arguments: { text: 'down' } }, undefined, request),
+      ).rejects.toThrow(`SNS endpoint unreachable during Publish on ${requests.topicArn}`);
+      await logger.waitFor('receive failed; retrying', 15_000, serverMark);
+      await clientLogger.waitFor('receive failed; retrying', 15_000, clientMark);
+    } finally {
+      await emulator.restart();
+    }
+    await topicWithQueue(requestName);
+    await topicWithQueue(responseName, true);
+    await logger.waitFor('receive recovered', 15_000, serverMark);
+    await clientLogger.waitFor('receive recovered', 15_000, clientMark);
+    expect(
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
+    ).toBe('after');
+    expect(manager.sessions.has(transport.sessionId as string)).toBe(true);
+  });
+});
+
+describe('delivery semantics inherited from SqsSessionManager', () => {
+  it('keeps a running request on the queue, extending its visibility, until its answer is published', async () => {
+    const heartbeats = countdown(3, 20_000);
+    const started = countdown(1, 15_000);
+    const fixture: ServerFixture = { calls: new Map(), gate: heartbeats.done, onWait: started.signal };
+    const sqsClient = emulator.newClient();
+    cleanups.push(async () => sqsClient.destroy());
+    sqsClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'ChangeMessageVisibilityCommand') heartbeats.signal();
+        return result;
+      },
+      { step: 'initialize', name: 'countHeartbeats' },
+    );
+    const { manager, requestTopicArn, requestQueueUrl } = await startServer(
+      { sqsClient, visibilityTimeoutSeconds: 1 },
+      fixture,
+    );
+    const { client } = await connectClient(requestTopicArn);
+    const call = client.callTool({ name: 'wait', arguments: {} }, undefined, request);
+    await started.done;
+    // Running: still on the queue (in flight), not deleted on hand-off.
+    expect(await queueDepth(requestQueueUrl)).toBe(1);
+    // The tool answers only after three heartbeats, well past the one-second visibility timeout.
+    expect(textOf(await call)).toBe('waited');
+    expect(fixture.calls.get('wait')).toBe(1);
+    await expect.poll(() => queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
+    expect(manager.metrics.duplicates).toBe(0);
+  });
+});

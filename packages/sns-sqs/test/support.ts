@@ -1,0 +1,286 @@
+import { randomUUID } from 'node:crypto';
+import { flattenAttributes, type ReceivedAttributes } from '@asyncmcp/core';
+import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import {
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+
+/** Test helpers shared by this package's end-to-end tests (not a test file itself). */
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** `json.dumps(value)` with Python's defaults: `", "` and `": "` separators, `ensure_ascii=True`. */
+export function pyDumps(value: Json): string {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') return JSON.stringify(value);
+  if (typeof value === 'string') {
+    return JSON.stringify(value).replace(
+      /[\u007f-\uffff]/g,
+      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+  }
+  if (Array.isArray(value)) return `[${value.map(pyDumps).join(', ')}]`;
+  return `{${Object.entries(value)
+    .map(([key, item]) => `${pyDumps(key)}: ${pyDumps(item)}`)
+    .join(', ')}}`;
+}
+
+export type SnsAttributes = Record<string, MessageAttributeValue>;
+
+const str = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+export const nowSeconds = (): string => String(Math.floor(Date.now() / 1000));
+
+/** The attributes Python asyncmcp's SNS client publishes with (`{DataType, StringValue}` on publish). */
+export function pyClientAttributes(input: {
+  method?: string;
+  id?: string | number;
+  sessionId?: string;
+  clientId?: string;
+  protocolVersion?: string;
+}): SnsAttributes {
+  const attributes: SnsAttributes = {
+    MessageType: str('jsonrpc'),
+    Timestamp: { DataType: 'Number', StringValue: nowSeconds() },
+  };
+  if (input.method !== undefined && input.id !== undefined) {
+    attributes.RequestId = str(String(input.id));
+    attributes.Method = str(input.method);
+  } else if (input.method !== undefined) {
+    attributes.Method = str(input.method);
+  }
+  if (input.sessionId) attributes.SessionId = str(input.sessionId);
+  if (input.clientId) attributes.ClientId = str(input.clientId);
+  if (input.protocolVersion) attributes.ProtocolVersion = str(input.protocolVersion);
+  return attributes;
+}
+
+/** The attributes a Python asyncmcp server publishes a server→client message with. */
+export function pyServerAttributes(sessionId: string): SnsAttributes {
+  return {
+    MessageType: str('jsonrpc'),
+    Timestamp: { DataType: 'Number', StringValue: nowSeconds() },
+    SessionId: str(sessionId),
+  };
+}
+
+/** Publishes text to a topic as any SNS publisher would (a Python peer, or a test injecting junk). */
+export async function publish(
+  snsClient: SNSClient,
+  topicArn: string,
+  message: string,
+  attributes: SnsAttributes = {},
+): Promise<void> {
+  await snsClient.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Message: message,
+      ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
+    }),
+  );
+}
+
+/**
+ * An SQS body as SNS writes it for a subscription without raw delivery, laid out the way SNS lays it
+ * out (`"Key" : value`), for the control messages and mixed cases the emulator never produces itself.
+ */
+export function snsEnvelope(
+  fields: { Type?: string; Message: string; TopicArn?: string; SubscribeURL?: string; Token?: string },
+  attributes: Record<string, string> = {},
+): string {
+  const entries: [string, string][] = [
+    ['Type', JSON.stringify(fields.Type ?? 'Notification')],
+    ['MessageId', JSON.stringify(randomUUID())],
+  ];
+  if (fields.Token !== undefined) entries.push(['Token', JSON.stringify(fields.Token)]);
+  entries.push(
+    ['TopicArn', JSON.stringify(fields.TopicArn ?? 'arn:aws:sns:us-east-1:000000000000:t')],
+    ['Message', JSON.stringify(fields.Message)],
+  );
+  if (fields.SubscribeURL !== undefined) entries.push(['SubscribeURL', JSON.stringify(fields.SubscribeURL)]);
+  entries.push(
+    ['Timestamp', JSON.stringify(new Date().toISOString())],
+    ['SignatureVersion', JSON.stringify('1')],
+    [
+      'Signature',
+      JSON.stringify('EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQ='),
+    ],
+    ['SigningCertURL', JSON.stringify('https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0.pem')],
+  );
+  if (Object.keys(attributes).length > 0) {
+    const inner = Object.entries(attributes)
+      .map(
+        ([name, value]) =>
+          `    ${JSON.stringify(name)} : ${JSON.stringify({ Type: name === 'Timestamp' ? 'Number' : 'String', Value: value })}`,
+      )
+      .join(',\n');
+    entries.push(['MessageAttributes', `{\n${inner}\n  }`]);
+  }
+  return `{\n${entries.map(([key, value]) => `  ${JSON.stringify(key)} : ${value}`).join(',\n')}\n}`;
+}
+
+export interface JsonRpcSeen {
+  jsonrpc?: string;
+  id?: string | number;
+  method?: string;
+  params?: Record<string, unknown> & { _meta?: Record<string, unknown> };
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string };
+}
+
+/** One message read off a subscribed queue, seen the way a Python peer sees it. */
+export interface Delivered {
+  /** The SQS body as it arrived: the envelope, or the published text under raw delivery. */
+  raw: Message;
+  /** The envelope, when SNS wrapped the message in one. */
+  envelope: Record<string, unknown> | undefined;
+  /** The published text. */
+  text: string;
+  rpc: JsonRpcSeen;
+  /** Attributes from wherever they arrived: SQS attributes (raw) or the envelope's `MessageAttributes`. */
+  attributes: Record<string, string>;
+  /** Their data types (`String`, `Number`), from the same place. */
+  types: Record<string, string>;
+}
+
+/** Reads a queue subscribed to a topic with the raw SQS API, deletes what it reads, hands out on demand. */
+export class QueueReader {
+  readonly #buffer: Delivered[] = [];
+
+  constructor(
+    private readonly sqsClient: SQSClient,
+    readonly queueUrl: string,
+  ) {}
+
+  /** The next message that matches; bounded by `attempts` long polls of at most 1 s each. */
+  async next(matches: (message: Delivered) => boolean = () => true, attempts = 20): Promise<Delivered> {
+    for (let attempt = 0; attempt <= attempts; attempt++) {
+      const index = this.#buffer.findIndex(matches);
+      if (index >= 0) return this.#buffer.splice(index, 1)[0] as Delivered;
+      if (attempt === attempts) break;
+      await this.#receive(1);
+    }
+    throw new Error(`no matching message arrived on ${this.queueUrl}`);
+  }
+
+  /** The next message whose JSON-RPC body satisfies `matches`. */
+  nextRpc(matches: (rpc: JsonRpcSeen) => boolean = () => true, attempts?: number): Promise<Delivered> {
+    return this.next((message) => matches(message.rpc), attempts);
+  }
+
+  /** Reads whatever else is on the queue now (one short poll), so a test can say nothing else came. */
+  async drain(): Promise<readonly Delivered[]> {
+    await this.#receive(0);
+    return this.#buffer;
+  }
+
+  async #receive(waitTimeSeconds: number): Promise<void> {
+    const result = await this.sqsClient.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: waitTimeSeconds,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    for (const message of result.Messages ?? []) {
+      await this.sqsClient.send(
+        new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
+      this.#buffer.push(delivered(message));
+    }
+  }
+}
+
+function delivered(message: Message): Delivered {
+  const body = message.Body ?? '';
+  const parsed = JSON.parse(body) as Record<string, unknown>;
+  const isEnvelope = typeof parsed.Type === 'string' && 'Message' in parsed;
+  if (!isEnvelope) {
+    const sqs = message.MessageAttributes ?? {};
+    return {
+      raw: message,
+      envelope: undefined,
+      text: body,
+      rpc: parsed as JsonRpcSeen,
+      attributes: flattenAttributes(sqs as ReceivedAttributes),
+      types: Object.fromEntries(Object.entries(sqs).map(([name, value]) => [name, value.DataType ?? ''])),
+    };
+  }
+  const text = String(parsed.Message);
+  const inner = (parsed.MessageAttributes ?? {}) as Record<string, { Type: string; Value: string }>;
+  return {
+    raw: message,
+    envelope: parsed,
+    text,
+    rpc: JSON.parse(text) as JsonRpcSeen,
+    attributes: Object.fromEntries(Object.entries(inner).map(([name, value]) => [name, value.Value])),
+    types: Object.fromEntries(Object.entries(inner).map(([name, value]) => [name, value.Type])),
+  };
+}
+
+export function isCompactJson(text: string): boolean {
+  return text === JSON.stringify(JSON.parse(text));
+}
+
+export function textOf(result: unknown): string {
+  return ((result as { content?: Array<{ text?: string }> }).content ?? [])
+    .map((part) => part.text ?? '')
+    .join('');
+}
+
+/** What a test server records and waits on. */
+export interface ServerFixture {
+  /** Calls per tool and argument, e.g. `echo:once` → 1. */
+  calls: Map<string, number>;
+  /** What the `wait` tool waits for before it answers. */
+  gate?: Promise<void>;
+  /** Called when the `wait` tool starts. */
+  onWait?: () => void;
+}
+
+/** The MCP server of these tests: echo, an answer of any size, progress, and a tool that waits on a gate. */
+export function testServerFactory(fixture: ServerFixture = { calls: new Map() }): () => McpServer {
+  return () => {
+    const server = new McpServer(
+      { name: 'sns-sqs-test', version: '1.0.0' },
+      { capabilities: { logging: {} } },
+    );
+    const count = (name: string) => fixture.calls.set(name, (fixture.calls.get(name) ?? 0) + 1);
+    server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => {
+      count(`echo:${text}`);
+      return { content: [{ type: 'text', text }] };
+    });
+    server.registerTool('wait', {}, async () => {
+      count('wait');
+      fixture.onWait?.();
+      await fixture.gate;
+      return { content: [{ type: 'text', text: 'waited' }] };
+    });
+    server.registerTool('big', { inputSchema: { bytes: z.number().int() } }, async ({ bytes }) => ({
+      content: [{ type: 'text', text: 'x'.repeat(bytes) }],
+    }));
+    server.registerTool(
+      'progress',
+      { inputSchema: { steps: z.number().int() } },
+      async ({ steps }, extra) => {
+        for (let step = 1; step <= steps; step++) {
+          const token = extra._meta?.progressToken;
+          if (token !== undefined) {
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken: token, progress: step, total: steps },
+            });
+          }
+        }
+        return { content: [{ type: 'text', text: `done ${steps}` }] };
+      },
+    );
+    return server;
+  };
+}

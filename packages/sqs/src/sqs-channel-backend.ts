@@ -1,0 +1,336 @@
+import { randomBytes } from 'node:crypto';
+import {
+  Attribute,
+  type Backend,
+  type BackendMessageExtra,
+  type BackendTransportContext,
+  type BackoffOptions,
+  ClientSessionState,
+  ConfigurationError,
+  type Disposition,
+  decodeMessage,
+  encodeMessage,
+  isAnswer,
+  isInitializeResult,
+  type JSONRPCMessage,
+  type Logger,
+  QueueConsumer,
+  type QueueMessage,
+  RequestCorrelator,
+  silentLogger,
+  type Transport,
+  TransportStateError,
+  toError,
+  type UnwrappedBody,
+  unwrapSnsEnvelope,
+} from '@asyncmcp/core';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsBackendChannel } from './sqs-channels.js';
+import { SqsQueueSource } from './sqs-queue.js';
+
+export interface SqsChannelBackendOptions<N extends string> {
+  /** The backend's name in logs and metrics, e.g. `sns-sqs`. */
+  name: N;
+  /** Reads the response queue the channel opens. */
+  sqsClient: SQSClient;
+  /** How requests reach the servers and where their answers come back. */
+  channel: SqsBackendChannel;
+  /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */
+  clientId?: string;
+  /** @default 20 */
+  waitTimeSeconds?: number;
+  /** @default 10 */
+  maxMessages?: number;
+  /** @default 30 */
+  visibilityTimeoutSeconds?: number;
+  /** Extra attributes on every message; at most 3. */
+  messageAttributes?: Record<string, string>;
+  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  receiveErrorBackoff?: BackoffOptions;
+  logger?: Logger;
+}
+
+export type SqsBackendStats = {
+  /** Answers and server messages delivered to a gateway session. */
+  routed: number;
+  /** Messages that matched no live session (late, duplicate, after close): dropped with a log line. */
+  unroutable: number;
+  /** Messages on the response queue that were not JSON-RPC. */
+  invalid: number;
+};
+
+export interface SqsChannelBackend<N extends string = string> extends Backend {
+  readonly name: N;
+  /** The response queue in use, once started. */
+  readonly responseQueueUrl: string | undefined;
+  readonly stats: SqsBackendStats;
+  /** Opens the channel (making what is missing) and starts polling. `createTransport` calls this. */
+  start(): Promise<void>;
+  /** Resolves when the servers' channel can be reached and the response queue is being read. */
+  checkReady(): Promise<void>;
+}
+
+/**
+ * A gateway backend that reads every session's answers from ONE SQS queue and sends through a channel
+ * (PROTOCOL.md §7). The extension point under `sqsBackend` and `@asyncmcp/sns-sqs`'s `snsSqsBackend`:
+ * each session proposes a session id, each forwarded request gets a gateway-unique id, and answers are
+ * routed by that id first and by `SessionId` after, so they reach the right session even when servers
+ * pick their own session ids.
+ */
+export function sqsChannelBackend<N extends string>(
+  options: SqsChannelBackendOptions<N>,
+): SqsChannelBackend<N> {
+  return new SqsChannelBackendImpl(options);
+}
+
+class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
+  readonly specificationVersion = 'v1' as const;
+  readonly name: N;
+  readonly stats: SqsBackendStats = { routed: 0, unroutable: 0, invalid: 0 };
+  readonly #options: SqsChannelBackendOptions<N>;
+  readonly #channel: SqsBackendChannel;
+  readonly #logger: Logger;
+  readonly #correlator = new RequestCorrelator();
+  readonly #clientId: string;
+  /** Live sessions by gateway key, by the session id they proposed, and by the one their server uses. */
+  readonly #sessions = new Map<string, ChannelBackendSession>();
+  readonly #byProposedId = new Map<string, ChannelBackendSession>();
+  readonly #byServerSessionId = new Map<string, ChannelBackendSession>();
+  readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
+  #responseQueueUrl: string | undefined;
+  #meta: Readonly<Record<string, string>> = {};
+  #consumer: QueueConsumer | undefined;
+  #starting: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: SqsChannelBackendOptions<N>) {
+    this.name = options.name;
+    this.#options = options;
+    this.#channel = options.channel;
+    this.#logger = options.logger ?? silentLogger;
+    this.#clientId = options.clientId ?? `asyncmcp-gateway-${randomBytes(4).toString('hex')}`;
+    // Validated once here so a bad option fails at configuration time, not on the first session.
+    new ClientSessionState({ meta: {}, customAttributes: options.messageAttributes });
+  }
+
+  get responseQueueUrl(): string | undefined {
+    return this.#responseQueueUrl;
+  }
+
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(new TransportStateError('closed', 'backend'));
+    this.#starting ??= this.#start().catch((error: unknown) => {
+      this.#starting = undefined;
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const endpoint = await this.#channel.open();
+    this.#responseQueueUrl = endpoint.responseQueueUrl;
+    this.#meta = endpoint.meta;
+    // Closed while opening: `close()` removes what was opened, and nothing may poll it after that.
+    if (this.#closed) return;
+    this.#consumer = new QueueConsumer({
+      source: new SqsQueueSource(this.#options.sqsClient, endpoint.responseQueueUrl),
+      handle: async (message) => ({ settled: Promise.resolve(this.#route(message)) }),
+      orderingKey: (message) => {
+        const unwrapped = this.#unwrap(message);
+        return unwrapped.kind === 'message' ? unwrapped.attributes[Attribute.SessionId] : undefined;
+      },
+      waitTimeSeconds: this.#options.waitTimeSeconds,
+      maxMessages: this.#options.maxMessages,
+      visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds,
+      errorBackoff: this.#options.receiveErrorBackoff,
+      logger: this.#logger,
+    });
+    this.#consumer.start();
+  }
+
+  async createTransport(context: BackendTransportContext): Promise<Transport> {
+    await this.start();
+    if (this.#closed) throw new TransportStateError('closed', 'backend');
+    if (this.#sessions.has(context.sessionKey)) {
+      throw new ConfigurationError(`A session with key ${context.sessionKey} is already open`);
+    }
+    const proposedSessionId = this.#channel.proposeSessionId?.(context.sessionKey) ?? context.sessionKey;
+    const session = new ChannelBackendSession(this, context, proposedSessionId, {
+      clientId: this.#clientId,
+      meta: this.#meta,
+      customAttributes: this.#options.messageAttributes,
+      proposedSessionId,
+    });
+    this.#sessions.set(context.sessionKey, session);
+    this.#byProposedId.set(proposedSessionId, session);
+    return session;
+  }
+
+  async checkReady(): Promise<void> {
+    await this.#channel.checkReady();
+    if (this.#consumer && !this.#consumer.healthy) {
+      throw new Error(`The response queue ${this.#responseQueueUrl} cannot be read`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#sessions.values()].map((session) => session.close()));
+    // A start still opening the channel finishes first, so what it made is removed below and its
+    // poller (if it got that far) is stopped before the queue goes.
+    await this.#starting?.catch(() => undefined);
+    await this.#consumer?.stop({ timeoutMs: 0 });
+    await this.#channel.close();
+  }
+
+  /** Sends one message of a session through the channel, with the session's envelope. */
+  async sendFor(session: ChannelBackendSession, message: JSONRPCMessage): Promise<void> {
+    const rewritten = this.#correlator.outbound(session.key, message);
+    const prepared = session.state.prepare(rewritten);
+    try {
+      await this.#channel.send({
+        message: prepared.message,
+        body: encodeMessage(prepared.message),
+        attributes: prepared.attributes,
+        groupId: session.state.sessionId ?? session.proposedSessionId,
+      });
+    } catch (error) {
+      // The request never left: forget it so a late answer cannot be routed to it.
+      if (rewritten !== message && 'id' in rewritten && rewritten.id !== undefined)
+        this.#correlator.discard(rewritten.id);
+      throw error;
+    }
+  }
+
+  forget(session: ChannelBackendSession): void {
+    this.#sessions.delete(session.key);
+    if (this.#byProposedId.get(session.proposedSessionId) === session) {
+      this.#byProposedId.delete(session.proposedSessionId);
+    }
+    const serverSessionId = session.state.sessionId;
+    if (serverSessionId !== undefined && this.#byServerSessionId.get(serverSessionId) === session) {
+      this.#byServerSessionId.delete(serverSessionId);
+    }
+    this.#correlator.forgetSession(session.key);
+  }
+
+  #unwrap(message: QueueMessage): UnwrappedBody {
+    let unwrapped = this.#unwrapped.get(message);
+    if (!unwrapped) {
+      unwrapped = unwrapSnsEnvelope(message.body, message.attributes);
+      this.#unwrapped.set(message, unwrapped);
+    }
+    return unwrapped;
+  }
+
+  /** Routes one message from the response queue: by correlated request id first, then by session id. */
+  #route(queued: QueueMessage): Disposition {
+    const unwrapped = this.#unwrap(queued);
+    if (unwrapped.kind !== 'message') {
+      this.#logger.info(
+        { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
+        'SNS control message deleted',
+      );
+      return 'delete';
+    }
+    const decoded = decodeMessage(unwrapped.body);
+    if (!decoded.ok) {
+      this.stats.invalid++;
+      this.#logger.error(
+        { messageId: queued.messageId, detail: decoded.error.error.message },
+        'invalid message on the response queue dropped',
+      );
+      return 'delete';
+    }
+    const message = decoded.message;
+    const sessionId = unwrapped.attributes[Attribute.SessionId];
+    let session: ChannelBackendSession | undefined;
+    let delivered: JSONRPCMessage = message;
+    if (isAnswer(message) && this.#correlator.owns(message.id)) {
+      const answer = this.#correlator.inbound(message);
+      session = answer ? this.#sessions.get(answer.sessionKey) : undefined;
+      if (answer) delivered = answer.message;
+      if (
+        session &&
+        isInitializeResult(delivered) &&
+        sessionId !== undefined &&
+        session.state.sessionId === undefined
+      ) {
+        session.state.sessionId = sessionId;
+        this.#byServerSessionId.set(sessionId, session);
+      }
+    } else if (sessionId !== undefined) {
+      session = this.#byServerSessionId.get(sessionId) ?? this.#byProposedId.get(sessionId);
+    }
+    if (!session) {
+      this.stats.unroutable++;
+      this.#logger.warn(
+        { messageId: queued.messageId, sessionId, id: 'id' in message ? message.id : undefined },
+        'message for no live gateway session dropped',
+      );
+      return 'delete';
+    }
+    this.stats.routed++;
+    // The server may name the request a message belongs to (by the id it saw: ours); map it back.
+    const related = this.#correlator.peek(unwrapped.attributes[Attribute.RelatedRequestId]);
+    session.deliver(
+      delivered,
+      related?.sessionKey === session.key ? { relatedRequestId: related.originalId } : undefined,
+    );
+    return 'delete';
+  }
+}
+
+/** One gateway session's transport: sends through the backend, receives what the backend routes to it. */
+class ChannelBackendSession implements Transport {
+  readonly state: ClientSessionState;
+  #closed = false;
+  onmessage?: Transport['onmessage'];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+
+  constructor(
+    private readonly backend: SqsChannelBackendImpl<string>,
+    readonly context: BackendTransportContext,
+    readonly proposedSessionId: string,
+    stateOptions: ConstructorParameters<typeof ClientSessionState>[0],
+  ) {
+    this.state = new ClientSessionState(stateOptions);
+  }
+
+  get key(): string {
+    return this.context.sessionKey;
+  }
+
+  get sessionId(): string | undefined {
+    return this.state.sessionId;
+  }
+
+  setProtocolVersion(version: string): void {
+    this.state.protocolVersion = version;
+  }
+
+  async start(): Promise<void> {}
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.#closed) throw new TransportStateError('closed');
+    await this.backend.sendFor(this, message);
+  }
+
+  deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
+    if (this.#closed) return;
+    try {
+      this.onmessage?.(message, extra);
+    } catch (error) {
+      this.onerror?.(toError(error));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.backend.forget(this);
+    this.onclose?.();
+  }
+}

@@ -1,0 +1,78 @@
+import type { JSONRPCMessage, JSONRPCRequest, MessageAttributes } from '@asyncmcp/core';
+
+/**
+ * The extension points of this package. Every transport here READS an SQS queue; what differs between
+ * SQS and SNS+SQS (`@asyncmcp/sns-sqs`) is only how messages are SENT and how `initialize` names where
+ * to answer. A channel is that difference: the SQS transports use the queue channels below by default,
+ * and a transport that publishes somewhere else passes its own, keeping the polling, handshake,
+ * delivery semantics and gateway correlation of this package.
+ */
+
+/** One message on its way out, encoded once by the transport; a channel only puts it on the wire. */
+export interface OutboundMessage {
+  /** The message as it goes on the wire (`initialize` already carries the channel's `_meta`). */
+  readonly message: JSONRPCMessage;
+  /** `encodeMessage(message)`: compact JSON with the characters SQS refuses escaped. */
+  readonly body: string;
+  /** The protocol attributes (PROTOCOL.md §1) plus any custom ones. */
+  readonly attributes: MessageAttributes;
+  /** The FIFO message group: the session id, or the client id before a session exists. */
+  readonly groupId: string;
+}
+
+/**
+ * Client side: how a client's messages reach the server, and the `_meta` entries by which `initialize`
+ * names where the server should answer. Answers are read from the client's SQS queue either way.
+ */
+export interface SqsRequestChannel {
+  /** Merged into `initialize`'s `params._meta`, e.g. `{ responseQueueUrl }` or `{ clientTopicArn }`. */
+  readonly meta: Readonly<Record<string, string>>;
+  /**
+   * Puts one message on the wire. Rejects with a `MessageTooLargeError` before sending anything when the
+   * message is over the channel's limit, and with a `DeliveryError` when the channel refuses it.
+   */
+  send(outbound: OutboundMessage): Promise<void>;
+}
+
+/**
+ * Server side: where a session's client is answered (read once, from its `initialize`) and how.
+ */
+export interface SqsReplyChannel {
+  /** What `addressOf` reads, for the error when `initialize` lacks it, e.g. `_meta.responseQueueUrl`. */
+  readonly addressDescription: string;
+  /** The address of a new session's client, read from its `initialize`; undefined when missing. */
+  addressOf(initialize: JSONRPCRequest, attributes: Readonly<Record<string, string>>): string | undefined;
+  /**
+   * Sends one message to the client at `address`. Reject with a `MessageTooLargeError` for an oversize
+   * message: an oversize answer then reaches the requester as a JSON-RPC error instead.
+   */
+  send(outbound: OutboundMessage, address: string): Promise<void>;
+}
+
+/** What a gateway backend's channel opened: the queue answers come back on, and how to name it. */
+export interface SqsBackendChannelEndpoint {
+  /** The one SQS queue the backend polls for every session's answers. */
+  readonly responseQueueUrl: string;
+  /** Merged into every forwarded `initialize`'s `params._meta`. */
+  readonly meta: Readonly<Record<string, string>>;
+}
+
+/**
+ * Gateway side: a request channel whose answer side the backend may have to make first (a queue, or a
+ * topic with a queue subscribed to it) and remove again when it closes.
+ */
+export interface SqsBackendChannel {
+  /**
+   * Makes what is missing and says which queue to poll. Called before the first session; called again
+   * after a failure, so it must continue from what already exists.
+   */
+  open(): Promise<SqsBackendChannelEndpoint>;
+  /** Puts one message on the servers' inbound channel; the same rules as `SqsRequestChannel.send`. */
+  send(outbound: OutboundMessage): Promise<void>;
+  /** Resolves when the servers' inbound channel can be reached; rejects with the reason otherwise. */
+  checkReady(): Promise<void>;
+  /** The session id proposed on a gateway session's `initialize`. @default the gateway's session key */
+  proposeSessionId?(sessionKey: string): string;
+  /** Removes what `open()` made. Called once, after polling has stopped; must not throw. */
+  close(): Promise<void>;
+}
