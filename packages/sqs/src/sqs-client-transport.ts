@@ -53,9 +53,11 @@ export interface SqsChannelClientTransportOptions
   /** A session id proposed on `initialize`; servers that adopt proposals answer under it. */
   proposedSessionId?: string;
   /**
-   * What to do with a message on the response queue that belongs to another session: `release` hands
-   * it back for the other reader of a shared queue; `delete` drops it with a log line, for a queue this
-   * client reads alone (a copy fanned out to it by a topic). @default 'release'
+   * What to do with a message on the response queue that belongs to another session: `delete` drops it
+   * with a log line (a queue this client reads alone: a message left from an earlier session, or a copy
+   * fanned out by a topic); `release` hands it back for another reader of a shared queue — which can
+   * bounce a message between readers that both refuse it, so use it only when every session on the
+   * queue is live. @default 'delete'
    */
   otherSessionMessages?: 'release' | 'delete';
 }
@@ -84,12 +86,13 @@ export class SqsClientTransport implements Transport {
     this.#logger = options.logger ?? silentLogger;
     if (isChannelOptions(options)) {
       this.#channel = options.requestChannel;
-      this.#otherSessionMessages = options.otherSessionMessages ?? 'release';
+      this.#otherSessionMessages = options.otherSessionMessages ?? 'delete';
     } else {
       if (!options.requestQueueUrl)
         throw new ConfigurationError('SqsClientTransport needs a requestQueueUrl');
       this.#channel = sqsRequestChannel(options);
-      this.#otherSessionMessages = 'release';
+      // Each client owns its response queue: another session's message there is a leftover.
+      this.#otherSessionMessages = 'delete';
     }
     this.#state = new ClientSessionState({
       clientId: options.clientId,
@@ -146,7 +149,7 @@ export class SqsClientTransport implements Transport {
     if (!this.#state.accept(decoded.message, unwrapped.attributes)) {
       const fields = { sessionId: this.sessionId, other: unwrapped.attributes.SessionId };
       if (this.#otherSessionMessages === 'delete') {
-        // A fanned-out copy: every subscribed queue has its own, so nobody else needs this one.
+        // A leftover of an earlier session, or a fanned-out copy: nobody reading this queue needs it.
         this.#logger.warn(fields, 'message for another session deleted');
         return 'delete';
       }

@@ -356,6 +356,36 @@ describe('SQS failure handling', () => {
     expect(manager.metrics.receiveErrors).toBeGreaterThanOrEqual(2);
   });
 
+  it('deletes a leftover message of an earlier session on its response queue instead of delivering it', async () => {
+    const { requestQueueUrl } = await startManager({ calls: new Map() });
+    const logger = new RecordingLogger();
+    const responseQueueUrl = await sqs.createQueue('reused');
+    const transport = new SqsClientTransport({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl,
+      responseQueueUrl,
+      waitTimeSeconds: 1,
+      logger,
+    });
+    const client = new Client({ name: 'reused-queue', version: '1.0.0' });
+    await client.connect(transport, request);
+    cleanups.push(() => client.close());
+    const late = { jsonrpc: '2.0' as const, id: 99, result: { content: [] } };
+    await sqs.sqsClient.send(
+      new SendMessageCommand({
+        QueueUrl: responseQueueUrl,
+        MessageBody: encodeMessage(late),
+        MessageAttributes: { SessionId: { DataType: 'String', StringValue: 'an-earlier-session' } },
+      }),
+    );
+    const line = await logger.waitFor('message for another session deleted');
+    expect(line.fields.other).toBe('an-earlier-session');
+    await expect.poll(() => queueDepth(sqs.sqsClient, responseQueueUrl), { timeout: 10_000 }).toBe(0);
+    expect(
+      text(await client.callTool({ name: 'echo', arguments: { text: 'fine' } }, undefined, request)),
+    ).toBe('fine');
+  });
+
   it('runs two managers and their clients in one process without sharing state', async () => {
     const first = await startManager({ calls: new Map() });
     const second = await startManager({ calls: new Map() });
