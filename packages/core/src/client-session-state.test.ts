@@ -87,6 +87,21 @@ describe('ClientSessionState', () => {
     expect(names(state.prepare(toolsList).attributes).SessionId).toBe('server-picked');
   });
 
+  it('before the answer, refuses messages of another session when it proposed an id', () => {
+    const state = new ClientSessionState({ meta: META, proposedSessionId: 'mine' });
+    const note: JSONRPCMessage = {
+      jsonrpc: '2.0',
+      method: 'notifications/message',
+      params: { level: 'info', data: 'x' },
+    };
+    expect(state.accept(note, { SessionId: 'someone-else' })).toBe(false);
+    expect(state.accept(note, { SessionId: 'mine' })).toBe(true);
+    expect(state.accept(note, {})).toBe(true);
+    // A server that picks its own id still names the session in the initialize answer.
+    expect(state.accept(initializeResult, { SessionId: 'server-picked' })).toBe(true);
+    expect(state.sessionId).toBe('server-picked');
+  });
+
   it('sends no session id before the answer when none was proposed', () => {
     const state = new ClientSessionState({ meta: META });
     expect('SessionId' in names(state.prepare(initialize).attributes)).toBe(false);

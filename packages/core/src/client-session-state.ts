@@ -74,8 +74,10 @@ export class ClientSessionState {
     if (this.sessionId === undefined) {
       if (sessionId !== undefined && isInitializeResult(message) && isValidSessionId(sessionId)) {
         this.sessionId = sessionId;
+        return true;
       }
-      return true;
+      // Before the answer, a proposed id already tells our messages from another session's.
+      return this.#proposed === undefined || sessionId === undefined || sessionId === this.#proposed;
     }
     return sessionId === undefined || sessionId === this.sessionId;
   }

@@ -454,6 +454,7 @@ describe('unwrapSnsEnvelope', () => {
       kind: 'subscription-confirmation',
       subscribeUrl: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t',
       topicArn: 'arn:aws:sns:us-east-1:123:responses',
+      token: 't',
     });
   });
 

@@ -186,7 +186,13 @@ export function readEnvelope(flat: Readonly<Record<string, string>>): EnvelopeFi
 
 export type UnwrappedBody =
   | { kind: 'message'; body: string; attributes: Record<string, string>; fromSnsEnvelope: boolean }
-  | { kind: 'subscription-confirmation'; subscribeUrl: string | undefined; topicArn: string | undefined }
+  | {
+      kind: 'subscription-confirmation';
+      subscribeUrl: string | undefined;
+      topicArn: string | undefined;
+      /** What `ConfirmSubscription` takes to confirm it. */
+      token: string | undefined;
+    }
   | { kind: 'unsubscribe-confirmation'; topicArn: string | undefined };
 
 /**
@@ -214,7 +220,8 @@ export function unwrapSnsEnvelope(body: string, sqsAttributes?: ReceivedAttribut
   const topicArn = typeof record.TopicArn === 'string' ? record.TopicArn : undefined;
   if (record.Type === 'SubscriptionConfirmation') {
     const subscribeUrl = typeof record.SubscribeURL === 'string' ? record.SubscribeURL : undefined;
-    return { kind: 'subscription-confirmation', subscribeUrl, topicArn };
+    const token = typeof record.Token === 'string' ? record.Token : undefined;
+    return { kind: 'subscription-confirmation', subscribeUrl, topicArn, token };
   }
   if (record.Type === 'UnsubscribeConfirmation') return { kind: 'unsubscribe-confirmation', topicArn };
   const inner = flattenAttributes(record.MessageAttributes as ReceivedAttributes | undefined);
