@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   byteLength,
+  DeliveryError,
   type MessageAttributes,
   MessageTooLargeError,
   type QueueMessage,
@@ -8,9 +9,11 @@ import {
 } from '@asyncmcp/core';
 import {
   ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -47,8 +50,27 @@ export interface SqsSendInput {
  * Sends to SQS queues with the checks of PROTOCOL.md §6 made before the call: size against the queue's
  * limit (read once per queue) and FIFO ids. Shared by every SQS transport of one client or manager.
  */
+interface PendingSend {
+  input: SqsSendInput;
+  size: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** The fields of one message, the same in `SendMessage` and in a `SendMessageBatch` entry. */
+function entryOf(input: SqsSendInput) {
+  return {
+    MessageBody: input.body,
+    MessageAttributes: input.attributes,
+    ...(isFifoQueue(input.queueUrl)
+      ? { MessageGroupId: input.groupId, MessageDeduplicationId: randomUUID() }
+      : {}),
+  };
+}
+
 export class SqsSender {
   readonly #limits = new Map<string, Promise<number>>();
+  readonly #pending = new Map<string, PendingSend[]>();
 
   constructor(private readonly sqsClient: SQSClient) {}
 
@@ -56,18 +78,73 @@ export class SqsSender {
     const limit = input.maxMessageBytes ?? (await this.#limitOf(input.queueUrl));
     const size = sqsMessageSize(input.body, input.attributes);
     if (size > limit) throw new MessageTooLargeError({ size, limit, channel: 'SQS message' });
-    const fifo = isFifoQueue(input.queueUrl);
+    // Sends to one queue within one turn of the event loop go out together: under load that is one
+    // SendMessageBatch call instead of ten, and a lone message goes out on the next turn as it would.
+    return new Promise((resolve, reject) => {
+      let pending = this.#pending.get(input.queueUrl);
+      if (!pending) {
+        pending = [];
+        this.#pending.set(input.queueUrl, pending);
+        setImmediate(() => void this.#flush(input.queueUrl));
+      }
+      pending.push({ input, size, resolve, reject });
+    });
+  }
+
+  async #flush(queueUrl: string): Promise<void> {
+    const pending = this.#pending.get(queueUrl) ?? [];
+    this.#pending.delete(queueUrl);
+    const batches: PendingSend[][] = [];
+    let batch: PendingSend[] = [];
+    let bytes = 0;
+    for (const entry of pending) {
+      if (batch.length === 10 || (batch.length > 0 && bytes + entry.size > SQS_MAX_MESSAGE_BYTES)) {
+        batches.push(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(entry);
+      bytes += entry.size;
+    }
+    if (batch.length > 0) batches.push(batch);
+    await Promise.all(
+      batches.map((entries) =>
+        entries.length === 1 ? this.#sendOne(entries[0] as PendingSend) : this.#sendBatch(queueUrl, entries),
+      ),
+    );
+  }
+
+  async #sendOne({ input, resolve, reject }: PendingSend): Promise<void> {
     try {
-      await this.sqsClient.send(
-        new SendMessageCommand({
-          QueueUrl: input.queueUrl,
-          MessageBody: input.body,
-          MessageAttributes: input.attributes,
-          ...(fifo ? { MessageGroupId: input.groupId, MessageDeduplicationId: randomUUID() } : {}),
+      await this.sqsClient.send(new SendMessageCommand({ QueueUrl: input.queueUrl, ...entryOf(input) }));
+      resolve();
+    } catch (error) {
+      reject(toSqsDeliveryError(error, 'SendMessage', input.queueUrl));
+    }
+  }
+
+  async #sendBatch(queueUrl: string, entries: PendingSend[]): Promise<void> {
+    try {
+      const result = await this.sqsClient.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: entries.map(({ input }, index) => ({ Id: String(index), ...entryOf(input) })),
         }),
       );
+      const failed = new Map((result.Failed ?? []).map((failure) => [failure.Id, failure]));
+      entries.forEach((entry, index) => {
+        const failure = failed.get(String(index));
+        if (!failure) return entry.resolve();
+        entry.reject(
+          new DeliveryError({
+            message: `SQS SendMessageBatch refused a message on ${queueUrl}: ${failure.Code ?? 'error'}: ${failure.Message ?? ''}`,
+            isRetryable: failure.SenderFault !== true,
+          }),
+        );
+      });
     } catch (error) {
-      throw toSqsDeliveryError(error, 'SendMessage', input.queueUrl);
+      const wrapped = toSqsDeliveryError(error, 'SendMessageBatch', queueUrl);
+      for (const entry of entries) entry.reject(wrapped);
     }
   }
 
@@ -139,6 +216,31 @@ export class SqsQueueSource implements QueueSource {
       );
     } catch (error) {
       throw toSqsDeliveryError(error, 'DeleteMessage', this.queueUrl);
+    }
+  }
+
+  readonly maxDeleteBatch = 10;
+
+  async deleteBatch(messages: readonly QueueMessage[]): Promise<QueueMessage[]> {
+    if (messages.length === 1) {
+      await this.delete(messages[0] as QueueMessage);
+      return [];
+    }
+    try {
+      const result = await this.sqsClient.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: messages.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.receiptHandle,
+          })),
+        }),
+      );
+      return (result.Failed ?? [])
+        .map((failure) => messages[Number(failure.Id)])
+        .filter((m) => m !== undefined);
+    } catch (error) {
+      throw toSqsDeliveryError(error, 'DeleteMessageBatch', this.queueUrl);
     }
   }
 
