@@ -41,21 +41,7 @@ export async function createBackend(
       'the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
     );
   }
-  const clientConfig: SQSClientConfig = {};
-  if (config.region !== undefined) clientConfig.region = config.region;
-  if (config.endpointUrl !== undefined) clientConfig.endpoint = config.endpointUrl;
-  const sqsClient = (options.createSqsClient ?? ((settings) => new SQSClient(settings)))(clientConfig);
-  // The SDK would only notice a missing region on the first call, as a 503 to some client; say it now.
-  try {
-    await sqsClient.config.region();
-  } catch (error) {
-    sqsClient.destroy();
-    throw new GatewayConfigError(
-      'missing-region',
-      'no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
-      { cause: error },
-    );
-  }
+  const sqsClient = await createSqsClient(config, options.createSqsClient);
   const backend = sqsBackend({
     sqsClient,
     requestQueueUrl: config.requestQueueUrl,
@@ -69,4 +55,29 @@ export async function createBackend(
       sqsClient.destroy();
     },
   };
+}
+
+/**
+ * An SQS client for the configured region and endpoint, refusing with a configuration error when no
+ * region can be found: the SDK would only notice on the first call, as a failure far from its cause.
+ */
+export async function createSqsClient(
+  config: { region?: string | undefined; endpointUrl?: string | undefined },
+  create: (config: SQSClientConfig) => SQSClient = (settings) => new SQSClient(settings),
+): Promise<SQSClient> {
+  const clientConfig: SQSClientConfig = {};
+  if (config.region !== undefined) clientConfig.region = config.region;
+  if (config.endpointUrl !== undefined) clientConfig.endpoint = config.endpointUrl;
+  const sqsClient = create(clientConfig);
+  try {
+    await sqsClient.config.region();
+  } catch (error) {
+    sqsClient.destroy();
+    throw new GatewayConfigError(
+      'missing-region',
+      'no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
+      { cause: error },
+    );
+  }
+  return sqsClient;
 }

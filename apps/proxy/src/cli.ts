@@ -9,10 +9,19 @@ import {
   readConfigFile,
   resolveConfig,
   resolveDemoConfig,
+  resolveServeConfig,
+  type ServeFlagValues,
 } from './config.js';
 import { demoBanner, startDemo } from './demo.js';
 import { ListenError, startGateway } from './gateway.js';
-import { CONFIG_SETTING, SETTINGS, type SettingSpec } from './settings.js';
+import { startServe } from './serve.js';
+import {
+  CONFIG_SETTING,
+  SERVE_CONFIG_SETTING,
+  SERVE_SETTINGS,
+  SETTINGS,
+  type SettingSpec,
+} from './settings.js';
 
 const NAME = 'asyncmcp-proxy';
 
@@ -30,8 +39,49 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-/** Commander's attribute name of each setting's flag (e.g. corsOrigin) → the setting key (corsOrigins). */
-const attributeToKey = new Map<string, keyof FlagValues>();
+/**
+ * Adds an option per setting (and --config) to `command`; returns commander's attribute name of each
+ * flag (e.g. corsOrigin) → the setting key (corsOrigins).
+ */
+function addSettingOptions(
+  command: Command,
+  settings: readonly SettingSpec[],
+  config: Pick<SettingSpec, 'description' | 'env' | 'defaultText'> & { flag: string; value: string },
+): Map<string, string> {
+  const attributeToKey = new Map<string, string>();
+  for (const setting of settings) {
+    const option = new Option(
+      setting.value ? `${setting.flag} ${setting.value}` : setting.flag,
+      optionHelp(setting),
+    );
+    if (setting.list) option.argParser(collect);
+    command.addOption(option);
+    attributeToKey.set(option.attributeName(), setting.key);
+  }
+  command.addOption(new Option(`${config.flag} ${config.value}`, optionHelp(config)));
+  attributeToKey.set('config', 'config');
+  return attributeToKey;
+}
+
+/** Commander's parsed options, by setting key. */
+function flagValuesOf(
+  options: Record<string, unknown>,
+  attributeToKey: ReadonlyMap<string, string>,
+): Record<string, string | readonly string[] | boolean> {
+  const flags: Record<string, string | readonly string[] | boolean> = {};
+  for (const [attribute, value] of Object.entries(options)) {
+    const key = attributeToKey.get(attribute);
+    if (
+      key !== undefined &&
+      (typeof value === 'string' ||
+        typeof value === 'boolean' ||
+        (Array.isArray(value) && value.every((item) => typeof item === 'string')))
+    ) {
+      flags[key] = value;
+    }
+  }
+  return flags;
+}
 
 function buildProgram(): Command {
   const program = new Command(NAME)
@@ -50,17 +100,7 @@ function buildProgram(): Command {
         ),
     });
 
-  for (const setting of SETTINGS as readonly SettingSpec[]) {
-    const option = new Option(
-      setting.value ? `${setting.flag} ${setting.value}` : setting.flag,
-      optionHelp(setting),
-    );
-    if (setting.list) option.argParser(collect);
-    program.addOption(option);
-    attributeToKey.set(option.attributeName(), setting.key as keyof FlagValues);
-  }
-  program.addOption(new Option(`${CONFIG_SETTING.flag} ${CONFIG_SETTING.value}`, optionHelp(CONFIG_SETTING)));
-  attributeToKey.set('config', 'config');
+  const attributeToKey = addSettingOptions(program, SETTINGS, CONFIG_SETTING);
 
   program.addHelpText(
     'after',
@@ -79,6 +119,8 @@ Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration or us
 Examples:
   ${NAME} --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
   ${NAME} --stdio --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
+  ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests -- node server.js
+              put an existing MCP server on the queue (see ${NAME} serve --help)
   ${NAME} demo        try it without an AWS account
 `,
   );
@@ -86,19 +128,47 @@ Examples:
   program.allowExcessArguments(true);
   program.action(async (options: Record<string, unknown>, command: Command) => {
     if (command.args.length > 0) {
-      command.error(`unknown command "${command.args[0]}" (commands: demo)`, { exitCode: EXIT_CONFIG });
+      command.error(`unknown command "${command.args[0]}" (commands: serve, demo)`, {
+        exitCode: EXIT_CONFIG,
+      });
     }
-    const flags: FlagValues = {};
-    for (const [attribute, value] of Object.entries(options)) {
-      const key = attributeToKey.get(attribute);
-      if (
-        key !== undefined &&
-        (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value))
-      ) {
-        Object.assign(flags, { [key]: value });
-      }
-    }
+    const flags: FlagValues = flagValuesOf(options, attributeToKey);
     await runGateway(flags);
+  });
+
+  const serve = program
+    .command('serve')
+    .description(
+      'put an existing MCP server on an async transport, unchanged: a stdio command (one process per session) or a Streamable HTTP server (one upstream session per session)',
+    )
+    .usage('[options] (-- <command> [args...] | --upstream-url <url>)')
+    .argument('[command...]', 'the stdio MCP server to run for each session, after --')
+    // Everything after the command belongs to the command, even words that look like options.
+    .passThroughOptions();
+  const serveAttributeToKey = addSettingOptions(serve, SERVE_SETTINGS, SERVE_CONFIG_SETTING);
+  serve.addHelpText(
+    'after',
+    `
+Give the server to serve as a command after -- or as --upstream-url, not both.
+Settings come from flags, then environment variables, then the config file, then defaults. The config
+file holds the same settings under camelCase keys, plus command and args for the server to run:
+  requestQueueUrl: https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
+  command: node
+  args: [server.js]
+The command runs with this environment and directory; its stderr is passed through. JSON logs go to
+stdout; the line "serving" says it is ready. SIGINT or SIGTERM stops it: running requests get up to
+10 s, then every session and child process ends; a second signal exits at once.
+Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration or usage.
+
+Examples:
+  ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests -- node server.js
+  ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests \\
+      --upstream-url http://127.0.0.1:3000/mcp --upstream-header "Authorization: Bearer $TOKEN"
+`,
+  );
+  serve.action(async (words: string[], options: Record<string, unknown>) => {
+    const flags: ServeFlagValues = { ...flagValuesOf(options, serveAttributeToKey), command: words };
+    await runServe(flags);
   });
 
   program
@@ -136,6 +206,19 @@ async function runGateway(flags: FlagValues): Promise<void> {
     logger.info({}, 'stdio session ended');
     process.exit(0);
   });
+}
+
+async function runServe(flags: ServeFlagValues): Promise<void> {
+  const env = process.env;
+  const path = configFilePath(flags, env);
+  const file = path === undefined ? undefined : { path, contents: readConfigFile(path) };
+  const config = resolveServeConfig({ flags, env, file });
+  assertBackendAvailable(config.backend);
+  const logger = createDefaultLogger({ level: config.logLevel, destination: 'stdout' });
+  routeWarningsTo(logger);
+  const signals = handleSignals(logger);
+  const served = await startServe(config, { logger, env });
+  signals.stopWith(() => served.close());
 }
 
 async function runDemo(flags: { port?: string; host?: string; logLevel?: string }): Promise<void> {

@@ -7,8 +7,12 @@ import {
   CONFIG_SETTING,
   LOG_LEVELS,
   type LogLevel,
+  SERVE_FILE_ONLY_KEYS,
+  SERVE_SETTINGS,
   SETTINGS,
+  type ServeSettingKey,
   type SettingKey,
+  type SettingSpec,
 } from './settings.js';
 
 /**
@@ -26,7 +30,13 @@ export type GatewayConfigErrorReason =
   | 'missing-region'
   | 'config-file-unreadable'
   | 'config-file-invalid'
-  | 'unknown-config-key';
+  | 'unknown-config-key'
+  /** serve: neither a command nor an upstream URL. */
+  | 'missing-upstream'
+  /** serve: a command and an upstream URL from the same place. */
+  | 'conflicting-upstream'
+  /** serve: the command cannot be run (not found, not executable). */
+  | 'command-not-runnable';
 
 /**
  * A configuration the gateway cannot run with. The message is one line that says what is wrong and
@@ -66,8 +76,11 @@ export interface GatewayConfig {
   configFile: string | undefined;
 }
 
+/** One flag's value as the command-line parser gives it: a string, a list when repeatable, `true` for a switch. */
+export type FlagValue = string | readonly string[] | boolean;
+
 /** Flag values as the command-line parser gives them: strings, lists for repeatable flags, `true` for switches. */
-export type FlagValues = Partial<Record<SettingKey, string | readonly string[] | boolean>> & {
+export type FlagValues = Partial<Record<SettingKey, FlagValue>> & {
   config?: string;
 };
 
@@ -81,6 +94,9 @@ export interface ResolveConfigInput {
 }
 
 const SETTING_KEYS: readonly string[] = SETTINGS.map((setting) => setting.key);
+
+const MISSING_REQUEST_QUEUE_URL =
+  'the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file';
 
 /** The config file to read, if any: `--config` wins over ASYNCMCP_CONFIG. */
 export function configFilePath(flags: FlagValues, env: Environment): string | undefined {
@@ -133,39 +149,52 @@ function describeSource(source: Source): string {
   return `key ${source.key} in config file "${source.path}"`;
 }
 
-export function resolveConfig({ flags, env, file }: ResolveConfigInput): GatewayConfig {
-  const fileValues = file ? parseConfigFile(file.path, file.contents) : {};
-
-  const pick = (key: SettingKey): Raw | undefined => {
-    const setting = SETTINGS.find((candidate) => candidate.key === key)!;
+/**
+ * Reads one setting of `table` where it is strongest: a flag, then its environment variables in order,
+ * then the file. Empty flags, empty lists and empty environment variables count as unset.
+ */
+function makePick<K extends string>(
+  table: readonly SettingSpec[],
+  flags: Readonly<Partial<Record<K, FlagValue>>>,
+  env: Environment,
+  file: { path: string; values: Record<string, unknown> } | undefined,
+): (key: K) => Raw | undefined {
+  return (key) => {
+    const setting = table.find((candidate) => candidate.key === key)!;
     const flagValue = flags[key];
-    const given = Array.isArray(flagValue)
-      ? flagValue.length > 0
-      : flagValue !== undefined && flagValue !== '';
-    if (given) return { value: flagValue, source: { kind: 'flag', flag: setting.flag } };
+    if (isGiven(flagValue)) return { value: flagValue, source: { kind: 'flag', flag: setting.flag } };
     for (const name of setting.env) {
       const value = env[name];
       if (value !== undefined && value !== '') return { value, source: { kind: 'env', name } };
     }
-    if (file && fileValues[key] !== undefined && fileValues[key] !== null) {
-      return { value: fileValues[key], source: { kind: 'file', key, path: file.path } };
+    const fileValue = file?.values[key];
+    if (file && fileValue !== undefined && fileValue !== null) {
+      return { value: fileValue, source: { kind: 'file', key, path: file.path } };
     }
     return undefined;
   };
+}
+
+function isGiven(value: FlagValue | undefined): value is FlagValue {
+  return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== '';
+}
+
+function parseRequestQueueUrl(raw: Raw): string {
+  return parseUrl(
+    raw,
+    'request queue URL',
+    'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue',
+  );
+}
+
+export function resolveConfig({ flags, env, file }: ResolveConfigInput): GatewayConfig {
+  const fileValues = file ? parseConfigFile(file.path, file.contents, SETTING_KEYS) : {};
+  const pick = makePick<SettingKey>(SETTINGS, flags, env, file && { path: file.path, values: fileValues });
 
   const backend = parseBackend(pick('backend'));
-  const requestQueueUrl = optional(pick('requestQueueUrl'), (raw) =>
-    parseUrl(
-      raw,
-      'request queue URL',
-      'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue',
-    ),
-  );
+  const requestQueueUrl = optional(pick('requestQueueUrl'), parseRequestQueueUrl);
   if (backend === 'sqs' && requestQueueUrl === undefined) {
-    throw new GatewayConfigError(
-      'missing-request-queue-url',
-      'the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
-    );
+    throw new GatewayConfigError('missing-request-queue-url', MISSING_REQUEST_QUEUE_URL);
   }
   const authToken = optional(pick('authToken'), parseAuthToken);
 
@@ -203,7 +232,11 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
 }
 
 /** Parses the file into setting values by key, refusing syntax errors, non-mappings and unknown keys. */
-function parseConfigFile(path: string, contents: string): Record<string, unknown> {
+function parseConfigFile(
+  path: string,
+  contents: string,
+  knownKeys: readonly string[],
+): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = parseYaml(contents);
@@ -224,21 +257,21 @@ function parseConfigFile(path: string, contents: string): Record<string, unknown
   }
   const values = parsed as Record<string, unknown>;
   for (const key of Object.keys(values)) {
-    if (SETTING_KEYS.includes(key)) continue;
-    const suggestion = suggestKey(key);
+    if (knownKeys.includes(key)) continue;
+    const suggestion = suggestKey(key, knownKeys);
     throw new GatewayConfigError(
       'unknown-config-key',
-      `unknown key "${key}" in config file "${path}"${suggestion ? ` (did you mean ${suggestion}?)` : ''}; known keys: ${SETTING_KEYS.join(', ')}`,
+      `unknown key "${key}" in config file "${path}"${suggestion ? ` (did you mean ${suggestion}?)` : ''}; known keys: ${knownKeys.join(', ')}`,
     );
   }
   return values;
 }
 
 /** A known key that `key` was probably meant to be: other spelling, case, separators or a missing plural. */
-function suggestKey(key: string): string | undefined {
+function suggestKey(key: string, knownKeys: readonly string[]): string | undefined {
   const normalize = (name: string) => name.toLowerCase().replace(/[-_\s]/g, '');
   const wanted = normalize(key);
-  return SETTING_KEYS.find((known) => {
+  return knownKeys.find((known) => {
     const candidate = normalize(known);
     return candidate === wanted || candidate === `${wanted}s` || editDistance(candidate, wanted) <= 2;
   });
@@ -459,4 +492,264 @@ export function resolveDemoConfig(flags: { port?: string; host?: string; logLeve
     host: optional(raw(flags.host, '--host'), parseHost) ?? '127.0.0.1',
     logLevel: optional(raw(flags.logLevel, '--log-level'), parseLogLevel) ?? 'warn',
   };
+}
+
+// ---- serve: an existing MCP server on an async transport ----
+
+/** The MCP server `serve` puts on the transport: a command it runs once per session, or an HTTP server. */
+export type ServeUpstream =
+  | { kind: 'command'; command: string; args: string[] }
+  | { kind: 'url'; url: string; headers: Record<string, string> };
+
+export interface ServeConfig {
+  backend: BackendName;
+  requestQueueUrl: string | undefined;
+  upstream: ServeUpstream;
+  maxSessions: number;
+  sessionIdleTimeoutMs: number;
+  requestTimeoutMs: number;
+  deadLetterQueueUrl: string | undefined;
+  /** Undefined lets the AWS SDK find the region itself (AWS_REGION, shared config profile). */
+  region: string | undefined;
+  endpointUrl: string | undefined;
+  logLevel: LogLevel;
+  /** The config file that was read, if any. */
+  configFile: string | undefined;
+}
+
+/** `serve`'s flag values, and the command given after `--` (program, then its arguments). */
+export type ServeFlagValues = Partial<Record<ServeSettingKey, FlagValue>> & {
+  config?: string;
+  command?: readonly string[];
+};
+
+export interface ResolveServeConfigInput {
+  flags: ServeFlagValues;
+  env: Environment;
+  /** The config file named by `--config` or ASYNCMCP_CONFIG, already read. */
+  file?: { path: string; contents: string };
+}
+
+const SERVE_FILE_KEYS: readonly string[] = [
+  ...SERVE_SETTINGS.map((setting) => setting.key),
+  ...SERVE_FILE_ONLY_KEYS,
+];
+
+/** An HTTP header field name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `serve`'s settings, by the gateway's rules (flags > env > file > defaults, one-line errors). The server
+ * to serve is a command (after `--`, or `command`/`args` in the file) or an upstream URL: exactly one
+ * from the strongest place that names either; both from the same place is an error.
+ */
+export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput): ServeConfig {
+  const fileValues = file ? parseConfigFile(file.path, file.contents, SERVE_FILE_KEYS) : {};
+  const fileInput = file && { path: file.path, values: fileValues };
+  const pick = makePick<ServeSettingKey>(SERVE_SETTINGS, flags, env, fileInput);
+
+  const backend = parseBackend(pick('backend'));
+  const requestQueueUrl = optional(pick('requestQueueUrl'), parseRequestQueueUrl);
+  if (backend === 'sqs' && requestQueueUrl === undefined) {
+    throw new GatewayConfigError('missing-request-queue-url', MISSING_REQUEST_QUEUE_URL);
+  }
+
+  return {
+    backend,
+    requestQueueUrl,
+    upstream: resolveUpstream(flags, fileInput, pick),
+    maxSessions: optional(pick('maxSessions'), parseMaxSessions) ?? 100,
+    sessionIdleTimeoutMs:
+      (optional(pick('sessionIdleTimeout'), (raw) => parseSeconds(raw, 'session idle timeout')) ?? 1_800) *
+      1000,
+    requestTimeoutMs:
+      (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
+    deadLetterQueueUrl: optional(pick('deadLetterQueueUrl'), (raw) =>
+      parseUrl(
+        raw,
+        'dead-letter queue URL',
+        'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-dlq',
+      ),
+    ),
+    region: optional(pick('region'), parseRegion),
+    endpointUrl: optional(pick('endpointUrl'), (raw) =>
+      parseUrl(raw, 'endpoint URL', 'an http(s) URL such as http://127.0.0.1:4566'),
+    ),
+    logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
+    configFile: file?.path,
+  };
+}
+
+interface CommandChoice {
+  command: string;
+  args: string[];
+  source: Source;
+}
+
+/** How strong a source is: a flag beats the environment, which beats the file. */
+function strength(source: Source): number {
+  return source.kind === 'flag' ? 2 : source.kind === 'env' ? 1 : 0;
+}
+
+function resolveUpstream(
+  flags: ServeFlagValues,
+  file: { path: string; values: Record<string, unknown> } | undefined,
+  pick: (key: ServeSettingKey) => Raw | undefined,
+): ServeUpstream {
+  const command = commandFromFlags(flags.command) ?? (file && commandFromFile(file));
+  const urlRaw = pick('upstreamUrl');
+  const headersRaw = pick('upstreamHeaders');
+
+  if (command !== undefined && urlRaw !== undefined) {
+    if (strength(command.source) === strength(urlRaw.source)) {
+      const where =
+        command.source.kind === 'file' ? `config file "${command.source.path}"` : 'the command line';
+      throw new GatewayConfigError(
+        'conflicting-upstream',
+        `serve takes one MCP server, but ${where} names both a command and an upstream URL: keep the command or the upstream URL`,
+      );
+    }
+  }
+  const useCommand =
+    command !== undefined && (urlRaw === undefined || strength(command.source) > strength(urlRaw.source));
+  if (useCommand) {
+    if (headersRaw !== undefined) {
+      throw new GatewayConfigError(
+        'invalid-value',
+        `upstream headers (from ${describeSource(headersRaw.source)}) apply only to an upstream URL, but the server to serve is the command "${command.command}"; remove them, or serve --upstream-url instead`,
+      );
+    }
+    return { kind: 'command', command: command.command, args: command.args };
+  }
+  if (urlRaw === undefined) {
+    throw new GatewayConfigError(
+      'missing-upstream',
+      'serve needs the MCP server to serve: put its command after -- (asyncmcp-proxy serve --request-queue-url … -- node server.js), or pass --upstream-url, set ASYNCMCP_UPSTREAM_URL, or add command or upstreamUrl to the config file',
+    );
+  }
+  return {
+    kind: 'url',
+    url: parseUrl(
+      urlRaw,
+      'upstream URL',
+      'an http(s) URL of a Streamable HTTP MCP server, such as http://127.0.0.1:3000/mcp',
+    ),
+    headers: headersRaw === undefined ? {} : parseHeaders(headersRaw),
+  };
+}
+
+function commandFromFlags(words: readonly string[] | undefined): CommandChoice | undefined {
+  if (words === undefined || words.length === 0) return undefined;
+  const [command, ...args] = words;
+  const source: Source = { kind: 'flag', flag: 'the command after --' };
+  if (command === undefined || command.trim() === '') {
+    throw new GatewayConfigError(
+      'invalid-value',
+      'invalid command "" from the command after --: expected a program such as node or npx',
+    );
+  }
+  return { command, args, source };
+}
+
+/** `command: node` or `command: [node, server.js]`, with optional `args: [...]` appended. */
+function commandFromFile(file: { path: string; values: Record<string, unknown> }): CommandChoice | undefined {
+  const { command, args } = file.values;
+  const source = (key: string): Source => ({ kind: 'file', key, path: file.path });
+  const hasArgs = args !== undefined && args !== null;
+  if (command === undefined || command === null) {
+    if (hasArgs) {
+      throw new GatewayConfigError(
+        'invalid-value',
+        `key args in config file "${file.path}" needs a command key too: add command: <program>`,
+      );
+    }
+    return undefined;
+  }
+  const expected = 'a program such as node, or a list such as [node, server.js]';
+  const words = Array.isArray(command) ? command : [command];
+  const commandWords = words.map((word) =>
+    commandWord(word, { value: command, source: source('command') }, expected),
+  );
+  const argWords = hasArgs
+    ? (Array.isArray(args) ? args : [args]).map((word) =>
+        commandWord(
+          word,
+          { value: args, source: source('args') },
+          'a list of arguments such as [server.js, --verbose]',
+        ),
+      )
+    : [];
+  const [program, ...rest] = commandWords;
+  if (program === undefined || program.trim() === '') {
+    throw invalid('command', { value: command, source: source('command') }, expected);
+  }
+  return { command: program, args: [...rest, ...argWords], source: source('command') };
+}
+
+function commandWord(word: unknown, raw: Raw, expected: string): string {
+  if (typeof word === 'string') return word;
+  if ((typeof word === 'number' && Number.isFinite(word)) || typeof word === 'boolean') return String(word);
+  throw invalid(raw.source.kind === 'file' ? raw.source.key : 'command', raw, expected);
+}
+
+/**
+ * Upstream headers as `Name: value`: one per flag, a list or a `{ Name: value }` mapping in the file,
+ * comma-separated in the environment (a comma followed by `Name:` starts the next header, so values may
+ * hold commas). Values are secrets as often as not, so errors never echo them. Repeated names join
+ * with ", " as HTTP does.
+ */
+function parseHeaders(raw: Raw): Record<string, string> {
+  const expected = 'a header such as "Authorization: Bearer <token>"';
+  const refuse = (why: string) =>
+    new GatewayConfigError(
+      'invalid-value',
+      `invalid upstream header from ${describeSource(raw.source)}: ${why}; expected ${expected}`,
+    );
+  const pairs: Array<[string, string]> = [];
+  const addLine = (line: string) => {
+    const colon = line.indexOf(':');
+    if (colon === -1) throw refuse('no ":" between name and value');
+    addPair(line.slice(0, colon), line.slice(colon + 1));
+  };
+  const addPair = (name: string, value: string) => {
+    const trimmedName = name.trim();
+    if (!HEADER_NAME.test(trimmedName)) throw refuse(`"${trimmedName}" is not a header name`);
+    if (/[\r\n\0]/.test(value)) throw refuse(`the value of ${trimmedName} holds a line break`);
+    pairs.push([trimmedName, value.trim()]);
+  };
+  const splitJoined = (text: string) => text.split(/,(?=\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*:)/);
+
+  const value = raw.value;
+  if (raw.source.kind === 'flag' && Array.isArray(value)) {
+    for (const item of value) if (typeof item === 'string' && item.trim() !== '') addLine(item);
+  } else if (typeof value === 'string') {
+    for (const part of splitJoined(value)) if (part.trim() !== '') addLine(part);
+  } else if (Array.isArray(value)) {
+    for (const item of value) {
+      if (typeof item !== 'string') throw refuse('a list item is not a string');
+      addLine(item);
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [name, headerValue] of Object.entries(value)) {
+      if (typeof headerValue !== 'string' && typeof headerValue !== 'number') {
+        throw refuse(`the value of ${name} is not a string`);
+      }
+      addPair(name, String(headerValue));
+    }
+  } else {
+    throw refuse('not a string, a list or a mapping');
+  }
+
+  const headers: Record<string, string> = {};
+  const spelling = new Map<string, string>();
+  for (const [name, headerValue] of pairs) {
+    const known = spelling.get(name.toLowerCase());
+    if (known === undefined) {
+      spelling.set(name.toLowerCase(), name);
+      headers[name] = headerValue;
+    } else {
+      headers[known] = `${headers[known]}, ${headerValue}`;
+    }
+  }
+  return headers;
 }

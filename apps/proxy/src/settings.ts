@@ -168,6 +168,88 @@ export const SETTINGS = [
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
 
+/** A gateway setting by key, for the serve table to share where the meaning is the same. */
+function gatewaySetting<K extends SettingKey>(key: K): Extract<(typeof SETTINGS)[number], { key: K }> {
+  return SETTINGS.find((setting) => setting.key === key) as Extract<(typeof SETTINGS)[number], { key: K }>;
+}
+
+/**
+ * The settings of `asyncmcp-proxy serve`, which puts an existing MCP server (a stdio command, or a
+ * Streamable HTTP URL) on an async transport. The command itself comes after `--`, or from the config
+ * file's `command` and `args` keys (SERVE_FILE_ONLY_KEYS); it has no flag or environment variable.
+ */
+export const SERVE_SETTINGS = [
+  {
+    ...gatewaySetting('backend'),
+    description: 'where sessions come from: sqs (sns-sqs, webhook and hybrid are not available yet)',
+  },
+  {
+    key: 'requestQueueUrl',
+    flag: '--request-queue-url',
+    value: '<url>',
+    env: ['ASYNCMCP_REQUEST_QUEUE_URL'],
+    description: 'the SQS queue clients and gateways send to; serve reads it (required for the sqs backend)',
+  },
+  {
+    key: 'upstreamUrl',
+    flag: '--upstream-url',
+    value: '<url>',
+    env: ['ASYNCMCP_UPSTREAM_URL'],
+    description:
+      'serve this Streamable HTTP MCP server instead of a command; one upstream session per session',
+  },
+  {
+    key: 'upstreamHeaders',
+    flag: '--upstream-header',
+    value: '<"Name: value">',
+    env: ['ASYNCMCP_UPSTREAM_HEADER'],
+    list: true,
+    description: 'header on every request to --upstream-url; repeatable, comma-separated in env',
+    defaultText: 'none',
+  },
+  {
+    key: 'maxSessions',
+    flag: '--max-sessions',
+    value: '<n>',
+    env: ['ASYNCMCP_MAX_SESSIONS'],
+    description:
+      'most live sessions, each one child process or upstream session; initialize beyond it gets a JSON-RPC error',
+    defaultText: '100',
+  },
+  {
+    key: 'sessionIdleTimeout',
+    flag: '--session-idle-timeout',
+    value: '<seconds>',
+    env: ['ASYNCMCP_SESSION_IDLE_TIMEOUT'],
+    description: 'end sessions (and their child processes) with no traffic and nothing running for this long',
+    defaultText: '1800',
+  },
+  {
+    key: 'requestTimeout',
+    flag: '--request-timeout',
+    value: '<seconds>',
+    env: ['ASYNCMCP_REQUEST_TIMEOUT'],
+    description: 'a request the server does not answer in this time gets a JSON-RPC error',
+    defaultText: '300',
+  },
+  {
+    key: 'deadLetterQueueUrl',
+    flag: '--dead-letter-queue-url',
+    value: '<url>',
+    env: ['ASYNCMCP_DEAD_LETTER_QUEUE_URL'],
+    description: 'an SQS queue that keeps a copy of each request that cannot be parsed',
+    defaultText: 'none (such requests are deleted with a log line)',
+  },
+  gatewaySetting('region'),
+  gatewaySetting('endpointUrl'),
+  gatewaySetting('logLevel'),
+] as const satisfies readonly SettingSpec[];
+
+export type ServeSettingKey = (typeof SERVE_SETTINGS)[number]['key'];
+
+/** Config-file keys of `serve` that are not flags: the stdio server to run, as after `--`. */
+export const SERVE_FILE_ONLY_KEYS = ['command', 'args'] as const;
+
 /** The `--config` setting: not a file key itself (a config file does not name another). */
 export const CONFIG_SETTING = {
   flag: '--config',
@@ -175,4 +257,11 @@ export const CONFIG_SETTING = {
   env: ['ASYNCMCP_CONFIG'],
   description: 'JSON or YAML file of settings, keys named like the flags (requestQueueUrl, corsOrigins …)',
   defaultText: 'none',
+} as const;
+
+/** `serve`'s `--config`: the same variable, with serve's keys. */
+export const SERVE_CONFIG_SETTING = {
+  ...CONFIG_SETTING,
+  description:
+    'JSON or YAML file of settings, keys named like the flags (requestQueueUrl, upstreamHeaders …) plus command and args',
 } as const;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import packageJson from '../package.json' with { type: 'json' };
-import { CONFIG_SETTING, SETTINGS } from '../src/settings.js';
+import { CONFIG_SETTING, SERVE_CONFIG_SETTING, SERVE_SETTINGS, SETTINGS } from '../src/settings.js';
 import { cleanEnv, parseLog, runCli, within } from './cli-process.js';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
@@ -31,6 +31,23 @@ describe('asyncmcp-proxy usage', () => {
       if ('defaultText' in setting) expect(help).toContain(`default: ${setting.defaultText}`);
     }
     expect(help).toContain('demo');
+    expect(help).toContain('serve');
+  });
+
+  it('documents every serve flag with its environment variables and default in serve --help', async () => {
+    const result = await runCli(['serve', '--help']);
+    expect(result.code).toBe(0);
+    const help = result.stdout.map((line) => line.trim()).join(' ');
+    expect(help).toContain(
+      'Usage: asyncmcp-proxy serve [options] (-- <command> [args...] | --upstream-url <url>)',
+    );
+    for (const setting of [...SERVE_SETTINGS, SERVE_CONFIG_SETTING]) {
+      expect(help).toContain(setting.flag);
+      for (const name of setting.env) expect(help).toContain(name);
+      if ('defaultText' in setting) expect(help).toContain(`default: ${setting.defaultText}`);
+    }
+    // Gateway-only flags are not serve's.
+    expect(help).not.toContain('--port');
   });
 
   it('prints its version', async () => {
@@ -46,8 +63,76 @@ describe('asyncmcp-proxy usage', () => {
   });
 
   it('refuses an unknown command', async () => {
-    expect(await refused(['serve'])).toBe(
-      'asyncmcp-proxy: unknown command "serve" (commands: demo); see asyncmcp-proxy --help',
+    expect(await refused(['server'])).toBe(
+      'asyncmcp-proxy: unknown command "server" (commands: serve, demo); see asyncmcp-proxy --help',
+    );
+  });
+
+  it('refuses serve without a server to serve, or with two', async () => {
+    expect(await refused(['serve', '--request-queue-url', QUEUE])).toBe(
+      'asyncmcp-proxy: serve needs the MCP server to serve: put its command after -- (asyncmcp-proxy serve --request-queue-url … -- node server.js), or pass --upstream-url, set ASYNCMCP_UPSTREAM_URL, or add command or upstreamUrl to the config file',
+    );
+    expect(
+      await refused([
+        'serve',
+        '--request-queue-url',
+        QUEUE,
+        '--upstream-url',
+        'http://127.0.0.1:3000/mcp',
+        '--',
+        'node',
+      ]),
+    ).toBe(
+      'asyncmcp-proxy: serve takes one MCP server, but the command line names both a command and an upstream URL: keep the command or the upstream URL',
+    );
+  });
+
+  it('refuses serve with a backend not available yet, or a command that cannot run', async () => {
+    expect(await refused(['serve', '--backend', 'hybrid', '--request-queue-url', QUEUE, '--', 'node'])).toBe(
+      'asyncmcp-proxy: the hybrid backend is not available in this version (available: sqs)',
+    );
+    expect(
+      await refused(
+        ['serve', '--request-queue-url', QUEUE],
+        cleanEnv({ BACKEND_TRANSPORT: 'sns-sqs', ASYNCMCP_UPSTREAM_URL: 'http://127.0.0.1:3000/mcp' }),
+      ),
+    ).toBe('asyncmcp-proxy: the sns-sqs backend is not available in this version (available: sqs)');
+    expect(
+      await refused([
+        'serve',
+        '--request-queue-url',
+        QUEUE,
+        '--region',
+        'us-east-1',
+        '--',
+        'no-such-mcp-server-x',
+      ]),
+    ).toBe(
+      'asyncmcp-proxy: cannot run "no-such-mcp-server-x": not found on PATH; check the command after -- (or command in the config file)',
+    );
+    expect(await refused(['serve', '--request-queue-url', QUEUE, '--', 'node', 'server.js'])).toBe(
+      'asyncmcp-proxy: no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
+    );
+  });
+
+  it('refuses an unknown serve flag before the command, and passes flags after it to the command', async () => {
+    expect(await refused(['serve', '--prot', '1', '--', 'node'])).toBe(
+      "asyncmcp-proxy: unknown option '--prot'; see asyncmcp-proxy --help",
+    );
+    // Without --, words after the command are the command's even when they look like serve's flags:
+    // taken as serve's, --upstream-url would conflict with the command; passed through, the command is
+    // what gets checked.
+    expect(
+      await refused([
+        'serve',
+        '--request-queue-url',
+        QUEUE,
+        'no-such-mcp-server-y',
+        '--upstream-url',
+        'http://127.0.0.1:3000/mcp',
+      ]),
+    ).toBe(
+      'asyncmcp-proxy: cannot run "no-such-mcp-server-y": not found on PATH; check the command after -- (or command in the config file)',
     );
   });
 

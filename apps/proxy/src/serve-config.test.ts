@@ -1,0 +1,415 @@
+import { describe, expect, it } from 'vitest';
+import { assertBackendAvailable } from './backends.js';
+import {
+  GatewayConfigError,
+  type GatewayConfigErrorReason,
+  type ResolveServeConfigInput,
+  resolveServeConfig,
+  type ServeConfig,
+  type ServeFlagValues,
+} from './config.js';
+import { SERVE_SETTINGS, SETTINGS } from './settings.js';
+
+const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
+const OTHER_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/other';
+const DLQ = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-dlq';
+const UPSTREAM = 'http://127.0.0.1:3000/mcp';
+
+function resolve(input: Partial<ResolveServeConfigInput>): ServeConfig {
+  return resolveServeConfig({ flags: {}, env: {}, ...input });
+}
+
+/** The flags of `serve --request-queue-url QUEUE … -- node server.js`. */
+function withCommand(flags: ServeFlagValues = {}): ServeFlagValues {
+  return { requestQueueUrl: QUEUE, command: ['node', 'server.js'], ...flags };
+}
+
+function refusal(input: Partial<ResolveServeConfigInput>): GatewayConfigError {
+  try {
+    resolve(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(GatewayConfigError);
+    expect((error as GatewayConfigError).message).not.toContain('\n');
+    return error as GatewayConfigError;
+  }
+  throw new Error('expected a configuration error, but the configuration was accepted');
+}
+
+function expectRefused(
+  input: Partial<ResolveServeConfigInput>,
+  reason: GatewayConfigErrorReason,
+  message: string,
+): void {
+  const error = refusal(input);
+  expect(error.reason).toBe(reason);
+  expect(error.message).toBe(message);
+}
+
+describe('resolveServeConfig: defaults', () => {
+  it('fills every setting with its documented default', () => {
+    expect(resolve({ flags: withCommand() })).toEqual({
+      backend: 'sqs',
+      requestQueueUrl: QUEUE,
+      upstream: { kind: 'command', command: 'node', args: ['server.js'] },
+      maxSessions: 100,
+      sessionIdleTimeoutMs: 1_800_000,
+      requestTimeoutMs: 300_000,
+      deadLetterQueueUrl: undefined,
+      region: undefined,
+      endpointUrl: undefined,
+      logLevel: 'info',
+      configFile: undefined,
+    });
+  });
+
+  it('keeps the arguments of the command as they are, option-like words included', () => {
+    const config = resolve({
+      flags: withCommand({ command: ['npx', '-y', '@scope/server', '--port', '0'] }),
+    });
+    expect(config.upstream).toEqual({
+      kind: 'command',
+      command: 'npx',
+      args: ['-y', '@scope/server', '--port', '0'],
+    });
+  });
+});
+
+describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
+  const file = {
+    path: 'serve.yaml',
+    contents: [
+      `requestQueueUrl: ${OTHER_QUEUE}`,
+      'command: [node, server.js]',
+      'maxSessions: 5',
+      'sessionIdleTimeout: 60',
+      'requestTimeout: 10',
+      'logLevel: debug',
+      `deadLetterQueueUrl: ${DLQ}`,
+      'region: eu-west-1',
+    ].join('\n'),
+  };
+
+  it('takes every setting from the file when nothing else sets it', () => {
+    expect(resolve({ file })).toEqual({
+      backend: 'sqs',
+      requestQueueUrl: OTHER_QUEUE,
+      upstream: { kind: 'command', command: 'node', args: ['server.js'] },
+      maxSessions: 5,
+      sessionIdleTimeoutMs: 60_000,
+      requestTimeoutMs: 10_000,
+      deadLetterQueueUrl: DLQ,
+      region: 'eu-west-1',
+      endpointUrl: undefined,
+      logLevel: 'debug',
+      configFile: 'serve.yaml',
+    });
+  });
+
+  it('lets the environment win over the file, and flags over both', () => {
+    const env = {
+      ASYNCMCP_REQUEST_QUEUE_URL: QUEUE,
+      ASYNCMCP_MAX_SESSIONS: '7',
+      ASYNCMCP_SESSION_IDLE_TIMEOUT: '120',
+      AWS_REGION: 'us-west-2',
+      ASYNCMCP_LOG_LEVEL: 'warn',
+    };
+    const fromEnv = resolve({ file, env });
+    expect(fromEnv).toMatchObject({
+      requestQueueUrl: QUEUE,
+      maxSessions: 7,
+      sessionIdleTimeoutMs: 120_000,
+      requestTimeoutMs: 10_000,
+      region: 'us-west-2',
+      logLevel: 'warn',
+    });
+    const fromFlags = resolve({
+      file,
+      env,
+      flags: { maxSessions: '2', logLevel: 'error', region: 'ap-south-1' },
+    });
+    expect(fromFlags).toMatchObject({
+      requestQueueUrl: QUEUE,
+      maxSessions: 2,
+      logLevel: 'error',
+      region: 'ap-south-1',
+      sessionIdleTimeoutMs: 120_000,
+    });
+  });
+
+  it('reads every setting from ASYNCMCP_<FLAG>, and the backend from BACKEND_TRANSPORT too', () => {
+    const config = resolve({
+      env: {
+        BACKEND_TRANSPORT: 'sqs',
+        ASYNCMCP_REQUEST_QUEUE_URL: QUEUE,
+        ASYNCMCP_UPSTREAM_URL: UPSTREAM,
+        ASYNCMCP_UPSTREAM_HEADER: 'Authorization: Bearer abc',
+        ASYNCMCP_MAX_SESSIONS: '3',
+        ASYNCMCP_SESSION_IDLE_TIMEOUT: '0.5',
+        ASYNCMCP_REQUEST_TIMEOUT: '30',
+        ASYNCMCP_DEAD_LETTER_QUEUE_URL: DLQ,
+        ASYNCMCP_REGION: 'eu-north-1',
+        ASYNCMCP_ENDPOINT_URL: 'http://127.0.0.1:4566',
+        ASYNCMCP_LOG_LEVEL: 'TRACE',
+      },
+    });
+    expect(config).toEqual({
+      backend: 'sqs',
+      requestQueueUrl: QUEUE,
+      upstream: { kind: 'url', url: UPSTREAM, headers: { Authorization: 'Bearer abc' } },
+      maxSessions: 3,
+      sessionIdleTimeoutMs: 500,
+      requestTimeoutMs: 30_000,
+      deadLetterQueueUrl: DLQ,
+      region: 'eu-north-1',
+      endpointUrl: 'http://127.0.0.1:4566',
+      logLevel: 'trace',
+      configFile: undefined,
+    });
+  });
+
+  it('reads AWS_ENDPOINT_URL below ASYNCMCP_ENDPOINT_URL', () => {
+    expect(
+      resolve({ flags: withCommand(), env: { AWS_ENDPOINT_URL: 'http://aws.example:1' } }).endpointUrl,
+    ).toBe('http://aws.example:1');
+    expect(
+      resolve({
+        flags: withCommand(),
+        env: { AWS_ENDPOINT_URL: 'http://aws.example:1', ASYNCMCP_ENDPOINT_URL: 'http://mine.example:2' },
+      }).endpointUrl,
+    ).toBe('http://mine.example:2');
+  });
+
+  it('treats empty environment variables and an empty command as unset', () => {
+    const config = resolve({
+      file,
+      flags: { command: [] },
+      env: { ASYNCMCP_UPSTREAM_URL: '', ASYNCMCP_MAX_SESSIONS: '' },
+    });
+    expect(config.upstream).toEqual({ kind: 'command', command: 'node', args: ['server.js'] });
+    expect(config.maxSessions).toBe(5);
+  });
+
+  it('has a file key and an ASYNCMCP_ variable for every serve setting, named like its flag', () => {
+    for (const setting of SERVE_SETTINGS) {
+      const kebab = setting.key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+      expect(setting.flag).toBe(`--${'list' in setting && setting.list ? kebab.replace(/s$/, '') : kebab}`);
+      expect(setting.env[0]).toBe(`ASYNCMCP_${setting.flag.slice(2).replace(/-/g, '_').toUpperCase()}`);
+      // A setting the gateway has too is read from the same environment variables.
+      const shared = SETTINGS.find((candidate) => candidate.key === setting.key);
+      if (shared !== undefined) expect(setting.env).toEqual(shared.env);
+    }
+  });
+});
+
+describe('resolveServeConfig: the server to serve', () => {
+  it('takes the command from the file, as a program and a list of args', () => {
+    const config = resolve({
+      flags: { requestQueueUrl: QUEUE },
+      file: { path: 's.yaml', contents: 'command: npx\nargs: [-y, my-server, --port, 3000, true]' },
+    });
+    expect(config.upstream).toEqual({
+      kind: 'command',
+      command: 'npx',
+      args: ['-y', 'my-server', '--port', '3000', 'true'],
+    });
+  });
+
+  it('appends args to a command given as a list', () => {
+    const config = resolve({
+      flags: { requestQueueUrl: QUEUE },
+      file: { path: 's.json', contents: JSON.stringify({ command: ['uvx', 'server'], args: ['--verbose'] }) },
+    });
+    expect(config.upstream).toEqual({ kind: 'command', command: 'uvx', args: ['server', '--verbose'] });
+  });
+
+  it('serves an upstream URL with its headers, from repeated flags', () => {
+    const config = resolve({
+      flags: {
+        requestQueueUrl: QUEUE,
+        upstreamUrl: UPSTREAM,
+        upstreamHeaders: ['Authorization: Bearer a,b', 'X-Tenant:acme', 'x-tenant: beta'],
+      },
+    });
+    // A comma in a flag's value stays; a repeated name joins with ", " as HTTP does.
+    expect(config.upstream).toEqual({
+      kind: 'url',
+      url: UPSTREAM,
+      headers: { Authorization: 'Bearer a,b', 'X-Tenant': 'acme, beta' },
+    });
+  });
+
+  it('splits environment headers at a comma followed by "Name:", so values keep their commas', () => {
+    const config = resolve({
+      flags: { requestQueueUrl: QUEUE, upstreamUrl: UPSTREAM },
+      env: { ASYNCMCP_UPSTREAM_HEADER: 'Accept: text/plain, application/json, X-Api-Key: k1' },
+    });
+    expect(config.upstream).toEqual({
+      kind: 'url',
+      url: UPSTREAM,
+      headers: { Accept: 'text/plain, application/json', 'X-Api-Key': 'k1' },
+    });
+  });
+
+  it('reads file headers as a mapping or a list', () => {
+    const fromMapping = resolve({
+      flags: { requestQueueUrl: QUEUE },
+      file: {
+        path: 's.yaml',
+        contents: `upstreamUrl: ${UPSTREAM}\nupstreamHeaders:\n  Authorization: Bearer t\n  X-Port: 8080`,
+      },
+    });
+    expect(fromMapping.upstream).toEqual({
+      kind: 'url',
+      url: UPSTREAM,
+      headers: { Authorization: 'Bearer t', 'X-Port': '8080' },
+    });
+    const fromList = resolve({
+      flags: { requestQueueUrl: QUEUE },
+      file: { path: 's.yaml', contents: `upstreamUrl: ${UPSTREAM}\nupstreamHeaders: ["A: 1", "B: 2"]` },
+    });
+    expect(fromList.upstream).toEqual({ kind: 'url', url: UPSTREAM, headers: { A: '1', B: '2' } });
+  });
+
+  it('takes the server from the strongest place that names one', () => {
+    const file = { path: 's.yaml', contents: `upstreamUrl: ${UPSTREAM}` };
+    // A command on the command line beats a URL in the environment or the file.
+    expect(
+      resolve({ file, env: { ASYNCMCP_UPSTREAM_URL: 'http://env.example/mcp' }, flags: withCommand() })
+        .upstream,
+    ).toEqual({ kind: 'command', command: 'node', args: ['server.js'] });
+    // A URL in the environment beats a command in the file.
+    expect(
+      resolve({
+        flags: { requestQueueUrl: QUEUE },
+        env: { ASYNCMCP_UPSTREAM_URL: 'http://env.example/mcp' },
+        file: { path: 's.yaml', contents: 'command: node' },
+      }).upstream,
+    ).toEqual({ kind: 'url', url: 'http://env.example/mcp', headers: {} });
+    // --upstream-url beats a command in the file.
+    expect(
+      resolve({
+        flags: { requestQueueUrl: QUEUE, upstreamUrl: UPSTREAM },
+        file: { path: 's.yaml', contents: 'command: node' },
+      }).upstream,
+    ).toEqual({ kind: 'url', url: UPSTREAM, headers: {} });
+  });
+});
+
+describe('resolveServeConfig: bad configuration, one line each', () => {
+  it('refuses a configuration with no server to serve', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE } },
+      'missing-upstream',
+      'serve needs the MCP server to serve: put its command after -- (asyncmcp-proxy serve --request-queue-url … -- node server.js), or pass --upstream-url, set ASYNCMCP_UPSTREAM_URL, or add command or upstreamUrl to the config file',
+    );
+  });
+
+  it('refuses a command and an upstream URL from the same place', () => {
+    expectRefused(
+      { flags: withCommand({ upstreamUrl: UPSTREAM }) },
+      'conflicting-upstream',
+      'serve takes one MCP server, but the command line names both a command and an upstream URL: keep the command or the upstream URL',
+    );
+    expectRefused(
+      {
+        flags: { requestQueueUrl: QUEUE },
+        file: { path: 's.yaml', contents: `command: node\nupstreamUrl: ${UPSTREAM}` },
+      },
+      'conflicting-upstream',
+      'serve takes one MCP server, but config file "s.yaml" names both a command and an upstream URL: keep the command or the upstream URL',
+    );
+  });
+
+  it('refuses upstream headers when the server is a command, without echoing them', () => {
+    const error = refusal({ flags: withCommand({ upstreamHeaders: ['Authorization: Bearer s3cret'] }) });
+    expect(error.reason).toBe('invalid-value');
+    expect(error.message).toBe(
+      'upstream headers (from --upstream-header) apply only to an upstream URL, but the server to serve is the command "node"; remove them, or serve --upstream-url instead',
+    );
+  });
+
+  it('refuses malformed headers without echoing their values', () => {
+    const noColon = refusal({
+      flags: { requestQueueUrl: QUEUE, upstreamUrl: UPSTREAM, upstreamHeaders: ['Bearer s3cret'] },
+    });
+    expect(noColon.message).toBe(
+      'invalid upstream header from --upstream-header: no ":" between name and value; expected a header such as "Authorization: Bearer <token>"',
+    );
+    expectRefused(
+      {
+        flags: { requestQueueUrl: QUEUE, upstreamUrl: UPSTREAM },
+        env: { ASYNCMCP_UPSTREAM_HEADER: 'Bad Name: x' },
+      },
+      'invalid-value',
+      'invalid upstream header from environment variable ASYNCMCP_UPSTREAM_HEADER: "Bad Name" is not a header name; expected a header such as "Authorization: Bearer <token>"',
+    );
+  });
+
+  it('refuses an upstream URL that is not http(s)', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, upstreamUrl: 'localhost:3000/mcp' } },
+      'invalid-value',
+      'invalid upstream URL "localhost:3000/mcp" from --upstream-url: expected an http(s) URL of a Streamable HTTP MCP server, such as http://127.0.0.1:3000/mcp',
+    );
+  });
+
+  it('refuses args without a command, and a command that is not text', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, file: { path: 's.yaml', contents: 'args: [server.js]' } },
+      'invalid-value',
+      'key args in config file "s.yaml" needs a command key too: add command: <program>',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, file: { path: 's.yaml', contents: 'command: {program: node}' } },
+      'invalid-value',
+      'invalid command {"program":"node"} from key command in config file "s.yaml": expected a program such as node, or a list such as [node, server.js]',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, file: { path: 's.yaml', contents: 'command: []' } },
+      'invalid-value',
+      'invalid command [] from key command in config file "s.yaml": expected a program such as node, or a list such as [node, server.js]',
+    );
+  });
+
+  it('refuses a missing request queue URL and bad values like the gateway', () => {
+    expectRefused(
+      { flags: { command: ['node', 'server.js'] } },
+      'missing-request-queue-url',
+      'the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
+    );
+    expectRefused(
+      { flags: withCommand({ maxSessions: '0' }) },
+      'invalid-value',
+      'invalid max sessions "0" from --max-sessions: expected a whole number of at least 1',
+    );
+    expectRefused(
+      { flags: withCommand(), env: { ASYNCMCP_DEAD_LETTER_QUEUE_URL: 'dlq' } },
+      'invalid-value',
+      'invalid dead-letter queue URL "dlq" from environment variable ASYNCMCP_DEAD_LETTER_QUEUE_URL: expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-dlq',
+    );
+  });
+
+  it('accepts the names of backends not available yet, which the CLI then refuses', () => {
+    const config = resolve({ flags: withCommand({ backend: 'sns_sqs' }) });
+    expect(config.backend).toBe('sns-sqs');
+    expect(() => assertBackendAvailable(config.backend)).toThrow(
+      'the sns-sqs backend is not available in this version (available: sqs)',
+    );
+    expectRefused(
+      { flags: withCommand({ backend: 'kafka' }) },
+      'unknown-backend',
+      'unknown backend "kafka" from --backend: expected one of sqs, sns-sqs, webhook, hybrid',
+    );
+  });
+
+  it("refuses the gateway's keys in a serve config file, naming serve's keys", () => {
+    expectRefused(
+      { flags: withCommand(), file: { path: 's.yaml', contents: 'port: 8080' } },
+      'unknown-config-key',
+      'unknown key "port" in config file "s.yaml"; known keys: backend, requestQueueUrl, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, region, endpointUrl, logLevel, command, args',
+    );
+    expect(
+      refusal({ flags: withCommand(), file: { path: 's.yaml', contents: 'upstreamHeader: "A: 1"' } }).message,
+    ).toMatch(/^unknown key "upstreamHeader" in config file "s\.yaml" \(did you mean upstreamHeaders\?\)/);
+  });
+});

@@ -1,0 +1,100 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@asyncmcp/core';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { GatewayConfigError, type ServeConfig } from './config.js';
+import { assertRunnable, startServe } from './serve.js';
+
+const posix = process.platform !== 'win32';
+
+function refusalOf(run: () => unknown): GatewayConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(GatewayConfigError);
+    return error as GatewayConfigError;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe.runIf(posix)('assertRunnable', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'asyncmcp-serve-unit-'));
+  const script = join(directory, 'server.sh');
+  writeFileSync(script, '#!/bin/sh\n');
+  const notExecutable = join(directory, 'server.js');
+  writeFileSync(notExecutable, '');
+  chmodSync(script, 0o755);
+  chmodSync(notExecutable, 0o644);
+
+  it('accepts a name found on PATH and an executable path', () => {
+    expect(() => assertRunnable('server.sh', { PATH: `/nonexistent:${directory}` })).not.toThrow();
+    expect(() => assertRunnable(script, { PATH: '' })).not.toThrow();
+    expect(() => assertRunnable('node', process.env)).not.toThrow();
+  });
+
+  it('refuses a name on no directory of PATH', () => {
+    const error = refusalOf(() => assertRunnable('server.sh', { PATH: '/nonexistent' }));
+    expect(error.reason).toBe('command-not-runnable');
+    expect(error.message).toBe(
+      'cannot run "server.sh": not found on PATH; check the command after -- (or command in the config file)',
+    );
+  });
+
+  it('refuses a path that does not exist, or is not executable', () => {
+    expect(refusalOf(() => assertRunnable(join(directory, 'missing'))).message).toBe(
+      `cannot run "${join(directory, 'missing')}": no such file; check the command after -- (or command in the config file)`,
+    );
+    expect(refusalOf(() => assertRunnable(notExecutable)).message).toBe(
+      `cannot run "${notExecutable}": the file is not executable; chmod +x it, or run it through its interpreter (node ${notExecutable})`,
+    );
+    // A non-executable file on PATH is not a match either.
+    expect(refusalOf(() => assertRunnable('server.js', { PATH: directory })).reason).toBe(
+      'command-not-runnable',
+    );
+  });
+});
+
+describe('startServe', () => {
+  const config: ServeConfig = {
+    backend: 'sqs',
+    requestQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests',
+    upstream: { kind: 'command', command: process.execPath, args: [] },
+    maxSessions: 100,
+    sessionIdleTimeoutMs: 1_800_000,
+    requestTimeoutMs: 300_000,
+    deadLetterQueueUrl: undefined,
+    region: undefined,
+    endpointUrl: undefined,
+    logLevel: 'info',
+    configFile: undefined,
+  };
+
+  it('refuses, before polling anything, a client with no region', async () => {
+    const error = await startServe(config, {
+      logger: silentLogger,
+      createSqsClient: () =>
+        new SQSClient({ region: (): Promise<string> => Promise.reject(new Error('Region is missing')) }),
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(GatewayConfigError);
+    expect((error as GatewayConfigError).reason).toBe('missing-region');
+  });
+
+  it.runIf(posix)('refuses a command that cannot run before making a client', async () => {
+    let made = 0;
+    const error = await startServe(
+      { ...config, upstream: { kind: 'command', command: 'no-such-mcp-server', args: [] } },
+      {
+        logger: silentLogger,
+        env: { PATH: '/nonexistent' },
+        createSqsClient: (settings) => {
+          made++;
+          return new SQSClient(settings);
+        },
+      },
+    ).catch((caught: unknown) => caught);
+    expect((error as GatewayConfigError).reason).toBe('command-not-runnable');
+    expect(made).toBe(0);
+  });
+});

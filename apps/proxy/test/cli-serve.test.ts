@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SqsClientTransport } from '@asyncmcp/sqs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { CliProcess, cleanEnv, killAll, parseLog, within } from './cli-process.js';
+import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
+import { textOf } from './test-server.js';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/stdio-server.mjs', import.meta.url));
+
+/** Whether `pid` is a running process (a zombie waiting to be reaped counts as gone). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = procStat(pid);
+  return stat === undefined || stat.state !== 'Z';
+}
+
+/** State and parent of a process from /proc (Linux); undefined where there is no /proc. */
+function procStat(pid: number): { state: string; parent: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid …"; comm may hold spaces and parentheses, so read after the last ")".
+    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state ?? '', parent: Number(parent) };
+  } catch {
+    return undefined;
+  }
+}
+
+// `asyncmcp-proxy serve`: the real CLI puts a stdio (or Streamable HTTP) MCP server on the emulator's
+// SQS queue, and SDK clients reach it through SqsClientTransport.
+describe('asyncmcp-proxy serve (end to end)', () => {
+  let sqs: SqsEmulator;
+  const clients: Client[] = [];
+  const httpServers: Server[] = [];
+
+  beforeAll(async () => {
+    sqs = await startSqsEmulator();
+  });
+
+  afterEach(async () => {
+    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
+    await killAll();
+    for (const server of httpServers.splice(0)) {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  afterAll(async () => {
+    await sqs?.stop();
+  });
+
+  const sqsFlags = (requestQueueUrl: string) => [
+    '--backend',
+    'sqs',
+    '--request-queue-url',
+    requestQueueUrl,
+    '--endpoint-url',
+    sqs.endpoint,
+    '--region',
+    'us-east-1',
+  ];
+
+  /** `serve` of the stdio fixture on a new request queue, once it says it is serving. */
+  async function serveFixture(
+    extraArgs: string[] = [],
+  ): Promise<{ cli: CliProcess; requestQueueUrl: string; serving: Record<string, unknown> }> {
+    const requestQueueUrl = await sqs.createQueue('cli-serve-requests');
+    const cli = new CliProcess(
+      ['serve', ...sqsFlags(requestQueueUrl), ...extraArgs, '--', process.execPath, FIXTURE],
+      cleanEnv(),
+    );
+    return { cli, requestQueueUrl, serving: await cli.waitForLog('serving') };
+  }
+
+  /** An SDK client on its own response queue, connected through the request queue. */
+  async function connect(requestQueueUrl: string): Promise<Client> {
+    const transport = new SqsClientTransport({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl,
+      responseQueueUrl: await sqs.createQueue('cli-serve-client'),
+      waitTimeSeconds: 1,
+    });
+    const client = new Client({ name: 'cli-serve-e2e', version: '1.0.0' });
+    clients.push(client);
+    await within(client.connect(transport), 'connecting over SQS');
+    return client;
+  }
+
+  async function pidOf(client: Client): Promise<number> {
+    return Number(textOf(await within(client.callTool({ name: 'whoami', arguments: {} }), 'whoami')));
+  }
+
+  it('serves a stdio MCP server to an SDK client over SQS', async () => {
+    const { cli, requestQueueUrl, serving } = await serveFixture();
+    expect(serving).toMatchObject({
+      backend: 'sqs',
+      requestQueueUrl,
+      command: process.execPath,
+      args: [FIXTURE],
+      maxSessions: 100,
+      sessionIdleTimeoutSeconds: 1800,
+      requestTimeoutSeconds: 300,
+    });
+
+    const client = await connect(requestQueueUrl);
+    expect(client.getServerVersion()?.name).toBe('serve-fixture');
+    const { tools } = await within(client.listTools(), 'tools/list');
+    expect(tools.map((tool) => tool.name).sort()).toEqual(['args', 'crash', 'echo', 'getenv', 'whoami']);
+    const result = await within(
+      client.callTool({ name: 'echo', arguments: { text: 'over SQS' } }),
+      'tools/call',
+    );
+    expect(textOf(result)).toBe('echo: over SQS');
+    await cli.waitForLog('session opened');
+    // Every stdout line is a JSON log line.
+    expect(cli.lines.stdout.every((line) => parseLog(line) !== undefined)).toBe(true);
+  });
+
+  it('runs one child process per session', async () => {
+    const { cli, requestQueueUrl } = await serveFixture();
+    const first = await connect(requestQueueUrl);
+    const second = await connect(requestQueueUrl);
+    const [pidA, pidB] = [await pidOf(first), await pidOf(second)];
+
+    expect(pidA).toBeGreaterThan(0);
+    expect(pidB).toBeGreaterThan(0);
+    expect(pidA).not.toBe(pidB);
+    expect(isRunning(pidA)).toBe(true);
+    expect(isRunning(pidB)).toBe(true);
+    // Both are children of the serve process itself.
+    for (const pid of [pidA, pidB]) {
+      const stat = procStat(pid);
+      if (stat !== undefined) expect(stat.parent).toBe(cli.child.pid);
+    }
+    // The same session keeps its process.
+    expect(await pidOf(first)).toBe(pidA);
+    const opened = cli.lines.stdout.map(parseLog).filter((log) => log?.msg === 'session opened');
+    expect(new Set(opened.map((log) => log?.sessionId)).size).toBe(2);
+  });
+
+  it('exits 0 on SIGTERM after ending every session and its child process', async () => {
+    const { cli, requestQueueUrl } = await serveFixture();
+    const pids = [await pidOf(await connect(requestQueueUrl)), await pidOf(await connect(requestQueueUrl))];
+    expect(pids.every(isRunning)).toBe(true);
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
+    // Gone (and reaped) by the time serve exits — not merely orphaned to die on their own later.
+    expect(pids.filter(isRunning)).toEqual([]);
+    // The children share serve's stderr, so the output ends only once they are gone too.
+    await within(cli.drained, 'the end of the output');
+    const logs = cli.lines.stdout.map(parseLog);
+    expect(logs.filter((log) => log?.msg === 'session closed')).toHaveLength(2);
+    expect(logs.find((log) => log?.msg === 'serve stopped')).toMatchObject({ sessions: 2 });
+  });
+
+  it('answers a call whose child crashes with a JSON-RPC error, and keeps serving', async () => {
+    const { cli, requestQueueUrl } = await serveFixture();
+    const client = await connect(requestQueueUrl);
+    const pid = await pidOf(client);
+
+    const error = await within(
+      client.callTool({ name: 'crash', arguments: {} }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      ),
+      'the answer to the crashing call',
+    );
+    expect(error).toBeInstanceOf(McpError);
+    expect((error as McpError).message).toMatch(/ended before answering/);
+    await cli.waitForLog('session closed');
+    expect(isRunning(pid)).toBe(false);
+
+    // The serve process is still there, and a new session gets a new child.
+    expect(cli.child.exitCode).toBeNull();
+    const fresh = await connect(requestQueueUrl);
+    const result = await within(
+      fresh.callTool({ name: 'echo', arguments: { text: 'still here' } }),
+      'tools/call',
+    );
+    expect(textOf(result)).toBe('echo: still here');
+    expect(await pidOf(fresh)).not.toBe(pid);
+  });
+
+  it('serves a Streamable HTTP MCP server with --upstream-url, one upstream session per session', async () => {
+    const upstream = await startHttpUpstream();
+    const requestQueueUrl = await sqs.createQueue('cli-serve-upstream');
+    const cli = new CliProcess(
+      [
+        'serve',
+        ...sqsFlags(requestQueueUrl),
+        '--upstream-url',
+        upstream.url,
+        '--upstream-header',
+        'X-Upstream-Token: sesame, open',
+      ],
+      cleanEnv(),
+    );
+    const serving = await cli.waitForLog('serving');
+    // Header values can be secrets: the log names the header only.
+    expect(serving).toMatchObject({ upstreamUrl: upstream.url, upstreamHeaders: ['X-Upstream-Token'] });
+    expect(JSON.stringify(serving)).not.toContain('sesame');
+
+    const first = await connect(requestQueueUrl);
+    const second = await connect(requestQueueUrl);
+    expect(first.getServerVersion()?.name).toBe('http-upstream');
+    const result = await within(
+      first.callTool({ name: 'greet', arguments: { name: 'SQS' } }),
+      'tools/call through the upstream',
+    );
+    expect(textOf(result)).toBe('hello SQS, from the HTTP upstream');
+    await within(second.callTool({ name: 'greet', arguments: { name: 'again' } }), 'a second call');
+    expect(upstream.sessions.size).toBe(2);
+    expect(new Set(upstream.tokens)).toEqual(new Set(['sesame, open']));
+  });
+
+  it('takes its settings from a config file and the environment, and runs the command with this environment', async () => {
+    const requestQueueUrl = await sqs.createQueue('cli-serve-config');
+    const configFile = join(mkdtempSync(join(tmpdir(), 'asyncmcp-serve-e2e-')), 'serve.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'backend: sqs',
+        `requestQueueUrl: ${requestQueueUrl}`,
+        `endpointUrl: ${sqs.endpoint}`,
+        'region: us-east-1',
+        'maxSessions: 5',
+        `command: ${JSON.stringify(process.execPath)}`,
+        `args: [${JSON.stringify(FIXTURE)}, --flag, 42]`,
+      ].join('\n'),
+    );
+    const secret = `secret-${randomUUID()}`;
+    // The environment's session cap (1) wins over the file's (5).
+    const cli = new CliProcess(
+      ['serve', '--config', configFile],
+      cleanEnv({ ASYNCMCP_MAX_SESSIONS: '1', SERVE_FIXTURE_SECRET: secret }),
+    );
+    const serving = await cli.waitForLog('serving');
+    expect(serving).toMatchObject({ maxSessions: 1, configFile, args: [FIXTURE, '--flag', '42'] });
+
+    const client = await connect(requestQueueUrl);
+    const env = await within(
+      client.callTool({ name: 'getenv', arguments: { name: 'SERVE_FIXTURE_SECRET' } }),
+      'getenv',
+    );
+    expect(textOf(env)).toBe(secret);
+    const args = await within(client.callTool({ name: 'args', arguments: {} }), 'args');
+    expect(JSON.parse(textOf(args))).toEqual(['--flag', '42']);
+
+    // One session is the cap: a second initialize is refused with a JSON-RPC error.
+    await expect(connect(requestQueueUrl)).rejects.toThrow(McpError);
+  });
+
+  /** An SDK Streamable HTTP server (stateful, one McpServer per session) on a free port. */
+  async function startHttpUpstream(): Promise<{ url: string; sessions: Set<string>; tokens: string[] }> {
+    const sessions = new Set<string>();
+    const tokens: string[] = [];
+    const transports = new Map<string, StreamableHTTPServerTransport>();
+    const server = createServer(async (req, res) => {
+      const token = req.headers['x-upstream-token'];
+      if (typeof token === 'string') tokens.push(token);
+      const body = req.method === 'POST' ? JSON.parse(await readBody(req)) : undefined;
+      const sessionId = req.headers['mcp-session-id'];
+      let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
+      if (transport === undefined && sessionId === undefined && req.method === 'POST') {
+        const created = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => {
+            sessions.add(id);
+            transports.set(id, created);
+          },
+        });
+        const mcp = new McpServer({ name: 'http-upstream', version: '1.0.0' });
+        mcp.registerTool('greet', { inputSchema: { name: z.string() } }, async ({ name }) => ({
+          content: [{ type: 'text', text: `hello ${name}, from the HTTP upstream` }],
+        }));
+        await mcp.connect(created);
+        transport = created;
+      }
+      if (transport === undefined) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }),
+        );
+        return;
+      }
+      await transport.handleRequest(req, res, body);
+    });
+    httpServers.push(server);
+    await within(
+      new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)),
+      'the HTTP upstream listening',
+    );
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}/mcp`, sessions, tokens };
+  }
+});
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
+}
