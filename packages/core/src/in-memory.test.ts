@@ -36,5 +36,7 @@ function inMemoryTarget(kind: 'client transport' | 'backend'): () => Promise<Con
   };
 }
 
-describeTransportConformance('in-memory client transport', inMemoryTarget('client transport'));
-describeTransportConformance('in-memory backend', inMemoryTarget('backend'));
+describeTransportConformance('in-memory client transport', inMemoryTarget('client transport'), {
+  sessionEndsOnClose: true,
+});
+describeTransportConformance('in-memory backend', inMemoryTarget('backend'), { sessionEndsOnClose: true });

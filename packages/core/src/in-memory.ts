@@ -7,6 +7,7 @@ import type { Backend, ServerFactory, SessionInfo, SessionManager } from './cont
 import { buildServerAttributes, flattenAttributes } from './envelope.js';
 import { TransportStateError } from './errors.js';
 import { readMeta } from './meta.js';
+import { terminateSessionNotification } from './session-control.js';
 import { type InboundMessage, SessionDispatcher } from './session-dispatcher.js';
 
 /**
@@ -115,6 +116,8 @@ export class InMemoryClientTransport implements Transport {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Tell the server the session is over (best effort), then stop listening.
+    if (this.sessionId !== undefined) await this.send(terminateSessionNotification()).catch(() => undefined);
     this.#closed = true;
     this.#stop?.();
     this.onclose?.();

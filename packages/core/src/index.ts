@@ -12,6 +12,7 @@ export * from './logger.js';
 export * from './meta.js';
 export * from './queue-consumer.js';
 export * from './request-correlator.js';
+export * from './session-control.js';
 export * from './session-dispatcher.js';
 export * from './session-id.js';
 export * from './session-registry.js';

@@ -21,6 +21,7 @@ import {
   validationError,
 } from './jsonrpc-errors.js';
 import { type Logger, silentLogger } from './logger.js';
+import { isTerminateSessionNotification } from './session-control.js';
 import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
 import { SessionRegistry } from './session-registry.js';
 
@@ -340,6 +341,11 @@ export class SessionDispatcher<A> {
       created,
       address: session.address,
     };
+    if (isTerminateSessionNotification(message)) {
+      this.stats.accepted++;
+      this.#logger.info({ sessionId: session.sessionId }, 'session terminated by its client');
+      return { ...base, settled: this.#end(session).then(() => 'delivered' as const) };
+    }
     if (!isRequest(message)) {
       this.stats.accepted++;
       session.onmessage?.(message);

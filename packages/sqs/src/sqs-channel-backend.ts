@@ -20,6 +20,7 @@ import {
   silentLogger,
   type Transport,
   TransportStateError,
+  terminateSessionNotification,
   toError,
   type UnwrappedBody,
   unwrapSnsEnvelope,
@@ -329,6 +330,10 @@ class ChannelBackendSession implements Transport {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // The gateway session ended (DELETE, eviction, shutdown): end the server's session too, best effort.
+    if (this.state.sessionId !== undefined) {
+      await this.backend.sendFor(this, terminateSessionNotification()).catch(() => undefined);
+    }
     this.#closed = true;
     this.backend.forget(this);
     this.onclose?.();

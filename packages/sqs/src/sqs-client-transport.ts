@@ -11,6 +11,7 @@ import {
   silentLogger,
   type Transport,
   TransportStateError,
+  terminateSessionNotification,
   toError,
   unwrapSnsEnvelope,
 } from '@asyncmcp/core';
@@ -179,6 +180,10 @@ export class SqsClientTransport implements Transport {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Tell the server the session is over (best effort), so it need not wait for idle eviction.
+    if (this.sessionId !== undefined && this.#consumer) {
+      await this.send(terminateSessionNotification()).catch(() => undefined);
+    }
     this.#closed = true;
     await this.#consumer?.stop({ timeoutMs: 0 });
     this.onclose?.();

@@ -41,6 +41,14 @@ export interface SqsSessionManagerOptions {
   maxSessions?: number;
   /** Sessions idle this long (and not running a request) are closed. @default never */
   sessionIdleTimeoutMs?: number;
+  /**
+   * For managers that share one request queue (workers): hand a message for a session this manager does
+   * not hold back to the queue, up to this many receives of it, so the worker holding the session can
+   * take it; after that it is dropped with a log line. Sessions live in the worker that opened them, so
+   * with N workers a message needs about N receives on average. @default 0 (this manager is the queue's
+   * only reader)
+   */
+  releaseUnknownSessions?: number;
   /** Most messages being handled at once; receiving pauses at the limit. @default 100 */
   maxInFlight?: number;
   /** How long `close()` waits for running requests. @default 10000 */
@@ -73,7 +81,7 @@ export class SqsSessionManager implements SessionManager {
   readonly #consumer: QueueConsumer;
   /** Each received message unwrapped once, for both its ordering key and its handling. */
   readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
-  readonly stats = { poisoned: 0, unroutable: 0 };
+  readonly stats = { poisoned: 0, unroutable: 0, handedBack: 0 };
 
   constructor(options: SqsSessionManagerOptions) {
     if (!options.requestQueueUrl) throw new ConfigurationError('SqsSessionManager needs a requestQueueUrl');
@@ -177,6 +185,12 @@ export class SqsSessionManager implements SessionManager {
     if (result.reason === 'closing') return { settled: Promise.resolve('release') };
     if (result.reason === 'parse' || result.reason === 'validation') {
       return { settled: this.#poison(message, result.error.error.message) };
+    }
+    const releases = this.#options.releaseUnknownSessions ?? 0;
+    if (result.reason === 'unknown-session' && (message.receiveCount ?? 1) <= releases) {
+      // Another worker on this queue may own the session: hand the message back for it to take.
+      this.stats.handedBack++;
+      return { settled: Promise.resolve('release') };
     }
     this.stats.unroutable++;
     return { settled: Promise.resolve('delete') };

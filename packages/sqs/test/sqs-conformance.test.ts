@@ -52,5 +52,9 @@ function sqsTarget(kind: 'client transport' | 'backend'): () => Promise<Conforma
   };
 }
 
-describeTransportConformance('SQS client transport + SqsSessionManager', sqsTarget('client transport'));
-describeTransportConformance('sqsBackend + SqsSessionManager', sqsTarget('backend'));
+describeTransportConformance('SQS client transport + SqsSessionManager', sqsTarget('client transport'), {
+  sessionEndsOnClose: true,
+});
+describeTransportConformance('sqsBackend + SqsSessionManager', sqsTarget('backend'), {
+  sessionEndsOnClose: true,
+});

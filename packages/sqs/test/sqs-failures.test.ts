@@ -386,6 +386,36 @@ describe('SQS failure handling', () => {
     ).toBe('fine');
   });
 
+  it('lets workers share one request queue, each message reaching the worker that holds its session', async () => {
+    const first = await startManager({ calls: new Map() }, { releaseUnknownSessions: 50 });
+    const second = await startManager(
+      { calls: new Map() },
+      { requestQueueUrl: first.requestQueueUrl, releaseUnknownSessions: 50 },
+    );
+    const clients = await Promise.all([0, 1, 2, 3].map(() => connectClient(first.requestQueueUrl)));
+    const answers = await Promise.all(
+      clients.map(async ({ client }, index) => {
+        const texts: string[] = [];
+        for (let call = 0; call < 3; call++) {
+          texts.push(
+            text(
+              await client.callTool(
+                { name: 'echo', arguments: { text: `${index}.${call}` } },
+                undefined,
+                request,
+              ),
+            ),
+          );
+        }
+        return texts;
+      }),
+    );
+    expect(answers).toEqual(clients.map((_, index) => [0, 1, 2].map((call) => `${index}.${call}`)));
+    // Every session lives in exactly one worker.
+    const held = [...first.manager.sessions.keys(), ...second.manager.sessions.keys()].sort();
+    expect(held).toEqual(clients.map(({ transport }) => transport.sessionId as string).sort());
+  });
+
   it('runs two managers and their clients in one process without sharing state', async () => {
     const first = await startManager({ calls: new Map() });
     const second = await startManager({ calls: new Map() });

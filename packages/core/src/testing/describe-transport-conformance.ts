@@ -33,6 +33,8 @@ export interface ConformanceCapabilities {
   serverToClientRequests?: boolean;
   /** A terminated session's later messages get an error back to the client. @default true */
   terminatedSessionError?: boolean;
+  /** Closing the client transport ends its session on the server (it tells the server). @default false */
+  sessionEndsOnClose?: boolean;
   /** How many sessions run at once in the concurrency check; 0 skips it. @default 20 */
   concurrentSessions?: number;
 }
@@ -218,6 +220,17 @@ export function describeTransportConformance(
       await closed.done;
       await expect(inner.send({ jsonrpc: '2.0', method: 'notifications/initialized' })).rejects.toThrow();
     });
+
+    it.runIf(capabilities.sessionEndsOnClose === true)(
+      'ends the server session when the client closes',
+      async () => {
+        const { client, tap } = await connect();
+        const sessionId = tap.sessionId as string;
+        expect(manager.sessions.has(sessionId)).toBe(true);
+        await client.close();
+        await expect.poll(() => manager.sessions.has(sessionId), { timeout }).toBe(false);
+      },
+    );
 
     it.skipIf(capabilities.terminatedSessionError === false)(
       'answers a message for a terminated session with "Session has been terminated"',
