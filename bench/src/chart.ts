@@ -19,7 +19,9 @@ export function latencyChart(paths: Array<{ name: string; latency: LatencySummar
       const h = (value / max) * plotHeight;
       const x = x0 + k * barWidth;
       const y = margin.top + plotHeight - h;
-      bars.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[key]}"><title>${path.name} ${key}: ${value} ms</title></rect>`);
+      bars.push(
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[key]}"><title>${path.name} ${key}: ${value} ms</title></rect>`,
+      );
     });
     bars.push(
       `<text x="${(x0 + groupWidth * 0.35).toFixed(1)}" y="${height - margin.bottom + 18}" font-size="12" text-anchor="middle">${path.name}</text>`,
@@ -30,7 +32,10 @@ export function latencyChart(paths: Array<{ name: string; latency: LatencySummar
     return `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${margin.left - 6}" y="${y + 4}" font-size="11" text-anchor="end">${(f * max).toFixed(1)}</text>`;
   });
   const legend = Object.entries(colors)
-    .map(([key, color], i) => `<rect x="${margin.left + i * 70}" y="8" width="10" height="10" fill="${color}"/><text x="${margin.left + i * 70 + 14}" y="17" font-size="12">${key}</text>`)
+    .map(
+      ([key, color], i) =>
+        `<rect x="${margin.left + i * 70}" y="8" width="10" height="10" fill="${color}"/><text x="${margin.left + i * 70 + 14}" y="17" font-size="12">${key}</text>`,
+    )
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>${ticks.join('')}${bars.join('')}${legend}

@@ -12,7 +12,11 @@ export interface Child<I> {
  * Starts one of the bench's child scripts (each part of a path runs in its own process, as it would in
  * production) and waits for the JSON line it prints when ready.
  */
-export async function startChild<I>(script: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Child<I>> {
+export async function startChild<I>(
+  script: string,
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<Child<I>> {
   const file = fileURLToPath(new URL(script, import.meta.url));
   const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', file], {
     env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' },
@@ -20,7 +24,10 @@ export async function startChild<I>(script: string, env: Record<string, string> 
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const info = await new Promise<I>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${script} did not start within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
     lines.on('line', (line) => {
       if (!line.startsWith('{"ready"')) return;

@@ -18,12 +18,17 @@ while (running) {
   );
   if (Messages.length === 0) continue;
   await Promise.all(
-    Messages.map((message) => client.send(new SendMessageCommand({ QueueUrl: responseQueueUrl, MessageBody: message.Body ?? '' }))),
+    Messages.map((message) =>
+      client.send(new SendMessageCommand({ QueueUrl: responseQueueUrl, MessageBody: message.Body ?? '' })),
+    ),
   );
   await client.send(
     new DeleteMessageBatchCommand({
       QueueUrl: requestQueueUrl,
-      Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })),
+      Entries: Messages.map((message, index) => ({
+        Id: String(index),
+        ReceiptHandle: message.ReceiptHandle ?? '',
+      })),
     }),
   );
 }

@@ -1,17 +1,27 @@
+import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager } from '@asyncmcp/sqs';
+import { awsClients } from './aws-clients.js';
 import { createBenchServer } from './bench-server.js';
 import { ready } from './child-process.js';
 import { startControl } from './control-server.js';
-import { countingSqsClient } from './counting-sqs-client.js';
 
-const { client, counts } = countingSqsClient(process.env.BENCH_ENDPOINT as string);
-const manager = new SqsSessionManager({
-  sqsClient: client,
+// The async MCP server of a path: SQS (answers to each client's queue) or SNS+SQS (to its topic).
+const { sqsClient, snsClient, counts } = awsClients(process.env.BENCH_ENDPOINT as string);
+const options = {
+  sqsClient,
   requestQueueUrl: process.env.BENCH_REQUEST_QUEUE_URL as string,
   createServer: createBenchServer,
   maxInFlight: 512,
-});
+};
+const manager =
+  process.env.BENCH_BACKEND === 'sns-sqs'
+    ? new SnsSqsSessionManager({ ...options, snsClient })
+    : new SqsSessionManager(options);
 await manager.start();
-const control = await startControl(() => ({ calls: counts, sessions: manager.sessions.size, ...manager.metrics }));
+const control = await startControl(() => ({
+  calls: counts,
+  sessions: manager.sessions.size,
+  ...manager.metrics,
+}));
 ready({ control });
 process.once('SIGTERM', () => void manager.close().then(() => process.exit(0)));

@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { SnsSqsClientTransport } from '@asyncmcp/sns-sqs';
 import { SqsClientTransport } from '@asyncmcp/sqs';
-import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { awsClients } from './aws-clients.js';
 import { latencyChart } from './chart.js';
 import { type Child, startChild } from './child-process.js';
 import { countingSqsClient } from './counting-sqs-client.js';
@@ -49,7 +58,9 @@ async function connect(transport: Transport): Promise<Client> {
 }
 
 async function echo(client: Client, index: number): Promise<void> {
-  const result = await client.callTool({ name: 'echo', arguments: { text: `m${index}` } }, undefined, { timeout: 15_000 });
+  const result = await client.callTool({ name: 'echo', arguments: { text: `m${index}` } }, undefined, {
+    timeout: 15_000,
+  });
   if ((result.content as Array<{ text: string }>)[0]?.text !== `m${index}`) throw new Error('wrong answer');
 }
 
@@ -94,11 +105,17 @@ async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult>
     await client.send(new SendMessageCommand({ QueueUrl: requestQueueUrl, MessageBody: `{"n":${index}}` }));
     for (;;) {
       const { Messages = [] } = await client.send(
-        new ReceiveMessageCommand({ QueueUrl: responseQueueUrl, WaitTimeSeconds: 20, MaxNumberOfMessages: 1 }),
+        new ReceiveMessageCommand({
+          QueueUrl: responseQueueUrl,
+          WaitTimeSeconds: 20,
+          MaxNumberOfMessages: 1,
+        }),
       );
       const message = Messages[0];
       if (!message) continue;
-      await client.send(new DeleteMessageCommand({ QueueUrl: responseQueueUrl, ReceiptHandle: message.ReceiptHandle }));
+      await client.send(
+        new DeleteMessageCommand({ QueueUrl: responseQueueUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
       return;
     }
   };
@@ -113,7 +130,11 @@ async function openIdleSessions(url: string, count: number): Promise<number> {
     jsonrpc: '2.0',
     id: 0,
     method: 'initialize',
-    params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'idle', version: '1' } },
+    params: {
+      protocolVersion: LATEST_PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: { name: 'idle', version: '1' },
+    },
   });
   const started = performance.now();
   let next = 0;
@@ -152,13 +173,18 @@ async function main(): Promise<void> {
     BENCH_REQUEST_QUEUE_URL: idleRequestQueue,
   });
   await openIdleSessions(idleGateway.info.url, 1);
-  const idleBefore = [await getJson(`${idleServer.info.control}/stats`), await getJson(`${idleGateway.info.control}/stats`)];
+  const idleBefore = [
+    await getJson(`${idleServer.info.control}/stats`),
+    await getJson(`${idleGateway.info.control}/stats`),
+  ];
   const idleStarted = performance.now();
 
   const floor = await rawFloor(endpoint, admin);
 
   const http = await child<{ url: string }>('./child-http-server.ts');
-  const baseline = await measurePath('baseline-http', () => connect(new StreamableHTTPClientTransport(new URL(http.info.url))));
+  const baseline = await measurePath('baseline-http', () =>
+    connect(new StreamableHTTPClientTransport(new URL(http.info.url))),
+  );
 
   const requestQueueUrl = await queue(admin, 'mcp-req');
   const server = await child<{ control: string }>('./child-sqs-server.ts', {
@@ -168,7 +194,11 @@ async function main(): Promise<void> {
   const { client: clientSqs } = countingSqsClient(endpoint);
   const direct = await measurePath('direct-sqs', async () =>
     connect(
-      new SqsClientTransport({ sqsClient: clientSqs, requestQueueUrl, responseQueueUrl: await queue(admin, 'direct-resp') }),
+      new SqsClientTransport({
+        sqsClient: clientSqs,
+        requestQueueUrl,
+        responseQueueUrl: await queue(admin, 'direct-resp'),
+      }),
     ),
   );
   const gateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
@@ -196,12 +226,22 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, remaining));
   }
   const idleSeconds = (performance.now() - idleStarted) / 1000;
-  const idleAfter = [await getJson(`${idleServer.info.control}/stats`), await getJson(`${idleGateway.info.control}/stats`)];
-  const receives = (stats: Json) => Number((stats.calls as Record<string, number>).ReceiveMessageCommand ?? 0);
+  const idleAfter = [
+    await getJson(`${idleServer.info.control}/stats`),
+    await getJson(`${idleGateway.info.control}/stats`),
+  ];
+  const receives = (stats: Json) =>
+    Number((stats.calls as Record<string, number>).ReceiveMessageCommand ?? 0);
   const idle = {
     windowSeconds: round(idleSeconds, 1),
-    serverReceivesPer20s: round(((receives(idleAfter[0] as Json) - receives(idleBefore[0] as Json)) * 20) / idleSeconds, 2),
-    gatewayReceivesPer20s: round(((receives(idleAfter[1] as Json) - receives(idleBefore[1] as Json)) * 20) / idleSeconds, 2),
+    serverReceivesPer20s: round(
+      ((receives(idleAfter[0] as Json) - receives(idleBefore[0] as Json)) * 20) / idleSeconds,
+      2,
+    ),
+    gatewayReceivesPer20s: round(
+      ((receives(idleAfter[1] as Json) - receives(idleBefore[1] as Json)) * 20) / idleSeconds,
+      2,
+    ),
     gatewayApiCallsPerMinute: round(
       (Object.values(idleAfter[1]?.calls as Record<string, number>).reduce((a, b) => a + b, 0) -
         Object.values(idleBefore[1]?.calls as Record<string, number>).reduce((a, b) => a + b, 0)) *
@@ -210,18 +250,66 @@ async function main(): Promise<void> {
     ),
   };
 
-  const paths = [floor, baseline, direct, viaGateway];
+  // The same pair over SNS topics fanned out to SQS queues.
+  const { snsClient } = awsClients(endpoint);
+  const topic = async (name: string) =>
+    (await snsClient.send(new CreateTopicCommand({ Name: `${name}-${randomUUID()}` }))).TopicArn as string;
+  const subscribedQueue = async (topicArn: string, name: string) => {
+    const queueUrl = await queue(admin, name);
+    const queueArn = `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').at(-1)}`;
+    await snsClient.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+    return queueUrl;
+  };
+  const requestTopicArn = await topic('sns-req');
+  const snsRequestQueue = await subscribedQueue(requestTopicArn, 'sns-req');
+  await child('./child-sqs-server.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_BACKEND: 'sns-sqs',
+    BENCH_REQUEST_QUEUE_URL: snsRequestQueue,
+  });
+  const { sqsClient: snsClientSqs } = awsClients(endpoint);
+  const directSns = await measurePath('direct-sns-sqs', async () => {
+    const responseTopicArn = await topic('sns-resp');
+    return connect(
+      new SnsSqsClientTransport({
+        snsClient,
+        sqsClient: snsClientSqs,
+        requestTopicArn,
+        responseTopicArn,
+        responseQueueUrl: await subscribedQueue(responseTopicArn, 'sns-resp'),
+      }),
+    );
+  });
+  const snsGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_BACKEND: 'sns-sqs',
+    BENCH_REQUEST_TOPIC_ARN: requestTopicArn,
+  });
+  const viaSnsGateway = await measurePath('gateway-sns-sqs', () =>
+    connect(new StreamableHTTPClientTransport(new URL(snsGateway.info.url))),
+  );
+
+  const paths = [floor, baseline, direct, viaGateway, directSns, viaSnsGateway];
   const results = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     node: process.version,
     machine: { cpus: (await import('node:os')).cpus().length },
-    settings: { sequentialCalls: SEQUENTIAL, warmup: WARMUP, concurrentSessions: CONCURRENT_SESSIONS, callsPerSession: CALLS_PER_SESSION },
+    settings: {
+      sequentialCalls: SEQUENTIAL,
+      warmup: WARMUP,
+      concurrentSessions: CONCURRENT_SESSIONS,
+      callsPerSession: CALLS_PER_SESSION,
+    },
     paths,
     gatewayOverDirectP50: round(viaGateway.latency.p50 / direct.latency.p50),
     gatewayOverDirectThroughput: round((viaGateway.throughput ?? 0) / (direct.throughput ?? 1)),
     gatewayOverRawFloorP50: round(viaGateway.latency.p50 / floor.latency.p50),
     gatewayAddedLatencyP50Ms: round(viaGateway.latency.p50 - direct.latency.p50),
+    snsSqs: {
+      gatewayOverDirectP50: round(viaSnsGateway.latency.p50 / directSns.latency.p50),
+      gatewayOverDirectThroughput: round((viaSnsGateway.throughput ?? 0) / (directSns.throughput ?? 1)),
+    },
     sessions: {
       opened: IDLE_SESSIONS,
       openSeconds: round(openMs / 1000, 2),
@@ -234,14 +322,23 @@ async function main(): Promise<void> {
 
   const table = [
     ['path', 'p50 ms', 'p95 ms', 'p99 ms', 'calls/s (32 sessions)'],
-    ...paths.map((p) => [p.name, String(p.latency.p50), String(p.latency.p95), String(p.latency.p99), String(p.throughput ?? '—')]),
+    ...paths.map((p) => [
+      p.name,
+      String(p.latency.p50),
+      String(p.latency.p95),
+      String(p.latency.p99),
+      String(p.throughput ?? '—'),
+    ]),
   ];
-  const widths = table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
+  const widths =
+    table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
   const print = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
   console.log(print(table[0] as string[]));
   for (const row of table.slice(1)) console.log(print(row));
   console.log('');
-  console.log(`gateway ÷ direct p50          ${results.gatewayOverDirectP50}  (added ${results.gatewayAddedLatencyP50Ms} ms)`);
+  console.log(
+    `gateway ÷ direct p50          ${results.gatewayOverDirectP50}  (added ${results.gatewayAddedLatencyP50Ms} ms)`,
+  );
   console.log(`gateway ÷ direct throughput   ${results.gatewayOverDirectThroughput}`);
   console.log(`gateway ÷ raw floor p50       ${results.gatewayOverRawFloorP50}`);
   console.log(

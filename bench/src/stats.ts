@@ -9,9 +9,16 @@ export interface LatencySummary {
 /** Percentiles (nearest rank) of latencies in milliseconds. */
 export function summarize(samples: number[]): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
   const mean = sorted.reduce((sum, value) => sum + value, 0) / Math.max(1, sorted.length);
-  return { count: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), mean: round(mean) };
+  return {
+    count: sorted.length,
+    p50: round(at(0.5)),
+    p95: round(at(0.95)),
+    p99: round(at(0.99)),
+    mean: round(mean),
+  };
 }
 
 export function round(value: number, digits = 3): number {
@@ -20,7 +27,10 @@ export function round(value: number, digits = 3): number {
 }
 
 /** Times each call of `operation`, one after another. */
-export async function timeSequential(count: number, operation: (index: number) => Promise<unknown>): Promise<number[]> {
+export async function timeSequential(
+  count: number,
+  operation: (index: number) => Promise<unknown>,
+): Promise<number[]> {
   const samples: number[] = [];
   for (let index = 0; index < count; index++) {
     const started = performance.now();
