@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   );
 
   const requestQueueUrl = await queue(admin, 'mcp-req');
-  const server = await child<{ control: string }>('./child-sqs-server.ts', {
+  await child('./child-sqs-server.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
   });
