@@ -1,7 +1,60 @@
 /**
- * @asyncmcp/webhook — MCP over HTTP webhooks and Streamable HTTP with webhook delivery.
- *
- * This package is reserved and not implemented yet: it exports nothing. Its API is described in the
- * repository README and arrives in a later release.
+ * @asyncmcp/webhook — MCP over HTTP webhooks (PROTOCOL.md §3) and Streamable HTTP with webhook delivery
+ * for slow tools (§4): client transports, server session managers and gateway backends, with Standard
+ * Webhooks signing and an SSRF guard on every webhook the server calls.
  */
-export {};
+export {
+  StreamableHttpWebhookClientTransport,
+  type StreamableHttpWebhookClientTransportOptions,
+} from './hybrid-client-transport.js';
+export {
+  createHybridServer,
+  HybridSessionManager,
+  type HybridSessionManagerOptions,
+  type HybridStats,
+  type HybridTransportOptions,
+  type WebhookToolSelector,
+} from './hybrid-session-manager.js';
+export {
+  type HybridBackend,
+  type HybridBackendOptions,
+  hybridBackend,
+  type WebhookBackend,
+  type WebhookBackendOptions,
+  type WebhookBackendStats,
+  type WebhookRouteBackend,
+  webhookBackend,
+} from './webhook-backend.js';
+export {
+  WebhookClientTransport,
+  type WebhookClientTransportOptions,
+  type WebhookListenOptions,
+} from './webhook-client-transport.js';
+export {
+  WebhookDeliveryError,
+  type WebhookDeliveryOptions,
+  type WebhookDeliveryStats,
+} from './webhook-deliverer.js';
+export { WebhookHeader } from './webhook-headers.js';
+export type { ListenOptions, NodeRequestHandler } from './webhook-http.js';
+export type { WebhookReceiverStats } from './webhook-receiver.js';
+export { WebhookSessionManager, type WebhookSessionManagerOptions } from './webhook-session-manager.js';
+export {
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  SignatureHeader,
+  type VerifyResult,
+  type WebhookSecret,
+  WebhookSigner,
+  WebhookVerifier,
+  type WebhookVerifierOptions,
+} from './webhook-signing.js';
+export {
+  type AddressClass,
+  classifyAddress,
+  type ResolvedAddress,
+  resolveWebhookTarget,
+  type WebhookDnsLookup,
+  type WebhookTarget,
+  type WebhookUrlPolicy,
+  WebhookUrlRefusedError,
+} from './webhook-url-guard.js';

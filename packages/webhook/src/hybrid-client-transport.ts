@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type BackendMessageExtra,
+  ConfigurationError,
+  isAnswer,
+  isInitializeRequest,
+  isRequest,
+  type JSONRPCMessage,
+  type Logger,
+  MetaKey,
+  silentLogger,
+  type Transport,
+  type TransportSendOptions,
+  TransportStateError,
+  toError,
+  withMeta,
+} from '@asyncmcp/core';
+import {
+  StreamableHTTPClientTransport,
+  type StreamableHTTPReconnectionOptions,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { AnswerLedger } from './webhook-answer-ledger.js';
+import type { ClientTransportHooks, WebhookListenOptions } from './webhook-client-transport.js';
+import { WebhookHeader } from './webhook-headers.js';
+import {
+  headerValue,
+  type NodeRequestHandler,
+  type RunningHttpServer,
+  requestPath,
+  sendJson,
+  startHttpServer,
+} from './webhook-http.js';
+import { WebhookReceiver, type WebhookReceiverStats } from './webhook-receiver.js';
+import type { WebhookSecret } from './webhook-signing.js';
+
+export interface StreamableHttpWebhookClientTransportOptions {
+  /** The server's Streamable HTTP endpoint, e.g. `https://mcp.example.com/mcp`. */
+  serverUrl: string | URL;
+  /** Where the server POSTs webhook-tool answers; named in `initialize` as `_meta.webhookUrl`. */
+  webhookUrl?: string | URL;
+  /** Start a receiver of our own; without it, mount `handleWebhook` where `webhookUrl` points. */
+  listen?: WebhookListenOptions;
+  /** Verify Standard Webhooks signatures on deliveries. @default unsigned */
+  signingSecret?: WebhookSecret;
+  /** Sent as `X-Client-ID`, as Python asyncmcp hybrid clients do. @default a random UUID */
+  clientId?: string;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+  /** Passed to the SDK's `StreamableHTTPClientTransport` (headers such as `Authorization` go here). */
+  requestInit?: RequestInit;
+  reconnectionOptions?: StreamableHTTPReconnectionOptions;
+  /** Resume an existing Streamable HTTP session. */
+  sessionId?: string;
+  /** Largest delivery the receiver reads. @default 4 MiB */
+  maxBodyBytes?: number;
+  /** Whether `close()` ends the session on the server with a DELETE. @default true */
+  terminateOnClose?: boolean;
+  logger?: Logger;
+  /** Clock in milliseconds for signatures; replace it in tests. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The client of the StreamableHTTP + webhook hybrid (PROTOCOL.md §4): the SDK's own
+ * `StreamableHTTPClientTransport` for everything on the HTTP side, merged with a webhook receiver into
+ * one SDK `Transport`. `_meta.webhookUrl` is added to `initialize`; answers of webhook tools arrive on
+ * the receiver and reach the SDK exactly once, even when a fallback also sends them on the stream.
+ */
+export class StreamableHttpWebhookClientTransport implements Transport {
+  onmessage?: Transport['onmessage'];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+
+  readonly #options: StreamableHttpWebhookClientTransportOptions;
+  readonly #hooks: ClientTransportHooks;
+  readonly #http: StreamableHTTPClientTransport;
+  readonly #receiver: WebhookReceiver;
+  readonly #ledger = new AnswerLedger();
+  readonly #logger: Logger;
+  #webhookUrl: string | undefined;
+  #listener: RunningHttpServer | undefined;
+  #started = false;
+  #closed = false;
+  #closeFired = false;
+
+  constructor(options: StreamableHttpWebhookClientTransportOptions, hooks: ClientTransportHooks = {}) {
+    let serverUrl: URL;
+    try {
+      serverUrl = new URL(String(options.serverUrl));
+      if (options.webhookUrl !== undefined) this.#webhookUrl = new URL(String(options.webhookUrl)).href;
+    } catch {
+      throw new ConfigurationError('serverUrl and webhookUrl must be valid URLs');
+    }
+    if (this.#webhookUrl === undefined && !options.listen) {
+      throw new ConfigurationError(
+        'StreamableHttpWebhookClientTransport needs a webhookUrl (or listen, to start a receiver)',
+      );
+    }
+    this.#options = options;
+    this.#hooks = hooks;
+    this.#logger = options.logger ?? silentLogger;
+    const headers = new Headers(options.requestInit?.headers);
+    if (!headers.has(WebhookHeader.ClientId))
+      headers.set(WebhookHeader.ClientId, options.clientId ?? randomUUID());
+    this.#http = new StreamableHTTPClientTransport(serverUrl, {
+      requestInit: { ...options.requestInit, headers },
+      fetch: options.fetch,
+      reconnectionOptions: options.reconnectionOptions,
+      sessionId: options.sessionId,
+    });
+    this.#receiver = new WebhookReceiver({
+      signingSecret: options.signingSecret,
+      maxBodyBytes: options.maxBodyBytes,
+      now: options.now,
+      logger: this.#logger,
+      receive: (message, received) => {
+        if (this.#closed) return { status: 410, error: 'The transport is closed' };
+        const named = headerValue(received, WebhookHeader.McpSessionId);
+        const own = this.#http.sessionId;
+        if (named !== undefined && own !== undefined && named !== own) {
+          this.#logger.warn({ sessionId: own, other: named }, 'delivery for another session refused');
+          return { status: 404, error: `Session not found: ${named}` };
+        }
+        const related = this.#ledger.pendingByText(headerValue(received, WebhookHeader.RelatedRequestId));
+        this.#deliver(message, related === undefined ? undefined : { relatedRequestId: related });
+        return undefined;
+      },
+    });
+  }
+
+  /** The Node handler that receives the server's webhook POSTs; mount it where `webhookUrl` points. */
+  readonly handleWebhook: NodeRequestHandler = (req, res) => this.#receiver.handle(req, res);
+
+  get sessionId(): string | undefined {
+    return this.#http.sessionId;
+  }
+
+  /** The URL named to the server in `initialize`; with `listen` on port 0, known once started. */
+  get webhookUrl(): string | undefined {
+    return this.#webhookUrl;
+  }
+
+  get stats(): Readonly<WebhookReceiverStats> {
+    return this.#receiver.stats;
+  }
+
+  setProtocolVersion(version: string): void {
+    this.#http.setProtocolVersion(version);
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('The transport is already started');
+    if (this.#closed) throw new TransportStateError('closed');
+    this.#started = true;
+    const listen = this.#options.listen;
+    if (listen) {
+      const path = listen.path ?? (this.#webhookUrl ? new URL(this.#webhookUrl).pathname : '/webhook');
+      this.#listener = await startHttpServer(
+        async (req, res) => {
+          if (requestPath(req) !== path) return sendJson(res, 404, { error: 'Not found' });
+          await this.#receiver.handle(req, res);
+        },
+        listen,
+        this.#logger,
+      );
+      this.#webhookUrl ??= `${this.#listener.origin}${path}`;
+    }
+    this.#http.onmessage = (message) => this.#deliver(message);
+    this.#http.onerror = (error) => this.onerror?.(error);
+    this.#http.onclose = () => void this.close();
+    await this.#http.start();
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (this.#closed) throw new TransportStateError('closed');
+    if (!this.#started) throw new TransportStateError('not-started');
+    const wire =
+      isInitializeRequest(message) && this.#webhookUrl !== undefined
+        ? withMeta(message, { [MetaKey.WebhookUrl]: this.#webhookUrl })
+        : message;
+    if (isRequest(wire)) this.#ledger.sent(wire.id);
+    try {
+      await this.#http.send(wire, options);
+    } catch (error) {
+      if (isRequest(wire)) this.#ledger.abandoned(wire.id);
+      throw error;
+    }
+  }
+
+  /** Ends the session on the server (HTTP DELETE), as the SDK transport does. */
+  terminateSession(): Promise<void> {
+    return this.#http.terminateSession();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if ((this.#options.terminateOnClose ?? true) && this.#http.sessionId !== undefined) {
+      await this.#http.terminateSession().catch((error: unknown) => {
+        this.#logger.warn(
+          { sessionId: this.sessionId, err: toError(error).message },
+          'could not end the session',
+        );
+      });
+    }
+    await this.#http.close();
+    await this.#listener?.close();
+    this.#hooks.onclosed?.();
+    if (!this.#closeFired) {
+      this.#closeFired = true;
+      this.onclose?.();
+    }
+  }
+
+  #deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
+    if (isAnswer(message) && message.id !== undefined && !this.#ledger.take(message.id)) {
+      this.#logger.debug({ id: message.id }, 'duplicate answer dropped');
+      return;
+    }
+    try {
+      this.onmessage?.(message, extra);
+    } catch (error) {
+      this.onerror?.(toError(error));
+    }
+  }
+}

@@ -1,0 +1,374 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  ConfigurationError,
+  describeError,
+  internalError,
+  isValidSessionId,
+  type JSONRPCMessage,
+  JsonRpcErrorCode,
+  jsonRpcError,
+  type Logger,
+  MetaKey,
+  parseError,
+  type RequestId,
+  readMeta,
+  type ServerFactory,
+  type SessionInfo,
+  type SessionManager,
+  SessionRegistry,
+  sessionNotFoundError,
+  sessionTerminatedError,
+  silentLogger,
+  validationError,
+} from '@asyncmcp/core';
+import {
+  StreamableHTTPServerTransport,
+  type StreamableHTTPServerTransportOptions,
+} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { type HybridContext, HybridSession } from './hybrid-session.js';
+import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
+import { WebhookHeader } from './webhook-headers.js';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  headerValue,
+  type ListenOptions,
+  type NodeRequestHandler,
+  type RunningHttpServer,
+  readBody,
+  requestPath,
+  sendJson,
+  startHttpServer,
+} from './webhook-http.js';
+
+/** Which tools answer by webhook: names, or a predicate on the name. */
+export type WebhookToolSelector = readonly string[] | ReadonlySet<string> | ((toolName: string) => boolean);
+
+/** The options of the SDK transport each session runs on that the hybrid lets through. */
+export type HybridTransportOptions = Pick<
+  StreamableHTTPServerTransportOptions,
+  'allowedHosts' | 'allowedOrigins' | 'enableDnsRebindingProtection' | 'keepAliveMs'
+>;
+
+export interface HybridSessionManagerOptions extends WebhookDeliveryOptions {
+  /** Makes the MCP server of each new session. */
+  createServer: ServerFactory;
+  /** The tools whose `tools/call` answers are POSTed to the session's webhook instead of its stream. */
+  webhookTools: WebhookToolSelector;
+  /**
+   * What happens to an answer its webhook would not take after every retry: `stream` sends it on the
+   * request's SSE stream after all; `error` ends the request there with a JSON-RPC error. Either way
+   * the request ends. @default 'stream'
+   */
+  webhookFallback?: 'stream' | 'error';
+  /** The endpoint's path when `listen()` serves it. @default '/mcp' */
+  path?: string;
+  /** Most live sessions; `initialize` beyond it gets 503 and a JSON-RPC error. @default unlimited */
+  maxSessions?: number;
+  /** Sessions idle this long (and not running a request) are closed. @default never */
+  sessionIdleTimeoutMs?: number;
+  /** Largest request body read. @default 4 MiB */
+  maxBodyBytes?: number;
+  /** Passed to each session's SDK `StreamableHTTPServerTransport`. */
+  transportOptions?: HybridTransportOptions;
+  /**
+   * Take the session id a client proposes in `X-Session-ID` on `initialize` (when valid and never used
+   * here), as the asyncmcp gateway does (PROTOCOL.md §7), so gateway and server name a session alike.
+   * Off by default: Streamable HTTP session ids are the server's to choose, and a client could propose
+   * a guessable one. @default false
+   */
+  adoptProposedSessionIds?: boolean;
+  logger?: Logger;
+  onsessioninitialized?: (sessionId: string) => void;
+  onsessionclosed?: (sessionId: string) => void;
+}
+
+export interface HybridStats {
+  sessionsOpened: number;
+  sessionsClosed: number;
+  /** Answers delivered by webhook. */
+  webhookAnswers: number;
+  /** Answers the webhook did not take, sent on the stream instead (`webhookFallback: 'stream'`). */
+  webhookFallbacks: number;
+  /** Answers the webhook did not take, turned into a JSON-RPC error (`webhookFallback: 'error'`). */
+  webhookErrors: number;
+  /** HTTP requests refused before reaching a session (unknown session, bad body, limits …). */
+  requestsRefused: number;
+}
+
+/**
+ * The server of the StreamableHTTP + webhook hybrid (PROTOCOL.md §4): a Streamable HTTP MCP endpoint,
+ * served per session by the SDK's own `StreamableHTTPServerTransport`, where the answers of the
+ * configured webhook tools are POSTed to the session's `_meta.webhookUrl` instead of the request's SSE
+ * stream. Progress and other messages of such a request still flow on its stream, which ends once the
+ * webhook took the answer. An answer the webhook does not take after every retry falls back to the
+ * stream (or becomes a JSON-RPC error there): no request is left open.
+ */
+export class HybridSessionManager implements SessionManager {
+  readonly stats: HybridStats = {
+    sessionsOpened: 0,
+    sessionsClosed: 0,
+    webhookAnswers: 0,
+    webhookFallbacks: 0,
+    webhookErrors: 0,
+    requestsRefused: 0,
+  };
+  readonly #options: HybridSessionManagerOptions;
+  readonly #logger: Logger;
+  readonly #registry: SessionRegistry<HybridSession>;
+  readonly #deliverer: WebhookDeliverer;
+  readonly #context: HybridContext;
+  #listener: RunningHttpServer | undefined;
+  #closed = false;
+
+  constructor(options: HybridSessionManagerOptions) {
+    if (typeof options.createServer !== 'function') {
+      throw new ConfigurationError('HybridSessionManager needs createServer');
+    }
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#deliverer = new WebhookDeliverer({ ...options, logger: this.#logger });
+    this.#registry = new SessionRegistry<HybridSession>({
+      maxSessions: options.maxSessions,
+      idleTimeoutMs: options.sessionIdleTimeoutMs,
+      isBusy: (session) => session.busy,
+      onEvict: (sessionId, session) => {
+        this.#logger.info({ sessionId }, 'session evicted after being idle');
+        void this.#end(session);
+      },
+    });
+    const select = options.webhookTools;
+    const isWebhookTool =
+      typeof select === 'function'
+        ? (name: unknown) => typeof name === 'string' && select(name)
+        : (
+            (names: ReadonlySet<string>) => (name: unknown) =>
+              typeof name === 'string' && names.has(name)
+          )(new Set(select));
+    this.#context = {
+      deliverer: this.#deliverer,
+      logger: this.#logger,
+      stats: this.stats,
+      fallback: options.webhookFallback ?? 'stream',
+      isWebhookTool,
+      touch: (sessionId) => this.#registry.touch(sessionId),
+      end: (session) => this.#end(session),
+    };
+  }
+
+  get sessions(): ReadonlyMap<string, SessionInfo> {
+    const map = new Map<string, SessionInfo>();
+    for (const [id, session] of this.#registry.entries()) {
+      map.set(id, {
+        sessionId: id,
+        clientId: session.clientId,
+        protocolVersion: session.protocolVersion,
+        createdAt: session.createdAt,
+        lastActivityAt: this.#registry.lastActivityAt(id) ?? session.createdAt,
+      });
+    }
+    return map;
+  }
+
+  /** The endpoint's URL once `listen()` has bound it. */
+  get url(): string | undefined {
+    return this.#listener ? `${this.#listener.origin}${this.#options.path ?? '/mcp'}` : undefined;
+  }
+
+  get metrics(): Record<string, number> {
+    return {
+      ...this.stats,
+      ...this.#deliverer.stats,
+      sessions: this.#registry.size,
+      queued: this.#deliverer.queued,
+    };
+  }
+
+  /** Nothing to start: the endpoint answers as soon as it is mounted or `listen()` has bound it. */
+  async start(): Promise<void> {}
+
+  /** Serves the endpoint on a server of its own; resolves with its URL. */
+  async listen(options: ListenOptions): Promise<string> {
+    if (this.#listener) throw new Error('The manager is already listening');
+    const path = this.#options.path ?? '/mcp';
+    this.#listener = await startHttpServer(
+      async (req, res) => {
+        if (requestPath(req) !== path) return sendJson(res, 404, { error: 'Not found' });
+        await this.handleRequest(req, res);
+      },
+      options,
+      this.#logger,
+    );
+    return this.url as string;
+  }
+
+  async terminateSession(sessionId: string): Promise<boolean> {
+    const session = this.#registry.get(sessionId);
+    if (!session) return false;
+    await this.#end(session);
+    return true;
+  }
+
+  /** Closes every session at once (their open streams end), then stops delivering and listening. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#registry.entries()].map(([, session]) => this.#end(session)));
+    this.#registry.dispose();
+    await this.#deliverer.close();
+    await this.#listener?.close();
+  }
+
+  /** The Streamable HTTP endpoint (POST, GET, DELETE), for `app.all('/mcp', manager.handleRequest)`. */
+  readonly handleRequest: NodeRequestHandler = async (req, res) => {
+    let parsed: unknown;
+    if (req.method === 'POST') {
+      const body = await readBody(req, this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+      if (body.kind === 'too-large') {
+        return this.#refuse(
+          res,
+          413,
+          jsonRpcError(JsonRpcErrorCode.InvalidRequest, 'Request body too large'),
+        );
+      }
+      if (body.kind === 'consumed') {
+        return this.#refuse(res, 400, parseError('the request body was already read by another handler'));
+      }
+      if (body.kind === 'parsed') parsed = body.value;
+      else {
+        try {
+          parsed = JSON.parse(body.bytes.toString('utf8'));
+        } catch (error) {
+          return this.#refuse(res, 400, parseError(describeError(error)));
+        }
+      }
+    }
+    const sessionId = headerValue(req.headers, WebhookHeader.McpSessionId);
+    if (sessionId !== undefined) {
+      const status = this.#registry.status(sessionId);
+      if (status.state === 'live') {
+        this.#registry.touch(sessionId);
+        await status.value.http.handleRequest(req, res, parsed);
+        return;
+      }
+      const requestId = requestIdOf(parsed);
+      return this.#refuse(
+        res,
+        404,
+        status.state === 'terminated'
+          ? sessionTerminatedError(sessionId, requestId)
+          : sessionNotFoundError(sessionId, requestId),
+      );
+    }
+    if (req.method === 'POST' && isInitializeBody(parsed)) return this.#open(req, res, parsed);
+    return this.#refuse(
+      res,
+      400,
+      jsonRpcError(-32000, 'Bad Request: No valid session ID provided', requestIdOf(parsed)),
+    );
+  };
+
+  async #open(req: IncomingMessage, res: ServerResponse, initialize: JSONRPCMessage & { id: RequestId }) {
+    const requestId = initialize.id;
+    if (this.#closed) return this.#refuse(res, 503, internalError('server is shutting down', requestId));
+    if (!this.#registry.hasRoom()) {
+      return this.#refuse(
+        res,
+        503,
+        internalError(`too many sessions (limit ${this.#registry.maxSessions})`, requestId),
+      );
+    }
+    const webhookUrl = readMeta(initialize, MetaKey.WebhookUrl);
+    if (webhookUrl !== undefined) {
+      try {
+        await this.#deliverer.check(webhookUrl);
+      } catch (error) {
+        this.#logger.warn({ detail: describeError(error) }, 'initialize with an unusable webhookUrl refused');
+        return this.#refuse(res, 400, validationError(describeError(error), requestId));
+      }
+    }
+    const proposed = headerValue(req.headers, WebhookHeader.SessionId);
+    const sessionId =
+      this.#options.adoptProposedSessionIds &&
+      isValidSessionId(proposed) &&
+      this.#registry.status(proposed).state === 'unknown'
+        ? proposed
+        : randomUUID();
+    const http = new StreamableHTTPServerTransport({
+      ...this.#options.transportOptions,
+      sessionIdGenerator: () => sessionId,
+    });
+    const clientId = headerValue(req.headers, WebhookHeader.ClientId);
+    const session = new HybridSession(this.#context, sessionId, http, webhookUrl, clientId);
+    this.#registry.add(sessionId, session);
+    try {
+      const server = await this.#options.createServer();
+      session.server = server;
+      await server.connect(session);
+    } catch (error) {
+      this.#registry.remove(sessionId);
+      session.ended = true;
+      this.#logger.error(
+        { sessionId, err: describeError(error) },
+        'could not create the MCP server for a session',
+      );
+      return this.#refuse(
+        res,
+        500,
+        internalError(`could not start a server for the session: ${describeError(error)}`, requestId),
+      );
+    }
+    await http.handleRequest(req, res, initialize);
+    if (http.sessionId === undefined) {
+      // The SDK refused this initialize (and said why in its reply): nothing was opened.
+      await this.#end(session);
+      return;
+    }
+    session.initialized = true;
+    this.stats.sessionsOpened++;
+    this.#logger.info({ sessionId, clientId, webhook: webhookUrl !== undefined }, 'session opened');
+    this.#options.onsessioninitialized?.(sessionId);
+  }
+
+  async #end(session: HybridSession): Promise<void> {
+    if (session.ended) return;
+    session.ended = true;
+    this.#registry.remove(session.sessionId);
+    await session.http.close().catch((error: unknown) => {
+      this.#logger.warn(
+        { sessionId: session.sessionId, err: describeError(error) },
+        'transport close failed',
+      );
+    });
+    await session.server?.close().catch((error: unknown) => {
+      this.#logger.warn({ sessionId: session.sessionId, err: describeError(error) }, 'server close failed');
+    });
+    session.fireClose();
+    if (!session.initialized) return;
+    this.stats.sessionsClosed++;
+    this.#logger.info({ sessionId: session.sessionId }, 'session closed');
+    this.#options.onsessionclosed?.(session.sessionId);
+  }
+
+  #refuse(res: ServerResponse, status: number, body: unknown): void {
+    this.stats.requestsRefused++;
+    sendJson(res, status, body);
+  }
+}
+
+/** Creates a `HybridSessionManager`: `createHybridServer({ createServer, webhookTools }).listen({ port })`. */
+export function createHybridServer(options: HybridSessionManagerOptions): HybridSessionManager {
+  return new HybridSessionManager(options);
+}
+
+function isInitializeBody(value: unknown): value is JSONRPCMessage & { id: RequestId } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const record = value as Record<string, unknown>;
+  return record.method === 'initialize' && (typeof record.id === 'string' || typeof record.id === 'number');
+}
+
+function requestIdOf(value: unknown): RequestId | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const id = (value as Record<string, unknown>).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}

@@ -1,0 +1,268 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Backend,
+  type BackendTransportContext,
+  ConfigurationError,
+  DeliveryError,
+  describeError,
+  type Logger,
+  silentLogger,
+  type Transport,
+  TransportStateError,
+} from '@asyncmcp/core';
+import type { StreamableHTTPReconnectionOptions } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { StreamableHttpWebhookClientTransport } from './hybrid-client-transport.js';
+import { type ClientTransportHooks, WebhookClientTransport } from './webhook-client-transport.js';
+import { WebhookHeader } from './webhook-headers.js';
+import { type NodeRequestHandler, redactUrl, requestPath, sendJson } from './webhook-http.js';
+import type { WebhookSecret } from './webhook-signing.js';
+
+export interface WebhookBackendStats {
+  /** Live gateway sessions of this backend. */
+  sessions: number;
+  /** Deliveries handed to a live session (and taken by it). */
+  routed: number;
+  /** Deliveries a live session refused (bad body or signature, another session's id …). */
+  refused: number;
+  /** Deliveries for no live session (late, after close, a wrong path): answered 404, dropped. */
+  unroutable: number;
+}
+
+/**
+ * A gateway backend that receives on HTTP: the gateway mounts `handleWebhook` at `webhookPath` on its
+ * own HTTP server (for every method and every path below it), and each session's webhook URL is
+ * `${webhookBaseUrl}${webhookPath}/${sessionKey}` — one path per session, so every delivery reaches
+ * exactly the session it is for, and many sessions share one backend.
+ */
+export interface WebhookRouteBackend<N extends string = string> extends Backend {
+  readonly name: N;
+  /** Where the gateway mounts `handleWebhook`, e.g. `/webhooks`; sessions use the paths below it. */
+  readonly webhookPath: string;
+  /** The Node handler for every request under `webhookPath`. */
+  readonly handleWebhook: NodeRequestHandler;
+  /** The webhook URL a session with this key is given. */
+  webhookUrlFor(sessionKey: string): string;
+  readonly stats: Readonly<WebhookBackendStats>;
+  /** Resolves when the server's endpoint answers HTTP at all; rejects with the reason otherwise. */
+  checkReady(): Promise<void>;
+}
+
+interface RouteBackendOptions {
+  /** The async MCP server's endpoint. */
+  serverUrl: string | URL;
+  /**
+   * The public base URL at which this gateway instance's HTTP server is reachable by the server, e.g.
+   * `https://gateway-1.internal.example.com`. A path in it is kept (for a reverse proxy that strips it).
+   */
+  webhookBaseUrl: string | URL;
+  /** The path the gateway mounts the backend's route at. @default '/webhooks' */
+  webhookPath?: string;
+  /** Verify (and, for `webhookBackend`, sign) with Standard Webhooks headers. @default unsigned */
+  signingSecret?: WebhookSecret;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+  /** Largest delivery read. @default 4 MiB */
+  maxBodyBytes?: number;
+  logger?: Logger;
+  /** Clock in milliseconds for signatures; replace it in tests. @default Date.now */
+  now?: () => number;
+}
+
+export interface WebhookBackendOptions extends RouteBackendOptions {
+  /** Sent as `X-Client-ID` on every message. @default 'asyncmcp-gateway-' plus random hex */
+  clientId?: string;
+  /** Extra headers on every request to the server, e.g. `Authorization`. */
+  headers?: Readonly<Record<string, string>>;
+  /** Bound on each POST/DELETE to the server. @default 30000 */
+  requestTimeoutMs?: number;
+}
+
+export interface HybridBackendOptions extends RouteBackendOptions {
+  /** Sent as `X-Client-ID`. @default 'asyncmcp-gateway-' plus random hex */
+  clientId?: string;
+  /** Passed to the SDK's `StreamableHTTPClientTransport` (headers such as `Authorization` go here). */
+  requestInit?: RequestInit;
+  reconnectionOptions?: StreamableHTTPReconnectionOptions;
+}
+
+export type WebhookBackend = WebhookRouteBackend<'webhook'>;
+export type HybridBackend = WebhookRouteBackend<'hybrid'>;
+
+/**
+ * The gateway backend for webhook servers (PROTOCOL.md §3). Each gateway session proposes its key as the
+ * session id and is answered on its own path below `webhookPath`.
+ *
+ * @example
+ * const backend = webhookBackend({ serverUrl: 'http://mcp:8000/mcp/request', webhookBaseUrl: 'http://gateway:3000' });
+ * app.all(`${backend.webhookPath}/*key`, backend.handleWebhook); // or app.use(backend.webhookPath, …)
+ */
+export function webhookBackend(options: WebhookBackendOptions): WebhookBackend {
+  const clientId = options.clientId ?? gatewayClientId();
+  return new RouteBackend(
+    'webhook',
+    options,
+    (sessionKey, webhookUrl, logger, hooks) =>
+      new WebhookClientTransport(
+        {
+          serverUrl: options.serverUrl,
+          webhookUrl,
+          clientId,
+          proposedSessionId: sessionKey,
+          signingSecret: options.signingSecret,
+          headers: options.headers,
+          fetch: options.fetch,
+          requestTimeoutMs: options.requestTimeoutMs,
+          maxBodyBytes: options.maxBodyBytes,
+          logger,
+          now: options.now,
+        },
+        hooks,
+      ),
+  );
+}
+
+/**
+ * The gateway backend for StreamableHTTP + webhook servers (PROTOCOL.md §4): the SDK's Streamable HTTP
+ * client per session, with webhook-tool answers received on the session's own path below `webhookPath`.
+ */
+export function hybridBackend(options: HybridBackendOptions): HybridBackend {
+  const clientId = options.clientId ?? gatewayClientId();
+  return new RouteBackend('hybrid', options, (sessionKey, webhookUrl, logger, hooks) => {
+    // The session id the gateway proposes (PROTOCOL.md §7): a hybrid server may adopt it, others ignore it.
+    const headers = new Headers(options.requestInit?.headers);
+    headers.set(WebhookHeader.SessionId, sessionKey);
+    return new StreamableHttpWebhookClientTransport(
+      {
+        serverUrl: options.serverUrl,
+        webhookUrl,
+        clientId,
+        signingSecret: options.signingSecret,
+        fetch: options.fetch,
+        requestInit: { ...options.requestInit, headers },
+        reconnectionOptions: options.reconnectionOptions,
+        maxBodyBytes: options.maxBodyBytes,
+        logger,
+        now: options.now,
+      },
+      hooks,
+    );
+  });
+}
+
+function gatewayClientId(): string {
+  return `asyncmcp-gateway-${randomBytes(4).toString('hex')}`;
+}
+
+type RoutedTransport = Transport & { readonly handleWebhook: NodeRequestHandler };
+
+type MakeTransport = (
+  sessionKey: string,
+  webhookUrl: string,
+  logger: Logger,
+  hooks: ClientTransportHooks,
+) => RoutedTransport;
+
+class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
+  readonly specificationVersion = 'v1' as const;
+  readonly name: N;
+  readonly webhookPath: string;
+  readonly stats: WebhookBackendStats = { sessions: 0, routed: 0, refused: 0, unroutable: 0 };
+  readonly #base: string;
+  readonly #serverUrl: URL;
+  readonly #fetch: FetchLike;
+  readonly #logger: Logger;
+  readonly #make: MakeTransport;
+  readonly #sessions = new Map<string, RoutedTransport>();
+  #closed = false;
+
+  constructor(name: N, options: RouteBackendOptions, make: MakeTransport) {
+    this.name = name;
+    try {
+      this.#serverUrl = new URL(String(options.serverUrl));
+      this.#base = new URL(String(options.webhookBaseUrl)).href.replace(/\/+$/, '');
+    } catch {
+      throw new ConfigurationError(`${name}Backend needs a valid serverUrl and webhookBaseUrl`);
+    }
+    const path = `/${(options.webhookPath ?? '/webhooks').replace(/^\/+|\/+$/g, '')}`;
+    if (path === '/' || /[?#]/.test(path)) {
+      throw new ConfigurationError(`webhookPath must be a path below the root, got "${options.webhookPath}"`);
+    }
+    this.webhookPath = path;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#logger = options.logger ?? silentLogger;
+    this.#make = make;
+  }
+
+  webhookUrlFor(sessionKey: string): string {
+    return `${this.#base}${this.webhookPath}/${encodeURIComponent(sessionKey)}`;
+  }
+
+  async createTransport(context: BackendTransportContext): Promise<Transport> {
+    if (this.#closed) throw new TransportStateError('closed', 'backend');
+    const key = context.sessionKey;
+    if (this.#sessions.has(key)) throw new ConfigurationError(`A session with key ${key} is already open`);
+    const transport = this.#make(key, this.webhookUrlFor(key), context.logger ?? this.#logger, {
+      onclosed: () => {
+        if (this.#sessions.get(key) === transport) {
+          this.#sessions.delete(key);
+          this.stats.sessions = this.#sessions.size;
+        }
+      },
+    });
+    this.#sessions.set(key, transport);
+    this.stats.sessions = this.#sessions.size;
+    return transport;
+  }
+
+  readonly handleWebhook: NodeRequestHandler = async (req, res) => {
+    const path = requestPath(req);
+    const prefix = `${this.webhookPath}/`;
+    const encoded = path.startsWith(prefix) ? path.slice(prefix.length) : undefined;
+    let key: string | undefined;
+    try {
+      key =
+        encoded !== undefined && encoded !== '' && !encoded.includes('/')
+          ? decodeURIComponent(encoded)
+          : undefined;
+    } catch {
+      key = undefined;
+    }
+    const session = key === undefined ? undefined : this.#sessions.get(key);
+    if (!session) {
+      this.stats.unroutable++;
+      this.#logger.warn({ path, method: req.method }, 'webhook delivery for no live gateway session dropped');
+      // Drain the body so the connection stays usable, then say so.
+      req.resume();
+      return sendJson(res, 404, { error: 'Session not found' });
+    }
+    await session.handleWebhook(req, res);
+    if (res.statusCode === 200) this.stats.routed++;
+    else this.stats.refused++;
+  };
+
+  async checkReady(): Promise<void> {
+    try {
+      // Any HTTP answer (a 405 to OPTIONS, say) shows the endpoint is there.
+      const response = await this.#fetch(this.#serverUrl, {
+        method: 'OPTIONS',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(5000),
+      });
+      await response.body?.cancel();
+    } catch (error) {
+      throw new DeliveryError({
+        message: `The ${this.name} server at ${redactUrl(this.#serverUrl)} cannot be reached: ${describeError(error)}`,
+        cause: error,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#sessions.values()].map((transport) => transport.close()));
+    this.#sessions.clear();
+    this.stats.sessions = 0;
+  }
+}

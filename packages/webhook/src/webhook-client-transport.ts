@@ -1,0 +1,375 @@
+import {
+  Attribute,
+  type BackendMessageExtra,
+  ClientSessionState,
+  ConfigurationError,
+  DeliveryError,
+  describeError,
+  encodeMessage,
+  isAnswer,
+  isInitializeRequest,
+  isRequest,
+  isValidSessionId,
+  type JSONRPCMessage,
+  JsonRpcErrorCode,
+  jsonRpcError,
+  type Logger,
+  MetaKey,
+  silentLogger,
+  type Transport,
+  TransportStateError,
+  toError,
+  withMeta,
+} from '@asyncmcp/core';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { AnswerLedger } from './webhook-answer-ledger.js';
+import { headersFromAttributes, WebhookHeader } from './webhook-headers.js';
+import {
+  headerValue,
+  type ListenOptions,
+  type NodeRequestHandler,
+  type RunningHttpServer,
+  redactUrl,
+  requestPath,
+  sendJson,
+  startHttpServer,
+} from './webhook-http.js';
+import { WebhookReceiver, type WebhookReceiverStats } from './webhook-receiver.js';
+import { type WebhookSecret, WebhookSigner } from './webhook-signing.js';
+
+export interface WebhookListenOptions extends ListenOptions {
+  /** The path the receiver answers on. @default the path of `webhookUrl`, else '/webhook' */
+  path?: string;
+}
+
+export interface WebhookClientTransportOptions {
+  /** The server's endpoint, e.g. `https://mcp.example.com/mcp/request`. */
+  serverUrl: string | URL;
+  /**
+   * Where the server POSTs this client's messages; named in `initialize` as `_meta.webhookUrl`. May be
+   * left out with `listen`: it is then the local address the receiver is bound to.
+   */
+  webhookUrl?: string | URL;
+  /**
+   * Start a receiver of our own on this port (`0` picks a free one). Without it, mount `handleWebhook`
+   * where `webhookUrl` points. @default no server of our own
+   */
+  listen?: WebhookListenOptions;
+  /** Sent as `X-Client-ID`. @default a random UUID */
+  clientId?: string;
+  /** Sign what we send and verify what we receive with Standard Webhooks headers. @default unsigned */
+  signingSecret?: WebhookSecret;
+  /** A session id to propose in `X-Session-ID` on `initialize`; servers that adopt proposals use it. */
+  proposedSessionId?: string;
+  /** Extra headers on every request to the server, e.g. `Authorization`. */
+  headers?: Readonly<Record<string, string>>;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+  /** Bound on each POST/DELETE to the server. @default 30000 */
+  requestTimeoutMs?: number;
+  /** Largest body the receiver reads. @default 4 MiB */
+  maxBodyBytes?: number;
+  /** Whether `close()` ends the session on the server with a DELETE. @default true */
+  terminateOnClose?: boolean;
+  logger?: Logger;
+  /** Clock in milliseconds for signatures; replace it in tests. @default Date.now */
+  now?: () => number;
+}
+
+/** @internal How a backend learns that one of its session transports closed. */
+export interface ClientTransportHooks {
+  onclosed?: () => void;
+}
+
+/**
+ * An MCP client transport over webhooks (PROTOCOL.md §3): `new Client(...).connect(transport)`. Every
+ * message is POSTed to the server; the server POSTs every message for this client to its webhook, which
+ * this transport receives — on `handleWebhook`, a Node handler to mount in your own server (Express or
+ * node:http), or on a server of its own with `listen`.
+ *
+ * `_meta.webhookUrl` is added to `initialize`, the session id is adopted from the server's reply, and
+ * messages are sent one at a time, in order, as Python asyncmcp clients send them.
+ */
+export class WebhookClientTransport implements Transport {
+  onmessage?: Transport['onmessage'];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+
+  readonly #options: WebhookClientTransportOptions;
+  readonly #hooks: ClientTransportHooks;
+  readonly #serverUrl: URL;
+  readonly #state: ClientSessionState;
+  readonly #ledger = new AnswerLedger();
+  readonly #receiver: WebhookReceiver;
+  readonly #signer: WebhookSigner | undefined;
+  readonly #fetch: FetchLike;
+  readonly #logger: Logger;
+  readonly #abort = new AbortController();
+  #webhookUrl: string | undefined;
+  #listener: RunningHttpServer | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  #started = false;
+  #closed = false;
+
+  constructor(options: WebhookClientTransportOptions, hooks: ClientTransportHooks = {}) {
+    this.#serverUrl = parseUrl(options.serverUrl, 'serverUrl');
+    if (options.webhookUrl !== undefined) this.#webhookUrl = parseUrl(options.webhookUrl, 'webhookUrl').href;
+    else if (!options.listen) {
+      throw new ConfigurationError(
+        'WebhookClientTransport needs a webhookUrl (or listen, to start a receiver)',
+      );
+    }
+    this.#options = options;
+    this.#hooks = hooks;
+    this.#logger = options.logger ?? silentLogger;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#signer =
+      options.signingSecret === undefined ? undefined : new WebhookSigner(options.signingSecret, options.now);
+    // `_meta.webhookUrl` is added here rather than by the state: with `listen` on port 0 it is known
+    // only once the receiver is bound.
+    this.#state = new ClientSessionState({
+      clientId: options.clientId,
+      meta: {},
+      proposedSessionId: options.proposedSessionId,
+    });
+    this.#receiver = new WebhookReceiver({
+      signingSecret: options.signingSecret,
+      maxBodyBytes: options.maxBodyBytes,
+      now: options.now,
+      logger: this.#logger,
+      receive: (message, headers) => {
+        if (this.#closed) return { status: 410, error: 'The transport is closed' };
+        const sessionId = headerValue(headers, WebhookHeader.SessionId);
+        const attributes: Record<string, string> =
+          sessionId === undefined ? {} : { [Attribute.SessionId]: sessionId };
+        if (!this.#state.accept(message, attributes)) {
+          this.#logger.warn(
+            { sessionId: this.sessionId, other: sessionId },
+            'delivery for another session refused',
+          );
+          return { status: 404, error: `Session not found: ${sessionId}` };
+        }
+        const related = this.#ledger.pendingByText(headerValue(headers, WebhookHeader.RelatedRequestId));
+        this.#deliver(message, related === undefined ? undefined : { relatedRequestId: related });
+        return undefined;
+      },
+    });
+  }
+
+  /** The Node handler that receives the server's POSTs; mount it where `webhookUrl` points. */
+  readonly handleWebhook: NodeRequestHandler = (req, res) => this.#receiver.handle(req, res);
+
+  get sessionId(): string | undefined {
+    return this.#state.sessionId;
+  }
+
+  get clientId(): string {
+    return this.#state.clientId;
+  }
+
+  /** The URL named to the server in `initialize`; with `listen` on port 0, known once started. */
+  get webhookUrl(): string | undefined {
+    return this.#webhookUrl;
+  }
+
+  get stats(): Readonly<WebhookReceiverStats> {
+    return this.#receiver.stats;
+  }
+
+  setProtocolVersion(version: string): void {
+    this.#state.protocolVersion = version;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('The transport is already started');
+    if (this.#closed) throw new TransportStateError('closed');
+    this.#started = true;
+    const listen = this.#options.listen;
+    if (!listen) return;
+    const path = listen.path ?? (this.#webhookUrl ? new URL(this.#webhookUrl).pathname : '/webhook');
+    this.#listener = await startHttpServer(
+      async (req, res) => {
+        if (requestPath(req) !== path) return sendJson(res, 404, { error: 'Not found' });
+        await this.#receiver.handle(req, res);
+      },
+      listen,
+      this.#logger,
+    );
+    this.#webhookUrl ??= `${this.#listener.origin}${path}`;
+  }
+
+  /** Sends one message; messages go out one at a time, in the order `send` was called. */
+  send(message: JSONRPCMessage): Promise<void> {
+    if (this.#closed) return Promise.reject(new TransportStateError('closed'));
+    if (!this.#started) return Promise.reject(new TransportStateError('not-started'));
+    const sent = this.#chain.then(() => this.#post(message));
+    this.#chain = sent.catch(() => undefined);
+    return sent;
+  }
+
+  /** Ends the session on the server (DELETE). Resolves when the server has ended it or never knew it. */
+  async terminateSession(): Promise<void> {
+    const sessionId = this.#state.sessionId;
+    if (sessionId === undefined) return;
+    const headers = {
+      ...this.#options.headers,
+      [WebhookHeader.SessionId]: sessionId,
+      [WebhookHeader.ClientId]: this.#state.clientId,
+      ...this.#signer?.headers(''),
+    };
+    let response: Response;
+    try {
+      response = await this.#fetch(this.#serverUrl, {
+        method: 'DELETE',
+        headers,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 30_000),
+      });
+    } catch (cause) {
+      throw new DeliveryError({
+        message: `DELETE to ${redactUrl(this.#serverUrl)} failed: ${describeError(cause)}`,
+        cause,
+      });
+    }
+    const text = await response.text().catch(() => '');
+    if (!response.ok && response.status !== 404) {
+      throw new DeliveryError({
+        message: `The server refused to end session ${sessionId}: HTTP ${response.status} ${readRefusal(response.status, text).message}`,
+        isRetryable: response.status >= 500,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if ((this.#options.terminateOnClose ?? true) && this.#state.sessionId !== undefined) {
+      try {
+        await this.terminateSession();
+      } catch (error) {
+        this.#logger.warn(
+          { sessionId: this.sessionId, err: describeError(error) },
+          'could not end the session',
+        );
+      }
+    }
+    this.#abort.abort();
+    await this.#listener?.close();
+    this.#hooks.onclosed?.();
+    this.onclose?.();
+  }
+
+  async #post(message: JSONRPCMessage): Promise<void> {
+    if (this.#closed) throw new TransportStateError('closed');
+    const outgoing =
+      isInitializeRequest(message) && this.#webhookUrl !== undefined
+        ? withMeta(message, { [MetaKey.WebhookUrl]: this.#webhookUrl })
+        : message;
+    const prepared = this.#state.prepare(outgoing);
+    const body = encodeMessage(prepared.message);
+    const headers = {
+      ...this.#options.headers,
+      ...headersFromAttributes(prepared.attributes),
+      ...this.#signer?.headers(body),
+    };
+    const request = isRequest(prepared.message) ? prepared.message : undefined;
+    if (request) this.#ledger.sent(request.id);
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(this.#serverUrl, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.any([
+          AbortSignal.timeout(this.#options.requestTimeoutMs ?? 30_000),
+          this.#abort.signal,
+        ]),
+      });
+      text = await response.text();
+    } catch (cause) {
+      if (request) this.#ledger.abandoned(request.id);
+      throw new DeliveryError({
+        message: `POST to ${redactUrl(this.#serverUrl)} failed: ${describeError(cause)}`,
+        cause,
+      });
+    }
+    if (response.ok) {
+      if (isInitializeRequest(prepared.message)) this.#adoptSessionId(response, text);
+      return;
+    }
+    const refusal = readRefusal(response.status, text);
+    const method = 'method' in prepared.message ? prepared.message.method : undefined;
+    this.#logger.warn(
+      { status: response.status, method, detail: refusal.message },
+      'the server refused a message',
+    );
+    // The reply belongs to this POST, so its error can answer this request, whatever id the server
+    // put in it (Python servers put "server-error", which no caller could match).
+    if (request) return this.#deliver(jsonRpcError(refusal.code, refusal.message, request.id));
+    throw new DeliveryError({
+      message: `The server refused ${method ?? 'a response'}: HTTP ${response.status} ${refusal.message}`,
+      isRetryable: response.status >= 500,
+    });
+  }
+
+  /** The session id of an initialize reply: the `X-Session-ID` header, else `session_id` in the body. */
+  #adoptSessionId(response: Response, text: string): void {
+    if (this.#state.sessionId !== undefined) return;
+    let id = response.headers.get(WebhookHeader.SessionId) ?? undefined;
+    if (id === undefined) {
+      try {
+        const body = JSON.parse(text) as { session_id?: unknown };
+        if (typeof body.session_id === 'string') id = body.session_id;
+      } catch {
+        // A reply without a readable body: the session id arrives with the initialize result instead.
+      }
+    }
+    if (id !== undefined && isValidSessionId(id)) this.#state.sessionId = id;
+  }
+
+  #deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
+    if (isAnswer(message) && message.id !== undefined && !this.#ledger.take(message.id)) {
+      this.#logger.debug({ id: message.id }, 'duplicate answer dropped');
+      return;
+    }
+    try {
+      this.onmessage?.(message, extra);
+    } catch (error) {
+      this.onerror?.(toError(error));
+    }
+  }
+}
+
+function parseUrl(value: string | URL, name: string): URL {
+  try {
+    return new URL(String(value));
+  } catch {
+    throw new ConfigurationError(`${name} is not a valid URL: ${String(value)}`);
+  }
+}
+
+/** Reads a refusal body: a JSON-RPC error, Python's `{"error": "…"}`, or anything else. */
+export function readRefusal(status: number, text: string): { code: number; message: string } {
+  const code = status >= 500 ? JsonRpcErrorCode.InternalError : JsonRpcErrorCode.InvalidRequest;
+  try {
+    const value = JSON.parse(text) as { error?: unknown };
+    const error = value?.error;
+    if (typeof error === 'string') return { code, message: error };
+    if (
+      typeof error === 'object' &&
+      error !== null &&
+      typeof (error as { message?: unknown }).message === 'string'
+    ) {
+      const given = (error as { code?: unknown }).code;
+      return {
+        code: typeof given === 'number' ? given : code,
+        message: (error as { message: string }).message,
+      };
+    }
+  } catch {
+    // Not JSON: describe it by its status.
+  }
+  return { code, message: `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}` };
+}

@@ -1,0 +1,178 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ConfigurationError } from '@asyncmcp/core';
+
+/**
+ * Standard Webhooks signing (https://www.standardwebhooks.com), our opt-in addition to PROTOCOL.md §3.
+ * Python peers neither send nor check these headers.
+ */
+
+/**
+ * A shared secret. A string starting with `whsec_` is the Standard Webhooks form (base64 after the
+ * prefix), so secrets made by Standard Webhooks tooling work as they are; any other string is used as
+ * its UTF-8 bytes.
+ */
+export type WebhookSecret = string | Uint8Array;
+
+export const SignatureHeader = {
+  Id: 'webhook-id',
+  Timestamp: 'webhook-timestamp',
+  Signature: 'webhook-signature',
+} as const;
+
+/** How far a signed timestamp may be from our clock, either way: 5 minutes. */
+export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
+
+const MIN_SECRET_BYTES = 16;
+
+/** The key bytes of a secret; refuses a short one, which could be guessed. */
+export function secretKey(secret: WebhookSecret): Buffer {
+  let key: Buffer;
+  if (typeof secret === 'string') {
+    key = secret.startsWith('whsec_')
+      ? Buffer.from(secret.slice('whsec_'.length), 'base64')
+      : Buffer.from(secret, 'utf8');
+  } else {
+    key = Buffer.from(secret);
+  }
+  if (key.length < MIN_SECRET_BYTES) {
+    throw new ConfigurationError(`signingSecret must be at least ${MIN_SECRET_BYTES} bytes long`);
+  }
+  return key;
+}
+
+/** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`. */
+export function computeSignature(key: Buffer, id: string, timestamp: number, body: string | Buffer): string {
+  const hmac = createHmac('sha256', key);
+  hmac.update(`${id}.${timestamp}.`);
+  hmac.update(body);
+  return `v1,${hmac.digest('base64')}`;
+}
+
+/** A fresh message id: unique per message, kept across retries of it (Standard Webhooks' idempotency key). */
+export function newWebhookId(): string {
+  return `msg_${randomBytes(16).toString('hex')}`;
+}
+
+/** Signs outgoing bodies with one secret. */
+export class WebhookSigner {
+  readonly #key: Buffer;
+  readonly #now: () => number;
+
+  constructor(secret: WebhookSecret, now: () => number = Date.now) {
+    this.#key = secretKey(secret);
+    this.#now = now;
+  }
+
+  /** The three signature headers for `body`; pass the same `id` on every retry of one message. */
+  headers(body: string | Buffer, id: string = newWebhookId()): Record<string, string> {
+    const timestamp = Math.floor(this.#now() / 1000);
+    return {
+      [SignatureHeader.Id]: id,
+      [SignatureHeader.Timestamp]: String(timestamp),
+      [SignatureHeader.Signature]: computeSignature(this.#key, id, timestamp, body),
+    };
+  }
+}
+
+export interface WebhookVerifierOptions {
+  secret: WebhookSecret;
+  /** @default 300 */
+  toleranceSeconds?: number;
+  /** How many recently seen `webhook-id`s are remembered to refuse replays. @default 10000 */
+  replayMemory?: number;
+  /** Clock in milliseconds; replace it in tests. @default Date.now */
+  now?: () => number;
+}
+
+export type VerifyResult =
+  | { ok: true; id: string }
+  | {
+      ok: false;
+      /** 401 for a missing, malformed, stale or wrong signature; 409 for a replayed `webhook-id`. */
+      status: 401 | 409;
+      reason: string;
+    };
+
+/**
+ * Checks incoming signatures: HMAC compared in constant time, the timestamp within the tolerance, and a
+ * `webhook-id` not seen before. The memory of seen ids is bounded in count; ids older than twice the
+ * tolerance are forgotten first, as their timestamps would be refused anyway.
+ */
+export class WebhookVerifier {
+  readonly #key: Buffer;
+  readonly #toleranceSeconds: number;
+  readonly #memory: number;
+  readonly #now: () => number;
+  /** id → the time (ms) after which its timestamp is refused anyway. Insertion order ≈ arrival order. */
+  readonly #seen = new Map<string, number>();
+
+  constructor(options: WebhookVerifierOptions) {
+    this.#key = secretKey(options.secret);
+    this.#toleranceSeconds = options.toleranceSeconds ?? DEFAULT_SIGNATURE_TOLERANCE_SECONDS;
+    this.#memory = options.replayMemory ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  verify(headers: IncomingHttpHeaders, body: string | Buffer): VerifyResult {
+    const id = single(headers[SignatureHeader.Id]);
+    const timestampText = single(headers[SignatureHeader.Timestamp]);
+    const signatures = single(headers[SignatureHeader.Signature]);
+    if (!id || !timestampText || !signatures) {
+      return { ok: false, status: 401, reason: 'Missing webhook signature headers' };
+    }
+    if (!/^\d{1,12}$/.test(timestampText)) {
+      return { ok: false, status: 401, reason: 'Invalid webhook-timestamp' };
+    }
+    const timestamp = Number(timestampText);
+    const nowSeconds = Math.floor(this.#now() / 1000);
+    if (Math.abs(nowSeconds - timestamp) > this.#toleranceSeconds) {
+      return { ok: false, status: 401, reason: 'webhook-timestamp outside the tolerance' };
+    }
+    const expected = Buffer.from(computeSignature(this.#key, id, timestamp, body).slice(3), 'base64');
+    let matched = false;
+    // The header may list several signatures (during a secret rotation); any valid v1 one is enough.
+    for (const candidate of signatures.split(' ')) {
+      const [version, value] = candidate.split(',', 2);
+      if (version !== 'v1' || value === undefined) continue;
+      const given = Buffer.from(value, 'base64');
+      if (given.length === expected.length && timingSafeEqual(given, expected)) matched = true;
+    }
+    if (!matched) return { ok: false, status: 401, reason: 'Invalid webhook signature' };
+    if (this.#seen.has(id)) return { ok: false, status: 409, reason: `Replayed webhook-id: ${id}` };
+    this.#remember(id, (timestamp + this.#toleranceSeconds * 2) * 1000);
+    return { ok: true, id };
+  }
+
+  /**
+   * Forgets an id that was verified but not taken (the receiver answered with an error), so a retry of
+   * the same message is not mistaken for a replay.
+   */
+  forget(id: string): void {
+    this.#seen.delete(id);
+  }
+
+  get remembered(): number {
+    return this.#seen.size;
+  }
+
+  #remember(id: string, expiresAt: number): void {
+    this.#seen.set(id, expiresAt);
+    if (this.#seen.size <= this.#memory) return;
+    const now = this.#now();
+    // Arrival order is close to expiry order: the expired ones are at the front.
+    for (const [seenId, expiry] of this.#seen) {
+      if (this.#seen.size <= this.#memory || expiry >= now) break;
+      this.#seen.delete(seenId);
+    }
+    while (this.#seen.size > this.#memory) {
+      const oldest = this.#seen.keys().next().value;
+      if (oldest === undefined) break;
+      this.#seen.delete(oldest);
+    }
+  }
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
