@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from './logger.js';
@@ -73,6 +74,16 @@ export interface BackendTransportContext {
 }
 
 /**
+ * An HTTP route a backend needs its host to serve, such as a webhook receiver: the host (the gateway)
+ * hands every request for `path` and the paths below it to `handle`, unparsed (a signature may cover
+ * the raw body), and outside its own Host, Origin and token checks (the server, not a browser, calls it).
+ */
+export interface BackendHttpRoute {
+  readonly path: string;
+  handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
+}
+
+/**
  * A backend is what the gateway talks to: it opens one client `Transport` per gateway session and is
  * closed once. A backend may share one physical channel (one response queue, one poller) among all of
  * its sessions. `specificationVersion` lets the contract evolve without breaking outside backends.
@@ -89,5 +100,7 @@ export interface Backend {
    * that matched no live session (late, duplicate, after close) and were dropped.
    */
   readonly stats?: Readonly<Record<string, number>>;
+  /** A route the gateway must serve for this backend (webhook deliveries), if it receives over HTTP. */
+  readonly httpRoute?: BackendHttpRoute;
   close(): Promise<void>;
 }

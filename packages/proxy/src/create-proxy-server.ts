@@ -116,6 +116,15 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  // A backend that receives over HTTP (webhooks) gets its route here: called by servers, not browsers,
+  // so outside the Host/Origin/token checks below, and unparsed, since a signature covers the raw body.
+  const route = backend.httpRoute;
+  if (route) {
+    app.use(route.path, (req, res, next) => {
+      Promise.resolve(route.handle(req, res)).catch(next);
+    });
+  }
+
   // Probes and scrapes come from orchestrators by IP, so they sit before the Host check, which guards
   // the MCP endpoint (the only route a DNS-rebinding page could abuse).
   const allowedHosts = options.allowedHosts ?? (loopback ? ['localhost', '127.0.0.1', '[::1]'] : undefined);

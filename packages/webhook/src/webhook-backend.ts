@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Backend,
+  type BackendHttpRoute,
   type BackendTransportContext,
   ConfigurationError,
   DeliveryError,
@@ -192,6 +193,11 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#logger = options.logger ?? silentLogger;
     this.#make = make;
+  }
+
+  /** The route in the form of core's `Backend` contract, so the gateway mounts it without knowing us. */
+  get httpRoute(): BackendHttpRoute {
+    return { path: this.webhookPath, handle: this.handleWebhook };
   }
 
   webhookUrlFor(sessionKey: string): string {

@@ -23,8 +23,8 @@ async function freePort(): Promise<number> {
 
 /**
  * Any MCP client → the asyncmcp gateway (Streamable HTTP) → a webhook or hybrid backend → the async
- * server. The gateway mounts the backend's ONE webhook route on its own Express app, as the gateway's
- * CLI will: `app.all(`${backend.webhookPath}/:sessionKey`, backend.handleWebhook)`.
+ * server. The gateway mounts the backend's ONE webhook route (`backend.httpRoute`) on its own HTTP
+ * server by itself.
  */
 function gatewayTarget(kind: 'webhook' | 'hybrid'): () => Promise<ConformanceTarget> {
   return async () => {
@@ -50,7 +50,6 @@ function gatewayTarget(kind: 'webhook' | 'hybrid'): () => Promise<ConformanceTar
             ? webhookBackend({ serverUrl, webhookBaseUrl })
             : hybridBackend({ serverUrl, webhookBaseUrl });
         gateway = createProxyServer({ backend, port, logger: silentLogger });
-        gateway.app.all(`${backend.webhookPath}/:sessionKey`, backend.handleWebhook);
         gatewayUrl = (await gateway.listen()).url;
         return manager;
       },
