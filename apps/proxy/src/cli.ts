@@ -111,6 +111,8 @@ The config file holds the same settings under camelCase keys named like the flag
   backend: sqs
   requestQueueUrl: https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
   corsOrigins: [https://app.example.com]
+Backends: sqs takes --request-queue-url; sns-sqs takes --request-topic-arn (and --response-topic-arn);
+both take --response-queue-url. A setting of the other backend is refused.
 AWS credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance roles …).
 
 Endpoints: <path> (MCP), /health, /ready, /metrics.
@@ -118,10 +120,11 @@ Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration or us
 
 Examples:
   ${NAME} --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
+  ${NAME} --backend sns-sqs --request-topic-arn arn:aws:sns:us-east-1:123456789012:mcp-requests
   ${NAME} --stdio --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
   ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests -- node server.js
               put an existing MCP server on the queue (see ${NAME} serve --help)
-  ${NAME} demo        try it without an AWS account
+  ${NAME} demo        try it without an AWS account (demo --backend sns-sqs: over SNS+SQS)
 `,
   );
 
@@ -150,6 +153,8 @@ Examples:
     'after',
     `
 Give the server to serve as a command after -- or as --upstream-url, not both.
+With --backend sns-sqs, --request-queue-url is the queue subscribed to the request topic; answers are
+published to the topic each client names.
 Settings come from flags, then environment variables, then the config file, then defaults. The config
 file holds the same settings under camelCase keys, plus command and args for the server to run:
   requestQueueUrl: https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
@@ -162,6 +167,7 @@ Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration or us
 
 Examples:
   ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests -- node server.js
+  ${NAME} serve --backend sns-sqs --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-topic-requests -- node server.js
   ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests \\
       --upstream-url http://127.0.0.1:3000/mcp --upstream-header "Authorization: Bearer $TOKEN"
 `,
@@ -174,13 +180,17 @@ Examples:
   program
     .command('demo')
     .description(
-      'run a complete example with no AWS account: an SQS emulator, an example async MCP server and the gateway',
+      'run a complete example with no AWS account: an SQS/SNS emulator, an example async MCP server and the gateway',
+    )
+    .option(
+      '--backend <name>',
+      'the transport between the gateway and the server: sqs or sns-sqs (also sns_sqs) (default: sqs)',
     )
     .option('--port <n>', 'HTTP port (0 picks a free one) (default: 8080)')
     .option('--host <host>', 'interface to bind (default: 127.0.0.1)')
     .option('--log-level <level>', 'level of the JSON logs on stderr (default: warn)')
     .allowExcessArguments(false)
-    .action(async (options: { port?: string; host?: string; logLevel?: string }) => {
+    .action(async (options: DemoFlags) => {
       await runDemo(options);
     });
 
@@ -221,18 +231,27 @@ async function runServe(flags: ServeFlagValues): Promise<void> {
   signals.stopWith(() => served.close());
 }
 
-async function runDemo(flags: { port?: string; host?: string; logLevel?: string }): Promise<void> {
+interface DemoFlags {
+  backend?: string;
+  port?: string;
+  host?: string;
+  logLevel?: string;
+}
+
+async function runDemo(flags: DemoFlags): Promise<void> {
   const config = resolveDemoConfig(flags);
+  const backend = config.backend;
+  assertBackendAvailable(backend);
   // stdout is for the person reading the banner; logs go to stderr.
   const logger = createDefaultLogger({ level: config.logLevel, destination: 'stderr' });
   routeWarningsTo(logger);
   const signals = handleSignals(logger);
-  const demo = await startDemo({ host: config.host, port: config.port, logger });
+  const demo = await startDemo({ host: config.host, port: config.port, logger, backend });
   signals.stopWith(() => {
     process.stdout.write('Stopping the demo…\n');
     return demo.close();
   });
-  process.stdout.write(demoBanner(demo.url));
+  process.stdout.write(demoBanner(demo.url, demo.backend));
 }
 
 /**

@@ -17,6 +17,8 @@ import { SETTINGS } from './settings.js';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
 const OTHER_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/other';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:mcp-requests';
+const OTHER_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:gateway-responses';
 
 function resolve(input: Partial<ResolveConfigInput>) {
   return resolveConfig({ flags: {}, env: {}, ...input });
@@ -51,6 +53,8 @@ describe('resolveConfig: defaults', () => {
       backend: 'sqs',
       requestQueueUrl: QUEUE,
       responseQueueUrl: undefined,
+      requestTopicArn: undefined,
+      responseTopicArn: undefined,
       port: 8080,
       host: '127.0.0.1',
       path: '/mcp',
@@ -233,8 +237,8 @@ describe('resolveConfig: environment names', () => {
 
 describe('resolveConfig: flags', () => {
   it('accepts sns_sqs as another spelling of sns-sqs', () => {
-    expect(resolve({ flags: { backend: 'sns_sqs' } }).backend).toBe('sns-sqs');
-    expect(resolve({ flags: { backend: 'SNS-SQS' } }).backend).toBe('sns-sqs');
+    expect(resolve({ flags: { backend: 'sns_sqs', requestTopicArn: TOPIC } }).backend).toBe('sns-sqs');
+    expect(resolve({ flags: { backend: 'SNS-SQS', requestTopicArn: TOPIC } }).backend).toBe('sns-sqs');
   });
 
   it('needs no request queue URL for the backends that do not use one', () => {
@@ -544,7 +548,7 @@ describe('resolveConfig: bad configuration, one line each', () => {
 
   it('refuses unknown keys, suggesting the likely one', () => {
     const known =
-      'backend, requestQueueUrl, responseQueueUrl, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, stdio, region, endpointUrl, logLevel';
+      'backend, requestQueueUrl, responseQueueUrl, requestTopicArn, responseTopicArn, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, stdio, region, endpointUrl, logLevel';
     expectRefused(
       { file: { path: 'g.yaml', contents: 'corsOrigin: https://a.example.com' } },
       'unknown-config-key',
@@ -560,6 +564,172 @@ describe('resolveConfig: bad configuration, one line each', () => {
       'unknown-config-key',
       `unknown key "listenAddress" in config file "g.yaml"; known keys: ${known}`,
     );
+  });
+});
+
+describe('resolveConfig: the sns-sqs backend', () => {
+  it('takes a request topic, and optionally a response topic and queue', () => {
+    expect(resolve({ flags: { backend: 'sns-sqs', requestTopicArn: TOPIC } })).toMatchObject({
+      backend: 'sns-sqs',
+      requestQueueUrl: undefined,
+      responseQueueUrl: undefined,
+      requestTopicArn: TOPIC,
+      responseTopicArn: undefined,
+    });
+    expect(
+      resolve({
+        flags: {
+          backend: 'sns_sqs',
+          requestTopicArn: TOPIC,
+          responseTopicArn: OTHER_TOPIC,
+          responseQueueUrl: OTHER_QUEUE,
+        },
+      }),
+    ).toMatchObject({
+      backend: 'sns-sqs',
+      requestTopicArn: TOPIC,
+      responseTopicArn: OTHER_TOPIC,
+      responseQueueUrl: OTHER_QUEUE,
+    });
+  });
+
+  it('reads the topics from ASYNCMCP_REQUEST_TOPIC_ARN and ASYNCMCP_RESPONSE_TOPIC_ARN', () => {
+    const config = resolve({
+      env: {
+        ASYNCMCP_BACKEND: 'sns-sqs',
+        ASYNCMCP_REQUEST_TOPIC_ARN: TOPIC,
+        ASYNCMCP_RESPONSE_TOPIC_ARN: OTHER_TOPIC,
+        ASYNCMCP_RESPONSE_QUEUE_URL: OTHER_QUEUE,
+      },
+    });
+    expect(config).toMatchObject({
+      backend: 'sns-sqs',
+      requestTopicArn: TOPIC,
+      responseTopicArn: OTHER_TOPIC,
+      responseQueueUrl: OTHER_QUEUE,
+    });
+  });
+
+  it('reads requestTopicArn and responseTopicArn from the config file, below env and flags', () => {
+    const file = {
+      path: 'gateway.yaml',
+      contents: ['backend: sns_sqs', `requestTopicArn: ${TOPIC}`, `responseTopicArn: ${OTHER_TOPIC}`].join(
+        '\n',
+      ),
+    };
+    expect(resolve({ file })).toMatchObject({
+      backend: 'sns-sqs',
+      requestTopicArn: TOPIC,
+      responseTopicArn: OTHER_TOPIC,
+    });
+    const fifo = 'arn:aws:sns:us-east-1:123456789012:mcp-requests.fifo';
+    expect(resolve({ file, env: { ASYNCMCP_REQUEST_TOPIC_ARN: fifo } }).requestTopicArn).toBe(fifo);
+    const china = 'arn:aws-cn:sns:cn-north-1:123456789012:mcp-requests';
+    expect(
+      resolve({ file, env: { ASYNCMCP_REQUEST_TOPIC_ARN: fifo }, flags: { requestTopicArn: china } })
+        .requestTopicArn,
+    ).toBe(china);
+  });
+
+  it('refuses the sns-sqs backend without a request topic ARN', () => {
+    expectRefused(
+      { flags: { backend: 'sns-sqs' } },
+      'missing-request-topic-arn',
+      'the sns-sqs backend needs a request topic ARN: pass --request-topic-arn, set ASYNCMCP_REQUEST_TOPIC_ARN, or add requestTopicArn to the config file',
+    );
+  });
+
+  it('refuses a topic ARN that is not an SNS topic ARN', () => {
+    const expected = 'expected an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:mcp-requests';
+    expectRefused(
+      { flags: { backend: 'sns-sqs', requestTopicArn: 'mcp-requests' } },
+      'invalid-value',
+      `invalid request topic ARN "mcp-requests" from --request-topic-arn: ${expected}`,
+    );
+    expectRefused(
+      { flags: { backend: 'sns-sqs', requestTopicArn: TOPIC }, env: { ASYNCMCP_RESPONSE_TOPIC_ARN: QUEUE } },
+      'invalid-value',
+      `invalid response topic ARN "${QUEUE}" from environment variable ASYNCMCP_RESPONSE_TOPIC_ARN: ${expected}`,
+    );
+    // An SQS queue ARN is an easy mistake to make.
+    expectRefused(
+      {
+        flags: { backend: 'sns-sqs' },
+        file: {
+          path: 'g.yaml',
+          contents: 'requestTopicArn: arn:aws:sqs:us-east-1:123456789012:mcp-requests',
+        },
+      },
+      'invalid-value',
+      `invalid request topic ARN "arn:aws:sqs:us-east-1:123456789012:mcp-requests" from key requestTopicArn in config file "g.yaml": ${expected}`,
+    );
+  });
+});
+
+describe('resolveConfig: settings of another backend, one line each', () => {
+  it('refuses --request-queue-url with sns-sqs, naming what sns-sqs takes instead', () => {
+    expectRefused(
+      { flags: { backend: 'sns-sqs', requestTopicArn: TOPIC, requestQueueUrl: QUEUE } },
+      'setting-not-for-backend',
+      '--request-queue-url belongs to the sqs backend, not sns-sqs: remove it, or choose --backend sqs; the sns-sqs backend takes --request-topic-arn instead',
+    );
+    // Before the missing topic: the queue URL is the likelier mistake, and the message names the topic flag.
+    expectRefused(
+      { flags: { backend: 'sns-sqs', requestQueueUrl: QUEUE } },
+      'setting-not-for-backend',
+      '--request-queue-url belongs to the sqs backend, not sns-sqs: remove it, or choose --backend sqs; the sns-sqs backend takes --request-topic-arn instead',
+    );
+  });
+
+  it('says where a setting of another backend came from when it is not a flag', () => {
+    expectRefused(
+      { flags: { backend: 'sns-sqs', requestTopicArn: TOPIC }, env: { ASYNCMCP_REQUEST_QUEUE_URL: QUEUE } },
+      'setting-not-for-backend',
+      '--request-queue-url (set by environment variable ASYNCMCP_REQUEST_QUEUE_URL) belongs to the sqs backend, not sns-sqs: remove it, or choose --backend sqs; the sns-sqs backend takes --request-topic-arn instead',
+    );
+    expectRefused(
+      {
+        env: { BACKEND_TRANSPORT: 'sqs' },
+        flags: { requestQueueUrl: QUEUE },
+        file: { path: 'g.yaml', contents: `responseTopicArn: ${OTHER_TOPIC}` },
+      },
+      'setting-not-for-backend',
+      '--response-topic-arn (set by key responseTopicArn in config file "g.yaml") belongs to the sns-sqs backend, not sqs: remove it, or choose --backend sns-sqs',
+    );
+  });
+
+  it('refuses the topic settings with the sqs backend', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, requestTopicArn: TOPIC } },
+      'setting-not-for-backend',
+      '--request-topic-arn belongs to the sns-sqs backend, not sqs: remove it, or choose --backend sns-sqs; the sqs backend takes --request-queue-url instead',
+    );
+    expectRefused(
+      { flags: { backend: 'sqs', requestQueueUrl: QUEUE, responseTopicArn: OTHER_TOPIC } },
+      'setting-not-for-backend',
+      '--response-topic-arn belongs to the sns-sqs backend, not sqs: remove it, or choose --backend sns-sqs',
+    );
+  });
+
+  it('takes --response-queue-url with both backends', () => {
+    expect(
+      resolve({ flags: { requestQueueUrl: QUEUE, responseQueueUrl: OTHER_QUEUE } }).responseQueueUrl,
+    ).toBe(OTHER_QUEUE);
+    expect(
+      resolve({ flags: { backend: 'sns-sqs', requestTopicArn: TOPIC, responseQueueUrl: OTHER_QUEUE } })
+        .responseQueueUrl,
+    ).toBe(OTHER_QUEUE);
+  });
+
+  it('leaves a backend not available yet to the CLI, which refuses it by name', () => {
+    expect(resolve({ flags: { backend: 'webhook', requestQueueUrl: QUEUE } }).backend).toBe('webhook');
+  });
+
+  it('names the backends of every backend-specific setting in its help', () => {
+    for (const setting of SETTINGS) {
+      if (!('backends' in setting)) continue;
+      expect(setting.description.startsWith(`${setting.backends.join(', ')}: `)).toBe(true);
+    }
   });
 });
 
@@ -586,12 +756,26 @@ describe('readConfigFile', () => {
 });
 
 describe('resolveDemoConfig', () => {
-  it('defaults to 127.0.0.1:8080 and quiet logs', () => {
-    expect(resolveDemoConfig({})).toEqual({ port: 8080, host: '127.0.0.1', logLevel: 'warn' });
+  it('defaults to sqs on 127.0.0.1:8080 and quiet logs', () => {
+    expect(resolveDemoConfig({})).toEqual({
+      backend: 'sqs',
+      port: 8080,
+      host: '127.0.0.1',
+      logLevel: 'warn',
+    });
+  });
+
+  it('runs over sns-sqs (or sns_sqs) when asked', () => {
+    expect(resolveDemoConfig({ backend: 'sns-sqs' }).backend).toBe('sns-sqs');
+    expect(resolveDemoConfig({ backend: 'sns_sqs' }).backend).toBe('sns-sqs');
+    expect(configError(() => resolveDemoConfig({ backend: 'kafka' })).message).toBe(
+      'unknown backend "kafka" from --backend: expected one of sqs, sns-sqs, webhook, hybrid',
+    );
   });
 
   it('checks its flags like the gateway does', () => {
     expect(resolveDemoConfig({ port: '0', host: '::1', logLevel: 'debug' })).toEqual({
+      backend: 'sqs',
       port: 0,
       host: '::1',
       logLevel: 'debug',

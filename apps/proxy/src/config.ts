@@ -5,6 +5,7 @@ import {
   BACKEND_NAMES,
   type BackendName,
   CONFIG_SETTING,
+  isAvailableBackend,
   LOG_LEVELS,
   type LogLevel,
   SERVE_FILE_ONLY_KEYS,
@@ -24,6 +25,9 @@ import {
 /** Why a configuration was refused; stable, for tests and callers to match on (never on messages). */
 export type GatewayConfigErrorReason =
   | 'missing-request-queue-url'
+  | 'missing-request-topic-arn'
+  /** A setting of another backend than the one chosen (e.g. --request-queue-url with sns-sqs). */
+  | 'setting-not-for-backend'
   | 'invalid-value'
   | 'unknown-backend'
   | 'backend-unavailable'
@@ -53,8 +57,14 @@ export class GatewayConfigError extends ConfigurationError {
 
 export interface GatewayConfig {
   backend: BackendName;
+  /** sqs: the queue the servers read. */
   requestQueueUrl: string | undefined;
+  /** sqs and sns-sqs: the queue answers come back on; undefined lets the backend make one. */
   responseQueueUrl: string | undefined;
+  /** sns-sqs: the topic the servers receive from. */
+  requestTopicArn: string | undefined;
+  /** sns-sqs: the topic servers publish answers to; undefined lets the backend make one. */
+  responseTopicArn: string | undefined;
   port: number;
   host: string;
   path: string;
@@ -95,8 +105,59 @@ export interface ResolveConfigInput {
 
 const SETTING_KEYS: readonly string[] = SETTINGS.map((setting) => setting.key);
 
-const MISSING_REQUEST_QUEUE_URL =
-  'the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file';
+/** The request queue URL is missing; for serve with sns-sqs, the queue is the one subscribed to the request topic. */
+export function missingRequestQueueUrlError(backend: BackendName): GatewayConfigError {
+  const what =
+    backend === 'sns-sqs'
+      ? 'a request queue URL (the SQS queue subscribed to the request topic)'
+      : 'a request queue URL';
+  return new GatewayConfigError(
+    'missing-request-queue-url',
+    `the ${backend} backend needs ${what}: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file`,
+  );
+}
+
+export function missingRequestTopicArnError(): GatewayConfigError {
+  return new GatewayConfigError(
+    'missing-request-topic-arn',
+    'the sns-sqs backend needs a request topic ARN: pass --request-topic-arn, set ASYNCMCP_REQUEST_TOPIC_ARN, or add requestTopicArn to the config file',
+  );
+}
+
+/**
+ * What the chosen backend takes in place of a setting of another backend, for the refusal to suggest:
+ * setting key → backend → its flag.
+ */
+const COUNTERPARTS: Readonly<Record<string, Partial<Record<BackendName, string>>>> = {
+  requestQueueUrl: { 'sns-sqs': '--request-topic-arn' },
+  requestTopicArn: { sqs: '--request-queue-url' },
+};
+
+/**
+ * Refuses a setting given (anywhere) for another backend than the chosen one: it would be ignored, and
+ * an ignored queue or topic is a misconfiguration that only shows much later. A backend this version
+ * cannot run is refused as such by the CLI, which says more than any of its settings could.
+ */
+function assertSettingsBelongTo<K extends string>(
+  backend: BackendName,
+  table: readonly SettingSpec[],
+  pick: (key: K) => Raw | undefined,
+): void {
+  if (!isAvailableBackend(backend)) return;
+  for (const setting of table) {
+    const owners = setting.backends;
+    if (owners === undefined || owners.includes(backend)) continue;
+    const raw = pick(setting.key as K);
+    if (raw === undefined) continue;
+    const where = raw.source.kind === 'flag' ? '' : ` (set by ${describeSource(raw.source)})`;
+    const counterpart = COUNTERPARTS[setting.key]?.[backend];
+    const instead = counterpart === undefined ? '' : `; the ${backend} backend takes ${counterpart} instead`;
+    throw new GatewayConfigError(
+      'setting-not-for-backend',
+      `${setting.flag}${where} belongs to the ${owners.join(' and ')} backend${owners.length > 1 ? 's' : ''}, not ${backend}: remove it, or choose --backend ${owners[0]}${instead}`,
+    );
+  }
+}
 
 /** The config file to read, if any: `--config` wins over ASYNCMCP_CONFIG. */
 export function configFilePath(flags: FlagValues, env: Environment): string | undefined {
@@ -187,15 +248,26 @@ function parseRequestQueueUrl(raw: Raw): string {
   );
 }
 
+/** arn:<partition>:sns:<region>:<account>:<name>, a FIFO topic's name ending in .fifo. */
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+
+function parseTopicArn(raw: Raw, what: string): string {
+  const expected = 'an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:mcp-requests';
+  const value = text(raw, what, expected);
+  if (!TOPIC_ARN.test(value)) throw invalid(what, raw, expected);
+  return value;
+}
+
 export function resolveConfig({ flags, env, file }: ResolveConfigInput): GatewayConfig {
   const fileValues = file ? parseConfigFile(file.path, file.contents, SETTING_KEYS) : {};
   const pick = makePick<SettingKey>(SETTINGS, flags, env, file && { path: file.path, values: fileValues });
 
   const backend = parseBackend(pick('backend'));
+  assertSettingsBelongTo(backend, SETTINGS, pick);
   const requestQueueUrl = optional(pick('requestQueueUrl'), parseRequestQueueUrl);
-  if (backend === 'sqs' && requestQueueUrl === undefined) {
-    throw new GatewayConfigError('missing-request-queue-url', MISSING_REQUEST_QUEUE_URL);
-  }
+  if (backend === 'sqs' && requestQueueUrl === undefined) throw missingRequestQueueUrlError(backend);
+  const requestTopicArn = optional(pick('requestTopicArn'), (raw) => parseTopicArn(raw, 'request topic ARN'));
+  if (backend === 'sns-sqs' && requestTopicArn === undefined) throw missingRequestTopicArnError();
   const authToken = optional(pick('authToken'), parseAuthToken);
 
   return {
@@ -208,6 +280,8 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
         'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue',
       ),
     ),
+    requestTopicArn,
+    responseTopicArn: optional(pick('responseTopicArn'), (raw) => parseTopicArn(raw, 'response topic ARN')),
     port: optional(pick('port'), parsePort) ?? 8080,
     host: optional(pick('host'), parseHost) ?? '127.0.0.1',
     path: optional(pick('path'), parsePath) ?? '/mcp',
@@ -478,16 +552,24 @@ function firstLine(message: string): string {
 }
 
 export interface DemoConfig {
+  /** The transport the demo runs over, on its emulator. */
+  backend: BackendName;
   port: number;
   host: string;
   logLevel: LogLevel;
 }
 
 /** The demo's few settings, checked like the gateway's. */
-export function resolveDemoConfig(flags: { port?: string; host?: string; logLevel?: string }): DemoConfig {
+export function resolveDemoConfig(flags: {
+  backend?: string;
+  port?: string;
+  host?: string;
+  logLevel?: string;
+}): DemoConfig {
   const raw = (value: string | undefined, flag: string): Raw | undefined =>
     value === undefined || value === '' ? undefined : { value, source: { kind: 'flag', flag } };
   return {
+    backend: parseBackend(raw(flags.backend, '--backend')),
     port: optional(raw(flags.port, '--port'), parsePort) ?? 8080,
     host: optional(raw(flags.host, '--host'), parseHost) ?? '127.0.0.1',
     logLevel: optional(raw(flags.logLevel, '--log-level'), parseLogLevel) ?? 'warn',
@@ -549,10 +631,11 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
   const pick = makePick<ServeSettingKey>(SERVE_SETTINGS, flags, env, fileInput);
 
   const backend = parseBackend(pick('backend'));
+  assertSettingsBelongTo(backend, SERVE_SETTINGS, pick);
   const requestQueueUrl = optional(pick('requestQueueUrl'), parseRequestQueueUrl);
-  if (backend === 'sqs' && requestQueueUrl === undefined) {
-    throw new GatewayConfigError('missing-request-queue-url', MISSING_REQUEST_QUEUE_URL);
-  }
+  // Both available backends read a queue: with sns-sqs, the one subscribed to the request topic.
+  if (isAvailableBackend(backend) && requestQueueUrl === undefined)
+    throw missingRequestQueueUrlError(backend);
 
   return {
     backend,

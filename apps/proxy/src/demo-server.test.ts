@@ -91,4 +91,19 @@ describe('demoBanner', () => {
       `npx @modelcontextprotocol/inspector --cli ${url} --transport http --method tools/list`,
     );
   });
+
+  it('says which backend runs: sqs by default, or sns-sqs', () => {
+    const url = 'http://127.0.0.1:8080/mcp';
+    const sqs = demoBanner(url);
+    expect(sqs).toContain('asyncmcp demo: an MCP server on a local SQS queue, behind the asyncmcp gateway.');
+    expect(sqs).toMatch(/^ {2}Backend: {7}sqs: /m);
+    expect(demoBanner(url, 'sqs')).toBe(sqs);
+
+    const snsSqs = demoBanner(url, 'sns-sqs');
+    expect(snsSqs).toContain(
+      'asyncmcp demo: an MCP server on a local SNS topic fanned out to SQS, behind the asyncmcp gateway.',
+    );
+    expect(snsSqs).toMatch(/^ {2}Backend: {7}sns-sqs: /m);
+    expect(snsSqs).toContain(`MCP endpoint:  ${url}`);
+  });
 });

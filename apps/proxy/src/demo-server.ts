@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@asyncmcp/core';
+import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager } from '@asyncmcp/sqs';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -19,7 +21,10 @@ export const DEMO_TOOLS = ['echo', 'add', 'forecast', 'countdown', 'slow_task'] 
 export function createDemoServer(): McpServer {
   const server = new McpServer(
     { name: 'asyncmcp-demo', version: '1.0.0' },
-    { capabilities: { logging: {} }, instructions: 'Example tools served over an SQS queue by asyncmcp.' },
+    {
+      capabilities: { logging: {} },
+      instructions: 'Example tools served by asyncmcp over SQS (or SNS+SQS).',
+    },
   );
 
   server.registerTool(
@@ -93,18 +98,28 @@ export function createDemoServer(): McpServer {
   return server;
 }
 
-/** Serves the demo server on an SQS request queue until `close()` is called. */
+/**
+ * Serves the demo server on a request queue until `close()` is called: an SQS request queue answered
+ * on each client's response queue or, given an SNS client, a queue subscribed to the request topic
+ * answered on each client's response topic.
+ */
 export async function startDemoServer(options: {
   sqsClient: SQSClient;
+  /** Publishes answers to each client's topic: the sns-sqs server. */
+  snsClient?: SNSClient;
   requestQueueUrl: string;
   logger?: Logger;
 }): Promise<SqsSessionManager> {
-  const manager = new SqsSessionManager({
+  const managerOptions = {
     sqsClient: options.sqsClient,
     requestQueueUrl: options.requestQueueUrl,
     createServer: createDemoServer,
     logger: options.logger,
-  });
+  };
+  const manager =
+    options.snsClient === undefined
+      ? new SqsSessionManager(managerOptions)
+      : new SnsSqsSessionManager({ ...managerOptions, snsClient: options.snsClient });
   await manager.start();
   return manager;
 }

@@ -1,27 +1,41 @@
-import type { Logger } from '@asyncmcp/core';
+import type { Backend, Logger } from '@asyncmcp/core';
 import { createProxyServer } from '@asyncmcp/proxy';
+import { snsSqsBackend } from '@asyncmcp/sns-sqs';
 import { sqsBackend } from '@asyncmcp/sqs';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { DEMO_TOOLS, startDemoServer } from './demo-server.js';
 import { ListenError } from './gateway.js';
+import type { AvailableBackendName } from './settings.js';
 
 export interface RunningDemo {
   readonly url: string;
+  /** The transport between the gateway and the demo server. */
+  readonly backend: AvailableBackendName;
   /** Stops the gateway, the demo server and the emulator, in that order. */
   close(): Promise<void>;
 }
 
+/** The name of the demo's request queue, and of its request topic with sns-sqs. */
+const DEMO_REQUESTS = 'asyncmcp-demo-requests';
+
 /**
- * Everything on one machine, no AWS account: an SQS emulator in this process, the demo MCP server on
- * its request queue, and the gateway in front, exactly as it runs against real SQS.
+ * Everything on one machine, no AWS account: an SQS (and SNS) emulator in this process, the demo MCP
+ * server on its request queue, and the gateway in front, exactly as it runs against real AWS.
+ *  - sqs: the gateway sends to the request queue; the server answers on the gateway's response queue.
+ *  - sns-sqs: the gateway publishes to a request topic the server's queue is subscribed to; the server
+ *    publishes answers to the gateway's response topic, which the gateway makes (with its queue).
  */
 export async function startDemo(options: {
   host: string;
   port: number;
   logger: Logger;
+  /** @default 'sqs' */
+  backend?: AvailableBackendName;
 }): Promise<RunningDemo> {
   const { logger } = options;
+  const backendName = options.backend ?? 'sqs';
   const emulator = await startFauxqs({ port: 0, logger: false });
   const cleanups: Array<() => Promise<void> | void> = [() => emulator.stop()];
   const cleanUp = async () => {
@@ -32,25 +46,32 @@ export async function startDemo(options: {
     }
   };
   try {
-    const sqsClient = new SQSClient({
+    const clientConfig = {
       region: 'us-east-1',
       endpoint: `http://127.0.0.1:${emulator.port}`,
       // The emulator checks nothing; fixed credentials keep the SDK from looking for real ones.
       credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' },
-    });
+    };
+    const sqsClient = new SQSClient(clientConfig);
     cleanups.push(() => sqsClient.destroy());
-    const created = await sqsClient.send(new CreateQueueCommand({ QueueName: 'asyncmcp-demo-requests' }));
+    const created = await sqsClient.send(new CreateQueueCommand({ QueueName: DEMO_REQUESTS }));
     const requestQueueUrl = created.QueueUrl as string;
 
-    const manager = await startDemoServer({ sqsClient, requestQueueUrl, logger });
-    cleanups.push(() => manager.close());
+    let backend: Backend;
+    if (backendName === 'sns-sqs') {
+      const snsClient = new SNSClient(clientConfig);
+      cleanups.push(() => snsClient.destroy());
+      const requestTopicArn = await subscribedRequestTopic(snsClient, sqsClient, requestQueueUrl);
+      const manager = await startDemoServer({ sqsClient, snsClient, requestQueueUrl, logger });
+      cleanups.push(() => manager.close());
+      backend = snsSqsBackend({ snsClient, sqsClient, requestTopicArn, logger });
+    } else {
+      const manager = await startDemoServer({ sqsClient, requestQueueUrl, logger });
+      cleanups.push(() => manager.close());
+      backend = sqsBackend({ sqsClient, requestQueueUrl, logger });
+    }
 
-    const proxy = createProxyServer({
-      backend: sqsBackend({ sqsClient, requestQueueUrl, logger }),
-      host: options.host,
-      port: options.port,
-      logger,
-    });
+    const proxy = createProxyServer({ backend, host: options.host, port: options.port, logger });
     cleanups.push(() => proxy.close());
     let url: string;
     try {
@@ -58,21 +79,57 @@ export async function startDemo(options: {
     } catch (error) {
       throw new ListenError(options, error);
     }
-    return { url, close: cleanUp };
+    return { url, backend: backendName, close: cleanUp };
   } catch (error) {
     await cleanUp();
     throw error;
   }
 }
 
-/** What the demo prints for a person: where to point a client, and how. */
-export function demoBanner(url: string): string {
+/** The demo's request topic, with the server's request queue subscribed to it (raw delivery). */
+async function subscribedRequestTopic(
+  snsClient: SNSClient,
+  sqsClient: SQSClient,
+  requestQueueUrl: string,
+): Promise<string> {
+  const topic = await snsClient.send(new CreateTopicCommand({ Name: DEMO_REQUESTS }));
+  const requestTopicArn = topic.TopicArn as string;
+  const { Attributes } = await sqsClient.send(
+    new GetQueueAttributesCommand({ QueueUrl: requestQueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await snsClient.send(
+    new SubscribeCommand({
+      TopicArn: requestTopicArn,
+      Protocol: 'sqs',
+      Endpoint: Attributes?.QueueArn,
+      Attributes: { RawMessageDelivery: 'true' },
+    }),
+  );
+  return requestTopicArn;
+}
+
+const DESCRIPTIONS: Record<AvailableBackendName, { title: string; backend: string }> = {
+  sqs: {
+    title: 'an MCP server on a local SQS queue',
+    backend: "sqs: the gateway sends to a request queue; answers come back on the gateway's response queue",
+  },
+  'sns-sqs': {
+    title: 'an MCP server on a local SNS topic fanned out to SQS',
+    backend:
+      "sns-sqs: the gateway publishes to a request topic the server's queue is subscribed to; answers come back through the gateway's own topic and queue",
+  },
+};
+
+/** What the demo prints for a person: which backend runs, where to point a client, and how. */
+export function demoBanner(url: string, backend: AvailableBackendName = 'sqs'): string {
   const clientConfig = JSON.stringify({ mcpServers: { 'asyncmcp-demo': { type: 'http', url } } });
+  const description = DESCRIPTIONS[backend];
   return [
     '',
-    'asyncmcp demo: an MCP server on a local SQS queue, behind the asyncmcp gateway.',
+    `asyncmcp demo: ${description.title}, behind the asyncmcp gateway.`,
     '',
     `  MCP endpoint:  ${url}`,
+    `  Backend:       ${description.backend}`,
     `  Tools:         ${DEMO_TOOLS.join(', ')}`,
     '',
     'Client configuration (any MCP client that speaks Streamable HTTP):',

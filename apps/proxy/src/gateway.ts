@@ -19,11 +19,17 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   // First, so a configuration the backend refuses (no region …) fails before anything is logged.
   const handle = await createBackend(config, { logger });
+  const created = '(created on first session)';
   logger.info(
     {
       backend: config.backend,
-      requestQueueUrl: config.requestQueueUrl,
-      responseQueueUrl: config.responseQueueUrl ?? '(created on first session)',
+      ...(config.backend === 'sns-sqs'
+        ? {
+            requestTopicArn: config.requestTopicArn,
+            responseTopicArn: config.responseTopicArn ?? created,
+            responseQueueUrl: config.responseQueueUrl ?? created,
+          }
+        : { requestQueueUrl: config.requestQueueUrl, responseQueueUrl: config.responseQueueUrl ?? created }),
       mode: config.stdio ? 'stdio' : 'http',
       configFile: config.configFile,
       auth: config.authToken === undefined ? 'none' : 'bearer token',

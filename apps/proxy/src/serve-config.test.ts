@@ -295,6 +295,54 @@ describe('resolveServeConfig: the server to serve', () => {
   });
 });
 
+describe('resolveServeConfig: the sns-sqs backend', () => {
+  it('reads the queue subscribed to the request topic, with every other setting as for sqs', () => {
+    expect(resolve({ flags: withCommand({ backend: 'sns_sqs', deadLetterQueueUrl: DLQ }) })).toEqual({
+      backend: 'sns-sqs',
+      requestQueueUrl: QUEUE,
+      upstream: { kind: 'command', command: 'node', args: ['server.js'] },
+      maxSessions: 100,
+      sessionIdleTimeoutMs: 1_800_000,
+      requestTimeoutMs: 300_000,
+      deadLetterQueueUrl: DLQ,
+      region: undefined,
+      endpointUrl: undefined,
+      logLevel: 'info',
+      configFile: undefined,
+    });
+    expect(
+      resolve({
+        env: { ASYNCMCP_BACKEND: 'sns-sqs' },
+        file: { path: 's.yaml', contents: `requestQueueUrl: ${QUEUE}\ncommand: node` },
+      }),
+    ).toMatchObject({ backend: 'sns-sqs', requestQueueUrl: QUEUE, configFile: 's.yaml' });
+  });
+
+  it('refuses sns-sqs without the queue subscribed to the request topic', () => {
+    expectRefused(
+      { flags: { backend: 'sns-sqs', command: ['node', 'server.js'] } },
+      'missing-request-queue-url',
+      'the sns-sqs backend needs a request queue URL (the SQS queue subscribed to the request topic): pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
+    );
+  });
+
+  it('has no setting that belongs to one backend only', () => {
+    // Both backends read a request queue; sns-sqs only answers differently (on each client's topic).
+    for (const setting of SERVE_SETTINGS) {
+      if ('backends' in setting) expect(setting.backends).toEqual(['sqs', 'sns-sqs']);
+    }
+  });
+
+  it("refuses the gateway's topic keys in a serve config file", () => {
+    expect(
+      refusal({
+        flags: withCommand({ backend: 'sns-sqs' }),
+        file: { path: 's.yaml', contents: 'requestTopicArn: arn:aws:sns:us-east-1:123456789012:t' },
+      }).reason,
+    ).toBe('unknown-config-key');
+  });
+});
+
 describe('resolveServeConfig: bad configuration, one line each', () => {
   it('refuses a configuration with no server to serve', () => {
     expectRefused(
@@ -390,11 +438,13 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
   });
 
   it('accepts the names of backends not available yet, which the CLI then refuses', () => {
-    const config = resolve({ flags: withCommand({ backend: 'sns_sqs' }) });
-    expect(config.backend).toBe('sns-sqs');
+    const config = resolve({ flags: withCommand({ backend: 'hybrid' }) });
+    expect(config.backend).toBe('hybrid');
     expect(() => assertBackendAvailable(config.backend)).toThrow(
-      'the sns-sqs backend is not available in this version (available: sqs)',
+      'the hybrid backend is not available in this version (available: sqs, sns-sqs)',
     );
+    // A backend not available yet needs no request queue URL here: the CLI refuses it by name.
+    expect(resolve({ flags: { backend: 'webhook', command: ['node'] } }).requestQueueUrl).toBeUndefined();
     expectRefused(
       { flags: withCommand({ backend: 'kafka' }) },
       'unknown-backend',

@@ -2,7 +2,9 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@asyncmcp/core';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
+import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { GatewayConfigError, type ServeConfig } from './config.js';
 import { assertRunnable, startServe } from './serve.js';
@@ -79,6 +81,75 @@ describe('startServe', () => {
     }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(GatewayConfigError);
     expect((error as GatewayConfigError).reason).toBe('missing-region');
+  });
+
+  it('refuses, with sns-sqs, a client with no region after one check, before making the SNS client', async () => {
+    let asked = 0;
+    let snsClients = 0;
+    const error = await startServe(
+      { ...config, backend: 'sns-sqs' },
+      {
+        logger: silentLogger,
+        createSqsClient: () =>
+          new SQSClient({
+            region: (): Promise<string> => {
+              asked++;
+              return Promise.reject(new Error('Region is missing'));
+            },
+          }),
+        createSnsClient: (settings) => {
+          snsClients++;
+          return new SNSClient(settings);
+        },
+      },
+    ).catch((caught: unknown) => caught);
+    expect((error as GatewayConfigError).reason).toBe('missing-region');
+    expect(asked).toBe(1);
+    expect(snsClients).toBe(0);
+  });
+
+  it.each(['webhook', 'hybrid'] as const)('refuses the %s backend, not available yet', async (backend) => {
+    const error = await startServe({ ...config, backend }, { logger: silentLogger }).catch(
+      (caught: unknown) => caught,
+    );
+    expect((error as GatewayConfigError).reason).toBe('backend-unavailable');
+  });
+
+  it('serves sns-sqs on an SNS and an SQS client made with the same region and endpoint', async () => {
+    const emulator = await startSqsEmulator();
+    try {
+      const requestQueueUrl = await emulator.createQueue('serve-unit-requests');
+      const made: { sqs: SQSClientConfig[]; sns: SNSClientConfig[] } = { sqs: [], sns: [] };
+      const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+      const served = await startServe(
+        {
+          ...config,
+          backend: 'sns-sqs',
+          requestQueueUrl,
+          region: 'us-east-1',
+          endpointUrl: emulator.endpoint,
+        },
+        {
+          logger: silentLogger,
+          createSqsClient: (settings) => {
+            made.sqs.push(settings);
+            return new SQSClient({ ...settings, credentials });
+          },
+          createSnsClient: (settings) => {
+            made.sns.push(settings);
+            return new SNSClient({ ...settings, credentials });
+          },
+        },
+      );
+      expect(served.sessions).toBe(0);
+      await served.close();
+      const expected = { region: 'us-east-1', endpoint: emulator.endpoint };
+      expect(made).toEqual({ sqs: [expected], sns: [expected] });
+    } finally {
+      emulator.sqsClient.destroy();
+      emulator.snsClient.destroy();
+      await emulator.stop();
+    }
   });
 
   it.runIf(posix)('refuses a command that cannot run before making a client', async () => {

@@ -2,44 +2,50 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { Logger, ServerFactory } from '@asyncmcp/core';
 import { createHttpUpstreamFactory, createStdioServerFactory } from '@asyncmcp/proxy';
-import { SqsSessionManager } from '@asyncmcp/sqs';
-import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
-import { createSqsClient } from './backends.js';
-import { type Environment, GatewayConfigError, type ServeConfig } from './config.js';
+import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
+import { SqsSessionManager, type SqsSessionManagerOptions } from '@asyncmcp/sqs';
+import {
+  type AwsClientFactories,
+  assertBackendAvailable,
+  createSnsSqsClients,
+  createSqsClient,
+} from './backends.js';
+import {
+  type Environment,
+  GatewayConfigError,
+  missingRequestQueueUrlError,
+  type ServeConfig,
+} from './config.js';
 
 /**
- * `asyncmcp-proxy serve`: an existing MCP server, unchanged, on an SQS request queue. Each async session
- * gets its own child process (a stdio command) or its own upstream session (a Streamable HTTP URL),
- * opened on `initialize` and ended with the session.
+ * `asyncmcp-proxy serve`: an existing MCP server, unchanged, on an async transport — an SQS request
+ * queue (sqs), or a queue subscribed to an SNS request topic with answers published to each client's
+ * topic (sns-sqs). Each async session gets its own child process (a stdio command) or its own upstream
+ * session (a Streamable HTTP URL), opened on `initialize` and ended with the session.
  */
 
 export interface RunningServe {
   /** Live sessions, each with its child process or upstream session. */
   readonly sessions: number;
-  /** Stops receiving, gives running requests up to 10 s, ends every session (and child), releases the client. */
+  /** Stops receiving, gives running requests up to 10 s, ends every session (and child), releases the clients. */
   close(): Promise<void>;
 }
 
-export interface StartServeOptions {
+export interface StartServeOptions extends AwsClientFactories {
   logger: Logger;
   /** The environment the command is looked up in and runs with. @default process.env */
   env?: Environment;
-  /** Makes the SQS client. @default `new SQSClient(config)`, which reads the AWS SDK's own env and files */
-  createSqsClient?: (config: SQSClientConfig) => SQSClient;
 }
 
 export async function startServe(config: ServeConfig, options: StartServeOptions): Promise<RunningServe> {
   const { logger } = options;
   const env = options.env ?? process.env;
-  if (config.requestQueueUrl === undefined) {
-    throw new GatewayConfigError(
-      'missing-request-queue-url',
-      'the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
-    );
-  }
+  const backend = config.backend;
+  assertBackendAvailable(backend);
+  if (config.requestQueueUrl === undefined) throw missingRequestQueueUrlError(backend);
+  const requestQueueUrl = config.requestQueueUrl;
   // A command that cannot run would otherwise fail every session, one initialize at a time.
   if (config.upstream.kind === 'command') assertRunnable(config.upstream.command, env);
-  const sqsClient = await createSqsClient(config, options.createSqsClient);
 
   const upstreamOptions = { requestTimeoutMs: config.requestTimeoutMs, logger };
   const createServer: ServerFactory =
@@ -59,26 +65,40 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
           headers: config.upstream.headers,
         });
 
-  const manager = new SqsSessionManager({
-    sqsClient,
-    requestQueueUrl: config.requestQueueUrl,
+  const managerOptions = {
+    requestQueueUrl,
     createServer,
     maxSessions: config.maxSessions,
     sessionIdleTimeoutMs: config.sessionIdleTimeoutMs,
     deadLetterQueueUrl: config.deadLetterQueueUrl,
     // Logs "session opened" and "session closed" (with the session id) itself.
     logger,
-  });
+  } satisfies Omit<SqsSessionManagerOptions, 'sqsClient'>;
+  // sqs answers on each client's response queue; sns-sqs publishes to each client's response topic.
+  let manager: SqsSessionManager;
+  let destroyClients: () => void;
+  if (backend === 'sns-sqs') {
+    const { sqsClient, snsClient, destroy } = await createSnsSqsClients(config, options);
+    destroyClients = destroy;
+    manager = guarded(
+      () => new SnsSqsSessionManager({ ...managerOptions, sqsClient, snsClient }),
+      destroyClients,
+    );
+  } else {
+    const sqsClient = await createSqsClient(config, options.createSqsClient);
+    destroyClients = () => sqsClient.destroy();
+    manager = guarded(() => new SqsSessionManager({ ...managerOptions, sqsClient }), destroyClients);
+  }
   try {
     await manager.start();
   } catch (error) {
-    sqsClient.destroy();
+    destroyClients();
     throw error;
   }
   logger.info(
     {
-      backend: config.backend,
-      requestQueueUrl: config.requestQueueUrl,
+      backend,
+      requestQueueUrl,
       ...(config.upstream.kind === 'command'
         ? { command: config.upstream.command, args: config.upstream.args }
         : // Header values are often credentials: names only.
@@ -103,13 +123,23 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
         try {
           await manager.close();
         } finally {
-          sqsClient.destroy();
+          destroyClients();
         }
         logger.info({ sessions }, 'serve stopped');
       })();
       return closing;
     },
   };
+}
+
+/** What `make` returns; if it throws, `release` runs first (the clients it was to own). */
+function guarded<T>(make: () => T, release: () => void): T {
+  try {
+    return make();
+  } catch (error) {
+    release();
+    throw error;
+  }
 }
 
 /**

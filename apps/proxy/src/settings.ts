@@ -6,7 +6,12 @@
 export const BACKEND_NAMES = ['sqs', 'sns-sqs', 'webhook', 'hybrid'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 /** Backends this version can run; the others are accepted names that fail with a clear message. */
-export const AVAILABLE_BACKENDS: readonly BackendName[] = ['sqs'];
+export const AVAILABLE_BACKENDS = ['sqs', 'sns-sqs'] as const satisfies readonly BackendName[];
+export type AvailableBackendName = (typeof AVAILABLE_BACKENDS)[number];
+
+export function isAvailableBackend(name: BackendName): name is AvailableBackendName {
+  return (AVAILABLE_BACKENDS as readonly BackendName[]).includes(name);
+}
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,6 +28,11 @@ export interface SettingSpec {
   readonly description: string;
   /** The default as help shows it; absent when there is none. */
   readonly defaultText?: string;
+  /**
+   * The backends the setting belongs to; absent when it applies to every backend. Given with another
+   * (available) backend, it is a configuration error that names the backends it belongs to.
+   */
+  readonly backends?: readonly BackendName[];
 }
 
 /** Every gateway setting: the CLI builds its options and help from this table, the README mirrors it. */
@@ -32,7 +42,8 @@ export const SETTINGS = [
     flag: '--backend',
     value: '<name>',
     env: ['ASYNCMCP_BACKEND', 'BACKEND_TRANSPORT'],
-    description: 'where sessions are forwarded: sqs (sns-sqs, webhook and hybrid are not available yet)',
+    description:
+      'where sessions are forwarded: sqs or sns-sqs (also sns_sqs); webhook and hybrid are not available yet',
     defaultText: 'sqs',
   },
   {
@@ -40,15 +51,37 @@ export const SETTINGS = [
     flag: '--request-queue-url',
     value: '<url>',
     env: ['ASYNCMCP_REQUEST_QUEUE_URL'],
-    description: 'the SQS queue the async MCP server reads (required for the sqs backend)',
+    description: 'sqs: the SQS queue the async MCP server reads (required for the sqs backend)',
+    backends: ['sqs'],
   },
   {
     key: 'responseQueueUrl',
     flag: '--response-queue-url',
     value: '<url>',
     env: ['ASYNCMCP_RESPONSE_QUEUE_URL'],
-    description: 'the SQS queue answers come back on; one per gateway instance, never shared',
+    description:
+      'sqs, sns-sqs: the SQS queue answers come back on (with sns-sqs, subscribed to the response topic); one per gateway instance, never shared',
     defaultText: 'a queue the gateway creates, and deletes when it stops',
+    backends: ['sqs', 'sns-sqs'],
+  },
+  {
+    key: 'requestTopicArn',
+    flag: '--request-topic-arn',
+    value: '<arn>',
+    env: ['ASYNCMCP_REQUEST_TOPIC_ARN'],
+    description:
+      'sns-sqs: the SNS topic the async MCP servers receive from, through their queues (required for the sns-sqs backend)',
+    backends: ['sns-sqs'],
+  },
+  {
+    key: 'responseTopicArn',
+    flag: '--response-topic-arn',
+    value: '<arn>',
+    env: ['ASYNCMCP_RESPONSE_TOPIC_ARN'],
+    description:
+      "sns-sqs: the SNS topic servers publish answers to; gateway instances may share one (each instance's queue is filtered to its own sessions)",
+    defaultText: 'a topic the gateway creates, and deletes when it stops',
+    backends: ['sns-sqs'],
   },
   {
     key: 'port',
@@ -153,7 +186,7 @@ export const SETTINGS = [
     flag: '--endpoint-url',
     value: '<url>',
     env: ['ASYNCMCP_ENDPOINT_URL', 'AWS_ENDPOINT_URL'],
-    description: 'AWS endpoint, e.g. a local SQS emulator',
+    description: 'AWS endpoint for SQS (and SNS), e.g. a local emulator',
     defaultText: 'the AWS default for the region',
   },
   {
@@ -181,14 +214,17 @@ function gatewaySetting<K extends SettingKey>(key: K): Extract<(typeof SETTINGS)
 export const SERVE_SETTINGS = [
   {
     ...gatewaySetting('backend'),
-    description: 'where sessions come from: sqs (sns-sqs, webhook and hybrid are not available yet)',
+    description:
+      'where sessions come from: sqs or sns-sqs (also sns_sqs); webhook and hybrid are not available yet',
   },
   {
     key: 'requestQueueUrl',
     flag: '--request-queue-url',
     value: '<url>',
     env: ['ASYNCMCP_REQUEST_QUEUE_URL'],
-    description: 'the SQS queue clients and gateways send to; serve reads it (required for the sqs backend)',
+    description:
+      'the SQS queue serve reads: with sqs the queue clients and gateways send to, with sns-sqs the queue subscribed to the request topic (required)',
+    backends: ['sqs', 'sns-sqs'],
   },
   {
     key: 'upstreamUrl',
@@ -239,6 +275,7 @@ export const SERVE_SETTINGS = [
     env: ['ASYNCMCP_DEAD_LETTER_QUEUE_URL'],
     description: 'an SQS queue that keeps a copy of each request that cannot be parsed',
     defaultText: 'none (such requests are deleted with a log line)',
+    backends: ['sqs', 'sns-sqs'],
   },
   gatewaySetting('region'),
   gatewaySetting('endpointUrl'),

@@ -18,8 +18,8 @@ describe('asyncmcp-proxy demo (end to end)', () => {
     await killAll();
   });
 
-  async function startDemo(): Promise<{ cli: CliProcess; url: string }> {
-    const cli = new CliProcess(['demo', '--port', '0'], cleanEnv());
+  async function startDemo(args: string[] = []): Promise<{ cli: CliProcess; url: string }> {
+    const cli = new CliProcess(['demo', '--port', '0', ...args], cleanEnv());
     const line = await cli.waitForLine(
       'stdout',
       (candidate) => candidate.includes('MCP endpoint:'),
@@ -31,10 +31,11 @@ describe('asyncmcp-proxy demo (end to end)', () => {
     return { cli, url };
   }
 
-  it('prints a URL, a client configuration and an Inspector command', async () => {
+  it('prints a URL, the backend, a client configuration and an Inspector command', async () => {
     const { cli, url } = await startDemo();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const printed = cli.lines.stdout.join('\n');
+    expect(printed).toMatch(/^ {2}Backend: {7}sqs: /m);
     expect(printed).toContain(JSON.stringify({ mcpServers: { 'asyncmcp-demo': { type: 'http', url } } }));
     expect(printed).toContain(
       `npx @modelcontextprotocol/inspector --cli ${url} --transport http --method tools/list`,
@@ -69,6 +70,27 @@ describe('asyncmcp-proxy demo (end to end)', () => {
     expect(textOf(counted)).toBe('Liftoff after counting down from 3!');
     expect(progress.map((update) => update.progress)).toEqual([1, 2, 3]);
     expect(logs).toEqual(['T-3', 'T-2', 'T-1', 'liftoff']);
+  });
+
+  it('runs over SNS+SQS with --backend sns-sqs, and says so', async () => {
+    const { cli, url } = await startDemo(['--backend', 'sns-sqs']);
+    const printed = cli.lines.stdout.join('\n');
+    expect(printed).toContain('asyncmcp demo: an MCP server on a local SNS topic fanned out to SQS');
+    expect(printed).toMatch(/^ {2}Backend: {7}sns-sqs: /m);
+
+    const client = new Client({ name: 'demo-sns-e2e', version: '1.0.0' });
+    clients.push(client);
+    await within(client.connect(new StreamableHTTPClientTransport(new URL(url))), 'connecting to the demo');
+    const echoed = await within(
+      client.callTool({ name: 'echo', arguments: { text: 'over SNS+SQS' } }),
+      'echo',
+    );
+    expect(textOf(echoed)).toBe('over SNS+SQS');
+    const ready = await within(fetch(new URL('/ready', url)), 'GET /ready');
+    expect(await ready.json()).toEqual({ status: 'ready', backend: 'sns-sqs' });
+
+    cli.child.kill('SIGINT');
+    expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
   });
 
   it('stops cleanly on Ctrl-C (SIGINT)', async () => {

@@ -1,12 +1,37 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { ListTopicsCommand } from '@aws-sdk/client-sns';
+import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CliProcess, cleanEnv, killAll, within } from './cli-process.js';
-import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
+import { CliProcess, cleanEnv, killAll, stopEmulator, within } from './cli-process.js';
 import { TestServer, textOf } from './test-server.js';
+
+/** URLs of the queues that exist now. */
+async function queueUrls(emulator: SqsEmulator): Promise<string[]> {
+  return (await emulator.sqsClient.send(new ListQueuesCommand({}))).QueueUrls ?? [];
+}
+
+/** ARNs of the topics that exist now. */
+async function topicArns(emulator: SqsEmulator): Promise<string[]> {
+  const { Topics } = await emulator.snsClient.send(new ListTopicsCommand({}));
+  return (Topics ?? []).flatMap((topic) => (topic.TopicArn === undefined ? [] : [topic.TopicArn]));
+}
+
+/** An SDK client connected to the gateway at `url` over Streamable HTTP, closed after each test. */
+async function connectTo(clients: Client[], url: string, headers?: Record<string, string>): Promise<Client> {
+  const client = new Client({ name: 'cli-e2e', version: '1.0.0' });
+  clients.push(client);
+  const transport = new StreamableHTTPClientTransport(
+    new URL(url),
+    headers ? { requestInit: { headers } } : {},
+  );
+  await within(client.connect(transport), 'connecting through the gateway');
+  return client;
+}
 
 // The real CLI (node dist/cli.js) in front of an async MCP server on the emulator's SQS queue.
 describe('asyncmcp-proxy --backend sqs (end to end)', () => {
@@ -29,7 +54,7 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
 
   afterAll(async () => {
     await server.close();
-    await sqs?.stop();
+    await stopEmulator(sqs);
   });
 
   const sqsFlags = () => [
@@ -45,16 +70,7 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
     '0',
   ];
 
-  async function connect(url: string, headers?: Record<string, string>): Promise<Client> {
-    const client = new Client({ name: 'cli-e2e', version: '1.0.0' });
-    clients.push(client);
-    const transport = new StreamableHTTPClientTransport(
-      new URL(url),
-      headers ? { requestInit: { headers } } : {},
-    );
-    await within(client.connect(transport), 'connecting through the gateway');
-    return client;
-  }
+  const connect = (url: string, headers?: Record<string, string>) => connectTo(clients, url, headers);
 
   it('serves a tool of the async server to a Streamable HTTP client', async () => {
     const cli = new CliProcess(sqsFlags(), cleanEnv());
@@ -142,12 +158,12 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
     await within(client.callTool({ name: 'greet', arguments: { name: 'x' } }), 'tools/call');
     const created = await cli.waitForLog('created the gateway response queue');
     const responseQueueUrl = String(created.responseQueueUrl);
-    expect(await sqs.queueUrls()).toContain(responseQueueUrl);
+    expect(await queueUrls(sqs)).toContain(responseQueueUrl);
 
     cli.child.kill('SIGTERM');
     expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
     expect(cli.lines.stdout.some((line) => line.includes('"gateway stopped"'))).toBe(true);
-    expect(await sqs.queueUrls()).not.toContain(responseQueueUrl);
+    expect(await queueUrls(sqs)).not.toContain(responseQueueUrl);
   });
 
   it('exits at once on a second signal while the first waits for running requests', async () => {
@@ -164,5 +180,157 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
     // 128 + SIGTERM: the exit did not wait for the held request (a graceful stop exits 0).
     expect(await cli.waitForExit()).toEqual({ code: 143, signal: null });
     expect(cli.lines.stdout.some((line) => line.includes('"gateway stopped"'))).toBe(false);
+  });
+});
+
+// The real CLI with --backend sns-sqs: it publishes to the request topic, the async MCP server reads a
+// queue subscribed to it and publishes its answers to the gateway's response topic.
+describe('asyncmcp-proxy --backend sns-sqs (end to end)', () => {
+  let emulator: SqsEmulator;
+  let requestTopicArn: string;
+  const server = new TestServer();
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    emulator = await startSqsEmulator();
+    requestTopicArn = await emulator.createTopic('cli-gateway-requests');
+    const requestQueueUrl = await emulator.createQueue('cli-gateway-topic-requests');
+    // Without raw delivery: the server unwraps SNS envelopes.
+    await emulator.subscribe(requestTopicArn, requestQueueUrl);
+    await server.start({ sqsClient: emulator.sqsClient, snsClient: emulator.snsClient, requestQueueUrl });
+  });
+
+  afterEach(async () => {
+    server.releaseAll();
+    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
+    await killAll();
+  });
+
+  afterAll(async () => {
+    await server.close();
+    await stopEmulator(emulator);
+  });
+
+  const snsSqsFlags = () => [
+    '--backend',
+    'sns-sqs',
+    '--request-topic-arn',
+    requestTopicArn,
+    '--endpoint-url',
+    emulator.endpoint,
+    '--region',
+    'us-east-1',
+    '--port',
+    '0',
+  ];
+
+  const connect = (url: string) => connectTo(clients, url);
+
+  async function greet(client: Client, name: string): Promise<string> {
+    return textOf(await within(client.callTool({ name: 'greet', arguments: { name } }), 'tools/call'));
+  }
+
+  it('serves a tool of the async server to a Streamable HTTP client', async () => {
+    const cli = new CliProcess(snsSqsFlags(), cleanEnv());
+    expect(await cli.waitForLog('starting the gateway')).toMatchObject({
+      backend: 'sns-sqs',
+      requestTopicArn,
+      responseTopicArn: '(created on first session)',
+      responseQueueUrl: '(created on first session)',
+    });
+    const url = await cli.url();
+
+    const client = await connect(url);
+    expect(client.getServerVersion()?.name).toBe('cli-test-server');
+    const { tools } = await within(client.listTools(), 'tools/list');
+    expect(tools.map((tool) => tool.name).sort()).toEqual(['greet', 'hold']);
+    expect(await greet(client, 'SNS')).toBe('hello SNS, from the test server');
+
+    const ready = await within(fetch(new URL('/ready', url)), 'GET /ready');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', backend: 'sns-sqs' });
+    expect(cli.lines.stdout.every((line) => JSON.parse(line) !== null)).toBe(true);
+  });
+
+  it('exits 0 on SIGTERM after removing the response topic and queue it created', async () => {
+    const cli = new CliProcess(snsSqsFlags(), cleanEnv());
+    const client = await connect(await cli.url());
+    expect(await greet(client, 'x')).toBe('hello x, from the test server');
+    const responseTopicArn = String(
+      (await cli.waitForLog('created the gateway response topic')).responseTopicArn,
+    );
+    const responseQueueUrl = String(
+      (await cli.waitForLog('created the gateway response queue')).responseQueueUrl,
+    );
+    expect(await topicArns(emulator)).toContain(responseTopicArn);
+    expect(await queueUrls(emulator)).toContain(responseQueueUrl);
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(cli.lines.stdout.some((line) => line.includes('"gateway stopped"'))).toBe(true);
+    expect(await topicArns(emulator)).not.toContain(responseTopicArn);
+    expect(await queueUrls(emulator)).not.toContain(responseQueueUrl);
+  });
+
+  it('shares a response topic from the environment with another instance, each reading its own sessions', async () => {
+    const responseTopicArn = await emulator.createTopic('cli-gateway-shared-responses');
+    const env = cleanEnv({ ASYNCMCP_RESPONSE_TOPIC_ARN: responseTopicArn });
+    const first = new CliProcess(snsSqsFlags(), env);
+    const second = new CliProcess(snsSqsFlags(), env);
+    expect(await first.waitForLog('starting the gateway')).toMatchObject({ responseTopicArn });
+    const [a, b] = [await connect(await first.url()), await connect(await second.url())];
+    const answers = await Promise.all([greet(a, 'first'), greet(b, 'second'), greet(a, 'again')]);
+    expect(answers).toEqual([
+      'hello first, from the test server',
+      'hello second, from the test server',
+      'hello again, from the test server',
+    ]);
+    // Each instance made a queue of its own on the shared topic, and no topic.
+    for (const cli of [first, second]) {
+      await cli.waitForLog('created the gateway response queue');
+      expect(cli.lines.stdout.some((line) => line.includes('"created the gateway response topic"'))).toBe(
+        false,
+      );
+    }
+
+    first.child.kill('SIGTERM');
+    expect(await first.waitForExit()).toEqual({ code: 0, signal: null });
+    // The topic it was given is not its to delete; the other instance keeps working on it.
+    expect(await topicArns(emulator)).toContain(responseTopicArn);
+    expect(await greet(b, 'still')).toBe('hello still, from the test server');
+  });
+
+  it('takes the response topic and queue from a config file, and leaves both when it stops', async () => {
+    const responseTopicArn = await emulator.createTopic('cli-gateway-own-responses');
+    const responseQueueUrl = await emulator.createQueue('cli-gateway-own-responses');
+    // Given both, the subscription is the operator's.
+    await emulator.subscribe(responseTopicArn, responseQueueUrl, { raw: true });
+    const configFile = join(mkdtempSync(join(tmpdir(), 'asyncmcp-proxy-e2e-')), 'gateway.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'backend: sns_sqs',
+        `requestTopicArn: ${requestTopicArn}`,
+        `responseTopicArn: ${responseTopicArn}`,
+        `responseQueueUrl: ${responseQueueUrl}`,
+        `endpointUrl: ${emulator.endpoint}`,
+        'region: us-east-1',
+      ].join('\n'),
+    );
+    const cli = new CliProcess(['--config', configFile], cleanEnv({ ASYNCMCP_PORT: '0' }));
+    expect(await cli.waitForLog('starting the gateway')).toMatchObject({
+      backend: 'sns-sqs',
+      requestTopicArn,
+      responseTopicArn,
+      responseQueueUrl,
+      configFile,
+    });
+    const client = await connect(await cli.url());
+    expect(await greet(client, 'config')).toBe('hello config, from the test server');
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(await topicArns(emulator)).toContain(responseTopicArn);
+    expect(await queueUrls(emulator)).toContain(responseQueueUrl);
   });
 });

@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { SqsEmulator } from '@asyncmcp-internal/test-support';
 
 /** The built CLI: these tests run what users run. `pnpm test` builds it first (see turbo.json). */
 export const CLI_PATH = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -175,6 +176,14 @@ export async function killAll(): Promise<void> {
   const left = [...running];
   for (const cli of left) cli.child.kill('SIGKILL');
   await within(Promise.all(left.map((cli) => cli.exited)), 'killed processes exiting');
+}
+
+/** Stops a test file's emulator and releases its clients (the shared helper's `stop()` keeps them for a restart). */
+export async function stopEmulator(emulator: SqsEmulator | undefined): Promise<void> {
+  if (emulator === undefined) return;
+  emulator.sqsClient.destroy();
+  emulator.snsClient.destroy();
+  await emulator.stop();
 }
 
 export function parseLog(line: string): Record<string, unknown> | undefined {

@@ -5,15 +5,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SnsSqsClientTransport } from '@asyncmcp/sns-sqs';
 import { SqsClientTransport } from '@asyncmcp/sqs';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CliProcess, cleanEnv, killAll, parseLog, within } from './cli-process.js';
-import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
+import { CliProcess, cleanEnv, killAll, parseLog, stopEmulator, within } from './cli-process.js';
 import { textOf } from './test-server.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/stdio-server.mjs', import.meta.url));
@@ -62,7 +63,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
   });
 
   afterAll(async () => {
-    await sqs?.stop();
+    await stopEmulator(sqs);
   });
 
   const sqsFlags = (requestQueueUrl: string) => [
@@ -265,6 +266,89 @@ describe('asyncmcp-proxy serve (end to end)', () => {
 
     // One session is the cap: a second initialize is refused with a JSON-RPC error.
     await expect(connect(requestQueueUrl)).rejects.toThrow(McpError);
+  });
+
+  /**
+   * `serve --backend sns-sqs` of the stdio fixture on a queue subscribed to a new request topic, once it
+   * says it is serving.
+   */
+  async function serveFixtureOverSns(): Promise<{
+    cli: CliProcess;
+    requestTopicArn: string;
+    requestQueueUrl: string;
+    serving: Record<string, unknown>;
+  }> {
+    const requestTopicArn = await sqs.createTopic('cli-serve-requests');
+    const requestQueueUrl = await sqs.createQueue('cli-serve-topic-requests');
+    await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
+    const cli = new CliProcess(
+      [
+        'serve',
+        '--backend',
+        'sns-sqs',
+        '--request-queue-url',
+        requestQueueUrl,
+        '--endpoint-url',
+        sqs.endpoint,
+        '--region',
+        'us-east-1',
+        '--',
+        process.execPath,
+        FIXTURE,
+      ],
+      cleanEnv(),
+    );
+    return { cli, requestTopicArn, requestQueueUrl, serving: await cli.waitForLog('serving') };
+  }
+
+  /** An SDK client publishing to the request topic, answered on a topic and queue of its own. */
+  async function connectOverSns(requestTopicArn: string): Promise<Client> {
+    const responseTopicArn = await sqs.createTopic('cli-serve-client');
+    const responseQueueUrl = await sqs.createQueue('cli-serve-client');
+    // Without raw delivery: the client unwraps SNS envelopes.
+    await sqs.subscribe(responseTopicArn, responseQueueUrl);
+    const transport = new SnsSqsClientTransport({
+      snsClient: sqs.snsClient,
+      sqsClient: sqs.sqsClient,
+      requestTopicArn,
+      responseTopicArn,
+      responseQueueUrl,
+      waitTimeSeconds: 1,
+    });
+    const client = new Client({ name: 'cli-serve-sns-e2e', version: '1.0.0' });
+    clients.push(client);
+    await within(client.connect(transport), 'connecting over SNS+SQS');
+    return client;
+  }
+
+  it('serves a stdio MCP server over SNS+SQS, one child process per session', async () => {
+    const { cli, requestTopicArn, requestQueueUrl, serving } = await serveFixtureOverSns();
+    expect(serving).toMatchObject({
+      backend: 'sns-sqs',
+      requestQueueUrl,
+      command: process.execPath,
+      args: [FIXTURE],
+    });
+
+    const first = await connectOverSns(requestTopicArn);
+    expect(first.getServerVersion()?.name).toBe('serve-fixture');
+    const result = await within(
+      first.callTool({ name: 'echo', arguments: { text: 'over SNS' } }),
+      'tools/call over SNS+SQS',
+    );
+    expect(textOf(result)).toBe('echo: over SNS');
+    const second = await connectOverSns(requestTopicArn);
+    const [pidA, pidB] = [await pidOf(first), await pidOf(second)];
+    expect(pidA).not.toBe(pidB);
+    expect([pidA, pidB].every(isRunning)).toBe(true);
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
+    expect([pidA, pidB].filter(isRunning)).toEqual([]);
+    await within(cli.drained, 'the end of the output');
+    expect(cli.lines.stdout.map(parseLog).find((log) => log?.msg === 'serve stopped')).toMatchObject({
+      sessions: 2,
+    });
   });
 
   /** An SDK Streamable HTTP server (stateful, one McpServer per session) on a free port. */

@@ -1,9 +1,18 @@
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, CLI_PATH, CliProcess, cleanEnv, killAll, parseLog, within } from './cli-process.js';
-import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
+import {
+  assertBuilt,
+  CLI_PATH,
+  CliProcess,
+  cleanEnv,
+  killAll,
+  parseLog,
+  stopEmulator,
+  within,
+} from './cli-process.js';
 import { TestServer, textOf } from './test-server.js';
 
 // `asyncmcp-proxy --stdio`: one session on stdin/stdout, as a desktop client launches it.
@@ -27,7 +36,7 @@ describe('asyncmcp-proxy --stdio (end to end)', () => {
 
   afterAll(async () => {
     await server.close();
-    await sqs?.stop();
+    await stopEmulator(sqs);
   });
 
   const stdioArgs = () => [

@@ -8,6 +8,7 @@ import { CONFIG_SETTING, SERVE_CONFIG_SETTING, SERVE_SETTINGS, SETTINGS } from '
 import { cleanEnv, parseLog, runCli, within } from './cli-process.js';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:mcp-requests';
 
 /** Runs the CLI expecting a configuration refusal: exit 2, one line on stderr, no text but logs on stdout. */
 async function refused(args: string[], env = cleanEnv()): Promise<string> {
@@ -32,6 +33,15 @@ describe('asyncmcp-proxy usage', () => {
     }
     expect(help).toContain('demo');
     expect(help).toContain('serve');
+    expect(help).toContain('sqs or sns-sqs (also sns_sqs); webhook and hybrid are not available yet');
+  });
+
+  it('documents demo --backend in demo --help', async () => {
+    const result = await runCli(['demo', '--help']);
+    expect(result.code).toBe(0);
+    const help = result.stdout.map((line) => line.trim()).join(' ');
+    expect(help).toContain('--backend <name>');
+    expect(help).toContain('sqs or sns-sqs');
   });
 
   it('documents every serve flag with its environment variables and default in serve --help', async () => {
@@ -89,14 +99,14 @@ describe('asyncmcp-proxy usage', () => {
 
   it('refuses serve with a backend not available yet, or a command that cannot run', async () => {
     expect(await refused(['serve', '--backend', 'hybrid', '--request-queue-url', QUEUE, '--', 'node'])).toBe(
-      'asyncmcp-proxy: the hybrid backend is not available in this version (available: sqs)',
+      'asyncmcp-proxy: the hybrid backend is not available in this version (available: sqs, sns-sqs)',
     );
     expect(
       await refused(
         ['serve', '--request-queue-url', QUEUE],
-        cleanEnv({ BACKEND_TRANSPORT: 'sns-sqs', ASYNCMCP_UPSTREAM_URL: 'http://127.0.0.1:3000/mcp' }),
+        cleanEnv({ BACKEND_TRANSPORT: 'webhook', ASYNCMCP_UPSTREAM_URL: 'http://127.0.0.1:3000/mcp' }),
       ),
-    ).toBe('asyncmcp-proxy: the sns-sqs backend is not available in this version (available: sqs)');
+    ).toBe('asyncmcp-proxy: the webhook backend is not available in this version (available: sqs, sns-sqs)');
     expect(
       await refused([
         'serve',
@@ -158,11 +168,45 @@ describe('asyncmcp-proxy usage', () => {
     expect(await refused(['--backend', 'kafka'])).toBe(
       'asyncmcp-proxy: unknown backend "kafka" from --backend: expected one of sqs, sns-sqs, webhook, hybrid',
     );
-    expect(await refused(['--backend', 'sns_sqs'])).toBe(
-      'asyncmcp-proxy: the sns-sqs backend is not available in this version (available: sqs)',
+    expect(await refused(['--backend', 'hybrid'])).toBe(
+      'asyncmcp-proxy: the hybrid backend is not available in this version (available: sqs, sns-sqs)',
     );
     expect(await refused([], cleanEnv({ BACKEND_TRANSPORT: 'webhook' }))).toBe(
-      'asyncmcp-proxy: the webhook backend is not available in this version (available: sqs)',
+      'asyncmcp-proxy: the webhook backend is not available in this version (available: sqs, sns-sqs)',
+    );
+  });
+
+  it('refuses sns-sqs without a request topic, before logging anything', async () => {
+    const result = await runCli(['--backend', 'sns_sqs']);
+    expect(result.stdout).toEqual([]);
+    expect(result.stderr).toEqual([
+      'asyncmcp-proxy: the sns-sqs backend needs a request topic ARN: pass --request-topic-arn, set ASYNCMCP_REQUEST_TOPIC_ARN, or add requestTopicArn to the config file',
+    ]);
+    expect(result.code).toBe(2);
+    expect(await refused(['--backend', 'sns-sqs', '--request-topic-arn', 'mcp-requests'])).toBe(
+      'asyncmcp-proxy: invalid request topic ARN "mcp-requests" from --request-topic-arn: expected an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:mcp-requests',
+    );
+  });
+
+  it('refuses a setting of the other backend, saying which backend it belongs to', async () => {
+    expect(
+      await refused(['--backend', 'sns-sqs', '--request-topic-arn', TOPIC, '--request-queue-url', QUEUE]),
+    ).toBe(
+      'asyncmcp-proxy: --request-queue-url belongs to the sqs backend, not sns-sqs: remove it, or choose --backend sqs; the sns-sqs backend takes --request-topic-arn instead',
+    );
+    expect(
+      await refused(['--request-queue-url', QUEUE], cleanEnv({ ASYNCMCP_RESPONSE_TOPIC_ARN: TOPIC })),
+    ).toBe(
+      'asyncmcp-proxy: --response-topic-arn (set by environment variable ASYNCMCP_RESPONSE_TOPIC_ARN) belongs to the sns-sqs backend, not sqs: remove it, or choose --backend sns-sqs',
+    );
+  });
+
+  it('refuses sns-sqs with no AWS region anywhere', async () => {
+    expect(await refused(['--backend', 'sns-sqs', '--request-topic-arn', TOPIC])).toBe(
+      'asyncmcp-proxy: no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
+    );
+    expect(await refused(['serve', '--backend', 'sns-sqs', '--', 'node'])).toBe(
+      'asyncmcp-proxy: the sns-sqs backend needs a request queue URL (the SQS queue subscribed to the request topic): pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
     );
   });
 
@@ -208,6 +252,12 @@ describe('asyncmcp-proxy usage', () => {
   it('refuses a bad demo flag the same way', async () => {
     expect(await refused(['demo', '--port', '-3'])).toBe(
       'asyncmcp-proxy: invalid port "-3" from --port: expected a whole number from 0 to 65535 (0 picks a free port)',
+    );
+    expect(await refused(['demo', '--backend', 'webhook'])).toBe(
+      'asyncmcp-proxy: the webhook backend is not available in this version (available: sqs, sns-sqs)',
+    );
+    expect(await refused(['demo', '--backend', 'kafka'])).toBe(
+      'asyncmcp-proxy: unknown backend "kafka" from --backend: expected one of sqs, sns-sqs, webhook, hybrid',
     );
   });
 });

@@ -8,9 +8,9 @@ import {
   type ServerConformanceResult,
   startEverythingHttpServer,
 } from '@asyncmcp-examples/everything-server';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliProcess, cleanEnv, killAll, parseLog, within } from './cli-process.js';
-import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
+import { CliProcess, cleanEnv, killAll, parseLog, stopEmulator, within } from './cli-process.js';
 
 const require = createRequire(import.meta.url);
 /** The example's directory (its package entry is src/index.ts). */
@@ -48,7 +48,7 @@ describe('official MCP conformance suite: gateway → SQS → serve → stdio se
 
   afterAll(async () => {
     await killAll();
-    await sqs?.stop();
+    await stopEmulator(sqs);
   });
 
   it(

@@ -1,4 +1,6 @@
+import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager } from '@asyncmcp/sqs';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -6,7 +8,8 @@ import { z } from 'zod';
 
 /**
  * A small async MCP server for the end-to-end tests, run in the test process on an SQS request
- * queue, so the CLI under test is the only thing between the client and it.
+ * queue (or, given an SNS client, on a queue subscribed to an SNS request topic, answering on each
+ * client's topic), so the CLI under test is the only thing between the client and it.
  */
 export class TestServer {
   /** Resolves each time a `hold` call starts; re-armed after every call. */
@@ -43,13 +46,21 @@ export class TestServer {
     return server;
   };
 
-  async start(options: { sqsClient: SQSClient; requestQueueUrl: string }): Promise<void> {
-    this.manager = new SqsSessionManager({
+  async start(options: {
+    sqsClient: SQSClient;
+    requestQueueUrl: string;
+    snsClient?: SNSClient;
+  }): Promise<void> {
+    const managerOptions = {
       sqsClient: options.sqsClient,
       requestQueueUrl: options.requestQueueUrl,
       createServer: this.createServer,
       waitTimeSeconds: 1,
-    });
+    };
+    this.manager =
+      options.snsClient === undefined
+        ? new SqsSessionManager(managerOptions)
+        : new SnsSqsSessionManager({ ...managerOptions, snsClient: options.snsClient });
     await this.manager.start();
   }
 
