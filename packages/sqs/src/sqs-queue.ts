@@ -132,16 +132,19 @@ export class SqsSender {
         }),
       );
       const failed = new Map((result.Failed ?? []).map((failure) => [failure.Id, failure]));
-      entries.forEach((entry, index) => {
+      for (const [index, entry] of entries.entries()) {
         const failure = failed.get(String(index));
-        if (!failure) return entry.resolve();
+        if (!failure) {
+          entry.resolve();
+          continue;
+        }
         entry.reject(
           new DeliveryError({
             message: `SQS SendMessageBatch refused a message on ${queueUrl}: ${failure.Code ?? 'error'}: ${failure.Message ?? ''}`,
             isRetryable: failure.SenderFault !== true,
           }),
         );
-      });
+      }
     } catch (error) {
       const wrapped = toSqsDeliveryError(error, 'SendMessageBatch', queueUrl);
       for (const entry of entries) entry.reject(wrapped);
