@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SnsSqsClientTransport } from '@asyncmcp/sns-sqs';
 import { SqsClientTransport } from '@asyncmcp/sqs';
+import { WebhookClientTransport } from '@asyncmcp/webhook';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -289,7 +290,35 @@ async function main(): Promise<void> {
     connect(new StreamableHTTPClientTransport(new URL(snsGateway.info.url))),
   );
 
-  const paths = [floor, baseline, direct, viaGateway, directSns, viaSnsGateway];
+  // And over HTTP webhooks (no queue at all; the server POSTs answers back).
+  const webhookServer = await child<{ url: string }>('./child-webhook-server.ts');
+  const directWebhook = await measurePath('direct-webhook', () =>
+    connect(
+      new WebhookClientTransport({
+        serverUrl: webhookServer.info.url,
+        listen: { port: 0, host: '127.0.0.1' },
+      }),
+    ),
+  );
+  const webhookGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_BACKEND: 'webhook',
+    BENCH_SERVER_URL: webhookServer.info.url,
+  });
+  const viaWebhookGateway = await measurePath('gateway-webhook', () =>
+    connect(new StreamableHTTPClientTransport(new URL(webhookGateway.info.url))),
+  );
+
+  const paths = [
+    floor,
+    baseline,
+    direct,
+    viaGateway,
+    directSns,
+    viaSnsGateway,
+    directWebhook,
+    viaWebhookGateway,
+  ];
   const results = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -309,6 +338,12 @@ async function main(): Promise<void> {
     snsSqs: {
       gatewayOverDirectP50: round(viaSnsGateway.latency.p50 / directSns.latency.p50),
       gatewayOverDirectThroughput: round((viaSnsGateway.throughput ?? 0) / (directSns.throughput ?? 1)),
+    },
+    webhook: {
+      gatewayOverDirectP50: round(viaWebhookGateway.latency.p50 / directWebhook.latency.p50),
+      gatewayOverDirectThroughput: round(
+        (viaWebhookGateway.throughput ?? 0) / (directWebhook.throughput ?? 1),
+      ),
     },
     sessions: {
       opened: IDLE_SESSIONS,

@@ -1,0 +1,9 @@
+import { WebhookSessionManager } from '@asyncmcp/webhook';
+import { createBenchServer } from './bench-server.js';
+import { ready } from './child-process.js';
+
+// The webhook path's server: it answers every client by POSTing to its webhook (all on loopback here).
+const manager = new WebhookSessionManager({ createServer: createBenchServer, allowPrivateNetworks: true });
+const url = await manager.listen({ port: 0, host: '127.0.0.1' });
+ready({ url });
+process.once('SIGTERM', () => void manager.close().then(() => process.exit(0)));
