@@ -1,7 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { silentLogger } from '@asyncmcp/core';
 import type { SnsSqsBackend } from '@asyncmcp/sns-sqs';
+import type { WebhookBackend } from '@asyncmcp/webhook';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { describe, expect, it } from 'vitest';
 import { assertBackendAvailable, type BackendSettings, createBackend } from './backends.js';
 import { GatewayConfigError } from './config.js';
@@ -179,18 +183,195 @@ describe('createBackend: sns-sqs', () => {
 });
 
 describe('assertBackendAvailable', () => {
-  it.each(['webhook', 'hybrid'] as const)('says the %s backend is not available yet', async (name) => {
-    const expected = `the ${name} backend is not available in this version (available: sqs, sns-sqs)`;
-    expect(() => assertBackendAvailable(name)).toThrow(expected);
-    const error = await createBackend({ ...base, backend: name }, { logger: silentLogger }).catch(
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(GatewayConfigError);
-    expect((error as GatewayConfigError).reason).toBe('backend-unavailable');
-    expect((error as GatewayConfigError).message).toBe(expected);
+  it.each(['sqs', 'sns-sqs', 'webhook', 'hybrid'] as const)('accepts the %s backend as available', (name) => {
+    expect(() => assertBackendAvailable(name)).not.toThrow();
+  });
+});
+
+/** A fetch that records each request to the server and answers 202 (or what `answer` says). */
+function recordingFetch(answer: () => Response = () => new Response(null, { status: 202 })) {
+  const requests: Array<{ url: string; method: string; headers: Headers; body: string }> = [];
+  const fetch: FetchLike = async (input, init) => {
+    requests.push({
+      url: String(input),
+      method: init?.method ?? 'GET',
+      headers: new Headers(init?.headers),
+      body: typeof init?.body === 'string' ? init.body : '',
+    });
+    return answer();
+  };
+  return { requests, fetch };
+}
+
+const SERVER = 'http://mcp.internal:8000/mcp/request';
+const SECRET = 'a-shared-secret-of-32-characters';
+
+const webhook: BackendSettings = {
+  ...base,
+  backend: 'webhook',
+  requestQueueUrl: undefined,
+  region: undefined,
+  endpointUrl: undefined,
+  serverUrl: SERVER,
+  webhookBaseUrl: 'http://gateway-1.internal:8080',
+  webhookPath: '/webhooks',
+  signingSecret: undefined,
+};
+
+const initialize = {
+  jsonrpc: '2.0' as const,
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'unit', version: '1.0.0' } },
+};
+
+describe('createBackend: webhook and hybrid', () => {
+  it('builds the webhook backend on its route, a webhook per session below the base URL', async () => {
+    const { requests, fetch } = recordingFetch();
+    const handle = await createBackend(webhook, { logger: silentLogger, fetch });
+    try {
+      expect(handle.backend.name).toBe('webhook');
+      expect(handle.backend.httpRoute?.path).toBe('/webhooks');
+      expect(handle.webhookBaseUrl).toBe('http://gateway-1.internal:8080');
+      expect((handle.backend as WebhookBackend).webhookUrlFor('k1')).toBe(
+        'http://gateway-1.internal:8080/webhooks/k1',
+      );
+      // No AWS client for an HTTP backend.
+      const transport = await handle.backend.createTransport({ sessionKey: 'k1' });
+      await transport.start();
+      await transport.send(initialize);
+      const [sent] = requests;
+      expect(sent?.url).toBe(SERVER);
+      expect(sent?.method).toBe('POST');
+      // The gateway's key is proposed as the session id, and the webhook named in _meta.
+      expect(sent?.headers.get('x-session-id')).toBe('k1');
+      expect(JSON.parse(sent?.body ?? '{}').params._meta.webhookUrl).toBe(
+        'http://gateway-1.internal:8080/webhooks/k1',
+      );
+      // Unsigned without a secret.
+      expect(sent?.headers.get('webhook-signature')).toBeNull();
+      await transport.close();
+    } finally {
+      await handle.close();
+    }
   });
 
-  it.each(['sqs', 'sns-sqs'] as const)('accepts the %s backend as available', (name) => {
-    expect(() => assertBackendAvailable(name)).not.toThrow();
+  it('signs the requests to a webhook server with the signing secret', async () => {
+    const { requests, fetch } = recordingFetch();
+    const handle = await createBackend(
+      { ...webhook, signingSecret: SECRET, webhookPath: '/hooks' },
+      { logger: silentLogger, fetch },
+    );
+    try {
+      const transport = await handle.backend.createTransport({ sessionKey: 'k2' });
+      await transport.start();
+      await transport.send(initialize);
+      expect(requests[0]?.headers.get('webhook-signature')).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+      expect(requests[0]?.headers.get('webhook-id')).toMatch(/^msg_/);
+      expect(JSON.parse(requests[0]?.body ?? '{}').params._meta.webhookUrl).toBe(
+        'http://gateway-1.internal:8080/hooks/k2',
+      );
+      await transport.close();
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('builds the hybrid backend, proposing the session key to a Streamable HTTP server', async () => {
+    const { requests, fetch } = recordingFetch(
+      () => new Response('{"error":"no"}', { status: 400, headers: { 'content-type': 'application/json' } }),
+    );
+    const handle = await createBackend(
+      { ...webhook, backend: 'hybrid', serverUrl: 'http://mcp.internal:8000/mcp' },
+      { logger: silentLogger, fetch },
+    );
+    try {
+      expect(handle.backend.name).toBe('hybrid');
+      expect(handle.backend.httpRoute?.path).toBe('/webhooks');
+      const transport = await handle.backend.createTransport({ sessionKey: 'k3' });
+      await transport.start();
+      await transport.send(initialize).catch(() => undefined);
+      const post = requests.find((request) => request.method === 'POST');
+      expect(post?.url).toBe('http://mcp.internal:8000/mcp');
+      expect(post?.headers.get('x-session-id')).toBe('k3');
+      expect(JSON.parse(post?.body ?? '{}').params._meta.webhookUrl).toBe(
+        'http://gateway-1.internal:8080/webhooks/k3',
+      );
+      await transport.close();
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('without a base URL, takes the address the gateway listens on, and opens no session before', async () => {
+    const { requests, fetch } = recordingFetch();
+    const handle = await createBackend(
+      { ...webhook, webhookBaseUrl: undefined, webhookPath: undefined },
+      { logger: silentLogger, fetch },
+    );
+    try {
+      // The route is there from the start, for the gateway to mount.
+      expect(handle.backend.httpRoute?.path).toBe('/webhooks');
+      expect(handle.webhookBaseUrl).toBeUndefined();
+      await expect(handle.backend.createTransport({ sessionKey: 'early' })).rejects.toThrow(
+        'the webhook backend has no webhook address yet: the gateway is not listening',
+      );
+      await expect(handle.backend.checkReady?.()).rejects.toThrow(/not listening yet/);
+      expect(handle.backend.stats).toEqual({ sessions: 0, routed: 0, refused: 0, unroutable: 0 });
+
+      handle.listening?.('http://127.0.0.1:43210');
+      expect(handle.webhookBaseUrl).toBe('http://127.0.0.1:43210');
+      const transport = await handle.backend.createTransport({ sessionKey: 'k4' });
+      expect(handle.backend.stats).toMatchObject({ sessions: 1 });
+      await transport.start();
+      await transport.send(initialize);
+      expect(JSON.parse(requests[0]?.body ?? '{}').params._meta.webhookUrl).toBe(
+        'http://127.0.0.1:43210/webhooks/k4',
+      );
+      // Once is all: a second address changes nothing.
+      handle.listening?.('http://127.0.0.1:1');
+      expect(handle.webhookBaseUrl).toBe('http://127.0.0.1:43210');
+      await transport.close();
+    } finally {
+      await handle.close();
+    }
+    await expect(handle.backend.createTransport({ sessionKey: 'late' })).rejects.toThrow();
+  });
+
+  it('routes a delivery for no live session to 404 before and after binding', async () => {
+    const handle = await createBackend(
+      { ...webhook, webhookBaseUrl: undefined },
+      { logger: silentLogger, fetch: recordingFetch().fetch },
+    );
+    const server = createServer((req, res) => void handle.backend.httpRoute?.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const deliver = () =>
+        fetch(`http://127.0.0.1:${port}/webhooks/nobody`, {
+          method: 'POST',
+          body: '{}',
+          signal: AbortSignal.timeout(5_000),
+        });
+      expect((await deliver()).status).toBe(404);
+      handle.listening?.(`http://127.0.0.1:${port}`);
+      expect((await deliver()).status).toBe(404);
+      expect(handle.backend.stats).toMatchObject({ unroutable: 1 });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      await handle.close();
+    }
+  });
+
+  it('refuses webhook and hybrid without a server URL', async () => {
+    for (const backend of ['webhook', 'hybrid'] as const) {
+      const error = await createBackend(
+        { ...webhook, backend, serverUrl: undefined },
+        { logger: silentLogger },
+      ).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(GatewayConfigError);
+      expect((error as GatewayConfigError).reason).toBe('missing-server-url');
+    }
   });
 });

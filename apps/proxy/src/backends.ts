@@ -1,14 +1,19 @@
 import type { Backend, Logger } from '@asyncmcp/core';
 import { snsSqsBackend } from '@asyncmcp/sns-sqs';
 import { sqsBackend } from '@asyncmcp/sqs';
+import { hybridBackend, type WebhookRouteBackend, webhookBackend } from '@asyncmcp/webhook';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  DEFAULT_WEBHOOK_PATH,
   type GatewayConfig,
   GatewayConfigError,
   missingRequestQueueUrlError,
   missingRequestTopicArnError,
+  missingServerUrlError,
 } from './config.js';
+import { ListeningRouteBackend } from './route-backend.js';
 import {
   AVAILABLE_BACKENDS,
   type AvailableBackendName,
@@ -19,6 +24,16 @@ import {
 /** A backend with the clients made for it; `close()` closes the backend and releases the clients. */
 export interface BackendHandle {
   readonly backend: Backend;
+  /**
+   * webhook, hybrid: the base URL of each session's webhook (`<base><webhookPath>/<session>`); undefined
+   * until `listening()` when it is the gateway's own address.
+   */
+  readonly webhookBaseUrl?: string | undefined;
+  /**
+   * Tells a backend that receives webhooks where the gateway's HTTP server listens (`http://host:port`),
+   * once it does; a backend whose base URL was left to the listening address is completed here.
+   */
+  listening?(origin: string): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +47,8 @@ export interface AwsClientFactories {
 
 export interface CreateBackendOptions extends AwsClientFactories {
   logger: Logger;
+  /** webhook, hybrid: the fetch of the requests to the server; tests replace it. @default globalThis.fetch */
+  fetch?: FetchLike;
 }
 
 /** Refuses, with a configuration error, a backend name this version accepts but cannot run. */
@@ -53,12 +70,13 @@ export type BackendSettings = Pick<
   | 'responseTopicArn'
   | 'region'
   | 'endpointUrl'
->;
+> &
+  Partial<Pick<GatewayConfig, 'serverUrl' | 'webhookBaseUrl' | 'webhookPath' | 'signingSecret'>>;
 
 /**
  * Builds the backend the configuration names: `sqs` on an SQS client, `sns-sqs` on an SNS and an SQS
- * client for the same region and endpoint. The other accepted names fail with a configuration error
- * that says they are not available in this version.
+ * client for the same region and endpoint, `webhook` and `hybrid` on HTTP (their webhook route is
+ * mounted by the gateway; see `webhookRouteBackend`).
  */
 export async function createBackend(
   config: BackendSettings,
@@ -66,6 +84,7 @@ export async function createBackend(
 ): Promise<BackendHandle> {
   const { backend: name } = config;
   assertBackendAvailable(name);
+  if (name === 'webhook' || name === 'hybrid') return webhookRouteBackend(name, config, options);
   if (name === 'sns-sqs') {
     if (config.requestTopicArn === undefined) throw missingRequestTopicArnError();
     const requestTopicArn = config.requestTopicArn;
@@ -92,6 +111,45 @@ export async function createBackend(
       logger: options.logger,
     }),
   );
+}
+
+/**
+ * The webhook or hybrid backend: with a webhook base URL, the library backend itself; without one, a
+ * backend completed by `listening(origin)` with the gateway's own address (the configuration allows
+ * that only on loopback, where the server on the same machine can reach it).
+ */
+function webhookRouteBackend(
+  name: 'webhook' | 'hybrid',
+  config: BackendSettings,
+  options: CreateBackendOptions,
+): BackendHandle {
+  const serverUrl = config.serverUrl;
+  if (serverUrl === undefined) throw missingServerUrlError(name);
+  const webhookPath = config.webhookPath ?? DEFAULT_WEBHOOK_PATH;
+  const build = (webhookBaseUrl: string): WebhookRouteBackend<typeof name> => {
+    const common = {
+      serverUrl,
+      webhookBaseUrl,
+      webhookPath,
+      signingSecret: config.signingSecret,
+      fetch: options.fetch,
+      logger: options.logger,
+    };
+    return name === 'webhook' ? webhookBackend(common) : hybridBackend(common);
+  };
+  if (config.webhookBaseUrl !== undefined) {
+    const backend = build(config.webhookBaseUrl);
+    return { backend, webhookBaseUrl: config.webhookBaseUrl, listening() {}, close: () => backend.close() };
+  }
+  const backend = new ListeningRouteBackend(name, webhookPath, build);
+  return {
+    backend,
+    get webhookBaseUrl() {
+      return backend.webhookBaseUrl;
+    },
+    listening: (origin) => backend.bind(origin),
+    close: () => backend.close(),
+  };
 }
 
 /** The backend `build` makes, owning `clients`: they are released if it cannot be made, or once it is closed. */

@@ -112,19 +112,27 @@ The config file holds the same settings under camelCase keys named like the flag
   requestQueueUrl: https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
   corsOrigins: [https://app.example.com]
 Backends: sqs takes --request-queue-url; sns-sqs takes --request-topic-arn (and --response-topic-arn);
-both take --response-queue-url. A setting of the other backend is refused.
+both take --response-queue-url, --region and --endpoint-url. webhook and hybrid take --server-url,
+--webhook-base-url, --webhook-path and --signing-secret. A setting of another backend is refused.
 AWS credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance roles …).
+webhook, hybrid: the server POSTs to <webhook-base-url><webhook-path>/<session>. Without
+--webhook-base-url that is the gateway's own listening address, which only a server on the same machine
+reaches; it is required when --host is not loopback. The server's SSRF guard refuses loopback and
+private webhook addresses unless it allows them (serve --allow-private-networks, or an allow-list).
 
-Endpoints: <path> (MCP), /health, /ready, /metrics.
+Endpoints: <path> (MCP), /health, /ready, /metrics; with webhook or hybrid, <webhook-path>/<session>.
 Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration or usage.
 
 Examples:
   ${NAME} --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
   ${NAME} --backend sns-sqs --request-topic-arn arn:aws:sns:us-east-1:123456789012:mcp-requests
+  ${NAME} --backend webhook --server-url http://mcp.internal:8000/mcp/request \\
+      --host 0.0.0.0 --webhook-base-url http://gateway-1.internal:8080 --auth-token "$TOKEN"
+  ${NAME} --backend hybrid --server-url http://127.0.0.1:8000/mcp
   ${NAME} --stdio --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
   ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests -- node server.js
               put an existing MCP server on the queue (see ${NAME} serve --help)
-  ${NAME} demo        try it without an AWS account (demo --backend sns-sqs: over SNS+SQS)
+  ${NAME} demo        try it without an AWS account (demo --backend sns-sqs, webhook or hybrid: over those)
 `,
   );
 
@@ -142,7 +150,7 @@ Examples:
   const serve = program
     .command('serve')
     .description(
-      'put an existing MCP server on an async transport, unchanged: a stdio command (one process per session) or a Streamable HTTP server (one upstream session per session)',
+      'put an existing MCP server on an async transport (a queue, or an HTTP endpoint answering on webhooks), unchanged: a stdio command (one process per session) or a Streamable HTTP server (one upstream session per session)',
     )
     .usage('[options] (-- <command> [args...] | --upstream-url <url>)')
     .argument('[command...]', 'the stdio MCP server to run for each session, after --')
@@ -155,6 +163,9 @@ Examples:
 Give the server to serve as a command after -- or as --upstream-url, not both.
 With --backend sns-sqs, --request-queue-url is the queue subscribed to the request topic; answers are
 published to the topic each client names.
+With --backend webhook or hybrid, serve listens on --host/--port (the "serving" log line has its url)
+and delivers to the webhook each client names. Webhooks on loopback and private addresses are refused
+(SSRF guard) unless --allow-private-networks; --allowed-webhook-host narrows the hosts further.
 Settings come from flags, then environment variables, then the config file, then defaults. The config
 file holds the same settings under camelCase keys, plus command and args for the server to run:
   requestQueueUrl: https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
@@ -170,6 +181,8 @@ Examples:
   ${NAME} serve --backend sns-sqs --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-topic-requests -- node server.js
   ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests \\
       --upstream-url http://127.0.0.1:3000/mcp --upstream-header "Authorization: Bearer $TOKEN"
+  ${NAME} serve --backend webhook --port 8000 --allow-private-networks -- node server.js
+  ${NAME} serve --backend hybrid --port 8000 --webhook-tool generate_report -- node server.js
 `,
   );
   serve.action(async (words: string[], options: Record<string, unknown>) => {
@@ -180,11 +193,11 @@ Examples:
   program
     .command('demo')
     .description(
-      'run a complete example with no AWS account: an SQS/SNS emulator, an example async MCP server and the gateway',
+      'run a complete example with no AWS account: an example async MCP server (on an SQS/SNS emulator, or on loopback HTTP with webhooks) and the gateway',
     )
     .option(
       '--backend <name>',
-      'the transport between the gateway and the server: sqs or sns-sqs (also sns_sqs) (default: sqs)',
+      'the transport between the gateway and the server: sqs, sns-sqs (also sns_sqs), webhook or hybrid (default: sqs)',
     )
     .option('--port <n>', 'HTTP port (0 picks a free one) (default: 8080)')
     .option('--host <host>', 'interface to bind (default: 127.0.0.1)')

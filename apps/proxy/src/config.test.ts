@@ -19,6 +19,8 @@ const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
 const OTHER_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/other';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:mcp-requests';
 const OTHER_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:gateway-responses';
+const SERVER = 'http://mcp.internal:8000/mcp/request';
+const SECRET = 'a-shared-secret-of-32-characters';
 
 function resolve(input: Partial<ResolveConfigInput>) {
   return resolveConfig({ flags: {}, env: {}, ...input });
@@ -55,6 +57,10 @@ describe('resolveConfig: defaults', () => {
       responseQueueUrl: undefined,
       requestTopicArn: undefined,
       responseTopicArn: undefined,
+      serverUrl: undefined,
+      webhookBaseUrl: undefined,
+      webhookPath: undefined,
+      signingSecret: undefined,
       port: 8080,
       host: '127.0.0.1',
       path: '/mcp',
@@ -242,7 +248,8 @@ describe('resolveConfig: flags', () => {
   });
 
   it('needs no request queue URL for the backends that do not use one', () => {
-    expect(resolve({ flags: { backend: 'webhook' } }).requestQueueUrl).toBeUndefined();
+    expect(resolve({ flags: { backend: 'webhook', serverUrl: SERVER } }).requestQueueUrl).toBeUndefined();
+    expect(resolve({ flags: { backend: 'hybrid', serverUrl: SERVER } }).requestQueueUrl).toBeUndefined();
   });
 
   it('collects repeated list flags, splitting commas too', () => {
@@ -548,7 +555,7 @@ describe('resolveConfig: bad configuration, one line each', () => {
 
   it('refuses unknown keys, suggesting the likely one', () => {
     const known =
-      'backend, requestQueueUrl, responseQueueUrl, requestTopicArn, responseTopicArn, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, stdio, region, endpointUrl, logLevel';
+      'backend, requestQueueUrl, responseQueueUrl, requestTopicArn, responseTopicArn, serverUrl, webhookBaseUrl, webhookPath, signingSecret, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, stdio, region, endpointUrl, logLevel';
     expectRefused(
       { file: { path: 'g.yaml', contents: 'corsOrigin: https://a.example.com' } },
       'unknown-config-key',
@@ -721,8 +728,67 @@ describe('resolveConfig: settings of another backend, one line each', () => {
     ).toBe(OTHER_QUEUE);
   });
 
-  it('leaves a backend not available yet to the CLI, which refuses it by name', () => {
-    expect(resolve({ flags: { backend: 'webhook', requestQueueUrl: QUEUE } }).backend).toBe('webhook');
+  it('refuses the queue and topic settings with webhook and hybrid, naming --server-url instead', () => {
+    expectRefused(
+      { flags: { backend: 'webhook', serverUrl: SERVER, requestQueueUrl: QUEUE } },
+      'setting-not-for-backend',
+      '--request-queue-url belongs to the sqs backend, not webhook: remove it, or choose --backend sqs; the webhook backend takes --server-url instead',
+    );
+    expectRefused(
+      { flags: { backend: 'hybrid', serverUrl: SERVER }, env: { ASYNCMCP_REQUEST_TOPIC_ARN: TOPIC } },
+      'setting-not-for-backend',
+      '--request-topic-arn (set by environment variable ASYNCMCP_REQUEST_TOPIC_ARN) belongs to the sns-sqs backend, not hybrid: remove it, or choose --backend sns-sqs; the hybrid backend takes --server-url instead',
+    );
+    expectRefused(
+      { flags: { backend: 'webhook', serverUrl: SERVER, responseQueueUrl: OTHER_QUEUE } },
+      'setting-not-for-backend',
+      '--response-queue-url belongs to the sqs and sns-sqs backends, not webhook: remove it, or choose --backend sqs',
+    );
+    expectRefused(
+      { flags: { backend: 'webhook', serverUrl: SERVER, region: 'us-east-1' } },
+      'setting-not-for-backend',
+      '--region belongs to the sqs and sns-sqs backends, not webhook: remove it, or choose --backend sqs',
+    );
+    expectRefused(
+      {
+        flags: { backend: 'hybrid', serverUrl: SERVER },
+        file: { path: 'g.yaml', contents: 'endpointUrl: http://127.0.0.1:4566' },
+      },
+      'setting-not-for-backend',
+      '--endpoint-url (set by key endpointUrl in config file "g.yaml") belongs to the sqs and sns-sqs backends, not hybrid: remove it, or choose --backend sqs',
+    );
+  });
+
+  it('refuses the webhook settings with sqs and sns-sqs, naming what they take instead', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, serverUrl: SERVER } },
+      'setting-not-for-backend',
+      '--server-url belongs to the webhook and hybrid backends, not sqs: remove it, or choose --backend webhook; the sqs backend takes --request-queue-url instead',
+    );
+    expectRefused(
+      { flags: { backend: 'sns-sqs', requestTopicArn: TOPIC }, env: { ASYNCMCP_SIGNING_SECRET: SECRET } },
+      'setting-not-for-backend',
+      '--signing-secret (set by environment variable ASYNCMCP_SIGNING_SECRET) belongs to the webhook and hybrid backends, not sns-sqs: remove it, or choose --backend webhook',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, webhookPath: '/hooks' } },
+      'setting-not-for-backend',
+      '--webhook-path belongs to the webhook and hybrid backends, not sqs: remove it, or choose --backend webhook',
+    );
+  });
+
+  it("ignores other tools' AWS_REGION and AWS_ENDPOINT_URL with webhook and hybrid, where ours are refused", () => {
+    const config = resolve({
+      flags: { backend: 'webhook', serverUrl: SERVER },
+      env: { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' },
+    });
+    expect(config.region).toBeUndefined();
+    expect(config.endpointUrl).toBeUndefined();
+    expect(
+      configError(() =>
+        resolve({ flags: { backend: 'webhook', serverUrl: SERVER }, env: { ASYNCMCP_REGION: 'us-east-1' } }),
+      ).reason,
+    ).toBe('setting-not-for-backend');
   });
 
   it('names the backends of every backend-specific setting in its help', () => {
@@ -730,6 +796,193 @@ describe('resolveConfig: settings of another backend, one line each', () => {
       if (!('backends' in setting)) continue;
       expect(setting.description.startsWith(`${setting.backends.join(', ')}: `)).toBe(true);
     }
+  });
+});
+
+describe('resolveConfig: the webhook and hybrid backends', () => {
+  it('takes a server URL, and leaves the webhook base URL to the listening address on loopback', () => {
+    expect(resolve({ flags: { backend: 'webhook', serverUrl: SERVER } })).toMatchObject({
+      backend: 'webhook',
+      serverUrl: SERVER,
+      webhookBaseUrl: undefined,
+      webhookPath: '/webhooks',
+      signingSecret: undefined,
+      requestQueueUrl: undefined,
+      region: undefined,
+      endpointUrl: undefined,
+      host: '127.0.0.1',
+      port: 8080,
+    });
+    for (const host of ['localhost', '::1']) {
+      expect(
+        resolve({ flags: { backend: 'hybrid', serverUrl: SERVER, host } }).webhookBaseUrl,
+      ).toBeUndefined();
+    }
+  });
+
+  it('reads every webhook setting from flags, ASYNCMCP_ variables and the config file, in that order', () => {
+    const file = {
+      path: 'g.yaml',
+      contents: [
+        'backend: hybrid',
+        'serverUrl: http://file.internal:8000/mcp',
+        'webhookBaseUrl: http://file-gateway.internal:8080',
+        'webhookPath: /file-hooks',
+        `signingSecret: ${SECRET}-file`,
+        'host: 0.0.0.0',
+      ].join('\n'),
+    };
+    expect(resolve({ file })).toMatchObject({
+      backend: 'hybrid',
+      serverUrl: 'http://file.internal:8000/mcp',
+      webhookBaseUrl: 'http://file-gateway.internal:8080',
+      webhookPath: '/file-hooks',
+      signingSecret: `${SECRET}-file`,
+      host: '0.0.0.0',
+    });
+    const env = {
+      ASYNCMCP_SERVER_URL: 'http://env.internal:8000/mcp',
+      ASYNCMCP_WEBHOOK_BASE_URL: 'https://env-gateway.example.com/prefix/',
+      ASYNCMCP_WEBHOOK_PATH: '/env/hooks/',
+      ASYNCMCP_SIGNING_SECRET: `${SECRET}-env`,
+    };
+    expect(resolve({ file, env })).toMatchObject({
+      serverUrl: 'http://env.internal:8000/mcp',
+      // Kept without the trailing slash: the session paths go below it.
+      webhookBaseUrl: 'https://env-gateway.example.com/prefix',
+      webhookPath: '/env/hooks',
+      signingSecret: `${SECRET}-env`,
+    });
+    expect(
+      resolve({
+        file,
+        env,
+        flags: {
+          backend: 'webhook',
+          serverUrl: SERVER,
+          webhookBaseUrl: 'http://flag-gateway:9000',
+          webhookPath: '/flag-hooks',
+          signingSecret: `whsec_${Buffer.alloc(24, 7).toString('base64')}`,
+        },
+      }),
+    ).toMatchObject({
+      backend: 'webhook',
+      serverUrl: SERVER,
+      webhookBaseUrl: 'http://flag-gateway:9000',
+      webhookPath: '/flag-hooks',
+      signingSecret: `whsec_${Buffer.alloc(24, 7).toString('base64')}`,
+    });
+  });
+
+  it('refuses webhook and hybrid without a server URL', () => {
+    expectRefused(
+      { flags: { backend: 'webhook' } },
+      'missing-server-url',
+      "the webhook backend needs the server's endpoint, such as http://mcp.internal:8000/mcp/request: pass --server-url, set ASYNCMCP_SERVER_URL, or add serverUrl to the config file",
+    );
+    expectRefused(
+      { env: { ASYNCMCP_BACKEND: 'hybrid' } },
+      'missing-server-url',
+      "the hybrid backend needs the server's endpoint, such as http://mcp.internal:8000/mcp: pass --server-url, set ASYNCMCP_SERVER_URL, or add serverUrl to the config file",
+    );
+    expectRefused(
+      { flags: { backend: 'webhook', serverUrl: 'mcp.internal:8000' } },
+      'invalid-value',
+      'invalid server URL "mcp.internal:8000" from --server-url: expected the http(s) URL of the async MCP server, such as http://mcp.internal:8000/mcp/request',
+    );
+  });
+
+  it('requires a webhook base URL when --host is not loopback', () => {
+    expectRefused(
+      { flags: { backend: 'webhook', serverUrl: SERVER, host: '0.0.0.0' } },
+      'missing-webhook-base-url',
+      'the webhook backend needs the URL at which the server reaches this gateway, since --host 0.0.0.0 is not loopback: pass --webhook-base-url (such as http://gateway-1.internal:8080), set ASYNCMCP_WEBHOOK_BASE_URL, or add webhookBaseUrl to the config file',
+    );
+    expectRefused(
+      { flags: { backend: 'hybrid', serverUrl: SERVER }, env: { ASYNCMCP_HOST: '10.0.0.5' } },
+      'missing-webhook-base-url',
+      'the hybrid backend needs the URL at which the server reaches this gateway, since --host 10.0.0.5 (from environment variable ASYNCMCP_HOST) is not loopback: pass --webhook-base-url (such as http://gateway-1.internal:8080), set ASYNCMCP_WEBHOOK_BASE_URL, or add webhookBaseUrl to the config file',
+    );
+    expect(
+      resolve({
+        flags: { backend: 'webhook', serverUrl: SERVER, host: '0.0.0.0', webhookBaseUrl: 'http://gw:8080' },
+      }).webhookBaseUrl,
+    ).toBe('http://gw:8080');
+  });
+
+  it('refuses a webhook base URL with a query, fragment or credentials, or not http(s)', () => {
+    const expected =
+      'expected the http(s) URL at which the server reaches this gateway, such as http://gateway-1.internal:8080 (no query, fragment or credentials)';
+    for (const value of ['http://gw:8080/?a=1', 'http://gw:8080/#x', 'http://user:pw@gw:8080', 'ftp://gw']) {
+      expectRefused(
+        { flags: { backend: 'webhook', serverUrl: SERVER, webhookBaseUrl: value } },
+        'invalid-value',
+        `invalid webhook base URL ${JSON.stringify(value)} from --webhook-base-url: ${expected}`,
+      );
+    }
+  });
+
+  it('refuses a webhook path that is the root, not a path, or overlaps the MCP endpoint or a probe', () => {
+    for (const value of ['/', 'webhooks', '/a b', '/hooks?x=1', '//']) {
+      expectRefused(
+        { flags: { backend: 'webhook', serverUrl: SERVER, webhookPath: value } },
+        'invalid-value',
+        `invalid webhook path ${JSON.stringify(value)} from --webhook-path: expected a path below the root, such as /webhooks`,
+      );
+    }
+    expectRefused(
+      { flags: { backend: 'webhook', serverUrl: SERVER, webhookPath: '/mcp' } },
+      'invalid-value',
+      'the webhook path /mcp (from --webhook-path) overlaps the MCP endpoint /mcp: choose another --webhook-path, such as /webhooks',
+    );
+    expectRefused(
+      { flags: { backend: 'hybrid', serverUrl: SERVER, path: '/webhooks/mcp' } },
+      'invalid-value',
+      'the webhook path /webhooks overlaps the MCP endpoint /webhooks/mcp: choose another --webhook-path, such as /asyncmcp-webhooks',
+    );
+    expectRefused(
+      { flags: { backend: 'webhook', serverUrl: SERVER }, env: { ASYNCMCP_WEBHOOK_PATH: '/health/hooks' } },
+      'invalid-value',
+      "the webhook path /health/hooks (from environment variable ASYNCMCP_WEBHOOK_PATH) overlaps the gateway's /health: choose another --webhook-path, such as /webhooks",
+    );
+    // A prefix that is not a whole segment is no overlap.
+    expect(
+      resolve({ flags: { backend: 'webhook', serverUrl: SERVER, webhookPath: '/mcphooks' } }).webhookPath,
+    ).toBe('/mcphooks');
+  });
+
+  it('refuses a short signing secret without echoing it', () => {
+    const short = 'too-short-secret';
+    const error = configError(() =>
+      resolve({ flags: { backend: 'webhook', serverUrl: SERVER, signingSecret: short.slice(0, 15) } }),
+    );
+    expect(error.reason).toBe('invalid-value');
+    expect(error.message).toBe(
+      'the signing secret from --signing-secret is too short: use at least 16 bytes (such as the output of openssl rand -hex 32)',
+    );
+    expect(error.message).not.toContain(short.slice(0, 15));
+    const whsec = `whsec_${Buffer.alloc(8, 1).toString('base64')}`;
+    const decoded = configError(() =>
+      resolve({ flags: { backend: 'hybrid', serverUrl: SERVER }, env: { ASYNCMCP_SIGNING_SECRET: whsec } }),
+    );
+    expect(decoded.message).toBe(
+      'the signing secret from environment variable ASYNCMCP_SIGNING_SECRET is too short: use at least 16 bytes (after base64 decoding)',
+    );
+    expect(decoded.message).not.toContain(whsec);
+    expect(
+      configError(() =>
+        resolve({
+          flags: { backend: 'webhook', serverUrl: SERVER },
+          file: { path: 'g.yaml', contents: 'signingSecret: 12345' },
+        }),
+      ).message,
+    ).toBe(
+      'invalid signing secret from key signingSecret in config file "g.yaml": expected a string (whsec_<base64>, or 16 bytes or more)',
+    );
+    // 16 bytes is enough.
+    expect(
+      resolve({ flags: { backend: 'webhook', serverUrl: SERVER, signingSecret: short } }).signingSecret,
+    ).toBe(short);
   });
 });
 

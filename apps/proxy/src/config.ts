@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '@asyncmcp/core';
+import { isLoopbackHost } from '@asyncmcp/proxy';
 import { parse as parseYaml } from 'yaml';
 import {
   BACKEND_NAMES,
   type BackendName,
   CONFIG_SETTING,
   isAvailableBackend,
+  isAwsBackend,
+  isWebhookBackend,
   LOG_LEVELS,
   type LogLevel,
   SERVE_FILE_ONLY_KEYS,
@@ -26,6 +29,14 @@ import {
 export type GatewayConfigErrorReason =
   | 'missing-request-queue-url'
   | 'missing-request-topic-arn'
+  /** webhook, hybrid: no --server-url. */
+  | 'missing-server-url'
+  /** webhook, hybrid: no --webhook-base-url while --host is not loopback. */
+  | 'missing-webhook-base-url'
+  /** serve with webhook or hybrid: no --port. */
+  | 'missing-port'
+  /** serve with hybrid: no --webhook-tool. */
+  | 'missing-webhook-tools'
   /** A setting of another backend than the one chosen (e.g. --request-queue-url with sns-sqs). */
   | 'setting-not-for-backend'
   | 'invalid-value'
@@ -65,6 +76,17 @@ export interface GatewayConfig {
   requestTopicArn: string | undefined;
   /** sns-sqs: the topic servers publish answers to; undefined lets the backend make one. */
   responseTopicArn: string | undefined;
+  /** webhook, hybrid: the async MCP server's endpoint. */
+  serverUrl: string | undefined;
+  /**
+   * webhook, hybrid: where the server reaches this gateway instance (no trailing slash). Undefined: the
+   * gateway's own listening address, known once it listens; only allowed when `host` is loopback.
+   */
+  webhookBaseUrl: string | undefined;
+  /** webhook, hybrid: where webhooks are received (`/webhooks`); undefined for the other backends. */
+  webhookPath: string | undefined;
+  /** webhook, hybrid: the Standard Webhooks secret. A secret: never logged or echoed. */
+  signingSecret: string | undefined;
   port: number;
   host: string;
   path: string;
@@ -124,14 +146,40 @@ export function missingRequestTopicArnError(): GatewayConfigError {
   );
 }
 
+export function missingServerUrlError(backend: BackendName): GatewayConfigError {
+  const example =
+    backend === 'hybrid' ? 'http://mcp.internal:8000/mcp' : 'http://mcp.internal:8000/mcp/request';
+  return new GatewayConfigError(
+    'missing-server-url',
+    `the ${backend} backend needs the server's endpoint, such as ${example}: pass --server-url, set ASYNCMCP_SERVER_URL, or add serverUrl to the config file`,
+  );
+}
+
 /**
  * What the chosen backend takes in place of a setting of another backend, for the refusal to suggest:
  * setting key → backend → its flag.
  */
-const COUNTERPARTS: Readonly<Record<string, Partial<Record<BackendName, string>>>> = {
-  requestQueueUrl: { 'sns-sqs': '--request-topic-arn' },
-  requestTopicArn: { sqs: '--request-queue-url' },
+type Counterparts = Readonly<Record<string, Partial<Record<BackendName, string>>>>;
+
+const COUNTERPARTS: Counterparts = {
+  requestQueueUrl: { 'sns-sqs': '--request-topic-arn', webhook: '--server-url', hybrid: '--server-url' },
+  requestTopicArn: { sqs: '--request-queue-url', webhook: '--server-url', hybrid: '--server-url' },
+  serverUrl: { sqs: '--request-queue-url', 'sns-sqs': '--request-topic-arn' },
 };
+
+/** serve's: a queue backend reads a queue where the HTTP backends listen on a port. */
+const SERVE_COUNTERPARTS: Counterparts = {
+  requestQueueUrl: { webhook: '--port', hybrid: '--port' },
+  port: { sqs: '--request-queue-url', 'sns-sqs': '--request-queue-url' },
+};
+
+/**
+ * An environment variable of another tool (AWS_REGION, AWS_ENDPOINT_URL, PORT): set for others as often
+ * as for us, so it is ignored by a backend it does not apply to, where ours would be refused.
+ */
+function isSharedEnvironment(source: Source): boolean {
+  return source.kind === 'env' && !source.name.startsWith('ASYNCMCP_');
+}
 
 /**
  * Refuses a setting given (anywhere) for another backend than the chosen one: it would be ignored, and
@@ -142,15 +190,16 @@ function assertSettingsBelongTo<K extends string>(
   backend: BackendName,
   table: readonly SettingSpec[],
   pick: (key: K) => Raw | undefined,
+  counterparts: Counterparts,
 ): void {
   if (!isAvailableBackend(backend)) return;
   for (const setting of table) {
     const owners = setting.backends;
     if (owners === undefined || owners.includes(backend)) continue;
     const raw = pick(setting.key as K);
-    if (raw === undefined) continue;
+    if (raw === undefined || isSharedEnvironment(raw.source)) continue;
     const where = raw.source.kind === 'flag' ? '' : ` (set by ${describeSource(raw.source)})`;
-    const counterpart = COUNTERPARTS[setting.key]?.[backend];
+    const counterpart = counterparts[setting.key]?.[backend];
     const instead = counterpart === undefined ? '' : `; the ${backend} backend takes ${counterpart} instead`;
     throw new GatewayConfigError(
       'setting-not-for-backend',
@@ -263,11 +312,28 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
   const pick = makePick<SettingKey>(SETTINGS, flags, env, file && { path: file.path, values: fileValues });
 
   const backend = parseBackend(pick('backend'));
-  assertSettingsBelongTo(backend, SETTINGS, pick);
+  assertSettingsBelongTo(backend, SETTINGS, pick, COUNTERPARTS);
   const requestQueueUrl = optional(pick('requestQueueUrl'), parseRequestQueueUrl);
   if (backend === 'sqs' && requestQueueUrl === undefined) throw missingRequestQueueUrlError(backend);
   const requestTopicArn = optional(pick('requestTopicArn'), (raw) => parseTopicArn(raw, 'request topic ARN'));
   if (backend === 'sns-sqs' && requestTopicArn === undefined) throw missingRequestTopicArnError();
+  const webhook = isWebhookBackend(backend);
+  // Only what the backend uses: AWS_REGION set for other tools is no concern of a webhook gateway.
+  const forBackend = <T>(applies: boolean, raw: Raw | undefined, parse: (raw: Raw) => T) =>
+    applies ? optional(raw, parse) : undefined;
+  const serverUrl = forBackend(webhook, pick('serverUrl'), parseServerUrl);
+  if (webhook && serverUrl === undefined) throw missingServerUrlError(backend);
+  const host = optional(pick('host'), parseHost) ?? '127.0.0.1';
+  const path = optional(pick('path'), parsePath) ?? '/mcp';
+  const webhookBaseUrl = forBackend(webhook, pick('webhookBaseUrl'), parseWebhookBaseUrl);
+  if (webhook && webhookBaseUrl === undefined && !isLoopbackHost(host)) {
+    throw missingWebhookBaseUrlError(backend, host, pick('host'));
+  }
+  const webhookPathRaw = pick('webhookPath');
+  const webhookPath = webhook
+    ? (optional(webhookPathRaw, parseWebhookPath) ?? DEFAULT_WEBHOOK_PATH)
+    : undefined;
+  if (webhookPath !== undefined) assertPathsApart(webhookPath, webhookPathRaw, path);
   const authToken = optional(pick('authToken'), parseAuthToken);
 
   return {
@@ -282,9 +348,13 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
     ),
     requestTopicArn,
     responseTopicArn: optional(pick('responseTopicArn'), (raw) => parseTopicArn(raw, 'response topic ARN')),
+    serverUrl,
+    webhookBaseUrl,
+    webhookPath,
+    signingSecret: forBackend(webhook, pick('signingSecret'), parseSigningSecret),
     port: optional(pick('port'), parsePort) ?? 8080,
-    host: optional(pick('host'), parseHost) ?? '127.0.0.1',
-    path: optional(pick('path'), parsePath) ?? '/mcp',
+    host,
+    path,
     authToken,
     corsOrigins: optional(pick('corsOrigins'), (raw) => parseList(raw, 'CORS origin', parseOrigin)) ?? [],
     allowedHosts: optional(pick('allowedHosts'), (raw) => parseList(raw, 'allowed host', parseHostName)),
@@ -295,14 +365,133 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
       1000,
     requestTimeoutMs:
       (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
-    stdio: optional(pick('stdio'), parseBoolean) ?? false,
-    region: optional(pick('region'), parseRegion),
-    endpointUrl: optional(pick('endpointUrl'), (raw) =>
-      parseUrl(raw, 'endpoint URL', 'an http(s) URL such as http://127.0.0.1:4566'),
-    ),
+    stdio: optional(pick('stdio'), (raw) => parseBoolean(raw, 'stdio switch')) ?? false,
+    region: forBackend(isAwsBackend(backend), pick('region'), parseRegion),
+    endpointUrl: forBackend(isAwsBackend(backend), pick('endpointUrl'), parseEndpointUrl),
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
     configFile: file?.path,
   };
+}
+
+// ---- webhook and hybrid ----
+
+export const DEFAULT_WEBHOOK_PATH = '/webhooks';
+
+function parseEndpointUrl(raw: Raw): string {
+  return parseUrl(raw, 'endpoint URL', 'an http(s) URL such as http://127.0.0.1:4566');
+}
+
+function parseServerUrl(raw: Raw): string {
+  return parseUrl(
+    raw,
+    'server URL',
+    'the http(s) URL of the async MCP server, such as http://mcp.internal:8000/mcp/request',
+  );
+}
+
+function missingWebhookBaseUrlError(
+  backend: BackendName,
+  host: string,
+  hostRaw: Raw | undefined,
+): GatewayConfigError {
+  const where =
+    hostRaw === undefined || hostRaw.source.kind === 'flag'
+      ? ''
+      : ` (from ${describeSource(hostRaw.source)})`;
+  return new GatewayConfigError(
+    'missing-webhook-base-url',
+    `the ${backend} backend needs the URL at which the server reaches this gateway, since --host ${host}${where} is not loopback: pass --webhook-base-url (such as http://gateway-1.internal:8080), set ASYNCMCP_WEBHOOK_BASE_URL, or add webhookBaseUrl to the config file`,
+  );
+}
+
+/** An http(s) URL with no query, fragment or credentials; kept without a trailing slash. */
+function parseWebhookBaseUrl(raw: Raw): string {
+  const expected =
+    'the http(s) URL at which the server reaches this gateway, such as http://gateway-1.internal:8080 (no query, fragment or credentials)';
+  const value = parseUrl(raw, 'webhook base URL', expected);
+  const url = new URL(value);
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw invalid('webhook base URL', raw, expected);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** A path below the root, kept without a trailing slash (the sessions' paths are below it). */
+function parseWebhookPath(raw: Raw): string {
+  const expected = 'a path below the root, such as /webhooks';
+  const value = text(raw, 'webhook path', expected);
+  const trimmed = value.replace(/\/+$/, '');
+  if (!value.startsWith('/') || trimmed === '' || /[\s?#]/.test(value) || trimmed.includes('//')) {
+    throw invalid('webhook path', raw, expected);
+  }
+  return trimmed;
+}
+
+/** The gateway's own routes, which a webhook path must not cover or sit below. */
+const GATEWAY_ROUTES = ['/health', '/ready', '/metrics'] as const;
+
+/**
+ * Refuses a webhook path that overlaps the MCP endpoint or the probes: the webhook route is mounted
+ * first and takes every path below it, so it would swallow the endpoint (or be shadowed by it).
+ */
+function assertPathsApart(webhookPath: string, raw: Raw | undefined, mcpPath: string): void {
+  const within = (inner: string, outer: string) => inner === outer || inner.startsWith(`${outer}/`);
+  const endpoint = mcpPath.replace(/\/+$/, '') || '/';
+  for (const other of [endpoint, ...GATEWAY_ROUTES]) {
+    if (!within(other, webhookPath) && !within(webhookPath, other)) continue;
+    const from = raw === undefined ? '' : ` (from ${describeSource(raw.source)})`;
+    const what = other === endpoint ? `the MCP endpoint ${mcpPath}` : `the gateway's ${other}`;
+    throw new GatewayConfigError(
+      'invalid-value',
+      `the webhook path ${webhookPath}${from} overlaps ${what}: choose another --webhook-path, such as ${webhookPath === DEFAULT_WEBHOOK_PATH ? '/asyncmcp-webhooks' : DEFAULT_WEBHOOK_PATH}`,
+    );
+  }
+}
+
+/**
+ * A Standard Webhooks secret: `whsec_` and base64, or any other string used as its bytes; 16 bytes at
+ * least either way, as the signer requires. Never echoed.
+ */
+function parseSigningSecret(raw: Raw): string {
+  const where = describeSource(raw.source);
+  if (typeof raw.value !== 'string' || raw.value.trim() === '') {
+    throw new GatewayConfigError(
+      'invalid-value',
+      `invalid signing secret from ${where}: expected a string (whsec_<base64>, or 16 bytes or more)`,
+    );
+  }
+  const value = raw.value.trim();
+  const bytes = value.startsWith('whsec_')
+    ? Buffer.from(value.slice('whsec_'.length), 'base64').length
+    : Buffer.byteLength(value, 'utf8');
+  if (bytes < 16) {
+    throw new GatewayConfigError(
+      'invalid-value',
+      `the signing secret from ${where} is too short: use at least 16 bytes (${value.startsWith('whsec_') ? 'after base64 decoding' : 'such as the output of openssl rand -hex 32'})`,
+    );
+  }
+  return value;
+}
+
+/** A webhook host for the allow-list: a host name, or `*.` and a host name for its subdomains. */
+function parseWebhookHost(value: string, raw: Raw): string {
+  const expected = 'a host name such as hooks.example.com, or *.example.com for its subdomains';
+  const wildcard = value.startsWith('*.');
+  const name = wildcard ? value.slice(2) : value;
+  if (name === '' || name.includes('*')) throw invalid('webhook host', raw, expected);
+  let parsed: string;
+  try {
+    parsed = parseHostName(name, raw);
+  } catch {
+    throw invalid('webhook host', raw, expected);
+  }
+  return wildcard ? `*.${parsed}` : parsed;
+}
+
+/** A tool name for `--webhook-tool`: non-empty, no spaces. */
+function parseToolName(value: string, raw: Raw): string {
+  if (/\s/.test(value)) throw invalid('webhook tool', raw, 'a tool name such as generate_report');
+  return value;
 }
 
 /** Parses the file into setting values by key, refusing syntax errors, non-mappings and unknown keys. */
@@ -489,13 +678,13 @@ function parseLogLevel(raw: Raw): LogLevel {
   throw invalid('log level', raw, expected);
 }
 
-function parseBoolean(raw: Raw): boolean {
+function parseBoolean(raw: Raw, what: string): boolean {
   if (typeof raw.value === 'boolean') return raw.value;
   const expected = 'true or false';
-  const value = text(raw, 'stdio switch', expected).toLowerCase();
+  const value = text(raw, what, expected).toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(value)) return true;
   if (['false', '0', 'no', 'off'].includes(value)) return false;
-  throw invalid('stdio switch', raw, expected);
+  throw invalid(what, raw, expected);
 }
 
 /** A list from repeated flags, a comma-separated string or a file array; every item checked. */
@@ -585,7 +774,10 @@ export type ServeUpstream =
 
 export interface ServeConfig {
   backend: BackendName;
+  /** sqs, sns-sqs: the queue serve reads. */
   requestQueueUrl: string | undefined;
+  /** webhook, hybrid: the HTTP endpoint serve listens on; undefined for the queue backends. */
+  http: ServeHttpConfig | undefined;
   upstream: ServeUpstream;
   maxSessions: number;
   sessionIdleTimeoutMs: number;
@@ -597,6 +789,22 @@ export interface ServeConfig {
   logLevel: LogLevel;
   /** The config file that was read, if any. */
   configFile: string | undefined;
+}
+
+/** Where and how `serve --backend webhook|hybrid` serves its HTTP endpoint. */
+export interface ServeHttpConfig {
+  port: number;
+  host: string;
+  /** The endpoint's path: `/mcp/request` (webhook) or `/mcp` (hybrid) unless given. */
+  path: string;
+  /** A secret: never logged or echoed. */
+  signingSecret: string | undefined;
+  /** Deliver to loopback and private addresses too (the SSRF guard's `allowPrivateNetworks`). */
+  allowPrivateNetworks: boolean;
+  /** Deliver only to these hosts; undefined for any host the address checks allow. */
+  allowedWebhookHosts: string[] | undefined;
+  /** hybrid: the tools whose answers go to the webhook; undefined with webhook. */
+  webhookTools: string[] | undefined;
 }
 
 /** `serve`'s flag values, and the command given after `--` (program, then its arguments). */
@@ -631,35 +839,74 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
   const pick = makePick<ServeSettingKey>(SERVE_SETTINGS, flags, env, fileInput);
 
   const backend = parseBackend(pick('backend'));
-  assertSettingsBelongTo(backend, SERVE_SETTINGS, pick);
-  const requestQueueUrl = optional(pick('requestQueueUrl'), parseRequestQueueUrl);
-  // Both available backends read a queue: with sns-sqs, the one subscribed to the request topic.
-  if (isAvailableBackend(backend) && requestQueueUrl === undefined)
-    throw missingRequestQueueUrlError(backend);
+  assertSettingsBelongTo(backend, SERVE_SETTINGS, pick, SERVE_COUNTERPARTS);
+  const aws = isAwsBackend(backend);
+  const requestQueueUrl = aws ? optional(pick('requestQueueUrl'), parseRequestQueueUrl) : undefined;
+  // Both queue backends read a queue: with sns-sqs, the one subscribed to the request topic.
+  if (aws && requestQueueUrl === undefined) throw missingRequestQueueUrlError(backend);
+  const http = isWebhookBackend(backend) ? resolveServeHttp(backend, pick) : undefined;
 
   return {
     backend,
     requestQueueUrl,
-    upstream: resolveUpstream(flags, fileInput, pick),
+    http,
+    upstream: resolveUpstream(backend, flags, fileInput, pick),
     maxSessions: optional(pick('maxSessions'), parseMaxSessions) ?? 100,
     sessionIdleTimeoutMs:
       (optional(pick('sessionIdleTimeout'), (raw) => parseSeconds(raw, 'session idle timeout')) ?? 1_800) *
       1000,
     requestTimeoutMs:
       (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
-    deadLetterQueueUrl: optional(pick('deadLetterQueueUrl'), (raw) =>
-      parseUrl(
-        raw,
-        'dead-letter queue URL',
-        'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-dlq',
-      ),
-    ),
-    region: optional(pick('region'), parseRegion),
-    endpointUrl: optional(pick('endpointUrl'), (raw) =>
-      parseUrl(raw, 'endpoint URL', 'an http(s) URL such as http://127.0.0.1:4566'),
-    ),
+    deadLetterQueueUrl: aws
+      ? optional(pick('deadLetterQueueUrl'), (raw) =>
+          parseUrl(
+            raw,
+            'dead-letter queue URL',
+            'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-dlq',
+          ),
+        )
+      : undefined,
+    region: aws ? optional(pick('region'), parseRegion) : undefined,
+    endpointUrl: aws ? optional(pick('endpointUrl'), parseEndpointUrl) : undefined,
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
     configFile: file?.path,
+  };
+}
+
+/** serve's HTTP endpoint for webhook and hybrid: a port is required, and hybrid needs its webhook tools. */
+function resolveServeHttp(
+  backend: 'webhook' | 'hybrid',
+  pick: (key: ServeSettingKey) => Raw | undefined,
+): ServeHttpConfig {
+  const port = optional(pick('port'), parsePort);
+  if (port === undefined) {
+    throw new GatewayConfigError(
+      'missing-port',
+      `serve with the ${backend} backend needs the port to serve on: pass --port (0 picks a free one), set ASYNCMCP_PORT, or add port to the config file`,
+    );
+  }
+  let webhookTools: string[] | undefined;
+  if (backend === 'hybrid') {
+    webhookTools = optional(pick('webhookTools'), (raw) => parseList(raw, 'webhook tool', parseToolName));
+    if (webhookTools === undefined || webhookTools.length === 0) {
+      throw new GatewayConfigError(
+        'missing-webhook-tools',
+        'serve with the hybrid backend needs the tools whose answers go to the webhook: pass --webhook-tool <name> (repeatable), set ASYNCMCP_WEBHOOK_TOOL, or add webhookTools to the config file',
+      );
+    }
+  }
+  return {
+    port,
+    host: optional(pick('host'), parseHost) ?? '127.0.0.1',
+    path: optional(pick('path'), parsePath) ?? (backend === 'hybrid' ? '/mcp' : '/mcp/request'),
+    signingSecret: optional(pick('signingSecret'), parseSigningSecret),
+    allowPrivateNetworks:
+      optional(pick('allowPrivateNetworks'), (raw) => parseBoolean(raw, 'allow-private-networks switch')) ??
+      false,
+    allowedWebhookHosts: optional(pick('allowedWebhookHosts'), (raw) =>
+      parseList(raw, 'webhook host', parseWebhookHost),
+    ),
+    webhookTools,
   };
 }
 
@@ -675,6 +922,7 @@ function strength(source: Source): number {
 }
 
 function resolveUpstream(
+  backend: BackendName,
   flags: ServeFlagValues,
   file: { path: string; values: Record<string, unknown> } | undefined,
   pick: (key: ServeSettingKey) => Raw | undefined,
@@ -705,9 +953,12 @@ function resolveUpstream(
     return { kind: 'command', command: command.command, args: command.args };
   }
   if (urlRaw === undefined) {
+    const example = isWebhookBackend(backend)
+      ? `asyncmcp-proxy serve --backend ${backend} --port … -- node server.js`
+      : 'asyncmcp-proxy serve --request-queue-url … -- node server.js';
     throw new GatewayConfigError(
       'missing-upstream',
-      'serve needs the MCP server to serve: put its command after -- (asyncmcp-proxy serve --request-queue-url … -- node server.js), or pass --upstream-url, set ASYNCMCP_UPSTREAM_URL, or add command or upstreamUrl to the config file',
+      `serve needs the MCP server to serve: put its command after -- (${example}), or pass --upstream-url, set ASYNCMCP_UPSTREAM_URL, or add command or upstreamUrl to the config file`,
     );
   }
   return {

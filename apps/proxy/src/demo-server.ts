@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@asyncmcp/core';
 import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager } from '@asyncmcp/sqs';
+import { HybridSessionManager, WebhookSessionManager } from '@asyncmcp/webhook';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -13,6 +14,9 @@ type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export const DEMO_TOOLS = ['echo', 'add', 'forecast', 'countdown', 'slow_task'] as const;
 
+/** With the hybrid backend, the tools whose answers the server POSTs to the gateway's webhook. */
+export const DEMO_WEBHOOK_TOOLS = ['countdown', 'slow_task'] as const;
+
 /**
  * The demo's MCP server: an ordinary McpServer, unaware that a queue carries its traffic. Its tools
  * show what async transports are for: answers that take a while, with progress and log messages on
@@ -23,7 +27,8 @@ export function createDemoServer(): McpServer {
     { name: 'asyncmcp-demo', version: '1.0.0' },
     {
       capabilities: { logging: {} },
-      instructions: 'Example tools served by asyncmcp over SQS (or SNS+SQS).',
+      instructions:
+        'Example tools served by asyncmcp over an asynchronous transport (SQS, SNS+SQS or webhooks).',
     },
   );
 
@@ -122,6 +127,34 @@ export async function startDemoServer(options: {
       : new SnsSqsSessionManager({ ...managerOptions, snsClient: options.snsClient });
   await manager.start();
   return manager;
+}
+
+/**
+ * Serves the demo server over HTTP on loopback until `close()`: a webhook server answering on each
+ * client's webhook, or a hybrid whose slow tools (DEMO_WEBHOOK_TOOLS) answer on it. Everything is on
+ * this machine, so the SSRF guard lets loopback webhooks through (`allowPrivateNetworks`).
+ */
+export async function startDemoHttpServer(options: {
+  backend: 'webhook' | 'hybrid';
+  logger?: Logger;
+}): Promise<{ url: string; close(): Promise<void> }> {
+  const common = { createServer: createDemoServer, allowPrivateNetworks: true, logger: options.logger };
+  const manager =
+    options.backend === 'webhook'
+      ? new WebhookSessionManager(common)
+      : new HybridSessionManager({
+          ...common,
+          webhookTools: DEMO_WEBHOOK_TOOLS,
+          // The gateway proposes its own session ids: adopting them names each session alike in both logs.
+          adoptProposedSessionIds: true,
+        });
+  try {
+    const url = await manager.listen({ port: 0, host: '127.0.0.1' });
+    return { url, close: () => manager.close() };
+  } catch (error) {
+    await manager.close().catch(() => undefined);
+    throw error;
+  }
 }
 
 async function progress(extra: ToolExtra, done: number, total: number, message: string): Promise<void> {

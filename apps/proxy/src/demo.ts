@@ -1,11 +1,12 @@
 import type { Backend, Logger } from '@asyncmcp/core';
-import { createProxyServer } from '@asyncmcp/proxy';
+import { createProxyServer, isLoopbackHost } from '@asyncmcp/proxy';
 import { snsSqsBackend } from '@asyncmcp/sns-sqs';
 import { sqsBackend } from '@asyncmcp/sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
-import { DEMO_TOOLS, startDemoServer } from './demo-server.js';
+import { createBackend } from './backends.js';
+import { DEMO_TOOLS, DEMO_WEBHOOK_TOOLS, startDemoHttpServer, startDemoServer } from './demo-server.js';
 import { ListenError } from './gateway.js';
 import type { AvailableBackendName } from './settings.js';
 
@@ -26,6 +27,8 @@ const DEMO_REQUESTS = 'asyncmcp-demo-requests';
  *  - sqs: the gateway sends to the request queue; the server answers on the gateway's response queue.
  *  - sns-sqs: the gateway publishes to a request topic the server's queue is subscribed to; the server
  *    publishes answers to the gateway's response topic, which the gateway makes (with its queue).
+ *  - webhook, hybrid: no emulator; the demo server listens on loopback and answers on the gateway's
+ *    webhook route, at the address the gateway listens on.
  */
 export async function startDemo(options: {
   host: string;
@@ -34,8 +37,11 @@ export async function startDemo(options: {
   /** @default 'sqs' */
   backend?: AvailableBackendName;
 }): Promise<RunningDemo> {
-  const { logger } = options;
   const backendName = options.backend ?? 'sqs';
+  if (backendName === 'webhook' || backendName === 'hybrid') {
+    return startWebhookDemo({ ...options, backend: backendName });
+  }
+  const { logger } = options;
   const emulator = await startFauxqs({ port: 0, logger: false });
   const cleanups: Array<() => Promise<void> | void> = [() => emulator.stop()];
   const cleanUp = async () => {
@@ -86,6 +92,70 @@ export async function startDemo(options: {
   }
 }
 
+/** The demo over HTTP: the demo server on loopback, the gateway with the webhook or hybrid backend. */
+async function startWebhookDemo(options: {
+  host: string;
+  port: number;
+  logger: Logger;
+  backend: 'webhook' | 'hybrid';
+}): Promise<RunningDemo> {
+  const { logger, backend } = options;
+  const server = await startDemoHttpServer({ backend, logger });
+  const cleanups: Array<() => Promise<void>> = [() => server.close()];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    const handle = await createBackend(
+      {
+        backend,
+        serverUrl: server.url,
+        webhookBaseUrl: undefined,
+        webhookPath: undefined,
+        signingSecret: undefined,
+        requestQueueUrl: undefined,
+        responseQueueUrl: undefined,
+        requestTopicArn: undefined,
+        responseTopicArn: undefined,
+        region: undefined,
+        endpointUrl: undefined,
+      },
+      { logger },
+    );
+    cleanups.push(() => handle.close());
+    const proxy = createProxyServer({
+      backend: handle.backend,
+      host: options.host,
+      port: options.port,
+      logger,
+    });
+    cleanups.push(() => proxy.close());
+    let url: string;
+    let port: number;
+    try {
+      ({ url, port } = await proxy.listen());
+    } catch (error) {
+      throw new ListenError(options, error);
+    }
+    handle.listening?.(loopbackOrigin(options.host, new URL(url).origin, port));
+    return { url, backend, close: cleanUp };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+/**
+ * Where the demo server (on 127.0.0.1) reaches the gateway: its listening address, or loopback when it
+ * listens on every interface.
+ */
+function loopbackOrigin(host: string, origin: string, port: number): string {
+  if (isLoopbackHost(host)) return origin;
+  if (host === '0.0.0.0') return `http://127.0.0.1:${port}`;
+  if (host === '::' || host === '[::]') return `http://[::1]:${port}`;
+  return origin;
+}
+
 /** The demo's request topic, with the server's request queue subscribed to it (raw delivery). */
 async function subscribedRequestTopic(
   snsClient: SNSClient,
@@ -117,6 +187,15 @@ const DESCRIPTIONS: Record<AvailableBackendName, { title: string; backend: strin
     title: 'an MCP server on a local SNS topic fanned out to SQS',
     backend:
       "sns-sqs: the gateway publishes to a request topic the server's queue is subscribed to; answers come back through the gateway's own topic and queue",
+  },
+  webhook: {
+    title: 'an MCP server answering on webhooks',
+    backend:
+      "webhook: the gateway POSTs each message to the server, which POSTs answers, progress and log messages to the gateway's webhook",
+  },
+  hybrid: {
+    title: 'a Streamable HTTP MCP server with webhook answers for slow tools',
+    backend: `hybrid: the gateway speaks Streamable HTTP to the server; the answers of ${DEMO_WEBHOOK_TOOLS.join(' and ')} come back on the gateway's webhook`,
   },
 };
 

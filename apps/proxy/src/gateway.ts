@@ -1,7 +1,10 @@
-import { describeError, type Logger } from '@asyncmcp/core';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type BackendHttpRoute, describeError, type Logger } from '@asyncmcp/core';
 import { createProxyServer, isLoopbackHost, proxyStdio } from '@asyncmcp/proxy';
 import { type BackendHandle, createBackend } from './backends.js';
 import type { GatewayConfig } from './config.js';
+import { isWebhookBackend } from './settings.js';
 
 export interface RunningGateway {
   /** The MCP endpoint; undefined in stdio mode. */
@@ -19,17 +22,10 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   // First, so a configuration the backend refuses (no region …) fails before anything is logged.
   const handle = await createBackend(config, { logger });
-  const created = '(created on first session)';
   logger.info(
     {
       backend: config.backend,
-      ...(config.backend === 'sns-sqs'
-        ? {
-            requestTopicArn: config.requestTopicArn,
-            responseTopicArn: config.responseTopicArn ?? created,
-            responseQueueUrl: config.responseQueueUrl ?? created,
-          }
-        : { requestQueueUrl: config.requestQueueUrl, responseQueueUrl: config.responseQueueUrl ?? created }),
+      ...backendFields(config),
       mode: config.stdio ? 'stdio' : 'http',
       configFile: config.configFile,
       auth: config.authToken === undefined ? 'none' : 'bearer token',
@@ -42,6 +38,48 @@ export async function startGateway(
     await handle.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** What the start-up log says about the backend; never the signing secret. */
+function backendFields(config: GatewayConfig): Record<string, unknown> {
+  const created = '(created on first session)';
+  if (isWebhookBackend(config.backend)) {
+    return {
+      serverUrl: config.serverUrl === undefined ? undefined : redactUrl(config.serverUrl),
+      webhookBaseUrl: config.webhookBaseUrl ?? '(the listening address)',
+      webhookPath: config.webhookPath,
+      signing: config.signingSecret === undefined ? 'off' : 'on',
+    };
+  }
+  if (config.backend === 'sns-sqs') {
+    return {
+      requestTopicArn: config.requestTopicArn,
+      responseTopicArn: config.responseTopicArn ?? created,
+      responseQueueUrl: config.responseQueueUrl ?? created,
+    };
+  }
+  return { requestQueueUrl: config.requestQueueUrl, responseQueueUrl: config.responseQueueUrl ?? created };
+}
+
+/** A URL fit for logs: no credentials, no query (either may carry a secret). */
+function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** Completes a webhook backend with the address now listening, and says where webhooks are received. */
+function announceWebhooks(handle: BackendHandle, origin: string, logger: Logger): void {
+  const route = handle.backend.httpRoute;
+  if (handle.listening === undefined || route === undefined) return;
+  handle.listening(origin);
+  logger.info(
+    { backend: handle.backend.name, webhookUrl: `${handle.webhookBaseUrl}${route.path}/<session>` },
+    'receiving webhooks',
+  );
 }
 
 async function startHttp(
@@ -69,6 +107,7 @@ async function startHttp(
   } catch (error) {
     throw new ListenError(config, error);
   }
+  announceWebhooks(handle, new URL(url).origin, logger);
   if (!isLoopbackHost(config.host) && config.authToken === undefined) {
     logger.warn(
       { host: config.host },
@@ -96,17 +135,70 @@ async function startStdio(
   handle: BackendHandle,
   logger: Logger,
 ): Promise<RunningGateway> {
-  const session = await proxyStdio({
-    backend: handle.backend,
-    logger,
-    requestTimeoutMs: config.requestTimeoutMs,
-  });
+  // stdio has no HTTP server of its own: a backend that receives webhooks gets one on --host/--port.
+  const route = handle.backend.httpRoute;
+  const receiver = route === undefined ? undefined : await listenForRoute(route, config);
+  let session: Awaited<ReturnType<typeof proxyStdio>>;
+  try {
+    if (receiver) announceWebhooks(handle, receiver.origin, logger);
+    session = await proxyStdio({
+      backend: handle.backend,
+      logger,
+      requestTimeoutMs: config.requestTimeoutMs,
+    });
+  } catch (error) {
+    await receiver?.close();
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= session.close().then(() => handle.close());
+    closing ??= session
+      .close()
+      .then(() => handle.close())
+      .finally(() => receiver?.close());
     return closing;
   };
   return { url: undefined, ended: session.closed.then(close), close };
+}
+
+/** An HTTP server for a backend's route alone (stdio mode); everything else gets 404. */
+async function listenForRoute(
+  route: BackendHttpRoute,
+  config: Pick<GatewayConfig, 'host' | 'port'>,
+): Promise<{ origin: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path !== route.path && !path.startsWith(`${route.path}/`)) {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
+      return;
+    }
+    Promise.resolve(route.handle(req, res)).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end();
+    });
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    throw new ListenError(config, error);
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    origin: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** The HTTP port could not be bound; the message says which and what to do. */

@@ -50,6 +50,7 @@ describe('resolveServeConfig: defaults', () => {
     expect(resolve({ flags: withCommand() })).toEqual({
       backend: 'sqs',
       requestQueueUrl: QUEUE,
+      http: undefined,
       upstream: { kind: 'command', command: 'node', args: ['server.js'] },
       maxSessions: 100,
       sessionIdleTimeoutMs: 1_800_000,
@@ -93,6 +94,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
     expect(resolve({ file })).toEqual({
       backend: 'sqs',
       requestQueueUrl: OTHER_QUEUE,
+      http: undefined,
       upstream: { kind: 'command', command: 'node', args: ['server.js'] },
       maxSessions: 5,
       sessionIdleTimeoutMs: 60_000,
@@ -155,6 +157,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
     expect(config).toEqual({
       backend: 'sqs',
       requestQueueUrl: QUEUE,
+      http: undefined,
       upstream: { kind: 'url', url: UPSTREAM, headers: { Authorization: 'Bearer abc' } },
       maxSessions: 3,
       sessionIdleTimeoutMs: 500,
@@ -300,6 +303,7 @@ describe('resolveServeConfig: the sns-sqs backend', () => {
     expect(resolve({ flags: withCommand({ backend: 'sns_sqs', deadLetterQueueUrl: DLQ }) })).toEqual({
       backend: 'sns-sqs',
       requestQueueUrl: QUEUE,
+      http: undefined,
       upstream: { kind: 'command', command: 'node', args: ['server.js'] },
       maxSessions: 100,
       sessionIdleTimeoutMs: 1_800_000,
@@ -326,10 +330,14 @@ describe('resolveServeConfig: the sns-sqs backend', () => {
     );
   });
 
-  it('has no setting that belongs to one backend only', () => {
+  it('shares every queue setting between sqs and sns-sqs', () => {
     // Both backends read a request queue; sns-sqs only answers differently (on each client's topic).
     for (const setting of SERVE_SETTINGS) {
-      if ('backends' in setting) expect(setting.backends).toEqual(['sqs', 'sns-sqs']);
+      if (!('backends' in setting)) continue;
+      if ((setting.backends as readonly string[]).includes('sqs'))
+        expect(setting.backends).toEqual(['sqs', 'sns-sqs']);
+      // Named in the help, as the gateway's are.
+      expect(setting.description.startsWith(`${setting.backends.join(', ')}: `)).toBe(true);
     }
   });
 
@@ -437,14 +445,13 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
     );
   });
 
-  it('accepts the names of backends not available yet, which the CLI then refuses', () => {
-    const config = resolve({ flags: withCommand({ backend: 'hybrid' }) });
-    expect(config.backend).toBe('hybrid');
-    expect(() => assertBackendAvailable(config.backend)).toThrow(
-      'the hybrid backend is not available in this version (available: sqs, sns-sqs)',
-    );
-    // A backend not available yet needs no request queue URL here: the CLI refuses it by name.
-    expect(resolve({ flags: { backend: 'webhook', command: ['node'] } }).requestQueueUrl).toBeUndefined();
+  it('accepts every backend name, and refuses an unknown one', () => {
+    for (const backend of ['webhook', 'hybrid'] as const) {
+      const tools = backend === 'hybrid' ? { webhookTools: ['t'] } : {};
+      const config = resolve({ flags: { backend, port: '0', ...tools, command: ['node'] } });
+      expect(config.backend).toBe(backend);
+      expect(() => assertBackendAvailable(config.backend)).not.toThrow();
+    }
     expectRefused(
       { flags: withCommand({ backend: 'kafka' }) },
       'unknown-backend',
@@ -454,12 +461,215 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
 
   it("refuses the gateway's keys in a serve config file, naming serve's keys", () => {
     expectRefused(
-      { flags: withCommand(), file: { path: 's.yaml', contents: 'port: 8080' } },
+      { flags: withCommand(), file: { path: 's.yaml', contents: 'authToken: 12345678' } },
       'unknown-config-key',
-      'unknown key "port" in config file "s.yaml"; known keys: backend, requestQueueUrl, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, region, endpointUrl, logLevel, command, args',
+      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, region, endpointUrl, logLevel, command, args',
     );
     expect(
       refusal({ flags: withCommand(), file: { path: 's.yaml', contents: 'upstreamHeader: "A: 1"' } }).message,
     ).toMatch(/^unknown key "upstreamHeader" in config file "s\.yaml" \(did you mean upstreamHeaders\?\)/);
+  });
+});
+
+describe('resolveServeConfig: the webhook and hybrid backends', () => {
+  const SECRET = 'a-shared-secret-of-32-characters';
+
+  it('serves webhook on 127.0.0.1 at /mcp/request by default, with the SSRF guard closed', () => {
+    expect(resolve({ flags: { backend: 'webhook', port: '8000', command: ['node', 'server.js'] } })).toEqual({
+      backend: 'webhook',
+      requestQueueUrl: undefined,
+      http: {
+        port: 8000,
+        host: '127.0.0.1',
+        path: '/mcp/request',
+        signingSecret: undefined,
+        allowPrivateNetworks: false,
+        allowedWebhookHosts: undefined,
+        webhookTools: undefined,
+      },
+      upstream: { kind: 'command', command: 'node', args: ['server.js'] },
+      maxSessions: 100,
+      sessionIdleTimeoutMs: 1_800_000,
+      requestTimeoutMs: 300_000,
+      deadLetterQueueUrl: undefined,
+      region: undefined,
+      endpointUrl: undefined,
+      logLevel: 'info',
+      configFile: undefined,
+    });
+  });
+
+  it('serves hybrid at /mcp by default, with its webhook tools', () => {
+    expect(
+      resolve({
+        flags: {
+          backend: 'hybrid',
+          port: '0',
+          webhookTools: ['report', 'export,sync'],
+          upstreamUrl: UPSTREAM,
+        },
+      }).http,
+    ).toEqual({
+      port: 0,
+      host: '127.0.0.1',
+      path: '/mcp',
+      signingSecret: undefined,
+      allowPrivateNetworks: false,
+      allowedWebhookHosts: undefined,
+      webhookTools: ['report', 'export', 'sync'],
+    });
+  });
+
+  it('reads the HTTP settings from flags, ASYNCMCP_ variables and the file, in that order', () => {
+    const file = {
+      path: 's.yaml',
+      contents: [
+        'backend: hybrid',
+        'port: 7000',
+        'host: 0.0.0.0',
+        'path: /file/mcp',
+        'webhookTools: [a, b]',
+        `signingSecret: ${SECRET}`,
+        'allowPrivateNetworks: true',
+        'allowedWebhookHosts: [hooks.example.com, "*.internal.example.com"]',
+        'command: node',
+      ].join('\n'),
+    };
+    expect(resolve({ file }).http).toEqual({
+      port: 7000,
+      host: '0.0.0.0',
+      path: '/file/mcp',
+      signingSecret: SECRET,
+      allowPrivateNetworks: true,
+      allowedWebhookHosts: ['hooks.example.com', '*.internal.example.com'],
+      webhookTools: ['a', 'b'],
+    });
+    const env = {
+      ASYNCMCP_PORT: '7001',
+      ASYNCMCP_WEBHOOK_TOOL: 'c,d',
+      ASYNCMCP_ALLOW_PRIVATE_NETWORKS: 'false',
+      ASYNCMCP_ALLOWED_WEBHOOK_HOST: 'Gateway.Example.com',
+    };
+    expect(resolve({ file, env }).http).toMatchObject({
+      port: 7001,
+      webhookTools: ['c', 'd'],
+      allowPrivateNetworks: false,
+      allowedWebhookHosts: ['gateway.example.com'],
+    });
+    expect(
+      resolve({
+        file,
+        env,
+        flags: { port: '7002', host: '::1', allowPrivateNetworks: true, webhookTools: ['e'] },
+      }).http,
+    ).toMatchObject({ port: 7002, host: '::1', allowPrivateNetworks: true, webhookTools: ['e'] });
+  });
+
+  it('takes PORT, as the gateway does', () => {
+    expect(
+      resolve({ flags: { backend: 'webhook', command: ['node'] }, env: { PORT: '9000' } }).http?.port,
+    ).toBe(9000);
+  });
+
+  it('refuses webhook and hybrid without a port, and hybrid without webhook tools', () => {
+    expectRefused(
+      { flags: { backend: 'webhook', command: ['node'] } },
+      'missing-port',
+      'serve with the webhook backend needs the port to serve on: pass --port (0 picks a free one), set ASYNCMCP_PORT, or add port to the config file',
+    );
+    expectRefused(
+      { flags: { backend: 'hybrid', port: '0', command: ['node'] } },
+      'missing-webhook-tools',
+      'serve with the hybrid backend needs the tools whose answers go to the webhook: pass --webhook-tool <name> (repeatable), set ASYNCMCP_WEBHOOK_TOOL, or add webhookTools to the config file',
+    );
+    expectRefused(
+      { flags: { backend: 'webhook', port: '0' } },
+      'missing-upstream',
+      'serve needs the MCP server to serve: put its command after -- (asyncmcp-proxy serve --backend webhook --port … -- node server.js), or pass --upstream-url, set ASYNCMCP_UPSTREAM_URL, or add command or upstreamUrl to the config file',
+    );
+  });
+
+  it('refuses the settings of another backend, both ways', () => {
+    expectRefused(
+      { flags: { backend: 'webhook', port: '0', requestQueueUrl: QUEUE, command: ['node'] } },
+      'setting-not-for-backend',
+      '--request-queue-url belongs to the sqs and sns-sqs backends, not webhook: remove it, or choose --backend sqs; the webhook backend takes --port instead',
+    );
+    expectRefused(
+      { flags: { backend: 'webhook', port: '0', webhookTools: ['a'], command: ['node'] } },
+      'setting-not-for-backend',
+      '--webhook-tool belongs to the hybrid backend, not webhook: remove it, or choose --backend hybrid',
+    );
+    expectRefused(
+      { flags: withCommand({ port: '8000' }) },
+      'setting-not-for-backend',
+      '--port belongs to the webhook and hybrid backends, not sqs: remove it, or choose --backend webhook; the sqs backend takes --request-queue-url instead',
+    );
+    expectRefused(
+      { flags: withCommand({ allowPrivateNetworks: true }) },
+      'setting-not-for-backend',
+      '--allow-private-networks belongs to the webhook and hybrid backends, not sqs: remove it, or choose --backend webhook',
+    );
+    expectRefused(
+      {
+        flags: {
+          backend: 'hybrid',
+          port: '0',
+          webhookTools: ['a'],
+          command: ['node'],
+          deadLetterQueueUrl: DLQ,
+        },
+      },
+      'setting-not-for-backend',
+      '--dead-letter-queue-url belongs to the sqs and sns-sqs backends, not hybrid: remove it, or choose --backend sqs',
+    );
+    // PORT and AWS_REGION are other tools' too: ignored where they do not apply.
+    expect(resolve({ flags: withCommand(), env: { PORT: '8080' } }).http).toBeUndefined();
+    expect(
+      resolve({
+        flags: { backend: 'webhook', port: '0', command: ['node'] },
+        env: { AWS_REGION: 'us-east-1' },
+      }).region,
+    ).toBeUndefined();
+  });
+
+  it('refuses bad HTTP settings, never echoing the secret', () => {
+    expectRefused(
+      { flags: { backend: 'webhook', port: 'x', command: ['node'] } },
+      'invalid-value',
+      'invalid port "x" from --port: expected a whole number from 0 to 65535 (0 picks a free port)',
+    );
+    expectRefused(
+      {
+        flags: {
+          backend: 'webhook',
+          port: '0',
+          allowedWebhookHosts: ['https://hooks.example.com'],
+          command: ['node'],
+        },
+      },
+      'invalid-value',
+      'invalid webhook host "https://hooks.example.com" from --allowed-webhook-host: expected a host name such as hooks.example.com, or *.example.com for its subdomains',
+    );
+    expectRefused(
+      { flags: { backend: 'hybrid', port: '0', webhookTools: ['two words'], command: ['node'] } },
+      'invalid-value',
+      'invalid webhook tool "two words" from --webhook-tool: expected a tool name such as generate_report',
+    );
+    expectRefused(
+      {
+        flags: { backend: 'webhook', port: '0', command: ['node'] },
+        env: { ASYNCMCP_ALLOW_PRIVATE_NETWORKS: 'maybe' },
+      },
+      'invalid-value',
+      'invalid allow-private-networks switch "maybe" from environment variable ASYNCMCP_ALLOW_PRIVATE_NETWORKS: expected true or false',
+    );
+    const error = refusal({
+      flags: { backend: 'webhook', port: '0', signingSecret: 'short-secret', command: ['node'] },
+    });
+    expect(error.message).toBe(
+      'the signing secret from --signing-secret is too short: use at least 16 bytes (such as the output of openssl rand -hex 32)',
+    );
+    expect(error.message).not.toContain('short-secret');
   });
 });

@@ -6,7 +6,8 @@ import { startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { GatewayConfigError, type ServeConfig } from './config.js';
+import { GatewayConfigError, type ServeConfig, type ServeHttpConfig } from './config.js';
+import { ListenError } from './gateway.js';
 import { assertRunnable, startServe } from './serve.js';
 
 const posix = process.platform !== 'win32';
@@ -62,6 +63,7 @@ describe('startServe', () => {
   const config: ServeConfig = {
     backend: 'sqs',
     requestQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests',
+    http: undefined,
     upstream: { kind: 'command', command: process.execPath, args: [] },
     maxSessions: 100,
     sessionIdleTimeoutMs: 1_800_000,
@@ -108,11 +110,82 @@ describe('startServe', () => {
     expect(snsClients).toBe(0);
   });
 
-  it.each(['webhook', 'hybrid'] as const)('refuses the %s backend, not available yet', async (backend) => {
-    const error = await startServe({ ...config, backend }, { logger: silentLogger }).catch(
-      (caught: unknown) => caught,
+  it.each([
+    'webhook',
+    'hybrid',
+  ] as const)('refuses the %s backend without its HTTP settings', async (backend) => {
+    const error = await startServe(
+      { ...config, backend, requestQueueUrl: undefined },
+      { logger: silentLogger },
+    ).catch((caught: unknown) => caught);
+    expect((error as GatewayConfigError).reason).toBe('missing-port');
+  });
+
+  const http: ServeHttpConfig = {
+    port: 0,
+    host: '127.0.0.1',
+    path: '/mcp/request',
+    signingSecret: undefined,
+    allowPrivateNetworks: false,
+    allowedWebhookHosts: undefined,
+    webhookTools: undefined,
+  };
+
+  it('serves webhook on an HTTP endpoint of its own, at the URL it returns', async () => {
+    const served = await startServe(
+      { ...config, backend: 'webhook', requestQueueUrl: undefined, http },
+      { logger: silentLogger },
     );
-    expect((error as GatewayConfigError).reason).toBe('backend-unavailable');
+    try {
+      expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp\/request$/);
+      expect(served.sessions).toBe(0);
+      // The endpoint answers: OPTIONS is not one of its methods.
+      const response = await fetch(served.url!, { method: 'OPTIONS', signal: AbortSignal.timeout(5_000) });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST, DELETE');
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('serves hybrid on its path, and refuses a port that is taken with a one-line error', async () => {
+    const served = await startServe(
+      {
+        ...config,
+        backend: 'hybrid',
+        requestQueueUrl: undefined,
+        http: { ...http, path: '/custom/mcp', webhookTools: ['slow'] },
+      },
+      { logger: silentLogger },
+    );
+    try {
+      expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/custom\/mcp$/);
+      const port = Number(new URL(served.url!).port);
+      const error = await startServe(
+        { ...config, backend: 'webhook', requestQueueUrl: undefined, http: { ...http, port } },
+        { logger: silentLogger },
+      ).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ListenError);
+      expect((error as ListenError).message).toBe(
+        `cannot listen on 127.0.0.1:${port}: the port is in use; pass another --port (0 picks a free one)`,
+      );
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('checks the command before listening with webhook', async () => {
+    const error = await startServe(
+      {
+        ...config,
+        backend: 'webhook',
+        requestQueueUrl: undefined,
+        http,
+        upstream: { kind: 'command', command: 'no-such-server-z', args: [] },
+      },
+      { logger: silentLogger, env: { PATH: '/nonexistent' } },
+    ).catch((caught: unknown) => caught);
+    expect((error as GatewayConfigError).reason).toBe('command-not-runnable');
   });
 
   it('serves sns-sqs on an SNS and an SQS client made with the same region and endpoint', async () => {

@@ -1,9 +1,10 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { Logger, ServerFactory } from '@asyncmcp/core';
-import { createHttpUpstreamFactory, createStdioServerFactory } from '@asyncmcp/proxy';
+import { createHttpUpstreamFactory, createStdioServerFactory, isLoopbackHost } from '@asyncmcp/proxy';
 import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager, type SqsSessionManagerOptions } from '@asyncmcp/sqs';
+import { HybridSessionManager, WebhookSessionManager } from '@asyncmcp/webhook';
 import {
   type AwsClientFactories,
   assertBackendAvailable,
@@ -15,16 +16,22 @@ import {
   GatewayConfigError,
   missingRequestQueueUrlError,
   type ServeConfig,
+  type ServeHttpConfig,
 } from './config.js';
+import { ListenError } from './gateway.js';
 
 /**
  * `asyncmcp-proxy serve`: an existing MCP server, unchanged, on an async transport — an SQS request
- * queue (sqs), or a queue subscribed to an SNS request topic with answers published to each client's
- * topic (sns-sqs). Each async session gets its own child process (a stdio command) or its own upstream
- * session (a Streamable HTTP URL), opened on `initialize` and ended with the session.
+ * queue (sqs), a queue subscribed to an SNS request topic with answers published to each client's
+ * topic (sns-sqs), an HTTP endpoint answering on each client's webhook (webhook), or a Streamable HTTP
+ * endpoint whose chosen tools answer on the webhook (hybrid). Each async session gets its own child
+ * process (a stdio command) or its own upstream session (a Streamable HTTP URL), opened on
+ * `initialize` and ended with the session.
  */
 
 export interface RunningServe {
+  /** webhook, hybrid: the endpoint's URL; undefined for the queue backends. */
+  readonly url: string | undefined;
   /** Live sessions, each with its child process or upstream session. */
   readonly sessions: number;
   /** Stops receiving, gives running requests up to 10 s, ends every session (and child), releases the clients. */
@@ -42,28 +49,18 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
   const env = options.env ?? process.env;
   const backend = config.backend;
   assertBackendAvailable(backend);
+  if (backend === 'webhook' || backend === 'hybrid') {
+    if (config.http === undefined) {
+      throw new GatewayConfigError('missing-port', `serve with the ${backend} backend needs --port`);
+    }
+    // A command that cannot run would otherwise fail every session, one initialize at a time.
+    if (config.upstream.kind === 'command') assertRunnable(config.upstream.command, env);
+    return startHttpServe(backend, config.http, config, upstreamFactory(config, logger, env), logger);
+  }
   if (config.requestQueueUrl === undefined) throw missingRequestQueueUrlError(backend);
   const requestQueueUrl = config.requestQueueUrl;
-  // A command that cannot run would otherwise fail every session, one initialize at a time.
   if (config.upstream.kind === 'command') assertRunnable(config.upstream.command, env);
-
-  const upstreamOptions = { requestTimeoutMs: config.requestTimeoutMs, logger };
-  const createServer: ServerFactory =
-    config.upstream.kind === 'command'
-      ? createStdioServerFactory(
-          {
-            command: config.upstream.command,
-            args: config.upstream.args,
-            // The server runs as it would from this shell: the whole environment, this directory.
-            env: definedOnly(env),
-            stderr: 'inherit',
-          },
-          upstreamOptions,
-        )
-      : createHttpUpstreamFactory(config.upstream.url, {
-          ...upstreamOptions,
-          headers: config.upstream.headers,
-        });
+  const createServer = upstreamFactory(config, logger, env);
 
   const managerOptions = {
     requestQueueUrl,
@@ -99,10 +96,7 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
     {
       backend,
       requestQueueUrl,
-      ...(config.upstream.kind === 'command'
-        ? { command: config.upstream.command, args: config.upstream.args }
-        : // Header values are often credentials: names only.
-          { upstreamUrl: config.upstream.url, upstreamHeaders: Object.keys(config.upstream.headers) }),
+      ...upstreamFields(config),
       maxSessions: config.maxSessions,
       sessionIdleTimeoutSeconds: config.sessionIdleTimeoutMs / 1000,
       requestTimeoutSeconds: config.requestTimeoutMs / 1000,
@@ -114,6 +108,7 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
 
   let closing: Promise<void> | undefined;
   return {
+    url: undefined,
     get sessions() {
       return manager.sessions.size;
     },
@@ -125,6 +120,112 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
         } finally {
           destroyClients();
         }
+        logger.info({ sessions }, 'serve stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The server of each session: a child process running the command, or a session on the upstream URL. */
+function upstreamFactory(config: ServeConfig, logger: Logger, env: Environment): ServerFactory {
+  const upstreamOptions = { requestTimeoutMs: config.requestTimeoutMs, logger };
+  return config.upstream.kind === 'command'
+    ? createStdioServerFactory(
+        {
+          command: config.upstream.command,
+          args: config.upstream.args,
+          // The server runs as it would from this shell: the whole environment, this directory.
+          env: definedOnly(env),
+          stderr: 'inherit',
+        },
+        upstreamOptions,
+      )
+    : createHttpUpstreamFactory(config.upstream.url, {
+        ...upstreamOptions,
+        headers: config.upstream.headers,
+      });
+}
+
+/** What the `serving` log line says about the server being served (header names only: values are secrets). */
+function upstreamFields(config: ServeConfig): Record<string, unknown> {
+  return config.upstream.kind === 'command'
+    ? { command: config.upstream.command, args: config.upstream.args }
+    : { upstreamUrl: config.upstream.url, upstreamHeaders: Object.keys(config.upstream.headers) };
+}
+
+/**
+ * serve with webhook or hybrid: a session manager on an HTTP server of its own. The SSRF guard on the
+ * webhooks clients name is the manager's; `--allow-private-networks` and `--allowed-webhook-host` set it.
+ */
+async function startHttpServe(
+  backend: 'webhook' | 'hybrid',
+  http: ServeHttpConfig,
+  config: ServeConfig,
+  createServer: ServerFactory,
+  logger: Logger,
+): Promise<RunningServe> {
+  const common = {
+    createServer,
+    path: http.path,
+    signingSecret: http.signingSecret,
+    allowPrivateNetworks: http.allowPrivateNetworks,
+    allowedWebhookHosts: http.allowedWebhookHosts,
+    maxSessions: config.maxSessions,
+    sessionIdleTimeoutMs: config.sessionIdleTimeoutMs,
+    logger,
+  };
+  const manager =
+    backend === 'webhook'
+      ? new WebhookSessionManager(common)
+      : new HybridSessionManager({ ...common, webhookTools: http.webhookTools ?? [] });
+  let url: string;
+  try {
+    url = await manager.listen({ port: http.port, host: http.host });
+  } catch (error) {
+    await manager.close().catch(() => undefined);
+    throw new ListenError(http, error);
+  }
+  logger.info(
+    {
+      backend,
+      url,
+      ...upstreamFields(config),
+      signing: http.signingSecret === undefined ? 'off' : 'on',
+      allowPrivateNetworks: http.allowPrivateNetworks,
+      allowedWebhookHosts: http.allowedWebhookHosts ?? '(any)',
+      ...(http.webhookTools === undefined ? {} : { webhookTools: http.webhookTools }),
+      maxSessions: config.maxSessions,
+      sessionIdleTimeoutSeconds: config.sessionIdleTimeoutMs / 1000,
+      requestTimeoutSeconds: config.requestTimeoutMs / 1000,
+      configFile: config.configFile,
+    },
+    'serving',
+  );
+  if (!isLoopbackHost(http.host)) {
+    if (backend === 'hybrid') {
+      logger.warn(
+        { host: http.host },
+        'the hybrid endpoint takes Streamable HTTP requests from anyone who can reach it: put it behind an authenticating proxy',
+      );
+    } else if (http.signingSecret === undefined) {
+      logger.warn(
+        { host: http.host },
+        'serving on the network without --signing-secret: anyone who can reach the endpoint can use the server',
+      );
+    }
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    get sessions() {
+      return manager.sessions.size;
+    },
+    close() {
+      closing ??= (async () => {
+        const sessions = manager.sessions.size;
+        await manager.close();
         logger.info({ sessions }, 'serve stopped');
       })();
       return closing;

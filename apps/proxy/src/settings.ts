@@ -5,12 +5,33 @@
 
 export const BACKEND_NAMES = ['sqs', 'sns-sqs', 'webhook', 'hybrid'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
-/** Backends this version can run; the others are accepted names that fail with a clear message. */
-export const AVAILABLE_BACKENDS = ['sqs', 'sns-sqs'] as const satisfies readonly BackendName[];
+/**
+ * Backends this version can run. Every accepted name is available now; the list stays so that a name
+ * accepted ahead of its backend fails with a clear message.
+ */
+export const AVAILABLE_BACKENDS = [
+  'sqs',
+  'sns-sqs',
+  'webhook',
+  'hybrid',
+] as const satisfies readonly BackendName[];
 export type AvailableBackendName = (typeof AVAILABLE_BACKENDS)[number];
 
 export function isAvailableBackend(name: BackendName): name is AvailableBackendName {
   return (AVAILABLE_BACKENDS as readonly BackendName[]).includes(name);
+}
+
+/** The backends on AWS queues (and topics): region and endpoint apply to them. */
+export const AWS_BACKENDS = ['sqs', 'sns-sqs'] as const satisfies readonly BackendName[];
+/** The backends on HTTP: the server POSTs to a webhook of the gateway. */
+export const WEBHOOK_BACKENDS = ['webhook', 'hybrid'] as const satisfies readonly BackendName[];
+
+export function isAwsBackend(name: BackendName): name is (typeof AWS_BACKENDS)[number] {
+  return (AWS_BACKENDS as readonly BackendName[]).includes(name);
+}
+
+export function isWebhookBackend(name: BackendName): name is (typeof WEBHOOK_BACKENDS)[number] {
+  return (WEBHOOK_BACKENDS as readonly BackendName[]).includes(name);
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -30,7 +51,8 @@ export interface SettingSpec {
   readonly defaultText?: string;
   /**
    * The backends the setting belongs to; absent when it applies to every backend. Given with another
-   * (available) backend, it is a configuration error that names the backends it belongs to.
+   * backend, it is a configuration error that names the backends it belongs to — except from an
+   * environment variable of another tool (AWS_REGION, PORT …), which is ignored: it is there for others.
    */
   readonly backends?: readonly BackendName[];
 }
@@ -43,7 +65,7 @@ export const SETTINGS = [
     value: '<name>',
     env: ['ASYNCMCP_BACKEND', 'BACKEND_TRANSPORT'],
     description:
-      'where sessions are forwarded: sqs or sns-sqs (also sns_sqs); webhook and hybrid are not available yet',
+      'where sessions are forwarded: sqs, sns-sqs (also sns_sqs), webhook (MCP over webhooks) or hybrid (Streamable HTTP with webhook answers)',
     defaultText: 'sqs',
   },
   {
@@ -82,6 +104,45 @@ export const SETTINGS = [
       "sns-sqs: the SNS topic servers publish answers to; gateway instances may share one (each instance's queue is filtered to its own sessions)",
     defaultText: 'a topic the gateway creates, and deletes when it stops',
     backends: ['sns-sqs'],
+  },
+  {
+    key: 'serverUrl',
+    flag: '--server-url',
+    value: '<url>',
+    env: ['ASYNCMCP_SERVER_URL'],
+    description:
+      "webhook, hybrid: the async MCP server's endpoint, e.g. http://mcp.internal:8000/mcp/request (webhook) or http://mcp.internal:8000/mcp (hybrid) (required for the webhook and hybrid backends)",
+    backends: ['webhook', 'hybrid'],
+  },
+  {
+    key: 'webhookBaseUrl',
+    flag: '--webhook-base-url',
+    value: '<url>',
+    env: ['ASYNCMCP_WEBHOOK_BASE_URL'],
+    description:
+      "webhook, hybrid: the base URL at which the server reaches THIS gateway instance; each session's webhook is <url><webhook-path>/<session> (required when --host is not loopback)",
+    defaultText: "the gateway's own listening address (loopback --host only: server on the same machine)",
+    backends: ['webhook', 'hybrid'],
+  },
+  {
+    key: 'webhookPath',
+    flag: '--webhook-path',
+    value: '<path>',
+    env: ['ASYNCMCP_WEBHOOK_PATH'],
+    description:
+      'webhook, hybrid: where the gateway receives webhooks, one path below it per session; served without the Host, Origin and token checks of the MCP endpoint (the server calls it)',
+    defaultText: '/webhooks',
+    backends: ['webhook', 'hybrid'],
+  },
+  {
+    key: 'signingSecret',
+    flag: '--signing-secret',
+    value: '<secret>',
+    env: ['ASYNCMCP_SIGNING_SECRET'],
+    description:
+      'webhook, hybrid: Standard Webhooks secret shared with the server (whsec_<base64>, or any string of 16 bytes or more): deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
+    defaultText: 'unsigned',
+    backends: ['webhook', 'hybrid'],
   },
   {
     key: 'port',
@@ -178,16 +239,18 @@ export const SETTINGS = [
     flag: '--region',
     value: '<region>',
     env: ['ASYNCMCP_REGION', 'AWS_REGION'],
-    description: 'AWS region',
+    description: 'sqs, sns-sqs: AWS region',
     defaultText: "the AWS SDK's own lookup (shared config profile)",
+    backends: ['sqs', 'sns-sqs'],
   },
   {
     key: 'endpointUrl',
     flag: '--endpoint-url',
     value: '<url>',
     env: ['ASYNCMCP_ENDPOINT_URL', 'AWS_ENDPOINT_URL'],
-    description: 'AWS endpoint for SQS (and SNS), e.g. a local emulator',
+    description: 'sqs, sns-sqs: AWS endpoint for SQS (and SNS), e.g. a local emulator',
     defaultText: 'the AWS default for the region',
+    backends: ['sqs', 'sns-sqs'],
   },
   {
     key: 'logLevel',
@@ -208,14 +271,15 @@ function gatewaySetting<K extends SettingKey>(key: K): Extract<(typeof SETTINGS)
 
 /**
  * The settings of `asyncmcp-proxy serve`, which puts an existing MCP server (a stdio command, or a
- * Streamable HTTP URL) on an async transport. The command itself comes after `--`, or from the config
- * file's `command` and `args` keys (SERVE_FILE_ONLY_KEYS); it has no flag or environment variable.
+ * Streamable HTTP URL) on an async transport: a request queue (sqs, sns-sqs) or an HTTP endpoint of its
+ * own (webhook, hybrid). The command itself comes after `--`, or from the config file's `command` and
+ * `args` keys (SERVE_FILE_ONLY_KEYS); it has no flag or environment variable.
  */
 export const SERVE_SETTINGS = [
   {
     ...gatewaySetting('backend'),
     description:
-      'where sessions come from: sqs or sns-sqs (also sns_sqs); webhook and hybrid are not available yet',
+      'where sessions come from: sqs, sns-sqs (also sns_sqs), webhook (an HTTP endpoint answering on webhooks) or hybrid (Streamable HTTP, with the answers of --webhook-tool tools on webhooks)',
   },
   {
     key: 'requestQueueUrl',
@@ -223,8 +287,70 @@ export const SERVE_SETTINGS = [
     value: '<url>',
     env: ['ASYNCMCP_REQUEST_QUEUE_URL'],
     description:
-      'the SQS queue serve reads: with sqs the queue clients and gateways send to, with sns-sqs the queue subscribed to the request topic (required)',
+      'sqs, sns-sqs: the SQS queue serve reads: with sqs the queue clients and gateways send to, with sns-sqs the queue subscribed to the request topic (required)',
     backends: ['sqs', 'sns-sqs'],
+  },
+  {
+    key: 'port',
+    flag: '--port',
+    value: '<n>',
+    env: gatewaySetting('port').env,
+    description: 'webhook, hybrid: HTTP port to serve on, 0 picks a free one (required)',
+    backends: ['webhook', 'hybrid'],
+  },
+  {
+    key: 'host',
+    flag: '--host',
+    value: '<host>',
+    env: gatewaySetting('host').env,
+    description:
+      'webhook, hybrid: interface to bind; anything but loopback exposes the server to the network',
+    defaultText: '127.0.0.1',
+    backends: ['webhook', 'hybrid'],
+  },
+  {
+    key: 'path',
+    flag: '--path',
+    value: '<path>',
+    env: gatewaySetting('path').env,
+    description: 'webhook, hybrid: the MCP endpoint path',
+    defaultText: '/mcp/request with webhook, /mcp with hybrid',
+    backends: ['webhook', 'hybrid'],
+  },
+  {
+    key: 'webhookTools',
+    flag: '--webhook-tool',
+    value: '<name>',
+    env: ['ASYNCMCP_WEBHOOK_TOOL'],
+    list: true,
+    description:
+      "hybrid: a tool whose answers are POSTed to the client's webhook instead of its SSE stream; repeatable, comma-separated in env (at least one is required)",
+    backends: ['hybrid'],
+  },
+  {
+    ...gatewaySetting('signingSecret'),
+    description:
+      'webhook, hybrid: Standard Webhooks secret shared with the clients (whsec_<base64>, or any string of 16 bytes or more): deliveries are signed, and with webhook unsigned requests are refused; never logged',
+  },
+  {
+    key: 'allowPrivateNetworks',
+    flag: '--allow-private-networks',
+    env: ['ASYNCMCP_ALLOW_PRIVATE_NETWORKS'],
+    description:
+      'webhook, hybrid: deliver to webhooks on loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) and unspecified addresses; cloud metadata, link-local and multicast stay refused',
+    defaultText: 'false',
+    backends: ['webhook', 'hybrid'],
+  },
+  {
+    key: 'allowedWebhookHosts',
+    flag: '--allowed-webhook-host',
+    value: '<host>',
+    env: ['ASYNCMCP_ALLOWED_WEBHOOK_HOST'],
+    list: true,
+    description:
+      'webhook, hybrid: deliver only to webhooks on this host (hooks.example.com, or *.example.com for its subdomains); repeatable, comma-separated in env',
+    defaultText: 'any host the address checks allow',
+    backends: ['webhook', 'hybrid'],
   },
   {
     key: 'upstreamUrl',
@@ -273,7 +399,7 @@ export const SERVE_SETTINGS = [
     flag: '--dead-letter-queue-url',
     value: '<url>',
     env: ['ASYNCMCP_DEAD_LETTER_QUEUE_URL'],
-    description: 'an SQS queue that keeps a copy of each request that cannot be parsed',
+    description: 'sqs, sns-sqs: an SQS queue that keeps a copy of each request that cannot be parsed',
     defaultText: 'none (such requests are deleted with a log line)',
     backends: ['sqs', 'sns-sqs'],
   },

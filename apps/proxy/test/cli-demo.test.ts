@@ -6,7 +6,7 @@ import {
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliProcess, cleanEnv, killAll, within } from './cli-process.js';
+import { CliProcess, cleanEnv, isOrderedSubset, killAll, within } from './cli-process.js';
 import { textOf } from './test-server.js';
 
 // `asyncmcp-proxy demo`: emulator, example server and gateway in one process, no AWS account.
@@ -91,6 +91,54 @@ describe('asyncmcp-proxy demo (end to end)', () => {
 
     cli.child.kill('SIGINT');
     expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
+  });
+
+  it('runs over webhooks on loopback with --backend webhook, no emulator needed', async () => {
+    const { cli, url } = await startDemo(['--backend', 'webhook']);
+    const printed = cli.lines.stdout.join('\n');
+    expect(printed).toContain('asyncmcp demo: an MCP server answering on webhooks');
+    expect(printed).toMatch(/^ {2}Backend: {7}webhook: /m);
+
+    const client = new Client({ name: 'demo-webhook-e2e', version: '1.0.0' });
+    clients.push(client);
+    await within(client.connect(new StreamableHTTPClientTransport(new URL(url))), 'connecting to the demo');
+    const echoed = await within(
+      client.callTool({ name: 'echo', arguments: { text: 'over webhooks' } }),
+      'echo',
+    );
+    expect(textOf(echoed)).toBe('over webhooks');
+    const added = await within(client.callTool({ name: 'add', arguments: { a: 2, b: 3 } }), 'add');
+    expect(added.structuredContent).toEqual({ sum: 5 });
+    const ready = await within(fetch(new URL('/ready', url)), 'GET /ready');
+    expect(await ready.json()).toEqual({ status: 'ready', backend: 'webhook' });
+
+    cli.child.kill('SIGINT');
+    expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
+  });
+
+  it('runs the hybrid with --backend hybrid: slow tools answer on the webhook', async () => {
+    const { cli, url } = await startDemo(['--backend', 'hybrid']);
+    expect(cli.lines.stdout.join('\n')).toMatch(
+      /^ {2}Backend: {7}hybrid: .*countdown and slow_task come back on the gateway's webhook$/m,
+    );
+    const client = new Client({ name: 'demo-hybrid-e2e', version: '1.0.0' });
+    clients.push(client);
+    await within(client.connect(new StreamableHTTPClientTransport(new URL(url))), 'connecting to the demo');
+    const progress: Progress[] = [];
+    const counted = await within(
+      client.callTool({ name: 'countdown', arguments: { from: 2, intervalMs: 0 } }, CallToolResultSchema, {
+        onprogress: (update) => progress.push(update),
+      }),
+      'countdown',
+    );
+    expect(textOf(counted)).toBe('Liftoff after counting down from 2!');
+    // The answer comes on the webhook, the progress on the stream: those read after it are too late.
+    expect(isOrderedSubset(progress, [1, 2])).toBe(true);
+    const echoed = await within(
+      client.callTool({ name: 'echo', arguments: { text: 'on the stream' } }),
+      'echo',
+    );
+    expect(textOf(echoed)).toBe('on the stream');
   });
 
   it('stops cleanly on Ctrl-C (SIGINT)', async () => {

@@ -194,3 +194,17 @@ export function parseLog(line: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+/** Whether the progress values seen are some of `expected`, in its order. */
+export function isOrderedSubset(
+  progress: readonly { progress: number }[],
+  expected: readonly number[],
+): boolean {
+  let next = 0;
+  for (const { progress: value } of progress) {
+    const at = expected.indexOf(value, next);
+    if (at === -1) return false;
+    next = at + 1;
+  }
+  return true;
+}

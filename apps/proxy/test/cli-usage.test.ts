@@ -33,7 +33,10 @@ describe('asyncmcp-proxy usage', () => {
     }
     expect(help).toContain('demo');
     expect(help).toContain('serve');
-    expect(help).toContain('sqs or sns-sqs (also sns_sqs); webhook and hybrid are not available yet');
+    expect(help).toContain(
+      'sqs, sns-sqs (also sns_sqs), webhook (MCP over webhooks) or hybrid (Streamable HTTP with webhook answers)',
+    );
+    expect(help).toContain('--webhook-base-url');
   });
 
   it('documents demo --backend in demo --help', async () => {
@@ -41,7 +44,7 @@ describe('asyncmcp-proxy usage', () => {
     expect(result.code).toBe(0);
     const help = result.stdout.map((line) => line.trim()).join(' ');
     expect(help).toContain('--backend <name>');
-    expect(help).toContain('sqs or sns-sqs');
+    expect(help).toContain('sqs, sns-sqs (also sns_sqs), webhook or hybrid');
   });
 
   it('documents every serve flag with its environment variables and default in serve --help', async () => {
@@ -57,7 +60,8 @@ describe('asyncmcp-proxy usage', () => {
       if ('defaultText' in setting) expect(help).toContain(`default: ${setting.defaultText}`);
     }
     // Gateway-only flags are not serve's.
-    expect(help).not.toContain('--port');
+    expect(help).not.toContain('--auth-token');
+    expect(help).not.toContain('--server-url');
   });
 
   it('prints its version', async () => {
@@ -97,16 +101,26 @@ describe('asyncmcp-proxy usage', () => {
     );
   });
 
-  it('refuses serve with a backend not available yet, or a command that cannot run', async () => {
-    expect(await refused(['serve', '--backend', 'hybrid', '--request-queue-url', QUEUE, '--', 'node'])).toBe(
-      'asyncmcp-proxy: the hybrid backend is not available in this version (available: sqs, sns-sqs)',
+  it('refuses serve with webhook or hybrid settings missing or misplaced, or a command that cannot run', async () => {
+    expect(await refused(['serve', '--backend', 'hybrid', '--port', '0', '--', 'node'])).toBe(
+      'asyncmcp-proxy: serve with the hybrid backend needs the tools whose answers go to the webhook: pass --webhook-tool <name> (repeatable), set ASYNCMCP_WEBHOOK_TOOL, or add webhookTools to the config file',
     );
     expect(
       await refused(
         ['serve', '--request-queue-url', QUEUE],
         cleanEnv({ BACKEND_TRANSPORT: 'webhook', ASYNCMCP_UPSTREAM_URL: 'http://127.0.0.1:3000/mcp' }),
       ),
-    ).toBe('asyncmcp-proxy: the webhook backend is not available in this version (available: sqs, sns-sqs)');
+    ).toBe(
+      'asyncmcp-proxy: --request-queue-url belongs to the sqs and sns-sqs backends, not webhook: remove it, or choose --backend sqs; the webhook backend takes --port instead',
+    );
+    expect(await refused(['serve', '--backend', 'webhook', '--', 'node'])).toBe(
+      'asyncmcp-proxy: serve with the webhook backend needs the port to serve on: pass --port (0 picks a free one), set ASYNCMCP_PORT, or add port to the config file',
+    );
+    expect(
+      await refused(['serve', '--backend', 'webhook', '--port', '0', '--', 'no-such-mcp-server-w']),
+    ).toBe(
+      'asyncmcp-proxy: cannot run "no-such-mcp-server-w": not found on PATH; check the command after -- (or command in the config file)',
+    );
     expect(
       await refused([
         'serve',
@@ -127,7 +141,7 @@ describe('asyncmcp-proxy usage', () => {
 
   it('refuses an unknown serve flag before the command, and passes flags after it to the command', async () => {
     expect(await refused(['serve', '--prot', '1', '--', 'node'])).toBe(
-      "asyncmcp-proxy: unknown option '--prot'; see asyncmcp-proxy --help",
+      "asyncmcp-proxy: unknown option '--prot' (Did you mean --port?); see asyncmcp-proxy --help",
     );
     // Without --, words after the command are the command's even when they look like serve's flags:
     // taken as serve's, --upstream-url would conflict with the command; passed through, the command is
@@ -164,15 +178,46 @@ describe('asyncmcp-proxy usage', () => {
     );
   });
 
-  it('refuses an unknown backend, and names the ones not available yet', async () => {
+  it('refuses an unknown backend', async () => {
     expect(await refused(['--backend', 'kafka'])).toBe(
       'asyncmcp-proxy: unknown backend "kafka" from --backend: expected one of sqs, sns-sqs, webhook, hybrid',
     );
-    expect(await refused(['--backend', 'hybrid'])).toBe(
-      'asyncmcp-proxy: the hybrid backend is not available in this version (available: sqs, sns-sqs)',
+  });
+
+  it('refuses webhook and hybrid without a server URL, or on a non-loopback host without a base URL, before logging anything', async () => {
+    const noServer = await runCli(['--backend', 'hybrid']);
+    expect(noServer.stdout).toEqual([]);
+    expect(noServer.stderr).toEqual([
+      "asyncmcp-proxy: the hybrid backend needs the server's endpoint, such as http://mcp.internal:8000/mcp: pass --server-url, set ASYNCMCP_SERVER_URL, or add serverUrl to the config file",
+    ]);
+    expect(noServer.code).toBe(2);
+    expect(
+      await refused(
+        ['--server-url', 'http://127.0.0.1:8000/mcp/request', '--host', '0.0.0.0'],
+        cleanEnv({ BACKEND_TRANSPORT: 'webhook' }),
+      ),
+    ).toBe(
+      'asyncmcp-proxy: the webhook backend needs the URL at which the server reaches this gateway, since --host 0.0.0.0 is not loopback: pass --webhook-base-url (such as http://gateway-1.internal:8080), set ASYNCMCP_WEBHOOK_BASE_URL, or add webhookBaseUrl to the config file',
     );
-    expect(await refused([], cleanEnv({ BACKEND_TRANSPORT: 'webhook' }))).toBe(
-      'asyncmcp-proxy: the webhook backend is not available in this version (available: sqs, sns-sqs)',
+    expect(
+      await refused([
+        '--backend',
+        'webhook',
+        '--server-url',
+        'http://127.0.0.1:8000/mcp/request',
+        '--signing-secret',
+        'short',
+      ]),
+    ).toBe(
+      'asyncmcp-proxy: the signing secret from --signing-secret is too short: use at least 16 bytes (such as the output of openssl rand -hex 32)',
+    );
+    expect(
+      await refused(
+        ['--backend', 'webhook', '--request-queue-url', QUEUE],
+        cleanEnv({ AWS_REGION: 'us-east-1' }),
+      ),
+    ).toBe(
+      'asyncmcp-proxy: --request-queue-url belongs to the sqs backend, not webhook: remove it, or choose --backend sqs; the webhook backend takes --server-url instead',
     );
   });
 
@@ -252,9 +297,6 @@ describe('asyncmcp-proxy usage', () => {
   it('refuses a bad demo flag the same way', async () => {
     expect(await refused(['demo', '--port', '-3'])).toBe(
       'asyncmcp-proxy: invalid port "-3" from --port: expected a whole number from 0 to 65535 (0 picks a free port)',
-    );
-    expect(await refused(['demo', '--backend', 'webhook'])).toBe(
-      'asyncmcp-proxy: the webhook backend is not available in this version (available: sqs, sns-sqs)',
     );
     expect(await refused(['demo', '--backend', 'kafka'])).toBe(
       'asyncmcp-proxy: unknown backend "kafka" from --backend: expected one of sqs, sns-sqs, webhook, hybrid',
