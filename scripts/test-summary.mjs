@@ -1,8 +1,9 @@
 // Adds up the per-package test counts in a `pnpm test` log and prints one closing line,
 // "tests: N passed, N failed, N skipped", so a reader (or CI) sees the whole run at a glance.
 import { readFileSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 
-const log = readFileSync(process.argv[2] ?? 0, 'utf8').replace(/\u001b\[[0-9;]*m/g, '');
+const log = stripVTControlCharacters(readFileSync(process.argv[2] ?? 0, 'utf8'));
 const totals = { passed: 0, failed: 0, skipped: 0 };
 for (const line of log.split('\n')) {
   const match = /Tests\s+(.*)\(\d+\)\s*$/.exec(line);
