@@ -19,7 +19,9 @@ export async function startChild<I>(
 ): Promise<Child<I>> {
   const file = fileURLToPath(new URL(script, import.meta.url));
   // BENCH_CPU_PROF=<dir> profiles every child (`--cpu-prof`), for finding where the time goes.
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF]
+    : [];
   const child = spawn(process.execPath, ['--expose-gc', ...profile, '--import', 'tsx', file], {
     env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
