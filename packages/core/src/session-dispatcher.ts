@@ -23,7 +23,7 @@ import {
 import { type Logger, silentLogger } from './logger.js';
 import { isTerminateSessionNotification } from './session-control.js';
 import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
-import { SessionRegistry } from './session-registry.js';
+import { SessionRegistry, snapshotSessions } from './session-registry.js';
 
 /** One message as it arrived on a transport's inbound channel. */
 export interface InboundMessage {
@@ -143,17 +143,7 @@ export class SessionDispatcher<A> {
 
   /** The live sessions, as a snapshot. */
   get sessions(): ReadonlyMap<string, SessionInfo> {
-    const map = new Map<string, SessionInfo>();
-    for (const [id, session] of this.#registry.entries()) {
-      map.set(id, {
-        sessionId: id,
-        clientId: session.clientId,
-        protocolVersion: session.protocolVersion,
-        createdAt: session.createdAt,
-        lastActivityAt: this.#registry.lastActivityAt(id) ?? session.createdAt,
-      });
-    }
-    return map;
+    return snapshotSessions(this.#registry);
   }
 
   /** The number of requests handed to servers and not answered yet. */

@@ -1,3 +1,4 @@
+import type { SessionInfo } from './contracts.js';
 import { AsyncMcpErrorCode, SessionError } from './errors.js';
 
 export interface SessionRegistryOptions<T> {
@@ -153,4 +154,28 @@ export class SessionRegistry<T> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/** What a session value must tell for `snapshotSessions`. */
+export interface SessionInfoSource {
+  readonly clientId: string | undefined;
+  readonly protocolVersion: string | undefined;
+  readonly createdAt: number;
+}
+
+/** The live sessions of a registry as `SessionInfo`s: what a session manager reports as `sessions`. */
+export function snapshotSessions<T extends SessionInfoSource>(
+  registry: SessionRegistry<T>,
+): ReadonlyMap<string, SessionInfo> {
+  const map = new Map<string, SessionInfo>();
+  for (const [id, session] of registry.entries()) {
+    map.set(id, {
+      sessionId: id,
+      clientId: session.clientId,
+      protocolVersion: session.protocolVersion,
+      createdAt: session.createdAt,
+      lastActivityAt: registry.lastActivityAt(id) ?? session.createdAt,
+    });
+  }
+  return map;
 }

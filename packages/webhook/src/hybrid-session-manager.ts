@@ -20,6 +20,7 @@ import {
   sessionNotFoundError,
   sessionTerminatedError,
   silentLogger,
+  snapshotSessions,
   validationError,
 } from '@asyncmcp/core';
 import {
@@ -157,17 +158,7 @@ export class HybridSessionManager implements SessionManager {
   }
 
   get sessions(): ReadonlyMap<string, SessionInfo> {
-    const map = new Map<string, SessionInfo>();
-    for (const [id, session] of this.#registry.entries()) {
-      map.set(id, {
-        sessionId: id,
-        clientId: session.clientId,
-        protocolVersion: session.protocolVersion,
-        createdAt: session.createdAt,
-        lastActivityAt: this.#registry.lastActivityAt(id) ?? session.createdAt,
-      });
-    }
-    return map;
+    return snapshotSessions(this.#registry);
   }
 
   /** The endpoint's URL once `listen()` has bound it. */
