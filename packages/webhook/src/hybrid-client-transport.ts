@@ -27,9 +27,7 @@ import {
   headerValue,
   type NodeRequestHandler,
   type RunningHttpServer,
-  requestPath,
-  sendJson,
-  startHttpServer,
+  startHttpServerAt,
 } from './webhook-http.js';
 import { WebhookReceiver, type WebhookReceiverStats } from './webhook-receiver.js';
 import type { WebhookSecret } from './webhook-signing.js';
@@ -156,11 +154,9 @@ export class StreamableHttpWebhookClientTransport implements Transport {
     const listen = this.#options.listen;
     if (listen) {
       const path = listen.path ?? (this.#webhookUrl ? new URL(this.#webhookUrl).pathname : '/webhook');
-      this.#listener = await startHttpServer(
-        async (req, res) => {
-          if (requestPath(req) !== path) return sendJson(res, 404, { error: 'Not found' });
-          await this.#receiver.handle(req, res);
-        },
+      this.#listener = await startHttpServerAt(
+        path,
+        (req, res) => this.#receiver.handle(req, res),
         listen,
         this.#logger,
       );

@@ -37,9 +37,8 @@ import {
   type NodeRequestHandler,
   type RunningHttpServer,
   readBody,
-  requestPath,
   sendJson,
-  startHttpServer,
+  startHttpServerAt,
 } from './webhook-http.js';
 
 /** Which tools answer by webhook: names, or a predicate on the name. */
@@ -182,14 +181,7 @@ export class HybridSessionManager implements SessionManager {
   async listen(options: ListenOptions): Promise<string> {
     if (this.#listener) throw new Error('The manager is already listening');
     const path = this.#options.path ?? '/mcp';
-    this.#listener = await startHttpServer(
-      async (req, res) => {
-        if (requestPath(req) !== path) return sendJson(res, 404, { error: 'Not found' });
-        await this.handleRequest(req, res);
-      },
-      options,
-      this.#logger,
-    );
+    this.#listener = await startHttpServerAt(path, this.handleRequest, options, this.#logger);
     return this.url as string;
   }
 

@@ -30,9 +30,7 @@ import {
   type NodeRequestHandler,
   type RunningHttpServer,
   redactUrl,
-  requestPath,
-  sendJson,
-  startHttpServer,
+  startHttpServerAt,
 } from './webhook-http.js';
 import { WebhookReceiver, type WebhookReceiverStats } from './webhook-receiver.js';
 import { type WebhookSecret, WebhookSigner } from './webhook-signing.js';
@@ -187,11 +185,9 @@ export class WebhookClientTransport implements Transport {
     const listen = this.#options.listen;
     if (!listen) return;
     const path = listen.path ?? (this.#webhookUrl ? new URL(this.#webhookUrl).pathname : '/webhook');
-    this.#listener = await startHttpServer(
-      async (req, res) => {
-        if (requestPath(req) !== path) return sendJson(res, 404, { error: 'Not found' });
-        await this.#receiver.handle(req, res);
-      },
+    this.#listener = await startHttpServerAt(
+      path,
+      (req, res) => this.#receiver.handle(req, res),
       listen,
       this.#logger,
     );

@@ -162,3 +162,20 @@ export function redactUrl(url: string | URL): string {
     return '<invalid url>';
   }
 }
+
+/** A server of its own for one handler at one path; every other path gets 404. */
+export function startHttpServerAt(
+  path: string,
+  handler: NodeRequestHandler,
+  options: ListenOptions,
+  logger: Logger,
+): Promise<RunningHttpServer> {
+  return startHttpServer(
+    async (req, res) => {
+      if (requestPath(req) !== path) return sendJson(res, 404, { error: 'Not found' });
+      await handler(req, res);
+    },
+    options,
+    logger,
+  );
+}

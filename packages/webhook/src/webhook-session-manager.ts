@@ -33,9 +33,8 @@ import {
   type NodeRequestHandler,
   type RunningHttpServer,
   readBody,
-  requestPath,
   sendJson,
-  startHttpServer,
+  startHttpServerAt,
 } from './webhook-http.js';
 import { WebhookVerifier } from './webhook-signing.js';
 import { WebhookUrlRefusedError } from './webhook-url-guard.js';
@@ -164,14 +163,7 @@ export class WebhookSessionManager implements SessionManager {
   async listen(options: ListenOptions): Promise<string> {
     if (this.#listener) throw new Error('The manager is already listening');
     const path = this.#options.path ?? '/mcp/request';
-    this.#listener = await startHttpServer(
-      async (req, res) => {
-        if (requestPath(req) !== path) return sendJson(res, 404, { error: 'Not found' });
-        await this.handleRequest(req, res);
-      },
-      options,
-      this.#logger,
-    );
+    this.#listener = await startHttpServerAt(path, this.handleRequest, options, this.#logger);
     return this.url as string;
   }
 
