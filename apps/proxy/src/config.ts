@@ -621,6 +621,16 @@ function parseMaxSessions(raw: Raw): number {
   return parseInteger(raw, 'max sessions', 1, Number.MAX_SAFE_INTEGER, 'a whole number of at least 1');
 }
 
+function parseReleaseUnknownSessions(raw: Raw): number {
+  return parseInteger(
+    raw,
+    'release-unknown-sessions count',
+    0,
+    Number.MAX_SAFE_INTEGER,
+    'a whole number of receives, 0 or more, such as 10 × the number of serve workers on the request queue',
+  );
+}
+
 function parseSeconds(raw: Raw, what: string): number {
   const expected = 'a number of seconds greater than 0, such as 30 or 0.5';
   const value = typeof raw.value === 'number' ? raw.value : Number(text(raw, what, expected));
@@ -783,6 +793,12 @@ export interface ServeConfig {
   sessionIdleTimeoutMs: number;
   requestTimeoutMs: number;
   deadLetterQueueUrl: string | undefined;
+  /**
+   * sqs, sns-sqs: how many receives of a request for a session this serve does not hold hand it back to
+   * the queue, for the worker holding it; 0 deletes it at once (one serve per queue), and always with
+   * webhook and hybrid.
+   */
+  releaseUnknownSessions: number;
   /** Undefined lets the AWS SDK find the region itself (AWS_REGION, shared config profile). */
   region: string | undefined;
   endpointUrl: string | undefined;
@@ -866,6 +882,9 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
           ),
         )
       : undefined,
+    releaseUnknownSessions: aws
+      ? (optional(pick('releaseUnknownSessions'), parseReleaseUnknownSessions) ?? 0)
+      : 0,
     region: aws ? optional(pick('region'), parseRegion) : undefined,
     endpointUrl: aws ? optional(pick('endpointUrl'), parseEndpointUrl) : undefined,
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',

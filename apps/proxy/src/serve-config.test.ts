@@ -56,6 +56,7 @@ describe('resolveServeConfig: defaults', () => {
       sessionIdleTimeoutMs: 1_800_000,
       requestTimeoutMs: 300_000,
       deadLetterQueueUrl: undefined,
+      releaseUnknownSessions: 0,
       region: undefined,
       endpointUrl: undefined,
       logLevel: 'info',
@@ -86,6 +87,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       'requestTimeout: 10',
       'logLevel: debug',
       `deadLetterQueueUrl: ${DLQ}`,
+      'releaseUnknownSessions: 20',
       'region: eu-west-1',
     ].join('\n'),
   };
@@ -100,6 +102,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       sessionIdleTimeoutMs: 60_000,
       requestTimeoutMs: 10_000,
       deadLetterQueueUrl: DLQ,
+      releaseUnknownSessions: 20,
       region: 'eu-west-1',
       endpointUrl: undefined,
       logLevel: 'debug',
@@ -149,6 +152,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
         ASYNCMCP_SESSION_IDLE_TIMEOUT: '0.5',
         ASYNCMCP_REQUEST_TIMEOUT: '30',
         ASYNCMCP_DEAD_LETTER_QUEUE_URL: DLQ,
+        ASYNCMCP_RELEASE_UNKNOWN_SESSIONS: '30',
         ASYNCMCP_REGION: 'eu-north-1',
         ASYNCMCP_ENDPOINT_URL: 'http://127.0.0.1:4566',
         ASYNCMCP_LOG_LEVEL: 'TRACE',
@@ -163,6 +167,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       sessionIdleTimeoutMs: 500,
       requestTimeoutMs: 30_000,
       deadLetterQueueUrl: DLQ,
+      releaseUnknownSessions: 30,
       region: 'eu-north-1',
       endpointUrl: 'http://127.0.0.1:4566',
       logLevel: 'trace',
@@ -309,6 +314,7 @@ describe('resolveServeConfig: the sns-sqs backend', () => {
       sessionIdleTimeoutMs: 1_800_000,
       requestTimeoutMs: 300_000,
       deadLetterQueueUrl: DLQ,
+      releaseUnknownSessions: 0,
       region: undefined,
       endpointUrl: undefined,
       logLevel: 'info',
@@ -348,6 +354,79 @@ describe('resolveServeConfig: the sns-sqs backend', () => {
         file: { path: 's.yaml', contents: 'requestTopicArn: arn:aws:sns:us-east-1:123456789012:t' },
       }).reason,
     ).toBe('unknown-config-key');
+  });
+});
+
+describe('resolveServeConfig: --release-unknown-sessions (workers on one request queue)', () => {
+  it('defaults to 0, and takes flags over env over file, with sqs and sns-sqs alike', () => {
+    expect(resolve({ flags: withCommand() }).releaseUnknownSessions).toBe(0);
+    const file = { path: 's.yaml', contents: 'releaseUnknownSessions: 20' };
+    const env = { ASYNCMCP_RELEASE_UNKNOWN_SESSIONS: '30' };
+    for (const backend of ['sqs', 'sns-sqs'] as const) {
+      expect(resolve({ flags: withCommand({ backend }), file }).releaseUnknownSessions).toBe(20);
+      expect(resolve({ flags: withCommand({ backend }), file, env }).releaseUnknownSessions).toBe(30);
+      expect(
+        resolve({ flags: withCommand({ backend, releaseUnknownSessions: '40' }), file, env })
+          .releaseUnknownSessions,
+      ).toBe(40);
+    }
+    // 0 is allowed: this serve is the queue's only reader.
+    expect(resolve({ flags: withCommand({ releaseUnknownSessions: '0' }), env }).releaseUnknownSessions).toBe(
+      0,
+    );
+    expect(
+      resolve({ flags: withCommand(), env: { ASYNCMCP_RELEASE_UNKNOWN_SESSIONS: '' }, file })
+        .releaseUnknownSessions,
+    ).toBe(20);
+  });
+
+  it('refuses anything but a whole number of 0 or more, naming where it came from', () => {
+    const expected =
+      'expected a whole number of receives, 0 or more, such as 10 × the number of serve workers on the request queue';
+    expectRefused(
+      { flags: withCommand({ releaseUnknownSessions: '-1' }) },
+      'invalid-value',
+      `invalid release-unknown-sessions count "-1" from --release-unknown-sessions: ${expected}`,
+    );
+    expectRefused(
+      { flags: withCommand(), env: { ASYNCMCP_RELEASE_UNKNOWN_SESSIONS: '2.5' } },
+      'invalid-value',
+      `invalid release-unknown-sessions count "2.5" from environment variable ASYNCMCP_RELEASE_UNKNOWN_SESSIONS: ${expected}`,
+    );
+    expectRefused(
+      { flags: withCommand(), file: { path: 's.yaml', contents: 'releaseUnknownSessions: many' } },
+      'invalid-value',
+      `invalid release-unknown-sessions count "many" from key releaseUnknownSessions in config file "s.yaml": ${expected}`,
+    );
+    expectRefused(
+      { flags: withCommand(), file: { path: 's.yaml', contents: 'releaseUnknownSessions: -3' } },
+      'invalid-value',
+      `invalid release-unknown-sessions count -3 from key releaseUnknownSessions in config file "s.yaml": ${expected}`,
+    );
+  });
+
+  it('refuses it with webhook and hybrid, from flags, the environment and the file', () => {
+    expectRefused(
+      { flags: { backend: 'webhook', port: '0', releaseUnknownSessions: '10', command: ['node'] } },
+      'setting-not-for-backend',
+      '--release-unknown-sessions belongs to the sqs and sns-sqs backends, not webhook: remove it, or choose --backend sqs',
+    );
+    expectRefused(
+      {
+        flags: { backend: 'hybrid', port: '0', webhookTools: ['a'], command: ['node'] },
+        env: { ASYNCMCP_RELEASE_UNKNOWN_SESSIONS: '10' },
+      },
+      'setting-not-for-backend',
+      '--release-unknown-sessions (set by environment variable ASYNCMCP_RELEASE_UNKNOWN_SESSIONS) belongs to the sqs and sns-sqs backends, not hybrid: remove it, or choose --backend sqs',
+    );
+    expectRefused(
+      {
+        flags: { backend: 'webhook', port: '0', command: ['node'] },
+        file: { path: 's.yaml', contents: 'releaseUnknownSessions: 0' },
+      },
+      'setting-not-for-backend',
+      '--release-unknown-sessions (set by key releaseUnknownSessions in config file "s.yaml") belongs to the sqs and sns-sqs backends, not webhook: remove it, or choose --backend sqs',
+    );
   });
 });
 
@@ -463,7 +542,7 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
     expectRefused(
       { flags: withCommand(), file: { path: 's.yaml', contents: 'authToken: 12345678' } },
       'unknown-config-key',
-      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, region, endpointUrl, logLevel, command, args',
+      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, region, endpointUrl, logLevel, command, args',
     );
     expect(
       refusal({ flags: withCommand(), file: { path: 's.yaml', contents: 'upstreamHeader: "A: 1"' } }).message,
@@ -492,6 +571,7 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
       sessionIdleTimeoutMs: 1_800_000,
       requestTimeoutMs: 300_000,
       deadLetterQueueUrl: undefined,
+      releaseUnknownSessions: 0,
       region: undefined,
       endpointUrl: undefined,
       logLevel: 'info',

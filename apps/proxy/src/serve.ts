@@ -68,6 +68,8 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
     maxSessions: config.maxSessions,
     sessionIdleTimeoutMs: config.sessionIdleTimeoutMs,
     deadLetterQueueUrl: config.deadLetterQueueUrl,
+    // With several serve processes on the queue, a request for another's session goes back for it.
+    releaseUnknownSessions: config.releaseUnknownSessions,
     // Logs "session opened" and "session closed" (with the session id) itself.
     logger,
   } satisfies Omit<SqsSessionManagerOptions, 'sqsClient'>;
@@ -101,6 +103,7 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
       sessionIdleTimeoutSeconds: config.sessionIdleTimeoutMs / 1000,
       requestTimeoutSeconds: config.requestTimeoutMs / 1000,
       deadLetterQueueUrl: config.deadLetterQueueUrl,
+      releaseUnknownSessions: config.releaseUnknownSessions,
       configFile: config.configFile,
     },
     'serving',

@@ -403,6 +403,16 @@ export const SERVE_SETTINGS = [
     defaultText: 'none (such requests are deleted with a log line)',
     backends: ['sqs', 'sns-sqs'],
   },
+  {
+    key: 'releaseUnknownSessions',
+    flag: '--release-unknown-sessions',
+    value: '<n>',
+    env: ['ASYNCMCP_RELEASE_UNKNOWN_SESSIONS'],
+    description:
+      'sqs, sns-sqs: for several serve processes (workers) on one request queue: hand a request for a session another worker holds back to the queue, up to this many receives of it, so that worker can take it; 10 × the number of workers, say',
+    defaultText: "0 (this serve is the queue's only reader: such requests are deleted)",
+    backends: ['sqs', 'sns-sqs'],
+  },
   gatewaySetting('region'),
   gatewaySetting('endpointUrl'),
   gatewaySetting('logLevel'),

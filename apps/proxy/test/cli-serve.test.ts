@@ -77,11 +77,12 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     'us-east-1',
   ];
 
-  /** `serve` of the stdio fixture on a new request queue, once it says it is serving. */
+  /** `serve` of the stdio fixture on a new request queue (or the one given), once it says it is serving. */
   async function serveFixture(
     extraArgs: string[] = [],
+    queueUrl?: string,
   ): Promise<{ cli: CliProcess; requestQueueUrl: string; serving: Record<string, unknown> }> {
-    const requestQueueUrl = await sqs.createQueue('cli-serve-requests');
+    const requestQueueUrl = queueUrl ?? (await sqs.createQueue('cli-serve-requests'));
     const cli = new CliProcess(
       ['serve', ...sqsFlags(requestQueueUrl), ...extraArgs, '--', process.execPath, FIXTURE],
       cleanEnv(),
@@ -197,6 +198,43 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     );
     expect(textOf(result)).toBe('echo: still here');
     expect(await pidOf(fresh)).not.toBe(pid);
+  });
+
+  it('runs two workers on one request queue with --release-unknown-sessions, every answer from its own session', async () => {
+    const release = ['--release-unknown-sessions', '50'];
+    const first = await serveFixture(release);
+    const second = await serveFixture(release, first.requestQueueUrl);
+    for (const worker of [first, second]) {
+      expect(worker.serving).toMatchObject({
+        requestQueueUrl: first.requestQueueUrl,
+        releaseUnknownSessions: 50,
+      });
+    }
+
+    const sessions = [
+      await connect(first.requestQueueUrl),
+      await connect(first.requestQueueUrl),
+      await connect(first.requestQueueUrl),
+    ];
+    // A message that reaches the worker not holding its session goes back to the queue until its own
+    // worker takes it: every call is answered, by the session that made it.
+    const answers = await Promise.all(
+      sessions.map(async (client, index) => {
+        const texts: string[] = [];
+        for (let call = 0; call < 3; call++) {
+          const result = await within(
+            client.callTool({ name: 'echo', arguments: { text: `client ${index} call ${call}` } }),
+            `call ${call} of client ${index}`,
+          );
+          texts.push(textOf(result));
+        }
+        return texts;
+      }),
+    );
+    expect(answers).toEqual(
+      [0, 1, 2].map((index) => [0, 1, 2].map((call) => `echo: client ${index} call ${call}`)),
+    );
+    expect([first.cli, second.cli].every((cli) => cli.child.exitCode === null)).toBe(true);
   });
 
   it('serves a Streamable HTTP MCP server with --upstream-url, one upstream session per session', async () => {
