@@ -1,18 +1,49 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureNode22 } from '@asyncmcp-examples/everything-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProcess, cleanEnv, killAll, within } from './cli-process.js';
 import { textOf } from './test-server.js';
 
-// A real third-party MCP client, run as its own process: mcp-remote bridges a stdio client to the
+// Real third-party MCP clients, each run as its own process. mcp-remote bridges a stdio client to the
 // gateway's Streamable HTTP endpoint, as desktop clients that only launch local servers use it.
 const mcpRemote = createRequire(import.meta.url).resolve('mcp-remote/dist/proxy.js');
+// The MCP Inspector's command-line mode, which needs Node.js 22: run with the Node 22 binary the
+// conformance runner installs.
+const inspectorCli = createRequire(import.meta.url).resolve(
+  '@modelcontextprotocol/inspector/cli/build/cli.js',
+);
 
-describe('a third-party client (mcp-remote) through the gateway CLI', () => {
+/** Runs a command to its end and collects its output; bounded. */
+function run(
+  command: string,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${args.join(' ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout });
+    });
+  });
+}
+
+describe('third-party clients (the MCP Inspector CLI, mcp-remote) through the gateway CLI', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     while (cleanups.length > 0)
@@ -21,6 +52,31 @@ describe('a third-party client (mcp-remote) through the gateway CLI', () => {
         .catch(() => undefined);
     await killAll();
   });
+
+  it('the MCP Inspector CLI lists the demo tools through the gateway', async () => {
+    const node22 = await ensureNode22();
+    const cli = new CliProcess(['demo', '--port', '0'], cleanEnv());
+    const line = await cli.waitForLine(
+      'stdout',
+      (candidate) => candidate.includes('MCP endpoint:'),
+      'the URL',
+    );
+    const url = /MCP endpoint:\s+(\S+)/.exec(line)?.[1] as string;
+    const { code, stdout } = await run(node22, [
+      inspectorCli,
+      '--cli',
+      url,
+      '--transport',
+      'http',
+      '--method',
+      'tools/list',
+    ]);
+    expect(code).toBe(0);
+    const listed = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { tools: Array<{ name: string }> };
+    expect(listed.tools.map((tool) => tool.name)).toEqual(
+      expect.arrayContaining(['echo', 'add', 'forecast', 'countdown', 'slow_task']),
+    );
+  }, 300_000);
 
   it('lists and calls tools of the demo server over SQS', async () => {
     const cli = new CliProcess(['demo', '--port', '0'], cleanEnv());
