@@ -19,28 +19,22 @@ const inspectorCli = createRequire(import.meta.url).resolve(
   '@modelcontextprotocol/inspector/cli/build/cli.js',
 );
 
-/** Runs a command to its end and collects its output; bounded. */
-function run(
-  command: string,
-  args: string[],
-  timeoutMs = 60_000,
-): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${args.join(' ')} did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout });
-    });
+/** Runs a command to its end and collects its output; bounded by `within`, killed if it overruns. */
+async function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(command, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
   });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  try {
+    return { code: await within(exited, `${args.join(' ')} to finish`, 60_000), stdout };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 }
 
 describe('third-party clients (the MCP Inspector CLI, mcp-remote) through the gateway CLI', () => {
