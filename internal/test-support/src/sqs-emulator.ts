@@ -7,6 +7,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { afterAll, beforeAll } from 'vitest';
 
 /**
  * A real SQS and SNS server for tests: the fauxqs emulator on a free loopback port, reached through the
@@ -38,6 +39,8 @@ export interface SqsEmulator {
   ): Promise<string>;
   /** The ARN of a queue, as a subscription names it. */
   queueArn(queueUrl: string): Promise<string>;
+  /** Messages on a queue, visible or in flight: what is left of it, e.g. once a consumer has deleted. */
+  queueDepth(queueUrl: string): Promise<number>;
   /** A new client for the same endpoint (e.g. with middleware of its own). */
   newClient(): SQSClient;
   /** A new SNS client for the same endpoint. */
@@ -78,6 +81,18 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
     if (!Attributes?.QueueArn) throw new Error(`no ARN for queue ${queueUrl}`);
     return Attributes.QueueArn;
   };
+  const queueDepth = async (queueUrl: string) => {
+    const { Attributes } = await sqsClient.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return (
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
+  };
   return {
     endpoint,
     port,
@@ -96,6 +111,7 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
     },
     createNamedTopic,
     queueArn,
+    queueDepth,
     async subscribe(topicArn, queueUrl, options = {}) {
       const attributes: Record<string, string> = {};
       if (options.raw) attributes.RawMessageDelivery = 'true';
@@ -118,5 +134,49 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
     async restart() {
       server = await startFauxqs({ port, logger: false });
     },
+  };
+}
+
+/**
+ * An emulator for the tests of the calling file or `describe`: started before them, stopped after them.
+ * It is the one a test would start itself, handed out before it exists so that helpers at the top of a
+ * file can close over it; its members may be used only inside tests and hooks.
+ */
+export function useSqsEmulator(): SqsEmulator {
+  let started: SqsEmulator | undefined;
+  beforeAll(async () => {
+    started = await startSqsEmulator();
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const emulator = (): SqsEmulator => {
+    if (!started) throw new Error('the SQS emulator is used outside the tests and hooks it was started for');
+    return started;
+  };
+  return {
+    get endpoint() {
+      return emulator().endpoint;
+    },
+    get port() {
+      return emulator().port;
+    },
+    get sqsClient() {
+      return emulator().sqsClient;
+    },
+    get snsClient() {
+      return emulator().snsClient;
+    },
+    createQueue: (prefix, attributes) => emulator().createQueue(prefix, attributes),
+    createNamedQueue: (name, attributes) => emulator().createNamedQueue(name, attributes),
+    createTopic: (prefix, attributes) => emulator().createTopic(prefix, attributes),
+    createNamedTopic: (name, attributes) => emulator().createNamedTopic(name, attributes),
+    subscribe: (topicArn, queueUrl, options) => emulator().subscribe(topicArn, queueUrl, options),
+    queueArn: (queueUrl) => emulator().queueArn(queueUrl),
+    queueDepth: (queueUrl) => emulator().queueDepth(queueUrl),
+    newClient: () => emulator().newClient(),
+    newSnsClient: () => emulator().newSnsClient(),
+    stop: () => emulator().stop(),
+    restart: () => emulator().restart(),
   };
 }

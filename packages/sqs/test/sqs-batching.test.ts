@@ -1,17 +1,11 @@
 import { buildClientAttributes, type QueueMessage } from '@asyncmcp/core';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqsQueueSource, SqsSender } from '../src/index.js';
 
 describe('batched sends and deletes', () => {
-  let sqs: SqsEmulator;
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-  afterAll(async () => {
-    await sqs.stop();
-  });
+  const sqs = useSqsEmulator();
 
   function countingClient() {
     const client = sqs.newClient();

@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   SqsClientTransport,
@@ -57,12 +52,6 @@ function createServer(fixture: Fixture) {
   };
 }
 
-function text(result: unknown): string {
-  return ((result as { content: Array<{ text?: string }> }).content ?? [])
-    .map((part) => part.text ?? '')
-    .join('');
-}
-
 /** Receives from a queue until a message arrives or the attempts run out (each a bounded long poll). */
 async function receiveOne(sqsClient: SQSClient, queueUrl: string, attempts = 10) {
   for (let attempt = 0; attempt < attempts; attempt++) {
@@ -74,35 +63,9 @@ async function receiveOne(sqsClient: SQSClient, queueUrl: string, attempts = 10)
   throw new Error(`no message on ${queueUrl}`);
 }
 
-async function queueDepth(sqsClient: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes } = await sqsClient.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
-
 describe('SQS failure handling', () => {
-  let sqs: SqsEmulator;
-  const cleanups: Array<() => Promise<unknown>> = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-  afterEach(async () => {
-    while (cleanups.length > 0)
-      await cleanups
-        .pop()?.()
-        .catch(() => undefined);
-  });
-  afterAll(async () => {
-    await sqs.stop();
-  });
+  const sqs = useSqsEmulator();
+  const cleanups = cleanupsAfterEach();
 
   async function startManager(fixture: Fixture, options: Partial<SqsSessionManagerOptions> = {}) {
     const requestQueueUrl = options.requestQueueUrl ?? (await sqs.createQueue('requests'));
@@ -155,7 +118,7 @@ describe('SQS failure handling', () => {
     await logger.waitFor('poison message');
     expect(manager.metrics.poisoned).toBe(1);
     // The poison message is gone from the request queue once it is dead-lettered.
-    await expect.poll(() => queueDepth(sqs.sqsClient, requestQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => sqs.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
   });
 
   it('deletes an unparseable message with an error log when there is no dead-letter queue', async () => {
@@ -167,7 +130,7 @@ describe('SQS failure handling', () => {
     expect(line.level).toBe('error');
     expect(String(line.fields.reason)).toMatch(/^Parse error: /);
     expect(manager.metrics.poisoned).toBe(1);
-    await expect.poll(() => queueDepth(sqs.sqsClient, requestQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => sqs.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
   });
 
   it('logs and counts a message for an unknown session instead of dropping it silently', async () => {
@@ -196,7 +159,7 @@ describe('SQS failure handling', () => {
     ).rejects.toThrow(/Internal error: Message of \d+ bytes exceeds the SQS message limit of 1048576 bytes/);
     // The session is unharmed.
     expect(
-      text(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
     ).toBe('after');
   });
 
@@ -253,11 +216,11 @@ describe('SQS failure handling', () => {
     });
     const { client } = await connectClient(requestQueueUrl);
     // The tool returns only after three heartbeats, i.e. well past the one-second visibility timeout.
-    expect(text(await client.callTool({ name: 'long', arguments: {} }, undefined, request))).toBe(
+    expect(textOf(await client.callTool({ name: 'long', arguments: {} }, undefined, request))).toBe(
       'long done',
     );
     expect(fixture.calls.get('long')).toBe(1);
-    await expect.poll(() => queueDepth(sqs.sqsClient, requestQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => sqs.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
   });
 
   it('lets a running request finish when the manager closes', async () => {
@@ -274,7 +237,7 @@ describe('SQS failure handling', () => {
     const closing = manager.close();
     release();
     await closing;
-    expect(text(await call)).toBe('waited a');
+    expect(textOf(await call)).toBe('waited a');
     expect(manager.sessions.size).toBe(0);
   });
 
@@ -303,7 +266,7 @@ describe('SQS failure handling', () => {
     await logger.waitFor('receive recovered');
     const { client } = await connectClient(requestQueueUrl);
     expect(
-      text(await client.callTool({ name: 'echo', arguments: { text: 'back' } }, undefined, request)),
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'back' } }, undefined, request)),
     ).toBe('back');
   });
 
@@ -324,7 +287,7 @@ describe('SQS failure handling', () => {
     await client.connect(transport, request);
     cleanups.push(() => client.close());
     expect(
-      text(await client.callTool({ name: 'echo', arguments: { text: 'before' } }, undefined, request)),
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }, undefined, request)),
     ).toBe('before');
 
     const failuresBefore = logger.entries.length;
@@ -341,7 +304,7 @@ describe('SQS failure handling', () => {
     await sqs.createNamedQueue(responseName);
     await logger.waitFor('receive recovered', 15_000, failuresBefore);
     expect(
-      text(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
     ).toBe('after');
   });
 
@@ -380,9 +343,9 @@ describe('SQS failure handling', () => {
     );
     const line = await logger.waitFor('message for another session deleted');
     expect(line.fields.other).toBe('an-earlier-session');
-    await expect.poll(() => queueDepth(sqs.sqsClient, responseQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => sqs.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
     expect(
-      text(await client.callTool({ name: 'echo', arguments: { text: 'fine' } }, undefined, request)),
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'fine' } }, undefined, request)),
     ).toBe('fine');
   });
 
@@ -398,7 +361,7 @@ describe('SQS failure handling', () => {
         const texts: string[] = [];
         for (let call = 0; call < 3; call++) {
           texts.push(
-            text(
+            textOf(
               await client.callTool(
                 { name: 'echo', arguments: { text: `${index}.${call}` } },
                 undefined,
@@ -422,10 +385,10 @@ describe('SQS failure handling', () => {
     const a = await connectClient(first.requestQueueUrl);
     const b = await connectClient(second.requestQueueUrl);
     expect(
-      text(await a.client.callTool({ name: 'echo', arguments: { text: 'A' } }, undefined, request)),
+      textOf(await a.client.callTool({ name: 'echo', arguments: { text: 'A' } }, undefined, request)),
     ).toBe('A');
     expect(
-      text(await b.client.callTool({ name: 'echo', arguments: { text: 'B' } }, undefined, request)),
+      textOf(await b.client.callTool({ name: 'echo', arguments: { text: 'B' } }, undefined, request)),
     ).toBe('B');
     expect([...first.manager.sessions.keys()]).toEqual([a.transport.sessionId]);
     expect([...second.manager.sessions.keys()]).toEqual([b.transport.sessionId]);
@@ -433,13 +396,7 @@ describe('SQS failure handling', () => {
 });
 
 describe('sqsBackend', () => {
-  let sqs: SqsEmulator;
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-  afterAll(async () => {
-    await sqs.stop();
-  });
+  const sqs = useSqsEmulator();
 
   it('serves 50 concurrent gateway sessions through one response queue', async () => {
     const requestQueueUrl = await sqs.createQueue('fifty');
@@ -464,7 +421,7 @@ describe('sqsBackend', () => {
       );
       const answers = await Promise.all(
         clients.map(async (client, index) =>
-          text(
+          textOf(
             await client.callTool(
               { name: 'echo', arguments: { text: `session ${index}` } },
               undefined,
@@ -495,9 +452,9 @@ describe('sqsBackend', () => {
     await backend.start();
     const responseQueueUrl = backend.responseQueueUrl as string;
     expect(responseQueueUrl).toMatch(/mine-[0-9a-f]{12}$/);
-    await expect(queueDepth(sqs.sqsClient, responseQueueUrl)).resolves.toBe(0);
+    await expect(sqs.queueDepth(responseQueueUrl)).resolves.toBe(0);
     await backend.close();
-    await expect(queueDepth(sqs.sqsClient, responseQueueUrl)).rejects.toThrow();
+    await expect(sqs.queueDepth(responseQueueUrl)).rejects.toThrow();
   });
 
   it('drops a message for no live session with a log line and a count', async () => {

@@ -1,11 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, type Logger } from '@asyncmcp/core';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import {
-  DeleteMessageCommand,
+  cleanupsAfterEach,
+  isCompactJson,
+  nowSeconds,
+  PY_SERVER_INFO,
+  type PyAttributes,
+  pyClientAttributes,
+  pyDumps,
+  pyInitialize,
+  pyInitializeResult,
+  pyServerAttributes,
+  pyToolCall,
+  rpcOf,
+  SqsQueueReader,
+  useSqsEmulator,
+} from '@asyncmcp-internal/test-support';
+import {
   type Message,
-  type MessageAttributeValue,
-  ReceiveMessageCommand,
   SendMessageCommand,
   type SendMessageCommandInput,
   type SQSClient,
@@ -13,7 +25,7 @@ import {
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { SqsClientTransport, SqsSessionManager } from '../src/index.js';
 
@@ -26,78 +38,6 @@ import { SqsClientTransport, SqsSessionManager } from '../src/index.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Python-style encoding
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** `json.dumps(value)` with Python's defaults: `", "` and `": "` separators, `ensure_ascii=True`. */
-function pyDumps(value: Json): string {
-  if (value === null) return 'null';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number') return JSON.stringify(value);
-  if (typeof value === 'string') {
-    return JSON.stringify(value).replace(
-      /[\u007f-\uffff]/g,
-      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
-  }
-  if (Array.isArray(value)) return `[${value.map(pyDumps).join(', ')}]`;
-  return `{${Object.entries(value)
-    .map(([key, item]) => `${pyDumps(key)}: ${pyDumps(item)}`)
-    .join(', ')}}`;
-}
-
-type AttributeMap = Record<string, MessageAttributeValue>;
-
-const str = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
-const nowSeconds = (): string => String(Math.floor(Date.now() / 1000));
-
-/** The attributes Python's `create_common_client_message_attributes` puts on a client message. */
-function pyClientAttributes(input: {
-  method?: string;
-  id?: string | number;
-  sessionId?: string;
-  clientId?: string;
-  protocolVersion?: string;
-}): AttributeMap {
-  const attributes: AttributeMap = {
-    MessageType: str('jsonrpc'),
-    Timestamp: { DataType: 'Number', StringValue: nowSeconds() },
-  };
-  if (input.method !== undefined && input.id !== undefined) {
-    attributes.RequestId = str(String(input.id));
-    attributes.Method = str(input.method);
-  } else if (input.method !== undefined) {
-    attributes.Method = str(input.method);
-  }
-  if (input.sessionId) attributes.SessionId = str(input.sessionId);
-  if (input.clientId) attributes.ClientId = str(input.clientId);
-  if (input.protocolVersion) attributes.ProtocolVersion = str(input.protocolVersion);
-  return attributes;
-}
-
-/** The attributes a Python asyncmcp server puts on a server→client message. */
-function pyServerAttributes(sessionId: string): AttributeMap {
-  return {
-    MessageType: str('jsonrpc'),
-    Timestamp: { DataType: 'Number', StringValue: nowSeconds() },
-    SessionId: str(sessionId),
-  };
-}
-
-/** `initialize` as the Python MCP client sends it, with the `_meta` asyncmcp adds. */
-function pyInitialize(id: string | number, responseQueueUrl: string): string {
-  return pyDumps({
-    jsonrpc: '2.0',
-    id,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: { sampling: {}, roots: { listChanged: true } },
-      clientInfo: { name: 'mcp', version: '0.1.0' },
-      _meta: { responseQueueUrl, other: 'kept' },
-    },
-  });
-}
 
 /**
  * An SQS body as SNS delivers it to a queue without raw delivery: the JSON-RPC text in `Message`, the
@@ -139,67 +79,6 @@ function snsEnvelope(message: string, attributes: Record<string, string>): strin
 // ---------------------------------------------------------------------------------------------------
 // Reading a queue as a Python peer does
 
-interface JsonRpcSeen {
-  jsonrpc?: string;
-  id?: string | number;
-  method?: string;
-  params?: Record<string, unknown> & { _meta?: Record<string, unknown> };
-  result?: Record<string, unknown>;
-  error?: { code: number; message: string };
-}
-
-/** Reads one queue with the raw SQS API, deletes what it reads, and hands messages out on demand. */
-class QueueReader {
-  readonly #buffer: Message[] = [];
-
-  constructor(
-    private readonly sqsClient: SQSClient,
-    readonly queueUrl: string,
-  ) {}
-
-  /**
-   * The next message (in arrival order) that matches; bounded by `attempts` long polls of at most 1 s
-   * each, so a missing message fails the test instead of hanging it.
-   */
-  async next(matches: (message: Message) => boolean = () => true, attempts = 20): Promise<Message> {
-    for (let attempt = 0; attempt <= attempts; attempt++) {
-      const index = this.#buffer.findIndex(matches);
-      if (index >= 0) return this.#buffer.splice(index, 1)[0] as Message;
-      if (attempt === attempts) break;
-      const result = await this.sqsClient.send(
-        new ReceiveMessageCommand({
-          QueueUrl: this.queueUrl,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 1,
-          MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: ['MessageGroupId', 'MessageDeduplicationId'],
-        }),
-      );
-      for (const message of result.Messages ?? []) {
-        await this.sqsClient.send(
-          new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle }),
-        );
-        this.#buffer.push(message);
-      }
-    }
-    throw new Error(`no matching message arrived on ${this.queueUrl}`);
-  }
-
-  /** The next message whose JSON-RPC body satisfies `matches`. */
-  nextRpc(matches: (rpc: JsonRpcSeen) => boolean = () => true, attempts?: number): Promise<Message> {
-    return this.next((message) => matches(rpcOf(message)), attempts);
-  }
-
-  /** Messages read but not handed out yet. */
-  get pending(): readonly Message[] {
-    return this.#buffer;
-  }
-}
-
-function rpcOf(message: Message): JsonRpcSeen {
-  return JSON.parse(message.Body ?? 'null') as JsonRpcSeen;
-}
-
 function attr(message: Message, name: string): string | undefined {
   return message.MessageAttributes?.[name]?.StringValue;
 }
@@ -207,21 +86,8 @@ function attr(message: Message, name: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Fixtures
 
-let sqs: SqsEmulator;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  sqs = await startSqsEmulator();
-});
-
-afterEach(async () => {
-  const pending = cleanups.splice(0).reverse();
-  for (const cleanup of pending) await cleanup();
-});
-
-afterAll(async () => {
-  await sqs.stop();
-});
+const sqs = useSqsEmulator();
+const cleanups = cleanupsAfterEach();
 
 function createServer(): McpServer {
   const server = new McpServer({ name: 'wire-compat-server', version: '1.0.0' });
@@ -287,7 +153,7 @@ async function startManager(
 async function sendRaw(
   queueUrl: string,
   body: string,
-  attributes: AttributeMap = {},
+  attributes: PyAttributes = {},
   extra: Partial<SendMessageCommandInput> = {},
 ): Promise<void> {
   await sqs.sqsClient.send(
@@ -303,12 +169,12 @@ async function sendRaw(
 /** A Python client's handshake: initialize, read the answer, send notifications/initialized. */
 async function pyHandshake(
   requestQueueUrl: string,
-  responses: QueueReader,
+  responses: SqsQueueReader,
   clientId = 'py-client',
 ): Promise<string> {
   await sendRaw(
     requestQueueUrl,
-    pyInitialize(1, responses.queueUrl),
+    pyInitialize(1, { responseQueueUrl: responses.queueUrl }),
     pyClientAttributes({ method: 'initialize', id: 1, clientId }),
   );
   const answer = await responses.nextRpc((rpc) => rpc.id === 1);
@@ -322,14 +188,6 @@ async function pyHandshake(
   return sessionId;
 }
 
-function pyToolCall(id: string | number, text: string): string {
-  return pyDumps({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text } } });
-}
-
-function isCompactJson(body: string): boolean {
-  return body === JSON.stringify(JSON.parse(body));
-}
-
 // ---------------------------------------------------------------------------------------------------
 // (a) Python client → SqsSessionManager
 
@@ -337,9 +195,9 @@ describe('Python-style client → SqsSessionManager', () => {
   it('answers a json.dumps-spaced initialize with compact JSON and the §1 attributes, then serves tools/call', async () => {
     const { manager, requestQueueUrl } = await startManager();
     const responseQueueUrl = await sqs.createQueue('compat-py-responses');
-    const responses = new QueueReader(sqs.sqsClient, responseQueueUrl);
+    const responses = new SqsQueueReader(sqs.sqsClient, responseQueueUrl);
 
-    const initializeBody = pyInitialize(1, responseQueueUrl);
+    const initializeBody = pyInitialize(1, { responseQueueUrl });
     expect(initializeBody).toContain('{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {');
     await sendRaw(
       requestQueueUrl,
@@ -402,12 +260,12 @@ describe('Python-style client → SqsSessionManager', () => {
 
   it('adopts a SessionId the client proposes on initialize', async () => {
     const { manager, requestQueueUrl } = await startManager();
-    const responses = new QueueReader(sqs.sqsClient, await sqs.createQueue('compat-proposed'));
+    const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-proposed'));
     const proposed = `py-proposed-${randomUUID()}`;
 
     await sendRaw(
       requestQueueUrl,
-      pyInitialize(1, responses.queueUrl),
+      pyInitialize(1, { responseQueueUrl: responses.queueUrl }),
       pyClientAttributes({ method: 'initialize', id: 1, clientId: 'py-client', sessionId: proposed }),
     );
     const answer = await responses.nextRpc((rpc) => rpc.id === 1);
@@ -432,7 +290,7 @@ describe('Python-style client → SqsSessionManager', () => {
 
   it('answers an unsupported ProtocolVersion with -32600 and the request’s own id', async () => {
     const { requestQueueUrl } = await startManager();
-    const responses = new QueueReader(sqs.sqsClient, await sqs.createQueue('compat-version'));
+    const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-version'));
     const sessionId = await pyHandshake(requestQueueUrl, responses);
 
     await sendRaw(
@@ -476,10 +334,10 @@ describe('Python-style client → SqsSessionManager', () => {
 
   it('unwraps an initialize delivered in an SNS envelope, with the attributes inside the envelope', async () => {
     const { manager, requestQueueUrl } = await startManager();
-    const responses = new QueueReader(sqs.sqsClient, await sqs.createQueue('compat-sns'));
+    const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-sns'));
 
     // SNS→SQS without raw delivery: no SQS attributes at all, everything inside the envelope.
-    const envelope = snsEnvelope(pyInitialize(1, responses.queueUrl), {
+    const envelope = snsEnvelope(pyInitialize(1, { responseQueueUrl: responses.queueUrl }), {
       ClientId: 'py',
       MessageType: 'jsonrpc',
       Method: 'initialize',
@@ -523,16 +381,16 @@ describe('Python-style client → SqsSessionManager', () => {
 
   it('prefers SQS attributes over the same names inside an SNS envelope', async () => {
     const { manager, requestQueueUrl } = await startManager();
-    const responses = new QueueReader(sqs.sqsClient, await sqs.createQueue('compat-sns-merge'));
+    const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-sns-merge'));
     await sendRaw(
       requestQueueUrl,
-      snsEnvelope(pyInitialize(1, responses.queueUrl), {
+      snsEnvelope(pyInitialize(1, { responseQueueUrl: responses.queueUrl }), {
         ClientId: 'from-envelope',
         MessageType: 'jsonrpc',
         Method: 'initialize',
         RequestId: '1',
       }),
-      { ClientId: str('from-sqs') },
+      { ClientId: { DataType: 'String', StringValue: 'from-sqs' } },
     );
     const answer = await responses.nextRpc((rpc) => rpc.id === 1);
     const sessionId = attr(answer, 'SessionId') as string;
@@ -542,7 +400,7 @@ describe('Python-style client → SqsSessionManager', () => {
   it('survives a request for an unknown session and keeps serving valid traffic', async () => {
     const logs = new LogTap();
     const { manager, requestQueueUrl } = await startManager({ logger: logs });
-    const responses = new QueueReader(sqs.sqsClient, await sqs.createQueue('compat-unknown'));
+    const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-unknown'));
     const unknown = randomUUID().replaceAll('-', '');
 
     const rejected = logs.waitFor((message) => message.includes('unknown session'));
@@ -575,11 +433,11 @@ describe('Python-style client → SqsSessionManager', () => {
 
   it('echoes string request ids exactly', async () => {
     const { requestQueueUrl } = await startManager();
-    const responses = new QueueReader(sqs.sqsClient, await sqs.createQueue('compat-string-id'));
+    const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-string-id'));
 
     await sendRaw(
       requestQueueUrl,
-      pyInitialize('abc', responses.queueUrl),
+      pyInitialize('abc', { responseQueueUrl: responses.queueUrl }),
       pyClientAttributes({ method: 'initialize', id: 'abc', clientId: 'py-client' }),
     );
     const answer = await responses.nextRpc((rpc) => rpc.id === 'abc');
@@ -606,12 +464,12 @@ describe('Python-style client → SqsSessionManager', () => {
 
   it('forwards an initialize that names a live session into that session, as Python does', async () => {
     const { manager, requestQueueUrl } = await startManager();
-    const responses = new QueueReader(sqs.sqsClient, await sqs.createQueue('compat-reinit'));
+    const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-reinit'));
     const sessionId = await pyHandshake(requestQueueUrl, responses);
 
     await sendRaw(
       requestQueueUrl,
-      pyInitialize(3, responses.queueUrl),
+      pyInitialize(3, { responseQueueUrl: responses.queueUrl }),
       pyClientAttributes({ method: 'initialize', id: 3, clientId: 'py-client', sessionId }),
     );
     const again = await responses.nextRpc((rpc) => rpc.id === 3);
@@ -621,7 +479,7 @@ describe('Python-style client → SqsSessionManager', () => {
 
   it('reads ensure_ascii escapes (\\uXXXX) and answers in UTF-8', async () => {
     const { requestQueueUrl } = await startManager();
-    const responses = new QueueReader(sqs.sqsClient, await sqs.createQueue('compat-ascii'));
+    const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-ascii'));
     const sessionId = await pyHandshake(requestQueueUrl, responses);
     // Characters outside the BMP are left out: the emulator (unlike SQS) refuses them in any body.
     const body = pyToolCall(4, 'héllo ☃ ✓');
@@ -642,21 +500,6 @@ describe('Python-style client → SqsSessionManager', () => {
 // ---------------------------------------------------------------------------------------------------
 // (b) SqsClientTransport + SDK Client → Python server
 
-const PY_SERVER_INFO = { name: 'py-server', version: '0.2.1' };
-
-/** The initialize result a Python asyncmcp server (MCP Python SDK) writes, with json.dumps spacing. */
-function pyInitializeResult(id: string | number, protocolVersion: string): string {
-  return pyDumps({
-    jsonrpc: '2.0',
-    id,
-    result: {
-      protocolVersion,
-      capabilities: { experimental: {}, tools: { listChanged: false } },
-      serverInfo: PY_SERVER_INFO,
-    },
-  });
-}
-
 function newClientTransport(
   requestQueueUrl: string,
   responseQueueUrl: string,
@@ -672,17 +515,33 @@ function newClientTransport(
   });
 }
 
+/**
+ * Our SDK client connecting to a Python server that the test plays: the connect stays pending until the
+ * test has read `initialize` off the request queue and answered it.
+ */
+async function connectToPythonServer(
+  prefix: string,
+  options: { fifo?: boolean; messageAttributes?: Record<string, string> } = {},
+) {
+  const fifo = options.fifo ? { FifoQueue: 'true' } : undefined;
+  const requestQueueUrl = await sqs.createQueue(`${prefix}-requests`, fifo);
+  const responseQueueUrl = await sqs.createQueue(`${prefix}-responses`, fifo);
+  const requests = new SqsQueueReader(sqs.sqsClient, requestQueueUrl);
+  const transport = newClientTransport(requestQueueUrl, responseQueueUrl, {
+    messageAttributes: options.messageAttributes,
+  });
+  const client = new Client({ name: 'ts-client', version: '1.0.0' });
+  cleanups.push(() => client.close());
+  const connected = client.connect(transport);
+  return { responseQueueUrl, requests, transport, client, connected };
+}
+
 describe('SqsClientTransport + SDK Client → Python-style server', () => {
   it('sends the handshake a Python server expects, adopts its SessionId and reads an SNS-enveloped answer', async () => {
-    const requestQueueUrl = await sqs.createQueue('compat-py-server-requests');
-    const responseQueueUrl = await sqs.createQueue('compat-ts-client-responses');
-    const requests = new QueueReader(sqs.sqsClient, requestQueueUrl);
-    const transport = newClientTransport(requestQueueUrl, responseQueueUrl, {
-      messageAttributes: { Tenant: 'acme', TraceId: 'trace-1' },
-    });
-    const client = new Client({ name: 'ts-client', version: '1.0.0' });
-    cleanups.push(() => client.close());
-    const connected = client.connect(transport);
+    const { responseQueueUrl, requests, transport, client, connected } = await connectToPythonServer(
+      'compat-py-server',
+      { messageAttributes: { Tenant: 'acme', TraceId: 'trace-1' } },
+    );
 
     // initialize, as the Python server reads it.
     const initialize = await requests.next();
@@ -765,13 +624,7 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
   });
 
   it('answers a Python server’s own request (ping) with its id and the session attributes', async () => {
-    const requestQueueUrl = await sqs.createQueue('compat-ping-requests');
-    const responseQueueUrl = await sqs.createQueue('compat-ping-responses');
-    const requests = new QueueReader(sqs.sqsClient, requestQueueUrl);
-    const transport = newClientTransport(requestQueueUrl, responseQueueUrl);
-    const client = new Client({ name: 'ts-client', version: '1.0.0' });
-    cleanups.push(() => client.close());
-    const connected = client.connect(transport);
+    const { responseQueueUrl, requests, transport, connected } = await connectToPythonServer('compat-ping');
     const initializeId = rpcOf(await requests.next()).id as string | number;
     const sessionId = randomUUID().replaceAll('-', '');
     await sendRaw(
@@ -801,7 +654,7 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
   it('adds responseQueueUrl to initialize’s _meta and keeps the caller’s other keys', async () => {
     const requestQueueUrl = await sqs.createQueue('compat-meta-requests');
     const responseQueueUrl = await sqs.createQueue('compat-meta-responses');
-    const requests = new QueueReader(sqs.sqsClient, requestQueueUrl);
+    const requests = new SqsQueueReader(sqs.sqsClient, requestQueueUrl);
     const transport = newClientTransport(requestQueueUrl, responseQueueUrl);
     await transport.start();
     cleanups.push(() => transport.close());
@@ -829,13 +682,7 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
   });
 
   it('adopts the SessionId only from the initialize result, not from an earlier server message', async () => {
-    const requestQueueUrl = await sqs.createQueue('compat-adopt-requests');
-    const responseQueueUrl = await sqs.createQueue('compat-adopt-responses');
-    const requests = new QueueReader(sqs.sqsClient, requestQueueUrl);
-    const transport = newClientTransport(requestQueueUrl, responseQueueUrl);
-    const client = new Client({ name: 'ts-client', version: '1.0.0' });
-    cleanups.push(() => client.close());
-    const connected = client.connect(transport);
+    const { responseQueueUrl, requests, transport, connected } = await connectToPythonServer('compat-adopt');
 
     const initializeId = rpcOf(await requests.next()).id as string | number;
     // A server notification (e.g. a log line) before the answer must not fix the session id.
@@ -862,13 +709,8 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
   });
 
   it('adopts the SessionId from an SNS-enveloped initialize result whose attributes are only in the envelope', async () => {
-    const requestQueueUrl = await sqs.createQueue('compat-sns-init-requests');
-    const responseQueueUrl = await sqs.createQueue('compat-sns-init-responses');
-    const requests = new QueueReader(sqs.sqsClient, requestQueueUrl);
-    const transport = newClientTransport(requestQueueUrl, responseQueueUrl);
-    const client = new Client({ name: 'ts-client', version: '1.0.0' });
-    cleanups.push(() => client.close());
-    const connected = client.connect(transport);
+    const { responseQueueUrl, requests, transport, connected } =
+      await connectToPythonServer('compat-sns-init');
 
     const initializeId = rpcOf(await requests.next()).id as string | number;
     const sessionId = randomUUID().replaceAll('-', '');
@@ -973,7 +815,7 @@ describe('FIFO queues', () => {
     const requestQueueUrl = await sqs.createQueue('compat-fifo-py-requests', { FifoQueue: 'true' });
     const responseQueueUrl = await sqs.createQueue('compat-fifo-py-responses', { FifoQueue: 'true' });
     await startManager({ requestQueueUrl });
-    const responses = new QueueReader(sqs.sqsClient, responseQueueUrl);
+    const responses = new SqsQueueReader(sqs.sqsClient, responseQueueUrl);
     const fifo = (group: string): Partial<SendMessageCommandInput> => ({
       MessageGroupId: group,
       MessageDeduplicationId: randomUUID(),
@@ -981,7 +823,7 @@ describe('FIFO queues', () => {
 
     await sendRaw(
       requestQueueUrl,
-      pyInitialize(1, responseQueueUrl),
+      pyInitialize(1, { responseQueueUrl }),
       pyClientAttributes({ method: 'initialize', id: 1, clientId: 'py-client' }),
       fifo('py-client'),
     );
@@ -1009,13 +851,10 @@ describe('FIFO queues', () => {
   });
 
   it('our client on FIFO queues groups by client id, then by the session id a Python server gave', async () => {
-    const requestQueueUrl = await sqs.createQueue('compat-fifo-ts-requests', { FifoQueue: 'true' });
-    const responseQueueUrl = await sqs.createQueue('compat-fifo-ts-responses', { FifoQueue: 'true' });
-    const requests = new QueueReader(sqs.sqsClient, requestQueueUrl);
-    const transport = newClientTransport(requestQueueUrl, responseQueueUrl);
-    const client = new Client({ name: 'ts-client', version: '1.0.0' });
-    cleanups.push(() => client.close());
-    const connected = client.connect(transport);
+    const { responseQueueUrl, requests, transport, connected } = await connectToPythonServer(
+      'compat-fifo-ts',
+      { fifo: true },
+    );
 
     const initialize = await requests.next();
     expect(initialize.Attributes?.MessageGroupId).toBe(transport.clientId);

@@ -1,0 +1,20 @@
+import { afterEach } from 'vitest';
+
+/** Something a test set up and must take down again (close a client, stop a server, destroy a client). */
+export type Cleanup = () => Promise<unknown>;
+
+/**
+ * The cleanups the tests of the calling file or `describe` push as they set things up. After each test they
+ * run newest first, so what was set up last, and may depend on what came before it, goes first; one that
+ * fails is ignored so that the rest still run and the next test starts clean.
+ */
+export function cleanupsAfterEach(): Cleanup[] {
+  const cleanups: Cleanup[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0)
+      await cleanups
+        .pop()?.()
+        .catch(() => undefined);
+  });
+  return cleanups;
+}
