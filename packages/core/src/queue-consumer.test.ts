@@ -148,6 +148,29 @@ describe('QueueConsumer', () => {
     await consumer.stop();
   });
 
+  it('lets the work a received batch sets off run before it asks for more', async () => {
+    const queue = new FakeQueue();
+    const events: string[] = [];
+    const consumer = new QueueConsumer({
+      source: queue,
+      handle: async (received) => {
+        // An answer that takes a few promise hops to reach its socket, as a web stream's write does.
+        void (async () => {
+          for (let hop = 0; hop < 20; hop++) await Promise.resolve();
+          events.push(`answered ${received.messageId}`);
+        })();
+        return { settled: Promise.resolve('delete') };
+      },
+    });
+    queue.push([message('a', 'k'), message('b', 'k')]);
+    consumer.start();
+    await queue.receivedTimes(1);
+    await queue.receivedTimes(2);
+    events.push('receive 2');
+    expect(events).toEqual(['answered a', 'answered b', 'receive 2']);
+    await consumer.stop();
+  });
+
   it('backs off after receive errors, logs them, and recovers', async () => {
     const queue = new FakeQueue();
     const lines: string[] = [];
