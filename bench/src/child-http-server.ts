@@ -5,6 +5,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { createBenchServer } from './bench-server.js';
 import { ready } from './child-process.js';
+import { startControl } from './control-server.js';
 
 // The synchronous reference: the same server over plain Streamable HTTP, as the SDK documents it.
 const app = createMcpExpressApp();
@@ -23,7 +24,8 @@ app.all('/mcp', async (req, res) => {
   if (!transport) return void res.status(404).end();
   await transport.handleRequest(req, res, req.body);
 });
+const control = await startControl(() => ({ sessions: transports.size }));
 const server = app.listen(0, '127.0.0.1', () => {
-  ready({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp` });
+  ready({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, control });
 });
 process.once('SIGTERM', () => server.close(() => process.exit(0)));

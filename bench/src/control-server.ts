@@ -2,10 +2,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { settledHeap } from './counting-sqs-client.js';
 
-/** A tiny HTTP endpoint in a child: GET /stats (its counters) and GET /heap (heap after GC). */
+/**
+ * A tiny HTTP endpoint in a child: GET /stats (its counters and the CPU time it has used so far) and
+ * GET /heap (heap after GC).
+ */
 export async function startControl(stats: () => Record<string, unknown>): Promise<string> {
   const server = createServer((req, res) => {
-    const body = req.url === '/heap' ? { heapUsed: settledHeap() } : stats();
+    const { user, system } = process.cpuUsage();
+    const body =
+      req.url === '/heap' ? { heapUsed: settledHeap() } : { ...stats(), cpuMs: (user + system) / 1000 };
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(body));
   });

@@ -27,7 +27,8 @@ const { values } = parseArgs({
 });
 const quick = values.quick ?? false;
 const SEQUENTIAL = quick ? 200 : 500;
-const WARMUP = quick ? 20 : 50;
+const WARMUP = quick ? 100 : 300;
+const WARMUP_PER_SESSION = quick ? 5 : 10;
 const CONCURRENT_SESSIONS = 32;
 const CALLS_PER_SESSION = quick ? 15 : 60;
 const IDLE_SESSIONS = Number(values.sessions ?? (quick ? 200 : 1000));
@@ -69,27 +70,60 @@ interface PathResult {
   name: string;
   latency: LatencySummary;
   throughput?: number;
+  /** CPU milliseconds each process spent per call: during the sequential calls and with 32 sessions. */
+  cpuMsPerCall?: { sequential: Record<string, number>; concurrent: Record<string, number> };
 }
 
-/** ≥ SEQUENTIAL sequential calls after a warm-up, then CONCURRENT_SESSIONS sessions calling at once. */
-async function measurePath(name: string, open: () => Promise<Client>): Promise<PathResult> {
-  log(`• ${name}: latency`);
-  const client = await open();
-  await timeSequential(WARMUP, (i) => echo(client, i));
-  const latency = summarize(await timeSequential(SEQUENTIAL, (i) => echo(client, i)));
-  await client.close();
-  log(`• ${name}: throughput with ${CONCURRENT_SESSIONS} sessions`);
-  const clients = await Promise.all(Array.from({ length: CONCURRENT_SESSIONS }, () => open()));
-  await Promise.all(clients.map((c) => echo(c, 0)));
-  const started = performance.now();
+/** The processes of a path, by role, each with its control endpoint (the client is this process). */
+type PathParts = Record<string, { info: { control: string } }>;
+
+async function cpuTimes(parts: PathParts): Promise<Record<string, number>> {
+  const { user, system } = process.cpuUsage();
+  const times: Record<string, number> = { client: (user + system) / 1000 };
+  for (const [role, part] of Object.entries(parts)) {
+    times[role] = Number((await getJson(`${part.info.control}/stats`)).cpuMs);
+  }
+  return times;
+}
+
+function perCall(before: Record<string, number>, after: Record<string, number>, calls: number) {
+  return Object.fromEntries(
+    Object.entries(after).map(([role, ms]) => [role, round((ms - (before[role] ?? 0)) / calls)]),
+  );
+}
+
+async function callConcurrently(clients: Client[], calls: number): Promise<void> {
   await Promise.all(
     clients.map(async (c) => {
-      for (let i = 0; i < CALLS_PER_SESSION; i++) await echo(c, i);
+      for (let i = 0; i < calls; i++) await echo(c, i);
     }),
   );
+}
+
+/**
+ * Warms the path up (sequential calls, then every session at once, so the code under load is compiled
+ * too), then times SEQUENTIAL sequential calls and CONCURRENT_SESSIONS sessions calling at once.
+ */
+async function measurePath(name: string, open: () => Promise<Client>, parts: PathParts): Promise<PathResult> {
+  log(`• ${name}: warm-up`);
+  const client = await open();
+  const clients = await Promise.all(Array.from({ length: CONCURRENT_SESSIONS }, () => open()));
+  await timeSequential(WARMUP, (i) => echo(client, i));
+  await callConcurrently(clients, WARMUP_PER_SESSION);
+  log(`• ${name}: latency`);
+  let before = await cpuTimes(parts);
+  const latency = summarize(await timeSequential(SEQUENTIAL, (i) => echo(client, i)));
+  const sequential = perCall(before, await cpuTimes(parts), SEQUENTIAL);
+  await client.close();
+  log(`• ${name}: throughput with ${CONCURRENT_SESSIONS} sessions`);
+  before = await cpuTimes(parts);
+  const started = performance.now();
+  await callConcurrently(clients, CALLS_PER_SESSION);
   const seconds = (performance.now() - started) / 1000;
+  const calls = CONCURRENT_SESSIONS * CALLS_PER_SESSION;
+  const concurrent = perCall(before, await cpuTimes(parts), calls);
   await Promise.all(clients.map((c) => c.close()));
-  return { name, latency, throughput: round((CONCURRENT_SESSIONS * CALLS_PER_SESSION) / seconds, 1) };
+  return { name, latency, throughput: round(calls / seconds, 1), cpuMsPerCall: { sequential, concurrent } };
 }
 
 async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult> {
@@ -159,7 +193,7 @@ async function openIdleSessions(url: string, count: number): Promise<number> {
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
-  const emulator = await child<{ endpoint: string }>('./child-emulator.ts');
+  const emulator = await child<{ endpoint: string; control: string }>('./child-emulator.ts');
   const endpoint = emulator.info.endpoint;
   const { client: admin } = countingSqsClient(endpoint);
 
@@ -182,32 +216,39 @@ async function main(): Promise<void> {
 
   const floor = await rawFloor(endpoint, admin);
 
-  const http = await child<{ url: string }>('./child-http-server.ts');
-  const baseline = await measurePath('baseline-http', () =>
-    connect(new StreamableHTTPClientTransport(new URL(http.info.url))),
+  const http = await child<{ url: string; control: string }>('./child-http-server.ts');
+  const baseline = await measurePath(
+    'baseline-http',
+    () => connect(new StreamableHTTPClientTransport(new URL(http.info.url))),
+    { server: http },
   );
 
   const requestQueueUrl = await queue(admin, 'mcp-req');
-  await child('./child-sqs-server.ts', {
+  const sqsServer = await child<{ control: string }>('./child-sqs-server.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
   });
   const { client: clientSqs } = countingSqsClient(endpoint);
-  const direct = await measurePath('direct-sqs', async () =>
-    connect(
-      new SqsClientTransport({
-        sqsClient: clientSqs,
-        requestQueueUrl,
-        responseQueueUrl: await queue(admin, 'direct-resp'),
-      }),
-    ),
+  const direct = await measurePath(
+    'direct-sqs',
+    async () =>
+      connect(
+        new SqsClientTransport({
+          sqsClient: clientSqs,
+          requestQueueUrl,
+          responseQueueUrl: await queue(admin, 'direct-resp'),
+        }),
+      ),
+    { emulator, server: sqsServer },
   );
   const gateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
   });
-  const viaGateway = await measurePath('gateway-sqs', () =>
-    connect(new StreamableHTTPClientTransport(new URL(gateway.info.url))),
+  const viaGateway = await measurePath(
+    'gateway-sqs',
+    () => connect(new StreamableHTTPClientTransport(new URL(gateway.info.url))),
+    { emulator, server: sqsServer, gateway },
   );
 
   log(`• sessions: ${IDLE_SESSIONS} idle gateway sessions over one response queue`);
@@ -263,50 +304,61 @@ async function main(): Promise<void> {
   };
   const requestTopicArn = await topic('sns-req');
   const snsRequestQueue = await subscribedQueue(requestTopicArn, 'sns-req');
-  await child('./child-sqs-server.ts', {
+  const snsServer = await child<{ control: string }>('./child-sqs-server.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_BACKEND: 'sns-sqs',
     BENCH_REQUEST_QUEUE_URL: snsRequestQueue,
   });
   const { sqsClient: snsClientSqs } = awsClients(endpoint);
-  const directSns = await measurePath('direct-sns-sqs', async () => {
-    const responseTopicArn = await topic('sns-resp');
-    return connect(
-      new SnsSqsClientTransport({
-        snsClient,
-        sqsClient: snsClientSqs,
-        requestTopicArn,
-        responseTopicArn,
-        responseQueueUrl: await subscribedQueue(responseTopicArn, 'sns-resp'),
-      }),
-    );
-  });
+  const directSns = await measurePath(
+    'direct-sns-sqs',
+    async () => {
+      const responseTopicArn = await topic('sns-resp');
+      return connect(
+        new SnsSqsClientTransport({
+          snsClient,
+          sqsClient: snsClientSqs,
+          requestTopicArn,
+          responseTopicArn,
+          responseQueueUrl: await subscribedQueue(responseTopicArn, 'sns-resp'),
+        }),
+      );
+    },
+    { emulator, server: snsServer },
+  );
   const snsGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_BACKEND: 'sns-sqs',
     BENCH_REQUEST_TOPIC_ARN: requestTopicArn,
   });
-  const viaSnsGateway = await measurePath('gateway-sns-sqs', () =>
-    connect(new StreamableHTTPClientTransport(new URL(snsGateway.info.url))),
+  const viaSnsGateway = await measurePath(
+    'gateway-sns-sqs',
+    () => connect(new StreamableHTTPClientTransport(new URL(snsGateway.info.url))),
+    { emulator, server: snsServer, gateway: snsGateway },
   );
 
   // And over HTTP webhooks (no queue at all; the server POSTs answers back).
-  const webhookServer = await child<{ url: string }>('./child-webhook-server.ts');
-  const directWebhook = await measurePath('direct-webhook', () =>
-    connect(
-      new WebhookClientTransport({
-        serverUrl: webhookServer.info.url,
-        listen: { port: 0, host: '127.0.0.1' },
-      }),
-    ),
+  const webhookServer = await child<{ url: string; control: string }>('./child-webhook-server.ts');
+  const directWebhook = await measurePath(
+    'direct-webhook',
+    () =>
+      connect(
+        new WebhookClientTransport({
+          serverUrl: webhookServer.info.url,
+          listen: { port: 0, host: '127.0.0.1' },
+        }),
+      ),
+    { server: webhookServer },
   );
   const webhookGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_BACKEND: 'webhook',
     BENCH_SERVER_URL: webhookServer.info.url,
   });
-  const viaWebhookGateway = await measurePath('gateway-webhook', () =>
-    connect(new StreamableHTTPClientTransport(new URL(webhookGateway.info.url))),
+  const viaWebhookGateway = await measurePath(
+    'gateway-webhook',
+    () => connect(new StreamableHTTPClientTransport(new URL(webhookGateway.info.url))),
+    { server: webhookServer, gateway: webhookGateway },
   );
 
   const paths = [
@@ -327,6 +379,7 @@ async function main(): Promise<void> {
     settings: {
       sequentialCalls: SEQUENTIAL,
       warmup: WARMUP,
+      warmupCallsPerSession: WARMUP_PER_SESSION,
       concurrentSessions: CONCURRENT_SESSIONS,
       callsPerSession: CALLS_PER_SESSION,
     },
@@ -335,6 +388,9 @@ async function main(): Promise<void> {
     gatewayOverDirectThroughput: round((viaGateway.throughput ?? 0) / (direct.throughput ?? 1)),
     gatewayOverRawFloorP50: round(viaGateway.latency.p50 / floor.latency.p50),
     gatewayAddedLatencyP50Ms: round(viaGateway.latency.p50 - direct.latency.p50),
+    // What one gateway would carry with a core to itself: the machine here also runs the emulator, the
+    // server and the measuring client on its two cores.
+    gatewayCallsPerCoreSecond: round(1000 / (viaGateway.cpuMsPerCall?.concurrent.gateway ?? Number.NaN), 1),
     snsSqs: {
       gatewayOverDirectP50: round(viaSnsGateway.latency.p50 / directSns.latency.p50),
       gatewayOverDirectThroughput: round((viaSnsGateway.throughput ?? 0) / (directSns.throughput ?? 1)),
@@ -355,14 +411,29 @@ async function main(): Promise<void> {
     durationSeconds: round((Date.now() - startedAt) / 1000, 1),
   };
 
+  const cpu = (p: PathResult, role: string) => String(p.cpuMsPerCall?.concurrent[role] ?? '—');
   const table = [
-    ['path', 'p50 ms', 'p95 ms', 'p99 ms', 'calls/s (32 sessions)'],
+    [
+      'path',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'calls/s (32 sessions)',
+      'CPU ms/call: client',
+      'gateway',
+      'server',
+      'emulator',
+    ],
     ...paths.map((p) => [
       p.name,
       String(p.latency.p50),
       String(p.latency.p95),
       String(p.latency.p99),
       String(p.throughput ?? '—'),
+      cpu(p, 'client'),
+      cpu(p, 'gateway'),
+      cpu(p, 'server'),
+      cpu(p, 'emulator'),
     ]),
   ];
   const widths =
@@ -376,6 +447,7 @@ async function main(): Promise<void> {
   );
   console.log(`gateway ÷ direct throughput   ${results.gatewayOverDirectThroughput}`);
   console.log(`gateway ÷ raw floor p50       ${results.gatewayOverRawFloorP50}`);
+  console.log(`gateway calls per CPU-second  ${results.gatewayCallsPerCoreSecond}  (32 sessions)`);
   console.log(
     `sessions                      ${IDLE_SESSIONS} opened in ${results.sessions.openSeconds} s, ${results.sessions.heapPerSessionKiB} KiB heap each`,
   );
