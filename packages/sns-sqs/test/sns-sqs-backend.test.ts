@@ -6,7 +6,7 @@ import {
   type MessageExtraInfo,
 } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type SnsSqsBackend,
   type SnsSqsBackendOptions,
@@ -26,21 +26,8 @@ import { QueueReader, testServerFactory, textOf } from './support.js';
 
 const request = { timeout: 20_000 };
 
-let emulator: SqsEmulator;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
-});
-afterAll(async () => {
-  await emulator.stop();
-});
+const emulator = useSqsEmulator();
+const cleanups = cleanupsAfterEach();
 
 async function startServer() {
   const requestTopicArn = await emulator.createTopic('gw-requests');

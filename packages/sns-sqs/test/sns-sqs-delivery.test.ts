@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   SnsSqsClientTransport,
   type SnsSqsClientTransportOptions,
@@ -25,34 +25,8 @@ import {
 
 const request = { timeout: 20_000 };
 
-let emulator: SqsEmulator;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
-});
-afterAll(async () => {
-  await emulator.stop();
-});
-
-async function queueDepth(queueUrl: string): Promise<number> {
-  const { Attributes } = await emulator.sqsClient.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
+const emulator = useSqsEmulator();
+const cleanups = cleanupsAfterEach();
 
 /** A request topic with the server's queue subscribed to it, and a manager reading that queue. */
 async function startServer(
@@ -249,7 +223,7 @@ describe('the merge rule (SQS attributes first, the envelope’s for names not a
     const dropped = await logger.waitFor('message for another session deleted', 15_000, before);
     expect(dropped.fields).toMatchObject({ sessionId, other: 'someone-else' });
     await expect.poll(() => logs, { timeout: 10_000 }).toEqual(['mine']);
-    await expect.poll(() => queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => emulator.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
   });
 });
 
@@ -270,7 +244,7 @@ describe('SNS control messages', () => {
     );
     const line = await logger.waitFor('SNS control message deleted');
     expect(line.fields).toEqual({ kind: 'subscription-confirmation', topicArn: requestTopicArn });
-    await expect.poll(() => queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => emulator.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
     await emulator.sqsClient.send(
       new SendMessageCommand({
         QueueUrl: requestQueueUrl,
@@ -299,7 +273,7 @@ describe('SNS control messages', () => {
     );
     const line = await logger.waitFor('SNS control message deleted');
     expect(line.fields).toEqual({ kind: 'subscription-confirmation', topicArn: responseTopicArn });
-    await expect.poll(() => queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => emulator.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
     expect(
       textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
     ).toBe('after');
@@ -374,7 +348,7 @@ describe('fan-out', () => {
       expect(manager.sessions.has(sessionId)).toBe(true);
       // Nothing of the other session reached this queue.
       expect(logger.entries.filter((entry) => entry.message.includes('another session'))).toEqual([]);
-      expect(await queueDepth(responseQueueUrl)).toBe(0);
+      expect(await emulator.queueDepth(responseQueueUrl)).toBe(0);
     }
     // The unfiltered copy has both sessions' traffic: initialize answer + three echoes each, at least.
     await expect
@@ -406,7 +380,7 @@ describe('fan-out', () => {
     );
     const line = await logger.waitFor('message for another session deleted');
     expect(line.fields).toEqual({ sessionId: transport.sessionId, other: 'another-session' });
-    await expect.poll(() => queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => emulator.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
     expect(logger.entries.filter((entry) => entry.message.includes('released'))).toEqual([]);
     expect(
       textOf(await client.callTool({ name: 'echo', arguments: { text: 'still' } }, undefined, request)),

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   SnsSqsClientTransport,
   SnsSqsSessionManager,
@@ -15,34 +15,8 @@ import { publish, type ServerFixture, testServerFactory, textOf } from './suppor
 const FAST_RETRY = { baseMs: 20, maxMs: 200 };
 const request = { timeout: 20_000 };
 
-let emulator: SqsEmulator;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
-});
-afterAll(async () => {
-  await emulator.stop();
-});
-
-async function queueDepth(queueUrl: string): Promise<number> {
-  const { Attributes } = await emulator.sqsClient.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
+const emulator = useSqsEmulator();
+const cleanups = cleanupsAfterEach();
 
 /** Makes (or, after a restart, makes again) a topic with a queue subscribed to it, by fixed names. */
 async function topicWithQueue(name: string, raw = false) {
@@ -119,7 +93,7 @@ describe('malformed and unroutable messages', () => {
     expect(dead).toMatchObject({ Type: 'Notification', TopicArn: requestTopicArn });
     expect(dead.Message).toBe('{"jsonrpc": "2.0", "id": 1, "method": ');
     expect(manager.metrics.poisoned).toBe(1);
-    await expect.poll(() => queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => emulator.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
   });
 
   it('deletes an unparseable message with an error log when there is no dead-letter queue', async () => {
@@ -128,7 +102,7 @@ describe('malformed and unroutable messages', () => {
     const line = await logger.waitFor('poison message');
     expect(line.level).toBe('error');
     expect(manager.metrics.poisoned).toBe(1);
-    await expect.poll(() => queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => emulator.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
   });
 
   it('logs and counts a message for an unknown session', async () => {
@@ -299,11 +273,11 @@ describe('delivery semantics inherited from SqsSessionManager', () => {
     const call = client.callTool({ name: 'wait', arguments: {} }, undefined, request);
     await started.done;
     // Running: still on the queue (in flight), not deleted on hand-off.
-    expect(await queueDepth(requestQueueUrl)).toBe(1);
+    expect(await emulator.queueDepth(requestQueueUrl)).toBe(1);
     // The tool answers only after three heartbeats, well past the one-second visibility timeout.
     expect(textOf(await call)).toBe('waited');
     expect(fixture.calls.get('wait')).toBe(1);
-    await expect.poll(() => queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => emulator.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
     expect(manager.metrics.duplicates).toBe(0);
   });
 });

@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { BackendMessageExtra, JSONRPCMessage } from '@asyncmcp/core';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import {
+  cleanupsAfterEach,
+  PY_SERVER_INFO,
+  pyInitialize,
+  pyInitializeResult,
+  pyToolCall,
+  useSqsEmulator,
+} from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SnsSqsClientTransport, SnsSqsSessionManager, snsSqsBackend } from '../src/index.js';
 import {
   type Delivered,
@@ -24,21 +31,8 @@ import {
  * envelopes (attributes inside, as `{Type, Value}`) and with raw delivery (attributes on the SQS message).
  */
 
-let emulator: SqsEmulator;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
-});
-afterAll(async () => {
-  await emulator.stop();
-});
+const emulator = useSqsEmulator();
+const cleanups = cleanupsAfterEach();
 
 /** A topic with a queue subscribed to it in the given form, read as a Python peer reads it. */
 async function subscribedReader(prefix: string, raw: boolean) {
@@ -46,25 +40,6 @@ async function subscribedReader(prefix: string, raw: boolean) {
   const reader = new QueueReader(emulator.sqsClient, await emulator.createQueue(prefix));
   await emulator.subscribe(topicArn, reader.queueUrl, { raw });
   return { topicArn, reader };
-}
-
-/** `initialize` as the Python MCP client sends it, with the `_meta` asyncmcp's SNS client adds. */
-function pyInitialize(id: string | number, clientTopicArn: string): string {
-  return pyDumps({
-    jsonrpc: '2.0',
-    id,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: { sampling: {}, roots: { listChanged: true } },
-      clientInfo: { name: 'mcp', version: '0.1.0' },
-      _meta: { clientTopicArn, other: 'kept' },
-    },
-  });
-}
-
-function pyToolCall(id: string | number, text: string): string {
-  return pyDumps({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text } } });
 }
 
 /** Where the attributes of a delivered message are, by delivery form, and that they are nowhere else. */
@@ -115,7 +90,7 @@ describe.each([
     await publish(
       emulator.snsClient,
       requestTopicArn,
-      pyInitialize(id, topicArn),
+      pyInitialize(id, { clientTopicArn: topicArn }),
       pyClientAttributes({ method: 'initialize', id, clientId: 'py-client' }),
     );
     const answer = await reader.nextRpc((rpc) => rpc.id === id);
@@ -172,7 +147,7 @@ describe.each([
     await publish(
       emulator.snsClient,
       requestTopicArn,
-      pyInitialize('abc', topicArn),
+      pyInitialize('abc', { clientTopicArn: topicArn }),
       pyClientAttributes({ method: 'initialize', id: 'abc', clientId: 'py-client', sessionId: proposed }),
     );
     const answer = await reader.nextRpc((rpc) => rpc.id === 'abc');
@@ -234,21 +209,6 @@ describe.each([
 });
 
 // ---------------------------------------------------------------------------------------------------
-
-const PY_SERVER_INFO = { name: 'py-server', version: '0.2.1' };
-
-/** The initialize result a Python asyncmcp server writes, with json.dumps spacing. */
-function pyInitializeResult(id: string | number, protocolVersion: string): string {
-  return pyDumps({
-    jsonrpc: '2.0',
-    id,
-    result: {
-      protocolVersion,
-      capabilities: { experimental: {}, tools: { listChanged: false } },
-      serverInfo: PY_SERVER_INFO,
-    },
-  });
-}
 
 describe.each([
   { form: 'SNS envelope', raw: false },

@@ -1,73 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { flattenAttributes, type ReceivedAttributes } from '@asyncmcp/core';
+import { type JsonRpcSeen, QueueReader as QueueReaderOf } from '@asyncmcp-internal/test-support';
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import {
-  DeleteMessageCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 
 /** Test helpers shared by this package's end-to-end tests (not a test file itself). */
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** `json.dumps(value)` with Python's defaults: `", "` and `": "` separators, `ensure_ascii=True`. */
-export function pyDumps(value: Json): string {
-  if (value === null) return 'null';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number') return JSON.stringify(value);
-  if (typeof value === 'string') {
-    return JSON.stringify(value).replace(
-      /[\u007f-\uffff]/g,
-      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
-  }
-  if (Array.isArray(value)) return `[${value.map(pyDumps).join(', ')}]`;
-  return `{${Object.entries(value)
-    .map(([key, item]) => `${pyDumps(key)}: ${pyDumps(item)}`)
-    .join(', ')}}`;
-}
+export {
+  isCompactJson,
+  type JsonRpcSeen,
+  nowSeconds,
+  pyClientAttributes,
+  pyDumps,
+  pyServerAttributes,
+  textOf,
+} from '@asyncmcp-internal/test-support';
 
 export type SnsAttributes = Record<string, MessageAttributeValue>;
-
-const str = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
-export const nowSeconds = (): string => String(Math.floor(Date.now() / 1000));
-
-/** The attributes Python asyncmcp's SNS client publishes with (`{DataType, StringValue}` on publish). */
-export function pyClientAttributes(input: {
-  method?: string;
-  id?: string | number;
-  sessionId?: string;
-  clientId?: string;
-  protocolVersion?: string;
-}): SnsAttributes {
-  const attributes: SnsAttributes = {
-    MessageType: str('jsonrpc'),
-    Timestamp: { DataType: 'Number', StringValue: nowSeconds() },
-  };
-  if (input.method !== undefined && input.id !== undefined) {
-    attributes.RequestId = str(String(input.id));
-    attributes.Method = str(input.method);
-  } else if (input.method !== undefined) {
-    attributes.Method = str(input.method);
-  }
-  if (input.sessionId) attributes.SessionId = str(input.sessionId);
-  if (input.clientId) attributes.ClientId = str(input.clientId);
-  if (input.protocolVersion) attributes.ProtocolVersion = str(input.protocolVersion);
-  return attributes;
-}
-
-/** The attributes a Python asyncmcp server publishes a server→client message with. */
-export function pyServerAttributes(sessionId: string): SnsAttributes {
-  return {
-    MessageType: str('jsonrpc'),
-    Timestamp: { DataType: 'Number', StringValue: nowSeconds() },
-    SessionId: str(sessionId),
-  };
-}
 
 /** Publishes text to a topic as any SNS publisher would (a Python peer, or a test injecting junk). */
 export async function publish(
@@ -124,15 +75,6 @@ export function snsEnvelope(
   return `{\n${entries.map(([key, value]) => `  ${JSON.stringify(key)} : ${value}`).join(',\n')}\n}`;
 }
 
-export interface JsonRpcSeen {
-  jsonrpc?: string;
-  id?: string | number;
-  method?: string;
-  params?: Record<string, unknown> & { _meta?: Record<string, unknown> };
-  result?: Record<string, unknown>;
-  error?: { code: number; message: string };
-}
-
 /** One message read off a subscribed queue, seen the way a Python peer sees it. */
 export interface Delivered {
   /** The SQS body as it arrived: the envelope, or the published text under raw delivery. */
@@ -148,52 +90,10 @@ export interface Delivered {
   types: Record<string, string>;
 }
 
-/** Reads a queue subscribed to a topic with the raw SQS API, deletes what it reads, hands out on demand. */
-export class QueueReader {
-  readonly #buffer: Delivered[] = [];
-
-  constructor(
-    private readonly sqsClient: SQSClient,
-    readonly queueUrl: string,
-  ) {}
-
-  /** The next message that matches; bounded by `attempts` long polls of at most 1 s each. */
-  async next(matches: (message: Delivered) => boolean = () => true, attempts = 20): Promise<Delivered> {
-    for (let attempt = 0; attempt <= attempts; attempt++) {
-      const index = this.#buffer.findIndex(matches);
-      if (index >= 0) return this.#buffer.splice(index, 1)[0] as Delivered;
-      if (attempt === attempts) break;
-      await this.#receive(1);
-    }
-    throw new Error(`no matching message arrived on ${this.queueUrl}`);
-  }
-
-  /** The next message whose JSON-RPC body satisfies `matches`. */
-  nextRpc(matches: (rpc: JsonRpcSeen) => boolean = () => true, attempts?: number): Promise<Delivered> {
-    return this.next((message) => matches(message.rpc), attempts);
-  }
-
-  /** Reads whatever else is on the queue now (one short poll), so a test can say nothing else came. */
-  async drain(): Promise<readonly Delivered[]> {
-    await this.#receive(0);
-    return this.#buffer;
-  }
-
-  async #receive(waitTimeSeconds: number): Promise<void> {
-    const result = await this.sqsClient.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: waitTimeSeconds,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    for (const message of result.Messages ?? []) {
-      await this.sqsClient.send(
-        new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle }),
-      );
-      this.#buffer.push(delivered(message));
-    }
+/** Reads a queue subscribed to a topic as a Python peer does, the message unwrapped from its envelope if any. */
+export class QueueReader extends QueueReaderOf<Delivered> {
+  constructor(sqsClient: SQSClient, queueUrl: string) {
+    super(sqsClient, queueUrl, { decode: delivered, rpcOf: (message) => message.rpc });
   }
 }
 
@@ -222,16 +122,6 @@ function delivered(message: Message): Delivered {
     attributes: Object.fromEntries(Object.entries(inner).map(([name, value]) => [name, value.Value])),
     types: Object.fromEntries(Object.entries(inner).map(([name, value]) => [name, value.Type])),
   };
-}
-
-export function isCompactJson(text: string): boolean {
-  return text === JSON.stringify(JSON.parse(text));
-}
-
-export function textOf(result: unknown): string {
-  return ((result as { content?: Array<{ text?: string }> }).content ?? [])
-    .map((part) => part.text ?? '')
-    .join('');
 }
 
 /** What a test server records and waits on. */
