@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ServerFactory } from '@asyncmcp/core';
 import { SqsClientTransport, SqsSessionManager } from '@asyncmcp/sqs';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -13,18 +13,12 @@ import {
   isInitializeRequest,
   LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createHttpUpstreamFactory, createStdioServerFactory } from '../src/index.js';
 
 const request = { timeout: 20_000 };
 const fixture = fileURLToPath(new URL('./fixtures/stdio-server.mjs', import.meta.url));
-
-function text(result: unknown): string {
-  return ((result as { content: Array<{ text?: string }> }).content ?? [])
-    .map((part) => part.text ?? '')
-    .join('');
-}
 
 function isAlive(pid: number): boolean {
   try {
@@ -36,21 +30,8 @@ function isAlive(pid: number): boolean {
 }
 
 describe('serve: an existing MCP server behind SQS', () => {
-  let sqs: SqsEmulator;
-  const cleanups: Array<() => Promise<unknown>> = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-  afterEach(async () => {
-    while (cleanups.length > 0)
-      await cleanups
-        .pop()?.()
-        .catch(() => undefined);
-  });
-  afterAll(async () => {
-    await sqs.stop();
-  });
+  const sqs = useSqsEmulator();
+  const cleanups = cleanupsAfterEach();
 
   async function serve(createServer: ServerFactory) {
     const requestQueueUrl = await sqs.createQueue('serve');
@@ -91,10 +72,10 @@ describe('serve: an existing MCP server behind SQS', () => {
     const first = await connect(requestQueueUrl);
     const second = await connect(requestQueueUrl);
     const pidA = Number(
-      text(await first.client.callTool({ name: 'whoami', arguments: {} }, undefined, request)),
+      textOf(await first.client.callTool({ name: 'whoami', arguments: {} }, undefined, request)),
     );
     const pidB = Number(
-      text(await second.client.callTool({ name: 'whoami', arguments: {} }, undefined, request)),
+      textOf(await second.client.callTool({ name: 'whoami', arguments: {} }, undefined, request)),
     );
     expect(pidA).toBeGreaterThan(0);
     expect(pidB).not.toBe(pidA);
@@ -109,10 +90,10 @@ describe('serve: an existing MCP server behind SQS', () => {
       ...request,
       onprogress: (p) => progress.push(p.progress),
     });
-    expect(text(steps)).toBe('did 3');
+    expect(textOf(steps)).toBe('did 3');
     expect(progress).toEqual([1, 2, 3]);
     expect(logs).toEqual(['step 1', 'step 2', 'step 3']);
-    expect(text(await first.client.callTool({ name: 'sample', arguments: {} }, undefined, request))).toBe(
+    expect(textOf(await first.client.callTool({ name: 'sample', arguments: {} }, undefined, request))).toBe(
       'sampled pong',
     );
   });
@@ -122,7 +103,7 @@ describe('serve: an existing MCP server behind SQS', () => {
       createStdioServerFactory({ command: process.execPath, args: [fixture], stderr: 'ignore' }),
     );
     const { client, transport } = await connect(requestQueueUrl);
-    const pid = Number(text(await client.callTool({ name: 'whoami', arguments: {} }, undefined, request)));
+    const pid = Number(textOf(await client.callTool({ name: 'whoami', arguments: {} }, undefined, request)));
     expect(isAlive(pid)).toBe(true);
     expect(await manager.terminateSession(transport.sessionId as string)).toBe(true);
     await expect.poll(() => isAlive(pid), { timeout: 10_000 }).toBe(false);
@@ -141,7 +122,7 @@ describe('serve: an existing MCP server behind SQS', () => {
       .toBe(false);
     const fresh = await connect(requestQueueUrl);
     expect(
-      text(await fresh.client.callTool({ name: 'echo', arguments: { text: 'alive' } }, undefined, request)),
+      textOf(await fresh.client.callTool({ name: 'echo', arguments: { text: 'alive' } }, undefined, request)),
     ).toBe('alive');
   });
 
@@ -185,10 +166,10 @@ describe('serve: an existing MCP server behind SQS', () => {
     const a = await connect(requestQueueUrl);
     const b = await connect(requestQueueUrl);
     expect(
-      text(await a.client.callTool({ name: 'echo', arguments: { text: 'a' } }, undefined, request)),
+      textOf(await a.client.callTool({ name: 'echo', arguments: { text: 'a' } }, undefined, request)),
     ).toBe('upstream says a');
     expect(
-      text(await b.client.callTool({ name: 'echo', arguments: { text: 'b' } }, undefined, request)),
+      textOf(await b.client.callTool({ name: 'echo', arguments: { text: 'b' } }, undefined, request)),
     ).toBe('upstream says b');
     expect(upstreamSessions.size).toBe(2);
     await manager.terminateSession(a.transport.sessionId as string);
