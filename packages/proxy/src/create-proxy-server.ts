@@ -47,7 +47,12 @@ export interface ProxyServerOptions {
   maxBodySize?: string | number;
   /** How long `close()` lets running requests finish. @default 10000 */
   shutdownTimeoutMs?: number;
-  /** Answer POSTs with JSON instead of SSE streams. @default false */
+  /**
+   * Answer each POST with one JSON body instead of an SSE stream: less work per call for clients and
+   * gateway, but no resumption, and a server's progress, log and sampling/elicitation messages reach the
+   * client only on the session's GET stream (SDK clients open one), not on the request's own stream.
+   * @default false
+   */
   enableJsonResponse?: boolean;
   /** Structured logger (pino or compatible). @default JSON lines on stdout */
   logger?: Logger;
@@ -238,6 +243,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       requestTimeoutMs: options.requestTimeoutMs,
       logger: log,
       observer: metrics.observer(),
+      requestStreams: !(options.enableJsonResponse ?? false),
       onclose: () => forget(key, 'closed'),
     });
     const session: GatewaySession = { key, front, bridge };

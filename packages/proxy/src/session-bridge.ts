@@ -38,6 +38,12 @@ export interface SessionBridgeOptions {
   requestTimeoutMs?: number;
   logger?: Logger;
   observer?: BridgeObserver;
+  /**
+   * Whether the front carries a server's notifications and requests on the stream of the client request
+   * they belong to. A front answering with plain JSON bodies has no such stream: they go on the
+   * session's own stream (the client's GET) instead of being lost. @default true
+   */
+  requestStreams?: boolean;
   /** Called once, when either side closed and the bridge has torn down both. */
   onclose?: () => void;
 }
@@ -63,6 +69,7 @@ export class SessionBridge {
   readonly #timeoutMs: number;
   readonly #inFlight = new Map<string, InFlight & { id: RequestId }>();
   readonly #onclose: (() => void) | undefined;
+  readonly #requestStreams: boolean;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
 
@@ -73,6 +80,7 @@ export class SessionBridge {
     this.#observer = options.observer ?? {};
     this.#timeoutMs = options.requestTimeoutMs ?? 300_000;
     this.#onclose = options.onclose;
+    this.#requestStreams = options.requestStreams ?? true;
     this.#front.onmessage = (message) => this.#fromClient(message);
     this.#back.onmessage = (message, extra) =>
       this.#fromServer(message, extra as BackendMessageExtra | undefined);
@@ -184,7 +192,7 @@ export class SessionBridge {
       this.#toClient(message);
       return;
     }
-    this.#toClient(message, this.#relatedRequestOf(message, extra));
+    this.#toClient(message, this.#requestStreams ? this.#relatedRequestOf(message, extra) : undefined);
   }
 
   /** The client request a server notification or request belongs to, when it can be told. */

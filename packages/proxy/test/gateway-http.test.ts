@@ -157,11 +157,11 @@ describe('gateway over HTTP', () => {
     return { client, transport };
   }
 
-  async function initialize(url: string, headers: Record<string, string> = {}) {
+  async function initialize(url: string, headers: Record<string, string> = {}, capabilities = {}) {
     const response = await fetch(url, {
       method: 'POST',
       headers: { ...MCP_HEADERS, ...headers },
-      body: JSON.stringify(INIT),
+      body: JSON.stringify({ ...INIT, params: { ...INIT.params, capabilities } }),
     });
     return response;
   }
@@ -411,6 +411,76 @@ describe('gateway over HTTP', () => {
       content: { name: 'Ada' },
     }));
     expect(text(await client.callTool({ name: 'ask', arguments: {} }, undefined, request))).toBe('hello Ada');
+  });
+
+  it('answers with one JSON body per request when JSON responses are on', async () => {
+    const { url } = await startGateway({ enableJsonResponse: true });
+    const opened = await initialize(url);
+    expect(opened.headers.get('content-type')).toContain('application/json');
+    const sessionId = opened.headers.get('mcp-session-id') as string;
+    await opened.text();
+    const headers = {
+      ...MCP_HEADERS,
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+    };
+    const post = (body: unknown) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+    const call = await post({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'plain' } },
+    });
+    expect(call.headers.get('content-type')).toContain('application/json');
+    expect(await call.json()).toMatchObject({
+      id: 2,
+      result: { content: [{ type: 'text', text: 'plain' }] },
+    });
+  });
+
+  it('with JSON responses, carries a server request made during a call on the session stream', async () => {
+    const { url } = await startGateway({ enableJsonResponse: true });
+    const opened = await initialize(url, {}, { elicitation: {} });
+    const sessionId = opened.headers.get('mcp-session-id') as string;
+    await opened.text();
+    const headers = {
+      ...MCP_HEADERS,
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+    };
+    const post = (body: unknown) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+    const stream = await fetch(url, { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } });
+    expect(stream.status).toBe(200);
+
+    // The call's answer is one JSON body, so the elicitation it needs first has to come on the GET stream.
+    const answer = post({ jsonrpc: '2.0', id: 'ask-1', method: 'tools/call', params: { name: 'ask' } });
+    const reader = (stream.body as ReadableStream<Uint8Array>)
+      .pipeThrough(new TextDecoderStream())
+      .getReader();
+    let seen = '';
+    while (!seen.includes('elicitation/create')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended before the elicitation: ${seen}`);
+      seen += value;
+    }
+    await reader.cancel();
+    const line = seen.split('\n').find((l) => l.includes('elicitation/create')) as string;
+    const elicitation = JSON.parse(line.slice(line.indexOf('{'))) as { id: string | number };
+    await (
+      await post({
+        jsonrpc: '2.0',
+        id: elicitation.id,
+        result: { action: 'accept', content: { name: 'Ada' } },
+      })
+    ).text();
+    const response = await answer;
+    expect(response.headers.get('content-type')).toContain('application/json');
+    expect(await response.json()).toMatchObject({
+      id: 'ask-1',
+      result: { content: [{ type: 'text', text: 'hello Ada' }] },
+    });
   });
 
   it('serves 50 concurrent sessions with colliding ids, each answer reaching its own session', async () => {
