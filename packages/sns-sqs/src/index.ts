@@ -8,3 +8,4 @@ export { isFifoTopic, SNS_MAX_MESSAGE_BYTES, SnsPublisher, type SnsPublishInput 
 export { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from './sns-sqs-backend.js';
 export { SnsSqsClientTransport, type SnsSqsClientTransportOptions } from './sns-sqs-client-transport.js';
 export { SnsSqsSessionManager, type SnsSqsSessionManagerOptions } from './sns-sqs-session-manager.js';
+export type { SubscriptionConfirmationOptions } from './sns-subscription-confirmer.js';

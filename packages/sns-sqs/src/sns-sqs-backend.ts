@@ -35,8 +35,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { toSnsDeliveryError } from './sns-errors.js';
 import { SnsPublisher } from './sns-publisher.js';
+import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
-export interface SnsSqsBackendOptions {
+export interface SnsSqsBackendOptions extends SubscriptionConfirmationOptions {
   /** Publishes to the request topic; creates and removes the response topic when it makes one. */
   snsClient: SNSClient;
   /** Reads the response queue; creates and removes it when it makes one. */
@@ -117,6 +118,7 @@ export function snsSqsBackend(options: SnsSqsBackendOptions): SnsSqsBackend {
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     messageAttributes: options.messageAttributes,
     receiveErrorBackoff: options.receiveErrorBackoff,
+    onControlMessage: subscriptionConfirmer(options.snsClient, options, logger),
     logger,
   });
   return new SnsSqsBackendImpl(backend, channel);

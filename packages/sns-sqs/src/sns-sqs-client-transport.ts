@@ -1,10 +1,11 @@
-import { type BackoffOptions, ConfigurationError, type Logger, MetaKey } from '@asyncmcp/core';
+import { type BackoffOptions, ConfigurationError, type Logger, MetaKey, silentLogger } from '@asyncmcp/core';
 import { type SqsChannelClientTransportOptions, SqsClientTransport } from '@asyncmcp/sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SnsPublisher } from './sns-publisher.js';
+import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
-export interface SnsSqsClientTransportOptions {
+export interface SnsSqsClientTransportOptions extends SubscriptionConfirmationOptions {
   /** Publishes to the server's request topic. */
   snsClient: SNSClient;
   /** Reads this client's queue. */
@@ -54,7 +55,16 @@ function toChannelOptions(options: SnsSqsClientTransportOptions): SqsChannelClie
   for (const name of ['requestTopicArn', 'responseTopicArn', 'responseQueueUrl'] as const) {
     if (!options[name]) throw new ConfigurationError(`SnsSqsClientTransport needs a ${name}`);
   }
-  const { snsClient, requestTopicArn, responseTopicArn, maxMessageBytes, sessionId, ...rest } = options;
+  const {
+    snsClient,
+    requestTopicArn,
+    responseTopicArn,
+    maxMessageBytes,
+    sessionId,
+    confirmSubscriptions,
+    confirmTopicArns,
+    ...rest
+  } = options;
   const publisher = new SnsPublisher(snsClient);
   return {
     ...rest,
@@ -73,5 +83,10 @@ function toChannelOptions(options: SnsSqsClientTransportOptions): SqsChannelClie
     // The queue is this client's alone, and a topic copies each message to every subscribed queue:
     // another session's message here is a copy nobody else will read, so releasing it would loop.
     otherSessionMessages: 'delete',
+    onControlMessage: subscriptionConfirmer(
+      snsClient,
+      { confirmSubscriptions, confirmTopicArns },
+      options.logger ?? silentLogger,
+    ),
   };
 }

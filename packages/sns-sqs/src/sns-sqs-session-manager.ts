@@ -1,10 +1,12 @@
-import { ConfigurationError, MetaKey, readMeta } from '@asyncmcp/core';
+import { ConfigurationError, MetaKey, readMeta, silentLogger } from '@asyncmcp/core';
 import { type SqsReplyChannel, SqsSessionManager, type SqsSessionManagerOptions } from '@asyncmcp/sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SnsPublisher } from './sns-publisher.js';
+import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
 export interface SnsSqsSessionManagerOptions
-  extends Omit<SqsSessionManagerOptions, 'replyChannel' | 'maxMessageBytes'> {
+  extends Omit<SqsSessionManagerOptions, 'replyChannel' | 'maxMessageBytes' | 'onControlMessage'>,
+    SubscriptionConfirmationOptions {
   /** Publishes to each session's response topic. */
   snsClient: SNSClient;
   /** Size limit checked before publishing to a client. @default 262144 (SNS) */
@@ -18,7 +20,7 @@ export interface SnsSqsSessionManagerOptions
  * with SNS publishing as its reply channel, so delivery is the same: a request is deleted once its
  * answer is published, long requests keep their visibility, redelivered requests run once, oversize
  * answers become JSON-RPC errors, poison goes to the dead-letter queue, and SNS subscription
- * confirmations are logged and deleted.
+ * confirmations are logged and deleted (or confirmed, with `confirmSubscriptions`).
  */
 export class SnsSqsSessionManager extends SqsSessionManager {
   constructor(options: SnsSqsSessionManagerOptions) {
@@ -31,8 +33,16 @@ function toSqsOptions(options: SnsSqsSessionManagerOptions): SqsSessionManagerOp
   if (!options.snsClient) throw new ConfigurationError('SnsSqsSessionManager needs an snsClient');
   if (typeof options.createServer !== 'function')
     throw new ConfigurationError('SnsSqsSessionManager needs createServer');
-  const { snsClient, maxMessageBytes, ...rest } = options;
-  return { ...rest, replyChannel: snsReplyChannel(snsClient, maxMessageBytes) };
+  const { snsClient, maxMessageBytes, confirmSubscriptions, confirmTopicArns, ...rest } = options;
+  return {
+    ...rest,
+    replyChannel: snsReplyChannel(snsClient, maxMessageBytes),
+    onControlMessage: subscriptionConfirmer(
+      snsClient,
+      { confirmSubscriptions, confirmTopicArns },
+      options.logger ?? silentLogger,
+    ),
+  };
 }
 
 /** Answers each session on the topic its client named in `_meta.clientTopicArn`. */

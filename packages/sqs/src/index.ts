@@ -8,6 +8,8 @@ export type {
   OutboundMessage,
   SqsBackendChannel,
   SqsBackendChannelEndpoint,
+  SqsControlMessage,
+  SqsControlMessageHandler,
   SqsReplyChannel,
   SqsRequestChannel,
 } from './sqs-channels.js';

@@ -26,7 +26,7 @@ import {
   unwrapSnsEnvelope,
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { SqsBackendChannel } from './sqs-channels.js';
+import type { SqsBackendChannel, SqsControlMessageHandler } from './sqs-channels.js';
 import { SqsQueueSource } from './sqs-queue.js';
 
 export interface SqsChannelBackendOptions<N extends string> {
@@ -48,6 +48,8 @@ export interface SqsChannelBackendOptions<N extends string> {
   messageAttributes?: Record<string, string>;
   /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
   receiveErrorBackoff?: BackoffOptions;
+  /** What to do with SNS control messages on the response queue. @default log and delete them */
+  onControlMessage?: SqsControlMessageHandler;
   logger?: Logger;
 }
 
@@ -226,9 +228,10 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   }
 
   /** Routes one message from the response queue: by correlated request id first, then by session id. */
-  #route(queued: QueueMessage): Disposition {
+  #route(queued: QueueMessage): Disposition | Promise<Disposition> {
     const unwrapped = this.#unwrap(queued);
     if (unwrapped.kind !== 'message') {
+      if (this.#options.onControlMessage) return this.#options.onControlMessage(unwrapped, queued);
       this.#logger.info(
         { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
         'SNS control message deleted',

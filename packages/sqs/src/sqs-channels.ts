@@ -1,4 +1,11 @@
-import type { JSONRPCMessage, JSONRPCRequest, MessageAttributes } from '@asyncmcp/core';
+import type {
+  Disposition,
+  JSONRPCMessage,
+  JSONRPCRequest,
+  MessageAttributes,
+  QueueMessage,
+  UnwrappedBody,
+} from '@asyncmcp/core';
 
 /**
  * The extension points of this package. Every transport here READS an SQS queue; what differs between
@@ -76,3 +83,16 @@ export interface SqsBackendChannel {
   /** Removes what `open()` made. Called once, after polling has stopped; must not throw. */
   close(): Promise<void>;
 }
+
+/** An SNS control message read from a queue (PROTOCOL.md §2): a subscription or unsubscribe confirmation. */
+export type SqsControlMessage = Exclude<UnwrappedBody, { kind: 'message' }>;
+
+/**
+ * Receive side: what a transport does with an SNS control message found on the queue it reads. Resolves
+ * with the message's disposition: `delete` once it is handled, `retry` to leave it for another attempt
+ * after its visibility timeout. A rejection counts as `retry`. @default log it and delete it
+ */
+export type SqsControlMessageHandler = (
+  control: SqsControlMessage,
+  queued: QueueMessage,
+) => Promise<Disposition>;

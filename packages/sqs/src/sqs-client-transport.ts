@@ -2,6 +2,7 @@ import {
   type BackoffOptions,
   ClientSessionState,
   ConfigurationError,
+  type Disposition,
   decodeMessage,
   encodeMessage,
   type Logger,
@@ -17,7 +18,7 @@ import {
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import type { SqsRequestChannel } from './sqs-channels.js';
+import type { SqsControlMessageHandler, SqsRequestChannel } from './sqs-channels.js';
 import { SqsQueueSource, SqsSender } from './sqs-queue.js';
 
 export interface SqsClientTransportOptions {
@@ -61,6 +62,8 @@ export interface SqsChannelClientTransportOptions
    * queue is live. @default 'delete'
    */
   otherSessionMessages?: 'release' | 'delete';
+  /** What to do with SNS control messages on the response queue. @default log and delete them */
+  onControlMessage?: SqsControlMessageHandler;
 }
 
 /**
@@ -131,9 +134,11 @@ export class SqsClientTransport implements Transport {
     this.#consumer.start();
   }
 
-  #receive(queued: QueueMessage): 'delete' | 'release' {
+  #receive(queued: QueueMessage): Disposition | Promise<Disposition> {
     const unwrapped = unwrapSnsEnvelope(queued.body, queued.attributes);
     if (unwrapped.kind !== 'message') {
+      const onControlMessage = isChannelOptions(this.#options) ? this.#options.onControlMessage : undefined;
+      if (onControlMessage) return onControlMessage(unwrapped, queued);
       this.#logger.info(
         { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
         'SNS control message deleted',

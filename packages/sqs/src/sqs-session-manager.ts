@@ -20,7 +20,7 @@ import {
   unwrapSnsEnvelope,
 } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SqsReplyChannel } from './sqs-channels.js';
+import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
 import { isFifoQueue, SqsQueueSource, SqsSender } from './sqs-queue.js';
 
 export interface SqsSessionManagerOptions {
@@ -62,6 +62,11 @@ export interface SqsSessionManagerOptions {
    * @default the SQS queue named in `_meta.responseQueueUrl`
    */
   replyChannel?: SqsReplyChannel;
+  /**
+   * What to do with SNS control messages on the request queue; an extension point like `replyChannel`.
+   * @default log and delete them
+   */
+  onControlMessage?: SqsControlMessageHandler;
   /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
   receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
@@ -169,6 +174,8 @@ export class SqsSessionManager implements SessionManager {
   async #handle(message: QueueMessage): Promise<{ settled: Promise<Disposition> }> {
     const unwrapped = this.#unwrap(message);
     if (unwrapped.kind !== 'message') {
+      if (this.#options.onControlMessage)
+        return { settled: this.#options.onControlMessage(unwrapped, message) };
       this.#logger.info(
         { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
         'SNS control message deleted',

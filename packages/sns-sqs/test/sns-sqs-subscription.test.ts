@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto';
+import { RecordingLogger } from '@asyncmcp/core/testing';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  SnsSqsClientTransport,
+  SnsSqsSessionManager,
+  type SubscriptionConfirmationOptions,
+  snsSqsBackend,
+} from '../src/index.js';
+import { testServerFactory } from './support.js';
+
+let emulator: SqsEmulator;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  emulator = await startSqsEmulator();
+});
+afterEach(async () => {
+  while (cleanups.length > 0)
+    await cleanups
+      .pop()?.()
+      .catch(() => undefined);
+});
+afterAll(async () => {
+  await emulator.stop();
+});
+
+interface Call {
+  command: string;
+  input: Record<string, unknown>;
+  ok: boolean;
+}
+
+/**
+ * The SNS and SQS commands a reader sends, in the order they complete, with a bounded wait for one of
+ * them. Both clients share the record, so the order of a confirmation and a deletion can be checked.
+ */
+class CallRecorder {
+  readonly calls: Call[] = [];
+  readonly #waiters = new Set<{ match: (call: Call) => boolean; resolve: (call: Call) => void }>();
+
+  watch(client: SNSClient | SQSClient): void {
+    (client as SQSClient).middlewareStack.add(
+      (next, context) => async (args) => {
+        const record = (ok: boolean) =>
+          this.#record({
+            command: String(context.commandName).replace(/Command$/, ''),
+            input: args.input as Record<string, unknown>,
+            ok,
+          });
+        try {
+          const result = await next(args);
+          record(true);
+          return result;
+        } catch (error) {
+          record(false);
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'recordCalls' },
+    );
+  }
+
+  named(...commands: string[]): Call[] {
+    return this.calls.filter((call) => commands.includes(call.command));
+  }
+
+  waitFor(commands: string[], timeoutMs = 10_000): Promise<Call> {
+    const match = (call: Call) => commands.includes(call.command);
+    const seen = this.calls.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter = { match, resolve };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(new Error(`no ${commands.join(' or ')} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiter.resolve = (call) => {
+        clearTimeout(timer);
+        resolve(call);
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  #record(call: Call): void {
+    this.calls.push(call);
+    for (const waiter of this.#waiters) {
+      if (waiter.match(call)) {
+        this.#waiters.delete(waiter);
+        waiter.resolve(call);
+      }
+    }
+  }
+}
+
+const DELETES = ['DeleteMessage', 'DeleteMessageBatch'];
+
+/** The envelope SNS delivers to a subscribed queue when a subscription waits for confirmation. */
+function subscriptionConfirmation(topicArn: string, token: string): string {
+  return JSON.stringify({
+    Type: 'SubscriptionConfirmation',
+    MessageId: randomUUID(),
+    Token: token,
+    TopicArn: topicArn,
+    Message: `You have chosen to subscribe to the topic ${topicArn}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
+    SubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topicArn)}&Token=${encodeURIComponent(token)}`,
+    Timestamp: new Date().toISOString(),
+    SignatureVersion: '1',
+    Signature: 'EXAMPLE',
+    SigningCertURL:
+      'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem',
+  });
+}
+
+async function queueDepth(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+  const { Attributes } = await emulator.sqsClient.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(Attributes?.ApproximateNumberOfMessages),
+    inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+  };
+}
+
+interface Setup {
+  queueUrl: string;
+  calls: CallRecorder;
+  logger: RecordingLogger;
+  snsClient: SNSClient;
+  sqsClient: SQSClient;
+  options: SubscriptionConfirmationOptions;
+}
+
+/** Starts one of the three SNS+SQS readers on `queueUrl`. */
+type StartReader = (setup: Setup) => Promise<void>;
+
+const readers: Array<[string, StartReader]> = [
+  [
+    'SnsSqsSessionManager',
+    async ({ queueUrl, logger, snsClient, sqsClient, options }) => {
+      const manager = new SnsSqsSessionManager({
+        snsClient,
+        sqsClient,
+        requestQueueUrl: queueUrl,
+        createServer: testServerFactory(),
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 1,
+        logger,
+        ...options,
+      });
+      await manager.start();
+      cleanups.push(() => manager.close());
+    },
+  ],
+  [
+    'SnsSqsClientTransport',
+    async ({ queueUrl, logger, snsClient, sqsClient, options }) => {
+      const transport = new SnsSqsClientTransport({
+        snsClient,
+        sqsClient,
+        requestTopicArn: await emulator.createTopic('sub-requests'),
+        responseTopicArn: await emulator.createTopic('sub-responses'),
+        responseQueueUrl: queueUrl,
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 1,
+        logger,
+        ...options,
+      });
+      await transport.start();
+      cleanups.push(() => transport.close());
+    },
+  ],
+  [
+    'snsSqsBackend',
+    async ({ queueUrl, logger, snsClient, sqsClient, options }) => {
+      const backend = snsSqsBackend({
+        snsClient,
+        sqsClient,
+        requestTopicArn: await emulator.createTopic('sub-requests'),
+        responseTopicArn: await emulator.createTopic('sub-responses'),
+        responseQueueUrl: queueUrl,
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 1,
+        logger,
+        ...options,
+      });
+      await backend.start();
+      cleanups.push(() => backend.close());
+    },
+  ],
+];
+
+/**
+ * A queue subscribed to a topic, a reader on it, and a subscription confirmation put on the queue. The
+ * emulator confirms a subscription given its ARN as the token, so a real confirmation can succeed.
+ */
+async function confirmationOnQueue(
+  startReader: StartReader,
+  options: SubscriptionConfirmationOptions & { token?: string; topicArn?: string },
+) {
+  const queueUrl = await emulator.createQueue('sub-queue');
+  const topicArn = options.topicArn ?? (await emulator.createTopic('sub-topic'));
+  const subscriptionArn = await emulator.subscribe(topicArn, queueUrl);
+  const token = options.token ?? subscriptionArn;
+  const calls = new CallRecorder();
+  const snsClient = emulator.newSnsClient();
+  const sqsClient = emulator.newClient();
+  calls.watch(snsClient);
+  calls.watch(sqsClient);
+  const logger = new RecordingLogger();
+  await emulator.sqsClient.send(
+    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: subscriptionConfirmation(topicArn, token) }),
+  );
+  await startReader({ queueUrl, calls, logger, snsClient, sqsClient, options });
+  return { queueUrl, topicArn, subscriptionArn, token, calls, logger };
+}
+
+describe.each(readers)('%s and SNS subscription confirmations', (_name, startReader) => {
+  it('logs and deletes a confirmation without confirming it by default', async () => {
+    const { queueUrl, topicArn, calls, logger } = await confirmationOnQueue(startReader, {});
+    const deleted = await logger.waitFor('SNS control message deleted');
+    expect(deleted.fields).toMatchObject({ kind: 'subscription-confirmation', topicArn });
+    await calls.waitFor(DELETES);
+    expect(calls.named('ConfirmSubscription')).toEqual([]);
+    expect(await queueDepth(queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('confirms with the topic and token of the envelope, then deletes the message', async () => {
+    const { queueUrl, topicArn, subscriptionArn, token, calls, logger } = await confirmationOnQueue(
+      startReader,
+      { confirmSubscriptions: true },
+    );
+    const confirmed = await logger.waitFor('SNS subscription confirmed');
+    expect(confirmed.level).toBe('info');
+    expect(confirmed.fields).toMatchObject({ topicArn, subscriptionArn });
+    const deletion = await calls.waitFor(DELETES);
+    const confirmations = calls.named('ConfirmSubscription');
+    expect(confirmations).toEqual([
+      { command: 'ConfirmSubscription', input: { TopicArn: topicArn, Token: token }, ok: true },
+    ]);
+    expect(calls.calls.indexOf(confirmations[0] as Call)).toBeLessThan(calls.calls.indexOf(deletion));
+    expect(await queueDepth(queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('leaves the message on the queue when confirming fails, and tries again after its visibility timeout', async () => {
+    const { queueUrl, topicArn, calls, logger } = await confirmationOnQueue(startReader, {
+      confirmSubscriptions: true,
+      token: 'not-a-token-the-topic-issued',
+    });
+    const failed = await logger.waitFor('could not confirm an SNS subscription');
+    expect(failed.level).toBe('warn');
+    expect(failed.fields).toMatchObject({ topicArn });
+    expect(failed.fields.err).toBeDefined();
+    // Not deleted: it comes back once its visibility timeout (1 s here) is over, and is tried again.
+    const index = logger.entries.indexOf(failed);
+    await logger.waitFor('could not confirm an SNS subscription', 10_000, index + 1);
+    expect(calls.named('ConfirmSubscription').filter((call) => !call.ok).length).toBeGreaterThanOrEqual(2);
+    expect(calls.named(...DELETES)).toEqual([]);
+    expect(await queueDepth(queueUrl)).toEqual({ visible: 0, inFlight: 1 });
+  });
+});
+
+describe('confirmTopicArns', () => {
+  const [, startManager] = readers[0] as [string, StartReader];
+
+  it('confirms a listed topic', async () => {
+    const topicArn = await emulator.createTopic('sub-listed');
+    const { calls, logger } = await confirmationOnQueue(startManager, {
+      confirmSubscriptions: true,
+      confirmTopicArns: [topicArn],
+      topicArn,
+    });
+    await logger.waitFor('SNS subscription confirmed');
+    await calls.waitFor(DELETES);
+    expect(calls.named('ConfirmSubscription')).toHaveLength(1);
+  });
+
+  it('logs and deletes the confirmation of a topic not listed, without confirming it', async () => {
+    const { queueUrl, topicArn, calls, logger } = await confirmationOnQueue(startManager, {
+      confirmSubscriptions: true,
+      confirmTopicArns: ['arn:aws:sns:us-east-1:000000000000:some-other-topic'],
+    });
+    const deleted = await logger.waitFor('SNS control message deleted');
+    expect(deleted.fields).toMatchObject({ kind: 'subscription-confirmation', topicArn });
+    await calls.waitFor(DELETES);
+    expect(calls.named('ConfirmSubscription')).toEqual([]);
+    expect(await queueDepth(queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+});
+
+describe('UnsubscribeConfirmation', () => {
+  it('is logged and deleted, never confirmed, even with confirmSubscriptions', async () => {
+    const queueUrl = await emulator.createQueue('unsub-queue');
+    const topicArn = await emulator.createTopic('unsub-topic');
+    const calls = new CallRecorder();
+    const snsClient = emulator.newSnsClient();
+    const sqsClient = emulator.newClient();
+    calls.watch(snsClient);
+    calls.watch(sqsClient);
+    const logger = new RecordingLogger();
+    await emulator.sqsClient.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify({
+          Type: 'UnsubscribeConfirmation',
+          MessageId: randomUUID(),
+          Token: 'token',
+          TopicArn: topicArn,
+          Message: `You have chosen to deactivate subscription to ${topicArn}.`,
+          Timestamp: new Date().toISOString(),
+        }),
+      }),
+    );
+    const [, startManager] = readers[0] as [string, StartReader];
+    await startManager({
+      queueUrl,
+      calls,
+      logger,
+      snsClient,
+      sqsClient,
+      options: { confirmSubscriptions: true },
+    });
+    const deleted = await logger.waitFor('SNS control message deleted');
+    expect(deleted.fields).toMatchObject({ kind: 'unsubscribe-confirmation', topicArn });
+    await calls.waitFor(DELETES);
+    expect(calls.named('ConfirmSubscription')).toEqual([]);
+  });
+});
