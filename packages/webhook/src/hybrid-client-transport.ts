@@ -1,35 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import {
-  type BackendMessageExtra,
   ConfigurationError,
-  isAnswer,
-  isInitializeRequest,
   isRequest,
   type JSONRPCMessage,
   type Logger,
-  MetaKey,
   silentLogger,
   type Transport,
   type TransportSendOptions,
   TransportStateError,
   toError,
-  withMeta,
 } from '@asyncmcp/core';
 import {
   StreamableHTTPClientTransport,
   type StreamableHTTPReconnectionOptions,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { AnswerLedger } from './webhook-answer-ledger.js';
-import type { ClientTransportHooks, WebhookListenOptions } from './webhook-client-transport.js';
+import { ClientWebhookEndpoint, type WebhookListenOptions } from './client-webhook-endpoint.js';
+import type { ClientTransportHooks } from './webhook-client-transport.js';
 import { WebhookHeader } from './webhook-headers.js';
-import {
-  headerValue,
-  type NodeRequestHandler,
-  type RunningHttpServer,
-  startHttpServerAt,
-} from './webhook-http.js';
-import { WebhookReceiver, type WebhookReceiverStats } from './webhook-receiver.js';
+import { headerValue, type NodeRequestHandler } from './webhook-http.js';
+import type { WebhookReceiverStats } from './webhook-receiver.js';
 import type { WebhookSecret } from './webhook-signing.js';
 
 export interface StreamableHttpWebhookClientTransportOptions {
@@ -73,24 +63,22 @@ export class StreamableHttpWebhookClientTransport implements Transport {
   readonly #options: StreamableHttpWebhookClientTransportOptions;
   readonly #hooks: ClientTransportHooks;
   readonly #http: StreamableHTTPClientTransport;
-  readonly #receiver: WebhookReceiver;
-  readonly #ledger = new AnswerLedger();
+  readonly #endpoint: ClientWebhookEndpoint;
   readonly #logger: Logger;
-  #webhookUrl: string | undefined;
-  #listener: RunningHttpServer | undefined;
   #started = false;
   #closed = false;
   #closeFired = false;
 
   constructor(options: StreamableHttpWebhookClientTransportOptions, hooks: ClientTransportHooks = {}) {
     let serverUrl: URL;
+    let webhookUrl: string | undefined;
     try {
       serverUrl = new URL(String(options.serverUrl));
-      if (options.webhookUrl !== undefined) this.#webhookUrl = new URL(String(options.webhookUrl)).href;
+      if (options.webhookUrl !== undefined) webhookUrl = new URL(String(options.webhookUrl)).href;
     } catch {
       throw new ConfigurationError('serverUrl and webhookUrl must be valid URLs');
     }
-    if (this.#webhookUrl === undefined && !options.listen) {
+    if (webhookUrl === undefined && !options.listen) {
       throw new ConfigurationError(
         'StreamableHttpWebhookClientTransport needs a webhookUrl (or listen, to start a receiver)',
       );
@@ -107,12 +95,15 @@ export class StreamableHttpWebhookClientTransport implements Transport {
       reconnectionOptions: options.reconnectionOptions,
       sessionId: options.sessionId,
     });
-    this.#receiver = new WebhookReceiver({
+    this.#endpoint = new ClientWebhookEndpoint({
+      webhookUrl,
+      listen: options.listen,
       signingSecret: options.signingSecret,
       maxBodyBytes: options.maxBodyBytes,
       now: options.now,
       logger: this.#logger,
-      receive: (message, received) => {
+      transport: this,
+      refusal: (_message, received) => {
         if (this.#closed) return { status: 410, error: 'The transport is closed' };
         const named = headerValue(received, WebhookHeader.McpSessionId);
         const own = this.#http.sessionId;
@@ -120,15 +111,13 @@ export class StreamableHttpWebhookClientTransport implements Transport {
           this.#logger.warn({ sessionId: own, other: named }, 'delivery for another session refused');
           return { status: 404, error: `Session not found: ${named}` };
         }
-        const related = this.#ledger.pendingByText(headerValue(received, WebhookHeader.RelatedRequestId));
-        this.#deliver(message, related === undefined ? undefined : { relatedRequestId: related });
         return undefined;
       },
     });
   }
 
   /** The Node handler that receives the server's webhook POSTs; mount it where `webhookUrl` points. */
-  readonly handleWebhook: NodeRequestHandler = (req, res) => this.#receiver.handle(req, res);
+  readonly handleWebhook: NodeRequestHandler = (req, res) => this.#endpoint.handle(req, res);
 
   get sessionId(): string | undefined {
     return this.#http.sessionId;
@@ -136,11 +125,11 @@ export class StreamableHttpWebhookClientTransport implements Transport {
 
   /** The URL named to the server in `initialize`; with `listen` on port 0, known once started. */
   get webhookUrl(): string | undefined {
-    return this.#webhookUrl;
+    return this.#endpoint.url;
   }
 
   get stats(): Readonly<WebhookReceiverStats> {
-    return this.#receiver.stats;
+    return this.#endpoint.stats;
   }
 
   setProtocolVersion(version: string): void {
@@ -151,18 +140,8 @@ export class StreamableHttpWebhookClientTransport implements Transport {
     if (this.#started) throw new Error('The transport is already started');
     if (this.#closed) throw new TransportStateError('closed');
     this.#started = true;
-    const listen = this.#options.listen;
-    if (listen) {
-      const path = listen.path ?? (this.#webhookUrl ? new URL(this.#webhookUrl).pathname : '/webhook');
-      this.#listener = await startHttpServerAt(
-        path,
-        (req, res) => this.#receiver.handle(req, res),
-        listen,
-        this.#logger,
-      );
-      this.#webhookUrl ??= `${this.#listener.origin}${path}`;
-    }
-    this.#http.onmessage = (message) => this.#deliver(message);
+    await this.#endpoint.listen();
+    this.#http.onmessage = (message) => this.#endpoint.deliver(message);
     this.#http.onerror = (error) => this.onerror?.(error);
     this.#http.onclose = () => void this.close();
     await this.#http.start();
@@ -171,15 +150,12 @@ export class StreamableHttpWebhookClientTransport implements Transport {
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.#closed) throw new TransportStateError('closed');
     if (!this.#started) throw new TransportStateError('not-started');
-    const wire =
-      isInitializeRequest(message) && this.#webhookUrl !== undefined
-        ? withMeta(message, { [MetaKey.WebhookUrl]: this.#webhookUrl })
-        : message;
-    if (isRequest(wire)) this.#ledger.sent(wire.id);
+    const wire = this.#endpoint.named(message);
+    if (isRequest(wire)) this.#endpoint.ledger.sent(wire.id);
     try {
       await this.#http.send(wire, options);
     } catch (error) {
-      if (isRequest(wire)) this.#ledger.abandoned(wire.id);
+      if (isRequest(wire)) this.#endpoint.ledger.abandoned(wire.id);
       throw error;
     }
   }
@@ -201,23 +177,11 @@ export class StreamableHttpWebhookClientTransport implements Transport {
       });
     }
     await this.#http.close();
-    await this.#listener?.close();
+    await this.#endpoint.close();
     this.#hooks.onclosed?.();
     if (!this.#closeFired) {
       this.#closeFired = true;
       this.onclose?.();
-    }
-  }
-
-  #deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
-    if (isAnswer(message) && message.id !== undefined && !this.#ledger.take(message.id)) {
-      this.#logger.debug({ id: message.id }, 'duplicate answer dropped');
-      return;
-    }
-    try {
-      this.onmessage?.(message, extra);
-    } catch (error) {
-      this.onerror?.(toError(error));
     }
   }
 }

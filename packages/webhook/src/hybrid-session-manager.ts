@@ -27,6 +27,7 @@ import {
   StreamableHTTPServerTransport,
   type StreamableHTTPServerTransportOptions,
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { EndpointListener } from './endpoint-listener.js';
 import { type HybridContext, HybridSession } from './hybrid-session.js';
 import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
 import { WebhookHeader } from './webhook-headers.js';
@@ -35,10 +36,8 @@ import {
   headerValue,
   type ListenOptions,
   type NodeRequestHandler,
-  type RunningHttpServer,
   readBody,
   sendJson,
-  startHttpServerAt,
 } from './webhook-http.js';
 
 /** Which tools answer by webhook: names, or a predicate on the name. */
@@ -118,7 +117,7 @@ export class HybridSessionManager implements SessionManager {
   readonly #registry: SessionRegistry<HybridSession>;
   readonly #deliverer: WebhookDeliverer;
   readonly #context: HybridContext;
-  #listener: RunningHttpServer | undefined;
+  readonly #endpoint: EndpointListener;
   #closed = false;
 
   constructor(options: HybridSessionManagerOptions) {
@@ -127,6 +126,11 @@ export class HybridSessionManager implements SessionManager {
     }
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#endpoint = new EndpointListener(
+      options.path ?? '/mcp',
+      (req, res) => this.handleRequest(req, res),
+      this.#logger,
+    );
     this.#deliverer = new WebhookDeliverer({ ...options, logger: this.#logger });
     this.#registry = new SessionRegistry<HybridSession>({
       maxSessions: options.maxSessions,
@@ -162,7 +166,7 @@ export class HybridSessionManager implements SessionManager {
 
   /** The endpoint's URL once `listen()` has bound it. */
   get url(): string | undefined {
-    return this.#listener ? `${this.#listener.origin}${this.#options.path ?? '/mcp'}` : undefined;
+    return this.#endpoint.url;
   }
 
   get metrics(): Record<string, number> {
@@ -178,11 +182,8 @@ export class HybridSessionManager implements SessionManager {
   async start(): Promise<void> {}
 
   /** Serves the endpoint on a server of its own; resolves with its URL. */
-  async listen(options: ListenOptions): Promise<string> {
-    if (this.#listener) throw new Error('The manager is already listening');
-    const path = this.#options.path ?? '/mcp';
-    this.#listener = await startHttpServerAt(path, this.handleRequest, options, this.#logger);
-    return this.url as string;
+  listen(options: ListenOptions): Promise<string> {
+    return this.#endpoint.listen(options);
   }
 
   async terminateSession(sessionId: string): Promise<boolean> {
@@ -199,7 +200,7 @@ export class HybridSessionManager implements SessionManager {
     await Promise.allSettled([...this.#registry.entries()].map(([, session]) => this.#end(session)));
     this.#registry.dispose();
     await this.#deliverer.close();
-    await this.#listener?.close();
+    await this.#endpoint.close();
   }
 
   /** The Streamable HTTP endpoint (POST, GET, DELETE), for `app.all('/mcp', manager.handleRequest)`. */

@@ -1,12 +1,10 @@
 import {
   Attribute,
-  type BackendMessageExtra,
   ClientSessionState,
   ConfigurationError,
   DeliveryError,
   describeError,
   encodeMessage,
-  isAnswer,
   isInitializeRequest,
   isRequest,
   isValidSessionId,
@@ -14,31 +12,18 @@ import {
   JsonRpcErrorCode,
   jsonRpcError,
   type Logger,
-  MetaKey,
   silentLogger,
   type Transport,
   TransportStateError,
-  toError,
-  withMeta,
 } from '@asyncmcp/core';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { AnswerLedger } from './webhook-answer-ledger.js';
+import { ClientWebhookEndpoint, type WebhookListenOptions } from './client-webhook-endpoint.js';
 import { headersFromAttributes, WebhookHeader } from './webhook-headers.js';
-import {
-  headerValue,
-  type ListenOptions,
-  type NodeRequestHandler,
-  type RunningHttpServer,
-  redactUrl,
-  startHttpServerAt,
-} from './webhook-http.js';
-import { WebhookReceiver, type WebhookReceiverStats } from './webhook-receiver.js';
+import { headerValue, type NodeRequestHandler, redactUrl } from './webhook-http.js';
+import type { WebhookReceiverStats } from './webhook-receiver.js';
 import { type WebhookSecret, WebhookSigner } from './webhook-signing.js';
 
-export interface WebhookListenOptions extends ListenOptions {
-  /** The path the receiver answers on. @default the path of `webhookUrl`, else '/webhook' */
-  path?: string;
-}
+export type { WebhookListenOptions };
 
 export interface WebhookClientTransportOptions {
   /** The server's endpoint, e.g. `https://mcp.example.com/mcp/request`. */
@@ -97,22 +82,20 @@ export class WebhookClientTransport implements Transport {
   readonly #hooks: ClientTransportHooks;
   readonly #serverUrl: URL;
   readonly #state: ClientSessionState;
-  readonly #ledger = new AnswerLedger();
-  readonly #receiver: WebhookReceiver;
+  readonly #endpoint: ClientWebhookEndpoint;
   readonly #signer: WebhookSigner | undefined;
   readonly #fetch: FetchLike;
   readonly #logger: Logger;
   readonly #abort = new AbortController();
-  #webhookUrl: string | undefined;
-  #listener: RunningHttpServer | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #started = false;
   #closed = false;
 
   constructor(options: WebhookClientTransportOptions, hooks: ClientTransportHooks = {}) {
     this.#serverUrl = parseUrl(options.serverUrl, 'serverUrl');
-    if (options.webhookUrl !== undefined) this.#webhookUrl = parseUrl(options.webhookUrl, 'webhookUrl').href;
-    else if (!options.listen) {
+    const webhookUrl =
+      options.webhookUrl === undefined ? undefined : parseUrl(options.webhookUrl, 'webhookUrl').href;
+    if (webhookUrl === undefined && !options.listen) {
       throw new ConfigurationError(
         'WebhookClientTransport needs a webhookUrl (or listen, to start a receiver)',
       );
@@ -130,12 +113,15 @@ export class WebhookClientTransport implements Transport {
       meta: {},
       proposedSessionId: options.proposedSessionId,
     });
-    this.#receiver = new WebhookReceiver({
+    this.#endpoint = new ClientWebhookEndpoint({
+      webhookUrl,
+      listen: options.listen,
       signingSecret: options.signingSecret,
       maxBodyBytes: options.maxBodyBytes,
       now: options.now,
       logger: this.#logger,
-      receive: (message, headers) => {
+      transport: this,
+      refusal: (message, headers) => {
         if (this.#closed) return { status: 410, error: 'The transport is closed' };
         const sessionId = headerValue(headers, WebhookHeader.SessionId);
         const attributes: Record<string, string> =
@@ -147,15 +133,13 @@ export class WebhookClientTransport implements Transport {
           );
           return { status: 404, error: `Session not found: ${sessionId}` };
         }
-        const related = this.#ledger.pendingByText(headerValue(headers, WebhookHeader.RelatedRequestId));
-        this.#deliver(message, related === undefined ? undefined : { relatedRequestId: related });
         return undefined;
       },
     });
   }
 
   /** The Node handler that receives the server's POSTs; mount it where `webhookUrl` points. */
-  readonly handleWebhook: NodeRequestHandler = (req, res) => this.#receiver.handle(req, res);
+  readonly handleWebhook: NodeRequestHandler = (req, res) => this.#endpoint.handle(req, res);
 
   get sessionId(): string | undefined {
     return this.#state.sessionId;
@@ -167,11 +151,11 @@ export class WebhookClientTransport implements Transport {
 
   /** The URL named to the server in `initialize`; with `listen` on port 0, known once started. */
   get webhookUrl(): string | undefined {
-    return this.#webhookUrl;
+    return this.#endpoint.url;
   }
 
   get stats(): Readonly<WebhookReceiverStats> {
-    return this.#receiver.stats;
+    return this.#endpoint.stats;
   }
 
   setProtocolVersion(version: string): void {
@@ -182,16 +166,7 @@ export class WebhookClientTransport implements Transport {
     if (this.#started) throw new Error('The transport is already started');
     if (this.#closed) throw new TransportStateError('closed');
     this.#started = true;
-    const listen = this.#options.listen;
-    if (!listen) return;
-    const path = listen.path ?? (this.#webhookUrl ? new URL(this.#webhookUrl).pathname : '/webhook');
-    this.#listener = await startHttpServerAt(
-      path,
-      (req, res) => this.#receiver.handle(req, res),
-      listen,
-      this.#logger,
-    );
-    this.#webhookUrl ??= `${this.#listener.origin}${path}`;
+    await this.#endpoint.listen();
   }
 
   /** Sends one message; messages go out one at a time, in the order `send` was called. */
@@ -250,18 +225,14 @@ export class WebhookClientTransport implements Transport {
       }
     }
     this.#abort.abort();
-    await this.#listener?.close();
+    await this.#endpoint.close();
     this.#hooks.onclosed?.();
     this.onclose?.();
   }
 
   async #post(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) throw new TransportStateError('closed');
-    const outgoing =
-      isInitializeRequest(message) && this.#webhookUrl !== undefined
-        ? withMeta(message, { [MetaKey.WebhookUrl]: this.#webhookUrl })
-        : message;
-    const prepared = this.#state.prepare(outgoing);
+    const prepared = this.#state.prepare(this.#endpoint.named(message));
     const body = encodeMessage(prepared.message);
     const headers = {
       ...this.#options.headers,
@@ -269,7 +240,7 @@ export class WebhookClientTransport implements Transport {
       ...this.#signer?.headers(body),
     };
     const request = isRequest(prepared.message) ? prepared.message : undefined;
-    if (request) this.#ledger.sent(request.id);
+    if (request) this.#endpoint.ledger.sent(request.id);
     let response: Response;
     let text: string;
     try {
@@ -285,7 +256,7 @@ export class WebhookClientTransport implements Transport {
       });
       text = await response.text();
     } catch (cause) {
-      if (request) this.#ledger.abandoned(request.id);
+      if (request) this.#endpoint.ledger.abandoned(request.id);
       throw new DeliveryError({
         message: `POST to ${redactUrl(this.#serverUrl)} failed: ${describeError(cause)}`,
         cause,
@@ -303,7 +274,7 @@ export class WebhookClientTransport implements Transport {
     );
     // The reply belongs to this POST, so its error can answer this request, whatever id the server
     // put in it (Python servers put "server-error", which no caller could match).
-    if (request) return this.#deliver(jsonRpcError(refusal.code, refusal.message, request.id));
+    if (request) return this.#endpoint.deliver(jsonRpcError(refusal.code, refusal.message, request.id));
     throw new DeliveryError({
       message: `The server refused ${method ?? 'a response'}: HTTP ${response.status} ${refusal.message}`,
       isRetryable: response.status >= 500,
@@ -323,18 +294,6 @@ export class WebhookClientTransport implements Transport {
       }
     }
     if (id !== undefined && isValidSessionId(id)) this.#state.sessionId = id;
-  }
-
-  #deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
-    if (isAnswer(message) && message.id !== undefined && !this.#ledger.take(message.id)) {
-      this.#logger.debug({ id: message.id }, 'duplicate answer dropped');
-      return;
-    }
-    try {
-      this.onmessage?.(message, extra);
-    } catch (error) {
-      this.onerror?.(toError(error));
-    }
   }
 }
 

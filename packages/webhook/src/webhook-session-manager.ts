@@ -24,6 +24,7 @@ import {
   sessionNotFoundError,
   silentLogger,
 } from '@asyncmcp/core';
+import { EndpointListener } from './endpoint-listener.js';
 import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
 import { attributesFromHeaders, serverMessageHeaders, WebhookHeader } from './webhook-headers.js';
 import {
@@ -31,10 +32,8 @@ import {
   headerValue,
   type ListenOptions,
   type NodeRequestHandler,
-  type RunningHttpServer,
   readBody,
   sendJson,
-  startHttpServerAt,
 } from './webhook-http.js';
 import { WebhookVerifier } from './webhook-signing.js';
 import { WebhookUrlRefusedError } from './webhook-url-guard.js';
@@ -94,7 +93,7 @@ export class WebhookSessionManager implements SessionManager {
   readonly #deliverer: WebhookDeliverer;
   readonly #verifier: WebhookVerifier | undefined;
   readonly #live = new Set<string>();
-  #listener: RunningHttpServer | undefined;
+  readonly #endpoint: EndpointListener;
   #closing: Promise<void> | undefined;
 
   constructor(options: WebhookSessionManagerOptions) {
@@ -103,6 +102,11 @@ export class WebhookSessionManager implements SessionManager {
     }
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#endpoint = new EndpointListener(
+      options.path ?? '/mcp/request',
+      (req, res) => this.handleRequest(req, res),
+      this.#logger,
+    );
     this.#deliverer = new WebhookDeliverer({ ...options, logger: this.#logger });
     this.#verifier =
       options.signingSecret === undefined
@@ -142,7 +146,7 @@ export class WebhookSessionManager implements SessionManager {
 
   /** The endpoint's URL once `listen()` has bound it. */
   get url(): string | undefined {
-    return this.#listener ? `${this.#listener.origin}${this.#options.path ?? '/mcp/request'}` : undefined;
+    return this.#endpoint.url;
   }
 
   /** Counters for metrics: sessions and requests, webhook deliveries, and this endpoint's refusals. */
@@ -160,11 +164,8 @@ export class WebhookSessionManager implements SessionManager {
   async start(): Promise<void> {}
 
   /** Serves the endpoint on a server of its own; resolves with its URL. */
-  async listen(options: ListenOptions): Promise<string> {
-    if (this.#listener) throw new Error('The manager is already listening');
-    const path = this.#options.path ?? '/mcp/request';
-    this.#listener = await startHttpServerAt(path, this.handleRequest, options, this.#logger);
-    return this.url as string;
+  listen(options: ListenOptions): Promise<string> {
+    return this.#endpoint.listen(options);
   }
 
   terminateSession(sessionId: string): Promise<boolean> {
@@ -176,7 +177,7 @@ export class WebhookSessionManager implements SessionManager {
     this.#closing ??= (async () => {
       await this.#dispatcher.close({ timeoutMs: this.#options.shutdownTimeoutMs ?? 10_000 });
       await this.#deliverer.close();
-      await this.#listener?.close();
+      await this.#endpoint.close();
     })();
     return this.#closing;
   }

@@ -1,0 +1,117 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  type BackendMessageExtra,
+  isAnswer,
+  isInitializeRequest,
+  type JSONRPCMessage,
+  type Logger,
+  MetaKey,
+  type Transport,
+  toError,
+  withMeta,
+} from '@asyncmcp/core';
+import { AnswerLedger } from './webhook-answer-ledger.js';
+import { WebhookHeader } from './webhook-headers.js';
+import {
+  headerValue,
+  type ListenOptions,
+  type NodeRequestHandler,
+  type RunningHttpServer,
+  startHttpServerAt,
+} from './webhook-http.js';
+import { type ReceiveRefusal, WebhookReceiver, type WebhookReceiverStats } from './webhook-receiver.js';
+import type { WebhookSecret } from './webhook-signing.js';
+
+export interface WebhookListenOptions extends ListenOptions {
+  /** The path the receiver answers on. @default the path of `webhookUrl`, else '/webhook' */
+  path?: string;
+}
+
+export interface ClientWebhookEndpointOptions {
+  webhookUrl: string | undefined;
+  listen: WebhookListenOptions | undefined;
+  signingSecret: WebhookSecret | undefined;
+  maxBodyBytes: number | undefined;
+  now: (() => number) | undefined;
+  logger: Logger;
+  /** Whose `onmessage` gets what arrives: the SDK sets it only once the transport exists. */
+  transport: Pick<Transport, 'onmessage' | 'onerror'>;
+  /** Why a delivery is not this client's to take (closed, or for another session); nothing to take it. */
+  refusal(message: JSONRPCMessage, headers: IncomingHttpHeaders): ReceiveRefusal | undefined;
+}
+
+/**
+ * The webhook end of both client transports: it receives the server's POSTs, on a handler to mount or
+ * on a server of its own, names its URL in `initialize`, and hands each answer to the SDK once, however
+ * many ways the answer came.
+ */
+export class ClientWebhookEndpoint {
+  /** Requests sent and answers handed on; the transport says what it sent. */
+  readonly ledger = new AnswerLedger();
+  readonly #options: ClientWebhookEndpointOptions;
+  readonly #receiver: WebhookReceiver;
+  #url: string | undefined;
+  #listener: RunningHttpServer | undefined;
+
+  constructor(options: ClientWebhookEndpointOptions) {
+    this.#options = options;
+    this.#url = options.webhookUrl;
+    this.#receiver = new WebhookReceiver({
+      signingSecret: options.signingSecret,
+      maxBodyBytes: options.maxBodyBytes,
+      now: options.now,
+      logger: options.logger,
+      receive: (message, headers) => {
+        const refusal = options.refusal(message, headers);
+        if (refusal) return refusal;
+        const related = this.ledger.pendingByText(headerValue(headers, WebhookHeader.RelatedRequestId));
+        this.deliver(message, related === undefined ? undefined : { relatedRequestId: related });
+        return undefined;
+      },
+    });
+  }
+
+  readonly handle: NodeRequestHandler = (req, res) => this.#receiver.handle(req, res);
+
+  /** The URL named to the server in `initialize`; with `listen` on port 0, known once listening. */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  get stats(): Readonly<WebhookReceiverStats> {
+    return this.#receiver.stats;
+  }
+
+  /** Starts the server of its own, when `listen` asks for one. */
+  async listen(): Promise<void> {
+    const listen = this.#options.listen;
+    if (!listen) return;
+    const path = listen.path ?? (this.#url ? new URL(this.#url).pathname : '/webhook');
+    this.#listener = await startHttpServerAt(path, this.handle, listen, this.#options.logger);
+    this.#url ??= `${this.#listener.origin}${path}`;
+  }
+
+  /** The message as it goes to the server: `initialize` names where to send this client's messages. */
+  named(message: JSONRPCMessage): JSONRPCMessage {
+    return isInitializeRequest(message) && this.#url !== undefined
+      ? withMeta(message, { [MetaKey.WebhookUrl]: this.#url })
+      : message;
+  }
+
+  /** Hands a message to the SDK; an answer it has already had is dropped. */
+  deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
+    if (isAnswer(message) && message.id !== undefined && !this.ledger.take(message.id)) {
+      this.#options.logger.debug({ id: message.id }, 'duplicate answer dropped');
+      return;
+    }
+    try {
+      this.#options.transport.onmessage?.(message, extra);
+    } catch (error) {
+      this.#options.transport.onerror?.(toError(error));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#listener?.close();
+  }
+}
