@@ -71,6 +71,7 @@ describe('resolveConfig: defaults', () => {
       maxSessions: 1000,
       sessionIdleTimeoutMs: 1_800_000,
       requestTimeoutMs: 300_000,
+      jsonResponse: false,
       stdio: false,
       region: undefined,
       endpointUrl: undefined,
@@ -287,6 +288,16 @@ describe('resolveConfig: flags', () => {
 
   it('takes --stdio as a switch', () => {
     expect(resolve({ flags: { requestQueueUrl: QUEUE, stdio: true } }).stdio).toBe(true);
+  });
+
+  it('takes --json-response as a switch, or from ASYNCMCP_JSON_RESPONSE', () => {
+    expect(resolve({ flags: { requestQueueUrl: QUEUE, jsonResponse: true } }).jsonResponse).toBe(true);
+    expect(
+      resolve({ flags: { requestQueueUrl: QUEUE }, env: { ASYNCMCP_JSON_RESPONSE: 'true' } }).jsonResponse,
+    ).toBe(true);
+    expect(() =>
+      resolve({ flags: { requestQueueUrl: QUEUE }, env: { ASYNCMCP_JSON_RESPONSE: 'sometimes' } }),
+    ).toThrow('invalid json-response switch "sometimes" from environment variable ASYNCMCP_JSON_RESPONSE');
   });
 
   it('accepts port 0 (a free port)', () => {
@@ -555,7 +566,7 @@ describe('resolveConfig: bad configuration, one line each', () => {
 
   it('refuses unknown keys, suggesting the likely one', () => {
     const known =
-      'backend, requestQueueUrl, responseQueueUrl, requestTopicArn, responseTopicArn, serverUrl, webhookBaseUrl, webhookPath, signingSecret, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, stdio, region, endpointUrl, logLevel';
+      'backend, requestQueueUrl, responseQueueUrl, requestTopicArn, responseTopicArn, serverUrl, webhookBaseUrl, webhookPath, signingSecret, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, jsonResponse, stdio, region, endpointUrl, logLevel';
     expectRefused(
       { file: { path: 'g.yaml', contents: 'corsOrigin: https://a.example.com' } },
       'unknown-config-key',

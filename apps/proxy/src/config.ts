@@ -99,6 +99,8 @@ export interface GatewayConfig {
   maxSessions: number;
   sessionIdleTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Answer POSTs with one JSON body instead of an SSE stream. */
+  jsonResponse: boolean;
   stdio: boolean;
   /** Undefined lets the AWS SDK find the region itself (AWS_REGION, shared config profile). */
   region: string | undefined;
@@ -365,6 +367,8 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
       1000,
     requestTimeoutMs:
       (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
+    jsonResponse:
+      optional(pick('jsonResponse'), (raw) => parseBoolean(raw, 'json-response switch')) ?? false,
     stdio: optional(pick('stdio'), (raw) => parseBoolean(raw, 'stdio switch')) ?? false,
     region: forBackend(isAwsBackend(backend), pick('region'), parseRegion),
     endpointUrl: forBackend(isAwsBackend(backend), pick('endpointUrl'), parseEndpointUrl),

@@ -99,6 +99,7 @@ async function startHttp(
     maxSessions: config.maxSessions,
     sessionIdleTimeoutMs: config.sessionIdleTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
+    enableJsonResponse: config.jsonResponse,
     logger,
   });
   let url: string;

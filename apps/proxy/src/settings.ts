@@ -228,6 +228,14 @@ export const SETTINGS = [
     defaultText: '300',
   },
   {
+    key: 'jsonResponse',
+    flag: '--json-response',
+    env: ['ASYNCMCP_JSON_RESPONSE'],
+    description:
+      "answer each POST with one JSON body instead of an SSE stream: cheaper per call, no resumption; a server's messages during a call go on the session's GET stream",
+    defaultText: 'false',
+  },
+  {
     key: 'stdio',
     flag: '--stdio',
     env: ['ASYNCMCP_STDIO'],
