@@ -62,3 +62,18 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 }
 
 export const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+/** The `initialize` a client with no SDK POSTs by hand, naming the webhook the server must deliver to. */
+export function rawInitialize(webhookUrl: string, clientName: string): string {
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: clientName, version: '1' },
+      _meta: { webhookUrl },
+    },
+  });
+}

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { RecordingLogger } from '@asyncmcp/core/testing';
+import { cleanupsAfterEach, textOf } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   HybridSessionManager,
@@ -44,13 +45,7 @@ interface Delivery {
   body: Record<string, unknown>;
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
-});
+const cleanups = cleanupsAfterEach();
 
 async function setup(options: Partial<HybridSessionManagerOptions> & { receiverStatus?: number } = {}) {
   const fixture: Fixture = {};
@@ -95,12 +90,6 @@ async function setup(options: Partial<HybridSessionManagerOptions> & { receiverS
   return { manager, client, transport, deliveries, fixture, logger, receiver };
 }
 
-function text(result: unknown): string {
-  return ((result as { content: Array<{ text?: string }> }).content ?? [])
-    .map((part) => part.text ?? '')
-    .join('');
-}
-
 describe('StreamableHTTP + webhook hybrid', () => {
   it('delivers a webhook tool answer by webhook while its progress flows on the SSE stream', async () => {
     const { client, transport, deliveries, fixture, manager, logger } = await setup({
@@ -121,7 +110,7 @@ describe('StreamableHTTP + webhook hybrid', () => {
     // All the progress arrived, and nothing came by webhook: it came on the stream.
     expect(deliveries).toHaveLength(0);
     gate.open();
-    expect(text(await within(answer, 10_000, 'the answer'))).toBe('report of 3');
+    expect(textOf(await within(answer, 10_000, 'the answer'))).toBe('report of 3');
     expect(progress).toEqual([1, 2, 3]);
 
     expect(deliveries).toHaveLength(1);
@@ -142,7 +131,7 @@ describe('StreamableHTTP + webhook hybrid', () => {
     expect(manager.stats).toMatchObject({ webhookAnswers: 1, webhookFallbacks: 0 });
 
     // Other tools answer on the stream, as plain Streamable HTTP.
-    expect(text(await client.callTool({ name: 'quick', arguments: {} }, undefined, request))).toBe('quick');
+    expect(textOf(await client.callTool({ name: 'quick', arguments: {} }, undefined, request))).toBe('quick');
     expect(deliveries).toHaveLength(1);
   });
 
@@ -156,7 +145,7 @@ describe('StreamableHTTP + webhook hybrid', () => {
       10_000,
       'the answer on the stream',
     );
-    expect(text(result)).toBe('report of 1');
+    expect(textOf(result)).toBe('report of 1');
     expect(deliveries).toHaveLength(2);
     expect(manager.stats).toMatchObject({ webhookAnswers: 0, webhookFallbacks: 1 });
     expect((await logger.waitFor('webhook did not take an answer', 1000)).fields).toMatchObject({

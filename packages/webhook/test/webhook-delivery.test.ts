@@ -1,16 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type LogEntry, RecordingLogger } from '@asyncmcp/core/testing';
+import { cleanupsAfterEach, textOf } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   WebhookClientTransport,
   WebhookSessionManager,
   type WebhookSessionManagerOptions,
 } from '../src/index.js';
-import { bodyText, type LoopbackServer, latch, startLoopbackServer, within } from './helpers.js';
+import {
+  bodyText,
+  type LoopbackServer,
+  latch,
+  rawInitialize,
+  startLoopbackServer,
+  within,
+} from './helpers.js';
 
 const FAST = { baseMs: 2, maxMs: 10 };
 const request = { timeout: 30_000 };
@@ -44,13 +52,7 @@ function createServer() {
   return server;
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
-});
+const cleanups = cleanupsAfterEach();
 
 async function startManager(options: Partial<WebhookSessionManagerOptions> = {}) {
   const logger = new RecordingLogger();
@@ -117,12 +119,6 @@ async function startClient(serverUrl: string, port = 0) {
   };
 }
 
-function text(result: unknown): string {
-  return ((result as { content: Array<{ text?: string }> }).content ?? [])
-    .map((part) => part.text ?? '')
-    .join('');
-}
-
 /** Waits for the `count`-th log line containing `message` (counting from `after`). */
 async function nth(logger: RecordingLogger, message: string, count: number, after = 0): Promise<LogEntry> {
   let from = after;
@@ -145,7 +141,7 @@ describe('webhook delivery', () => {
     const failure = await nth(logger, 'webhook delivery failed; retrying', 2, mark);
     expect(String(failure.fields.err)).toMatch(/ECONNREFUSED/);
     await restart();
-    expect(text(await within(answered, 20_000, 'the answer'))).toBe('done 3');
+    expect(textOf(await within(answered, 20_000, 'the answer'))).toBe('done 3');
     expect(logs).toEqual(['step 1', 'step 2', 'step 3']);
     expect(manager.metrics.failed).toBe(0);
     expect(manager.metrics.retried).toBeGreaterThanOrEqual(2);
@@ -168,17 +164,7 @@ describe('webhook delivery', () => {
     const reply = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-Client-ID': 'raw' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'r', version: '1' },
-          _meta: { webhookUrl: `${server.origin}/hook` },
-        },
-      }),
+      body: rawInitialize(`${server.origin}/hook`, 'r'),
     });
     expect(reply.status).toBe(200);
     const delivered = await logger.waitFor('webhook delivered', 10_000);
@@ -196,17 +182,7 @@ describe('webhook delivery', () => {
     await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-Client-ID': 'raw' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'r', version: '1' },
-          _meta: { webhookUrl: `${server.origin}/hook` },
-        },
-      }),
+      body: rawInitialize(`${server.origin}/hook`, 'r'),
     });
     const given = await logger.waitFor('webhook delivery given up', 10_000);
     expect(given.level).toBe('error');
@@ -232,10 +208,10 @@ describe('webhook delivery', () => {
         10_000,
         'the fast session',
       );
-      expect(text(result)).toBe(`fast ${round}`);
+      expect(textOf(result)).toBe(`fast ${round}`);
     }
     gate.release();
-    expect(text(await within(slowAnswer, 10_000, 'the slow answer'))).toBe('slow');
+    expect(textOf(await within(slowAnswer, 10_000, 'the slow answer'))).toBe('slow');
   });
 
   it('bounds what waits for a stuck webhook: overflow is refused, logged and counted', async () => {
@@ -251,7 +227,7 @@ describe('webhook delivery', () => {
     const full = await logger.waitFor('webhook queue full; message dropped', 10_000);
     expect(full.fields).toMatchObject({ limit: 2 });
     gate.release();
-    expect(text(await within(answered, 10_000, 'the answer'))).toBe('refused 3');
+    expect(textOf(await within(answered, 10_000, 'the answer'))).toBe('refused 3');
     expect(manager.metrics).toMatchObject({ overflowed: 3, failed: 3 });
     expect(stuck.logs).toEqual(['burst 0', 'burst 1']);
   });

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { RecordingLogger } from '@asyncmcp/core/testing';
+import { cleanupsAfterEach } from '@asyncmcp-internal/test-support';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type ResolvedAddress,
   WebhookClientTransport,
@@ -11,28 +12,11 @@ import {
   WebhookSigner,
   WebhookVerifier,
 } from '../src/index.js';
-import { bodyText, latch, SECRET, startLoopbackServer, within } from './helpers.js';
+import { bodyText, latch, rawInitialize, SECRET, startLoopbackServer, within } from './helpers.js';
 
-const INITIALIZE = (webhookUrl: string) =>
-  JSON.stringify({
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 'attacker', version: '1' },
-      _meta: { webhookUrl },
-    },
-  });
+const INITIALIZE = (webhookUrl: string) => rawInitialize(webhookUrl, 'attacker');
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
-});
+const cleanups = cleanupsAfterEach();
 
 async function startManager(options: Partial<WebhookSessionManagerOptions> = {}) {
   const logger = new RecordingLogger();

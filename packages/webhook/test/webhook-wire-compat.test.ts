@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { type Json, pyDumps } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
@@ -14,25 +15,6 @@ import { bodyText, startLoopbackServer, within } from './helpers.js';
  * `model_dump_json` write them, the headers `create_http_headers` builds, and the exact statuses and
  * bodies `WebhookSessionManager` (Python) answers with.
  */
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** `json.dumps(value)` with Python's defaults: `", "` and `": "` separators, `ensure_ascii=True`. */
-function pyDumps(value: Json): string {
-  if (value === null) return 'null';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number') return JSON.stringify(value);
-  if (typeof value === 'string') {
-    return JSON.stringify(value).replace(
-      /[\u007f-\uffff]/g,
-      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
-  }
-  if (Array.isArray(value)) return `[${value.map(pyDumps).join(', ')}]`;
-  return `{${Object.entries(value)
-    .map(([key, item]) => `${pyDumps(key)}: ${pyDumps(item)}`)
-    .join(', ')}}`;
-}
 
 /** The headers Python's `create_http_headers` puts on a client message. */
 function pyHeaders(input: { method?: string; id?: string | number; sessionId?: string; clientId?: string }) {
