@@ -9,7 +9,7 @@ import { awsClients } from './aws-clients.js';
 import { ready } from './child-process.js';
 import { startControl } from './control-server.js';
 
-const { sqsClient, snsClient, counts } = awsClients(process.env.BENCH_ENDPOINT as string);
+const { sqsClient, snsClient, counts, receiveTimes } = awsClients(process.env.BENCH_ENDPOINT as string);
 /** A free loopback port: a webhook backend must know its public URL before the gateway listens. */
 async function freePort(): Promise<number> {
   const probe = createServer();
@@ -35,11 +35,13 @@ const proxy = createProxyServer({
   port,
   logger: silentLogger,
   maxSessions: 100_000,
+  enableJsonResponse: process.env.BENCH_JSON_RESPONSE === 'true',
   sessionIdleTimeoutMs: 3_600_000,
 });
 const { url } = await proxy.listen();
 const control = await startControl(() => ({
   calls: counts,
+  receiveTimes,
   sessions: proxy.sessionIds().length,
   ...backend.stats,
 }));

@@ -6,7 +6,7 @@ import { ready } from './child-process.js';
 import { startControl } from './control-server.js';
 
 // The async MCP server of a path: SQS (answers to each client's queue) or SNS+SQS (to its topic).
-const { sqsClient, snsClient, counts } = awsClients(process.env.BENCH_ENDPOINT as string);
+const { sqsClient, snsClient, counts, receiveTimes } = awsClients(process.env.BENCH_ENDPOINT as string);
 const options = {
   sqsClient,
   requestQueueUrl: process.env.BENCH_REQUEST_QUEUE_URL as string,
@@ -20,6 +20,7 @@ const manager =
 await manager.start();
 const control = await startControl(() => ({
   calls: counts,
+  receiveTimes,
   sessions: manager.sessions.size,
   ...manager.metrics,
 }));

@@ -32,7 +32,7 @@ const WARMUP_PER_SESSION = quick ? 5 : 10;
 const CONCURRENT_SESSIONS = 32;
 const CALLS_PER_SESSION = quick ? 15 : 60;
 const IDLE_SESSIONS = Number(values.sessions ?? (quick ? 200 : 1000));
-const IDLE_WINDOW_MS = quick ? 21_000 : 60_000;
+const IDLE_WINDOW_MS = quick ? 41_000 : 60_000;
 
 type Json = Record<string, unknown>;
 const children: Array<Child<unknown>> = [];
@@ -251,6 +251,19 @@ async function main(): Promise<void> {
     { emulator, server: sqsServer, gateway },
   );
 
+  // The same gateway answering with one JSON body per call instead of an SSE stream (--json-response).
+  const jsonGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
+    BENCH_JSON_RESPONSE: 'true',
+  });
+  const viaJsonGateway = await measurePath(
+    'gateway-sqs-json',
+    () => connect(new StreamableHTTPClientTransport(new URL(jsonGateway.info.url))),
+    { emulator, server: sqsServer, gateway: jsonGateway },
+  );
+  await jsonGateway.stop();
+
   log(`• sessions: ${IDLE_SESSIONS} idle gateway sessions over one response queue`);
   const sessionGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
@@ -272,22 +285,33 @@ async function main(): Promise<void> {
     await getJson(`${idleServer.info.control}/stats`),
     await getJson(`${idleGateway.info.control}/stats`),
   ];
-  const receives = (stats: Json) =>
-    Number((stats.calls as Record<string, number>).ReceiveMessageCommand ?? 0);
+  // Receives started in the window: their rate, and the shortest gap between two of them (a quiet
+  // process long-polls back to back, so that gap is the long poll's 20 s).
+  const idleStartedAt = Date.now() - idleSeconds * 1000;
+  const receiveGaps = (stats: Json) => {
+    const times = (stats.receiveTimes as number[]).filter((time) => time >= idleStartedAt);
+    return times.slice(1).map((time, index) => (time - (times[index] as number)) / 1000);
+  };
+  const idleFigures = (stats: Json) => {
+    const gaps = receiveGaps(stats);
+    const mean = gaps.reduce((sum, gap) => sum + gap, 0) / Math.max(1, gaps.length);
+    return {
+      receivesPer20s: gaps.length > 0 ? round(20 / mean, 2) : null,
+      shortestGapSeconds: gaps.length > 0 ? round(Math.min(...gaps), 2) : null,
+    };
+  };
+  const totalCalls = (stats: Json) =>
+    Object.values(stats.calls as Record<string, number>).reduce((a, b) => a + b, 0);
+  const serverIdle = idleFigures(idleAfter[0] as Json);
+  const gatewayIdle = idleFigures(idleAfter[1] as Json);
   const idle = {
     windowSeconds: round(idleSeconds, 1),
-    serverReceivesPer20s: round(
-      ((receives(idleAfter[0] as Json) - receives(idleBefore[0] as Json)) * 20) / idleSeconds,
-      2,
-    ),
-    gatewayReceivesPer20s: round(
-      ((receives(idleAfter[1] as Json) - receives(idleBefore[1] as Json)) * 20) / idleSeconds,
-      2,
-    ),
+    serverReceivesPer20s: serverIdle.receivesPer20s,
+    serverShortestGapSeconds: serverIdle.shortestGapSeconds,
+    gatewayReceivesPer20s: gatewayIdle.receivesPer20s,
+    gatewayShortestGapSeconds: gatewayIdle.shortestGapSeconds,
     gatewayApiCallsPerMinute: round(
-      (Object.values(idleAfter[1]?.calls as Record<string, number>).reduce((a, b) => a + b, 0) -
-        Object.values(idleBefore[1]?.calls as Record<string, number>).reduce((a, b) => a + b, 0)) *
-        (60 / idleSeconds),
+      (totalCalls(idleAfter[1] as Json) - totalCalls(idleBefore[1] as Json)) * (60 / idleSeconds),
       2,
     ),
   };
@@ -366,6 +390,7 @@ async function main(): Promise<void> {
     baseline,
     direct,
     viaGateway,
+    viaJsonGateway,
     directSns,
     viaSnsGateway,
     directWebhook,
@@ -391,6 +416,14 @@ async function main(): Promise<void> {
     // What one gateway would carry with a core to itself: the machine here also runs the emulator, the
     // server and the measuring client on its two cores.
     gatewayCallsPerCoreSecond: round(1000 / (viaGateway.cpuMsPerCall?.concurrent.gateway ?? Number.NaN), 1),
+    jsonResponse: {
+      gatewayOverDirectP50: round(viaJsonGateway.latency.p50 / direct.latency.p50),
+      gatewayOverDirectThroughput: round((viaJsonGateway.throughput ?? 0) / (direct.throughput ?? 1)),
+      gatewayCallsPerCoreSecond: round(
+        1000 / (viaJsonGateway.cpuMsPerCall?.concurrent.gateway ?? Number.NaN),
+        1,
+      ),
+    },
     snsSqs: {
       gatewayOverDirectP50: round(viaSnsGateway.latency.p50 / directSns.latency.p50),
       gatewayOverDirectThroughput: round((viaSnsGateway.throughput ?? 0) / (directSns.throughput ?? 1)),
@@ -452,7 +485,7 @@ async function main(): Promise<void> {
     `sessions                      ${IDLE_SESSIONS} opened in ${results.sessions.openSeconds} s, ${results.sessions.heapPerSessionKiB} KiB heap each`,
   );
   console.log(
-    `idle (${idle.windowSeconds} s)               ReceiveMessage per 20 s per queue: server ${idle.serverReceivesPer20s}, gateway ${idle.gatewayReceivesPer20s}`,
+    `idle (${idle.windowSeconds} s)               ReceiveMessage per 20 s per queue: server ${idle.serverReceivesPer20s}, gateway ${idle.gatewayReceivesPer20s} (shortest gaps ${idle.serverShortestGapSeconds} s, ${idle.gatewayShortestGapSeconds} s)`,
   );
 
   const out = new URL('../results/', import.meta.url);
