@@ -7,7 +7,14 @@ import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CliProcess, cleanEnv, killAll, stopEmulator, within } from './cli-process.js';
+import {
+  CliProcess,
+  cleanEnv,
+  closeClientsAndKillAll,
+  emulatorBackendFlags,
+  stopEmulator,
+  within,
+} from './cli-process.js';
 import { TestServer, textOf } from './test-server.js';
 
 /** URLs of the queues that exist now. */
@@ -48,8 +55,7 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
 
   afterEach(async () => {
     server.releaseAll();
-    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
-    await killAll();
+    await closeClientsAndKillAll(clients);
   });
 
   afterAll(async () => {
@@ -58,14 +64,7 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
   });
 
   const sqsFlags = () => [
-    '--backend',
-    'sqs',
-    '--request-queue-url',
-    requestQueueUrl,
-    '--endpoint-url',
-    sqs.endpoint,
-    '--region',
-    'us-east-1',
+    ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
     '--port',
     '0',
   ];
@@ -202,8 +201,7 @@ describe('asyncmcp-proxy --backend sns-sqs (end to end)', () => {
 
   afterEach(async () => {
     server.releaseAll();
-    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
-    await killAll();
+    await closeClientsAndKillAll(clients);
   });
 
   afterAll(async () => {
@@ -212,14 +210,7 @@ describe('asyncmcp-proxy --backend sns-sqs (end to end)', () => {
   });
 
   const snsSqsFlags = () => [
-    '--backend',
-    'sns-sqs',
-    '--request-topic-arn',
-    requestTopicArn,
-    '--endpoint-url',
-    emulator.endpoint,
-    '--region',
-    'us-east-1',
+    ...emulatorBackendFlags(emulator, 'sns-sqs', ['--request-topic-arn', requestTopicArn]),
     '--port',
     '0',
   ];

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SqsEmulator } from '@asyncmcp-internal/test-support';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
 /** The built CLI: these tests run what users run. `pnpm test` builds it first (see turbo.json). */
 export const CLI_PATH = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -176,6 +177,21 @@ export async function killAll(): Promise<void> {
   const left = [...running];
   for (const cli of left) cli.child.kill('SIGKILL');
   await within(Promise.all(left.map((cli) => cli.exited)), 'killed processes exiting');
+}
+
+/** Closes the SDK clients a test connected, then kills the CLI processes it left running. */
+export async function closeClientsAndKillAll(clients: Client[]): Promise<void> {
+  await Promise.allSettled(clients.splice(0).map((client) => client.close()));
+  await killAll();
+}
+
+/** The flags that point the CLI at a backend on the emulator: where requests go, its endpoint and region. */
+export function emulatorBackendFlags(
+  emulator: SqsEmulator,
+  backend: 'sqs' | 'sns-sqs',
+  requests: ['--request-queue-url' | '--request-topic-arn', string],
+): string[] {
+  return ['--backend', backend, ...requests, '--endpoint-url', emulator.endpoint, '--region', 'us-east-1'];
 }
 
 /** Stops a test file's emulator and releases its clients (the shared helper's `stop()` keeps them for a restart). */

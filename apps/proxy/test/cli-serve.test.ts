@@ -14,7 +14,15 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CliProcess, cleanEnv, killAll, parseLog, stopEmulator, within } from './cli-process.js';
+import {
+  CliProcess,
+  cleanEnv,
+  closeClientsAndKillAll,
+  emulatorBackendFlags,
+  parseLog,
+  stopEmulator,
+  within,
+} from './cli-process.js';
 import { textOf } from './test-server.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/stdio-server.mjs', import.meta.url));
@@ -54,8 +62,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
   });
 
   afterEach(async () => {
-    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
-    await killAll();
+    await closeClientsAndKillAll(clients);
     for (const server of httpServers.splice(0)) {
       server.closeAllConnections();
       server.close();
@@ -66,16 +73,8 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     await stopEmulator(sqs);
   });
 
-  const sqsFlags = (requestQueueUrl: string) => [
-    '--backend',
-    'sqs',
-    '--request-queue-url',
-    requestQueueUrl,
-    '--endpoint-url',
-    sqs.endpoint,
-    '--region',
-    'us-east-1',
-  ];
+  const sqsFlags = (requestQueueUrl: string) =>
+    emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]);
 
   /** `serve` of the stdio fixture on a new request queue (or the one given), once it says it is serving. */
   async function serveFixture(
@@ -322,14 +321,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     const cli = new CliProcess(
       [
         'serve',
-        '--backend',
-        'sns-sqs',
-        '--request-queue-url',
-        requestQueueUrl,
-        '--endpoint-url',
-        sqs.endpoint,
-        '--region',
-        'us-east-1',
+        ...emulatorBackendFlags(sqs, 'sns-sqs', ['--request-queue-url', requestQueueUrl]),
         '--',
         process.execPath,
         FIXTURE,

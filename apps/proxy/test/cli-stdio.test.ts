@@ -8,7 +8,8 @@ import {
   CLI_PATH,
   CliProcess,
   cleanEnv,
-  killAll,
+  closeClientsAndKillAll,
+  emulatorBackendFlags,
   parseLog,
   stopEmulator,
   within,
@@ -30,8 +31,7 @@ describe('asyncmcp-proxy --stdio (end to end)', () => {
   });
 
   afterEach(async () => {
-    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
-    await killAll();
+    await closeClientsAndKillAll(clients);
   });
 
   afterAll(async () => {
@@ -41,14 +41,7 @@ describe('asyncmcp-proxy --stdio (end to end)', () => {
 
   const stdioArgs = () => [
     '--stdio',
-    '--backend',
-    'sqs',
-    '--request-queue-url',
-    requestQueueUrl,
-    '--endpoint-url',
-    sqs.endpoint,
-    '--region',
-    'us-east-1',
+    ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
   ];
 
   it('serves an SDK client that launches it over stdio', async () => {
