@@ -367,8 +367,7 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
       1000,
     requestTimeoutMs:
       (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
-    jsonResponse:
-      optional(pick('jsonResponse'), (raw) => parseBoolean(raw, 'json-response switch')) ?? false,
+    jsonResponse: optional(pick('jsonResponse'), (raw) => parseBoolean(raw, 'json-response switch')) ?? false,
     stdio: optional(pick('stdio'), (raw) => parseBoolean(raw, 'stdio switch')) ?? false,
     region: forBackend(isAwsBackend(backend), pick('region'), parseRegion),
     endpointUrl: forBackend(isAwsBackend(backend), pick('endpointUrl'), parseEndpointUrl),
