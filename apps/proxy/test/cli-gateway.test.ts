@@ -89,6 +89,37 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
     expect(cli.lines.stdout.every((line) => JSON.parse(line) !== null)).toBe(true);
   });
 
+  it('answers with JSON bodies instead of SSE streams under --json-response', async () => {
+    const cli = new CliProcess([...sqsFlags(), '--json-response'], cleanEnv());
+    const url = await cli.url();
+    const initialize = await within(
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'raw', version: '1' },
+          },
+        }),
+      }),
+      'initialize',
+    );
+    expect(initialize.headers.get('content-type')).toContain('application/json');
+    expect(await initialize.json()).toMatchObject({ id: 1, result: { protocolVersion: '2025-06-18' } });
+
+    const client = await connect(url);
+    const result = await within(
+      client.callTool({ name: 'greet', arguments: { name: 'json' } }),
+      'tools/call',
+    );
+    expect(textOf(result)).toBe('hello json, from the test server');
+  });
+
   it('answers /health, /ready and /metrics', async () => {
     const cli = new CliProcess(sqsFlags(), cleanEnv());
     const base = new URL(await cli.url());
