@@ -385,6 +385,21 @@ describe('gateway over HTTP', () => {
     await aborted.done;
   });
 
+  /** A session opened with bare HTTP (initialize, then initialized), and a POST within it. */
+  async function openRawSession(url: string, capabilities = {}) {
+    const opened = await initialize(url, {}, capabilities);
+    const sessionId = opened.headers.get('mcp-session-id') as string;
+    await opened.text();
+    const headers = {
+      ...MCP_HEADERS,
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+    };
+    const post = (body: unknown) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+    return { opened, headers, post };
+  }
+
   it('forwards cancellation from the client to the server', async () => {
     const aborted = countdown(1, 15_000);
     hooks.onAbort = aborted.signal;
@@ -415,17 +430,8 @@ describe('gateway over HTTP', () => {
 
   it('answers with one JSON body per request when JSON responses are on', async () => {
     const { url } = await startGateway({ enableJsonResponse: true });
-    const opened = await initialize(url);
+    const { opened, post } = await openRawSession(url);
     expect(opened.headers.get('content-type')).toContain('application/json');
-    const sessionId = opened.headers.get('mcp-session-id') as string;
-    await opened.text();
-    const headers = {
-      ...MCP_HEADERS,
-      'mcp-session-id': sessionId,
-      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-    };
-    const post = (body: unknown) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
-    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).text();
     const call = await post({
       jsonrpc: '2.0',
       id: 2,
@@ -441,16 +447,7 @@ describe('gateway over HTTP', () => {
 
   it('with JSON responses, carries a server request made during a call on the session stream', async () => {
     const { url } = await startGateway({ enableJsonResponse: true });
-    const opened = await initialize(url, {}, { elicitation: {} });
-    const sessionId = opened.headers.get('mcp-session-id') as string;
-    await opened.text();
-    const headers = {
-      ...MCP_HEADERS,
-      'mcp-session-id': sessionId,
-      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-    };
-    const post = (body: unknown) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
-    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+    const { headers, post } = await openRawSession(url, { elicitation: {} });
     const stream = await fetch(url, { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } });
     expect(stream.status).toBe(200);
 
