@@ -275,47 +275,6 @@ async function main(): Promise<void> {
   const heapAfter = Number((await getJson(`${sessionGateway.info.control}/heap`)).heapUsed);
   const sessionStats = await getJson(`${sessionGateway.info.control}/stats`);
 
-  const remaining = IDLE_WINDOW_MS - (performance.now() - idleStarted);
-  if (remaining > 0) {
-    log(`• idle cost: waiting ${Math.ceil(remaining / 1000)} s more`);
-    await new Promise((resolve) => setTimeout(resolve, remaining));
-  }
-  const idleSeconds = (performance.now() - idleStarted) / 1000;
-  const idleAfter = [
-    await getJson(`${idleServer.info.control}/stats`),
-    await getJson(`${idleGateway.info.control}/stats`),
-  ];
-  // Receives started in the window: their rate, and the shortest gap between two of them (a quiet
-  // process long-polls back to back, so that gap is the long poll's 20 s).
-  const idleStartedAt = Date.now() - idleSeconds * 1000;
-  const receiveGaps = (stats: Json) => {
-    const times = (stats.receiveTimes as number[]).filter((time) => time >= idleStartedAt);
-    return times.slice(1).map((time, index) => (time - (times[index] as number)) / 1000);
-  };
-  const idleFigures = (stats: Json) => {
-    const gaps = receiveGaps(stats);
-    const mean = gaps.reduce((sum, gap) => sum + gap, 0) / Math.max(1, gaps.length);
-    return {
-      receivesPer20s: gaps.length > 0 ? round(20 / mean, 2) : null,
-      shortestGapSeconds: gaps.length > 0 ? round(Math.min(...gaps), 2) : null,
-    };
-  };
-  const totalCalls = (stats: Json) =>
-    Object.values(stats.calls as Record<string, number>).reduce((a, b) => a + b, 0);
-  const serverIdle = idleFigures(idleAfter[0] as Json);
-  const gatewayIdle = idleFigures(idleAfter[1] as Json);
-  const idle = {
-    windowSeconds: round(idleSeconds, 1),
-    serverReceivesPer20s: serverIdle.receivesPer20s,
-    serverShortestGapSeconds: serverIdle.shortestGapSeconds,
-    gatewayReceivesPer20s: gatewayIdle.receivesPer20s,
-    gatewayShortestGapSeconds: gatewayIdle.shortestGapSeconds,
-    gatewayApiCallsPerMinute: round(
-      (totalCalls(idleAfter[1] as Json) - totalCalls(idleBefore[1] as Json)) * (60 / idleSeconds),
-      2,
-    ),
-  };
-
   // The same pair over SNS topics fanned out to SQS queues.
   const { snsClient } = awsClients(endpoint);
   const topic = async (name: string) =>
@@ -384,6 +343,49 @@ async function main(): Promise<void> {
     () => connect(new StreamableHTTPClientTransport(new URL(webhookGateway.info.url))),
     { server: webhookServer, gateway: webhookGateway },
   );
+
+  // The idle processes have been quiet beside every path measured so far; wait out what is left of the
+  // window only if the run was shorter.
+  const remaining = IDLE_WINDOW_MS - (performance.now() - idleStarted);
+  if (remaining > 0) {
+    log(`• idle cost: waiting ${Math.ceil(remaining / 1000)} s more`);
+    await new Promise((resolve) => setTimeout(resolve, remaining));
+  }
+  const idleSeconds = (performance.now() - idleStarted) / 1000;
+  const idleAfter = [
+    await getJson(`${idleServer.info.control}/stats`),
+    await getJson(`${idleGateway.info.control}/stats`),
+  ];
+  // Receives started in the window: their rate, and the shortest gap between two of them (a quiet
+  // process long-polls back to back, so that gap is the long poll's 20 s).
+  const idleStartedAt = Date.now() - idleSeconds * 1000;
+  const receiveGaps = (stats: Json) => {
+    const times = (stats.receiveTimes as number[]).filter((time) => time >= idleStartedAt);
+    return times.slice(1).map((time, index) => (time - (times[index] as number)) / 1000);
+  };
+  const idleFigures = (stats: Json) => {
+    const gaps = receiveGaps(stats);
+    const mean = gaps.reduce((sum, gap) => sum + gap, 0) / Math.max(1, gaps.length);
+    return {
+      receivesPer20s: gaps.length > 0 ? round(20 / mean, 2) : null,
+      shortestGapSeconds: gaps.length > 0 ? round(Math.min(...gaps), 2) : null,
+    };
+  };
+  const totalCalls = (stats: Json) =>
+    Object.values(stats.calls as Record<string, number>).reduce((a, b) => a + b, 0);
+  const serverIdle = idleFigures(idleAfter[0] as Json);
+  const gatewayIdle = idleFigures(idleAfter[1] as Json);
+  const idle = {
+    windowSeconds: round(idleSeconds, 1),
+    serverReceivesPer20s: serverIdle.receivesPer20s,
+    serverShortestGapSeconds: serverIdle.shortestGapSeconds,
+    gatewayReceivesPer20s: gatewayIdle.receivesPer20s,
+    gatewayShortestGapSeconds: gatewayIdle.shortestGapSeconds,
+    gatewayApiCallsPerMinute: round(
+      (totalCalls(idleAfter[1] as Json) - totalCalls(idleBefore[1] as Json)) * (60 / idleSeconds),
+      2,
+    ),
+  };
 
   const paths = [
     floor,
