@@ -158,6 +158,25 @@ async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult>
   return { name: 'raw-floor', latency: summarize(await timeSequential(SEQUENTIAL, roundTrip)) };
 }
 
+/** One POST round trip with fetch (what the SDK client sends with) to a bare Node echo server. */
+async function httpFloor(): Promise<PathResult> {
+  log('• http-floor');
+  const echoServer = await child<{ url: string }>('./child-http-echo.ts');
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo' } });
+  const roundTrip = async () => {
+    const response = await fetch(echoServer.info.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    await response.text();
+  };
+  await timeSequential(WARMUP, roundTrip);
+  const latency = summarize(await timeSequential(SEQUENTIAL, roundTrip));
+  await echoServer.stop();
+  return { name: 'http-floor', latency };
+}
+
 /** Opens idle sessions with bare HTTP (no client objects), so the heap measured is the gateway's. */
 async function openIdleSessions(url: string, count: number): Promise<number> {
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -215,6 +234,7 @@ async function main(): Promise<void> {
   const idleStarted = performance.now();
 
   const floor = await rawFloor(endpoint, admin);
+  const hop = await httpFloor();
 
   const http = await child<{ url: string; control: string }>('./child-http-server.ts');
   const baseline = await measurePath(
@@ -389,6 +409,7 @@ async function main(): Promise<void> {
 
   const paths = [
     floor,
+    hop,
     baseline,
     direct,
     viaGateway,
@@ -415,6 +436,8 @@ async function main(): Promise<void> {
     gatewayOverDirectThroughput: round((viaGateway.throughput ?? 0) / (direct.throughput ?? 1)),
     gatewayOverRawFloorP50: round(viaGateway.latency.p50 / floor.latency.p50),
     gatewayAddedLatencyP50Ms: round(viaGateway.latency.p50 - direct.latency.p50),
+    // The least any HTTP hop adds here: gateway ÷ direct at p50 can be no better than this.
+    bestPossibleGatewayOverDirectP50: round((direct.latency.p50 + hop.latency.p50) / direct.latency.p50),
     // What one gateway would carry with a core to itself: the machine here also runs the emulator, the
     // server and the measuring client on its two cores.
     gatewayCallsPerCoreSecond: round(1000 / (viaGateway.cpuMsPerCall?.concurrent.gateway ?? Number.NaN), 1),
@@ -482,6 +505,9 @@ async function main(): Promise<void> {
   );
   console.log(`gateway ÷ direct throughput   ${results.gatewayOverDirectThroughput}`);
   console.log(`gateway ÷ raw floor p50       ${results.gatewayOverRawFloorP50}`);
+  console.log(
+    `bare HTTP hop p50             ${hop.latency.p50} ms  (best possible gateway ÷ direct: ${results.bestPossibleGatewayOverDirectP50})`,
+  );
   console.log(`gateway calls per CPU-second  ${results.gatewayCallsPerCoreSecond}  (32 sessions)`);
   console.log(
     `sessions                      ${IDLE_SESSIONS} opened in ${results.sessions.openSeconds} s, ${results.sessions.heapPerSessionKiB} KiB heap each`,
