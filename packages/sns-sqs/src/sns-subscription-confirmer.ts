@@ -1,6 +1,7 @@
-import { type Disposition, describeError, type Logger } from '@asyncmcp/core';
+import { ConfigurationError, type Disposition, describeError, type Logger } from '@asyncmcp/core';
 import type { SqsControlMessage, SqsControlMessageHandler } from '@asyncmcp/sqs';
 import { ConfirmSubscriptionCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { classifySnsError } from './sns-errors.js';
 
 /** The options every SNS+SQS reader shares for SNS subscription confirmations. */
 export interface SubscriptionConfirmationOptions {
@@ -21,14 +22,19 @@ export interface SubscriptionConfirmationOptions {
 
 /**
  * Handles the SNS control messages an SNS+SQS reader finds on its queue: confirms subscriptions when
- * configured to (deleting the message only once confirmed; a failed confirmation is retried after the
- * message's visibility timeout), and logs and deletes everything else.
+ * configured to (deleting the message only once confirmed), and logs and deletes everything else. A
+ * confirmation that failed for a passing reason (throttling, an unreachable or failing endpoint) is
+ * retried after the message's visibility timeout; one SNS refused (an expired or foreign token, a topic
+ * that is gone, no permission) is deleted, since trying again cannot succeed.
  */
 export function subscriptionConfirmer(
   snsClient: SNSClient,
   options: SubscriptionConfirmationOptions,
   logger: Logger,
 ): SqsControlMessageHandler {
+  if (options.confirmTopicArns !== undefined && !options.confirmSubscriptions) {
+    throw new ConfigurationError('confirmTopicArns needs confirmSubscriptions: true');
+  }
   const allowed = options.confirmTopicArns ? new Set(options.confirmTopicArns) : undefined;
   return async (control: SqsControlMessage): Promise<Disposition> => {
     const { topicArn } = control;
@@ -54,6 +60,14 @@ export function subscriptionConfirmer(
       logger.info({ topicArn, subscriptionArn: confirmed.SubscriptionArn }, 'SNS subscription confirmed');
       return 'delete';
     } catch (error) {
+      const kind = classifySnsError(error);
+      if (kind === 'rejected' || kind === 'missing-topic') {
+        logger.warn(
+          { topicArn, err: describeError(error) },
+          'SNS refused to confirm the subscription; the confirmation is deleted, as trying again cannot succeed',
+        );
+        return 'delete';
+      }
       logger.warn(
         { topicArn, err: describeError(error) },
         'could not confirm an SNS subscription; it will be retried after its visibility timeout',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RecordingLogger } from '@asyncmcp/core/testing';
 import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
-import type { SNSClient } from '@aws-sdk/client-sns';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -203,14 +203,14 @@ const readers: Array<[string, StartReader]> = [
  */
 async function confirmationOnQueue(
   startReader: StartReader,
-  options: SubscriptionConfirmationOptions & { token?: string; topicArn?: string },
+  options: SubscriptionConfirmationOptions & { token?: string; topicArn?: string; snsClient?: SNSClient },
 ) {
   const queueUrl = await emulator.createQueue('sub-queue');
   const topicArn = options.topicArn ?? (await emulator.createTopic('sub-topic'));
   const subscriptionArn = await emulator.subscribe(topicArn, queueUrl);
   const token = options.token ?? subscriptionArn;
   const calls = new CallRecorder();
-  const snsClient = emulator.newSnsClient();
+  const snsClient = options.snsClient ?? emulator.newSnsClient();
   const sqsClient = emulator.newClient();
   calls.watch(snsClient);
   calls.watch(sqsClient);
@@ -218,7 +218,8 @@ async function confirmationOnQueue(
   await emulator.sqsClient.send(
     new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: subscriptionConfirmation(topicArn, token) }),
   );
-  await startReader({ queueUrl, calls, logger, snsClient, sqsClient, options });
+  const { snsClient: _given, token: _token, topicArn: _topic, ...readerOptions } = options;
+  await startReader({ queueUrl, calls, logger, snsClient, sqsClient, options: readerOptions });
   return { queueUrl, topicArn, subscriptionArn, token, calls, logger };
 }
 
@@ -249,10 +250,30 @@ describe.each(readers)('%s and SNS subscription confirmations', (_name, startRea
     expect(await queueDepth(queueUrl)).toEqual({ visible: 0, inFlight: 0 });
   });
 
-  it('leaves the message on the queue when confirming fails, and tries again after its visibility timeout', async () => {
+  it('deletes a confirmation SNS refuses, since trying again cannot succeed', async () => {
     const { queueUrl, topicArn, calls, logger } = await confirmationOnQueue(startReader, {
       confirmSubscriptions: true,
       token: 'not-a-token-the-topic-issued',
+    });
+    const refused = await logger.waitFor('SNS refused to confirm the subscription');
+    expect(refused.level).toBe('warn');
+    expect(refused.fields).toMatchObject({ topicArn });
+    await calls.waitFor(DELETES);
+    expect(calls.named('ConfirmSubscription').map((call) => call.ok)).toEqual([false]);
+    expect(await queueDepth(queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('leaves the message on the queue when SNS cannot be reached, and tries again after its visibility timeout', async () => {
+    // Nothing listens on port 1: every confirmation fails to connect, a failure that can pass.
+    const unreachable = new SNSClient({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const { queueUrl, topicArn, calls, logger } = await confirmationOnQueue(startReader, {
+      confirmSubscriptions: true,
+      snsClient: unreachable,
     });
     const failed = await logger.waitFor('could not confirm an SNS subscription');
     expect(failed.level).toBe('warn');
@@ -269,6 +290,19 @@ describe.each(readers)('%s and SNS subscription confirmations', (_name, startRea
 
 describe('confirmTopicArns', () => {
   const [, startManager] = readers[0] as [string, StartReader];
+
+  it('refuses confirmTopicArns without confirmSubscriptions, at construction', () => {
+    expect(
+      () =>
+        new SnsSqsSessionManager({
+          snsClient: emulator.snsClient,
+          sqsClient: emulator.sqsClient,
+          requestQueueUrl: 'http://127.0.0.1:1/000000000000/never-read',
+          createServer: testServerFactory(),
+          confirmTopicArns: ['arn:aws:sns:us-east-1:000000000000:listed'],
+        }),
+    ).toThrow('confirmTopicArns needs confirmSubscriptions: true');
+  });
 
   it('confirms a listed topic', async () => {
     const topicArn = await emulator.createTopic('sub-listed');
