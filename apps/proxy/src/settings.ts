@@ -232,7 +232,7 @@ export const SETTINGS = [
     flag: '--json-response',
     env: ['ASYNCMCP_JSON_RESPONSE'],
     description:
-      "answer each POST with one JSON body instead of an SSE stream: cheaper per call, no resumption; a server's messages during a call go on the session's GET stream",
+      "answer each POST with one JSON body instead of an SSE stream: cheaper per call, but a call's answer cannot be resumed, and a server's messages during a call go on the session's GET stream",
     defaultText: 'false',
   },
   {

@@ -92,32 +92,35 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
   it('answers with JSON bodies instead of SSE streams under --json-response', async () => {
     const cli = new CliProcess([...sqsFlags(), '--json-response'], cleanEnv());
     const url = await cli.url();
-    const initialize = await within(
-      fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-06-18',
-            capabilities: {},
-            clientInfo: { name: 'raw', version: '1' },
-          },
-        }),
-      }),
-      'initialize',
-    );
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const post = (body: unknown, extra: Record<string, string> = {}) =>
+      within(
+        fetch(url, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) }),
+        `POST ${JSON.stringify(body).slice(0, 40)}`,
+      );
+    const initialize = await post({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
     expect(initialize.headers.get('content-type')).toContain('application/json');
     expect(await initialize.json()).toMatchObject({ id: 1, result: { protocolVersion: '2025-06-18' } });
+    const session = {
+      'mcp-session-id': initialize.headers.get('mcp-session-id') as string,
+      'mcp-protocol-version': '2025-06-18',
+    };
+    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session)).text();
 
-    const client = await connect(url);
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'json' } }),
-      'tools/call',
+    const call = await post(
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'greet', arguments: { name: 'json' } } },
+      session,
     );
-    expect(textOf(result)).toBe('hello json, from the test server');
+    expect(call.headers.get('content-type')).toContain('application/json');
+    expect(await call.json()).toMatchObject({
+      id: 2,
+      result: { content: [{ type: 'text', text: 'hello json, from the test server' }] },
+    });
   });
 
   it('answers /health, /ready and /metrics', async () => {

@@ -49,9 +49,11 @@ export interface ProxyServerOptions {
   shutdownTimeoutMs?: number;
   /**
    * Answer each POST with one JSON body instead of an SSE stream: less work per call for clients and
-   * gateway, but no resumption, and a server's progress, log and sampling/elicitation messages reach the
-   * client only on the session's GET stream (SDK clients open one), not on the request's own stream.
-   * @default false
+   * gateway, but a call's answer cannot be resumed after a lost connection, and a server's progress, log
+   * and sampling/elicitation messages during a call reach the client only on the session's GET stream.
+   * SDK clients open that stream after initializing; a client without one misses those messages (they
+   * wait in the event store for a GET that resumes), and a call waiting on a server request then ends
+   * only with `requestTimeoutMs`. @default false
    */
   enableJsonResponse?: boolean;
   /** Structured logger (pino or compatible). @default JSON lines on stdout */
@@ -243,7 +245,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       requestTimeoutMs: options.requestTimeoutMs,
       logger: log,
       observer: metrics.observer(),
-      requestStreams: !(options.enableJsonResponse ?? false),
+      serverMessageStream: options.enableJsonResponse ? 'session' : 'request',
       onclose: () => forget(key, 'closed'),
     });
     const session: GatewaySession = { key, front, bridge };

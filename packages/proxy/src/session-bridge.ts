@@ -39,11 +39,11 @@ export interface SessionBridgeOptions {
   logger?: Logger;
   observer?: BridgeObserver;
   /**
-   * Whether the front carries a server's notifications and requests on the stream of the client request
-   * they belong to. A front answering with plain JSON bodies has no such stream: they go on the
-   * session's own stream (the client's GET) instead of being lost. @default true
+   * Where a server's notifications and requests during a client request go: on that request's own
+   * stream, or on the session's stream (the client's GET). A front answering with plain JSON bodies has
+   * no request streams, so they go on the session's stream instead of being lost. @default 'request'
    */
-  requestStreams?: boolean;
+  serverMessageStream?: 'request' | 'session';
   /** Called once, when either side closed and the bridge has torn down both. */
   onclose?: () => void;
 }
@@ -69,7 +69,7 @@ export class SessionBridge {
   readonly #timeoutMs: number;
   readonly #inFlight = new Map<string, InFlight & { id: RequestId }>();
   readonly #onclose: (() => void) | undefined;
-  readonly #requestStreams: boolean;
+  readonly #onRequestStreams: boolean;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
 
@@ -80,7 +80,7 @@ export class SessionBridge {
     this.#observer = options.observer ?? {};
     this.#timeoutMs = options.requestTimeoutMs ?? 300_000;
     this.#onclose = options.onclose;
-    this.#requestStreams = options.requestStreams ?? true;
+    this.#onRequestStreams = (options.serverMessageStream ?? 'request') === 'request';
     this.#front.onmessage = (message) => this.#fromClient(message);
     this.#back.onmessage = (message, extra) =>
       this.#fromServer(message, extra as BackendMessageExtra | undefined);
@@ -192,7 +192,7 @@ export class SessionBridge {
       this.#toClient(message);
       return;
     }
-    this.#toClient(message, this.#requestStreams ? this.#relatedRequestOf(message, extra) : undefined);
+    this.#toClient(message, this.#onRequestStreams ? this.#relatedRequestOf(message, extra) : undefined);
   }
 
   /** The client request a server notification or request belongs to, when it can be told. */

@@ -448,7 +448,12 @@ describe('gateway over HTTP', () => {
   it('with JSON responses, carries a server request made during a call on the session stream', async () => {
     const { url } = await startGateway({ enableJsonResponse: true });
     const { headers, post } = await openRawSession(url, { elicitation: {} });
-    const stream = await fetch(url, { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } });
+    // Bounded: reading the stream fails once the signal fires.
+    const stream = await fetch(url, {
+      method: 'GET',
+      headers: { ...headers, accept: 'text/event-stream' },
+      signal: AbortSignal.timeout(15_000),
+    });
     expect(stream.status).toBe(200);
 
     // The call's answer is one JSON body, so the elicitation it needs first has to come on the GET stream.
@@ -457,14 +462,22 @@ describe('gateway over HTTP', () => {
       .pipeThrough(new TextDecoderStream())
       .getReader();
     let seen = '';
-    while (!seen.includes('elicitation/create')) {
+    // A whole SSE event (ended by a blank line) that carries the elicitation.
+    const elicitationEvent = () =>
+      seen
+        .split('\n\n')
+        .slice(0, -1)
+        .find((event) => event.includes('elicitation/create'));
+    while (!elicitationEvent()) {
       const { value, done } = await reader.read();
       if (done) throw new Error(`stream ended before the elicitation: ${seen}`);
       seen += value;
     }
     await reader.cancel();
-    const line = seen.split('\n').find((l) => l.includes('elicitation/create')) as string;
-    const elicitation = JSON.parse(line.slice(line.indexOf('{'))) as { id: string | number };
+    const data = (elicitationEvent() as string)
+      .split('\n')
+      .find((line) => line.startsWith('data:')) as string;
+    const elicitation = JSON.parse(data.slice('data:'.length)) as { id: string | number };
     await (
       await post({
         jsonrpc: '2.0',
