@@ -255,7 +255,7 @@ describe('Python-style client → SqsSessionManager', () => {
     expect(attr(toolAnswer, 'MessageType')).toBe('jsonrpc');
     expect(toolAnswer.MessageAttributes?.Timestamp?.DataType).toBe('Number');
     // Nothing but the two answers was sent to the client.
-    expect(responses.pending).toHaveLength(0);
+    expect(await responses.drain()).toHaveLength(0);
   });
 
   it('adopts a SessionId the client proposes on initialize', async () => {
