@@ -130,7 +130,7 @@ async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult>
   log('• raw-floor');
   const requestQueueUrl = await queue(admin, 'raw-req');
   const responseQueueUrl = await queue(admin, 'raw-resp');
-  await child('./child-raw-responder.ts', {
+  const responder = await child('./child-raw-responder.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
     BENCH_RESPONSE_QUEUE_URL: responseQueueUrl,
@@ -155,7 +155,9 @@ async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult>
     }
   };
   await timeSequential(WARMUP, roundTrip);
-  return { name: 'raw-floor', latency: summarize(await timeSequential(SEQUENTIAL, roundTrip)) };
+  const latency = summarize(await timeSequential(SEQUENTIAL, roundTrip));
+  await responder.stop();
+  return { name: 'raw-floor', latency };
 }
 
 /** One POST round trip with fetch (what the SDK client sends with) to a bare Node echo server. */
@@ -232,6 +234,7 @@ async function main(): Promise<void> {
     await getJson(`${idleGateway.info.control}/stats`),
   ];
   const idleStarted = performance.now();
+  const idleStartedAt = Date.now();
 
   const floor = await rawFloor(endpoint, admin);
   const hop = await httpFloor();
@@ -242,6 +245,7 @@ async function main(): Promise<void> {
     () => connect(new StreamableHTTPClientTransport(new URL(http.info.url))),
     { server: http },
   );
+  await http.stop();
 
   const requestQueueUrl = await queue(admin, 'mcp-req');
   const sqsServer = await child<{ control: string }>('./child-sqs-server.ts', {
@@ -270,6 +274,7 @@ async function main(): Promise<void> {
     () => connect(new StreamableHTTPClientTransport(new URL(gateway.info.url))),
     { emulator, server: sqsServer, gateway },
   );
+  await gateway.stop();
 
   // The same gateway answering with one JSON body per call instead of an SSE stream (--json-response).
   const jsonGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
@@ -294,6 +299,8 @@ async function main(): Promise<void> {
   const openMs = await openIdleSessions(sessionGateway.info.url, IDLE_SESSIONS);
   const heapAfter = Number((await getJson(`${sessionGateway.info.control}/heap`)).heapUsed);
   const sessionStats = await getJson(`${sessionGateway.info.control}/stats`);
+  await sessionGateway.stop();
+  await sqsServer.stop();
 
   // The same pair over SNS topics fanned out to SQS queues.
   const { snsClient } = awsClients(endpoint);
@@ -339,6 +346,8 @@ async function main(): Promise<void> {
     () => connect(new StreamableHTTPClientTransport(new URL(snsGateway.info.url))),
     { emulator, server: snsServer, gateway: snsGateway },
   );
+  await snsGateway.stop();
+  await snsServer.stop();
 
   // And over HTTP webhooks (no queue at all; the server POSTs answers back).
   const webhookServer = await child<{ url: string; control: string }>('./child-webhook-server.ts');
@@ -378,7 +387,6 @@ async function main(): Promise<void> {
   ];
   // Receives started in the window: their rate, and the shortest gap between two of them (a quiet
   // process long-polls back to back, so that gap is the long poll's 20 s).
-  const idleStartedAt = Date.now() - idleSeconds * 1000;
   const receiveGaps = (stats: Json) => {
     const times = (stats.receiveTimes as number[]).filter((time) => time >= idleStartedAt);
     return times.slice(1).map((time, index) => (time - (times[index] as number)) / 1000);
@@ -443,6 +451,8 @@ async function main(): Promise<void> {
     gatewayCallsPerCoreSecond: round(1000 / (viaGateway.cpuMsPerCall?.concurrent.gateway ?? Number.NaN), 1),
     jsonResponse: {
       gatewayOverDirectP50: round(viaJsonGateway.latency.p50 / direct.latency.p50),
+      gatewayAddedLatencyP50Ms: round(viaJsonGateway.latency.p50 - direct.latency.p50),
+      gatewayOverRawFloorP50: round(viaJsonGateway.latency.p50 / floor.latency.p50),
       gatewayOverDirectThroughput: round((viaJsonGateway.throughput ?? 0) / (direct.throughput ?? 1)),
       gatewayCallsPerCoreSecond: round(
         1000 / (viaJsonGateway.cpuMsPerCall?.concurrent.gateway ?? Number.NaN),
