@@ -16,3 +16,4 @@ export * from './session-control.js';
 export * from './session-dispatcher.js';
 export * from './session-id.js';
 export * from './session-registry.js';
+export * from './turn-batcher.js';

@@ -1,11 +1,24 @@
-import { AsyncMcpErrorCode, buildServerAttributes, MessageTooLargeError } from '@asyncmcp/core';
-import { type PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
+import {
+  AsyncMcpErrorCode,
+  buildServerAttributes,
+  DeliveryError,
+  MessageTooLargeError,
+} from '@asyncmcp/core';
+import { type PublishBatchCommandInput, type PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
 import { isFifoTopic, SNS_MAX_MESSAGE_BYTES, SnsPublisher } from './sns-publisher.js';
 
-/** An SNS client that records each Publish and answers it without any network. */
-function recordingClient(): { snsClient: SNSClient; published: PublishCommandInput[] } {
+/**
+ * An SNS client that records each Publish and PublishBatch and answers without any network; batch
+ * entries whose message is in `refuse` are answered as failed.
+ */
+function recordingClient(refuse: string[] = []): {
+  snsClient: SNSClient;
+  published: PublishCommandInput[];
+  batches: PublishBatchCommandInput[];
+} {
   const published: PublishCommandInput[] = [];
+  const batches: PublishBatchCommandInput[] = [];
   const snsClient = new SNSClient({
     region: 'us-east-1',
     endpoint: 'http://127.0.0.1:9',
@@ -13,12 +26,26 @@ function recordingClient(): { snsClient: SNSClient; published: PublishCommandInp
   });
   snsClient.middlewareStack.add(
     (_next, context) => async (args) => {
+      if (context.commandName === 'PublishBatchCommand') {
+        const input = args.input as PublishBatchCommandInput;
+        batches.push(input);
+        const entries = input.PublishBatchRequestEntries ?? [];
+        const failed = entries.filter((entry) => refuse.includes(entry.Message ?? ''));
+        return {
+          output: {
+            Successful: entries.filter((entry) => !failed.includes(entry)).map((entry) => ({ Id: entry.Id })),
+            Failed: failed.map((entry) => ({ Id: entry.Id, Code: 'InvalidParameter', SenderFault: true })),
+            $metadata: {},
+          },
+          response: {},
+        };
+      }
       if (context.commandName === 'PublishCommand') published.push(args.input as PublishCommandInput);
       return { output: { MessageId: 'm', $metadata: {} }, response: {} };
     },
     { step: 'initialize', name: 'answerLocally' },
   );
-  return { snsClient, published };
+  return { snsClient, published, batches };
 }
 
 const message = { jsonrpc: '2.0' as const, id: 1, result: {} };
@@ -44,6 +71,35 @@ describe('SnsPublisher', () => {
         },
       },
     ]);
+  });
+
+  it('publishes what one turn gathered to a topic as one PublishBatch, each entry settling alone', async () => {
+    const { snsClient, published, batches } = recordingClient(['refused']);
+    const publisher = new SnsPublisher(snsClient);
+    const topicArn = 'arn:aws:sns:us-east-1:1:t';
+    const outcomes = await Promise.allSettled(
+      ['one', 'refused', 'three'].map((body) =>
+        publisher.publish({ topicArn, body, attributes: {}, groupId: 'g' }),
+      ),
+    );
+    expect(published).toEqual([]);
+    expect(batches).toEqual([
+      {
+        TopicArn: topicArn,
+        PublishBatchRequestEntries: [
+          { Id: '0', Message: 'one', MessageAttributes: {} },
+          { Id: '1', Message: 'refused', MessageAttributes: {} },
+          { Id: '2', Message: 'three', MessageAttributes: {} },
+        ],
+      },
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const refused = (outcomes[1] as PromiseRejectedResult).reason;
+    expect(refused).toBeInstanceOf(DeliveryError);
+    expect(refused).toMatchObject({ isRetryable: false });
+    expect(String(refused.message)).toContain(
+      `SNS PublishBatch refused a message on ${topicArn}: InvalidParameter`,
+    );
   });
 
   it('adds a group id and a fresh deduplication id on FIFO topics', async () => {

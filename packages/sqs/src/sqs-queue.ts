@@ -6,8 +6,10 @@ import {
   MessageTooLargeError,
   type QueueMessage,
   type QueueSource,
+  TurnBatcher,
 } from '@asyncmcp/core';
 import {
+  type BatchResultErrorEntry,
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
@@ -46,17 +48,6 @@ export interface SqsSendInput {
   maxMessageBytes?: number | undefined;
 }
 
-/**
- * Sends to SQS queues with the checks of PROTOCOL.md §6 made before the call: size against the queue's
- * limit (read once per queue) and FIFO ids. Shared by every SQS transport of one client or manager.
- */
-interface PendingSend {
-  input: SqsSendInput;
-  size: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 /** The fields of one message, the same in `SendMessage` and in a `SendMessageBatch` entry. */
 function entryOf(input: SqsSendInput) {
   return {
@@ -68,87 +59,61 @@ function entryOf(input: SqsSendInput) {
   };
 }
 
+/**
+ * Sends to SQS queues with the checks of PROTOCOL.md §6 made before the call: size against the queue's
+ * limit (read once per queue) and FIFO ids. Shared by every SQS transport of one client or manager.
+ * Sends to one queue within one turn of the event loop go out together as a `SendMessageBatch`.
+ */
 export class SqsSender {
   readonly #limits = new Map<string, Promise<number>>();
-  readonly #pending = new Map<string, PendingSend[]>();
+  readonly #batcher: TurnBatcher<SqsSendInput>;
 
-  constructor(private readonly sqsClient: SQSClient) {}
+  constructor(private readonly sqsClient: SQSClient) {
+    this.#batcher = new TurnBatcher<SqsSendInput>({
+      maxEntries: 10,
+      maxBytes: SQS_MAX_MESSAGE_BYTES,
+      sendOne: (queueUrl, input) => this.#sendOne(queueUrl, input),
+      sendBatch: (queueUrl, inputs) => this.#sendBatch(queueUrl, inputs),
+    });
+  }
 
   async send(input: SqsSendInput): Promise<void> {
     const limit = input.maxMessageBytes ?? (await this.#limitOf(input.queueUrl));
     const size = sqsMessageSize(input.body, input.attributes);
     if (size > limit) throw new MessageTooLargeError({ size, limit, channel: 'SQS message' });
-    // Sends to one queue within one turn of the event loop go out together: under load that is one
-    // SendMessageBatch call instead of ten, and a lone message goes out on the next turn as it would.
-    return new Promise((resolve, reject) => {
-      let pending = this.#pending.get(input.queueUrl);
-      if (!pending) {
-        pending = [];
-        this.#pending.set(input.queueUrl, pending);
-        setImmediate(() => void this.#flush(input.queueUrl));
-      }
-      pending.push({ input, size, resolve, reject });
-    });
+    return this.#batcher.add(input.queueUrl, input, size);
   }
 
-  async #flush(queueUrl: string): Promise<void> {
-    const pending = this.#pending.get(queueUrl) ?? [];
-    this.#pending.delete(queueUrl);
-    const batches: PendingSend[][] = [];
-    let batch: PendingSend[] = [];
-    let bytes = 0;
-    for (const entry of pending) {
-      if (batch.length === 10 || (batch.length > 0 && bytes + entry.size > SQS_MAX_MESSAGE_BYTES)) {
-        batches.push(batch);
-        batch = [];
-        bytes = 0;
-      }
-      batch.push(entry);
-      bytes += entry.size;
-    }
-    if (batch.length > 0) batches.push(batch);
-    await Promise.all(
-      batches.map((entries) =>
-        entries.length === 1 ? this.#sendOne(entries[0] as PendingSend) : this.#sendBatch(queueUrl, entries),
-      ),
-    );
-  }
-
-  async #sendOne({ input, resolve, reject }: PendingSend): Promise<void> {
+  async #sendOne(queueUrl: string, input: SqsSendInput): Promise<void> {
     try {
-      await this.sqsClient.send(new SendMessageCommand({ QueueUrl: input.queueUrl, ...entryOf(input) }));
-      resolve();
+      await this.sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, ...entryOf(input) }));
     } catch (error) {
-      reject(toSqsDeliveryError(error, 'SendMessage', input.queueUrl));
+      throw toSqsDeliveryError(error, 'SendMessage', queueUrl);
     }
   }
 
-  async #sendBatch(queueUrl: string, entries: PendingSend[]): Promise<void> {
+  async #sendBatch(queueUrl: string, inputs: readonly SqsSendInput[]): Promise<Array<Error | undefined>> {
+    let failures: BatchResultErrorEntry[];
     try {
       const result = await this.sqsClient.send(
         new SendMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: entries.map(({ input }, index) => ({ Id: String(index), ...entryOf(input) })),
+          Entries: inputs.map((input, index) => ({ Id: String(index), ...entryOf(input) })),
         }),
       );
-      const failed = new Map((result.Failed ?? []).map((failure) => [failure.Id, failure]));
-      for (const [index, entry] of entries.entries()) {
-        const failure = failed.get(String(index));
-        if (!failure) {
-          entry.resolve();
-          continue;
-        }
-        entry.reject(
-          new DeliveryError({
-            message: `SQS SendMessageBatch refused a message on ${queueUrl}: ${failure.Code ?? 'error'}: ${failure.Message ?? ''}`,
-            isRetryable: failure.SenderFault !== true,
-          }),
-        );
-      }
+      failures = result.Failed ?? [];
     } catch (error) {
-      const wrapped = toSqsDeliveryError(error, 'SendMessageBatch', queueUrl);
-      for (const entry of entries) entry.reject(wrapped);
+      throw toSqsDeliveryError(error, 'SendMessageBatch', queueUrl);
     }
+    const failed = new Map(failures.map((failure) => [failure.Id, failure]));
+    return inputs.map((_, index) => {
+      const failure = failed.get(String(index));
+      if (!failure) return undefined;
+      return new DeliveryError({
+        message: `SQS SendMessageBatch refused a message on ${queueUrl}: ${failure.Code ?? 'error'}: ${failure.Message ?? ''}`,
+        isRetryable: failure.SenderFault !== true,
+      });
+    });
   }
 
   /** The queue's `MaximumMessageSize`, asked once; the SQS maximum when the queue will not say. */
