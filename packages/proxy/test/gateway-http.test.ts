@@ -3,12 +3,12 @@ import { request as httpRequest } from 'node:http';
 import { type Backend, silentLogger } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
 import { SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ElicitRequestSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createProxyServer, type ProxyServerOptions } from '../src/index.js';
 
@@ -110,7 +110,7 @@ describe('gateway over HTTP', () => {
   const hooks: Hooks = {};
   let manager: SqsSessionManager;
   let requestQueueUrl: string;
-  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanups = cleanupsAfterEach();
 
   beforeAll(async () => {
     sqs = await startSqsEmulator();
@@ -122,12 +122,6 @@ describe('gateway over HTTP', () => {
       waitTimeSeconds: 1,
     });
     await manager.start();
-  });
-  afterEach(async () => {
-    while (cleanups.length > 0)
-      await cleanups
-        .pop()?.()
-        .catch(() => undefined);
   });
   afterAll(async () => {
     await manager.close();

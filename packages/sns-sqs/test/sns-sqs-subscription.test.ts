@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SnsSqsClientTransport,
   SnsSqsSessionManager,
@@ -13,16 +13,10 @@ import {
 import { testServerFactory } from './support.js';
 
 let emulator: SqsEmulator;
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups = cleanupsAfterEach();
 
 beforeAll(async () => {
   emulator = await startSqsEmulator();
-});
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
 });
 afterAll(async () => {
   await emulator.stop();
