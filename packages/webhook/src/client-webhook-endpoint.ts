@@ -10,6 +10,7 @@ import {
   toError,
   withMeta,
 } from '@asyncmcp/core';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { AnswerLedger } from './webhook-answer-ledger.js';
 import { WebhookHeader } from './webhook-headers.js';
 import {
@@ -25,6 +26,19 @@ import type { WebhookSecret } from './webhook-signing.js';
 export interface WebhookListenOptions extends ListenOptions {
   /** The path the receiver answers on. @default the path of `webhookUrl`, else '/webhook' */
   path?: string;
+}
+
+/** The options both webhook client transports take, with the same meaning in each. */
+export interface ClientWebhookCommonOptions {
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+  /** Largest delivery the receiver reads. @default 4 MiB */
+  maxBodyBytes?: number;
+  /** Whether `close()` ends the session on the server with a DELETE. @default true */
+  terminateOnClose?: boolean;
+  logger?: Logger;
+  /** Clock in milliseconds for signatures; replace it in tests. @default Date.now */
+  now?: () => number;
 }
 
 export interface ClientWebhookEndpointOptions {

@@ -14,15 +14,18 @@ import {
   StreamableHTTPClientTransport,
   type StreamableHTTPReconnectionOptions,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ClientWebhookEndpoint, type WebhookListenOptions } from './client-webhook-endpoint.js';
+import {
+  type ClientWebhookCommonOptions,
+  ClientWebhookEndpoint,
+  type WebhookListenOptions,
+} from './client-webhook-endpoint.js';
 import type { ClientTransportHooks } from './webhook-client-transport.js';
 import { WebhookHeader } from './webhook-headers.js';
 import { headerValue, type NodeRequestHandler } from './webhook-http.js';
 import type { WebhookReceiverStats } from './webhook-receiver.js';
 import type { WebhookSecret } from './webhook-signing.js';
 
-export interface StreamableHttpWebhookClientTransportOptions {
+export interface StreamableHttpWebhookClientTransportOptions extends ClientWebhookCommonOptions {
   /** The server's Streamable HTTP endpoint, e.g. `https://mcp.example.com/mcp`. */
   serverUrl: string | URL;
   /** Where the server POSTs webhook-tool answers; named in `initialize` as `_meta.webhookUrl`. */
@@ -33,20 +36,11 @@ export interface StreamableHttpWebhookClientTransportOptions {
   signingSecret?: WebhookSecret;
   /** Sent as `X-Client-ID`, as Python asyncmcp hybrid clients do. @default a random UUID */
   clientId?: string;
-  /** @default globalThis.fetch */
-  fetch?: FetchLike;
   /** Passed to the SDK's `StreamableHTTPClientTransport` (headers such as `Authorization` go here). */
   requestInit?: RequestInit;
   reconnectionOptions?: StreamableHTTPReconnectionOptions;
   /** Resume an existing Streamable HTTP session. */
   sessionId?: string;
-  /** Largest delivery the receiver reads. @default 4 MiB */
-  maxBodyBytes?: number;
-  /** Whether `close()` ends the session on the server with a DELETE. @default true */
-  terminateOnClose?: boolean;
-  logger?: Logger;
-  /** Clock in milliseconds for signatures; replace it in tests. @default Date.now */
-  now?: () => number;
 }
 
 /**

@@ -3,6 +3,8 @@
  * for slow tools (§4): client transports, server session managers and gateway backends, with Standard
  * Webhooks signing and an SSRF guard on every webhook the server calls.
  */
+
+export type { ClientWebhookCommonOptions } from './client-webhook-endpoint.js';
 export {
   StreamableHttpWebhookClientTransport,
   type StreamableHttpWebhookClientTransportOptions,

@@ -17,7 +17,11 @@ import {
   TransportStateError,
 } from '@asyncmcp/core';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ClientWebhookEndpoint, type WebhookListenOptions } from './client-webhook-endpoint.js';
+import {
+  type ClientWebhookCommonOptions,
+  ClientWebhookEndpoint,
+  type WebhookListenOptions,
+} from './client-webhook-endpoint.js';
 import { headersFromAttributes, WebhookHeader } from './webhook-headers.js';
 import { headerValue, type NodeRequestHandler, redactUrl } from './webhook-http.js';
 import type { WebhookReceiverStats } from './webhook-receiver.js';
@@ -25,7 +29,7 @@ import { type WebhookSecret, WebhookSigner } from './webhook-signing.js';
 
 export type { WebhookListenOptions };
 
-export interface WebhookClientTransportOptions {
+export interface WebhookClientTransportOptions extends ClientWebhookCommonOptions {
   /** The server's endpoint, e.g. `https://mcp.example.com/mcp/request`. */
   serverUrl: string | URL;
   /**
@@ -46,17 +50,8 @@ export interface WebhookClientTransportOptions {
   proposedSessionId?: string;
   /** Extra headers on every request to the server, e.g. `Authorization`. */
   headers?: Readonly<Record<string, string>>;
-  /** @default globalThis.fetch */
-  fetch?: FetchLike;
   /** Bound on each POST/DELETE to the server. @default 30000 */
   requestTimeoutMs?: number;
-  /** Largest body the receiver reads. @default 4 MiB */
-  maxBodyBytes?: number;
-  /** Whether `close()` ends the session on the server with a DELETE. @default true */
-  terminateOnClose?: boolean;
-  logger?: Logger;
-  /** Clock in milliseconds for signatures; replace it in tests. @default Date.now */
-  now?: () => number;
 }
 
 /** @internal How a backend learns that one of its session transports closed. */
