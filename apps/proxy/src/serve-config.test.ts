@@ -45,6 +45,19 @@ function expectRefused(
   expect(error.message).toBe(message);
 }
 
+/** What every resolved config holds when nothing sets these: the documented defaults. */
+const SESSION_DEFAULTS = {
+  maxSessions: 100,
+  sessionIdleTimeoutMs: 1_800_000,
+  requestTimeoutMs: 300_000,
+  deadLetterQueueUrl: undefined,
+  releaseUnknownSessions: 0,
+  region: undefined,
+  endpointUrl: undefined,
+  logLevel: 'info',
+  configFile: undefined,
+} as const;
+
 describe('resolveServeConfig: defaults', () => {
   it('fills every setting with its documented default', () => {
     expect(resolve({ flags: withCommand() })).toEqual({
@@ -52,15 +65,7 @@ describe('resolveServeConfig: defaults', () => {
       requestQueueUrl: QUEUE,
       http: undefined,
       upstream: { kind: 'command', command: 'node', args: ['server.js'] },
-      maxSessions: 100,
-      sessionIdleTimeoutMs: 1_800_000,
-      requestTimeoutMs: 300_000,
-      deadLetterQueueUrl: undefined,
-      releaseUnknownSessions: 0,
-      region: undefined,
-      endpointUrl: undefined,
-      logLevel: 'info',
-      configFile: undefined,
+      ...SESSION_DEFAULTS,
     });
   });
 
@@ -310,15 +315,8 @@ describe('resolveServeConfig: the sns-sqs backend', () => {
       requestQueueUrl: QUEUE,
       http: undefined,
       upstream: { kind: 'command', command: 'node', args: ['server.js'] },
-      maxSessions: 100,
-      sessionIdleTimeoutMs: 1_800_000,
-      requestTimeoutMs: 300_000,
+      ...SESSION_DEFAULTS,
       deadLetterQueueUrl: DLQ,
-      releaseUnknownSessions: 0,
-      region: undefined,
-      endpointUrl: undefined,
-      logLevel: 'info',
-      configFile: undefined,
     });
     expect(
       resolve({
@@ -567,15 +565,7 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
         webhookTools: undefined,
       },
       upstream: { kind: 'command', command: 'node', args: ['server.js'] },
-      maxSessions: 100,
-      sessionIdleTimeoutMs: 1_800_000,
-      requestTimeoutMs: 300_000,
-      deadLetterQueueUrl: undefined,
-      releaseUnknownSessions: 0,
-      region: undefined,
-      endpointUrl: undefined,
-      logLevel: 'info',
-      configFile: undefined,
+      ...SESSION_DEFAULTS,
     });
   });
 
