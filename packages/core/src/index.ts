@@ -1,5 +1,6 @@
 export * from './backoff.js';
 export * from './client-session-state.js';
+export * from './clock.js';
 export * from './codec.js';
 export type * from './contracts.js';
 export * from './dedupe-window.js';

@@ -1,3 +1,4 @@
+import { type Clock, type ClockTimer, systemClock, unrefTimer } from './clock.js';
 import type { SessionInfo } from './contracts.js';
 import { AsyncMcpErrorCode, SessionError } from './errors.js';
 
@@ -12,8 +13,10 @@ export interface SessionRegistryOptions<T> {
   isBusy?: (value: T) => boolean;
   /** Called for each session evicted for idleness, after it left the registry. */
   onEvict?: (sessionId: string, value: T) => void;
-  /** Clock in milliseconds; replace it in tests. @default Date.now */
+  /** Clock in milliseconds; replace it in tests. @default the clock's `now` */
   now?: () => number;
+  /** Time source for idleness and the eviction sweep; replace it in tests. @default systemClock */
+  clock?: Clock;
 }
 
 export type SessionStatus<T> =
@@ -42,16 +45,29 @@ export class SessionRegistry<T> {
   readonly #tombstones = new Map<string, Tombstone>();
   readonly #options: SessionRegistryOptions<T>;
   readonly #now: () => number;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #timer: ClockTimer | undefined;
+  #disposed = false;
 
   constructor(options: SessionRegistryOptions<T> = {}) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
+    this.#now = options.now ?? (() => this.#clock.now());
     const idle = options.idleTimeoutMs;
-    if (idle !== undefined && idle > 0) {
-      this.#timer = setInterval(() => this.sweep(), Math.max(10, Math.min(idle / 2, 30_000)));
-      this.#timer.unref();
-    }
+    if (idle !== undefined && idle > 0) this.#scheduleSweep(Math.max(10, Math.min(idle / 2, 30_000)));
+  }
+
+  #scheduleSweep(everyMs: number): void {
+    if (this.#disposed) return;
+    this.#timer = unrefTimer(
+      this.#clock,
+      () => {
+        // The next sweep is booked first, so an `onEvict` that throws cannot stop eviction for good.
+        this.#scheduleSweep(everyMs);
+        this.sweep();
+      },
+      everyMs,
+    );
   }
 
   get size(): number {
@@ -151,7 +167,8 @@ export class SessionRegistry<T> {
 
   /** Stops the eviction timer. Sessions stay; their owner closes them. */
   dispose(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#disposed = true;
+    if (this.#timer) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 }

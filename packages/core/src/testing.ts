@@ -9,5 +9,6 @@ export {
   type ConformanceTarget,
   describeTransportConformance,
 } from './testing/describe-transport-conformance.js';
+export { ManualClock } from './testing/manual-clock.js';
 export { countdown, MessageTap } from './testing/message-tap.js';
 export { type LogEntry, RecordingLogger } from './testing/recording-logger.js';

@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type Backend,
+  type Clock,
   ConfigurationError,
   describeError,
   generateSessionId,
@@ -43,6 +44,11 @@ export interface ProxyServerOptions {
   sessionIdleTimeoutMs?: number;
   /** A request the backend does not answer in this time gets a JSON-RPC error. @default 300000 (5 min) */
   requestTimeoutMs?: number;
+  /**
+   * Time source of idle eviction and request timeouts. Tests pass a clock they move themselves
+   * (`ManualClock` from `@asyncmcp/core/testing`). @default systemClock
+   */
+  clock?: Clock;
   /** Largest accepted JSON body. @default '4mb' */
   maxBodySize?: string | number;
   /** How long `close()` lets running requests finish. @default 10000 */
@@ -98,6 +104,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const sessions = new SessionRegistry<GatewaySession>({
     maxSessions: options.maxSessions ?? 1_000,
     idleTimeoutMs: options.sessionIdleTimeoutMs ?? 1_800_000,
+    clock: options.clock,
     isBusy: (session) => session.bridge.inFlight > 0,
     onEvict: (key, session) => {
       childLogger(logger, { sessionId: key }).info({}, 'idle session evicted');
@@ -243,6 +250,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       front,
       back,
       requestTimeoutMs: options.requestTimeoutMs,
+      clock: options.clock,
       logger: log,
       observer: metrics.observer(),
       serverMessageStream: options.enableJsonResponse ? 'session' : 'request',

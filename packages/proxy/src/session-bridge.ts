@@ -1,5 +1,7 @@
 import {
   type BackendMessageExtra,
+  type Clock,
+  type ClockTimer,
   describeError,
   internalError,
   isAnswer,
@@ -12,7 +14,9 @@ import {
   type Logger,
   type RequestId,
   silentLogger,
+  systemClock,
   type Transport,
+  unrefTimer,
 } from '@asyncmcp/core';
 
 /** What the bridge reports as it works, for metrics. */
@@ -36,6 +40,8 @@ export interface SessionBridgeOptions {
   back: Transport;
   /** A request the backend does not answer in time gets a JSON-RPC error. @default 300000 */
   requestTimeoutMs?: number;
+  /** Time source of the request timeouts; replace it in tests. @default systemClock */
+  clock?: Clock;
   logger?: Logger;
   observer?: BridgeObserver;
   /**
@@ -52,7 +58,7 @@ interface InFlight {
   method: string;
   startedAt: number;
   progressToken: string | number | undefined;
-  timer: NodeJS.Timeout | undefined;
+  timer: ClockTimer | undefined;
 }
 
 /**
@@ -67,6 +73,7 @@ export class SessionBridge {
   readonly #logger: Logger;
   readonly #observer: BridgeObserver;
   readonly #timeoutMs: number;
+  readonly #clock: Clock;
   readonly #inFlight = new Map<string, InFlight & { id: RequestId }>();
   readonly #onclose: (() => void) | undefined;
   readonly #onRequestStreams: boolean;
@@ -79,6 +86,7 @@ export class SessionBridge {
     this.#logger = options.logger ?? silentLogger;
     this.#observer = options.observer ?? {};
     this.#timeoutMs = options.requestTimeoutMs ?? 300_000;
+    this.#clock = options.clock ?? systemClock;
     this.#onclose = options.onclose;
     this.#onRequestStreams = (options.serverMessageStream ?? 'request') === 'request';
     this.#front.onmessage = (message) => this.#fromClient(message);
@@ -119,9 +127,8 @@ export class SessionBridge {
         method: message.method,
         startedAt: performance.now(),
         progressToken: meta?.progressToken,
-        timer: setTimeout(() => this.#timeout(message.id), this.#timeoutMs),
+        timer: unrefTimer(this.#clock, () => this.#timeout(message.id), this.#timeoutMs),
       };
-      entry.timer.unref?.();
       this.#inFlight.set(key(message.id), entry);
       this.#observer.onRequest?.(message.method);
     } else if (isNotification(message) && message.method === 'notifications/cancelled') {
@@ -170,7 +177,7 @@ export class SessionBridge {
   #end(id: RequestId, outcome: 'answered' | 'error' | 'timeout' | 'cancelled'): boolean {
     const entry = this.#inFlight.get(key(id));
     if (!entry) return false;
-    clearTimeout(entry.timer);
+    if (entry.timer) this.#clock.clearTimeout(entry.timer);
     this.#inFlight.delete(key(id));
     this.#observer.onRequestEnd?.(entry.method, outcome, (performance.now() - entry.startedAt) / 1000);
     if (this.#inFlight.size === 0) this.#releaseIdleWaiters();
@@ -238,7 +245,7 @@ export class SessionBridge {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const [, entry] of this.#inFlight) clearTimeout(entry.timer);
+    for (const [, entry] of this.#inFlight) if (entry.timer) this.#clock.clearTimeout(entry.timer);
     this.#inFlight.clear();
     this.#releaseIdleWaiters();
     await Promise.allSettled([this.#front.close(), this.#back.close()]);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { type Backend, silentLogger } from '@asyncmcp/core';
-import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
+import { countdown, ManualClock, RecordingLogger } from '@asyncmcp/core/testing';
 import { SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
 import { cleanupsAfterEach, type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -369,11 +369,20 @@ describe('gateway over HTTP', () => {
 
   it('answers with a JSON-RPC error when the backend does not answer in time, and tells the server', async () => {
     const aborted = countdown(1, 15_000);
+    const started = countdown(1, 15_000);
     hooks.onAbort = aborted.signal;
+    hooks.onStart = started.signal;
     hooks.release = new Promise(() => {});
-    const { url } = await startGateway({ requestTimeoutMs: 500 });
+    // The gateway's clock moves only when the test moves it: initialize cannot time out on a slow machine,
+    // and the call times out once it is running, not before.
+    const clock = new ManualClock();
+    const { url } = await startGateway({ requestTimeoutMs: 500, clock });
     const { client } = await connect(url);
-    await expect(client.callTool({ name: 'hang', arguments: {} }, undefined, request)).rejects.toThrow(
+    const call = client.callTool({ name: 'hang', arguments: {} }, undefined, request);
+    await started.done;
+    clock.advance(499);
+    clock.advance(1);
+    await expect(call).rejects.toThrow(
       /Request timed out: the backend did not answer tools\/call within 500 ms/,
     );
     await aborted.done;
@@ -503,8 +512,14 @@ describe('gateway over HTTP', () => {
 
   it('evicts idle sessions', async () => {
     const logger = new RecordingLogger();
-    const { url, proxy } = await startGateway({ sessionIdleTimeoutMs: 200, logger });
+    // Idleness counts on a clock the test moves once the session is connected, so a slow machine cannot
+    // evict it between initialize and notifications/initialized.
+    const clock = new ManualClock();
+    const { url, proxy } = await startGateway({ sessionIdleTimeoutMs: 200, logger, clock });
     const { transport } = await connect(url);
+    clock.advance(199);
+    expect(proxy.sessionIds()).toContain(transport.sessionId);
+    clock.advance(1);
     await logger.waitFor('idle session evicted');
     expect(proxy.sessionIds()).not.toContain(transport.sessionId);
   });
