@@ -1,10 +1,3 @@
-import { defineProject } from 'vitest/config';
+import { testProject } from '../../vitest.shared.ts';
 
-export default defineProject({
-  test: {
-    name: 'webhook',
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-  },
-});
+export default testProject('webhook');

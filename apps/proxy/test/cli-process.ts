@@ -25,6 +25,11 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value === undefined) continue;
+    // The run's marker stays, so a process left behind is found (scripts/leftover-processes.mjs).
+    if (name === 'ASYNCMCP_TEST_RUN_ID') {
+      env[name] = value;
+      continue;
+    }
     if (/^(ASYNCMCP_|AWS_)/.test(name) || ['PORT', 'AUTH_TOKEN', 'BACKEND_TRANSPORT'].includes(name))
       continue;
     env[name] = value;

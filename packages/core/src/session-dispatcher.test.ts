@@ -20,6 +20,7 @@ import {
   type SessionDispatcherOptions,
   type Settlement,
 } from './session-dispatcher.js';
+import { ManualClock } from './testing/manual-clock.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
@@ -1037,14 +1038,18 @@ describe('SessionDispatcher: ending sessions', () => {
 
 describe('SessionDispatcher: idle eviction', () => {
   it('evicts an idle session but not one with a running request', async () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
-    const h = harness({ sessionIdleTimeoutMs: 1_000, hold: (request) => request.method === 'tools/call' });
+    const clock = new ManualClock();
+    const h = harness({
+      sessionIdleTimeoutMs: 1_000,
+      clock,
+      hold: (request) => request.method === 'tools/call',
+    });
     const idle = await h.open({ address: 'addr-idle' });
     const busy = await h.open({ address: 'addr-busy' });
     const running = accepted(
       await h.dispatcher.dispatch(inbound({ jsonrpc: '2.0', id: 1, method: 'tools/call' }, h.attrs(busy))),
     );
-    vi.advanceTimersByTime(5_000);
+    clock.advance(5_000);
     await flush();
     expect(h.closed).toEqual([idle]);
     expect(h.dispatcher.sessions.has(busy)).toBe(true);
@@ -1052,7 +1057,7 @@ describe('SessionDispatcher: idle eviction', () => {
     if (!held) throw new Error('no request');
     await h.servers[1]?.reply(held);
     expect(await within(running.settled, 'settled')).toBe('answered');
-    vi.advanceTimersByTime(5_000);
+    clock.advance(5_000);
     await flush();
     expect(h.closed).toEqual([idle, busy]);
   });

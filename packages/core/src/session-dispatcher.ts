@@ -6,6 +6,7 @@ import {
   type RequestId,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from './clock.js';
 import { decodeMessage, isAnswer, isInitializeRequest, isRequest, protocolVersionOf } from './codec.js';
 import type { ConnectableServer, ServerFactory, SessionInfo } from './contracts.js';
 import { DedupeWindow, type DedupeWindowOptions, dedupeKey } from './dedupe-window.js';
@@ -88,6 +89,8 @@ export interface SessionDispatcherOptions<A> {
   maxSessions?: number;
   /** Sessions with no traffic and no running request for this long are closed. @default undefined (never) */
   sessionIdleTimeoutMs?: number;
+  /** Time source of idle eviction; tests pass a `ManualClock`. @default systemClock */
+  clock?: Clock;
   /** @default the versions the installed MCP SDK supports */
   supportedProtocolVersions?: readonly string[];
   dedupe?: DedupeWindowOptions;
@@ -133,6 +136,7 @@ export class SessionDispatcher<A> {
     this.#registry = new SessionRegistry<DispatcherSession<A>>({
       maxSessions: options.maxSessions,
       idleTimeoutMs: options.sessionIdleTimeoutMs,
+      clock: options.clock,
       isBusy: (session) => session.pending.size > 0,
       onEvict: (sessionId, session) => {
         this.#logger.info({ sessionId }, 'session evicted after being idle');

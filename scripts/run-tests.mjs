@@ -1,0 +1,60 @@
+// `pnpm test`: runs `turbo run test` (with any arguments given) so that nothing it starts outlives it.
+//
+// - Every Node.js process below gets internal/test-support/die-with-parent.cjs preloaded (NODE_OPTIONS):
+//   one whose parent dies without cleaning up (turbo stopping a task, a worker SIGKILLed) kills itself,
+//   and its children follow.
+// - The run is a process group of its own: SIGINT, SIGTERM or SIGHUP sent to this script reaches every
+//   process in it, and what has not exited 10 s later is killed. Likewise if this script's own parent
+//   dies.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dieWithParent = fileURLToPath(new URL('../internal/test-support/die-with-parent.cjs', import.meta.url));
+const turbo = createRequire(import.meta.url).resolve('turbo/bin/turbo');
+const GRACE_MS = 10_000;
+
+const preload = `--require "${dieWithParent}"`;
+const nodeOptions = process.env.NODE_OPTIONS ?? '';
+const env = {
+  ...process.env,
+  NODE_OPTIONS: nodeOptions.includes(dieWithParent) ? nodeOptions : `${nodeOptions} ${preload}`.trim(),
+};
+
+const run = spawn(process.execPath, [turbo, 'run', 'test', ...process.argv.slice(2)], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+  detached: true,
+});
+
+let stopping = false;
+function stopAll(signal) {
+  if (stopping) return;
+  stopping = true;
+  signalGroup(signal);
+  setTimeout(() => signalGroup('SIGKILL'), GRACE_MS).unref();
+}
+
+function signalGroup(signal) {
+  try {
+    process.kill(-run.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(signal));
+
+const parent = process.ppid;
+const watch = setInterval(() => {
+  if (process.ppid !== parent) stopAll('SIGTERM');
+}, 200);
+watch.unref();
+
+run.once('exit', (code, signal) => {
+  // Whatever is still in the group (a process that ignored the end of its parent) goes with the run.
+  signalGroup('SIGKILL');
+  process.exitCode = code ?? (signal === 'SIGINT' ? 130 : 143);
+});
