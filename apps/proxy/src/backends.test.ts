@@ -97,7 +97,7 @@ describe('createBackend: sqs', () => {
     expect(error).toBeInstanceOf(GatewayConfigError);
     expect((error as GatewayConfigError).reason).toBe('missing-region');
     expect((error as GatewayConfigError).message).toBe(
-      'no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
+      'no AWS region is configured and the queue URL or topic ARN names none: pass --region, set AWS_REGION, or add region to the config file',
     );
   });
 

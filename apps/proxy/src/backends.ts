@@ -232,7 +232,7 @@ export async function createSqsClient(
     sqsClient.destroy();
     throw new GatewayConfigError(
       'missing-region',
-      'no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
+      'no AWS region is configured and the queue URL or topic ARN names none: pass --region, set AWS_REGION, or add region to the config file',
       { cause: error },
     );
   }

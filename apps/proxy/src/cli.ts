@@ -12,7 +12,6 @@ import {
   resolveServeConfig,
   type ServeFlagValues,
 } from './config.js';
-import { demoBanner, startDemo } from './demo.js';
 import { ListenError, startGateway } from './gateway.js';
 import { startServe } from './serve.js';
 import {
@@ -123,22 +122,37 @@ private webhook addresses unless it allows them (serve --allow-private-networks,
 Endpoints: <path> (MCP), /health, /ready, /metrics; with webhook or hybrid, <webhook-path>/<session>.
 Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration or usage.
 
-Examples:
-  ${NAME} --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
+The region is taken from the queue URL or topic ARN when --region, AWS_REGION and AWS_DEFAULT_REGION are unset.
+
+Common setups:
+  1. Any MCP client over HTTP, to servers on an SQS queue:
+     ${NAME} --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
+  2. A desktop client that launches local servers (stdio), to the same servers:
+     ${NAME} --stdio --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
+  3. Your existing stdio MCP server, put on that queue as a worker (run as many as you like):
+     ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests -- node server.js
+  Try all of it with no AWS account first: ${NAME} demo
+
+More examples:
   ${NAME} --backend sns-sqs --request-topic-arn arn:aws:sns:us-east-1:123456789012:mcp-requests
   ${NAME} --backend webhook --server-url http://mcp.internal:8000/mcp/request \\
       --host 0.0.0.0 --webhook-base-url http://gateway-1.internal:8080 --auth-token "$TOKEN"
   ${NAME} --backend hybrid --server-url http://127.0.0.1:8000/mcp
-  ${NAME} --stdio --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests
-  ${NAME} serve --request-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests -- node server.js
-              put an existing MCP server on the queue (see ${NAME} serve --help)
-  ${NAME} demo        try it without an AWS account (demo --backend sns-sqs, webhook or hybrid: over those)
+  ${NAME} demo --backend sns-sqs      the demo over SNS+SQS (also webhook, hybrid)
+  ${NAME} serve --help                every serve setting
 `,
   );
 
   program.allowExcessArguments(true);
   program.action(async (options: Record<string, unknown>, command: Command) => {
     if (command.args.length > 0) {
+      // `--stdio <command>` is how other stdio bridges run a server; here a server goes after `serve --`.
+      if (options.stdio === true) {
+        command.error(
+          `--stdio takes no command ("${command.args.join(' ')}"): it serves this gateway itself on stdin/stdout. To put a stdio MCP server on a queue, run it with serve: ${NAME} serve --request-queue-url <url> -- ${command.args.join(' ')}`,
+          { exitCode: EXIT_CONFIG },
+        );
+      }
       command.error(`unknown command "${command.args[0]}" (commands: serve, demo)`, {
         exitCode: EXIT_CONFIG,
       });
@@ -259,6 +273,8 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const logger = createDefaultLogger({ level: config.logLevel, destination: 'stderr' });
   routeWarningsTo(logger);
   const signals = handleSignals(logger);
+  // The emulator and the example server load only for the demo, not on every start of the gateway.
+  const { demoBanner, startDemo } = await import('./demo.js');
   const demo = await startDemo({ host: config.host, port: config.port, logger, backend });
   signals.stopWith(() => {
     process.stdout.write('Stopping the demo…\n');

@@ -73,7 +73,8 @@ describe('resolveConfig: defaults', () => {
       requestTimeoutMs: 300_000,
       jsonResponse: false,
       stdio: false,
-      region: undefined,
+      // The region the request queue URL names.
+      region: 'us-east-1',
       endpointUrl: undefined,
       logLevel: 'info',
       configFile: undefined,
@@ -207,6 +208,32 @@ describe('resolveConfig: environment names', () => {
     });
     expect(config.port).toBe(8282);
     expect(config.authToken).toBe('modern-token');
+  });
+
+  it('takes the region the queue URL or topic ARN names when none is set, and AWS_DEFAULT_REGION', () => {
+    expect(resolve({ flags: { requestQueueUrl: OTHER_QUEUE } }).region).toBe('eu-west-1');
+    expect(resolve({ flags: { backend: 'sns-sqs', requestTopicArn: OTHER_TOPIC } }).region).toBe('eu-west-1');
+    // The request topic names the server's region; the response queue comes after it.
+    expect(
+      resolve({ flags: { backend: 'sns-sqs', requestTopicArn: TOPIC, responseQueueUrl: OTHER_QUEUE } })
+        .region,
+    ).toBe('us-east-1');
+    const privateEndpoint = 'https://sqs-vpce.internal.example/123456789012/q';
+    expect(resolve({ flags: { requestQueueUrl: privateEndpoint } }).region).toBeUndefined();
+    expect(
+      resolve({ flags: { requestQueueUrl: privateEndpoint, responseQueueUrl: OTHER_QUEUE } }).region,
+    ).toBe('eu-west-1');
+    // A region that is set wins over the one the URL names; AWS_DEFAULT_REGION counts, below AWS_REGION.
+    expect(
+      resolve({ flags: { requestQueueUrl: QUEUE }, env: { AWS_DEFAULT_REGION: 'ca-central-1' } }).region,
+    ).toBe('ca-central-1');
+    expect(
+      resolve({
+        flags: { requestQueueUrl: QUEUE },
+        env: { AWS_DEFAULT_REGION: 'ca-central-1', AWS_REGION: 'sa-east-1' },
+      }).region,
+    ).toBe('sa-east-1');
+    expect(resolve({ flags: { requestQueueUrl: QUEUE, region: 'af-south-1' } }).region).toBe('af-south-1');
   });
 
   it("takes the AWS SDK's AWS_REGION and AWS_ENDPOINT_URL over the file, below ASYNCMCP_ names", () => {

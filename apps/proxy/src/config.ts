@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '@asyncmcp/core';
 import { isLoopbackHost } from '@asyncmcp/proxy';
 import { parse as parseYaml } from 'yaml';
+import { regionOfResources } from './aws-region.js';
 import {
   BACKEND_NAMES,
   type BackendName,
@@ -102,7 +103,10 @@ export interface GatewayConfig {
   /** Answer POSTs with one JSON body instead of an SSE stream. */
   jsonResponse: boolean;
   stdio: boolean;
-  /** Undefined lets the AWS SDK find the region itself (AWS_REGION, shared config profile). */
+  /**
+   * From a flag, the environment or the file; else the region the request queue URL or topic ARN names;
+   * undefined lets the AWS SDK find it itself (shared config profile).
+   */
   region: string | undefined;
   endpointUrl: string | undefined;
   logLevel: LogLevel;
@@ -337,19 +341,24 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
     : undefined;
   if (webhookPath !== undefined) assertPathsApart(webhookPath, webhookPathRaw, path);
   const authToken = optional(pick('authToken'), parseAuthToken);
+  const responseQueueUrl = optional(pick('responseQueueUrl'), (raw) =>
+    parseUrl(
+      raw,
+      'response queue URL',
+      'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue',
+    ),
+  );
+  const responseTopicArn = optional(pick('responseTopicArn'), (raw) =>
+    parseTopicArn(raw, 'response topic ARN'),
+  );
+  const aws = isAwsBackend(backend);
 
   return {
     backend,
     requestQueueUrl,
-    responseQueueUrl: optional(pick('responseQueueUrl'), (raw) =>
-      parseUrl(
-        raw,
-        'response queue URL',
-        'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue',
-      ),
-    ),
+    responseQueueUrl,
     requestTopicArn,
-    responseTopicArn: optional(pick('responseTopicArn'), (raw) => parseTopicArn(raw, 'response topic ARN')),
+    responseTopicArn,
     serverUrl,
     webhookBaseUrl,
     webhookPath,
@@ -369,7 +378,11 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
       (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
     jsonResponse: optional(pick('jsonResponse'), (raw) => parseBoolean(raw, 'json-response switch')) ?? false,
     stdio: optional(pick('stdio'), (raw) => parseBoolean(raw, 'stdio switch')) ?? false,
-    region: forBackend(isAwsBackend(backend), pick('region'), parseRegion),
+    region:
+      forBackend(aws, pick('region'), parseRegion) ??
+      (aws
+        ? regionOfResources([requestQueueUrl, requestTopicArn, responseQueueUrl, responseTopicArn])
+        : undefined),
     endpointUrl: forBackend(isAwsBackend(backend), pick('endpointUrl'), parseEndpointUrl),
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
     configFile: file?.path,
@@ -802,7 +815,10 @@ export interface ServeConfig {
    * webhook and hybrid.
    */
   releaseUnknownSessions: number;
-  /** Undefined lets the AWS SDK find the region itself (AWS_REGION, shared config profile). */
+  /**
+   * From a flag, the environment or the file; else the region the request queue URL or topic ARN names;
+   * undefined lets the AWS SDK find it itself (shared config profile).
+   */
   region: string | undefined;
   endpointUrl: string | undefined;
   logLevel: LogLevel;
@@ -888,7 +904,7 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
     releaseUnknownSessions: aws
       ? (optional(pick('releaseUnknownSessions'), parseReleaseUnknownSessions) ?? 0)
       : 0,
-    region: aws ? optional(pick('region'), parseRegion) : undefined,
+    region: aws ? (optional(pick('region'), parseRegion) ?? regionOfResources([requestQueueUrl])) : undefined,
     endpointUrl: aws ? optional(pick('endpointUrl'), parseEndpointUrl) : undefined,
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
     configFile: file?.path,

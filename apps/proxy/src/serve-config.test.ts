@@ -52,7 +52,8 @@ const SESSION_DEFAULTS = {
   requestTimeoutMs: 300_000,
   deadLetterQueueUrl: undefined,
   releaseUnknownSessions: 0,
-  region: undefined,
+  // The region the request queue URL names.
+  region: 'us-east-1',
   endpointUrl: undefined,
   logLevel: 'info',
   configFile: undefined,
@@ -566,6 +567,8 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
       },
       upstream: { kind: 'command', command: 'node', args: ['server.js'] },
       ...SESSION_DEFAULTS,
+      // No queue, so no region.
+      region: undefined,
     });
   });
 

@@ -246,9 +246,10 @@ export const SETTINGS = [
     key: 'region',
     flag: '--region',
     value: '<region>',
-    env: ['ASYNCMCP_REGION', 'AWS_REGION'],
+    env: ['ASYNCMCP_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'],
     description: 'sqs, sns-sqs: AWS region',
-    defaultText: "the AWS SDK's own lookup (shared config profile)",
+    defaultText:
+      "the region the request queue URL or topic ARN names, else the AWS SDK's own lookup (shared config profile)",
     backends: ['sqs', 'sns-sqs'],
   },
   {

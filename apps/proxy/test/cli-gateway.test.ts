@@ -89,6 +89,21 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
     expect(cli.lines.stdout.every((line) => JSON.parse(line) !== null)).toBe(true);
   });
 
+  it('takes the region from the queue URL when none is given anywhere', async () => {
+    // The emulator's queue URLs name their region (sqs.us-east-1.localhost), as AWS's do.
+    expect(requestQueueUrl).toContain('sqs.us-east-1.');
+    const cli = new CliProcess(
+      ['--request-queue-url', requestQueueUrl, '--endpoint-url', sqs.endpoint, '--port', '0'],
+      cleanEnv(),
+    );
+    const client = await connect(await cli.url());
+    const result = await within(
+      client.callTool({ name: 'greet', arguments: { name: 'region' } }),
+      'tools/call',
+    );
+    expect(textOf(result)).toBe('hello region, from the test server');
+  });
+
   it('answers with JSON bodies instead of SSE streams under --json-response', async () => {
     const cli = new CliProcess([...sqsFlags(), '--json-response'], cleanEnv());
     const url = await cli.url();

@@ -9,6 +9,8 @@ import { cleanEnv, parseLog, runCli, within } from './cli-process.js';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:mcp-requests';
+/** A queue behind a private endpoint: its URL names no region. */
+const REGIONLESS_QUEUE = 'https://sqs-vpce.internal.example/123456789012/mcp-requests';
 
 /** Runs the CLI expecting a configuration refusal: exit 2, one line on stderr, no text but logs on stdout. */
 async function refused(args: string[], env = cleanEnv()): Promise<string> {
@@ -134,8 +136,8 @@ describe('asyncmcp-proxy usage', () => {
     ).toBe(
       'asyncmcp-proxy: cannot run "no-such-mcp-server-x": not found on PATH; check the command after -- (or command in the config file)',
     );
-    expect(await refused(['serve', '--request-queue-url', QUEUE, '--', 'node', 'server.js'])).toBe(
-      'asyncmcp-proxy: no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
+    expect(await refused(['serve', '--request-queue-url', REGIONLESS_QUEUE, '--', 'node', 'server.js'])).toBe(
+      'asyncmcp-proxy: no AWS region is configured and the queue URL or topic ARN names none: pass --region, set AWS_REGION, or add region to the config file',
     );
   });
 
@@ -246,10 +248,7 @@ describe('asyncmcp-proxy usage', () => {
     );
   });
 
-  it('refuses sns-sqs with no AWS region anywhere', async () => {
-    expect(await refused(['--backend', 'sns-sqs', '--request-topic-arn', TOPIC])).toBe(
-      'asyncmcp-proxy: no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
-    );
+  it('refuses serve over sns-sqs without the queue subscribed to the request topic', async () => {
     expect(await refused(['serve', '--backend', 'sns-sqs', '--', 'node'])).toBe(
       'asyncmcp-proxy: the sns-sqs backend needs a request queue URL (the SQS queue subscribed to the request topic): pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
     );
@@ -266,9 +265,31 @@ describe('asyncmcp-proxy usage', () => {
     );
   });
 
+  it('points a --stdio with a server command at serve', async () => {
+    expect(await refused(['--stdio', 'node server.js', '--request-queue-url', QUEUE])).toBe(
+      'asyncmcp-proxy: --stdio takes no command ("node server.js"): it serves this gateway itself on stdin/stdout. To put a stdio MCP server on a queue, run it with serve: asyncmcp-proxy serve --request-queue-url <url> -- node server.js; see asyncmcp-proxy --help',
+    );
+  });
+
+  it('prints its version', async () => {
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toEqual([packageJson.version]);
+  });
+
+  it('shows the three common setups in --help', async () => {
+    const help = (await runCli(['--help'])).stdout.join('\n');
+    expect(help).toContain('Common setups:');
+    expect(help).toMatch(/1\. Any MCP client over HTTP[^\n]*\n\s+asyncmcp-proxy --request-queue-url /);
+    expect(help).toMatch(/2\. A desktop client[^\n]*\n\s+asyncmcp-proxy --stdio --request-queue-url /);
+    expect(help).toMatch(
+      /3\. Your existing stdio MCP server[^\n]*\n\s+asyncmcp-proxy serve --request-queue-url \S+ -- node server\.js/,
+    );
+  });
+
   it('refuses to start with no AWS region anywhere', async () => {
-    expect(await refused(['--request-queue-url', QUEUE])).toBe(
-      'asyncmcp-proxy: no AWS region is configured: pass --region, set AWS_REGION, or add region to the config file',
+    expect(await refused(['--request-queue-url', REGIONLESS_QUEUE])).toBe(
+      'asyncmcp-proxy: no AWS region is configured and the queue URL or topic ARN names none: pass --region, set AWS_REGION, or add region to the config file',
     );
   });
 

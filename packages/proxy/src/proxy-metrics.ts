@@ -19,7 +19,8 @@ export class ProxyMetrics {
 
   constructor(backend: Backend, { defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'asyncmcp_gateway_' });
+    // Node's own metrics keep their standard names (process_cpu_seconds_total …), which dashboards expect.
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.sessions = new Gauge({
       name: 'asyncmcp_gateway_sessions',
       help: 'Live gateway sessions',

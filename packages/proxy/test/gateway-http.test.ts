@@ -607,5 +607,9 @@ describe('gateway over HTTP', () => {
     expect(metrics).toMatch(/asyncmcp_gateway_requests_total\{method="tools\/call",outcome="answered"\} 1/);
     expect(metrics).toContain('asyncmcp_gateway_request_duration_seconds_bucket');
     expect(metrics).toMatch(/asyncmcp_gateway_backend_stat\{backend="sqs",stat="unroutable"\} 0/);
+    // Node's default metrics keep the names every dashboard knows.
+    expect(metrics).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(metrics).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(metrics).not.toContain('asyncmcp_gateway_process_');
   });
 });
