@@ -39,12 +39,12 @@ function startHogs() {
   );
 }
 
-/** One `pnpm test --continue` (every package runs even when one fails), its output to a log file. */
+/** One `pnpm test --continue --force` (every package runs even when one fails; nothing replayed from turbo's cache), its output to a log file. */
 function runSuite(label, interruptAfter) {
   const runId = `stress-${process.pid}-${label}`;
   const logPath = join(logDirectory, `${label}.log`);
   const log = createWriteStream(logPath);
-  const child = spawn(process.execPath, [pnpm, 'test', '--continue'], {
+  const child = spawn(process.execPath, [pnpm, 'test', '--continue', '--force'], {
     cwd: root,
     env: { ...process.env, [RUN_ID_VARIABLE]: runId, FORCE_COLOR: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
