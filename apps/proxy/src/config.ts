@@ -204,6 +204,7 @@ function assertSettingsBelongTo<K extends string>(
     if (owners === undefined || owners.includes(backend)) continue;
     const raw = pick(setting.key as K);
     if (raw === undefined || isSharedEnvironment(raw.source)) continue;
+    if (setting.sharedInEnvironment === true && raw.source.kind === 'env') continue;
     const where = raw.source.kind === 'flag' ? '' : ` (set by ${describeSource(raw.source)})`;
     const counterpart = counterparts[setting.key]?.[backend];
     const instead = counterpart === undefined ? '' : `; the ${backend} backend takes ${counterpart} instead`;

@@ -698,6 +698,14 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
     );
     // PORT and AWS_REGION are other tools' too: ignored where they do not apply.
     expect(resolve({ flags: withCommand(), env: { PORT: '8080' } }).http).toBeUndefined();
+    // ASYNCMCP_HOST is a deployment's (the image sets it for the gateway and serve alike): a queue backend,
+    // which listens on nothing, ignores it from the environment; a --host flag is still refused.
+    expect(resolve({ flags: withCommand(), env: { ASYNCMCP_HOST: '0.0.0.0' } }).http).toBeUndefined();
+    expectRefused(
+      { flags: withCommand({ host: '0.0.0.0' }) },
+      'setting-not-for-backend',
+      '--host belongs to the webhook and hybrid backends, not sqs: remove it, or choose --backend webhook',
+    );
     expect(
       resolve({
         flags: { backend: 'webhook', port: '0', command: ['node'] },

@@ -55,6 +55,12 @@ export interface SettingSpec {
    * environment variable of another tool (AWS_REGION, PORT …), which is ignored: it is there for others.
    */
   readonly backends?: readonly BackendName[];
+  /**
+   * Set in the environment, it is a deployment's setting for every command that reads it (the image sets
+   * ASYNCMCP_HOST for the gateway and `serve` alike), so a backend it does not apply to ignores it
+   * instead of refusing it. From a flag or the file it is still refused.
+   */
+  readonly sharedInEnvironment?: boolean;
 }
 
 /** Every gateway setting: the CLI builds its options and help from this table, the README mirrors it. */
@@ -316,6 +322,7 @@ export const SERVE_SETTINGS = [
       'webhook, hybrid: interface to bind; anything but loopback exposes the server to the network',
     defaultText: '127.0.0.1',
     backends: ['webhook', 'hybrid'],
+    sharedInEnvironment: true,
   },
   {
     key: 'path',
