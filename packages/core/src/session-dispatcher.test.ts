@@ -691,6 +691,38 @@ describe('SessionDispatcher: routing and settlement', () => {
     expect(h.servers[0]?.received.at(-1)).toEqual(notification);
   });
 
+  it("settles a cancelled request 'cancelled' at once, and an answer sent after it changes nothing", async () => {
+    const h = harness({ hold: (request) => request.method === 'tools/call' });
+    const sessionId = await h.open();
+    const call = accepted(
+      await h.dispatcher.dispatch(
+        inbound(
+          { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'slow' } },
+          h.attrs(sessionId),
+        ),
+      ),
+    );
+    expect(h.dispatcher.inFlight).toBe(1);
+    const cancel: JSONRPCMessage = {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 7, reason: 'aborted' },
+    };
+    const delivered = accepted(await h.dispatcher.dispatch(inbound(cancel, h.attrs(sessionId))));
+    expect(await within(delivered.settled, 'cancel settled')).toBe('delivered');
+    expect(await within(call.settled, 'call settled')).toBe('cancelled');
+    expect(h.dispatcher.inFlight).toBe(0);
+    // The server saw the cancellation, as MCP requires.
+    expect(h.servers[0]?.received.at(-1)).toEqual(cancel);
+    // A cancellation of a request that is not pending (already answered, or unknown) is delivered only.
+    const stray = accepted(
+      await h.dispatcher.dispatch(
+        inbound({ ...cancel, params: { requestId: 'nope' } } as JSONRPCMessage, h.attrs(sessionId)),
+      ),
+    );
+    expect(await within(stray.settled, 'stray settled')).toBe('delivered');
+  });
+
   it("delivers a client's answer to a server→client request", async () => {
     const h = harness();
     const sessionId = await h.open();

@@ -47,7 +47,11 @@ export type RejectReason =
   | 'closing';
 
 /** How a message ended once its effect is durable (its answer sent, for a request). */
-export type Settlement = 'delivered' | 'answered' | 'duplicate' | 'session-closed' | 'failed';
+/**
+ * How an inbound message ended. `cancelled`: the client cancelled the request (`notifications/cancelled`);
+ * MCP servers send no answer to a cancelled request, so it ends there, and its message is done with.
+ */
+export type Settlement = 'delivered' | 'answered' | 'duplicate' | 'session-closed' | 'failed' | 'cancelled';
 
 export type DispatchResult<A> =
   | {
@@ -343,6 +347,10 @@ export class SessionDispatcher<A> {
     if (!isRequest(message)) {
       this.stats.accepted++;
       session.onmessage?.(message);
+      // The server answers a cancelled request with nothing, so the request's message and its place in
+      // flight would otherwise wait for an answer that never comes, until the session ends.
+      const cancelled = cancelledRequestId(message);
+      if (cancelled !== undefined) this.#finish(session, cancelled, 'cancelled');
       return { ...base, settled: Promise.resolve('delivered') };
     }
     const key = dedupeKey(session.sessionId, message.id);
@@ -534,4 +542,11 @@ function idKey(id: RequestId): string {
 function isUndeliverable(error: unknown): boolean {
   if (!AsyncMcpError.isInstance(error)) return false;
   return error.code === AsyncMcpErrorCode.MessageTooLarge || !error.isRetryable;
+}
+
+/** The id a `notifications/cancelled` names, if `message` is one. */
+function cancelledRequestId(message: JSONRPCMessage): RequestId | undefined {
+  if (!('method' in message) || message.method !== 'notifications/cancelled') return undefined;
+  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
 }
