@@ -223,6 +223,32 @@ describe('SQS failure handling', () => {
     await expect.poll(() => sqs.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
   });
 
+  it('releases the message and the in-flight place of every call the client cancels', async () => {
+    const fixture: Fixture = { calls: new Map(), latch: new Promise(() => {}) };
+    // Fewer places than cancelled calls: were a cancelled call to keep its place, the sixth would not start.
+    const { manager, requestQueueUrl } = await startManager(fixture, { maxInFlight: 5 });
+    const { client } = await connectClient(requestQueueUrl);
+    for (let index = 0; index < 20; index++) {
+      const started = countdown(1, 10_000);
+      fixture.onWait = started.signal;
+      const abort = new AbortController();
+      const call = client.callTool({ name: 'wait', arguments: { tag: `c${index}` } }, undefined, {
+        ...request,
+        signal: abort.signal,
+      });
+      await started.done;
+      abort.abort('the user gave up');
+      await expect(call).rejects.toThrow();
+    }
+    expect(fixture.calls.size).toBe(20);
+    // Each cancellation freed its place: another call runs at once, and nothing is left on the queue.
+    expect(
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
+    ).toBe('after');
+    await expect.poll(() => manager.metrics.inFlight, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => sqs.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
+  });
+
   it('lets a running request finish when the manager closes', async () => {
     let release!: () => void;
     const latch = new Promise<void>((resolve) => {
