@@ -37,7 +37,7 @@ export const RULES = [
   },
   { match: /everything-server start$/, run: 'until', until: 'MCP over Streamable HTTP at' },
   // A server alone, for the client of the next command: it runs until the end of its block.
-  { match: /-weather server$/, run: 'background', until: '[server] serving' },
+  { match: /-weather (run )?server$/, run: 'background', until: '[server] serving' },
   { match: /everything-server start:stdio$/, run: 'exit-0' },
   {
     match: /asyncmcp-proxy --backend (webhook|hybrid) --server-url http:\/\/127\.0\.0\.1/,
