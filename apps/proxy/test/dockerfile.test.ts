@@ -56,6 +56,18 @@ interface HostCase {
   host: string;
 }
 
+/** Where the image binds by default, and the two ways a user overrides it. */
+const IMAGE_HOST_CASES: HostCase[] = [
+  { what: 'by default', args: [], env: {}, host: '0.0.0.0' },
+  {
+    what: 'with -e ASYNCMCP_HOST=127.0.0.1',
+    args: [],
+    env: { ASYNCMCP_HOST: '127.0.0.1' },
+    host: '127.0.0.1',
+  },
+  { what: 'with --host 127.0.0.1', args: ['--host', '127.0.0.1'], env: {}, host: '127.0.0.1' },
+];
+
 function hostOf(url: unknown): string {
   return new URL(String(url)).hostname;
 }
@@ -160,14 +172,7 @@ describe('the container image (apps/proxy/Dockerfile)', () => {
     });
 
     it.each<HostCase>([
-      { what: 'by default', args: [], env: {}, host: '0.0.0.0' },
-      {
-        what: 'with -e ASYNCMCP_HOST=127.0.0.1',
-        args: [],
-        env: { ASYNCMCP_HOST: '127.0.0.1' },
-        host: '127.0.0.1',
-      },
-      { what: 'with --host 127.0.0.1', args: ['--host', '127.0.0.1'], env: {}, host: '127.0.0.1' },
+      ...IMAGE_HOST_CASES,
       // Environment outranks the file, the image's ENV too; an empty -e unsets it, so the file decides.
       { what: "over a config file's host", args: [], env: {}, file: 'host: 127.0.0.1\n', host: '0.0.0.0' },
       {
@@ -196,16 +201,7 @@ describe('the container image (apps/proxy/Dockerfile)', () => {
     const serveWebhook = ['serve', '--backend', 'webhook', '--port', '0'];
     const command = ['--', process.execPath, FIXTURE];
 
-    it.each<HostCase>([
-      { what: 'by default', args: [], env: {}, host: '0.0.0.0' },
-      {
-        what: 'with -e ASYNCMCP_HOST=127.0.0.1',
-        args: [],
-        env: { ASYNCMCP_HOST: '127.0.0.1' },
-        host: '127.0.0.1',
-      },
-      { what: 'with --host 127.0.0.1', args: ['--host', '127.0.0.1'], env: {}, host: '127.0.0.1' },
-    ])('over webhook binds $host $what', async ({ args, env, host }) => {
+    it.each<HostCase>(IMAGE_HOST_CASES)('over webhook binds $host $what', async ({ args, env, host }) => {
       const cli = dockerRun([...serveWebhook, ...args, ...command], env);
       const serving = await cli.waitForLog('serving');
       expect(serving.backend).toBe('webhook');
