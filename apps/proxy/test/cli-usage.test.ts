@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import packageJson from '../package.json' with { type: 'json' };
 import { CONFIG_SETTING, SERVE_CONFIG_SETTING, SERVE_SETTINGS, SETTINGS } from '../src/settings.js';
@@ -64,6 +65,19 @@ describe('asyncmcp-proxy usage', () => {
     // Gateway-only flags are not serve's.
     expect(help).not.toContain('--auth-token');
     expect(help).not.toContain('--server-url');
+  });
+
+  it('loads the demo emulator only for the demo', async () => {
+    const forbid = fileURLToPath(new URL('./fixtures/forbid-emulator.mjs', import.meta.url));
+    const env = cleanEnv({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${forbid}`.trim() });
+    // The gateway starts up to its configuration (refused here: no region), with the emulator forbidden.
+    expect(await refused(['--request-queue-url', REGIONLESS_QUEUE], env)).toMatch(
+      /no AWS region is configured/,
+    );
+    // The same guard does stop the demo, which needs it: the guard works.
+    const demo = await runCli(['demo', '--port', '0'], env);
+    expect(demo.code).not.toBe(0);
+    expect(demo.stderr.join('\n')).toContain('the demo emulator was imported outside the demo');
   });
 
   it('prints its version', async () => {
