@@ -275,10 +275,13 @@ describe.each(readers)('%s and SNS subscription confirmations', (_name, startRea
     expect(failed.fields.err).toBeDefined();
     // Not deleted: it comes back once its visibility timeout (1 s here) is over, and is tried again.
     const index = logger.entries.indexOf(failed);
-    await logger.waitFor('could not confirm an SNS subscription', 10_000, index + 1);
+    await logger.waitFor('could not confirm an SNS subscription', 20_000, index + 1);
     expect(calls.named('ConfirmSubscription').filter((call) => !call.ok).length).toBeGreaterThanOrEqual(2);
     expect(calls.named(...DELETES)).toEqual([]);
-    expect(await queueDepth(queueUrl)).toEqual({ visible: 0, inFlight: 1 });
+    // Still on the queue: in flight while it is being tried, or visible again if a slow machine took
+    // longer than the visibility timeout to get here, but never deleted.
+    const { visible, inFlight } = await queueDepth(queueUrl);
+    expect(visible + inFlight).toBe(1);
   });
 });
 
