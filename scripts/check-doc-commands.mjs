@@ -2,7 +2,7 @@
 // repository, and reports the ones that fail. Commands that need what a fresh clone cannot have (an AWS
 // account, a Docker engine, a server of the reader's own) are listed as skipped, with the reason.
 //
-//   node scripts/check-doc-commands.mjs [--list] [file.md ...]
+//   node scripts/check-doc-commands.mjs [--list] [--packs <dir> [--pack-only]] [file.md ...]
 //
 // - The clone is made from the committed HEAD; each file starts with no build output (dist/, turbo's
 //   cache), so a README whose commands need a build must say so. node_modules is kept between files
@@ -40,7 +40,12 @@ const PUBLIC_PACKAGES = [
 ];
 
 const { values, positionals } = parseArgs({
-  options: { list: { type: 'boolean', default: false } },
+  options: {
+    list: { type: 'boolean', default: false },
+    // Pack into this folder and stop (CI packs before anything else can rewrite dist/), or use its packs.
+    packs: { type: 'string' },
+    'pack-only': { type: 'boolean', default: false },
+  },
   allowPositionals: true,
 });
 
@@ -94,20 +99,27 @@ function ruleFor(command) {
   return RULES.find((rule) => rule.match.test(command)) ?? { run: 'exit-0' };
 }
 
-/** Packs every public package and installs them into a scratch project, as npm would from the registry. */
-function installPacked(work) {
-  const packs = join(work, 'packs');
+/** Packs every public package (built already) into `packs`, one folder each, unless that is done. */
+function packAll(packs) {
   const tarballs = new Map();
   for (const directory of PUBLIC_PACKAGES) {
     const destination = join(packs, directory.replace('/', '-'));
-    mkdirSync(destination, { recursive: true });
-    execFileSync(PNPM[0], [...PNPM.slice(1), 'pack', '--pack-destination', destination], {
-      cwd: join(root, directory),
-      stdio: 'ignore',
-    });
+    if (!existsSync(destination)) {
+      mkdirSync(destination, { recursive: true });
+      execFileSync(PNPM[0], [...PNPM.slice(1), 'pack', '--pack-destination', destination], {
+        cwd: join(root, directory),
+        stdio: 'ignore',
+      });
+    }
     const name = JSON.parse(readFileSync(join(root, directory, 'package.json'), 'utf8')).name;
     tarballs.set(name, join(destination, readdirSync(destination)[0]));
   }
+  return tarballs;
+}
+
+/** Installs the packed packages into a scratch project, as npm would from the registry. */
+function installPacked(work, packs) {
+  const tarballs = packAll(packs);
   const project = join(work, 'installed');
   mkdirSync(project, { recursive: true });
   writeFileSync(
@@ -217,6 +229,11 @@ function pnpmShim(work) {
 }
 
 async function main() {
+  if (values['pack-only']) {
+    if (!values.packs) throw new Error('--pack-only needs --packs <dir>');
+    packAll(values.packs);
+    return;
+  }
   const files = positionals.length > 0 ? positionals : documentedFiles();
   const plan = files.map((file) => ({ file, blocks: shellBlocks(readFileSync(join(root, file), 'utf8')) }));
   if (values.list) {
@@ -231,7 +248,7 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), 'asyncmcp-doc-check-'));
   const clone = join(work, 'clone');
   execFileSync('git', ['clone', '--quiet', '--no-hardlinks', root, clone]);
-  const { project, tarballs } = installPacked(work);
+  const { project, tarballs } = installPacked(work, values.packs ?? join(work, 'packs'));
   const env = {
     ...process.env,
     PATH: `${join(project, 'node_modules', '.bin')}:${pnpmShim(work)}:${process.env.PATH}`,

@@ -5,7 +5,7 @@
 //   and its children follow.
 // - The run is a process group of its own: SIGINT, SIGTERM or SIGHUP sent to this script reaches every
 //   process in it, and what has not exited 10 s later is killed. Likewise if this script's own parent
-//   dies.
+//   dies. (A SIGKILL of this script itself cannot be forwarded: the run then ends on its own.)
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,11 @@ function stopAll(signal) {
   if (stopping) return;
   stopping = true;
   signalGroup(signal);
-  setTimeout(() => signalGroup('SIGKILL'), GRACE_MS).unref();
+  // Not unref'd: this script stays until the group has ended, or has been killed.
+  setTimeout(() => {
+    signalGroup('SIGKILL');
+    process.exit();
+  }, GRACE_MS);
 }
 
 function signalGroup(signal) {
@@ -54,7 +58,25 @@ const watch = setInterval(() => {
 watch.unref();
 
 run.once('exit', (code, signal) => {
-  // Whatever is still in the group (a process that ignored the end of its parent) goes with the run.
-  signalGroup('SIGKILL');
   process.exitCode = code ?? (signal === 'SIGINT' ? 130 : 143);
+  if (!stopping) {
+    // Whatever is still in the group (a process that ignored the end of its parent) goes with the run.
+    signalGroup('SIGKILL');
+    return;
+  }
+  // Stopped by a signal: turbo's launcher exits at once, the rest of the group gets its grace period.
+  const poll = setInterval(() => {
+    if (groupAlive()) return;
+    clearInterval(poll);
+    process.exit();
+  }, 100);
 });
+
+function groupAlive() {
+  try {
+    process.kill(-run.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -19,6 +19,8 @@ describe('the region a queue URL or an ARN names', () => {
     'https://queue.amazonaws.com/123456789012/q',
     'https://sqs.amazonaws.com/123456789012/q',
     'https://sqs.localhost/123/q',
+    'https://sqs.my-host-1.example.com/123456789012/q',
+    'https://sqs.ci-runner-2.corp/123456789012/q',
     'not a url',
   ])('%s names no region', (url) => {
     expect(regionOfQueueUrl(url)).toBeUndefined();

@@ -13,6 +13,8 @@ export function regionOfQueueUrl(queueUrl: string): string | undefined {
   } catch {
     return undefined;
   }
+  // Only AWS's own hosts, and emulators' on localhost: a private host name is no evidence of a region.
+  if (!/\.(amazonaws\.com|amazonaws\.com\.cn|api\.aws|localhost)$/.test(host)) return undefined;
   const labels = host.split('.');
   const candidate = labels[0] === 'sqs' ? labels[1] : labels[1] === 'queue' ? labels[0] : undefined;
   return candidate !== undefined && REGION.test(candidate) ? candidate : undefined;

@@ -187,6 +187,14 @@ function isSharedEnvironment(source: Source): boolean {
   return source.kind === 'env' && !source.name.startsWith('ASYNCMCP_');
 }
 
+/** The region as configured (flag > environment > file); else the one the queue URL or topic ARN names. */
+function resolveRegion(
+  raw: Raw | undefined,
+  resources: ReadonlyArray<string | undefined>,
+): string | undefined {
+  return optional(raw, parseRegion) ?? regionOfResources(resources);
+}
+
 /**
  * Refuses a setting given (anywhere) for another backend than the chosen one: it would be ignored, and
  * an ignored queue or topic is a misconfiguration that only shows much later. A backend this version
@@ -379,11 +387,9 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
       (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
     jsonResponse: optional(pick('jsonResponse'), (raw) => parseBoolean(raw, 'json-response switch')) ?? false,
     stdio: optional(pick('stdio'), (raw) => parseBoolean(raw, 'stdio switch')) ?? false,
-    region:
-      forBackend(aws, pick('region'), parseRegion) ??
-      (aws
-        ? regionOfResources([requestQueueUrl, requestTopicArn, responseQueueUrl, responseTopicArn])
-        : undefined),
+    region: aws
+      ? resolveRegion(pick('region'), [requestQueueUrl, requestTopicArn, responseQueueUrl, responseTopicArn])
+      : undefined,
     endpointUrl: forBackend(isAwsBackend(backend), pick('endpointUrl'), parseEndpointUrl),
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
     configFile: file?.path,
@@ -905,7 +911,7 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
     releaseUnknownSessions: aws
       ? (optional(pick('releaseUnknownSessions'), parseReleaseUnknownSessions) ?? 0)
       : 0,
-    region: aws ? (optional(pick('region'), parseRegion) ?? regionOfResources([requestQueueUrl])) : undefined,
+    region: aws ? resolveRegion(pick('region'), [requestQueueUrl]) : undefined,
     endpointUrl: aws ? optional(pick('endpointUrl'), parseEndpointUrl) : undefined,
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
     configFile: file?.path,

@@ -69,7 +69,7 @@ describe('asyncmcp-proxy usage', () => {
 
   it('loads the demo emulator only for the demo', async () => {
     const forbid = fileURLToPath(new URL('./fixtures/forbid-emulator.mjs', import.meta.url));
-    const env = cleanEnv({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${forbid}`.trim() });
+    const env = cleanEnv({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import "${forbid}"`.trim() });
     // The gateway starts up to its configuration (refused here: no region), with the emulator forbidden.
     expect(await refused(['--request-queue-url', REGIONLESS_QUEUE], env)).toMatch(
       /no AWS region is configured/,

@@ -380,7 +380,15 @@ describe('gateway over HTTP', () => {
     const { client } = await connect(url);
     const call = client.callTool({ name: 'hang', arguments: {} }, undefined, request);
     await started.done;
+    let settled = false;
+    const markSettled = () => {
+      settled = true;
+    };
+    call.then(markSettled, markSettled);
     clock.advance(499);
+    // A round trip through the gateway: had the timeout fired at 499 ms, the error would be back by now.
+    await client.ping(request);
+    expect(settled).toBe(false);
     clock.advance(1);
     await expect(call).rejects.toThrow(
       /Request timed out: the backend did not answer tools\/call within 500 ms/,

@@ -41,6 +41,7 @@ export class ManualClock implements Clock {
 
   /** Moves the time forward by `ms`, running every callback due by then, earliest first. */
   advance(ms: number): void {
+    if (ms < 0) throw new RangeError(`a clock cannot go back (advance(${ms}))`);
     const target = this.#now + ms;
     for (;;) {
       const next = this.#earliestDueBy(target);
@@ -49,7 +50,8 @@ export class ManualClock implements Clock {
       this.#now = Math.max(this.#now, next.dueAt);
       next.callback();
     }
-    this.#now = target;
+    // A callback may have advanced the clock past `target` itself: time never runs backwards.
+    this.#now = Math.max(this.#now, target);
   }
 
   #earliestDueBy(target: number): Scheduled | undefined {
