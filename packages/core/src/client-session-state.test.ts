@@ -52,10 +52,61 @@ describe('ClientSessionState', () => {
     expect(initialize.params?._meta).toEqual({ progressToken: 'p' });
   });
 
-  it('does not inject _meta into other messages', () => {
+  it('names where to answer on every request, and on no notification', () => {
     const state = new ClientSessionState({ meta: META });
-    expect(state.prepare(toolsList).message).toBe(toolsList);
+    expect(state.prepare(toolsList).message).toEqual({ ...toolsList, params: { _meta: META } });
     expect(state.prepare(initialized).message).toBe(initialized);
+  });
+
+  it('reads the worker hint of the initialize answer', () => {
+    const state = new ClientSessionState({ meta: META });
+    state.prepare(initialize);
+    const hinted = {
+      ...initializeResult,
+      result: {
+        ...(initializeResult as { result: object }).result,
+        _meta: { 'asyncmcp/worker': { inbox: 'https://sqs.local/000/inbox', aliveIntervalSeconds: 3 } },
+      },
+    } as JSONRPCMessage;
+    expect(state.accept(hinted, { SessionId: 's-1' })).toBe(true);
+    expect(state.worker).toEqual({ inbox: 'https://sqs.local/000/inbox', aliveIntervalSeconds: 3 });
+    // Not stateless: requests carry only the answer address.
+    expect(state.prepare(toolsList).message).toEqual({ ...toolsList, params: { _meta: META } });
+  });
+
+  it('puts what a fresh server needs on every request of a stateless session', () => {
+    const state = new ClientSessionState({ meta: META });
+    state.prepare(initialize);
+    const stateless = {
+      ...initializeResult,
+      result: {
+        ...(initializeResult as { result: object }).result,
+        _meta: { 'asyncmcp/worker': { stateless: true } },
+      },
+    } as JSONRPCMessage;
+    state.accept(stateless, { SessionId: 's-1' });
+    expect(state.prepare(toolsList).message).toEqual({
+      ...toolsList,
+      params: {
+        _meta: {
+          ...META,
+          'io.modelcontextprotocol/protocolVersion': '2025-06-18',
+          'io.modelcontextprotocol/clientCapabilities': {},
+          'io.modelcontextprotocol/clientInfo': { name: 'test', version: '1.0.0' },
+        },
+      },
+    });
+    expect(state.prepare(initialized).message).toBe(initialized);
+  });
+
+  it('ignores a malformed worker hint', () => {
+    const state = new ClientSessionState({ meta: META });
+    const odd = {
+      ...initializeResult,
+      result: { ...(initializeResult as { result: object }).result, _meta: { 'asyncmcp/worker': 'nope' } },
+    } as JSONRPCMessage;
+    state.accept(odd, { SessionId: 's-1' });
+    expect(state.worker).toBeUndefined();
   });
 
   it('sends ClientId always, a random UUID by default', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { isInitializeRequest, isInitializeResult } from './codec.js';
+import { isInitializeRequest, isInitializeResult, isRequest } from './codec.js';
 import {
   Attribute,
   buildClientAttributes,
@@ -8,7 +8,7 @@ import {
   validateCustomAttributes,
 } from './envelope.js';
 import { ConfigurationError } from './errors.js';
-import { withMeta } from './meta.js';
+import { RequestMetaKey, readWorkerHint, type WorkerHint, withMeta } from './meta.js';
 import { isValidSessionId } from './session-id.js';
 
 export interface ClientSessionStateOptions {
@@ -34,6 +34,10 @@ export class ClientSessionState {
   readonly #meta: Readonly<Record<string, string>>;
   readonly #custom: Readonly<Record<string, string>> | undefined;
   readonly #proposed: string | undefined;
+  /** What the worker that answered `initialize` offered (an inbox, liveness, statelessness). */
+  worker: WorkerHint | undefined;
+  /** What a stateless worker needs on each request, read from our `initialize`. */
+  #statelessMeta: Record<string, unknown> | undefined;
 
   constructor(options: ClientSessionStateOptions) {
     validateCustomAttributes(options.customAttributes);
@@ -51,7 +55,13 @@ export class ClientSessionState {
   /** The message as it goes on the wire (with `_meta` added to `initialize`) and its attributes. */
   prepare(message: JSONRPCMessage): { message: JSONRPCMessage; attributes: MessageAttributes } {
     const initialize = isInitializeRequest(message);
-    const outgoing = initialize ? withMeta(message, this.#meta) : message;
+    if (initialize) this.#rememberClient(message.params as Record<string, unknown> | undefined);
+    // Every request names where to answer, not only `initialize`: a worker that does not hold the
+    // session (a stateless one, or one restarted without it) can then still answer it.
+    let outgoing = isRequest(message) ? withMeta(message, this.#meta) : message;
+    if (!initialize && isRequest(outgoing) && this.worker?.stateless && this.#statelessMeta) {
+      outgoing = withMeta(outgoing, this.#statelessMeta);
+    }
     // Until the server answers, a proposed id is the best guess: a server that adopts proposals (ours
     // and Python's do) routes early messages, such as a ping sent during initialization, with it.
     const sessionId = this.sessionId ?? this.#proposed;
@@ -74,11 +84,23 @@ export class ClientSessionState {
     if (this.sessionId === undefined) {
       if (sessionId !== undefined && isInitializeResult(message) && isValidSessionId(sessionId)) {
         this.sessionId = sessionId;
+        this.worker = readWorkerHint(message);
+        if (this.#statelessMeta) {
+          this.#statelessMeta[RequestMetaKey.ProtocolVersion] = String(message.result.protocolVersion);
+        }
         return true;
       }
       // Before the answer, a proposed id already tells our messages from another session's.
       return this.#proposed === undefined || sessionId === undefined || sessionId === this.#proposed;
     }
     return sessionId === undefined || sessionId === this.sessionId;
+  }
+
+  #rememberClient(params: Record<string, unknown> | undefined): void {
+    this.#statelessMeta = {
+      [RequestMetaKey.ProtocolVersion]: params?.protocolVersion,
+      [RequestMetaKey.ClientCapabilities]: params?.capabilities ?? {},
+      [RequestMetaKey.ClientInfo]: params?.clientInfo,
+    };
   }
 }

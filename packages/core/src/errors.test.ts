@@ -22,6 +22,7 @@ describe('AsyncMcpErrorCode', () => {
       InvalidMessage: 'ASYNCMCP_INVALID_MESSAGE',
       SessionNotFound: 'ASYNCMCP_SESSION_NOT_FOUND',
       SessionLimit: 'ASYNCMCP_SESSION_LIMIT',
+      SessionLost: 'ASYNCMCP_SESSION_LOST',
       Delivery: 'ASYNCMCP_DELIVERY_FAILED',
       Timeout: 'ASYNCMCP_TIMEOUT',
     });

@@ -16,6 +16,7 @@ export const AsyncMcpErrorCode = {
   InvalidMessage: 'ASYNCMCP_INVALID_MESSAGE',
   SessionNotFound: 'ASYNCMCP_SESSION_NOT_FOUND',
   SessionLimit: 'ASYNCMCP_SESSION_LIMIT',
+  SessionLost: 'ASYNCMCP_SESSION_LOST',
   Delivery: 'ASYNCMCP_DELIVERY_FAILED',
   Timeout: 'ASYNCMCP_TIMEOUT',
 } as const;
@@ -99,6 +100,22 @@ export class SessionError extends AsyncMcpError {
   }) {
     super({ message, code, isRetryable: code === AsyncMcpErrorCode.SessionLimit });
     this.name = 'SessionError';
+    this.sessionId = sessionId;
+  }
+}
+
+/**
+ * The server side of a session is gone: its worker stopped, crashed or no longer holds it. Nothing sent
+ * on the session will be answered; start a new session.
+ */
+export class SessionLostError extends AsyncMcpError {
+  readonly sessionId: string | undefined;
+  constructor({ sessionId, reason }: { sessionId?: string | undefined; reason: string }) {
+    super({
+      message: `Session ${sessionId ?? '(none)'} lost: ${reason}`,
+      code: AsyncMcpErrorCode.SessionLost,
+    });
+    this.name = 'SessionLostError';
     this.sessionId = sessionId;
   }
 }

@@ -15,3 +15,35 @@ export function terminateSessionNotification(): JSONRPCNotification {
 export function isTerminateSessionNotification(message: JSONRPCMessage): boolean {
   return 'method' in message && !('id' in message) && message.method === TERMINATE_SESSION_METHOD;
 }
+
+/**
+ * Ours (PROTOCOL.md §8, version 2), server→client: the worker running a request of this session is
+ * alive. Sent while a request runs longer than the worker's `aliveIntervalSeconds`, only to clients that
+ * use the worker's inbox (they know the name); carries nothing else.
+ */
+export const SESSION_ALIVE_METHOD = 'notifications/asyncmcp/alive';
+
+/**
+ * Ours (PROTOCOL.md §8, version 2), server→client: the session is over on the server's side (its worker
+ * is stopping). `params.reason` says why; the client fails what is pending with it and starts over.
+ */
+export const SESSION_ENDED_METHOD = 'notifications/asyncmcp/ended';
+
+export function sessionAliveNotification(): JSONRPCNotification {
+  return { jsonrpc: '2.0', method: SESSION_ALIVE_METHOD };
+}
+
+export function sessionEndedNotification(reason: string): JSONRPCNotification {
+  return { jsonrpc: '2.0', method: SESSION_ENDED_METHOD, params: { reason } };
+}
+
+/** The reason of a `notifications/asyncmcp/ended`, or undefined if `message` is not one. */
+export function sessionEndedReason(message: JSONRPCMessage): string | undefined {
+  if (!('method' in message) || 'id' in message || message.method !== SESSION_ENDED_METHOD) return undefined;
+  const reason = (message.params as { reason?: unknown } | undefined)?.reason;
+  return typeof reason === 'string' && reason !== '' ? reason : 'the server ended the session';
+}
+
+export function isSessionAliveNotification(message: JSONRPCMessage): boolean {
+  return 'method' in message && !('id' in message) && message.method === SESSION_ALIVE_METHOD;
+}
