@@ -83,17 +83,23 @@ export class ClientSessionState {
     const sessionId = attributes[Attribute.SessionId];
     if (this.sessionId === undefined) {
       if (sessionId !== undefined && isInitializeResult(message) && isValidSessionId(sessionId)) {
-        this.sessionId = sessionId;
-        this.worker = readWorkerHint(message);
-        if (this.#statelessMeta) {
-          this.#statelessMeta[RequestMetaKey.ProtocolVersion] = String(message.result.protocolVersion);
-        }
+        this.adopt(sessionId, message);
         return true;
       }
       // Before the answer, a proposed id already tells our messages from another session's.
       return this.#proposed === undefined || sessionId === undefined || sessionId === this.#proposed;
     }
     return sessionId === undefined || sessionId === this.sessionId;
+  }
+
+  /** Takes the session id and the worker's hint from the answer to our `initialize`. */
+  adopt(sessionId: string, initializeResult: JSONRPCMessage): void {
+    this.sessionId = sessionId;
+    this.worker = readWorkerHint(initializeResult);
+    const version = 'result' in initializeResult ? initializeResult.result.protocolVersion : undefined;
+    if (this.#statelessMeta && typeof version === 'string') {
+      this.#statelessMeta[RequestMetaKey.ProtocolVersion] = version;
+    }
   }
 
   #rememberClient(params: Record<string, unknown> | undefined): void {

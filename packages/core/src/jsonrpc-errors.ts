@@ -1,4 +1,4 @@
-import type { JSONRPCErrorResponse, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCErrorResponse, JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 
 /**
  * The JSON-RPC errors of PROTOCOL.md §5, the only errors that cross the wire. Each factory takes the id
@@ -70,4 +70,31 @@ export function sessionTerminatedError(sessionId: string, id?: RequestId): JSONR
 
 export function internalError(detail: string, id?: RequestId): JSONRPCErrorResponse {
   return jsonRpcError(JsonRpcErrorCode.InternalError, `Internal error: ${detail}`, id);
+}
+
+/**
+ * The session's server side is gone (its worker stopped or crashed): nothing sent on it will be answered.
+ * Same code as the other session errors of PROTOCOL.md §5.
+ */
+export function sessionLostError(
+  sessionId: string | undefined,
+  reason: string,
+  id?: RequestId,
+): JSONRPCErrorResponse {
+  return jsonRpcError(
+    JsonRpcErrorCode.InvalidRequest,
+    `Session lost: ${sessionId ?? '(none)'}: ${reason}; start a new session`,
+    id,
+  );
+}
+
+/** Whether an error answer says the server does not hold the session (not found, terminated, lost). */
+export function isSessionGoneError(message: JSONRPCMessage): boolean {
+  if (!('error' in message) || message.error.code !== JsonRpcErrorCode.InvalidRequest) return false;
+  const text = message.error.message;
+  return (
+    text.startsWith('Session not found') ||
+    text.startsWith('Session has been terminated') ||
+    text.startsWith('Session lost')
+  );
 }

@@ -6,7 +6,7 @@ import {
   type RequestId,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Clock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 import { decodeMessage, isAnswer, isInitializeRequest, isRequest, protocolVersionOf } from './codec.js';
 import type { ConnectableServer, ServerFactory, SessionInfo } from './contracts.js';
 import { DedupeWindow, type DedupeWindowOptions, dedupeKey } from './dedupe-window.js';
@@ -103,6 +103,23 @@ export interface SessionDispatcherOptions<A> {
   onsessionclosed?: (sessionId: string) => void;
 }
 
+export interface DispatchOptions {
+  /**
+   * Answer a request for a session this dispatcher does not hold with `Session not found`, at the address
+   * the request itself names. Off for a message the caller may hand to another reader of the queue.
+   * @default false
+   */
+  answerUnknownSession?: boolean;
+}
+
+/** The message a session is sent before a stopping server ends it; undefined sends none. */
+export type Farewell = (sessionId: string) => JSONRPCMessage | undefined;
+
+export interface CloseOptions {
+  timeoutMs?: number;
+  farewell?: Farewell;
+}
+
 export interface DispatcherStats {
   accepted: number;
   rejected: number;
@@ -123,6 +140,7 @@ export class SessionDispatcher<A> {
   readonly #dedupe: DedupeWindow;
   readonly #logger: Logger;
   readonly #supported: readonly string[];
+  readonly #clock: Clock;
   #closing = false;
   readonly stats: DispatcherStats = {
     accepted: 0,
@@ -137,6 +155,7 @@ export class SessionDispatcher<A> {
     this.#logger = options.logger ?? silentLogger;
     this.#supported = options.supportedProtocolVersions ?? SUPPORTED_PROTOCOL_VERSIONS;
     this.#dedupe = new DedupeWindow(options.dedupe);
+    this.#clock = options.clock ?? systemClock;
     this.#registry = new SessionRegistry<DispatcherSession<A>>({
       maxSessions: options.maxSessions,
       idleTimeoutMs: options.sessionIdleTimeoutMs,
@@ -161,6 +180,21 @@ export class SessionDispatcher<A> {
     return count;
   }
 
+  /** The live sessions running a request that started at least `ms` ago. */
+  sessionsBusyFor(ms: number): string[] {
+    const before = this.#clock.now() - ms;
+    const busy: string[] = [];
+    for (const [sessionId, session] of this.#registry.entries()) {
+      for (const pending of session.pending.values()) {
+        if (pending.startedAt <= before) {
+          busy.push(sessionId);
+          break;
+        }
+      }
+    }
+    return busy;
+  }
+
   /** The address a live or recently ended session answers to. */
   addressOf(sessionId: string): A | undefined {
     const status = this.#registry.status(sessionId);
@@ -173,7 +207,7 @@ export class SessionDispatcher<A> {
    * Routes one inbound message. Resolves once the message is handed to its session (or rejected); the
    * `settled` promise of an accepted message resolves once its effect is durable.
    */
-  async dispatch(inbound: InboundMessage): Promise<DispatchResult<A>> {
+  async dispatch(inbound: InboundMessage, options: DispatchOptions = {}): Promise<DispatchResult<A>> {
     const attributes = inbound.attributes;
     const claimed = attributes[Attribute.SessionId];
     const decoded = decodeMessage(inbound.body);
@@ -222,12 +256,26 @@ export class SessionDispatcher<A> {
         'bad session id',
       );
     }
+    // A request names where to answer (our clients put the address on every request), so even a
+    // session this dispatcher never held can be told it is gone, unless the caller hands it on instead.
+    const fallback =
+      options.answerUnknownSession && isRequest(message)
+        ? this.#options.addressOf(message, attributes)
+        : undefined;
     return this.#reject(
       'unknown-session',
       sessionNotFoundError(claimed, requestId),
       claimed,
       'unknown session',
+      fallback,
     );
+  }
+
+  /** Sends a message of the server's own to a live session's client; false when it could not. */
+  async notify(sessionId: string, message: JSONRPCMessage): Promise<boolean> {
+    const session = this.#registry.get(sessionId);
+    if (!session || session.closed) return false;
+    return this.#trySend(message, sessionId, session.address);
   }
 
   /** Ends a session; later messages for it get `Session has been terminated`. */
@@ -242,7 +290,7 @@ export class SessionDispatcher<A> {
    * Stops accepting messages, waits up to `timeoutMs` for running requests to be answered, then closes
    * every session.
    */
-  async close({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+  async close({ timeoutMs = 10_000, farewell }: CloseOptions = {}): Promise<void> {
     this.#closing = true;
     const running: Promise<unknown>[] = [];
     for (const [, session] of this.#registry.entries()) {
@@ -256,8 +304,25 @@ export class SessionDispatcher<A> {
       await Promise.race([Promise.allSettled(running), deadline]);
       clearTimeout(timer);
     }
-    await Promise.allSettled([...this.#registry.entries()].map(([, session]) => this.#end(session)));
+    await Promise.allSettled(
+      [...this.#registry.entries()].map(([, session]) => this.#endWithFarewell(session, farewell)),
+    );
     this.#registry.dispose();
+  }
+
+  /**
+   * Ends every session that is running no request, after sending `farewell` to it (a stopping worker
+   * says so at once to the sessions that are not waiting on it).
+   */
+  async endIdleSessions(farewell?: Farewell): Promise<void> {
+    const idle = [...this.#registry.entries()].filter(([, session]) => session.pending.size === 0);
+    await Promise.allSettled(idle.map(([, session]) => this.#endWithFarewell(session, farewell)));
+  }
+
+  async #endWithFarewell(session: DispatcherSession<A>, farewell: Farewell | undefined): Promise<void> {
+    const message = farewell?.(session.sessionId);
+    if (message && !session.closed) await this.#trySend(message, session.sessionId, session.address);
+    await this.#end(session);
   }
 
   async #open(
@@ -371,7 +436,7 @@ export class SessionDispatcher<A> {
     const settled = new Promise<Settlement>((resolve) => {
       settle = resolve;
     });
-    session.pending.set(idKey(message.id), { settle, settled, dedupeKey: key });
+    session.pending.set(idKey(message.id), { settle, settled, dedupeKey: key, startedAt: this.#clock.now() });
     this.stats.accepted++;
     session.onmessage?.(message);
     return { ...base, settled };
@@ -457,8 +522,9 @@ export class SessionDispatcher<A> {
     error: JSONRPCErrorResponse,
     sessionId: string | undefined,
     what: string,
+    fallbackAddress?: A,
   ): Promise<DispatchResult<A>> {
-    const address = sessionId === undefined ? undefined : this.addressOf(sessionId);
+    const address = (sessionId === undefined ? undefined : this.addressOf(sessionId)) ?? fallbackAddress;
     const replied = address !== undefined && (await this.#trySend(error, sessionId as string, address));
     const fields = { reason, sessionId, code: error.error.code, detail: error.error.message, replied };
     this.#logger.warn(fields, `message rejected: ${what}`);
@@ -490,6 +556,7 @@ interface PendingRequest {
   settle: (settlement: Settlement) => void;
   settled: Promise<Settlement>;
   dedupeKey: string;
+  startedAt: number;
 }
 
 /** The per-session `Transport` a session's MCP server is connected to. */

@@ -17,6 +17,8 @@ import {
   QueueConsumer,
   type QueueMessage,
   RequestCorrelator,
+  type RequestId,
+  sessionLostError,
   silentLogger,
   type Transport,
   TransportStateError,
@@ -28,6 +30,7 @@ import {
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SqsBackendChannel, SqsControlMessageHandler } from './sqs-channels.js';
 import { SqsQueueSource } from './sqs-queue.js';
+import { WorkerLink } from './worker-link.js';
 
 export interface SqsChannelBackendOptions<N extends string> {
   /** The backend's name in logs and metrics, e.g. `sns-sqs`. */
@@ -164,6 +167,10 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
       customAttributes: this.#options.messageAttributes,
       proposedSessionId,
     });
+    session.link = new WorkerLink({
+      sqsClient: this.#options.sqsClient,
+      onLost: (reason) => this.#lose(session, reason),
+    });
     this.#sessions.set(context.sessionKey, session);
     this.#byProposedId.set(proposedSessionId, session);
     return session;
@@ -191,19 +198,37 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   async sendFor(session: ChannelBackendSession, message: JSONRPCMessage): Promise<void> {
     const rewritten = this.#correlator.outbound(session.key, message);
     const prepared = session.state.prepare(rewritten);
+    const outbound = {
+      message: prepared.message,
+      body: encodeMessage(prepared.message),
+      attributes: prepared.attributes,
+      groupId: session.state.sessionId ?? session.proposedSessionId,
+    };
     try {
-      await this.#channel.send({
-        message: prepared.message,
-        body: encodeMessage(prepared.message),
-        attributes: prepared.attributes,
-        groupId: session.state.sessionId ?? session.proposedSessionId,
-      });
+      // A session whose worker named its inbox talks to that worker alone.
+      await (session.link.inbox === undefined ? this.#channel.send(outbound) : session.link.send(outbound));
     } catch (error) {
       // The request never left: forget it so a late answer cannot be routed to it.
       if (rewritten !== message && 'id' in rewritten && rewritten.id !== undefined)
         this.#correlator.discard(rewritten.id);
       throw error;
     }
+  }
+
+  /**
+   * The worker holding a session is gone: each request still waiting on it is answered with an error
+   * that says so (mapped back to the client's id), then the session closes, so the gateway's next
+   * answer for it is 404 and the client starts over.
+   */
+  #lose(session: ChannelBackendSession, reason: string): void {
+    this.#logger.warn({ sessionKey: session.key, sessionId: session.sessionId, reason }, 'session lost');
+    for (const wireId of session.link.pendingIds()) {
+      const answer = this.#correlator.inbound(
+        sessionLostError(session.sessionId, reason, wireId as RequestId),
+      );
+      if (answer?.sessionKey === session.key) session.deliver(answer.message);
+    }
+    void session.close();
   }
 
   forget(session: ChannelBackendSession): void {
@@ -261,8 +286,9 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
         sessionId !== undefined &&
         session.state.sessionId === undefined
       ) {
-        session.state.sessionId = sessionId;
+        session.state.adopt(sessionId, delivered);
         this.#byServerSessionId.set(sessionId, session);
+        session.link.attach(session.state.worker);
       }
     } else if (sessionId !== undefined) {
       session = this.#byServerSessionId.get(sessionId) ?? this.#byProposedId.get(sessionId);
@@ -275,6 +301,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
       );
       return 'delete';
     }
+    if (session.link.received(message) === 'swallow') return 'delete';
     this.stats.routed++;
     // The server may name the request a message belongs to (by the id it saw: ours); map it back.
     const related = this.#correlator.peek(unwrapped.attributes[Attribute.RelatedRequestId]);
@@ -289,6 +316,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
 /** One gateway session's transport: sends through the backend, receives what the backend routes to it. */
 class ChannelBackendSession implements Transport {
   readonly state: ClientSessionState;
+  link!: WorkerLink;
   #closed = false;
   onmessage?: Transport['onmessage'];
   onclose?: () => void;
@@ -334,10 +362,11 @@ class ChannelBackendSession implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     // The gateway session ended (DELETE, eviction, shutdown): end the server's session too, best effort.
-    if (this.state.sessionId !== undefined) {
+    if (this.state.sessionId !== undefined && this.link.lostReason === undefined) {
       await this.backend.sendFor(this, terminateSessionNotification()).catch(() => undefined);
     }
     this.#closed = true;
+    this.link.close();
     this.backend.forget(this);
     this.onclose?.();
   }

@@ -5,10 +5,13 @@ import {
   type Disposition,
   decodeMessage,
   encodeMessage,
+  isInitializeResult,
   type Logger,
   MetaKey,
   QueueConsumer,
   type QueueMessage,
+  SessionLostError,
+  sessionLostError,
   silentLogger,
   type Transport,
   TransportStateError,
@@ -20,6 +23,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { SqsControlMessageHandler, SqsRequestChannel } from './sqs-channels.js';
 import { SqsQueueSource, SqsSender } from './sqs-queue.js';
+import { WorkerLink } from './worker-link.js';
 
 export interface SqsClientTransportOptions {
   sqsClient: SQSClient;
@@ -77,6 +81,7 @@ export class SqsClientTransport implements Transport {
   readonly #channel: SqsRequestChannel;
   readonly #logger: Logger;
   readonly #otherSessionMessages: 'release' | 'delete';
+  readonly #link: WorkerLink;
   #consumer: QueueConsumer | undefined;
   #closed = false;
   onmessage?: Transport['onmessage'];
@@ -104,6 +109,7 @@ export class SqsClientTransport implements Transport {
       customAttributes: options.messageAttributes,
       proposedSessionId: isChannelOptions(options) ? options.proposedSessionId : undefined,
     });
+    this.#link = new WorkerLink({ sqsClient: options.sqsClient, onLost: (reason) => this.#lost(reason) });
   }
 
   get sessionId(): string | undefined {
@@ -163,6 +169,8 @@ export class SqsClientTransport implements Transport {
       this.#logger.warn(fields, 'message for another session released');
       return 'release';
     }
+    if (isInitializeResult(decoded.message)) this.#link.attach(this.#state.worker);
+    if (this.#link.received(decoded.message) === 'swallow') return 'delete';
     try {
       this.onmessage?.(decoded.message);
     } catch (error) {
@@ -174,22 +182,44 @@ export class SqsClientTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) throw new TransportStateError('closed');
     if (!this.#consumer) throw new TransportStateError('not-started');
+    const lost = this.#link.lostReason;
+    if (lost !== undefined) throw new SessionLostError({ sessionId: this.sessionId, reason: lost });
     const prepared = this.#state.prepare(message);
-    await this.#channel.send({
+    const outbound = {
       message: prepared.message,
       body: encodeMessage(prepared.message),
       attributes: prepared.attributes,
       groupId: this.#state.sessionId ?? this.#state.clientId,
-    });
+    };
+    // A session whose worker named its inbox talks to that worker alone.
+    await (this.#link.inbox === undefined ? this.#channel.send(outbound) : this.#link.send(outbound));
+  }
+
+  /**
+   * The worker holding the session is gone: every waiting request gets an error that says so (the SDK
+   * rejects each call with it), then the transport closes, as a dropped connection would.
+   */
+  #lost(reason: string): void {
+    this.#logger.warn({ sessionId: this.sessionId, reason }, 'session lost');
+    for (const id of this.#link.pendingIds()) {
+      try {
+        this.onmessage?.(sessionLostError(this.sessionId, reason, id));
+      } catch (error) {
+        this.onerror?.(toError(error));
+      }
+    }
+    this.onerror?.(new SessionLostError({ sessionId: this.sessionId, reason }));
+    void this.close();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     // Tell the server the session is over (best effort), so it need not wait for idle eviction.
-    if (this.sessionId !== undefined && this.#consumer) {
+    if (this.sessionId !== undefined && this.#consumer && this.#link.lostReason === undefined) {
       await this.send(terminateSessionNotification()).catch(() => undefined);
     }
     this.#closed = true;
+    this.#link.close();
     await this.#consumer?.stop({ timeoutMs: 0 });
     this.onclose?.();
   }

@@ -6,6 +6,9 @@ import {
   type Disposition,
   describeError,
   encodeMessage,
+  type Farewell,
+  isInitializeResult,
+  type JSONRPCMessage,
   type Logger,
   MetaKey,
   QueueConsumer,
@@ -15,13 +18,21 @@ import {
   SessionDispatcher,
   type SessionInfo,
   type SessionManager,
+  sessionAliveNotification,
+  sessionEndedNotification,
   silentLogger,
+  systemClock,
   type UnwrappedBody,
+  unrefTimer,
   unwrapSnsEnvelope,
+  WORKER_META_KEY,
+  type WorkerHint,
+  withResultMeta,
 } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
 import { isFifoQueue, SqsQueueSource, SqsSender } from './sqs-queue.js';
+import { WorkerInbox, type WorkerInboxOption } from './worker-inbox.js';
 
 export interface SqsSessionManagerOptions {
   sqsClient: SQSClient;
@@ -49,6 +60,23 @@ export interface SqsSessionManagerOptions {
    * only reader)
    */
   releaseUnknownSessions?: number;
+  /**
+   * A queue of this worker's own (`'create'`, or `{ queueUrl }` of one made for it). Its `initialize`
+   * answers name it (`_meta["asyncmcp/worker"]`), so our clients and gateway send a session's later
+   * messages there: with several workers on one request queue, each request is received once, by the
+   * worker holding its session, and a client learns within seconds when that worker is gone. Peers that
+   * ignore the hint keep using the request queue (then set `releaseUnknownSessions`).
+   * @default none (every message comes through the request queue)
+   */
+  inbox?: WorkerInboxOption;
+  /** Name prefix of an inbox this manager creates. @default 'asyncmcp-worker-' */
+  inboxQueueNamePrefix?: string;
+  /**
+   * While a request of a session that uses the inbox runs, the worker tells its client it is alive this
+   * often; a client that hears nothing for three intervals while a request waits takes the session as
+   * lost. @default 3
+   */
+  aliveIntervalSeconds?: number;
   /** Most messages being handled at once; receiving pauses at the limit. @default 100 */
   maxInFlight?: number;
   /** How long `close()` waits for running requests. @default 10000 */
@@ -84,9 +112,14 @@ export class SqsSessionManager implements SessionManager {
   readonly #logger: Logger;
   readonly #dispatcher: SessionDispatcher<string>;
   readonly #consumer: QueueConsumer;
+  readonly #inbox: WorkerInbox | undefined;
+  #inboxConsumer: QueueConsumer | undefined;
+  /** Sessions whose client sends to the inbox: they know our extensions, so they hear of liveness. */
+  readonly #affine = new Set<string>();
+  #aliveTimer: (() => void) | undefined;
   /** Each received message unwrapped once, for both its ordering key and its handling. */
   readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
-  readonly stats = { poisoned: 0, unroutable: 0, handedBack: 0 };
+  readonly stats = { poisoned: 0, unroutable: 0, handedBack: 0, aliveSent: 0, farewells: 0 };
 
   constructor(options: SqsSessionManagerOptions) {
     if (!options.requestQueueUrl) throw new ConfigurationError('SqsSessionManager needs a requestQueueUrl');
@@ -95,12 +128,22 @@ export class SqsSessionManager implements SessionManager {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     const replies = options.replyChannel ?? sqsReplyChannel(options);
+    if (options.inbox !== undefined) {
+      this.#inbox = new WorkerInbox({
+        sqsClient: options.sqsClient,
+        option: options.inbox,
+        requestQueueUrl: options.requestQueueUrl,
+        namePrefix: options.inboxQueueNamePrefix,
+        logger: this.#logger,
+      });
+    }
     this.#dispatcher = new SessionDispatcher<string>({
       createServer: options.createServer,
       addressOf: (initialize, attributes) => replies.addressOf(initialize, attributes),
       addressDescription: replies.addressDescription,
-      send: (message, { sessionId, address, relatedRequestId }) =>
-        replies.send(
+      send: (original, { sessionId, address, relatedRequestId }) => {
+        const message = this.#withHint(original);
+        return replies.send(
           {
             message,
             body: encodeMessage(message),
@@ -108,16 +151,25 @@ export class SqsSessionManager implements SessionManager {
             groupId: sessionId,
           },
           address,
-        ),
+        );
+      },
       maxSessions: options.maxSessions,
       sessionIdleTimeoutMs: options.sessionIdleTimeoutMs,
       logger: this.#logger,
       onsessioninitialized: options.onsessioninitialized,
-      onsessionclosed: options.onsessionclosed,
+      onsessionclosed: (sessionId) => {
+        this.#affine.delete(sessionId);
+        options.onsessionclosed?.(sessionId);
+      },
     });
-    this.#consumer = new QueueConsumer({
-      source: new SqsQueueSource(options.sqsClient, options.requestQueueUrl),
-      handle: (message) => this.#handle(message),
+    this.#consumer = this.#consumerOf(options.requestQueueUrl, 'shared');
+  }
+
+  #consumerOf(queueUrl: string, from: 'shared' | 'inbox'): QueueConsumer {
+    const options = this.#options;
+    return new QueueConsumer({
+      source: new SqsQueueSource(options.sqsClient, queueUrl),
+      handle: (message) => this.#handle(message, from),
       // One session's messages are handed over in arrival order; sessions do not wait on each other.
       // The attributes may be inside an SNS envelope, so the key is read from the unwrapped message.
       orderingKey: (message) => {
@@ -134,6 +186,11 @@ export class SqsSessionManager implements SessionManager {
     });
   }
 
+  /** The queue that reaches this worker alone, once started with an inbox. */
+  get inboxQueueUrl(): string | undefined {
+    return this.#inbox?.queueUrl;
+  }
+
   get sessions(): ReadonlyMap<string, SessionInfo> {
     return this.#dispatcher.sessions;
   }
@@ -142,24 +199,76 @@ export class SqsSessionManager implements SessionManager {
   get metrics(): Record<string, number> {
     return {
       ...this.#dispatcher.stats,
-      ...this.#consumer.stats,
+      ...sumStats(this.#consumer.stats, this.#inboxConsumer?.stats),
       ...this.stats,
-      inFlight: this.#consumer.inFlight,
+      inFlight: this.#consumer.inFlight + (this.#inboxConsumer?.inFlight ?? 0),
     };
   }
 
   async start(): Promise<void> {
+    if (this.#inbox) {
+      const inboxQueueUrl = await this.#inbox.open();
+      this.#inboxConsumer = this.#consumerOf(inboxQueueUrl, 'inbox');
+      this.#inboxConsumer.start();
+      this.#startAliveTicker();
+    }
     this.#consumer.start();
+  }
+
+  /** The hint an `initialize` answer carries: where this session's later messages go, and liveness. */
+  #withHint<M extends JSONRPCMessage>(message: M): M {
+    const inbox = this.#inbox?.queueUrl;
+    if (inbox === undefined || !isInitializeResult(message)) return message;
+    const hint: WorkerHint = { inbox, aliveIntervalSeconds: this.#aliveIntervalSeconds };
+    return withResultMeta(message, { [WORKER_META_KEY]: hint });
+  }
+
+  get #aliveIntervalSeconds(): number {
+    return this.#options.aliveIntervalSeconds ?? 3;
+  }
+
+  /**
+   * Tells the clients of requests that have run for half an interval or more that this worker is still
+   * at it: a long tool is not a dead worker. Quick calls cost nothing.
+   */
+  #startAliveTicker(): void {
+    const intervalMs = this.#aliveIntervalSeconds * 1000;
+    const tick = () => {
+      for (const sessionId of this.#dispatcher.sessionsBusyFor(intervalMs / 2)) {
+        if (!this.#affine.has(sessionId)) continue;
+        this.stats.aliveSent++;
+        void this.#dispatcher.notify(sessionId, sessionAliveNotification());
+      }
+      this.#aliveTimer = schedule();
+    };
+    const schedule = () => {
+      const timer = unrefTimer(systemClock, tick, intervalMs);
+      return () => systemClock.clearTimeout(timer);
+    };
+    this.#aliveTimer = schedule();
   }
 
   terminateSession(sessionId: string): Promise<boolean> {
     return this.#dispatcher.terminate(sessionId);
   }
 
+  /**
+   * Stops: sessions running nothing are ended at once, running requests get up to `shutdownTimeoutMs` to
+   * be answered, then the rest end. Clients that use the inbox are told each of their sessions ended
+   * (`notifications/asyncmcp/ended`), so they start over instead of waiting; a created inbox is deleted.
+   */
   async close(): Promise<void> {
     const timeoutMs = this.#options.shutdownTimeoutMs ?? 10_000;
-    await this.#consumer.stop({ timeoutMs });
-    await this.#dispatcher.close({ timeoutMs });
+    this.#aliveTimer?.();
+    const farewell: Farewell = (sessionId) => {
+      if (!this.#affine.has(sessionId)) return undefined;
+      this.stats.farewells++;
+      return sessionEndedNotification('the worker holding the session is stopping');
+    };
+    await this.#dispatcher.endIdleSessions(farewell);
+    await Promise.all([this.#consumer.stop({ timeoutMs }), this.#inboxConsumer?.stop({ timeoutMs })]);
+    await this.#dispatcher.close({ timeoutMs, farewell });
+    await this.#inbox?.close();
   }
 
   #unwrap(message: QueueMessage): UnwrappedBody {
@@ -171,7 +280,7 @@ export class SqsSessionManager implements SessionManager {
     return unwrapped;
   }
 
-  async #handle(message: QueueMessage): Promise<{ settled: Promise<Disposition> }> {
+  async #handle(message: QueueMessage, from: 'shared' | 'inbox'): Promise<{ settled: Promise<Disposition> }> {
     const unwrapped = this.#unwrap(message);
     if (unwrapped.kind !== 'message') {
       if (this.#options.onControlMessage)
@@ -182,19 +291,22 @@ export class SqsSessionManager implements SessionManager {
       );
       return { settled: Promise.resolve('delete') };
     }
-    const result = await this.#dispatcher.dispatch({
-      body: unwrapped.body,
-      attributes: unwrapped.attributes,
-    });
+    const releases = this.#options.releaseUnknownSessions ?? 0;
+    // Only the request queue has other readers; nobody else would take a message from the inbox.
+    const mayHandBack = from === 'shared' && (message.receiveCount ?? 1) <= releases;
+    const result = await this.#dispatcher.dispatch(
+      { body: unwrapped.body, attributes: unwrapped.attributes },
+      { answerUnknownSession: !mayHandBack },
+    );
     if (result.status === 'accepted') {
+      if (from === 'inbox') this.#affine.add(result.sessionId);
       return { settled: result.settled.then((settlement) => (settlement === 'failed' ? 'retry' : 'delete')) };
     }
     if (result.reason === 'closing') return { settled: Promise.resolve('release') };
     if (result.reason === 'parse' || result.reason === 'validation') {
       return { settled: this.#poison(message, result.error.error.message) };
     }
-    const releases = this.#options.releaseUnknownSessions ?? 0;
-    if (result.reason === 'unknown-session' && (message.receiveCount ?? 1) <= releases) {
+    if (result.reason === 'unknown-session' && mayHandBack) {
       // Another worker on this queue may own the session: hand the message back for it to take.
       this.stats.handedBack++;
       return { settled: Promise.resolve('release') };
@@ -237,6 +349,11 @@ export class SqsSessionManager implements SessionManager {
       return 'retry';
     }
   }
+}
+
+function sumStats(a: Record<string, number>, b: Record<string, number> | undefined): Record<string, number> {
+  if (!b) return { ...a };
+  return Object.fromEntries(Object.entries(a).map(([name, value]) => [name, value + (b[name] ?? 0)]));
 }
 
 /** The default reply channel: the SQS queue each client names in `_meta.responseQueueUrl`. */
