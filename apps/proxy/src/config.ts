@@ -822,6 +822,14 @@ export interface ServeConfig {
    * webhook and hybrid.
    */
   releaseUnknownSessions: number;
+  /** sqs, sns-sqs: this worker's own queue, or none; see `SqsSessionManagerOptions.inbox`. */
+  inbox: 'create' | { queueUrl: string } | undefined;
+  /** sqs, sns-sqs: how often a running request's client hears that the worker is alive. */
+  aliveIntervalSeconds: number;
+  /** sqs, sns-sqs: any worker answers any request; no session is held. */
+  stateless: boolean;
+  /** sqs, sns-sqs: visibility of a received request, extended while it runs. */
+  visibilityTimeoutSeconds: number;
   /**
    * From a flag, the environment or the file; else the region the request queue URL or topic ARN names;
    * undefined lets the AWS SDK find it itself (shared config profile).
@@ -911,10 +919,49 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
     releaseUnknownSessions: aws
       ? (optional(pick('releaseUnknownSessions'), parseReleaseUnknownSessions) ?? 0)
       : 0,
+    ...resolveWorkerSettings(aws, pick),
     region: aws ? resolveRegion(pick('region'), [requestQueueUrl]) : undefined,
     endpointUrl: aws ? optional(pick('endpointUrl'), parseEndpointUrl) : undefined,
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
     configFile: file?.path,
+  };
+}
+
+/** How several serve workers share a request queue: inboxes, liveness, or no sessions at all. */
+function resolveWorkerSettings(
+  aws: boolean,
+  pick: (key: ServeSettingKey) => Raw | undefined,
+): Pick<ServeConfig, 'inbox' | 'aliveIntervalSeconds' | 'stateless' | 'visibilityTimeoutSeconds'> {
+  const stateless =
+    aws && (optional(pick('stateless'), (raw) => parseBoolean(raw, 'stateless switch')) ?? false);
+  const inboxRaw = aws ? pick('inbox') : undefined;
+  const inbox = optional(inboxRaw, parseInbox);
+  if (stateless && inbox !== undefined && inbox !== 'none') {
+    throw new GatewayConfigError(
+      'invalid-value',
+      `--inbox ${inbox === 'create' ? 'create' : inbox.queueUrl} cannot be used with --stateless: a stateless worker holds no session to send to it`,
+    );
+  }
+  return {
+    inbox: stateless || inbox === 'none' ? undefined : (inbox ?? (aws ? 'create' : undefined)),
+    aliveIntervalSeconds: optional(pick('aliveInterval'), (raw) => parseSeconds(raw, 'alive interval')) ?? 3,
+    stateless,
+    visibilityTimeoutSeconds:
+      optional(pick('visibilityTimeout'), (raw) =>
+        parseInteger(raw, 'visibility timeout', 1, 43_200, 'a whole number of seconds from 1 to 43200'),
+      ) ?? 30,
+  };
+}
+
+function parseInbox(raw: Raw): 'create' | 'none' | { queueUrl: string } {
+  const value = typeof raw.value === 'string' ? raw.value.trim() : raw.value;
+  if (value === 'create' || value === 'none') return value;
+  return {
+    queueUrl: parseUrl(
+      raw,
+      'inbox',
+      'create, none, or an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/worker-1',
+    ),
   };
 }
 

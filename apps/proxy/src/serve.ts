@@ -70,6 +70,10 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
     deadLetterQueueUrl: config.deadLetterQueueUrl,
     // With several serve processes on the queue, a request for another's session goes back for it.
     releaseUnknownSessions: config.releaseUnknownSessions,
+    inbox: config.inbox,
+    aliveIntervalSeconds: config.aliveIntervalSeconds,
+    stateless: config.stateless,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     // Logs "session opened" and "session closed" (with the session id) itself.
     logger,
   } satisfies Omit<SqsSessionManagerOptions, 'sqsClient'>;
@@ -104,6 +108,9 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
       requestTimeoutSeconds: config.requestTimeoutMs / 1000,
       deadLetterQueueUrl: config.deadLetterQueueUrl,
       releaseUnknownSessions: config.releaseUnknownSessions,
+      inboxQueueUrl: manager.inboxQueueUrl,
+      stateless: config.stateless,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       configFile: config.configFile,
     },
     'serving',

@@ -429,6 +429,45 @@ export const SERVE_SETTINGS = [
     defaultText: "0 (this serve is the queue's only reader: such requests are deleted)",
     backends: ['sqs', 'sns-sqs'],
   },
+  {
+    key: 'inbox',
+    flag: '--inbox',
+    value: '<create|none|url>',
+    env: ['ASYNCMCP_INBOX'],
+    description:
+      "sqs, sns-sqs: this worker's own SQS queue, named in each initialize answer so a session's later requests come straight here, never to another worker: create (made at start, deleted at stop), none, or the URL of a queue made for this worker",
+    defaultText: 'create (none with --stateless)',
+    backends: ['sqs', 'sns-sqs'],
+  },
+  {
+    key: 'aliveInterval',
+    flag: '--alive-interval',
+    value: '<seconds>',
+    env: ['ASYNCMCP_ALIVE_INTERVAL'],
+    description:
+      'sqs, sns-sqs, with an inbox: while a request runs, tell its client this often that the worker is alive; a client that hears nothing for 3 intervals while a request waits takes the session as lost',
+    defaultText: '3',
+    backends: ['sqs', 'sns-sqs'],
+  },
+  {
+    key: 'stateless',
+    flag: '--stateless',
+    env: ['ASYNCMCP_STATELESS'],
+    description:
+      'sqs, sns-sqs: for servers that keep nothing per session: any worker answers any request of any session, from a small pool of started servers; a worker killed mid-call loses nothing (its requests come back after the visibility timeout). Resource subscriptions and server-to-client requests are refused with an error',
+    defaultText: 'false',
+    backends: ['sqs', 'sns-sqs'],
+  },
+  {
+    key: 'visibilityTimeout',
+    flag: '--visibility-timeout',
+    value: '<seconds>',
+    env: ['ASYNCMCP_VISIBILITY_TIMEOUT'],
+    description:
+      'sqs, sns-sqs: how long a received request stays hidden from other workers; extended every half of it while the request runs, so after a worker dies its requests come back this long later',
+    defaultText: '30',
+    backends: ['sqs', 'sns-sqs'],
+  },
   gatewaySetting('region'),
   gatewaySetting('endpointUrl'),
   gatewaySetting('logLevel'),

@@ -1,0 +1,214 @@
+import { fileURLToPath } from 'node:url';
+import { type SqsEmulator, startSqsEmulator, textOf } from '@asyncmcp-internal/test-support';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CliProcess,
+  cleanEnv,
+  closeClientsAndKillAll,
+  emulatorBackendFlags,
+  stopEmulator,
+  within,
+} from './cli-process.js';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
+/** Longer than any wait below: a call that fails did not fail by timing out. */
+const CLIENT_TIMEOUT_MS = 120_000;
+
+interface Session {
+  client: Client;
+  transport: StreamableHTTPClientTransport;
+}
+
+// Several `asyncmcp-proxy serve` workers on one request queue, the real gateway CLI in front, SDK clients
+// through it: what people run MCP on queues for, and what happens when a worker dies.
+describe('serve workers on one queue (end to end)', () => {
+  let sqs: SqsEmulator;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    sqs = await startSqsEmulator();
+  });
+
+  afterEach(async () => {
+    await closeClientsAndKillAll(clients);
+  });
+
+  afterAll(async () => {
+    await stopEmulator(sqs);
+  });
+
+  async function startWorkers(requestQueueUrl: string, count: number, extra: string[] = []) {
+    const workers = Array.from(
+      { length: count },
+      () =>
+        new CliProcess(
+          [
+            'serve',
+            ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
+            ...extra,
+            '--',
+            process.execPath,
+            FIXTURE,
+          ],
+          cleanEnv(),
+        ),
+    );
+    const serving = await Promise.all(workers.map((worker) => worker.waitForLog('serving')));
+    return { workers, serving };
+  }
+
+  async function startGateway(requestQueueUrl: string): Promise<string> {
+    const gateway = new CliProcess(
+      [...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]), '--port', '0'],
+      cleanEnv(),
+    );
+    return gateway.url();
+  }
+
+  async function connect(url: string): Promise<Session> {
+    const transport = new StreamableHTTPClientTransport(new URL(url));
+    const client = new Client({ name: 'workers-e2e', version: '1.0.0' });
+    clients.push(client);
+    await within(client.connect(transport), 'connecting through the gateway');
+    return { client, transport };
+  }
+
+  function call(session: Session, name: string, args: Record<string, unknown> = {}) {
+    return session.client.callTool({ name, arguments: args }, undefined, { timeout: CLIENT_TIMEOUT_MS });
+  }
+
+  /** The pid of the serve worker holding a session. */
+  async function workerOf(session: Session): Promise<number> {
+    return Number(textOf(await within(call(session, 'worker'), 'tools/call worker')));
+  }
+
+  /** A bare POST on a gateway session, as any client sends it; resolves with the HTTP status. */
+  async function statusOfNextRequest(url: string, sessionId: string): Promise<number> {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'probe', method: 'tools/list' }),
+    });
+    await response.body?.cancel();
+    return response.status;
+  }
+
+  /** Resolves once the gateway answers the session's next request with 404 (bounded). */
+  async function until404(url: string, sessionId: string): Promise<void> {
+    await within(
+      (async () => {
+        while ((await statusOfNextRequest(url, sessionId)) !== 404) {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })(),
+      `404 for session ${sessionId}`,
+    );
+  }
+
+  async function openSessionsOn(url: string, count: number) {
+    const sessions = await Promise.all(Array.from({ length: count }, () => connect(url)));
+    const holders = await Promise.all(sessions.map((session) => workerOf(session)));
+    return sessions.map((session, index) => ({ ...session, worker: holders[index] as number }));
+  }
+
+  it('sends each session to the worker holding it: every call answered with no hand-back to the queue', async () => {
+    const requestQueueUrl = await sqs.createQueue('workers-affinity');
+    // With no hand-back budget, a request another worker received would be lost: only affinity saves it.
+    const { workers, serving } = await startWorkers(requestQueueUrl, 3, ['--release-unknown-sessions', '0']);
+    for (const log of serving) expect(log.inboxQueueUrl).toMatch(/asyncmcp-worker-/);
+    const url = await startGateway(requestQueueUrl);
+    const sessions = await openSessionsOn(url, 12);
+
+    await within(
+      Promise.all(
+        sessions.map(async (session) => {
+          for (let index = 0; index < 10; index++) {
+            const result = await call(session, 'echo', { text: `call ${index}` });
+            expect(textOf(result)).toBe(`echo: call ${index}`);
+            // Every call of a session runs on the worker that opened it.
+            expect(await workerOf(session)).toBe(session.worker);
+          }
+        }),
+      ),
+      '240 calls over 12 sessions',
+      60_000,
+    );
+    // The sessions were spread over more than one worker, and no worker saw a session it does not hold.
+    expect(new Set(sessions.map((session) => session.worker)).size).toBeGreaterThan(1);
+    for (const worker of workers) {
+      expect(worker.lines.stdout.some((line) => line.includes('unknown session'))).toBe(false);
+    }
+    expect(await sqs.queueDepth(requestQueueUrl)).toBe(0);
+    for (const log of serving) expect(await sqs.queueDepth(String(log.inboxQueueUrl))).toBe(0);
+  });
+
+  it('fails the calls of a SIGKILLed worker fast, naming the cause; its sessions get 404, the others see nothing', async () => {
+    const requestQueueUrl = await sqs.createQueue('workers-sigkill');
+    const { workers } = await startWorkers(requestQueueUrl, 3, ['--alive-interval', '1']);
+    const url = await startGateway(requestQueueUrl);
+    const sessions = await openSessionsOn(url, 12);
+    const victimPid = sessions[0]?.worker as number;
+    const victim = workers.find((worker) => worker.child.pid === victimPid) as CliProcess;
+    const lost = sessions.filter((session) => session.worker === victimPid);
+    const kept = sessions.filter((session) => session.worker !== victimPid);
+
+    // One call running on each lost session when the worker dies, one sent after.
+    const running = lost.map((session) => call(session, 'hold', { ms: CLIENT_TIMEOUT_MS }));
+    victim.child.kill('SIGKILL');
+    await within(victim.exited, 'the worker dying');
+    const later = lost.map((session) => call(session, 'echo', { text: 'after' }));
+
+    for (const outcome of await within(Promise.allSettled([...running, ...later]), 'the lost calls failing')) {
+      expect(outcome.status).toBe('rejected');
+      const message = String((outcome as PromiseRejectedResult).reason);
+      expect(message).toMatch(/Session lost|not found|terminated|ended|404/i);
+      expect(message).not.toMatch(/timed out/i);
+    }
+    for (const session of lost) await until404(url, session.transport.sessionId as string);
+
+    // A new session works at once, on a live worker; the other workers' sessions carry on.
+    const fresh = await connect(url);
+    expect(textOf(await within(call(fresh, 'echo', { text: 'new' }), 'a new session'))).toBe('echo: new');
+    expect(await workerOf(fresh)).not.toBe(victimPid);
+    for (const session of kept) {
+      expect(textOf(await within(call(session, 'echo', { text: 'still' }), 'a kept session'))).toBe(
+        'echo: still',
+      );
+    }
+  });
+
+  it('does not take a long call for a dead worker', async () => {
+    const requestQueueUrl = await sqs.createQueue('workers-long');
+    await startWorkers(requestQueueUrl, 2, ['--alive-interval', '0.2']);
+    const url = await startGateway(requestQueueUrl);
+    const session = await connect(url);
+    // Ten alive intervals of work: thirty times the silence that would mean the worker is gone.
+    const result = await within(call(session, 'hold', { ms: 2_000 }), 'a long call');
+    expect(Number(textOf(result))).toBeGreaterThan(0);
+  });
+
+  it('says so on SIGTERM: the stopping worker’s idle sessions get 404, the others carry on', async () => {
+    const requestQueueUrl = await sqs.createQueue('workers-sigterm');
+    const { workers } = await startWorkers(requestQueueUrl, 2);
+    const url = await startGateway(requestQueueUrl);
+    const sessions = await openSessionsOn(url, 6);
+    const stopping = sessions[0]?.worker as number;
+    const worker = workers.find((candidate) => candidate.child.pid === stopping) as CliProcess;
+
+    worker.child.kill('SIGTERM');
+    expect((await worker.waitForExit()).code).toBe(0);
+    for (const session of sessions.filter((candidate) => candidate.worker === stopping)) {
+      await until404(url, session.transport.sessionId as string);
+    }
+    for (const session of sessions.filter((candidate) => candidate.worker !== stopping)) {
+      expect(textOf(await within(call(session, 'echo', { text: 'on' }), 'a kept session'))).toBe('echo: on');
+    }
+  });
+});
