@@ -22,7 +22,11 @@ export type ServerKeyRead = { ok: true; key: ServerKey } | { ok: false; problem:
 export function initializeKeyOf(request: JSONRPCRequest): ServerKeyRead {
   const params = (request.params ?? {}) as Record<string, unknown>;
   return checkKey(
-    { protocolVersion: params.protocolVersion, capabilities: params.capabilities, clientInfo: params.clientInfo },
+    {
+      protocolVersion: params.protocolVersion,
+      capabilities: params.capabilities,
+      clientInfo: params.clientInfo,
+    },
     (field) => `initialize params.${field}`,
   );
 }
