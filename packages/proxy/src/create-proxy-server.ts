@@ -73,9 +73,15 @@ export interface ProxyServer {
   /** Live session ids. */
   readonly sessionIds: () => string[];
   listen(): Promise<{ url: string; port: number }>;
-  /** Stops accepting, lets running requests finish (up to `shutdownTimeoutMs`), closes sessions and the backend. */
+  /**
+   * Stops accepting, lets running requests finish (up to `shutdownTimeoutMs`), then closes sessions (a call
+   * still running gets a JSON-RPC error) and the backend.
+   */
   close(): Promise<void>;
 }
+
+/** Why a call still running when its client deleted the session ends; the client sees it in the error. */
+const SESSION_DELETED = 'the session was deleted (HTTP DELETE)';
 
 interface GatewaySession {
   readonly key: string;
@@ -108,7 +114,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     isBusy: (session) => session.bridge.inFlight > 0,
     onEvict: (key, session) => {
       childLogger(logger, { sessionId: key }).info({}, 'idle session evicted');
-      void endSession(session, 'idle');
+      void endSession(session, 'idle', 'the session was closed as idle');
     },
   });
 
@@ -241,9 +247,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       sessionIdGenerator: () => key,
       eventStore: new BoundedEventStore(),
       enableJsonResponse: options.enableJsonResponse ?? false,
-      onsessionclosed: () => {
+      onsessionclosed: async () => {
         log.info({}, 'session deleted by the client');
-        void endSession(session, 'deleted');
+        forget(key, 'deleted');
+        // The SDK closes the session's streams as soon as this returns: each running call gets its error
+        // on its own stream first. The backend side closes after, without holding up the DELETE.
+        await session.bridge.endRunning(SESSION_DELETED);
+        void endSession(session, 'deleted', SESSION_DELETED);
       },
     });
     const bridge = new SessionBridge({
@@ -272,9 +282,10 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     metrics.sessions.set(sessions.size);
   }
 
-  async function endSession(session: GatewaySession, reason: string): Promise<void> {
+  /** Ends a session; its running calls get a JSON-RPC error naming `cause` (see `SessionBridge.close`). */
+  async function endSession(session: GatewaySession, reason: string, cause: string): Promise<void> {
     forget(session.key, reason);
-    await session.bridge.close();
+    await session.bridge.close(cause);
   }
 
   async function forward(sessionId: string, req: Request, res: Response): Promise<void> {
@@ -337,7 +348,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         }),
       ]);
       clearTimeout(timer);
-      await Promise.allSettled(all.map((session) => endSession(session, 'shutdown')));
+      await Promise.allSettled(
+        all.map((session) => endSession(session, 'shutdown', 'the gateway shut down')),
+      );
       sessions.dispose();
       await backend.close();
       server?.closeAllConnections();

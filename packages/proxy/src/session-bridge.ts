@@ -65,7 +65,9 @@ interface InFlight {
  * Pumps one gateway session between its two transports: every message both ways, ids kept. Requests
  * from the client are tracked so that an answer that never comes turns into an error, progress and
  * other server messages reach the stream of the request they belong to, and a backend that cannot be
- * reached gives an immediate error instead of a hang.
+ * reached gives an immediate error instead of a hang. A session that ends with requests running (its
+ * client deleted it, the gateway evicted it or shut down, the server side went away) gives each of them
+ * an error too, and tells the server to stop working on them where there is one to tell.
  */
 export class SessionBridge {
   readonly #front: Transport;
@@ -78,6 +80,12 @@ export class SessionBridge {
   readonly #onclose: (() => void) | undefined;
   readonly #onRequestStreams: boolean;
   #idleWaiters: Array<() => void> = [];
+  /** Why the session is ending, once it is: a request arriving from then on is answered with it at once. */
+  #ending: string | undefined;
+  /** Settles once every message handed to `#tellClient` is sent (or failed). */
+  #toldClient: Promise<unknown> = Promise.resolve();
+  /** Settles once every cancellation handed to `#cancelAtServer` is sent (or failed). */
+  #cancelled: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   constructor(options: SessionBridgeOptions) {
@@ -120,6 +128,12 @@ export class SessionBridge {
   }
 
   #fromClient(message: JSONRPCMessage): void {
+    if (this.#ending !== undefined) {
+      // The session is ending: nothing more is forwarded, and a request must not wait for an answer
+      // that cannot come.
+      if (isRequest(message)) this.#tellClient([sessionEndedError(this.#ending, message.id)]);
+      return;
+    }
     if (isRequest(message)) {
       const meta = (message.params as { _meta?: { progressToken?: string | number } } | undefined)?._meta;
       const entry = {
@@ -231,28 +245,94 @@ export class SessionBridge {
 
   async #closeAfterServerEnded(): Promise<void> {
     if (this.#closed) return;
-    const waiting = [...this.#inFlight.values()];
-    for (const entry of waiting) this.#end(entry.id, 'error');
-    await Promise.allSettled(
-      waiting.map((entry) =>
-        this.#front.send(internalError('the server side of this session ended before answering', entry.id)),
+    this.#ending ??= 'the server side of this session ended';
+    // There is no server left to cancel at: each waiting request only gets its error.
+    this.#tellClient(
+      this.#takeRunning('error').map((entry) =>
+        internalError('the server side of this session ended before answering', entry.id),
       ),
     );
     await this.close();
   }
 
-  /** Closes both sides once; running requests are abandoned. */
-  async close(): Promise<void> {
+  /**
+   * Ends every running request because the session is ending: the client gets a JSON-RPC error naming
+   * `reason` on the request's own stream, and the server is told to stop working on it. A request that
+   * arrives from then on gets the same error at once. Resolves once the errors are handed to the client
+   * transport, so a caller about to close that transport itself (the SDK's, after a DELETE) awaits this
+   * first; `close(reason)` does all of it and then closes both sides.
+   */
+  async endRunning(reason: string): Promise<void> {
+    this.#ending ??= reason;
+    const running = this.#takeRunning('cancelled');
+    this.#cancelAtServer(running, reason);
+    this.#tellClient(running.map((entry) => sessionEndedError(reason, entry.id)));
+    await this.#toldClient;
+  }
+
+  /**
+   * Closes both sides once. With a `reason` the client is still there to read it: each running request
+   * first gets a JSON-RPC error naming it (see `endRunning`). Without one the client side is gone (its
+   * transport closed, stdin ended), so running requests are only cancelled at the server.
+   */
+  async close(reason?: string): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const [, entry] of this.#inFlight) if (entry.timer) this.#clock.clearTimeout(entry.timer);
-    this.#inFlight.clear();
+    if (reason !== undefined) {
+      await this.endRunning(reason);
+    } else {
+      this.#ending ??= 'the client closed the session';
+      this.#cancelAtServer(this.#takeRunning('cancelled'), this.#ending);
+    }
     this.#releaseIdleWaiters();
-    await Promise.allSettled([this.#front.close(), this.#back.close()]);
+    await Promise.allSettled([
+      // Closing the client side closes the request streams: every error handed to it goes out first.
+      this.#toldClient.then(() => this.#front.close()),
+      // The cancellations go out before the server side closes (over a queue, that ends the session).
+      this.#cancelled.then(() => this.#back.close()),
+    ]);
     this.#onclose?.();
+  }
+
+  /** Stops tracking every running request, each with `outcome`, and returns them. */
+  #takeRunning(outcome: 'error' | 'cancelled'): Array<InFlight & { id: RequestId }> {
+    const running = [...this.#inFlight.values()];
+    for (const entry of running) this.#end(entry.id, outcome);
+    return running;
+  }
+
+  /** Sends messages to the client that must be out before its transport closes. */
+  #tellClient(messages: JSONRPCMessage[]): void {
+    if (messages.length === 0) return;
+    const sent = messages.map((message) =>
+      this.#front.send(message).catch((error: unknown) => {
+        this.#logger.warn({ err: describeError(error) }, 'could not deliver a message to the client');
+      }),
+    );
+    this.#toldClient = Promise.all([this.#toldClient, ...sent]);
+  }
+
+  /** Tells the server to stop working on these requests; they go out before the server side closes. */
+  #cancelAtServer(requests: Array<{ id: RequestId }>, reason: string): void {
+    if (requests.length === 0) return;
+    const sent = requests.map((entry) =>
+      this.#back
+        .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: entry.id, reason } })
+        .catch(() => undefined),
+    );
+    this.#cancelled = Promise.all([this.#cancelled, ...sent]);
   }
 }
 
 function key(id: RequestId): string {
   return `${typeof id}:${id}`;
+}
+
+/** The error a request gets when its session ends before the server answered it. */
+function sessionEndedError(reason: string, id: RequestId): JSONRPCMessage {
+  return jsonRpcError(
+    JsonRpcErrorCode.ConnectionClosed,
+    `Connection closed: ${reason} before the server answered`,
+    id,
+  );
 }

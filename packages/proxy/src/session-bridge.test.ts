@@ -1,0 +1,90 @@
+import { MessageTap } from '@asyncmcp/core/testing';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { describe, expect, it } from 'vitest';
+import { SessionBridge } from './session-bridge.js';
+
+const BOUND_MS = 10_000;
+
+/** A bridge between two in-memory pairs: `client` is the client's end, `server` the server's. */
+async function bridged() {
+  const [clientEnd, front] = InMemoryTransport.createLinkedPair();
+  const [back, serverEnd] = InMemoryTransport.createLinkedPair();
+  const client = new MessageTap(clientEnd);
+  const server = new MessageTap(serverEnd);
+  // How many cancellations the server had when its side closed: they must come before.
+  const serverClosed = new Promise<number>((resolve) => {
+    server.onclose = () => resolve(server.received.filter(isCancel).length);
+  });
+  await client.start();
+  await server.start();
+  const bridge = new SessionBridge({ front, back });
+  await bridge.start();
+  return { bridge, client, server, serverClosed };
+}
+
+const call = (id: number): JSONRPCMessage => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name: 'block' },
+});
+const withId = (id: number) => (message: JSONRPCMessage) => 'id' in message && message.id === id;
+const isCancel = (message: JSONRPCMessage) =>
+  'method' in message && message.method === 'notifications/cancelled';
+const cancelOf = (id: number) => (message: JSONRPCMessage) =>
+  'method' in message && isCancel(message) && message.params?.requestId === id;
+
+describe('SessionBridge ending a session with requests running', () => {
+  it('gives each running request an error naming the reason, and cancels it at the server first', async () => {
+    const { bridge, client, server, serverClosed } = await bridged();
+    await client.send(call(1));
+    await client.send(call(2));
+    await server.waitFor(withId(2), BOUND_MS);
+    expect(bridge.inFlight).toBe(2);
+
+    await bridge.close('the session was deleted (HTTP DELETE)');
+
+    for (const id of [1, 2]) {
+      expect(await client.waitFor(withId(id), BOUND_MS)).toEqual({
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code: -32000,
+          message: 'Connection closed: the session was deleted (HTTP DELETE) before the server answered',
+        },
+      });
+      expect(await server.waitFor(cancelOf(id), BOUND_MS)).toMatchObject({
+        params: { reason: 'the session was deleted (HTTP DELETE)' },
+      });
+    }
+    expect(await serverClosed).toBe(2);
+    expect(bridge.inFlight).toBe(0);
+  });
+
+  it('answers a request that arrives once its session is ending at once, without forwarding it', async () => {
+    const { bridge, client, server } = await bridged();
+    await bridge.endRunning('the gateway shut down');
+    await client.send(call(7));
+    expect(await client.waitFor(withId(7), BOUND_MS)).toMatchObject({
+      error: { message: 'Connection closed: the gateway shut down before the server answered' },
+    });
+    expect(server.received.filter(withId(7))).toEqual([]);
+    expect(bridge.inFlight).toBe(0);
+  });
+
+  it('only cancels at the server when the client side is gone', async () => {
+    const { bridge, client, server } = await bridged();
+    const clientClosed = new Promise<void>((resolve) => {
+      client.onclose = resolve;
+    });
+    await client.send(call(3));
+    await server.waitFor(withId(3), BOUND_MS);
+    await bridge.close();
+    expect(await server.waitFor(cancelOf(3), BOUND_MS)).toMatchObject({
+      params: { reason: 'the client closed the session' },
+    });
+    await clientClosed;
+    expect(client.received).toEqual([]);
+  });
+});
