@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { SqsClientTransport } from '@asyncmcp/sqs';
+import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CliProcess,
+  cleanEnv,
+  closeClientsAndKillAll,
+  emulatorBackendFlags,
+  stopEmulator,
+  within,
+} from './cli-process.js';
+import { textOf } from './test-server.js';
+
+// A stdio server that outlives the end of its stdin, with a grandchild that ignores SIGTERM.
+const FIXTURE = fileURLToPath(new URL('./fixtures/stubborn-stdio-server.mjs', import.meta.url));
+const BOUND_MS = 10_000;
+
+/** Whether `pid` runs; a zombie (exited, its parent's wait still missing) does not. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return stat !== '' && !stat.startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilGone(pid: number, what: string): Promise<void> {
+  const deadline = Date.now() + BOUND_MS;
+  while (isRunning(pid)) {
+    if (Date.now() > deadline) throw new Error(`${what} (pid ${pid}) still runs after ${BOUND_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The reaper sidecar `parent` started (its command line names the script). */
+function reapersOf(parent: number): number[] {
+  const listing = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' });
+  return listing
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter(
+      (match) => match !== null && Number(match[2]) === parent && match[3]?.includes('stdio-reaper.cjs'),
+    )
+    .map((match) => Number(match?.[1]));
+}
+
+// `asyncmcp-proxy serve` SIGKILLed, so that none of its own shutdown runs: its stdio children, and what
+// they started, must not outlive it.
+describe('asyncmcp-proxy serve, killed', () => {
+  let sqs: SqsEmulator;
+  const clients: Client[] = [];
+  const pids: number[] = [];
+
+  beforeAll(async () => {
+    sqs = await startSqsEmulator();
+  });
+
+  afterEach(async () => {
+    await closeClientsAndKillAll(clients);
+    for (const pid of pids.splice(0)) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  afterAll(async () => {
+    await stopEmulator(sqs);
+  });
+
+  it('takes its stdio children and their descendants with it when SIGKILLed', async () => {
+    const requestQueueUrl = await sqs.createQueue('cli-serve-reaper-requests');
+    const cli = new CliProcess(
+      [
+        'serve',
+        ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
+        '--',
+        // The test run's NODE_OPTIONS preloads a guard that would end the child with serve by itself;
+        // without it, only serve's reaper can.
+        'env',
+        '-u',
+        'NODE_OPTIONS',
+        process.execPath,
+        FIXTURE,
+      ],
+      cleanEnv(),
+    );
+    await cli.waitForLog('serving');
+
+    const client = new Client({ name: 'cli-serve-reaper', version: '1.0.0' });
+    clients.push(client);
+    await within(
+      client.connect(
+        new SqsClientTransport({
+          sqsClient: sqs.sqsClient,
+          requestQueueUrl,
+          responseQueueUrl: await sqs.createQueue('cli-serve-reaper-client'),
+          waitTimeSeconds: 1,
+        }),
+      ),
+      'connecting over SQS',
+    );
+    const { child, grandchild } = JSON.parse(
+      textOf(await within(client.callTool({ name: 'pids', arguments: {} }), 'the pids call')),
+    ) as { child: number; grandchild: number };
+    const reapers = reapersOf(cli.child.pid!);
+    pids.push(child, grandchild, ...reapers);
+    expect(reapers).toHaveLength(1);
+    expect([child, grandchild].every(isRunning)).toBe(true);
+
+    cli.child.kill('SIGKILL');
+    expect(await cli.waitForExit()).toEqual({ code: null, signal: 'SIGKILL' });
+    await waitUntilGone(child, 'the child');
+    await waitUntilGone(grandchild, 'the grandchild');
+    await waitUntilGone(reapers[0]!, 'the reaper');
+  });
+});
