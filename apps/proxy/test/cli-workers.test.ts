@@ -39,14 +39,19 @@ describe('serve workers on one queue (end to end)', () => {
     await stopEmulator(sqs);
   });
 
-  async function startWorkers(requestQueueUrl: string, count: number, extra: string[] = []) {
+  async function startWorkers(
+    requestQueueUrl: string,
+    count: number,
+    extra: string[] = [],
+    backend: 'sqs' | 'sns-sqs' = 'sqs',
+  ) {
     const workers = Array.from(
       { length: count },
       () =>
         new CliProcess(
           [
             'serve',
-            ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
+            ...emulatorBackendFlags(sqs, backend, ['--request-queue-url', requestQueueUrl]),
             ...extra,
             '--',
             process.execPath,
@@ -65,6 +70,19 @@ describe('serve workers on one queue (end to end)', () => {
       cleanEnv(),
     );
     return gateway.url();
+  }
+
+  /** Workers reading a queue subscribed to a request topic, and a gateway publishing to that topic. */
+  async function startOverSns(count: number, extra: string[]) {
+    const requestTopicArn = await sqs.createTopic('workers-sns-requests');
+    const requestQueueUrl = await sqs.createQueue('workers-sns-requests');
+    await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
+    const { workers, serving } = await startWorkers(requestQueueUrl, count, extra, 'sns-sqs');
+    const gateway = new CliProcess(
+      [...emulatorBackendFlags(sqs, 'sns-sqs', ['--request-topic-arn', requestTopicArn]), '--port', '0'],
+      cleanEnv(),
+    );
+    return { workers, serving, requestQueueUrl, url: await gateway.url() };
   }
 
   async function connect(url: string): Promise<Session> {
@@ -118,35 +136,68 @@ describe('serve workers on one queue (end to end)', () => {
     return sessions.map((session, index) => ({ ...session, worker: holders[index] as number }));
   }
 
-  it('sends each session to the worker holding it: every call answered with no hand-back to the queue', async () => {
-    const requestQueueUrl = await sqs.createQueue('workers-affinity');
-    // With no hand-back budget, a request another worker received would be lost: only affinity saves it.
-    const { workers, serving } = await startWorkers(requestQueueUrl, 3, ['--release-unknown-sessions', '0']);
-    for (const log of serving) expect(log.inboxQueueUrl).toMatch(/asyncmcp-worker-/);
-    const url = await startGateway(requestQueueUrl);
-    const sessions = await openSessionsOn(url, 12);
-
+  /**
+   * Every call of every session answered, each on the worker that opened its session. Some sessions were
+   * opened while only the first worker ran, so they are surely on it while two more workers read the
+   * request queue: with no hand-back budget, a request another worker received would be lost, so only
+   * delivery to the worker's own inbox gets them all answered.
+   */
+  async function expectAffinity(sessions: Awaited<ReturnType<typeof openSessionsOn>>, calls: number) {
     await within(
       Promise.all(
         sessions.map(async (session) => {
-          for (let index = 0; index < 10; index++) {
+          for (let index = 0; index < calls; index++) {
             const result = await call(session, 'echo', { text: `call ${index}` });
             expect(textOf(result)).toBe(`echo: call ${index}`);
-            // Every call of a session runs on the worker that opened it.
             expect(await workerOf(session)).toBe(session.worker);
           }
         }),
       ),
-      '240 calls over 12 sessions',
+      `${sessions.length * calls * 2} calls`,
       60_000,
     );
-    // The sessions were spread over more than one worker, and no worker saw a session it does not hold.
-    expect(new Set(sessions.map((session) => session.worker)).size).toBeGreaterThan(1);
+  }
+
+  async function expectNothingLeft(workers: CliProcess[], queues: string[]) {
     for (const worker of workers) {
       expect(worker.lines.stdout.some((line) => line.includes('unknown session'))).toBe(false);
     }
-    expect(await sqs.queueDepth(requestQueueUrl)).toBe(0);
-    for (const log of serving) expect(await sqs.queueDepth(String(log.inboxQueueUrl))).toBe(0);
+    for (const queueUrl of queues) expect(await sqs.queueDepth(queueUrl)).toBe(0);
+  }
+
+  it('sends each session to the worker holding it: every call answered with no hand-back to the queue', async () => {
+    const requestQueueUrl = await sqs.createQueue('workers-affinity');
+    const flags = ['--release-unknown-sessions', '0'];
+    const first = await startWorkers(requestQueueUrl, 1, flags);
+    const url = await startGateway(requestQueueUrl);
+    const early = await openSessionsOn(url, 6);
+    const more = await startWorkers(requestQueueUrl, 2, flags);
+    const late = await openSessionsOn(url, 6);
+    expect(new Set(early.map((session) => session.worker))).toEqual(new Set([first.workers[0]?.child.pid]));
+
+    await expectAffinity([...early, ...late], 10);
+    const serving = [...first.serving, ...more.serving];
+    for (const log of serving) expect(log.inboxQueueUrl).toMatch(/asyncmcp-worker-/);
+    await expectNothingLeft(
+      [...first.workers, ...more.workers],
+      [requestQueueUrl, ...serving.map((log) => String(log.inboxQueueUrl))],
+    );
+  });
+
+  it('does the same over SNS+SQS: the session goes to the worker’s inbox, not through the topic', async () => {
+    const flags = ['--release-unknown-sessions', '0'];
+    const { workers, serving, requestQueueUrl, url } = await startOverSns(1, flags);
+    const early = await openSessionsOn(url, 6);
+    const more = await startWorkers(requestQueueUrl, 2, [...flags], 'sns-sqs');
+    const late = await openSessionsOn(url, 3);
+    expect(new Set(early.map((session) => session.worker))).toEqual(new Set([workers[0]?.child.pid]));
+
+    await expectAffinity([...early, ...late], 5);
+    const all = [...serving, ...more.serving];
+    await expectNothingLeft(
+      [...workers, ...more.workers],
+      [requestQueueUrl, ...all.map((log) => String(log.inboxQueueUrl))],
+    );
   });
 
   it('fails the calls of a SIGKILLed worker fast, naming the cause; its sessions get 404, the others see nothing', async () => {
@@ -165,7 +216,10 @@ describe('serve workers on one queue (end to end)', () => {
     await within(victim.exited, 'the worker dying');
     const later = lost.map((session) => call(session, 'echo', { text: 'after' }));
 
-    for (const outcome of await within(Promise.allSettled([...running, ...later]), 'the lost calls failing')) {
+    for (const outcome of await within(
+      Promise.allSettled([...running, ...later]),
+      'the lost calls failing',
+    )) {
       expect(outcome.status).toBe('rejected');
       const message = String((outcome as PromiseRejectedResult).reason);
       expect(message).toMatch(/Session lost|not found|terminated|ended|404/i);

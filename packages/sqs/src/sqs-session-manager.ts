@@ -69,6 +69,13 @@ export interface SqsSessionManagerOptions {
    * @default none (every message comes through the request queue)
    */
   inbox?: WorkerInboxOption;
+  /**
+   * For servers that keep nothing per session: any manager on the request queue answers any request of
+   * any session, from a pool of started servers, and a request whose worker died comes back after its
+   * visibility timeout for another to answer. No session is held, so `inbox` is not used.
+   * @default false
+   */
+  stateless?: boolean;
   /** Name prefix of an inbox this manager creates. @default 'asyncmcp-worker-' */
   inboxQueueNamePrefix?: string;
   /**
@@ -112,7 +119,7 @@ export class SqsSessionManager implements SessionManager {
   readonly #logger: Logger;
   readonly #dispatcher: SessionDispatcher<string>;
   readonly #consumer: QueueConsumer;
-  readonly #inbox: WorkerInbox | undefined;
+  #inbox: WorkerInbox | undefined;
   #inboxConsumer: QueueConsumer | undefined;
   /** Sessions whose client sends to the inbox: they know our extensions, so they hear of liveness. */
   readonly #affine = new Set<string>();
@@ -206,13 +213,28 @@ export class SqsSessionManager implements SessionManager {
   }
 
   async start(): Promise<void> {
-    if (this.#inbox) {
-      const inboxQueueUrl = await this.#inbox.open();
-      this.#inboxConsumer = this.#consumerOf(inboxQueueUrl, 'inbox');
-      this.#inboxConsumer.start();
-      this.#startAliveTicker();
-    }
+    if (this.#inbox) await this.#openInbox(this.#inbox);
     this.#consumer.start();
+  }
+
+  async #openInbox(inbox: WorkerInbox): Promise<void> {
+    let inboxQueueUrl: string;
+    try {
+      inboxQueueUrl = await inbox.open();
+    } catch (error) {
+      // A queue given to us must work; one we only meant to make is a saving, not a need: without it,
+      // sessions run through the request queue as with peers that ignore the hint.
+      if (this.#options.inbox !== 'create') throw error;
+      this.#logger.warn(
+        { err: describeError(error) },
+        'could not create a worker inbox; serving without one (with several workers, set releaseUnknownSessions)',
+      );
+      this.#inbox = undefined;
+      return;
+    }
+    this.#inboxConsumer = this.#consumerOf(inboxQueueUrl, 'inbox');
+    this.#inboxConsumer.start();
+    this.#startAliveTicker();
   }
 
   /** The hint an `initialize` answer carries: where this session's later messages go, and liveness. */

@@ -1,0 +1,142 @@
+import {
+  encodeMessage,
+  type JSONRPCMessage,
+  sessionAliveNotification,
+  sessionEndedNotification,
+  sessionNotFoundError,
+} from '@asyncmcp/core';
+import { ManualClock } from '@asyncmcp/core/testing';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { WorkerLink } from './worker-link.js';
+
+const INBOX = 'https://sqs.us-east-1.amazonaws.com/000000000000/asyncmcp-worker-1';
+
+/** An SQS client that takes every send, or refuses SendMessage as a deleted queue would. */
+function fakeSqs(options: { queueGone?: boolean } = {}): { client: SQSClient; sent: string[] } {
+  const sent: string[] = [];
+  const client = {
+    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const name = command.constructor.name;
+      if (name === 'GetQueueAttributesCommand') return { Attributes: {} };
+      if (options.queueGone) {
+        throw Object.assign(new Error('The specified queue does not exist.'), {
+          name: 'QueueDoesNotExist',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      sent.push(String(command.input.MessageBody ?? JSON.stringify(command.input.Entries)));
+      return { Failed: [] };
+    },
+  } as unknown as SQSClient;
+  return { client, sent };
+}
+
+function request(id: number): JSONRPCMessage {
+  return { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo' } };
+}
+
+function outbound(message: JSONRPCMessage) {
+  return { message, body: encodeMessage(message), attributes: {}, groupId: 'session-1' };
+}
+
+function linked(options: { queueGone?: boolean } = {}) {
+  const clock = new ManualClock(0);
+  const lost: string[] = [];
+  const sqs = fakeSqs(options);
+  const link = new WorkerLink({ sqsClient: sqs.client, clock, onLost: (reason) => lost.push(reason) });
+  link.attach({ inbox: INBOX, aliveIntervalSeconds: 1 });
+  return { clock, lost, link, sent: sqs.sent };
+}
+
+describe('WorkerLink', () => {
+  it('does nothing for a session whose worker named no inbox', () => {
+    const clock = new ManualClock(0);
+    const lost: string[] = [];
+    const link = new WorkerLink({
+      sqsClient: fakeSqs().client,
+      clock,
+      onLost: (reason) => lost.push(reason),
+    });
+    link.attach({ stateless: true });
+    expect(link.inbox).toBeUndefined();
+    expect(link.received(sessionAliveNotification())).toBe('deliver');
+    clock.advance(60_000);
+    expect(lost).toEqual([]);
+  });
+
+  it('sends to the inbox, and takes a session as lost after three silent intervals while a request waits', async () => {
+    const { clock, lost, link, sent } = linked();
+    await link.send(outbound(request(1)));
+    expect(sent).toHaveLength(1);
+    clock.advance(2_999);
+    expect(lost).toEqual([]);
+    clock.advance(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatch(/sent nothing for 3 s while a request waited/);
+    expect(link.pendingIds()).toEqual([1]);
+    expect(link.lostReason).toBe(lost[0]);
+  });
+
+  it('keeps a long call alive on the worker’s alive notices, and forgets answered requests', async () => {
+    const { clock, lost, link } = linked();
+    await link.send(outbound(request(7)));
+    for (let second = 0; second < 20; second++) {
+      clock.advance(1_000);
+      expect(link.received(sessionAliveNotification())).toBe('swallow');
+    }
+    expect(lost).toEqual([]);
+    expect(link.received({ jsonrpc: '2.0', id: 7, result: {} })).toBe('deliver');
+    expect(link.pendingIds()).toEqual([]);
+    // Nothing waits, so silence means nothing.
+    clock.advance(600_000);
+    expect(lost).toEqual([]);
+  });
+
+  it('counts silence from the first request after a quiet spell', async () => {
+    const { clock, lost, link } = linked();
+    link.received({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+    clock.advance(100_000);
+    await link.send(outbound(request(2)));
+    clock.advance(2_900);
+    expect(lost).toEqual([]);
+    clock.advance(100);
+    expect(lost).toHaveLength(1);
+  });
+
+  it('ends the session at once when the worker says it ended', async () => {
+    const { lost, link } = linked();
+    await link.send(outbound(request(3)));
+    expect(link.received(sessionEndedNotification('the worker holding the session is stopping'))).toBe(
+      'swallow',
+    );
+    expect(lost).toEqual(['the worker holding the session is stopping']);
+  });
+
+  it('delivers a worker’s "session not found" answer, then ends the session', async () => {
+    const { lost, link } = linked();
+    await link.send(outbound(request(4)));
+    await link.send(outbound(request(5)));
+    expect(link.received(sessionNotFoundError('s-1', 4))).toBe('deliver');
+    expect(lost).toEqual([]);
+    await Promise.resolve();
+    expect(lost).toEqual(['the worker no longer holds the session']);
+    expect(link.pendingIds()).toEqual([5]);
+  });
+
+  it('takes a deleted inbox as a stopped worker', async () => {
+    const { lost, link } = linked({ queueGone: true });
+    await expect(link.send(outbound(request(6)))).rejects.toThrow(/does not exist/);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatch(/stopped \(its inbox .* is gone\)/);
+    expect(link.pendingIds()).toEqual([]);
+  });
+
+  it('reports nothing once closed', async () => {
+    const { clock, lost, link } = linked();
+    await link.send(outbound(request(8)));
+    link.close();
+    clock.advance(60_000);
+    expect(lost).toEqual([]);
+  });
+});
