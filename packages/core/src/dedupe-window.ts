@@ -57,6 +57,16 @@ export class DedupeWindow {
     this.#trim();
   }
 
+  /**
+   * The request was cancelled before it arrived (a queue does not keep a session's order between a
+   * request and its cancellation): remember it as done, so it is skipped when it comes.
+   */
+  forestall(key: string): void {
+    if (this.#entries.has(key)) return;
+    this.#entries.set(key, { state: 'answered', at: this.#now() });
+    this.#trim();
+  }
+
   /** The request failed before it was answered: forget it so a redelivery runs it again. */
   release(key: string): void {
     this.#entries.delete(key);

@@ -206,12 +206,13 @@ describe('QueueConsumer', () => {
     await consumer.stop();
   });
 
-  it('stops receiving at maxInFlight until a message settles', async () => {
+  it('stops receiving at maxReceived until a message settles', async () => {
     const queue = new FakeQueue();
     const gates = new Map<string, ReturnType<typeof deferred<Disposition>>>();
     const consumer = new QueueConsumer({
       source: queue,
       maxInFlight: 2,
+      maxReceived: 2,
       handle: async (m) => {
         const gate = deferred<Disposition>();
         gates.set(m.messageId, gate);
@@ -230,6 +231,69 @@ describe('QueueConsumer', () => {
     gates.get('2')?.resolve('delete');
     await consumer.stop();
     expect(queue.deleted.sort()).toEqual(['1', '2']);
+  });
+
+  it('runs at most maxInFlight slot-holding messages; the rest wait in order, and light ones pass them', async () => {
+    const queue = new FakeQueue();
+    const gates = new Map<string, ReturnType<typeof deferred<Disposition>>>();
+    const handed: string[] = [];
+    const consumer = new QueueConsumer({
+      source: queue,
+      maxInFlight: 2,
+      // Messages whose body is "note" settle at once, like a notification.
+      holdsSlot: (m) => m.body !== 'note',
+      handle: async (m) => {
+        handed.push(m.messageId);
+        if (m.body === 'note') return { settled: Promise.resolve('delete' as const) };
+        const gate = deferred<Disposition>();
+        gates.set(m.messageId, gate);
+        return { settled: gate.promise };
+      },
+    });
+    consumer.start();
+    queue.push([
+      message('1', 'a'),
+      message('2', 'b'),
+      message('3', 'c'),
+      { ...message('4', 'a'), body: 'note' },
+    ]);
+    await queue.receivedTimes(2);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Two run, the third waits for a slot; the light one was handed over past it.
+    expect([...handed].sort()).toEqual(['1', '2', '4']);
+    expect(queue.deleted).toEqual(['4']);
+    gates.get('1')?.resolve('delete');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(handed).toHaveLength(4);
+    expect(handed.at(-1)).toBe('3');
+    gates.get('2')?.resolve('delete');
+    gates.get('3')?.resolve('delete');
+    await consumer.stop();
+    expect(queue.deleted.sort()).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('hands the messages still waiting for a slot back to the queue when it stops', async () => {
+    const queue = new FakeQueue();
+    const first = deferred<Disposition>();
+    const handed: string[] = [];
+    const consumer = new QueueConsumer({
+      source: queue,
+      maxInFlight: 1,
+      handle: async (m) => {
+        handed.push(m.messageId);
+        return { settled: first.promise };
+      },
+    });
+    consumer.start();
+    queue.push([message('1', 'a'), message('2', 'b')]);
+    await queue.receivedTimes(2);
+    const stopping = consumer.stop({ timeoutMs: 5_000 });
+    first.resolve('delete');
+    await stopping;
+    expect(handed).toEqual(['1']);
+    expect(queue.deleted).toEqual(['1']);
+    expect(consumer.stats.released).toBe(1);
   });
 
   it('extends the visibility of a message that is still running', async () => {

@@ -65,8 +65,21 @@ export interface QueueConsumerOptions {
   maxMessages?: number;
   /** Visibility on receive; running messages are extended by this much every half of it. @default 30 */
   visibilityTimeoutSeconds?: number;
-  /** Most messages handled at once; receiving pauses at the limit. @default 100 */
+  /** Most messages that hold a slot (see `holdsSlot`) running at once. @default 100 */
   maxInFlight?: number;
+  /**
+   * Whether a message takes one of `maxInFlight`'s slots while it runs. A message that settles at once
+   * (a notification) need not: it then never waits behind running ones, so a cancellation reaches the
+   * request it cancels even when every slot is taken by requests waiting to be cancelled.
+   * @default every message holds a slot
+   */
+  holdsSlot?: (message: QueueMessage) => boolean;
+  /**
+   * Most messages received and not yet done with: running, or waiting for a slot. Receiving pauses at
+   * the limit. Messages waiting for a slot keep their visibility extended like running ones.
+   * @default 4 × maxInFlight
+   */
+  maxReceived?: number;
   /** Delays after receive errors. @default { baseMs: 200, maxMs: 20000 } */
   errorBackoff?: BackoffOptions;
   logger?: Logger;
@@ -86,6 +99,9 @@ export class QueueConsumer {
   #abort: AbortController | undefined;
   #loop: Promise<void> | undefined;
   #capacityWaiter: (() => void) | undefined;
+  /** Slots taken, and the messages waiting for one, in arrival order (resolve(false): stopping). */
+  #slotsTaken = 0;
+  #slotWaiters: Array<(granted: boolean) => void> = [];
   #pendingDeletes: Array<{ message: QueueMessage; resolve: () => void; reject: (error: unknown) => void }> =
     [];
   /** Consecutive receive failures; 0 once a receive succeeds. */
@@ -123,6 +139,8 @@ export class QueueConsumer {
     if (!this.#loop) return;
     this.#abort?.abort();
     this.#capacityWaiter?.();
+    // Messages still waiting for a slot were never handed over: they go back for another consumer.
+    for (const waiter of this.#slotWaiters.splice(0)) waiter(false);
     await this.#loop;
     this.#loop = undefined;
     if (this.#running.size > 0) {
@@ -137,9 +155,9 @@ export class QueueConsumer {
 
   async #poll(signal: AbortSignal): Promise<void> {
     const { source } = this.#options;
-    const maxInFlight = this.#options.maxInFlight ?? 100;
+    const maxReceived = this.#options.maxReceived ?? 4 * (this.#options.maxInFlight ?? 100);
     while (!signal.aborted) {
-      if (this.#running.size >= maxInFlight) {
+      if (this.#running.size >= maxReceived) {
         await new Promise<void>((resolve) => {
           this.#capacityWaiter = resolve;
         });
@@ -149,7 +167,7 @@ export class QueueConsumer {
       let messages: QueueMessage[];
       try {
         messages = await source.receive({
-          maxMessages: Math.min(this.#options.maxMessages ?? 10, maxInFlight - this.#running.size),
+          maxMessages: Math.min(this.#options.maxMessages ?? 10, maxReceived - this.#running.size),
           waitTimeSeconds: this.#options.waitTimeSeconds ?? 20,
           visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds ?? 30,
           signal,
@@ -188,6 +206,39 @@ export class QueueConsumer {
   }
 
   async #process(message: QueueMessage): Promise<void> {
+    const stopHeartbeat = this.#heartbeat(message);
+    const slot = this.#options.holdsSlot?.(message) ?? true;
+    try {
+      if (slot && !(await this.#takeSlot())) {
+        await this.#dispose(message, 'release');
+        return;
+      }
+      try {
+        await this.#run(message);
+      } finally {
+        if (slot) this.#giveSlot();
+      }
+    } finally {
+      stopHeartbeat();
+    }
+  }
+
+  #takeSlot(): Promise<boolean> {
+    if (this.#slotsTaken < (this.#options.maxInFlight ?? 100) && this.#slotWaiters.length === 0) {
+      this.#slotsTaken++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => this.#slotWaiters.push(resolve));
+  }
+
+  #giveSlot(): void {
+    const next = this.#slotWaiters.shift();
+    // The slot passes straight to the next waiter, so the count stays as it is.
+    if (next) next(true);
+    else this.#slotsTaken--;
+  }
+
+  async #run(message: QueueMessage): Promise<void> {
     const key = this.#options.orderingKey?.(message);
     let handled: HandledMessage;
     try {
@@ -203,7 +254,6 @@ export class QueueConsumer {
       );
       return;
     }
-    const stopHeartbeat = this.#heartbeat(message);
     let disposition: Disposition;
     try {
       disposition = await handled.settled;
@@ -214,8 +264,6 @@ export class QueueConsumer {
         'message settlement failed',
       );
       disposition = 'retry';
-    } finally {
-      stopHeartbeat();
     }
     await this.#dispose(message, disposition);
   }

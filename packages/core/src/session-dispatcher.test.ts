@@ -723,6 +723,28 @@ describe('SessionDispatcher: routing and settlement', () => {
     expect(await within(stray.settled, 'stray settled')).toBe('delivered');
   });
 
+  it('never runs a request whose cancellation arrived first', async () => {
+    const h = harness({ hold: (request) => request.method === 'tools/call' });
+    const sessionId = await h.open();
+    const cancel: JSONRPCMessage = {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 9, reason: 'aborted' },
+    };
+    accepted(await h.dispatcher.dispatch(inbound(cancel, h.attrs(sessionId))));
+    const late = accepted(
+      await h.dispatcher.dispatch(
+        inbound(
+          { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'slow' } },
+          h.attrs(sessionId),
+        ),
+      ),
+    );
+    expect(await within(late.settled, 'late request settled')).toBe('duplicate');
+    expect(h.servers[0]?.requests('tools/call')).toEqual([]);
+    expect(h.dispatcher.inFlight).toBe(0);
+  });
+
   it("delivers a client's answer to a server→client request", async () => {
     const h = harness();
     const sessionId = await h.open();

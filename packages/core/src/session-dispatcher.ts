@@ -415,7 +415,10 @@ export class SessionDispatcher<A> {
       // The server answers a cancelled request with nothing, so the request's message and its place in
       // flight would otherwise wait for an answer that never comes, until the session ends.
       const cancelled = cancelledRequestId(message);
-      if (cancelled !== undefined) this.#finish(session, cancelled, 'cancelled');
+      if (cancelled !== undefined && !this.#finish(session, cancelled, 'cancelled')) {
+        // Not running here yet: the cancellation overtook its request (or the request waits for a slot).
+        this.#dedupe.forestall(dedupeKey(session.sessionId, cancelled));
+      }
       return { ...base, settled: Promise.resolve('delivered') };
     }
     const key = dedupeKey(session.sessionId, message.id);
@@ -482,13 +485,15 @@ export class SessionDispatcher<A> {
     if (pending) this.#finish(session, answeredId as RequestId, 'answered');
   }
 
-  #finish(session: DispatcherSession<A>, requestId: RequestId, settlement: Settlement): void {
+  /** Ends a pending request; false when it was not pending. */
+  #finish(session: DispatcherSession<A>, requestId: RequestId, settlement: Settlement): boolean {
     const pending = session.pending.get(idKey(requestId));
-    if (!pending) return;
+    if (!pending) return false;
     session.pending.delete(idKey(requestId));
     if (settlement === 'failed') this.#dedupe.release(pending.dedupeKey);
     else this.#dedupe.complete(pending.dedupeKey);
     pending.settle(settlement);
+    return true;
   }
 
   /** Ends a session from any side: the manager, eviction, or its own server closing. */
