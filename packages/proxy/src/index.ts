@@ -9,5 +9,6 @@ export {
   createHttpUpstreamFactory,
   createStdioServerFactory,
   type HttpUpstreamOptions,
+  type StdioServerFactoryOptions,
   type UpstreamServerOptions,
 } from './upstream-server.js';
