@@ -3,21 +3,27 @@ import {
   type BackoffOptions,
   buildServerAttributes,
   ConfigurationError,
+  type DispatchOptions,
+  type DispatchResult,
   type Disposition,
   describeError,
   encodeMessage,
   type Farewell,
+  type InboundMessage,
   isInitializeResult,
   type JSONRPCMessage,
+  type JSONRPCRequest,
   type Logger,
   MetaKey,
   QueueConsumer,
   type QueueMessage,
   readMeta,
+  type SendTarget,
   type ServerFactory,
   SessionDispatcher,
   type SessionInfo,
   type SessionManager,
+  StatelessDispatcher,
   sessionAliveNotification,
   sessionEndedNotification,
   silentLogger,
@@ -72,7 +78,9 @@ export interface SqsSessionManagerOptions {
   /**
    * For servers that keep nothing per session: any manager on the request queue answers any request of
    * any session, from a pool of started servers, and a request whose worker died comes back after its
-   * visibility timeout for another to answer. No session is held, so `inbox` is not used.
+   * visibility timeout for another to answer. No session is held, so `inbox` cannot be given with it
+   * (`ConfigurationError`), and `maxSessions`, `sessionIdleTimeoutMs`, `releaseUnknownSessions` and the
+   * session callbacks are not used. Resource subscriptions get a JSON-RPC error.
    * @default false
    */
   stateless?: boolean;
@@ -109,6 +117,16 @@ export interface SqsSessionManagerOptions {
   onsessionclosed?: (sessionId: string) => void;
 }
 
+/** What the manager asks of either dispatcher: `SessionDispatcher`, or `StatelessDispatcher` (`stateless`). */
+interface Dispatcher {
+  readonly stats: object;
+  readonly sessions: ReadonlyMap<string, SessionInfo>;
+  readonly inFlight: number;
+  dispatch(inbound: InboundMessage, options?: DispatchOptions): Promise<DispatchResult<string>>;
+  terminate(sessionId: string): Promise<boolean>;
+  close(options?: { timeoutMs?: number; farewell?: Farewell }): Promise<void>;
+}
+
 /**
  * The server side of MCP over SQS: long-polls the request queue, opens one session (and one MCP server
  * from `createServer`) per `initialize`, answers each session on the response queue its client named,
@@ -117,7 +135,9 @@ export interface SqsSessionManagerOptions {
 export class SqsSessionManager implements SessionManager {
   readonly #options: SqsSessionManagerOptions;
   readonly #logger: Logger;
-  readonly #dispatcher: SessionDispatcher<string>;
+  readonly #dispatcher: Dispatcher;
+  /** The same dispatcher when it holds sessions (not `stateless`): idle ends, liveness. */
+  readonly #stateful: SessionDispatcher<string> | undefined;
   readonly #consumer: QueueConsumer;
   #inbox: WorkerInbox | undefined;
   #inboxConsumer: QueueConsumer | undefined;
@@ -135,6 +155,11 @@ export class SqsSessionManager implements SessionManager {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     const replies = options.replyChannel ?? sqsReplyChannel(options);
+    if (options.stateless && options.inbox !== undefined) {
+      throw new ConfigurationError(
+        'SqsSessionManager: inbox cannot be used with stateless (a stateless worker holds no session to send to it)',
+      );
+    }
     if (options.inbox !== undefined) {
       this.#inbox = new WorkerInbox({
         sqsClient: options.sqsClient,
@@ -144,31 +169,46 @@ export class SqsSessionManager implements SessionManager {
         logger: this.#logger,
       });
     }
-    this.#dispatcher = new SessionDispatcher<string>({
-      createServer: options.createServer,
-      addressOf: (initialize, attributes) => replies.addressOf(initialize, attributes),
-      addressDescription: replies.addressDescription,
-      send: (original, { sessionId, address, relatedRequestId }) => {
-        const message = this.#withHint(original);
-        return replies.send(
-          {
-            message,
-            body: encodeMessage(message),
-            attributes: buildServerAttributes({ message, sessionId, relatedRequestId }),
-            groupId: sessionId,
-          },
-          address,
-        );
-      },
-      maxSessions: options.maxSessions,
-      sessionIdleTimeoutMs: options.sessionIdleTimeoutMs,
-      logger: this.#logger,
-      onsessioninitialized: options.onsessioninitialized,
-      onsessionclosed: (sessionId) => {
-        this.#affine.delete(sessionId);
-        options.onsessionclosed?.(sessionId);
-      },
-    });
+    const send = (original: JSONRPCMessage, { sessionId, address, relatedRequestId }: SendTarget<string>) => {
+      const message = this.#withHint(original);
+      return replies.send(
+        {
+          message,
+          body: encodeMessage(message),
+          attributes: buildServerAttributes({ message, sessionId, relatedRequestId }),
+          groupId: sessionId,
+        },
+        address,
+      );
+    };
+    const addressOf = (request: JSONRPCRequest, attributes: Readonly<Record<string, string>>) =>
+      replies.addressOf(request, attributes);
+    if (options.stateless) {
+      this.#stateful = undefined;
+      this.#dispatcher = new StatelessDispatcher<string>({
+        createServer: options.createServer,
+        addressOf,
+        addressDescription: replies.addressDescription,
+        send,
+        logger: this.#logger,
+      });
+    } else {
+      this.#stateful = new SessionDispatcher<string>({
+        createServer: options.createServer,
+        addressOf,
+        addressDescription: replies.addressDescription,
+        send,
+        maxSessions: options.maxSessions,
+        sessionIdleTimeoutMs: options.sessionIdleTimeoutMs,
+        logger: this.#logger,
+        onsessioninitialized: options.onsessioninitialized,
+        onsessionclosed: (sessionId) => {
+          this.#affine.delete(sessionId);
+          options.onsessionclosed?.(sessionId);
+        },
+      });
+      this.#dispatcher = this.#stateful;
+    }
     this.#consumer = this.#consumerOf(options.requestQueueUrl, 'shared');
   }
 
@@ -254,12 +294,14 @@ export class SqsSessionManager implements SessionManager {
    * at it: a long tool is not a dead worker. Quick calls cost nothing.
    */
   #startAliveTicker(): void {
+    const dispatcher = this.#stateful;
+    if (!dispatcher) return;
     const intervalMs = this.#aliveIntervalSeconds * 1000;
     const tick = () => {
-      for (const sessionId of this.#dispatcher.sessionsBusyFor(intervalMs / 2)) {
+      for (const sessionId of dispatcher.sessionsBusyFor(intervalMs / 2)) {
         if (!this.#affine.has(sessionId)) continue;
         this.stats.aliveSent++;
-        void this.#dispatcher.notify(sessionId, sessionAliveNotification());
+        void dispatcher.notify(sessionId, sessionAliveNotification());
       }
       this.#aliveTimer = schedule();
     };
@@ -287,7 +329,7 @@ export class SqsSessionManager implements SessionManager {
       this.stats.farewells++;
       return sessionEndedNotification('the worker holding the session is stopping');
     };
-    await this.#dispatcher.endIdleSessions(farewell);
+    await this.#stateful?.endIdleSessions(farewell);
     await Promise.all([this.#consumer.stop({ timeoutMs }), this.#inboxConsumer?.stop({ timeoutMs })]);
     await this.#dispatcher.close({ timeoutMs, farewell });
     await this.#inbox?.close();
@@ -324,6 +366,7 @@ export class SqsSessionManager implements SessionManager {
       if (from === 'inbox') this.#affine.add(result.sessionId);
       return { settled: result.settled.then((settlement) => (settlement === 'failed' ? 'retry' : 'delete')) };
     }
+    // A stopping manager (either kind) hands the message back for another reader of the queue.
     if (result.reason === 'closing') return { settled: Promise.resolve('release') };
     if (result.reason === 'parse' || result.reason === 'validation') {
       return { settled: this.#poison(message, result.error.error.message) };
