@@ -92,7 +92,10 @@ export interface SqsSessionManagerOptions {
    * lost. @default 3
    */
   aliveIntervalSeconds?: number;
-  /** Most messages being handled at once; receiving pauses at the limit. @default 100 */
+  /**
+   * Most requests running at once; more wait (their visibility kept) up to 4 × this many received, then
+   * receiving pauses. Notifications, such as cancellations, never wait behind them. @default 100
+   */
   maxInFlight?: number;
   /** How long `close()` waits for running requests. @default 10000 */
   shutdownTimeoutMs?: number;
@@ -223,6 +226,12 @@ export class SqsSessionManager implements SessionManager {
         const unwrapped = this.#unwrap(message);
         if (unwrapped.kind !== 'message') return undefined;
         return unwrapped.attributes[Attribute.SessionId] ?? unwrapped.attributes[Attribute.ClientId];
+      },
+      // Only requests hold an in-flight slot: notifications and answers settle at once, so a
+      // cancellation is read even when every slot is taken by the requests it cancels.
+      holdsSlot: (message) => {
+        const unwrapped = this.#unwrap(message);
+        return unwrapped.kind === 'message' && unwrapped.attributes[Attribute.RequestId] !== undefined;
       },
       waitTimeSeconds: options.waitTimeSeconds,
       maxMessages: options.maxMessages,
