@@ -19,8 +19,10 @@ import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { awsClients } from './aws-clients.js';
 import { latencyChart } from './chart.js';
 import { type Child, startChild } from './child-process.js';
+import { buildCli } from './cli-process.js';
 import { countingSqsClient } from './counting-sqs-client.js';
 import { type LatencySummary, round, summarize, timeSequential } from './stats.js';
+import { measureWorkersRow, type WorkersRow, type WorkersRowSpec } from './workers.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, sessions: { type: 'string' } },
@@ -33,6 +35,10 @@ const CONCURRENT_SESSIONS = 32;
 const CALLS_PER_SESSION = quick ? 15 : 60;
 const IDLE_SESSIONS = Number(values.sessions ?? (quick ? 200 : 1000));
 const IDLE_WINDOW_MS = quick ? 41_000 : 60_000;
+// Workers: serve × 1 and × 3 on one request queue (--quick: over SQS only, fewer sessions and calls).
+const WORKER_SESSIONS = quick ? 6 : 12;
+const WORKER_CALLS_PER_SESSION = quick ? 4 : 10;
+const WORKER_WARMUP_PER_SESSION = quick ? 5 : 40;
 
 type Json = Record<string, unknown>;
 const children: Array<Child<unknown>> = [];
@@ -212,8 +218,118 @@ async function openIdleSessions(url: string, count: number): Promise<number> {
   return performance.now() - started;
 }
 
+interface WorkersFigures {
+  sqs: { one: WorkersRow; three: WorkersRow; threeWithoutInbox: WorkersRow | null };
+  /** null with --quick. */
+  snsSqs: { one: WorkersRow | null; three: WorkersRow | null };
+}
+
+/** The workers rows: 1 and 3 serve workers on one queue, and 3 without inboxes (the design before). */
+async function measureWorkers(
+  emulator: Child<{ endpoint: string; control: string }>,
+  admin: SQSClient,
+): Promise<WorkersFigures & { durationSeconds: number }> {
+  const proxy = await child<{ endpoints: { gateway: string; workers: string }; control: string }>(
+    './child-counting-proxy.ts',
+    { BENCH_UPSTREAM: emulator.info.endpoint },
+  );
+  const env = {
+    admin: { sqs: admin, sns: awsClients(emulator.info.endpoint).snsClient },
+    endpoints: proxy.info.endpoints,
+    proxyControl: proxy.info.control,
+    emulatorControl: emulator.info.control,
+    settings: {
+      sessions: WORKER_SESSIONS,
+      callsPerSession: WORKER_CALLS_PER_SESSION,
+      warmupCallsPerSession: WORKER_WARMUP_PER_SESSION,
+    },
+    log,
+  };
+  const started = performance.now();
+  const row = (spec: WorkersRowSpec) => measureWorkersRow(env, spec);
+  const withoutInbox = ['--inbox', 'none', '--release-unknown-sessions', '30'];
+  const figures: WorkersFigures = {
+    sqs: {
+      one: await row({ backend: 'sqs', workers: 1 }),
+      three: await row({ backend: 'sqs', workers: 3 }),
+      threeWithoutInbox: quick ? null : await row({ backend: 'sqs', workers: 3, serveFlags: withoutInbox }),
+    },
+    snsSqs: {
+      one: quick ? null : await row({ backend: 'sns-sqs', workers: 1 }),
+      three: quick ? null : await row({ backend: 'sns-sqs', workers: 3 }),
+    },
+  };
+  await proxy.stop();
+  return { ...figures, durationSeconds: round((performance.now() - started) / 1000, 1) };
+}
+
+/** 3 workers against 1: API calls per tools/call, and p50. */
+function threeOverOne(one: WorkersRow | null, three: WorkersRow | null) {
+  if (!one || !three) return { threeOverOneCallsPerCall: null, threeOverOneP50: null };
+  return {
+    threeOverOneCallsPerCall: round(three.apiCallsPerCall / one.apiCallsPerCall),
+    threeOverOneP50: round(three.latency.p50 / one.latency.p50),
+  };
+}
+
+type WorkersResults = WorkersFigures & {
+  sessions: number;
+  callsPerSession: number;
+  sqs: ReturnType<typeof threeOverOne>;
+  snsSqs: ReturnType<typeof threeOverOne>;
+};
+
+function printWorkers(workers: WorkersResults): void {
+  const rows: Array<[string, WorkersRow | null]> = [
+    ['sqs, 1 worker', workers.sqs.one],
+    ['sqs, 3 workers', workers.sqs.three],
+    ['sqs, 3 workers, --inbox none', workers.sqs.threeWithoutInbox],
+    ['sns-sqs, 1 worker', workers.snsSqs.one],
+    ['sns-sqs, 3 workers', workers.snsSqs.three],
+  ];
+  const table = [
+    [
+      `workers (${workers.sessions} sessions × ${workers.callsPerSession} calls at once)`,
+      'API calls/call',
+      'p50 ms',
+      'p95 ms',
+      'failed',
+      'sessions per worker',
+      'API calls per call by operation',
+    ],
+    ...rows
+      .filter((entry): entry is [string, WorkersRow] => entry[1] !== null)
+      .map(([name, row]) => [
+        name,
+        String(row.apiCallsPerCall),
+        String(row.latency.p50),
+        String(row.latency.p95),
+        String(row.failedCalls),
+        row.sessionsPerWorker.join(' / '),
+        Object.entries(row.apiCallsPerCallByOperation)
+          .map(([operation, count]) => `${operation} ${count}`)
+          .join(', '),
+      ]),
+  ];
+  const widths =
+    table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
+  for (const row of table)
+    console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  '));
+  for (const [name, ratios] of [
+    ['SQS', workers.sqs],
+    ['SNS+SQS', workers.snsSqs],
+  ] as const) {
+    if (ratios.threeOverOneCallsPerCall === null) continue;
+    console.log(
+      `3 ÷ 1 workers, ${name}: API calls per call ${ratios.threeOverOneCallsPerCall}, p50 ${ratios.threeOverOneP50}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
+  // The workers rows run the gateway CLI as users do: its build, made now if out of date.
+  buildCli(log);
   const emulator = await child<{ endpoint: string; control: string }>('./child-emulator.ts');
   const endpoint = emulator.info.endpoint;
   const { client: admin } = countingSqsClient(endpoint);
@@ -372,6 +488,11 @@ async function main(): Promise<void> {
     () => connect(new StreamableHTTPClientTransport(new URL(webhookGateway.info.url))),
     { server: webhookServer, gateway: webhookGateway },
   );
+  await webhookGateway.stop();
+  await webhookServer.stop();
+
+  // Several serve workers on one request queue, all the real CLI, their API calls counted.
+  const workerRows = await measureWorkers(emulator, admin);
 
   // The idle processes have been quiet beside every path measured so far; wait out what is left of the
   // window only if the run was shorter.
@@ -469,6 +590,22 @@ async function main(): Promise<void> {
         (viaWebhookGateway.throughput ?? 0) / (directWebhook.throughput ?? 1),
       ),
     },
+    workers: {
+      sessions: WORKER_SESSIONS,
+      callsPerSession: WORKER_CALLS_PER_SESSION,
+      warmupCallsPerSession: WORKER_WARMUP_PER_SESSION,
+      sqs: { ...workerRows.sqs, ...threeOverOne(workerRows.sqs.one, workerRows.sqs.three) },
+      snsSqs: { ...workerRows.snsSqs, ...threeOverOne(workerRows.snsSqs.one, workerRows.snsSqs.three) },
+      // Every row's: the target is none.
+      failedCalls: [
+        workerRows.sqs.one,
+        workerRows.sqs.three,
+        workerRows.sqs.threeWithoutInbox,
+        workerRows.snsSqs.one,
+        workerRows.snsSqs.three,
+      ].reduce((total, row) => total + (row?.failedCalls ?? 0), 0),
+      durationSeconds: workerRows.durationSeconds,
+    },
     sessions: {
       opened: IDLE_SESSIONS,
       openSeconds: round(openMs / 1000, 2),
@@ -525,6 +662,9 @@ async function main(): Promise<void> {
   console.log(
     `idle (${idle.windowSeconds} s)               ReceiveMessage per 20 s per queue: server ${idle.serverReceivesPer20s}, gateway ${idle.gatewayReceivesPer20s} (shortest gaps ${idle.serverShortestGapSeconds} s, ${idle.gatewayShortestGapSeconds} s)`,
   );
+
+  console.log('');
+  printWorkers(results.workers);
 
   const out = new URL('../results/', import.meta.url);
   await mkdir(out, { recursive: true });
