@@ -7,10 +7,10 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CliProcess,
-  cleanEnv,
+  type CliProcess,
   closeClientsAndKillAll,
-  emulatorBackendFlags,
+  startGatewayCli,
+  startServeCli,
   stopEmulator,
   within,
 } from './cli-process.js';
@@ -71,17 +71,10 @@ describe('cancelled calls through the real CLI (end to end)', () => {
 
   /** One `serve` worker with its default limits; its inbox is where sessions go after initialize. */
   async function startServe(requestQueueUrl: string): Promise<{ serve: CliProcess; inboxQueueUrl: string }> {
-    const serve = new CliProcess(
-      [
-        'serve',
-        ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
-        '--',
-        process.execPath,
-        FIXTURE,
-      ],
-      cleanEnv(),
-    );
-    const serving = await serve.waitForLog('serving');
+    const { cli: serve, serving } = await startServeCli(sqs, {
+      requestQueueUrl,
+      command: [process.execPath, FIXTURE],
+    });
     expect(serving.inboxQueueUrl).toMatch(/asyncmcp-worker-/);
     return { serve, inboxQueueUrl: String(serving.inboxQueueUrl) };
   }
@@ -211,11 +204,7 @@ describe('cancelled calls through the real CLI (end to end)', () => {
   it('through the gateway CLI: 200 cancelled calls leave other sessions and new ones answered, nothing in flight', async () => {
     const requestQueueUrl = await sqs.createQueue('cancel-gateway-requests');
     const { serve, inboxQueueUrl } = await startServe(requestQueueUrl);
-    const gateway = new CliProcess(
-      [...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]), '--port', '0'],
-      cleanEnv(),
-    );
-    const url = await gateway.url();
+    const url = await startGatewayCli(sqs, ['--request-queue-url', requestQueueUrl]);
     const queues = { requestQueue: requestQueueUrl, inbox: inboxQueueUrl };
     const connect = async (): Promise<Session> => {
       const transport = new StreamableHTTPClientTransport(new URL(url));

@@ -229,3 +229,42 @@ export function isOrderedSubset(
   }
   return true;
 }
+
+/** `asyncmcp-proxy serve` of a stdio command on a queue of the emulator, once it says it is serving. */
+export async function startServeCli(
+  emulator: SqsEmulator,
+  options: {
+    requestQueueUrl: string;
+    command: readonly string[];
+    backend?: 'sqs' | 'sns-sqs';
+    flags?: readonly string[];
+  },
+): Promise<{ cli: CliProcess; serving: Record<string, unknown> }> {
+  const cli = new CliProcess(
+    [
+      'serve',
+      ...emulatorBackendFlags(emulator, options.backend ?? 'sqs', [
+        '--request-queue-url',
+        options.requestQueueUrl,
+      ]),
+      ...(options.flags ?? []),
+      '--',
+      ...options.command,
+    ],
+    cleanEnv(),
+  );
+  return { cli, serving: await cli.waitForLog('serving') };
+}
+
+/** The gateway CLI on a port of its own in front of the emulator; resolves with its MCP URL. */
+export async function startGatewayCli(
+  emulator: SqsEmulator,
+  requests: ['--request-queue-url' | '--request-topic-arn', string],
+): Promise<string> {
+  const backend = requests[0] === '--request-topic-arn' ? 'sns-sqs' : 'sqs';
+  const gateway = new CliProcess(
+    [...emulatorBackendFlags(emulator, backend, requests), '--port', '0'],
+    cleanEnv(),
+  );
+  return gateway.url();
+}

@@ -6,10 +6,10 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CliProcess,
-  cleanEnv,
+  type CliProcess,
   closeClientsAndKillAll,
-  emulatorBackendFlags,
+  startGatewayCli,
+  startServeCli,
   stopEmulator,
   within,
 } from './cli-process.js';
@@ -38,24 +38,14 @@ describe('stateless serve workers on one queue (end to end)', () => {
   });
 
   async function startWorkers(requestQueueUrl: string, count: number): Promise<CliProcess[]> {
-    const workers = Array.from(
-      { length: count },
-      () =>
-        new CliProcess(
-          [
-            'serve',
-            ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
-            '--stateless',
-            '--visibility-timeout',
-            String(VISIBILITY_TIMEOUT_SECONDS),
-            '--',
-            process.execPath,
-            FIXTURE,
-          ],
-          cleanEnv(),
-        ),
+    const flags = ['--stateless', '--visibility-timeout', String(VISIBILITY_TIMEOUT_SECONDS)];
+    const started = await Promise.all(
+      Array.from({ length: count }, () =>
+        startServeCli(sqs, { requestQueueUrl, flags, command: [process.execPath, FIXTURE] }),
+      ),
     );
-    const serving = await Promise.all(workers.map((worker) => worker.waitForLog('serving')));
+    const workers = started.map(({ cli }) => cli);
+    const serving = started.map(({ serving }) => serving);
     for (const log of serving) {
       expect(log.stateless).toBe(true);
       expect(log.inboxQueueUrl).toBeUndefined();
@@ -63,12 +53,8 @@ describe('stateless serve workers on one queue (end to end)', () => {
     return workers;
   }
 
-  async function startGateway(requestQueueUrl: string): Promise<string> {
-    const gateway = new CliProcess(
-      [...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]), '--port', '0'],
-      cleanEnv(),
-    );
-    return gateway.url();
+  function startGateway(requestQueueUrl: string): Promise<string> {
+    return startGatewayCli(sqs, ['--request-queue-url', requestQueueUrl]);
   }
 
   async function connect(url: string): Promise<Client> {

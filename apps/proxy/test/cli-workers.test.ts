@@ -4,10 +4,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CliProcess,
-  cleanEnv,
+  type CliProcess,
   closeClientsAndKillAll,
-  emulatorBackendFlags,
+  startGatewayCli,
+  startServeCli,
   stopEmulator,
   within,
 } from './cli-process.js';
@@ -42,34 +42,19 @@ describe('serve workers on one queue (end to end)', () => {
   async function startWorkers(
     requestQueueUrl: string,
     count: number,
-    extra: string[] = [],
+    flags: string[] = [],
     backend: 'sqs' | 'sns-sqs' = 'sqs',
   ) {
-    const workers = Array.from(
-      { length: count },
-      () =>
-        new CliProcess(
-          [
-            'serve',
-            ...emulatorBackendFlags(sqs, backend, ['--request-queue-url', requestQueueUrl]),
-            ...extra,
-            '--',
-            process.execPath,
-            FIXTURE,
-          ],
-          cleanEnv(),
-        ),
+    const started = await Promise.all(
+      Array.from({ length: count }, () =>
+        startServeCli(sqs, { requestQueueUrl, backend, flags, command: [process.execPath, FIXTURE] }),
+      ),
     );
-    const serving = await Promise.all(workers.map((worker) => worker.waitForLog('serving')));
-    return { workers, serving };
+    return { workers: started.map(({ cli }) => cli), serving: started.map(({ serving }) => serving) };
   }
 
-  async function startGateway(requestQueueUrl: string): Promise<string> {
-    const gateway = new CliProcess(
-      [...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]), '--port', '0'],
-      cleanEnv(),
-    );
-    return gateway.url();
+  function startGateway(requestQueueUrl: string): Promise<string> {
+    return startGatewayCli(sqs, ['--request-queue-url', requestQueueUrl]);
   }
 
   /** Workers reading a queue subscribed to a request topic, and a gateway publishing to that topic. */
@@ -78,11 +63,12 @@ describe('serve workers on one queue (end to end)', () => {
     const requestQueueUrl = await sqs.createQueue('workers-sns-requests');
     await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
     const { workers, serving } = await startWorkers(requestQueueUrl, count, extra, 'sns-sqs');
-    const gateway = new CliProcess(
-      [...emulatorBackendFlags(sqs, 'sns-sqs', ['--request-topic-arn', requestTopicArn]), '--port', '0'],
-      cleanEnv(),
-    );
-    return { workers, serving, requestQueueUrl, url: await gateway.url() };
+    return {
+      workers,
+      serving,
+      requestQueueUrl,
+      url: await startGatewayCli(sqs, ['--request-topic-arn', requestTopicArn]),
+    };
   }
 
   async function connect(url: string): Promise<Session> {
@@ -202,7 +188,7 @@ describe('serve workers on one queue (end to end)', () => {
 
   it('fails the calls of a SIGKILLed worker fast, naming the cause; its sessions get 404, the others see nothing', async () => {
     const requestQueueUrl = await sqs.createQueue('workers-sigkill');
-    const { workers } = await startWorkers(requestQueueUrl, 3, ['--alive-interval', '1']);
+    const { workers } = await startWorkers(requestQueueUrl, 3, ['--alive-interval', '2']);
     const url = await startGateway(requestQueueUrl);
     const sessions = await openSessionsOn(url, 12);
     const victimPid = sessions[0]?.worker as number;
