@@ -16,7 +16,7 @@ import { textOf } from './test-server.js';
 
 // A stdio server that outlives the end of its stdin, with a grandchild that ignores SIGTERM.
 const FIXTURE = fileURLToPath(new URL('./fixtures/stubborn-stdio-server.mjs', import.meta.url));
-const BOUND_MS = 10_000;
+const BOUND_MS = 20_000;
 
 /** Whether `pid` runs; a zombie (exited, its parent's wait still missing) does not. */
 function isRunning(pid: number): boolean {

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 // handler of its own runs, and only the reaper can end the child (which ignores the end of its stdin)
 // and the grandchild (which ignores SIGTERM too).
 const PARENT = fileURLToPath(new URL('../test/fixtures/reaped-parent.mjs', import.meta.url));
-const BOUND_MS = 10_000;
+/** Every wait's bound: generous, as the parent fixture compiles TypeScript at start on a loaded machine. */
+const BOUND_MS = 40_000;
 
 /** Whether `pid` runs; a zombie (exited, its parent's wait still missing) does not. */
 function isRunning(pid: number): boolean {
@@ -83,32 +84,40 @@ describe('stdio reaper', () => {
     return { parent, exited, pids };
   }
 
-  it('ends the children and their descendants when the parent is SIGKILLed, and nothing else', async () => {
-    const unrelated = spawnKept(['-e', 'setInterval(() => {}, 1000)']);
-    const { parent, exited, pids } = await startParent();
-    const reapers = reapersOf(parent.pid!);
-    expect(reapers).toHaveLength(1);
-    killLater(reapers[0]);
-    expect([pids.child, pids.grandchild, reapers[0]!].every(isRunning)).toBe(true);
+  it(
+    'ends the children and their descendants when the parent is SIGKILLed, and nothing else',
+    { timeout: 120_000 },
+    async () => {
+      const unrelated = spawnKept(['-e', 'setInterval(() => {}, 1000)']);
+      const { parent, exited, pids } = await startParent();
+      const reapers = reapersOf(parent.pid!);
+      expect(reapers).toHaveLength(1);
+      killLater(reapers[0]);
+      expect([pids.child, pids.grandchild, reapers[0]!].every(isRunning)).toBe(true);
 
-    parent.kill('SIGKILL');
-    await exited;
-    await waitFor(() => !isRunning(pids.child), 'the child ending');
-    await waitFor(() => !isRunning(pids.grandchild), 'the grandchild ending');
-    // Its work done, the reaper is gone too.
-    await waitFor(() => !isRunning(reapers[0]!), 'the reaper exiting');
-    expect(isRunning(unrelated.pid!)).toBe(true);
-  });
+      parent.kill('SIGKILL');
+      await exited;
+      await waitFor(() => !isRunning(pids.child), 'the child ending');
+      await waitFor(() => !isRunning(pids.grandchild), 'the grandchild ending');
+      // Its work done, the reaper is gone too.
+      await waitFor(() => !isRunning(reapers[0]!), 'the reaper exiting');
+      expect(isRunning(unrelated.pid!)).toBe(true);
+    },
+  );
 
-  it('with reapOnExit: false, starts no reaper, and the children outlive a SIGKILLed parent', async () => {
-    const { parent, exited, pids } = await startParent(['--no-reap']);
-    expect(reapersOf(parent.pid!)).toEqual([]);
+  it(
+    'with reapOnExit: false, starts no reaper, and the children outlive a SIGKILLed parent',
+    { timeout: 120_000 },
+    async () => {
+      const { parent, exited, pids } = await startParent(['--no-reap']);
+      expect(reapersOf(parent.pid!)).toEqual([]);
 
-    parent.kill('SIGKILL');
-    await exited;
-    // Re-parented: their parent is gone for good, and they run on.
-    await waitFor(() => processes().get(pids.child)?.[0] !== parent.pid, 'the child being re-parented');
-    expect(isRunning(pids.child)).toBe(true);
-    expect(isRunning(pids.grandchild)).toBe(true);
-  });
+      parent.kill('SIGKILL');
+      await exited;
+      // Re-parented: their parent is gone for good, and they run on.
+      await waitFor(() => processes().get(pids.child)?.[0] !== parent.pid, 'the child being re-parented');
+      expect(isRunning(pids.child)).toBe(true);
+      expect(isRunning(pids.grandchild)).toBe(true);
+    },
+  );
 });

@@ -29,7 +29,7 @@ import {
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SqsBackendChannel, SqsControlMessageHandler } from './sqs-channels.js';
-import { SqsQueueSource } from './sqs-queue.js';
+import { SqsQueueSource, SqsSender } from './sqs-queue.js';
 import { WorkerLink } from './worker-link.js';
 
 export interface SqsChannelBackendOptions<N extends string> {
@@ -97,6 +97,8 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   readonly #channel: SqsBackendChannel;
   readonly #logger: Logger;
   readonly #correlator = new RequestCorrelator();
+  /** Sends to workers' inboxes for every session, so one turn's sends to an inbox share a batch. */
+  readonly #inboxSender: SqsSender;
   readonly #clientId: string;
   /** Live sessions by gateway key, by the session id they proposed, and by the one their server uses. */
   readonly #sessions = new Map<string, ChannelBackendSession>();
@@ -114,6 +116,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     this.#options = options;
     this.#channel = options.channel;
     this.#logger = options.logger ?? silentLogger;
+    this.#inboxSender = new SqsSender(options.sqsClient);
     this.#clientId = options.clientId ?? `asyncmcp-gateway-${randomBytes(4).toString('hex')}`;
     // Validated once here so a bad option fails at configuration time, not on the first session.
     new ClientSessionState({ meta: {}, customAttributes: options.messageAttributes });
@@ -169,6 +172,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     });
     session.link = new WorkerLink({
       sqsClient: this.#options.sqsClient,
+      sender: this.#inboxSender,
       onLost: (reason) => this.#lose(session, reason),
     });
     this.#sessions.set(context.sessionKey, session);

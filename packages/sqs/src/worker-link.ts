@@ -22,6 +22,11 @@ const LOST_AFTER_INTERVALS = 3;
 
 export interface WorkerLinkOptions {
   sqsClient: SQSClient;
+  /**
+   * Shared by every link of one gateway backend, so sends to one worker's inbox in the same turn of the
+   * event loop go out as one batch. @default a sender of this link's own
+   */
+  sender?: SqsSender;
   /** Called once, when the session is found lost; the link sends nothing after. */
   onLost: (reason: string) => void;
   /** @default systemClock */
@@ -51,7 +56,7 @@ export class WorkerLink {
   constructor(options: WorkerLinkOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    this.#sender = new SqsSender(options.sqsClient);
+    this.#sender = options.sender ?? new SqsSender(options.sqsClient);
   }
 
   /** Takes the hint of the `initialize` answer; without an inbox, the link does nothing. */
