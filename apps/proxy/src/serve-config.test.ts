@@ -52,6 +52,11 @@ const SESSION_DEFAULTS = {
   requestTimeoutMs: 300_000,
   deadLetterQueueUrl: undefined,
   releaseUnknownSessions: 0,
+  // Each worker reads an inbox of its own, made at start and deleted at stop.
+  inbox: 'create',
+  aliveIntervalSeconds: 3,
+  stateless: false,
+  visibilityTimeoutSeconds: 30,
   // The region the request queue URL names.
   region: 'us-east-1',
   endpointUrl: undefined,
@@ -94,6 +99,9 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       'logLevel: debug',
       `deadLetterQueueUrl: ${DLQ}`,
       'releaseUnknownSessions: 20',
+      'inbox: https://sqs.eu-west-1.amazonaws.com/123456789012/worker-1',
+      'aliveInterval: 5',
+      'visibilityTimeout: 60',
       'region: eu-west-1',
     ].join('\n'),
   };
@@ -109,6 +117,10 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       requestTimeoutMs: 10_000,
       deadLetterQueueUrl: DLQ,
       releaseUnknownSessions: 20,
+      inbox: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/worker-1' },
+      aliveIntervalSeconds: 5,
+      stateless: false,
+      visibilityTimeoutSeconds: 60,
       region: 'eu-west-1',
       endpointUrl: undefined,
       logLevel: 'debug',
@@ -159,6 +171,9 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
         ASYNCMCP_REQUEST_TIMEOUT: '30',
         ASYNCMCP_DEAD_LETTER_QUEUE_URL: DLQ,
         ASYNCMCP_RELEASE_UNKNOWN_SESSIONS: '30',
+        ASYNCMCP_STATELESS: 'true',
+        ASYNCMCP_ALIVE_INTERVAL: '1.5',
+        ASYNCMCP_VISIBILITY_TIMEOUT: '120',
         ASYNCMCP_REGION: 'eu-north-1',
         ASYNCMCP_ENDPOINT_URL: 'http://127.0.0.1:4566',
         ASYNCMCP_LOG_LEVEL: 'TRACE',
@@ -174,6 +189,11 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       requestTimeoutMs: 30_000,
       deadLetterQueueUrl: DLQ,
       releaseUnknownSessions: 30,
+      // A stateless worker holds no session, so it reads no inbox.
+      inbox: undefined,
+      aliveIntervalSeconds: 1.5,
+      stateless: true,
+      visibilityTimeoutSeconds: 120,
       region: 'eu-north-1',
       endpointUrl: 'http://127.0.0.1:4566',
       logLevel: 'trace',
@@ -429,6 +449,78 @@ describe('resolveServeConfig: --release-unknown-sessions (workers on one request
   });
 });
 
+describe('resolveServeConfig: workers — inbox, alive interval, stateless, visibility timeout', () => {
+  const WORKER_INBOX = 'https://sqs.us-east-1.amazonaws.com/123456789012/worker-1';
+
+  it('reads no inbox with --inbox none, and a given queue with its URL', () => {
+    expect(resolve({ flags: withCommand({ inbox: 'none' }) }).inbox).toBeUndefined();
+    expect(resolve({ flags: withCommand({ inbox: WORKER_INBOX }) }).inbox).toEqual({
+      queueUrl: WORKER_INBOX,
+    });
+    expect(resolve({ flags: withCommand(), env: { ASYNCMCP_INBOX: 'none' } }).inbox).toBeUndefined();
+    expect(
+      resolve({
+        flags: withCommand({ backend: 'sns-sqs' }),
+        file: { path: 's.yaml', contents: 'inbox: create' },
+      }).inbox,
+    ).toBe('create');
+  });
+
+  it('serves statelessly with no inbox, and refuses an inbox named beside --stateless', () => {
+    expect(resolve({ flags: withCommand({ stateless: true }) })).toMatchObject({
+      stateless: true,
+      inbox: undefined,
+    });
+    expect(resolve({ flags: withCommand({ stateless: true, inbox: 'none' }) }).inbox).toBeUndefined();
+    expectRefused(
+      { flags: withCommand({ stateless: true, inbox: 'create' }) },
+      'invalid-value',
+      '--inbox create cannot be used with --stateless: a stateless worker holds no session to send to it',
+    );
+    expectRefused(
+      { flags: withCommand(), env: { ASYNCMCP_STATELESS: 'yes', ASYNCMCP_INBOX: WORKER_INBOX } },
+      'invalid-value',
+      `--inbox ${WORKER_INBOX} cannot be used with --stateless: a stateless worker holds no session to send to it`,
+    );
+  });
+
+  it('refuses bad values, naming where they came from', () => {
+    expectRefused(
+      { flags: withCommand({ inbox: 'ftp://queue' }) },
+      'invalid-value',
+      'invalid inbox "ftp://queue" from --inbox: expected create, none, or an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/worker-1',
+    );
+    expectRefused(
+      { flags: withCommand({ aliveInterval: '0' }) },
+      'invalid-value',
+      'invalid alive interval "0" from --alive-interval: expected a number of seconds greater than 0, such as 30 or 0.5',
+    );
+    expectRefused(
+      { flags: withCommand(), env: { ASYNCMCP_VISIBILITY_TIMEOUT: '43201' } },
+      'invalid-value',
+      'invalid visibility timeout "43201" from environment variable ASYNCMCP_VISIBILITY_TIMEOUT: expected a whole number of seconds from 1 to 43200',
+    );
+    expectRefused(
+      { flags: withCommand(), file: { path: 's.yaml', contents: 'stateless: maybe' } },
+      'invalid-value',
+      'invalid stateless switch "maybe" from key stateless in config file "s.yaml": expected true or false',
+    );
+  });
+
+  it('refuses them with webhook and hybrid', () => {
+    for (const [key, value] of [
+      ['inbox', 'create'],
+      ['aliveInterval', '2'],
+      ['stateless', true],
+      ['visibilityTimeout', '60'],
+    ] as const) {
+      expect(
+        refusal({ flags: { backend: 'webhook', port: '0', command: ['node'], [key]: value } }).reason,
+      ).toBe('setting-not-for-backend');
+    }
+  });
+});
+
 describe('resolveServeConfig: bad configuration, one line each', () => {
   it('refuses a configuration with no server to serve', () => {
     expectRefused(
@@ -541,7 +633,7 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
     expectRefused(
       { flags: withCommand(), file: { path: 's.yaml', contents: 'authToken: 12345678' } },
       'unknown-config-key',
-      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, region, endpointUrl, logLevel, command, args',
+      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, visibilityTimeout, region, endpointUrl, logLevel, command, args',
     );
     expect(
       refusal({ flags: withCommand(), file: { path: 's.yaml', contents: 'upstreamHeader: "A: 1"' } }).message,
@@ -567,8 +659,9 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
       },
       upstream: { kind: 'command', command: 'node', args: ['server.js'] },
       ...SESSION_DEFAULTS,
-      // No queue, so no region.
+      // No queue, so no region and no inbox.
       region: undefined,
+      inbox: undefined,
     });
   });
 

@@ -445,7 +445,7 @@ export const SERVE_SETTINGS = [
     value: '<seconds>',
     env: ['ASYNCMCP_ALIVE_INTERVAL'],
     description:
-      'sqs, sns-sqs, with an inbox: while a request runs, tell its client this often that the worker is alive; a client that hears nothing for 3 intervals while a request waits takes the session as lost',
+      'sqs, sns-sqs: with an inbox, while a request runs, tell its client this often that the worker is alive; a client that hears nothing for 3 intervals while a request waits takes the session as lost',
     defaultText: '3',
     backends: ['sqs', 'sns-sqs'],
   },
