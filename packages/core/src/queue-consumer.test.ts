@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type Disposition, QueueConsumer, type QueueMessage, type QueueSource } from './queue-consumer.js';
 import { countdown } from './testing/message-tap.js';
 
@@ -364,5 +364,127 @@ describe('QueueConsumer', () => {
     expect(batches.every((batch) => batch.length <= 10)).toBe(true);
     expect(batches.length).toBeLessThan(15);
     expect(consumer.stats.deleted).toBe(14);
+  });
+
+  describe('deletions wait a little for company', () => {
+    /** A queue that deletes in batches and says when each batch call is made. */
+    function batchingQueue() {
+      const queue = new FakeQueue();
+      const batches: string[][] = [];
+      let onBatch: (() => void) | undefined;
+      const source = Object.assign(queue, {
+        async deleteBatch(messages: readonly QueueMessage[]) {
+          batches.push(messages.map((m) => m.messageId));
+          onBatch?.();
+          return [];
+        },
+      });
+      const nextBatch = () =>
+        new Promise<void>((resolve) => {
+          onBatch = resolve;
+        });
+      return { queue, source, batches, nextBatch };
+    }
+
+    it('deletes messages settled within the linger in one call, after it', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const { queue, source, batches, nextBatch } = batchingQueue();
+        const settle = [deferred<Disposition>(), deferred<Disposition>(), deferred<Disposition>()];
+        const handed = countdown(3, 5_000);
+        const consumer = new QueueConsumer({
+          source,
+          deleteLingerMs: 50,
+          handle: async (m) => {
+            handed.signal();
+            return { settled: (settle[Number(m.messageId)] as { promise: Promise<Disposition> }).promise };
+          },
+        });
+        consumer.start();
+        queue.push([message('0', 'a'), message('1', 'b'), message('2', 'c')]);
+        await handed.done;
+        // Settled one by one, each in a turn of its own: none is deleted before the linger ends.
+        for (const each of settle) {
+          each.resolve('delete');
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        expect(batches).toEqual([]);
+        const deleted = nextBatch();
+        await vi.advanceTimersByTimeAsync(50);
+        await deleted;
+        expect(batches).toEqual([['0', '1', '2']]);
+        await consumer.stop();
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('deletes a full batch at once', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const { queue, source, batches, nextBatch } = batchingQueue();
+        const consumer = new QueueConsumer({
+          source,
+          deleteLingerMs: 60_000,
+          handle: async () => ({ settled: Promise.resolve<Disposition>('delete') }),
+        });
+        consumer.start();
+        const deleted = nextBatch();
+        queue.push(Array.from({ length: 10 }, (_, i) => message(`m${i}`, `k${i}`)));
+        // No timer advanced: the tenth deletion filled the batch.
+        await deleted;
+        expect(batches).toEqual([Array.from({ length: 10 }, (_, i) => `m${i}`)]);
+        await consumer.stop();
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('gives a settled message its slot back while it waits to be deleted', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const { queue, source, batches } = batchingQueue();
+        const handed: string[] = [];
+        const both = countdown(2, 5_000);
+        const consumer = new QueueConsumer({
+          source,
+          maxInFlight: 1,
+          deleteLingerMs: 60_000,
+          handle: async (m) => {
+            handed.push(m.messageId);
+            both.signal();
+            return { settled: Promise.resolve<Disposition>('delete') };
+          },
+        });
+        consumer.start();
+        queue.push([message('first', 'a'), message('second', 'b')]);
+        // One slot: the second runs only once the first gave it back, and the first is not deleted yet.
+        await both.done;
+        expect(handed).toEqual(['first', 'second']);
+        expect(batches).toEqual([]);
+        await consumer.stop();
+        expect(batches.flat().sort()).toEqual(['first', 'second']);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('deletes what waits as soon as it stops, without waiting out the linger', async () => {
+      const { queue, source, batches } = batchingQueue();
+      const settled = countdown(2, 5_000);
+      const consumer = new QueueConsumer({
+        source,
+        deleteLingerMs: 3_600_000,
+        handle: async () => {
+          queueMicrotask(settled.signal);
+          return { settled: Promise.resolve<Disposition>('delete') };
+        },
+      });
+      consumer.start();
+      queue.push([message('a', 'a'), message('b', 'b')]);
+      await settled.done;
+      await consumer.stop();
+      expect(batches.flat().sort()).toEqual(['a', 'b']);
+    });
   });
 });

@@ -30,9 +30,9 @@ export interface QueueSource {
   delete(message: QueueMessage): Promise<void>;
   changeVisibility(message: QueueMessage, seconds: number): Promise<void>;
   /**
-   * Deletes up to `maxDeleteBatch` messages in one call. When present, the consumer gathers the
-   * deletions of one turn of the event loop into batches: under load that is one call instead of ten.
-   * Resolves with the messages that could not be deleted.
+   * Deletes up to `maxDeleteBatch` messages in one call. When present, the consumer gathers deletions
+   * for up to `deleteLingerMs` (or until a batch is full) and deletes them together: under load that is
+   * one call instead of ten. Resolves with the messages that could not be deleted.
    */
   deleteBatch?(messages: readonly QueueMessage[]): Promise<QueueMessage[]>;
   /** @default 10 (the SQS limit) */
@@ -80,6 +80,14 @@ export interface QueueConsumerOptions {
    * @default 4 × maxInFlight
    */
   maxReceived?: number;
+  /**
+   * How long a settled message may wait for others to be deleted with it, when the source deletes in
+   * batches. Nothing waits on a deletion (the message's effect is already durable, and its slot is free),
+   * so this costs no latency: it only keeps the message hidden a little longer. A full batch goes at once,
+   * and stopping deletes what waits. Capped at a quarter of the visibility timeout.
+   * @default 100
+   */
+  deleteLingerMs?: number;
   /** Delays after receive errors. @default { baseMs: 200, maxMs: 20000 } */
   errorBackoff?: BackoffOptions;
   logger?: Logger;
@@ -104,6 +112,8 @@ export class QueueConsumer {
   #slotWaiters: Array<(granted: boolean) => void> = [];
   #pendingDeletes: Array<{ message: QueueMessage; resolve: () => void; reject: (error: unknown) => void }> =
     [];
+  #deleteTimer: NodeJS.Timeout | undefined;
+  #stopping = false;
   /** Consecutive receive failures; 0 once a receive succeeds. */
   #failures = 0;
   readonly stats = { received: 0, deleted: 0, released: 0, retried: 0, receiveErrors: 0, handlerErrors: 0 };
@@ -129,6 +139,7 @@ export class QueueConsumer {
 
   start(): void {
     if (this.#loop) return;
+    this.#stopping = false;
     const abort = new AbortController();
     this.#abort = abort;
     this.#loop = this.#poll(abort.signal);
@@ -143,6 +154,9 @@ export class QueueConsumer {
     for (const waiter of this.#slotWaiters.splice(0)) waiter(false);
     await this.#loop;
     this.#loop = undefined;
+    // From now on a settled message is deleted at once: nothing is left waiting for company.
+    this.#stopping = true;
+    this.#flushDeletesNow();
     if (this.#running.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
@@ -213,11 +227,14 @@ export class QueueConsumer {
         await this.#dispose(message, 'release');
         return;
       }
+      let disposition: Disposition | undefined;
       try {
-        await this.#run(message);
+        disposition = await this.#run(message);
       } finally {
+        // Settled is done with: the slot goes to the next message while this one waits to be deleted.
         if (slot) this.#giveSlot();
       }
+      if (disposition !== undefined) await this.#dispose(message, disposition);
     } finally {
       stopHeartbeat();
     }
@@ -238,7 +255,8 @@ export class QueueConsumer {
     else this.#slotsTaken--;
   }
 
-  async #run(message: QueueMessage): Promise<void> {
+  /** Hands the message over and waits for it to settle; undefined when the handler failed (it is retried). */
+  async #run(message: QueueMessage): Promise<Disposition | undefined> {
     const key = this.#options.orderingKey?.(message);
     let handled: HandledMessage;
     try {
@@ -252,7 +270,7 @@ export class QueueConsumer {
         { queue: this.#options.source.description, messageId: message.messageId, err: describeError(error) },
         'message handler failed; the message will be retried after its visibility timeout',
       );
-      return;
+      return undefined;
     }
     let disposition: Disposition;
     try {
@@ -265,7 +283,7 @@ export class QueueConsumer {
       );
       disposition = 'retry';
     }
-    await this.#dispose(message, disposition);
+    return disposition;
   }
 
   /** Extends a running message's visibility every half timeout so no other consumer runs it too. */
@@ -285,12 +303,28 @@ export class QueueConsumer {
     return () => clearInterval(timer);
   }
 
-  /** Queues a deletion for the batch of this event-loop turn; resolves or rejects with its outcome. */
+  /**
+   * Queues a deletion for a batch that goes when it is full, after the linger, or at stop; resolves or
+   * rejects with its outcome.
+   */
   #deleteInBatch(message: QueueMessage): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#pendingDeletes.push({ message, resolve, reject });
-      if (this.#pendingDeletes.length === 1) setImmediate(() => void this.#flushDeletes());
+      const full = this.#pendingDeletes.length >= Math.max(1, this.#options.source.maxDeleteBatch ?? 10);
+      if (full || this.#stopping) this.#flushDeletesNow();
+      else this.#deleteTimer ??= setTimeout(() => this.#flushDeletesNow(), this.#deleteLingerMs());
     });
+  }
+
+  #deleteLingerMs(): number {
+    const visibilityMs = (this.#options.visibilityTimeoutSeconds ?? 30) * 1000;
+    return Math.max(0, Math.min(this.#options.deleteLingerMs ?? 100, visibilityMs / 4));
+  }
+
+  #flushDeletesNow(): void {
+    clearTimeout(this.#deleteTimer);
+    this.#deleteTimer = undefined;
+    if (this.#pendingDeletes.length > 0) void this.#flushDeletes();
   }
 
   async #flushDeletes(): Promise<void> {

@@ -271,9 +271,12 @@ describe('snsSqsBackend', () => {
     await client.close();
     await backend.close();
     expect(new Set(sns)).toEqual(new Set(['PublishCommand']));
-    expect(sqs.filter((name) => !['ReceiveMessageCommand', 'DeleteMessageCommand'].includes(name))).toEqual(
-      [],
-    );
+    expect(
+      sqs.filter(
+        (name) =>
+          !['ReceiveMessageCommand', 'DeleteMessageCommand', 'DeleteMessageBatchCommand'].includes(name),
+      ),
+    ).toEqual([]);
     expect(await exists.topic(responseTopicArn)).toBe(true);
     expect(await exists.queue(responseQueueUrl)).toBe(true);
     expect(await subscriptionsOf(responseTopicArn)).toHaveLength(1);

@@ -272,8 +272,9 @@ describe('delivery semantics inherited from SqsSessionManager', () => {
     const { client } = await connectClient(requestTopicArn);
     const call = client.callTool({ name: 'wait', arguments: {} }, undefined, request);
     await started.done;
-    // Running: still on the queue (in flight), not deleted on hand-off.
-    expect(await emulator.queueDepth(requestQueueUrl)).toBe(1);
+    // Running: still on the queue (in flight), not deleted on hand-off — once the session's earlier
+    // messages, settled already, have been deleted together.
+    await expect.poll(() => emulator.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(1);
     // The tool answers only after three heartbeats, well past the one-second visibility timeout.
     expect(textOf(await call)).toBe('waited');
     expect(fixture.calls.get('wait')).toBe(1);
