@@ -25,9 +25,16 @@ import { type LatencySummary, round, summarize, timeSequential } from './stats.j
 import { measureWorkersRow, type WorkersRow, type WorkersRowSpec } from './workers.js';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, sessions: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    sessions: { type: 'string' },
+    only: { type: 'string' },
+  },
 });
 const quick = values.quick ?? false;
+if (values.only !== undefined && values.only !== 'workers') {
+  throw new Error(`--only takes "workers" (the workers rows alone), not "${values.only}"`);
+}
 const SEQUENTIAL = quick ? 200 : 500;
 const WARMUP = quick ? 100 : 300;
 const WARMUP_PER_SESSION = quick ? 5 : 10;
@@ -326,6 +333,28 @@ function printWorkers(workers: WorkersResults): void {
   }
 }
 
+/** `--only workers`: the workers rows alone, written to results/workers.json (latest.json is left as it is). */
+async function workersOnly(
+  emulator: Child<{ endpoint: string; control: string }>,
+  admin: SQSClient,
+  startedAt: number,
+): Promise<void> {
+  const rows = await measureWorkers(emulator, admin);
+  const workers: WorkersResults = {
+    sessions: WORKER_SESSIONS,
+    callsPerSession: WORKER_CALLS_PER_SESSION,
+    ...rows,
+    sqs: { ...rows.sqs, ...threeOverOne(rows.sqs.one, rows.sqs.three) },
+    snsSqs: { ...rows.snsSqs, ...threeOverOne(rows.snsSqs.one, rows.snsSqs.three) },
+  };
+  printWorkers(workers);
+  const out = new URL('../results/', import.meta.url);
+  await mkdir(out, { recursive: true });
+  const results = { startedAt: new Date(startedAt).toISOString(), node: process.version, workers };
+  await writeFile(new URL('workers.json', out), `${JSON.stringify(results, null, 2)}\n`);
+  log(`results written to bench/results/workers.json (${rows.durationSeconds} s)`);
+}
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   // The workers rows run the gateway CLI as users do: its build, made now if out of date.
@@ -333,6 +362,7 @@ async function main(): Promise<void> {
   const emulator = await child<{ endpoint: string; control: string }>('./child-emulator.ts');
   const endpoint = emulator.info.endpoint;
   const { client: admin } = countingSqsClient(endpoint);
+  if (values.only === 'workers') return await workersOnly(emulator, admin, startedAt);
 
   // Idle cost runs beside everything else, on queues nothing else touches.
   const idleRequestQueue = await queue(admin, 'idle-req');
