@@ -20,7 +20,7 @@ export const RULES = [
   { match: /pnpm(@[\d.]+)? test:stress/, run: 'skip', why: 'runs the suite four times: half an hour' },
   { match: /pnpm(@[\d.]+)? changeset$/, run: 'skip', why: 'asks questions' },
   {
-    match: /pnpm(@[\d.]+)? bench( --sessions|$)/,
+    match: /pnpm(@[\d.]+)? bench( --sessions| --only|$)/,
     run: 'skip',
     why: 'a measurement of minutes; pnpm bench --quick runs',
   },
