@@ -15,6 +15,11 @@ import {
 const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
 /** Longer than any wait below: a call that fails did not fail by timing out. */
 const CLIENT_TIMEOUT_MS = 120_000;
+/**
+ * The tests that start three workers and a dozen sessions: each wait inside has its own bound, and on a
+ * loaded machine (CI runs suites side by side) they add up to more than the default per-test bound.
+ */
+const HEAVY_TEST_MS = 150_000;
 
 interface Session {
   client: Client;
@@ -154,78 +159,90 @@ describe('serve workers on one queue (end to end)', () => {
     }
   }
 
-  it('sends each session to the worker holding it: every call answered with no hand-back to the queue', async () => {
-    const requestQueueUrl = await sqs.createQueue('workers-affinity');
-    const flags = ['--release-unknown-sessions', '0'];
-    const first = await startWorkers(requestQueueUrl, 1, flags);
-    const url = await startGateway(requestQueueUrl);
-    const early = await openSessionsOn(url, 6);
-    const more = await startWorkers(requestQueueUrl, 2, flags);
-    const late = await openSessionsOn(url, 6);
-    expect(new Set(early.map((session) => session.worker))).toEqual(new Set([first.workers[0]?.child.pid]));
+  it(
+    'sends each session to the worker holding it: every call answered with no hand-back to the queue',
+    async () => {
+      const requestQueueUrl = await sqs.createQueue('workers-affinity');
+      const flags = ['--release-unknown-sessions', '0'];
+      const first = await startWorkers(requestQueueUrl, 1, flags);
+      const url = await startGateway(requestQueueUrl);
+      const early = await openSessionsOn(url, 6);
+      const more = await startWorkers(requestQueueUrl, 2, flags);
+      const late = await openSessionsOn(url, 6);
+      expect(new Set(early.map((session) => session.worker))).toEqual(new Set([first.workers[0]?.child.pid]));
 
-    await expectAffinity([...early, ...late], 10);
-    const serving = [...first.serving, ...more.serving];
-    for (const log of serving) expect(log.inboxQueueUrl).toMatch(/asyncmcp-worker-/);
-    await expectNothingLeft(
-      [...first.workers, ...more.workers],
-      [requestQueueUrl, ...serving.map((log) => String(log.inboxQueueUrl))],
-    );
-  });
-
-  it('does the same over SNS+SQS: the session goes to the worker’s inbox, not through the topic', async () => {
-    const flags = ['--release-unknown-sessions', '0'];
-    const { workers, serving, requestQueueUrl, url } = await startOverSns(1, flags);
-    const early = await openSessionsOn(url, 6);
-    const more = await startWorkers(requestQueueUrl, 2, [...flags], 'sns-sqs');
-    const late = await openSessionsOn(url, 3);
-    expect(new Set(early.map((session) => session.worker))).toEqual(new Set([workers[0]?.child.pid]));
-
-    await expectAffinity([...early, ...late], 5);
-    const all = [...serving, ...more.serving];
-    await expectNothingLeft(
-      [...workers, ...more.workers],
-      [requestQueueUrl, ...all.map((log) => String(log.inboxQueueUrl))],
-    );
-  });
-
-  it('fails the calls of a SIGKILLed worker fast, naming the cause; its sessions get 404, the others see nothing', async () => {
-    const requestQueueUrl = await sqs.createQueue('workers-sigkill');
-    const { workers } = await startWorkers(requestQueueUrl, 3, ['--alive-interval', '2']);
-    const url = await startGateway(requestQueueUrl);
-    const sessions = await openSessionsOn(url, 12);
-    const victimPid = sessions[0]?.worker as number;
-    const victim = workers.find((worker) => worker.child.pid === victimPid) as CliProcess;
-    const lost = sessions.filter((session) => session.worker === victimPid);
-    const kept = sessions.filter((session) => session.worker !== victimPid);
-
-    // One call running on each lost session when the worker dies, one sent after.
-    const running = lost.map((session) => call(session, 'hold', { ms: CLIENT_TIMEOUT_MS }));
-    victim.child.kill('SIGKILL');
-    await within(victim.exited, 'the worker dying');
-    const later = lost.map((session) => call(session, 'echo', { text: 'after' }));
-
-    for (const outcome of await within(
-      Promise.allSettled([...running, ...later]),
-      'the lost calls failing',
-    )) {
-      expect(outcome.status).toBe('rejected');
-      const message = String((outcome as PromiseRejectedResult).reason);
-      expect(message).toMatch(/Session lost|not found|terminated|ended|404/i);
-      expect(message).not.toMatch(/timed out/i);
-    }
-    for (const session of lost) await until404(url, session.transport.sessionId as string);
-
-    // A new session works at once, on a live worker; the other workers' sessions carry on.
-    const fresh = await connect(url);
-    expect(textOf(await within(call(fresh, 'echo', { text: 'new' }), 'a new session'))).toBe('echo: new');
-    expect(await workerOf(fresh)).not.toBe(victimPid);
-    for (const session of kept) {
-      expect(textOf(await within(call(session, 'echo', { text: 'still' }), 'a kept session'))).toBe(
-        'echo: still',
+      await expectAffinity([...early, ...late], 10);
+      const serving = [...first.serving, ...more.serving];
+      for (const log of serving) expect(log.inboxQueueUrl).toMatch(/asyncmcp-worker-/);
+      await expectNothingLeft(
+        [...first.workers, ...more.workers],
+        [requestQueueUrl, ...serving.map((log) => String(log.inboxQueueUrl))],
       );
-    }
-  });
+    },
+    HEAVY_TEST_MS,
+  );
+
+  it(
+    'does the same over SNS+SQS: the session goes to the worker’s inbox, not through the topic',
+    async () => {
+      const flags = ['--release-unknown-sessions', '0'];
+      const { workers, serving, requestQueueUrl, url } = await startOverSns(1, flags);
+      const early = await openSessionsOn(url, 6);
+      const more = await startWorkers(requestQueueUrl, 2, [...flags], 'sns-sqs');
+      const late = await openSessionsOn(url, 3);
+      expect(new Set(early.map((session) => session.worker))).toEqual(new Set([workers[0]?.child.pid]));
+
+      await expectAffinity([...early, ...late], 5);
+      const all = [...serving, ...more.serving];
+      await expectNothingLeft(
+        [...workers, ...more.workers],
+        [requestQueueUrl, ...all.map((log) => String(log.inboxQueueUrl))],
+      );
+    },
+    HEAVY_TEST_MS,
+  );
+
+  it(
+    'fails the calls of a SIGKILLed worker fast, naming the cause; its sessions get 404, the others see nothing',
+    async () => {
+      const requestQueueUrl = await sqs.createQueue('workers-sigkill');
+      const { workers } = await startWorkers(requestQueueUrl, 3, ['--alive-interval', '2']);
+      const url = await startGateway(requestQueueUrl);
+      const sessions = await openSessionsOn(url, 12);
+      const victimPid = sessions[0]?.worker as number;
+      const victim = workers.find((worker) => worker.child.pid === victimPid) as CliProcess;
+      const lost = sessions.filter((session) => session.worker === victimPid);
+      const kept = sessions.filter((session) => session.worker !== victimPid);
+
+      // One call running on each lost session when the worker dies, one sent after.
+      const running = lost.map((session) => call(session, 'hold', { ms: CLIENT_TIMEOUT_MS }));
+      victim.child.kill('SIGKILL');
+      await within(victim.exited, 'the worker dying');
+      const later = lost.map((session) => call(session, 'echo', { text: 'after' }));
+
+      for (const outcome of await within(
+        Promise.allSettled([...running, ...later]),
+        'the lost calls failing',
+      )) {
+        expect(outcome.status).toBe('rejected');
+        const message = String((outcome as PromiseRejectedResult).reason);
+        expect(message).toMatch(/Session lost|not found|terminated|ended|404/i);
+        expect(message).not.toMatch(/timed out/i);
+      }
+      for (const session of lost) await until404(url, session.transport.sessionId as string);
+
+      // A new session works at once, on a live worker; the other workers' sessions carry on.
+      const fresh = await connect(url);
+      expect(textOf(await within(call(fresh, 'echo', { text: 'new' }), 'a new session'))).toBe('echo: new');
+      expect(await workerOf(fresh)).not.toBe(victimPid);
+      for (const session of kept) {
+        expect(textOf(await within(call(session, 'echo', { text: 'still' }), 'a kept session'))).toBe(
+          'echo: still',
+        );
+      }
+    },
+    HEAVY_TEST_MS,
+  );
 
   it('does not take a long call for a dead worker', async () => {
     const requestQueueUrl = await sqs.createQueue('workers-long');
