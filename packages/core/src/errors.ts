@@ -122,14 +122,26 @@ export class SessionLostError extends AsyncMcpError {
 
 /** Sending to, or receiving from, the underlying channel failed. */
 export class DeliveryError extends AsyncMcpError {
+  /**
+   * The destination does not exist (a deleted queue or topic): nothing sent there will arrive until
+   * someone makes it again, so a session whose client listened there has lost its client.
+   */
+  readonly destinationGone: boolean;
   constructor({
     message,
     cause,
     isRetryable = true,
-  }: { message: string; cause?: unknown; isRetryable?: boolean }) {
+    destinationGone = false,
+  }: { message: string; cause?: unknown; isRetryable?: boolean; destinationGone?: boolean }) {
     super({ message, code: AsyncMcpErrorCode.Delivery, cause, isRetryable });
     this.name = 'DeliveryError';
+    this.destinationGone = destinationGone;
   }
+}
+
+/** Whether `error` says its destination does not exist (see `DeliveryError.destinationGone`). */
+export function isDestinationGone(error: unknown): boolean {
+  return error instanceof DeliveryError && error.destinationGone;
 }
 
 /** An operation did not complete within its deadline. */

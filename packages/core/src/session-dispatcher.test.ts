@@ -827,6 +827,55 @@ describe('SessionDispatcher: routing and settlement', () => {
     expect(await within(second.settled, 'second settled')).toBe('answered');
     expect(h.servers[0]?.requests('tools/list')).toHaveLength(2);
   });
+
+  it("ends the session when its client's address no longer exists, and only that session", async () => {
+    const h = harness();
+    const gone = await h.open({ address: 'https://sqs.local/000/deleted' });
+    const kept = await h.open({ id: 'k', address: ADDRESS });
+    h.outbox.fail = (message) =>
+      'result' in message && message.id === 2
+        ? new DeliveryError({ message: 'queue does not exist', destinationGone: true })
+        : undefined;
+    const request: JSONRPCMessage = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    const result = accepted(await h.dispatcher.dispatch(inbound(request, h.attrs(gone))));
+    // Its server is closed and its running request settled: nothing is retried for a client nobody reads.
+    expect(await within(result.settled, 'settled')).toBe<Settlement>('session-closed');
+    await within(
+      new Promise<void>((resolve) => {
+        const check = () => (h.closed.includes(gone) ? resolve() : setImmediate(check));
+        check();
+      }),
+      'the session closing',
+    );
+    expect(h.servers[0]?.closeCalls).toBe(1);
+    expect(h.dispatcher.sessions.has(gone)).toBe(false);
+    expect(h.dispatcher.stats.clientsGone).toBe(1);
+    // A failure that is not a missing address leaves the session as it is.
+    h.outbox.fail = (message) =>
+      'result' in message && message.id === 3 ? new DeliveryError({ message: 'throttled' }) : undefined;
+    const other = accepted(
+      await h.dispatcher.dispatch(inbound({ jsonrpc: '2.0', id: 3, method: 'tools/list' }, h.attrs(kept))),
+    );
+    expect(await within(other.settled, 'other settled')).toBe<Settlement>('failed');
+    expect(h.dispatcher.sessions.has(kept)).toBe(true);
+  });
+
+  it("ends the session when a notice to it finds the client's address gone", async () => {
+    const h = harness();
+    const sessionId = await h.open();
+    h.outbox.fail = () => new DeliveryError({ message: 'topic does not exist', destinationGone: true });
+    expect(
+      await h.dispatcher.notify(sessionId, { jsonrpc: '2.0', method: 'notifications/message', params: {} }),
+    ).toBe(false);
+    await within(
+      new Promise<void>((resolve) => {
+        const check = () => (h.closed.includes(sessionId) ? resolve() : setImmediate(check));
+        check();
+      }),
+      'the session closing',
+    );
+    expect(h.dispatcher.stats.clientsGone).toBe(1);
+  });
 });
 
 describe('SessionDispatcher: redelivery (PROTOCOL.md §6)', () => {

@@ -11,7 +11,13 @@ import { decodeMessage, isAnswer, isInitializeRequest, isRequest, protocolVersio
 import type { ConnectableServer, ServerFactory, SessionInfo } from './contracts.js';
 import { DedupeWindow, type DedupeWindowOptions, dedupeKey } from './dedupe-window.js';
 import { Attribute } from './envelope.js';
-import { AsyncMcpError, AsyncMcpErrorCode, describeError, TransportStateError } from './errors.js';
+import {
+  AsyncMcpError,
+  AsyncMcpErrorCode,
+  describeError,
+  isDestinationGone,
+  TransportStateError,
+} from './errors.js';
 import {
   internalError,
   invalidSessionIdFormatError,
@@ -126,6 +132,8 @@ export interface DispatcherStats {
   duplicates: number;
   sessionsOpened: number;
   sessionsClosed: number;
+  /** Sessions ended because their client's address (queue, topic) no longer exists. */
+  clientsGone: number;
 }
 
 /**
@@ -148,6 +156,7 @@ export class SessionDispatcher<A> {
     duplicates: 0,
     sessionsOpened: 0,
     sessionsClosed: 0,
+    clientsGone: 0,
   };
 
   constructor(options: SessionDispatcherOptions<A>) {
@@ -465,6 +474,12 @@ export class SessionDispatcher<A> {
     try {
       await this.#options.send(message, target);
     } catch (cause) {
+      if (isDestinationGone(cause)) {
+        // The client's queue or topic was deleted (its gateway stopped for good): nobody will read this
+        // session again, so its server and child process end now rather than at the idle timeout.
+        this.#endForGoneClient(session, cause);
+        throw cause;
+      }
       if (answeredId === undefined || !isUndeliverable(cause)) {
         if (pending) this.#finish(session, answeredId as RequestId, 'failed');
         throw cause;
@@ -517,6 +532,16 @@ export class SessionDispatcher<A> {
     this.#options.onsessionclosed?.(session.sessionId);
   }
 
+  #endForGoneClient(session: DispatcherSession<A>, cause: unknown): void {
+    if (session.closed) return;
+    this.stats.clientsGone++;
+    this.#logger.warn(
+      { sessionId: session.sessionId, err: describeError(cause) },
+      "the session's client address no longer exists; ending the session",
+    );
+    void this.#end(session);
+  }
+
   /** Called by a session's transport when its server closes it. */
   endFromSession(session: DispatcherSession<A>): Promise<void> {
     return this.#end(session);
@@ -551,6 +576,11 @@ export class SessionDispatcher<A> {
       await this.#options.send(message, { sessionId, address });
       return true;
     } catch (cause) {
+      const session = this.#registry.get(sessionId);
+      if (session && isDestinationGone(cause)) {
+        this.#endForGoneClient(session, cause);
+        return false;
+      }
       this.#logger.error({ sessionId, err: describeError(cause) }, 'could not send an error to the client');
       return false;
     }

@@ -86,6 +86,8 @@ export class StatelessDispatcher<A> {
     duplicates: 0,
     sessionsOpened: 0,
     sessionsClosed: 0,
+    // Stateless: no session outlives its request, so none is ended for a gone client.
+    clientsGone: 0,
     serverRequestsRefused: 0,
     notificationsDropped: 0,
     lateMessagesDropped: 0,

@@ -1,4 +1,4 @@
-import { AsyncMcpError } from '@asyncmcp/core';
+import { AsyncMcpError, isDestinationGone } from '@asyncmcp/core';
 import { describe, expect, it } from 'vitest';
 import { classifyAwsError, classifySqsError, toAwsDeliveryError, toSqsDeliveryError } from './sqs-errors.js';
 
@@ -37,6 +37,15 @@ describe('SQS error classification', () => {
     expect(rejected.isRetryable).toBe(false);
   });
 
+  it('says the destination is gone only when the queue does not exist', () => {
+    expect(
+      isDestinationGone(toSqsDeliveryError(awsError('QueueDoesNotExist', 400), 'SendMessage', 'q')),
+    ).toBe(true);
+    for (const name of ['ThrottlingException', 'InvalidParameterValue', 'InternalFailure', 'TimeoutError']) {
+      expect(isDestinationGone(toSqsDeliveryError(awsError(name, 400), 'SendMessage', 'q'))).toBe(false);
+    }
+  });
+
   it('classifies another service’s errors with that service’s missing-resource names', () => {
     const missingTopic = new Set(['NotFound', 'NotFoundException']);
     expect(classifyAwsError(awsError('NotFoundException', 404), missingTopic)).toBe('missing-resource');
@@ -54,5 +63,6 @@ describe('SQS error classification', () => {
     });
     expect(error.message).toBe('SNS Publish failed: topic does not exist: arn:aws:sns:us-east-1:1:t');
     expect(error.isRetryable).toBe(true);
+    expect(error.destinationGone).toBe(true);
   });
 });

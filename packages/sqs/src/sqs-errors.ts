@@ -85,7 +85,12 @@ export function toAwsDeliveryError(
         : kind === 'unreachable'
           ? `${service} endpoint unreachable during ${operation} on ${resource}: ${detail}`
           : `${service} ${operation} failed on ${resource}: ${detail}`;
-  return new DeliveryError({ message, cause: error, isRetryable: kind !== 'rejected' });
+  return new DeliveryError({
+    message,
+    cause: error,
+    isRetryable: kind !== 'rejected',
+    destinationGone: kind === 'missing-resource',
+  });
 }
 
 /** Wraps an AWS SDK error from an SQS call in a `DeliveryError` that names the operation and queue. */
