@@ -79,7 +79,7 @@ export interface SnsSqsBackendOptions extends SubscriptionConfirmationOptions {
   messageAttributes?: Record<string, string>;
   /** Size limit checked before publishing. @default 262144 (SNS) */
   maxMessageBytes?: number;
-  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
   receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }
@@ -185,10 +185,13 @@ class SnsSqsBackendChannel implements SqsBackendChannel {
   #createdQueue = false;
   #queuePolicySet = false;
   #subscriptionArn: string | undefined;
+  /** The name of the topic and queue this channel makes, when it makes them. */
+  readonly #name: string;
 
   constructor(options: ChannelOptions) {
     this.#options = options;
     this.instanceId = options.instanceId;
+    this.#name = `${options.resourceNamePrefix ?? 'asyncmcp-gateway-'}${options.instanceId}-${randomBytes(3).toString('hex')}`;
     this.#logger = options.logger;
     this.#publisher = new SnsPublisher(options.snsClient);
     this.#topicArn = options.responseTopicArn;
@@ -205,7 +208,7 @@ class SnsSqsBackendChannel implements SqsBackendChannel {
 
   async open(): Promise<SqsBackendChannelEndpoint> {
     const { snsClient, sqsClient } = this.#options;
-    const name = `${this.#options.resourceNamePrefix ?? 'asyncmcp-gateway-'}${this.instanceId}-${randomBytes(3).toString('hex')}`;
+    const name = this.#name;
     if (this.#topicArn === undefined) {
       try {
         const created = await snsClient.send(new CreateTopicCommand({ Name: name }));
@@ -233,6 +236,32 @@ class SnsSqsBackendChannel implements SqsBackendChannel {
       await this.#subscribe(topicArn, queueUrl);
     }
     return { responseQueueUrl: queueUrl, meta: { [MetaKey.ClientTopicArn]: topicArn } };
+  }
+
+  /**
+   * Makes the topic and queue this channel made again, under the same names (same ARN and URL), with the
+   * queue's policy and the subscription: the queue service lost them, or someone deleted them.
+   */
+  async remake(): Promise<void> {
+    if (!this.#createdTopic && !this.#createdQueue) return;
+    const { snsClient, sqsClient } = this.#options;
+    if (this.#createdTopic) {
+      try {
+        await snsClient.send(new CreateTopicCommand({ Name: this.#name }));
+      } catch (error) {
+        throw toSnsDeliveryError(error, 'CreateTopic', this.#name);
+      }
+    }
+    if (this.#createdQueue) {
+      try {
+        await sqsClient.send(new CreateQueueCommand({ QueueName: this.#name }));
+      } catch (error) {
+        throw toSqsDeliveryError(error, 'CreateQueue', this.#name);
+      }
+    }
+    this.#queuePolicySet = false;
+    this.#subscriptionArn = undefined;
+    await this.#subscribe(this.#topicArn as string, this.#queueUrl as string);
   }
 
   async #subscribe(topicArn: string, queueUrl: string): Promise<void> {

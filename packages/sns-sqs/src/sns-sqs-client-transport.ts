@@ -34,7 +34,7 @@ export interface SnsSqsClientTransportOptions extends SubscriptionConfirmationOp
   messageAttributes?: Record<string, string>;
   /** Size limit checked before publishing. @default 262144 (SNS) */
   maxMessageBytes?: number;
-  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
   receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }

@@ -43,7 +43,7 @@ export interface SqsBackendOptions {
   messageAttributes?: Record<string, string>;
   /** Size limit checked before sending. @default the request queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
-  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
   receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }
@@ -78,7 +78,8 @@ export function sqsBackend(options: SqsBackendOptions): SqsBackend {
 class SqsQueueBackendChannel implements SqsBackendChannel {
   readonly #sender: SqsSender;
   #responseQueueUrl: string | undefined;
-  #createdQueue = false;
+  /** The name of the response queue `open()` made; undefined when it was given. */
+  #createdQueue: string | undefined;
 
   constructor(
     private readonly options: Pick<
@@ -93,13 +94,8 @@ class SqsQueueBackendChannel implements SqsBackendChannel {
   async open(): Promise<SqsBackendChannelEndpoint> {
     if (this.#responseQueueUrl === undefined) {
       const name = `${this.options.responseQueueNamePrefix ?? 'asyncmcp-gateway-'}${randomBytes(6).toString('hex')}`;
-      try {
-        const created = await this.options.sqsClient.send(new CreateQueueCommand({ QueueName: name }));
-        this.#responseQueueUrl = created.QueueUrl;
-        this.#createdQueue = true;
-      } catch (error) {
-        throw toSqsDeliveryError(error, 'CreateQueue', name);
-      }
+      this.#responseQueueUrl = await this.#createQueue(name);
+      this.#createdQueue = name;
       this.options.logger.info(
         { responseQueueUrl: this.#responseQueueUrl },
         'created the gateway response queue',
@@ -107,6 +103,19 @@ class SqsQueueBackendChannel implements SqsBackendChannel {
     }
     const responseQueueUrl = this.#responseQueueUrl as string;
     return { responseQueueUrl, meta: { [MetaKey.ResponseQueueUrl]: responseQueueUrl } };
+  }
+
+  async remake(): Promise<void> {
+    if (this.#createdQueue !== undefined) await this.#createQueue(this.#createdQueue);
+  }
+
+  async #createQueue(name: string): Promise<string> {
+    try {
+      const created = await this.options.sqsClient.send(new CreateQueueCommand({ QueueName: name }));
+      return created.QueueUrl as string;
+    } catch (error) {
+      throw toSqsDeliveryError(error, 'CreateQueue', name);
+    }
   }
 
   send(outbound: OutboundMessage): Promise<void> {
@@ -133,7 +142,7 @@ class SqsQueueBackendChannel implements SqsBackendChannel {
   }
 
   async close(): Promise<void> {
-    if (!this.#createdQueue || !this.#responseQueueUrl) return;
+    if (this.#createdQueue === undefined || !this.#responseQueueUrl) return;
     try {
       await this.options.sqsClient.send(new DeleteQueueCommand({ QueueUrl: this.#responseQueueUrl }));
     } catch (error) {

@@ -27,8 +27,10 @@ import {
   type UnwrappedBody,
   unwrapSnsEnvelope,
 } from '@asyncmcp/core';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { RecoveringQueueSource } from './recovering-queue-source.js';
 import type { SqsBackendChannel, SqsControlMessageHandler } from './sqs-channels.js';
+import { toSqsDeliveryError } from './sqs-errors.js';
 import { SqsQueueSource, SqsSender } from './sqs-queue.js';
 import { WorkerLink } from './worker-link.js';
 
@@ -49,7 +51,7 @@ export interface SqsChannelBackendOptions<N extends string> {
   visibilityTimeoutSeconds?: number;
   /** Extra attributes on every message; at most 3. */
   messageAttributes?: Record<string, string>;
-  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
   receiveErrorBackoff?: BackoffOptions;
   /** What to do with SNS control messages on the response queue. @default log and delete them */
   onControlMessage?: SqsControlMessageHandler;
@@ -142,7 +144,14 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     // Closed while opening: `close()` removes what was opened, and nothing may poll it after that.
     if (this.#closed) return;
     this.#consumer = new QueueConsumer({
-      source: new SqsQueueSource(this.#options.sqsClient, endpoint.responseQueueUrl),
+      source: new RecoveringQueueSource(
+        new SqsQueueSource(this.#options.sqsClient, endpoint.responseQueueUrl),
+        {
+          remake: () => this.#channel.remake?.() ?? Promise.resolve(),
+          what: 'gateway response queue',
+          logger: this.#logger,
+        },
+      ),
       handle: async (message) => ({ settled: Promise.resolve(this.#route(message)) }),
       orderingKey: (message) => {
         const unwrapped = this.#unwrap(message);
@@ -182,8 +191,16 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
 
   async checkReady(): Promise<void> {
     await this.#channel.checkReady();
-    if (this.#consumer && !this.#consumer.healthy) {
-      throw new Error(`The response queue ${this.#responseQueueUrl} cannot be read`);
+    // The poller learns that the queue is back only when its long poll returns, up to its wait time
+    // later: asked now, the queue itself says whether it can be read.
+    if (this.#consumer && !this.#consumer.healthy && this.#responseQueueUrl !== undefined) {
+      try {
+        await this.#options.sqsClient.send(
+          new GetQueueAttributesCommand({ QueueUrl: this.#responseQueueUrl, AttributeNames: ['QueueArn'] }),
+        );
+      } catch (error) {
+        throw toSqsDeliveryError(error, 'GetQueueAttributes', this.#responseQueueUrl);
+      }
     }
   }
 

@@ -74,6 +74,12 @@ export interface SqsBackendChannel {
    * after a failure, so it must continue from what already exists.
    */
   open(): Promise<SqsBackendChannelEndpoint>;
+  /**
+   * Makes again what `open()` made, under the same names (so the address every worker holds stays
+   * right), after the queue it polls was found gone: the queue service lost its state, or someone
+   * deleted it. Resolves at once when `open()` made nothing. Absent: nothing is made again.
+   */
+  remake?(): Promise<void>;
   /** Puts one message on the servers' inbound channel; the same rules as `SqsRequestChannel.send`. */
   send(outbound: OutboundMessage): Promise<void>;
   /** Resolves when the servers' inbound channel can be reached; rejects with the reason otherwise. */

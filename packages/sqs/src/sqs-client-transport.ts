@@ -43,7 +43,7 @@ export interface SqsClientTransportOptions {
   messageAttributes?: Record<string, string>;
   /** Size limit checked before sending. @default the request queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
-  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
   receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }

@@ -36,6 +36,7 @@ import {
   withResultMeta,
 } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { RecoveringQueueSource } from './recovering-queue-source.js';
 import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
 import { isFifoQueue, SqsQueueSource, SqsSender } from './sqs-queue.js';
 import { WorkerInbox, type WorkerInboxOption } from './worker-inbox.js';
@@ -113,7 +114,7 @@ export interface SqsSessionManagerOptions {
    * @default log and delete them
    */
   onControlMessage?: SqsControlMessageHandler;
-  /** Delays between receive attempts after errors. @default { baseMs: 200, maxMs: 20000 } */
+  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
   receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
   onsessioninitialized?: (sessionId: string) => void;
@@ -217,8 +218,18 @@ export class SqsSessionManager implements SessionManager {
 
   #consumerOf(queueUrl: string, from: 'shared' | 'inbox'): QueueConsumer {
     const options = this.#options;
+    const source = new SqsQueueSource(options.sqsClient, queueUrl);
+    const inbox = this.#inbox;
     return new QueueConsumer({
-      source: new SqsQueueSource(options.sqsClient, queueUrl),
+      // A created inbox is made again when the queue service loses it; the request queue is the operator's.
+      source:
+        from === 'inbox' && inbox
+          ? new RecoveringQueueSource(source, {
+              remake: () => inbox.remake(),
+              what: 'worker inbox',
+              logger: this.#logger,
+            })
+          : source,
       handle: (message) => this.#handle(message, from),
       // One session's messages are handed over in arrival order; sessions do not wait on each other.
       // The attributes may be inside an SNS envelope, so the key is read from the unwrapped message.

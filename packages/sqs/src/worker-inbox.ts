@@ -28,7 +28,8 @@ export interface WorkerInboxOptions {
 export class WorkerInbox {
   readonly #options: WorkerInboxOptions;
   #queueUrl: string | undefined;
-  #created = false;
+  /** The name of the queue `open()` made; undefined for a given queue. */
+  #created: string | undefined;
 
   constructor(options: WorkerInboxOptions) {
     this.#options = options;
@@ -44,17 +45,30 @@ export class WorkerInbox {
     if (this.#queueUrl !== undefined) return this.#queueUrl;
     const fifo = isFifoQueue(this.#options.requestQueueUrl);
     const name = `${this.#options.namePrefix ?? 'asyncmcp-worker-'}${randomBytes(6).toString('hex')}${fifo ? '.fifo' : ''}`;
+    this.#queueUrl = await this.#create(name);
+    this.#created = name;
+    this.#options.logger.info({ inboxQueueUrl: this.#queueUrl }, 'created the worker inbox');
+    return this.#queueUrl;
+  }
+
+  /**
+   * Makes a created inbox again under its name (the URL every client holds), after the queue service lost
+   * it; a given queue is the operator's to restore.
+   */
+  async remake(): Promise<void> {
+    if (this.#created !== undefined) await this.#create(this.#created);
+  }
+
+  async #create(name: string): Promise<string> {
+    const fifo = isFifoQueue(name);
     try {
       const created = await this.#options.sqsClient.send(
         new CreateQueueCommand({ QueueName: name, Attributes: fifo ? { FifoQueue: 'true' } : undefined }),
       );
-      this.#queueUrl = created.QueueUrl as string;
+      return created.QueueUrl as string;
     } catch (error) {
       throw toSqsDeliveryError(error, 'CreateQueue', name);
     }
-    this.#created = true;
-    this.#options.logger.info({ inboxQueueUrl: this.#queueUrl }, 'created the worker inbox');
-    return this.#queueUrl;
   }
 
   /**
@@ -62,7 +76,7 @@ export class WorkerInbox {
    * the worker is gone without waiting; a given queue is kept.
    */
   async close(): Promise<void> {
-    if (!this.#created || this.#queueUrl === undefined) return;
+    if (this.#created === undefined || this.#queueUrl === undefined) return;
     try {
       await this.#options.sqsClient.send(new DeleteQueueCommand({ QueueUrl: this.#queueUrl }));
     } catch (error) {

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { type SqsEmulator, startSqsEmulator, textOf } from '@asyncmcp-internal/test-support';
+import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CliProcess,
+  cleanEnv,
+  closeClientsAndKillAll,
+  emulatorBackendFlags,
+  startServeCli,
+  stopEmulator,
+  WAIT_MS,
+  within,
+} from './cli-process.js';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
+/** Longer than any wait below: a call that fails did not fail by timing out. */
+const CLIENT_TIMEOUT_MS = 120_000;
+
+// The queue service going away and coming back, and a gateway going away for good: what each process
+// made is made again, and nothing waits for a timeout to learn what happened.
+describe('the queue service and the gateway going away (end to end)', () => {
+  let sqs: SqsEmulator;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    sqs = await startSqsEmulator();
+  });
+
+  afterEach(async () => {
+    await closeClientsAndKillAll(clients);
+  });
+
+  afterAll(async () => {
+    await stopEmulator(sqs);
+  });
+
+  function startGateway(requestQueueUrl: string): CliProcess {
+    return new CliProcess(
+      [...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]), '--port', '0'],
+      cleanEnv(),
+    );
+  }
+
+  async function connect(url: string): Promise<Client> {
+    const client = new Client({ name: 'outage-e2e', version: '1.0.0' });
+    clients.push(client);
+    await within(client.connect(new StreamableHTTPClientTransport(new URL(url))), 'connecting');
+    return client;
+  }
+
+  function echo(client: Client, text: string) {
+    return client.callTool({ name: 'echo', arguments: { text } }, undefined, { timeout: CLIENT_TIMEOUT_MS });
+  }
+
+  /** Messages received from a queue and not yet deleted, from the emulator's inspection endpoint. */
+  async function inFlight(queueUrl: string): Promise<number> {
+    const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+    const response = await fetch(`${sqs.endpoint}/_fauxqs/queues/${encodeURIComponent(name)}`);
+    if (!response.ok) throw new Error(`inspecting ${name}: HTTP ${response.status}`);
+    const { messages } = (await response.json()) as { messages: { inflight: unknown[] } };
+    return messages.inflight.length;
+  }
+
+  /** Processes below `rootPid` (children, grandchildren …) whose command line names `needle`, from /proc. */
+  async function descendantsRunning(rootPid: number, needle: string): Promise<number> {
+    const parentOf = new Map<number, number>();
+    const commandOf = new Map<number, string>();
+    for (const entry of await readdir('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      try {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        // The command name in parentheses may hold spaces; the parent pid is the second field after it.
+        parentOf.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+        commandOf.set(pid, (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' '));
+      } catch {
+        // Gone while we looked.
+      }
+    }
+    let count = 0;
+    for (const [pid, command] of commandOf) {
+      if (!command.includes(needle)) continue;
+      for (let up = parentOf.get(pid); up !== undefined && up > 1; up = parentOf.get(up)) {
+        if (up === rootPid) {
+          count++;
+          break;
+        }
+      }
+    }
+    return count;
+  }
+
+  /** Polls until `check` passes; every attempt bounded, the whole wait too. */
+  async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (Date.now() < deadline) {
+      if (await check().catch(() => false)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${what} did not happen within ${WAIT_MS} ms`);
+  }
+
+  it('fails calls at once while the service is down, then remakes its queues and serves the same session again', async () => {
+    const requestName = `outage-requests-${randomUUID().slice(0, 8)}`;
+    const requestQueueUrl = await sqs.createNamedQueue(requestName);
+    const { cli: worker, serving } = await startServeCli(sqs, {
+      requestQueueUrl,
+      command: [process.execPath, FIXTURE],
+    });
+    const gateway = startGateway(requestQueueUrl);
+    const url = await gateway.url();
+    const ready = new URL('/ready', url);
+    const client = await connect(url);
+    expect(textOf(await echo(client, 'before'))).toBe('echo: before');
+
+    // Down: a call gets an error naming the cause at once, not a hang until the client's timeout.
+    await sqs.stop();
+    try {
+      await expect(
+        within(echo(client, 'down'), 'the call failing while the service is down'),
+      ).rejects.toThrow(/unreachable/i);
+      expect((await fetch(ready)).status).toBe(503);
+    } finally {
+      // Back with nothing: every queue is gone; the operator makes the request queue again, as they made it.
+      await sqs.restart();
+    }
+    await sqs.createNamedQueue(requestName);
+
+    // Each process makes again, under the same name, the queue it made: the gateway its response queue,
+    // the worker its inbox. The session the worker holds carries on.
+    await within(
+      gateway.waitForLog('made the gateway response queue again: the queue service no longer had it'),
+      'the gateway remaking its response queue',
+    );
+    await within(
+      worker.waitForLog('made the worker inbox again: the queue service no longer had it'),
+      'the worker remaking its inbox',
+    );
+    await until(async () => (await fetch(ready)).status === 200, 'the gateway being ready again');
+    expect(textOf(await within(echo(client, 'after'), 'the same session answering'))).toBe('echo: after');
+    expect(textOf(await within(echo(await connect(url), 'new'), 'a new session'))).toBe('echo: new');
+    expect(String(serving.inboxQueueUrl)).toMatch(/asyncmcp-worker-/);
+  }, 90_000);
+
+  it("ends a worker's session, and its server process, when its gateway's response queue is gone", async () => {
+    const requestQueueUrl = await sqs.createQueue('outage-gone-gateway');
+    const { cli: worker, serving } = await startServeCli(sqs, {
+      requestQueueUrl,
+      command: [process.execPath, FIXTURE],
+    });
+    const gateway = startGateway(requestQueueUrl);
+    const url = await gateway.url();
+    // The gateway makes its response queue for its first session.
+    const client = await connect(url);
+    const responseQueueUrl = String(
+      (await gateway.waitForLog('created the gateway response queue')).responseQueueUrl,
+    );
+    expect(textOf(await echo(client, 'hello'))).toBe('echo: hello');
+
+    // A call is running on the worker when the gateway dies for good and its queue is removed (by the
+    // next start's clean-up, a lifecycle policy, or an operator).
+    const held = client
+      .callTool({ name: 'hold', arguments: { ms: 1_000 } }, undefined, { timeout: CLIENT_TIMEOUT_MS })
+      .catch(() => undefined);
+    await until(
+      async () => (await inFlight(String(serving.inboxQueueUrl))) === 1,
+      'the call reaching the worker',
+    );
+    gateway.child.kill('SIGKILL');
+    await within(gateway.exited, 'the gateway dying');
+    await sqs.sqsClient.send(new DeleteQueueCommand({ QueueUrl: responseQueueUrl }));
+    void held;
+
+    // The answer finds no queue: the worker ends the session then, not at its idle timeout.
+    const gone = await within(
+      worker.waitForLog("the session's client address no longer exists; ending the session"),
+      'the worker ending the session',
+    );
+    await within(worker.waitForLog('session closed'), 'the session closing');
+    expect(String(gone.err)).toMatch(/queue does not exist/);
+    await until(
+      async () => (await descendantsRunning(worker.child.pid as number, FIXTURE)) === 0,
+      "the session's server process ending",
+    );
+  }, 90_000);
+});

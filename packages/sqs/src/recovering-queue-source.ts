@@ -1,0 +1,84 @@
+import {
+  describeError,
+  isDestinationGone,
+  type Logger,
+  type QueueMessage,
+  type QueueSource,
+} from '@asyncmcp/core';
+import type { SqsQueueSource } from './sqs-queue.js';
+
+export interface RecoveringQueueSourceOptions {
+  /** Makes the queue again under its old name, so every address already handed out stays right. */
+  remake: () => Promise<void>;
+  /** What the queue is, for log lines, e.g. `gateway response queue`. */
+  what: string;
+  logger: Logger;
+}
+
+/**
+ * A queue this process made itself, read through `source`: when a receive finds it gone (the queue
+ * service lost its state, or someone deleted it) it is made again, once however many receives fail,
+ * and polling carries on. A queue the operator gave is never made here: it stays theirs to restore.
+ */
+export class RecoveringQueueSource implements QueueSource {
+  readonly #source: SqsQueueSource;
+  readonly #options: RecoveringQueueSourceOptions;
+  #remaking: Promise<void> | undefined;
+
+  constructor(source: SqsQueueSource, options: RecoveringQueueSourceOptions) {
+    this.#source = source;
+    this.#options = options;
+  }
+
+  get description(): string {
+    return this.#source.description;
+  }
+
+  get maxDeleteBatch(): number {
+    return this.#source.maxDeleteBatch;
+  }
+
+  async receive(request: Parameters<QueueSource['receive']>[0]): Promise<QueueMessage[]> {
+    try {
+      return await this.#source.receive(request);
+    } catch (error) {
+      // The failed receive still counts as one: the poller logs it and backs off briefly, and its next
+      // receive finds the queue made again.
+      if (isDestinationGone(error)) await this.#remake();
+      throw error;
+    }
+  }
+
+  #remake(): Promise<void> {
+    this.#remaking ??= this.#options
+      .remake()
+      .then(
+        () =>
+          this.#options.logger.info(
+            { queue: this.#source.queueUrl },
+            `made the ${this.#options.what} again: the queue service no longer had it`,
+          ),
+        (error: unknown) =>
+          this.#options.logger.warn(
+            { queue: this.#source.queueUrl, err: describeError(error) },
+            `could not make the ${this.#options.what} again; trying at the next receive`,
+          ),
+      )
+      .finally(() => {
+        this.#remaking = undefined;
+      });
+    return this.#remaking;
+  }
+
+  delete(message: QueueMessage): Promise<void> {
+    return this.#source.delete(message);
+  }
+
+  deleteBatch(messages: readonly QueueMessage[]): Promise<QueueMessage[]> {
+    return this.#source.deleteBatch(messages);
+  }
+
+  changeVisibility(message: QueueMessage, seconds: number): Promise<void> {
+    return this.#source.changeVisibility(message, seconds);
+  }
+}
