@@ -1,6 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { SqsClientTransport } from '@asyncmcp/sqs';
-import { type SqsEmulator, startSqsEmulator, textOf } from '@asyncmcp-internal/test-support';
+import {
+  type QueueInspection,
+  type SqsEmulator,
+  startSqsEmulator,
+  textOf,
+} from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -29,13 +34,6 @@ const ANSWER_MS = 8_000;
 interface Session {
   client: Client;
   handedOver: Map<string, Promise<void>>;
-}
-
-/** What the emulator's inspection endpoint shows of a queue, without receiving anything. */
-interface QueueState {
-  ready: number;
-  delayed: number;
-  inFlight: number;
 }
 
 /** Wraps `transport.send` to record, per request id, the promise of its send (resolved once handed over). */
@@ -79,21 +77,6 @@ describe('cancelled calls through the real CLI (end to end)', () => {
     return { serve, inboxQueueUrl: String(serving.inboxQueueUrl) };
   }
 
-  /** The emulator's `GET /_fauxqs/queues/<name>`: ready, delayed and in-flight messages, none received. */
-  async function queueState(queueUrl: string): Promise<QueueState> {
-    const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
-    const response = await fetch(`${sqs.endpoint}/_fauxqs/queues/${encodeURIComponent(name)}`);
-    if (!response.ok) throw new Error(`inspecting ${name}: HTTP ${response.status}`);
-    const { messages } = (await response.json()) as {
-      messages: { ready: unknown[]; delayed: unknown[]; inflight: unknown[] };
-    };
-    return {
-      ready: messages.ready.length,
-      delayed: messages.delayed.length,
-      inFlight: messages.inflight.length,
-    };
-  }
-
   /** The holds the server started and those it saw cancelled, from its stderr (passed through by serve). */
   function holds(serve: CliProcess): { started: number; cancelled: number } {
     const count = (prefix: string) => serve.lines.stderr.filter((line) => line.startsWith(prefix)).length;
@@ -102,8 +85,8 @@ describe('cancelled calls through the real CLI (end to end)', () => {
 
   /** Where things stand, for a failure message: the queues and the server's holds. */
   async function describeState(serve: CliProcess, queues: Record<string, string>): Promise<string> {
-    const states: Record<string, QueueState> = {};
-    for (const [label, url] of Object.entries(queues)) states[label] = await queueState(url);
+    const states: Record<string, QueueInspection> = {};
+    for (const [label, url] of Object.entries(queues)) states[label] = await sqs.inspect(url);
     return JSON.stringify({ ...states, holds: holds(serve) });
   }
 
@@ -138,7 +121,7 @@ describe('cancelled calls through the real CLI (end to end)', () => {
   async function expectNothingLeft(serve: CliProcess, queues: Record<string, string>): Promise<void> {
     const empty = async () => {
       for (const url of Object.values(queues)) {
-        const state = await queueState(url);
+        const state = await sqs.inspect(url);
         if (state.inFlight + state.ready + state.delayed > 0) return false;
       }
       const { started, cancelled } = holds(serve);
@@ -150,7 +133,7 @@ describe('cancelled calls through the real CLI (end to end)', () => {
       throw new Error(`${String(error)}; state: ${await describeState(serve, queues)}`);
     }
     for (const url of Object.values(queues)) {
-      expect(await queueState(url)).toEqual({ ready: 0, delayed: 0, inFlight: 0 });
+      expect(await sqs.inspect(url)).toEqual({ ready: 0, delayed: 0, inFlight: 0 });
     }
   }
 

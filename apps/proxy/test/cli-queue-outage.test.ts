@@ -57,15 +57,6 @@ describe('the queue service and the gateway going away (end to end)', () => {
     return client.callTool({ name: 'echo', arguments: { text } }, undefined, { timeout: CLIENT_TIMEOUT_MS });
   }
 
-  /** Messages received from a queue and not yet deleted, from the emulator's inspection endpoint. */
-  async function inFlight(queueUrl: string): Promise<number> {
-    const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
-    const response = await fetch(`${sqs.endpoint}/_fauxqs/queues/${encodeURIComponent(name)}`);
-    if (!response.ok) throw new Error(`inspecting ${name}: HTTP ${response.status}`);
-    const { messages } = (await response.json()) as { messages: { inflight: unknown[] } };
-    return messages.inflight.length;
-  }
-
   /** Processes below `rootPid` (children, grandchildren …) whose command line names `needle`, from /proc. */
   async function descendantsRunning(rootPid: number, needle: string): Promise<number> {
     const parentOf = new Map<number, number>();
@@ -168,7 +159,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
       .callTool({ name: 'hold', arguments: { ms: 1_000 } }, undefined, { timeout: CLIENT_TIMEOUT_MS })
       .catch(() => undefined);
     await until(
-      async () => (await inFlight(String(serving.inboxQueueUrl))) === 1,
+      async () => (await sqs.inspect(String(serving.inboxQueueUrl))).inFlight === 1,
       'the call reaching the worker',
     );
     gateway.child.kill('SIGKILL');

@@ -41,6 +41,11 @@ export interface SqsEmulator {
   queueArn(queueUrl: string): Promise<string>;
   /** Messages on a queue, visible or in flight: what is left of it, e.g. once a consumer has deleted. */
   queueDepth(queueUrl: string): Promise<number>;
+  /**
+   * What the emulator's inspection endpoint (`GET /_fauxqs/queues/<name>`) shows of a queue: its ready,
+   * delayed and in-flight messages, counted without receiving any.
+   */
+  inspect(queueUrl: string): Promise<QueueInspection>;
   /** A new client for the same endpoint (e.g. with middleware of its own). */
   newClient(): SQSClient;
   /** A new SNS client for the same endpoint. */
@@ -49,6 +54,12 @@ export interface SqsEmulator {
   stop(): Promise<void>;
   /** Starts it again on the same port; queues, topics and subscriptions are gone and must be made again. */
   restart(): Promise<void>;
+}
+
+export interface QueueInspection {
+  ready: number;
+  delayed: number;
+  inFlight: number;
 }
 
 export async function startSqsEmulator(): Promise<SqsEmulator> {
@@ -93,10 +104,24 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
       Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
     );
   };
+  const inspect = async (queueUrl: string): Promise<QueueInspection> => {
+    const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+    const response = await fetch(`${endpoint}/_fauxqs/queues/${encodeURIComponent(name)}`);
+    if (!response.ok) throw new Error(`inspecting ${name}: HTTP ${response.status}`);
+    const { messages } = (await response.json()) as {
+      messages: { ready: unknown[]; delayed: unknown[]; inflight: unknown[] };
+    };
+    return {
+      ready: messages.ready.length,
+      delayed: messages.delayed.length,
+      inFlight: messages.inflight.length,
+    };
+  };
   return {
     endpoint,
     port,
     sqsClient,
+    inspect,
     snsClient,
     newClient,
     newSnsClient,
@@ -173,6 +198,7 @@ export function useSqsEmulator(): SqsEmulator {
     createNamedTopic: (name, attributes) => emulator().createNamedTopic(name, attributes),
     subscribe: (topicArn, queueUrl, options) => emulator().subscribe(topicArn, queueUrl, options),
     queueArn: (queueUrl) => emulator().queueArn(queueUrl),
+    inspect: (queueUrl) => emulator().inspect(queueUrl),
     queueDepth: (queueUrl) => emulator().queueDepth(queueUrl),
     newClient: () => emulator().newClient(),
     newSnsClient: () => emulator().newSnsClient(),
