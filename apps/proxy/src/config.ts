@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { ConfigurationError } from '@asyncmcp/core';
+import { AsyncMcpError, AsyncMcpErrorCode, ConfigurationError } from '@asyncmcp/core';
 import { isLoopbackHost } from '@asyncmcp/proxy';
+import { decodeWebhookSecret } from '@asyncmcp/webhook';
 import { parse as parseYaml } from 'yaml';
 import { regionOfResources } from './aws-region.js';
 import {
@@ -472,26 +473,23 @@ function assertPathsApart(webhookPath: string, raw: Raw | undefined, mcpPath: st
 }
 
 /**
- * A Standard Webhooks secret: `whsec_` and base64, or any other string used as its bytes; 16 bytes at
- * least either way, as the signer requires. Never echoed.
+ * A Standard Webhooks secret: base64 (optionally after `whsec_`) of 16 bytes or more, decoded by the
+ * webhook package as its signer decodes it. Never echoed.
  */
 function parseSigningSecret(raw: Raw): string {
   const where = describeSource(raw.source);
   if (typeof raw.value !== 'string' || raw.value.trim() === '') {
     throw new GatewayConfigError(
       'invalid-value',
-      `invalid signing secret from ${where}: expected a string (whsec_<base64>, or 16 bytes or more)`,
+      `invalid signing secret from ${where}: expected a string (base64, optionally after whsec_)`,
     );
   }
   const value = raw.value.trim();
-  const bytes = value.startsWith('whsec_')
-    ? Buffer.from(value.slice('whsec_'.length), 'base64').length
-    : Buffer.byteLength(value, 'utf8');
-  if (bytes < 16) {
-    throw new GatewayConfigError(
-      'invalid-value',
-      `the signing secret from ${where} is too short: use at least 16 bytes (${value.startsWith('whsec_') ? 'after base64 decoding' : 'such as the output of openssl rand -hex 32'})`,
-    );
+  try {
+    decodeWebhookSecret(value, `the signing secret from ${where}`);
+  } catch (error) {
+    if (!AsyncMcpError.isInstance(error) || error.code !== AsyncMcpErrorCode.Configuration) throw error;
+    throw new GatewayConfigError('invalid-value', error.message);
   }
   return value;
 }

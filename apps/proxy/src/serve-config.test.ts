@@ -642,7 +642,7 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
 });
 
 describe('resolveServeConfig: the webhook and hybrid backends', () => {
-  const SECRET = 'a-shared-secret-of-32-characters';
+  const SECRET = `whsec_${Buffer.alloc(24, 5).toString('base64')}`;
 
   it('serves webhook on 127.0.0.1 at /mcp/request by default, with the SSRF guard closed', () => {
     expect(resolve({ flags: { backend: 'webhook', port: '8000', command: ['node', 'server.js'] } })).toEqual({
@@ -842,7 +842,7 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
       flags: { backend: 'webhook', port: '0', signingSecret: 'short-secret', command: ['node'] },
     });
     expect(error.message).toBe(
-      'the signing secret from --signing-secret is too short: use at least 16 bytes (such as the output of openssl rand -hex 32)',
+      'the signing secret from --signing-secret is not a Standard Webhooks secret: use base64, optionally after whsec_, such as the output of openssl rand -base64 32 (a passphrase keeps its key as whsec_ followed by its base64)',
     );
     expect(error.message).not.toContain('short-secret');
   });

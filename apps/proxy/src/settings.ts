@@ -146,7 +146,7 @@ export const SETTINGS = [
     value: '<secret>',
     env: ['ASYNCMCP_SIGNING_SECRET'],
     description:
-      'webhook, hybrid: Standard Webhooks secret shared with the server (whsec_<base64>, or any string of 16 bytes or more): deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
+      'webhook, hybrid: Standard Webhooks secret shared with the server (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
     defaultText: 'unsigned',
     backends: ['webhook', 'hybrid'],
   },
@@ -346,14 +346,14 @@ export const SERVE_SETTINGS = [
   {
     ...gatewaySetting('signingSecret'),
     description:
-      'webhook, hybrid: Standard Webhooks secret shared with the clients (whsec_<base64>, or any string of 16 bytes or more): deliveries are signed, and with webhook unsigned requests are refused; never logged',
+      'webhook, hybrid: Standard Webhooks secret shared with the clients (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): deliveries are signed, and with webhook unsigned requests are refused; never logged',
   },
   {
     key: 'allowPrivateNetworks',
     flag: '--allow-private-networks',
     env: ['ASYNCMCP_ALLOW_PRIVATE_NETWORKS'],
     description:
-      'webhook, hybrid: deliver to webhooks on loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) and unspecified addresses; cloud metadata, link-local and multicast stay refused',
+      'webhook, hybrid: deliver to webhooks on loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) and unspecified addresses; cloud metadata, link-local, multicast, reserved and tunnel (Teredo, local-use NAT64) addresses stay refused',
     defaultText: 'false',
     backends: ['webhook', 'hybrid'],
   },
