@@ -23,7 +23,13 @@ import {
   type WebhookListenOptions,
 } from './client-webhook-endpoint.js';
 import { headersFromAttributes, WebhookHeader } from './webhook-headers.js';
-import { headerValue, type NodeRequestHandler, redactUrl } from './webhook-http.js';
+import {
+  DEFAULT_MAX_RESPONSE_BODY_BYTES,
+  headerValue,
+  type NodeRequestHandler,
+  readResponseText,
+  redactUrl,
+} from './webhook-http.js';
 import type { WebhookReceiverStats } from './webhook-receiver.js';
 import { type WebhookSecret, WebhookSigner } from './webhook-signing.js';
 
@@ -197,7 +203,7 @@ export class WebhookClientTransport implements Transport {
         cause,
       });
     }
-    const text = await response.text().catch(() => '');
+    const text = await readResponseText(response, DEFAULT_MAX_RESPONSE_BODY_BYTES).catch(() => '');
     if (!response.ok && response.status !== 404) {
       throw new DeliveryError({
         message: `The server refused to end session ${sessionId}: HTTP ${response.status} ${readRefusal(response.status, text).message}`,
@@ -249,7 +255,8 @@ export class WebhookClientTransport implements Transport {
           this.#abort.signal,
         ]),
       });
-      text = await response.text();
+      // The reply is an acknowledgement: a server cannot make us buffer more than a bounded prefix of it.
+      text = await readResponseText(response, DEFAULT_MAX_RESPONSE_BODY_BYTES);
     } catch (cause) {
       if (request) this.#endpoint.ledger.abandoned(request.id);
       throw new DeliveryError({

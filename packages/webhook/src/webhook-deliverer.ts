@@ -11,7 +11,7 @@ import {
   silentLogger,
   TimeoutError,
 } from '@asyncmcp/core';
-import { redactUrl } from './webhook-http.js';
+import { DEFAULT_MAX_RESPONSE_BODY_BYTES, discardResponseBody, redactUrl } from './webhook-http.js';
 import { newWebhookId, type WebhookSecret, WebhookSigner } from './webhook-signing.js';
 import {
   pinnedLookup,
@@ -25,7 +25,10 @@ import {
 export interface WebhookDeliveryOptions extends WebhookUrlPolicy {
   /** Sign every delivery with Standard Webhooks headers. @default unsigned */
   signingSecret?: WebhookSecret;
-  /** Bound on one delivery attempt (connect, send, response headers). @default 10000 */
+  /**
+   * Bound on one delivery attempt (connect, send, response headers), and on the time spent throwing
+   * away the webhook's response body, of which at most 64 KiB is read. @default 10000
+   */
   deliveryTimeoutMs?: number;
   /** Attempts per message, the first included, before it counts as failed. @default 5 */
   maxDeliveryAttempts?: number;
@@ -315,9 +318,12 @@ export class WebhookDeliverer {
         },
         (response) => {
           clearTimeout(timer);
-          // Only the status matters; the body is read and thrown away so the connection can be reused.
-          response.resume();
-          response.on('error', () => undefined);
+          // Only the status matters. The body is read and thrown away so the connection can be reused,
+          // but only so much of it and for so long: a webhook must not hold us with an endless body.
+          discardResponseBody(response, {
+            limit: DEFAULT_MAX_RESPONSE_BODY_BYTES,
+            timeoutMs: this.#timeoutMs,
+          });
           const location = response.headers.location;
           resolve({ status: response.statusCode ?? 0, location });
         },
