@@ -12,6 +12,7 @@ import {
   JsonRpcErrorCode,
   jsonRpcError,
   type Logger,
+  sessionLogId,
   silentLogger,
   type Transport,
   TransportStateError,
@@ -129,7 +130,7 @@ export class WebhookClientTransport implements Transport {
           sessionId === undefined ? {} : { [Attribute.SessionId]: sessionId };
         if (!this.#state.accept(message, attributes)) {
           this.#logger.warn(
-            { sessionId: this.sessionId, other: sessionId },
+            { sessionId: sessionLogId(this.sessionId), other: sessionLogId(sessionId) },
             'delivery for another session refused',
           );
           return { status: 404, error: `Session not found: ${sessionId}` };
@@ -220,7 +221,7 @@ export class WebhookClientTransport implements Transport {
         await this.terminateSession();
       } catch (error) {
         this.#logger.warn(
-          { sessionId: this.sessionId, err: describeError(error) },
+          { sessionId: sessionLogId(this.sessionId), err: describeError(error) },
           'could not end the session',
         );
       }

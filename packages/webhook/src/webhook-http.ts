@@ -217,6 +217,20 @@ export function redactUrl(url: string | URL): string {
   }
 }
 
+/**
+ * A URL fit for logs that outlive a session: scheme and host only. A webhook path may be a capability —
+ * the gateway's ends in a per-session secret, and whoever knows it can deliver into that session — so
+ * it is left out (`/…`).
+ */
+export function originForLog(url: string | URL): string {
+  try {
+    const parsed = new URL(String(url));
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '/' : '/…'}`;
+  } catch {
+    return '<invalid url>';
+  }
+}
+
 /** A server of its own for one handler at one path; every other path gets 404. */
 export function startHttpServerAt(
   path: string,

@@ -70,17 +70,17 @@ function postInitialize(url: string, webhookUrl: string) {
 
 describe("a webhook's answer body is read only so far", () => {
   it('cuts off a webhook that answers 200 with an endless body, and counts the delivery', async () => {
-    const answer = latch<Promise<EndlessAnswer>>();
+    const answer = latch<{ closed: Promise<EndlessAnswer> }>();
     const webhook = await startLoopbackServer(async (req, res) => {
       await bodyText(req);
-      answer.open(streamWithoutEnd(res, {}));
+      answer.open({ closed: streamWithoutEnd(res, {}) });
     });
     cleanups.push(() => webhook.close());
     const { url, manager, logger } = await startManager();
 
     expect((await postInitialize(url, `${webhook.origin}/hook`)).status).toBe(200);
     await logger.waitFor('webhook delivered', 10_000);
-    const seen = await within(await answer.promise, 10_000, 'the webhook connection to close');
+    const seen = await within((await answer.promise).closed, 10_000, 'the webhook connection to close');
     expect(seen.finished).toBe(false);
     // 64 KiB is read; what else was written sat in socket buffers when the connection was closed.
     expect(seen.written).toBeLessThan(32 * 1024 * 1024);
@@ -88,27 +88,27 @@ describe("a webhook's answer body is read only so far", () => {
   });
 
   it('closes a webhook whose body never ends within the delivery timeout', async () => {
-    const closed = latch<Promise<void>>();
+    const stalled = latch<{ closed: Promise<void> }>();
     const webhook = await startLoopbackServer(async (req, res) => {
       await bodyText(req);
-      closed.open(stallAfterFirstChunk(res));
+      stalled.open({ closed: stallAfterFirstChunk(res) });
     });
     cleanups.push(() => webhook.close());
     const { url, manager, logger } = await startManager(500);
 
     expect((await postInitialize(url, `${webhook.origin}/hook`)).status).toBe(200);
     await logger.waitFor('webhook delivered', 10_000);
-    await within(await closed.promise, 10_000, 'the stalled webhook connection to close');
+    await within((await stalled.promise).closed, 10_000, 'the stalled webhook connection to close');
     expect(manager.metrics).toMatchObject({ delivered: 1 });
   });
 });
 
 describe("a server's reply is read only so far by the client", () => {
   it('takes the status and the session id of an endless reply, and closes the connection', async () => {
-    const reply = latch<Promise<EndlessAnswer>>();
+    const reply = latch<{ closed: Promise<EndlessAnswer> }>();
     const server = await startLoopbackServer(async (req, res) => {
       await bodyText(req);
-      reply.open(streamWithoutEnd(res, { 'X-Session-ID': 'session-endless' }));
+      reply.open({ closed: streamWithoutEnd(res, { 'X-Session-ID': 'session-endless' }) });
     });
     cleanups.push(() => server.close());
     const transport = new WebhookClientTransport({
@@ -130,7 +130,7 @@ describe("a server's reply is read only so far by the client", () => {
       'the initialize POST',
     );
     expect(transport.sessionId).toBe('session-endless');
-    const seen = await within(await reply.promise, 10_000, 'the server connection to close');
+    const seen = await within((await reply.promise).closed, 10_000, 'the server connection to close');
     expect(seen.finished).toBe(false);
     expect(seen.written).toBeLessThan(32 * 1024 * 1024);
   });
