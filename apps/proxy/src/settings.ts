@@ -386,6 +386,24 @@ export const SERVE_SETTINGS = [
     defaultText: 'none',
   },
   {
+    key: 'env',
+    flag: '--env',
+    value: '<NAME[=value]>',
+    env: ['ASYNCMCP_ENV'],
+    list: true,
+    description:
+      "a variable for the server's child processes: NAME=value sets it, NAME alone passes serve's own value; repeatable, comma-separated in env. Children get only these and a minimal environment (HOME, PATH, USER, SHELL, TERM, LOGNAME), never serve's token, signing secret or AWS keys",
+    defaultText: 'none',
+  },
+  {
+    key: 'passEnvironment',
+    flag: '--pass-environment',
+    env: ['ASYNCMCP_PASS_ENVIRONMENT'],
+    description:
+      "give the server's child processes serve's whole environment, secrets included (its AWS keys, signing secret …); only for a server trusted with them",
+    defaultText: 'false',
+  },
+  {
     key: 'maxSessions',
     flag: '--max-sessions',
     value: '<n>',
