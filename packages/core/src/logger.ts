@@ -50,7 +50,6 @@ const SECRET_KEYS = [
   'secretAccessKey',
   'sessionToken',
   'credentials',
-  'upstreamHeaders',
   'AUTH_TOKEN',
   'ASYNCMCP_AUTH_TOKEN',
   'ASYNCMCP_SIGNING_SECRET',
