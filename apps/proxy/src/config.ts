@@ -1117,7 +1117,7 @@ function parseChildVariables(raw: Raw): ChildEnvironment['variables'] {
   const variables: ChildEnvironment['variables'] = [];
   const add = (name: string, value: string | undefined) => {
     if (!VARIABLE_NAME.test(name)) throw refuse(`"${name.slice(0, 64)}" is not a variable name`);
-    if (value !== undefined && value.includes('\0')) throw refuse(`the value of ${name} holds a NUL`);
+    if (value?.includes('\0')) throw refuse(`the value of ${name} holds a NUL`);
     variables.push(value === undefined ? { name } : { name, value });
   };
   const addItem = (item: string) => {
