@@ -204,7 +204,7 @@ function recordingFetch(answer: () => Response = () => new Response(null, { stat
 }
 
 const SERVER = 'http://mcp.internal:8000/mcp/request';
-const SECRET = 'a-shared-secret-of-32-characters';
+const SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
 
 const webhook: BackendSettings = {
   ...base,

@@ -21,6 +21,8 @@ const TOPIC = 'arn:aws:sns:us-east-1:123456789012:mcp-requests';
 const OTHER_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:gateway-responses';
 const SERVER = 'http://mcp.internal:8000/mcp/request';
 const SECRET = 'a-shared-secret-of-32-characters';
+/** A Standard Webhooks secret: base64 (24 bytes) after whsec_. */
+const SIGNING_SECRET = `whsec_${Buffer.alloc(24, 3).toString('base64')}`;
 
 function resolve(input: Partial<ResolveConfigInput>) {
   return resolveConfig({ flags: {}, env: {}, ...input });
@@ -866,7 +868,7 @@ describe('resolveConfig: the webhook and hybrid backends', () => {
         'serverUrl: http://file.internal:8000/mcp',
         'webhookBaseUrl: http://file-gateway.internal:8080',
         'webhookPath: /file-hooks',
-        `signingSecret: ${SECRET}-file`,
+        `signingSecret: ${SIGNING_SECRET}ZmlsZQ==`,
         'host: 0.0.0.0',
       ].join('\n'),
     };
@@ -875,21 +877,21 @@ describe('resolveConfig: the webhook and hybrid backends', () => {
       serverUrl: 'http://file.internal:8000/mcp',
       webhookBaseUrl: 'http://file-gateway.internal:8080',
       webhookPath: '/file-hooks',
-      signingSecret: `${SECRET}-file`,
+      signingSecret: `${SIGNING_SECRET}ZmlsZQ==`,
       host: '0.0.0.0',
     });
     const env = {
       ASYNCMCP_SERVER_URL: 'http://env.internal:8000/mcp',
       ASYNCMCP_WEBHOOK_BASE_URL: 'https://env-gateway.example.com/prefix/',
       ASYNCMCP_WEBHOOK_PATH: '/env/hooks/',
-      ASYNCMCP_SIGNING_SECRET: `${SECRET}-env`,
+      ASYNCMCP_SIGNING_SECRET: `${SIGNING_SECRET}ZW52`,
     };
     expect(resolve({ file, env })).toMatchObject({
       serverUrl: 'http://env.internal:8000/mcp',
       // Kept without the trailing slash: the session paths go below it.
       webhookBaseUrl: 'https://env-gateway.example.com/prefix',
       webhookPath: '/env/hooks',
-      signingSecret: `${SECRET}-env`,
+      signingSecret: `${SIGNING_SECRET}ZW52`,
     });
     expect(
       resolve({
@@ -989,14 +991,14 @@ describe('resolveConfig: the webhook and hybrid backends', () => {
     ).toBe('/mcphooks');
   });
 
-  it('refuses a short signing secret without echoing it', () => {
+  it('refuses a signing secret that is not base64 or too short, without echoing it', () => {
     const short = 'too-short-secret';
     const error = configError(() =>
       resolve({ flags: { backend: 'webhook', serverUrl: SERVER, signingSecret: short.slice(0, 15) } }),
     );
     expect(error.reason).toBe('invalid-value');
     expect(error.message).toBe(
-      'the signing secret from --signing-secret is too short: use at least 16 bytes (such as the output of openssl rand -hex 32)',
+      'the signing secret from --signing-secret is not a Standard Webhooks secret: use base64, optionally after whsec_, such as the output of openssl rand -base64 32 (a passphrase keeps its key as whsec_ followed by its base64)',
     );
     expect(error.message).not.toContain(short.slice(0, 15));
     const whsec = `whsec_${Buffer.alloc(8, 1).toString('base64')}`;
@@ -1004,7 +1006,7 @@ describe('resolveConfig: the webhook and hybrid backends', () => {
       resolve({ flags: { backend: 'hybrid', serverUrl: SERVER }, env: { ASYNCMCP_SIGNING_SECRET: whsec } }),
     );
     expect(decoded.message).toBe(
-      'the signing secret from environment variable ASYNCMCP_SIGNING_SECRET is too short: use at least 16 bytes (after base64 decoding)',
+      'the signing secret from environment variable ASYNCMCP_SIGNING_SECRET is too short: use at least 16 bytes after base64 decoding (8 given), such as the output of openssl rand -base64 32',
     );
     expect(decoded.message).not.toContain(whsec);
     expect(
@@ -1015,12 +1017,15 @@ describe('resolveConfig: the webhook and hybrid backends', () => {
         }),
       ).message,
     ).toBe(
-      'invalid signing secret from key signingSecret in config file "g.yaml": expected a string (whsec_<base64>, or 16 bytes or more)',
+      'invalid signing secret from key signingSecret in config file "g.yaml": expected a string (base64, optionally after whsec_)',
     );
-    // 16 bytes is enough.
-    expect(
-      resolve({ flags: { backend: 'webhook', serverUrl: SERVER, signingSecret: short } }).signingSecret,
-    ).toBe(short);
+    // 16 bytes is enough, with the whsec_ prefix or without.
+    const enough = Buffer.alloc(16, 2).toString('base64');
+    for (const secret of [enough, `whsec_${enough}`]) {
+      expect(
+        resolve({ flags: { backend: 'webhook', serverUrl: SERVER, signingSecret: secret } }).signingSecret,
+      ).toBe(secret);
+    }
   });
 });
 

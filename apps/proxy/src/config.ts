@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { ConfigurationError } from '@asyncmcp/core';
+import { AsyncMcpError, AsyncMcpErrorCode, ConfigurationError } from '@asyncmcp/core';
 import { isLoopbackHost } from '@asyncmcp/proxy';
+import { decodeWebhookSecret } from '@asyncmcp/webhook';
 import { parse as parseYaml } from 'yaml';
 import { regionOfResources } from './aws-region.js';
 import {
@@ -472,26 +473,23 @@ function assertPathsApart(webhookPath: string, raw: Raw | undefined, mcpPath: st
 }
 
 /**
- * A Standard Webhooks secret: `whsec_` and base64, or any other string used as its bytes; 16 bytes at
- * least either way, as the signer requires. Never echoed.
+ * A Standard Webhooks secret: base64 (optionally after `whsec_`) of 16 bytes or more, decoded by the
+ * webhook package as its signer decodes it. Never echoed.
  */
 function parseSigningSecret(raw: Raw): string {
   const where = describeSource(raw.source);
   if (typeof raw.value !== 'string' || raw.value.trim() === '') {
     throw new GatewayConfigError(
       'invalid-value',
-      `invalid signing secret from ${where}: expected a string (whsec_<base64>, or 16 bytes or more)`,
+      `invalid signing secret from ${where}: expected a string (base64, optionally after whsec_)`,
     );
   }
   const value = raw.value.trim();
-  const bytes = value.startsWith('whsec_')
-    ? Buffer.from(value.slice('whsec_'.length), 'base64').length
-    : Buffer.byteLength(value, 'utf8');
-  if (bytes < 16) {
-    throw new GatewayConfigError(
-      'invalid-value',
-      `the signing secret from ${where} is too short: use at least 16 bytes (${value.startsWith('whsec_') ? 'after base64 decoding' : 'such as the output of openssl rand -hex 32'})`,
-    );
+  try {
+    decodeWebhookSecret(value, `the signing secret from ${where}`);
+  } catch (error) {
+    if (!AsyncMcpError.isInstance(error) || error.code !== AsyncMcpErrorCode.Configuration) throw error;
+    throw new GatewayConfigError('invalid-value', error.message);
   }
   return value;
 }
@@ -830,6 +828,8 @@ export interface ServeConfig {
   stateless: boolean;
   /** sqs, sns-sqs: visibility of a received request, extended while it runs. */
   visibilityTimeoutSeconds: number;
+  /** A command's child processes: what of serve's environment they get. */
+  childEnvironment: ChildEnvironment;
   /**
    * From a flag, the environment or the file; else the region the request queue URL or topic ARN names;
    * undefined lets the AWS SDK find it itself (shared config profile).
@@ -839,6 +839,17 @@ export interface ServeConfig {
   logLevel: LogLevel;
   /** The config file that was read, if any. */
   configFile: string | undefined;
+}
+
+/**
+ * The environment of `serve`'s child processes: a minimal one (the MCP SDK's default for stdio servers)
+ * plus the variables named with `--env`, or serve's whole environment with `--pass-environment`.
+ */
+export interface ChildEnvironment {
+  /** Serve's whole environment, secrets included; opt-in. */
+  passEnvironment: boolean;
+  /** `--env NAME=value` (value given) and `--env NAME` (serve's own value), in order. */
+  variables: Array<{ name: string; value?: string }>;
 }
 
 /** Where and how `serve --backend webhook|hybrid` serves its HTTP endpoint. */
@@ -895,12 +906,13 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
   // Both queue backends read a queue: with sns-sqs, the one subscribed to the request topic.
   if (aws && requestQueueUrl === undefined) throw missingRequestQueueUrlError(backend);
   const http = isWebhookBackend(backend) ? resolveServeHttp(backend, pick) : undefined;
+  const upstream = resolveUpstream(backend, flags, fileInput, pick);
 
   return {
     backend,
     requestQueueUrl,
     http,
-    upstream: resolveUpstream(backend, flags, fileInput, pick),
+    upstream,
     maxSessions: optional(pick('maxSessions'), parseMaxSessions) ?? 100,
     sessionIdleTimeoutMs:
       (optional(pick('sessionIdleTimeout'), (raw) => parseSeconds(raw, 'session idle timeout')) ?? 1_800) *
@@ -920,6 +932,7 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
       ? (optional(pick('releaseUnknownSessions'), parseReleaseUnknownSessions) ?? 0)
       : 0,
     ...resolveWorkerSettings(aws, pick),
+    childEnvironment: resolveChildEnvironment(upstream, pick),
     region: aws ? resolveRegion(pick('region'), [requestQueueUrl]) : undefined,
     endpointUrl: aws ? optional(pick('endpointUrl'), parseEndpointUrl) : undefined,
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
@@ -1062,6 +1075,76 @@ function resolveUpstream(
     ),
     headers: headersRaw === undefined ? {} : parseHeaders(headersRaw),
   };
+}
+
+/** `--env` and `--pass-environment`: they shape a command's children, so an upstream URL refuses them. */
+function resolveChildEnvironment(
+  upstream: ServeUpstream,
+  pick: (key: ServeSettingKey) => Raw | undefined,
+): ChildEnvironment {
+  const variablesRaw = pick('env');
+  const passRaw = pick('passEnvironment');
+  if (upstream.kind === 'url') {
+    const given = variablesRaw ?? passRaw;
+    if (given !== undefined) {
+      throw new GatewayConfigError(
+        'invalid-value',
+        `${given === variablesRaw ? '--env' : '--pass-environment'} (from ${describeSource(given.source)}) applies only to a command serve runs, but the server to serve is the upstream URL ${upstream.url}; remove it`,
+      );
+    }
+  }
+  return {
+    passEnvironment: optional(passRaw, (raw) => parseBoolean(raw, 'pass-environment switch')) ?? false,
+    variables: variablesRaw === undefined ? [] : parseChildVariables(variablesRaw),
+  };
+}
+
+/** An environment variable name as POSIX shells take it. */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `NAME=value` or `NAME` items: each flag whole (a value may hold commas), the environment variable
+ * comma-separated, a file's list item by item or a mapping of names to values (null: serve's own value).
+ * Values are never echoed in errors: they may be secrets.
+ */
+function parseChildVariables(raw: Raw): ChildEnvironment['variables'] {
+  const expected = "NAME=value, or NAME alone to pass serve's own value";
+  const refuse = (why: string) =>
+    new GatewayConfigError(
+      'invalid-value',
+      `invalid --env from ${describeSource(raw.source)}: ${why}; expected ${expected}`,
+    );
+  const variables: ChildEnvironment['variables'] = [];
+  const add = (name: string, value: string | undefined) => {
+    if (!VARIABLE_NAME.test(name)) throw refuse(`"${name.slice(0, 64)}" is not a variable name`);
+    if (value?.includes('\0')) throw refuse(`the value of ${name} holds a NUL`);
+    variables.push(value === undefined ? { name } : { name, value });
+  };
+  const addItem = (item: string) => {
+    const equals = item.indexOf('=');
+    if (equals === -1) add(item.trim(), undefined);
+    else add(item.slice(0, equals).trim(), item.slice(equals + 1));
+  };
+  const value = raw.value;
+  if (raw.source.kind === 'flag' && Array.isArray(value)) {
+    for (const item of value) if (typeof item === 'string' && item.trim() !== '') addItem(item);
+  } else if (typeof value === 'string') {
+    for (const part of value.split(',')) if (part.trim() !== '') addItem(part);
+  } else if (Array.isArray(value)) {
+    for (const item of value) {
+      if (typeof item !== 'string') throw refuse('a list item is not a string');
+      addItem(item);
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [name, itemValue] of Object.entries(value)) {
+      if (itemValue === null) add(name, undefined);
+      else if (typeof itemValue === 'string' || typeof itemValue === 'number') add(name, String(itemValue));
+      else throw refuse(`the value of ${name} is not a string`);
+    }
+  } else {
+    throw refuse('not a string, a list or a mapping');
+  }
+  return variables;
 }
 
 function commandFromFlags(words: readonly string[] | undefined): CommandChoice | undefined {

@@ -57,6 +57,8 @@ const SESSION_DEFAULTS = {
   aliveIntervalSeconds: 3,
   stateless: false,
   visibilityTimeoutSeconds: 30,
+  // A command's children get a minimal environment, nothing of serve's secrets.
+  childEnvironment: { passEnvironment: false, variables: [] },
   // The region the request queue URL names.
   region: 'us-east-1',
   endpointUrl: undefined,
@@ -87,6 +89,64 @@ describe('resolveServeConfig: defaults', () => {
   });
 });
 
+describe("resolveServeConfig: the child processes' environment", () => {
+  it('takes --env as NAME=value or NAME, each flag whole, so a value keeps its commas and equals signs', () => {
+    expect(
+      resolve({
+        flags: withCommand({ env: ['LIST=a,b,c', 'API_KEY', 'QUERY=x=1'], passEnvironment: true }),
+      }).childEnvironment,
+    ).toEqual({
+      passEnvironment: true,
+      variables: [{ name: 'LIST', value: 'a,b,c' }, { name: 'API_KEY' }, { name: 'QUERY', value: 'x=1' }],
+    });
+  });
+
+  it('reads ASYNCMCP_ENV comma-separated and a file mapping, flags over env over file', () => {
+    const file = {
+      path: 's.yaml',
+      contents: `requestQueueUrl: ${QUEUE}\ncommand: node\nenv:\n  DEBUG: "mcp:*"\n  HOME_DIR: null\n  PORT: 3000\npassEnvironment: false`,
+    };
+    expect(resolve({ file }).childEnvironment).toEqual({
+      passEnvironment: false,
+      variables: [{ name: 'DEBUG', value: 'mcp:*' }, { name: 'HOME_DIR' }, { name: 'PORT', value: '3000' }],
+    });
+    const env = { ASYNCMCP_ENV: 'A=1, B', ASYNCMCP_PASS_ENVIRONMENT: 'true' };
+    expect(resolve({ file, env }).childEnvironment).toEqual({
+      passEnvironment: true,
+      variables: [{ name: 'A', value: '1' }, { name: 'B' }],
+    });
+    expect(resolve({ file, env, flags: { env: ['C=3'] } }).childEnvironment.variables).toEqual([
+      { name: 'C', value: '3' },
+    ]);
+  });
+
+  it('refuses a bad name without echoing the value, and --env with an upstream URL', () => {
+    const error = refusal({ flags: withCommand({ env: ['1BAD=hunter2'] }) });
+    expect(error.message).toBe(
+      'invalid --env from --env: "1BAD" is not a variable name; expected NAME=value, or NAME alone to pass serve\'s own value',
+    );
+    expect(error.message).not.toContain('hunter2');
+    expectRefused(
+      {
+        flags: { requestQueueUrl: QUEUE, upstreamUrl: UPSTREAM },
+        env: { ASYNCMCP_PASS_ENVIRONMENT: 'true' },
+      },
+      'invalid-value',
+      `--pass-environment (from environment variable ASYNCMCP_PASS_ENVIRONMENT) applies only to a command serve runs, but the server to serve is the upstream URL ${UPSTREAM}; remove it`,
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, upstreamUrl: UPSTREAM, env: ['A=1'] } },
+      'invalid-value',
+      `--env (from --env) applies only to a command serve runs, but the server to serve is the upstream URL ${UPSTREAM}; remove it`,
+    );
+    expectRefused(
+      { flags: withCommand({ passEnvironment: 'maybe' }) },
+      'invalid-value',
+      'invalid pass-environment switch "maybe" from --pass-environment: expected true or false',
+    );
+  });
+});
+
 describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
   const file = {
     path: 'serve.yaml',
@@ -103,6 +163,8 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       'aliveInterval: 5',
       'visibilityTimeout: 60',
       'region: eu-west-1',
+      'env: [LOG_FORMAT=json, API_KEY]',
+      'passEnvironment: true',
     ].join('\n'),
   };
 
@@ -121,6 +183,10 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       aliveIntervalSeconds: 5,
       stateless: false,
       visibilityTimeoutSeconds: 60,
+      childEnvironment: {
+        passEnvironment: true,
+        variables: [{ name: 'LOG_FORMAT', value: 'json' }, { name: 'API_KEY' }],
+      },
       region: 'eu-west-1',
       endpointUrl: undefined,
       logLevel: 'debug',
@@ -194,6 +260,8 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       aliveIntervalSeconds: 1.5,
       stateless: true,
       visibilityTimeoutSeconds: 120,
+      // An upstream URL has no child processes.
+      childEnvironment: { passEnvironment: false, variables: [] },
       region: 'eu-north-1',
       endpointUrl: 'http://127.0.0.1:4566',
       logLevel: 'trace',
@@ -633,7 +701,7 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
     expectRefused(
       { flags: withCommand(), file: { path: 's.yaml', contents: 'authToken: 12345678' } },
       'unknown-config-key',
-      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, visibilityTimeout, region, endpointUrl, logLevel, command, args',
+      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, env, passEnvironment, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, visibilityTimeout, region, endpointUrl, logLevel, command, args',
     );
     expect(
       refusal({ flags: withCommand(), file: { path: 's.yaml', contents: 'upstreamHeader: "A: 1"' } }).message,
@@ -642,7 +710,7 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
 });
 
 describe('resolveServeConfig: the webhook and hybrid backends', () => {
-  const SECRET = 'a-shared-secret-of-32-characters';
+  const SECRET = `whsec_${Buffer.alloc(24, 5).toString('base64')}`;
 
   it('serves webhook on 127.0.0.1 at /mcp/request by default, with the SSRF guard closed', () => {
     expect(resolve({ flags: { backend: 'webhook', port: '8000', command: ['node', 'server.js'] } })).toEqual({
@@ -842,7 +910,7 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
       flags: { backend: 'webhook', port: '0', signingSecret: 'short-secret', command: ['node'] },
     });
     expect(error.message).toBe(
-      'the signing secret from --signing-secret is too short: use at least 16 bytes (such as the output of openssl rand -hex 32)',
+      'the signing secret from --signing-secret is not a Standard Webhooks secret: use base64, optionally after whsec_, such as the output of openssl rand -base64 32 (a passphrase keeps its key as whsec_ followed by its base64)',
     );
     expect(error.message).not.toContain('short-secret');
   });

@@ -74,6 +74,7 @@ describe('startServe', () => {
     aliveIntervalSeconds: 3,
     stateless: false,
     visibilityTimeoutSeconds: 30,
+    childEnvironment: { passEnvironment: false, variables: [] },
     region: undefined,
     endpointUrl: undefined,
     logLevel: 'info',

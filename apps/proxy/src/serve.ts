@@ -11,6 +11,7 @@ import {
   createSnsSqsClients,
   createSqsClient,
 } from './backends.js';
+import { childEnvironment, childEnvironmentFields } from './child-environment.js';
 import {
   type Environment,
   GatewayConfigError,
@@ -145,8 +146,9 @@ function upstreamFactory(config: ServeConfig, logger: Logger, env: Environment):
         {
           command: config.upstream.command,
           args: config.upstream.args,
-          // The server runs as it would from this shell: the whole environment, this directory.
-          env: definedOnly(env),
+          // A minimal environment plus what --env names (or all of it with --pass-environment): the
+          // child never sees serve's own secrets unless told to. The directory is this one.
+          env: childEnvironment(config.childEnvironment, env),
           stderr: 'inherit',
         },
         upstreamOptions,
@@ -160,7 +162,11 @@ function upstreamFactory(config: ServeConfig, logger: Logger, env: Environment):
 /** What the `serving` log line says about the server being served (header names only: values are secrets). */
 function upstreamFields(config: ServeConfig): Record<string, unknown> {
   return config.upstream.kind === 'command'
-    ? { command: config.upstream.command, args: config.upstream.args }
+    ? {
+        command: config.upstream.command,
+        args: config.upstream.args,
+        ...childEnvironmentFields(config.childEnvironment),
+      }
     : { upstreamUrl: config.upstream.url, upstreamHeaders: Object.keys(config.upstream.headers) };
 }
 
@@ -299,10 +305,4 @@ function isExecutable(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function definedOnly(env: Environment): Record<string, string> {
-  const defined: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) if (value !== undefined) defined[name] = value;
-  return defined;
 }

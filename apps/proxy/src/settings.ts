@@ -146,7 +146,7 @@ export const SETTINGS = [
     value: '<secret>',
     env: ['ASYNCMCP_SIGNING_SECRET'],
     description:
-      'webhook, hybrid: Standard Webhooks secret shared with the server (whsec_<base64>, or any string of 16 bytes or more): deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
+      'webhook, hybrid: Standard Webhooks secret shared with the server (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
     defaultText: 'unsigned',
     backends: ['webhook', 'hybrid'],
   },
@@ -346,14 +346,14 @@ export const SERVE_SETTINGS = [
   {
     ...gatewaySetting('signingSecret'),
     description:
-      'webhook, hybrid: Standard Webhooks secret shared with the clients (whsec_<base64>, or any string of 16 bytes or more): deliveries are signed, and with webhook unsigned requests are refused; never logged',
+      'webhook, hybrid: Standard Webhooks secret shared with the clients (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): deliveries are signed, and with webhook unsigned requests are refused; never logged',
   },
   {
     key: 'allowPrivateNetworks',
     flag: '--allow-private-networks',
     env: ['ASYNCMCP_ALLOW_PRIVATE_NETWORKS'],
     description:
-      'webhook, hybrid: deliver to webhooks on loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) and unspecified addresses; cloud metadata, link-local and multicast stay refused',
+      'webhook, hybrid: deliver to webhooks on loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) and unspecified addresses; cloud metadata, link-local, multicast, reserved and tunnel (Teredo, local-use NAT64) addresses stay refused',
     defaultText: 'false',
     backends: ['webhook', 'hybrid'],
   },
@@ -384,6 +384,24 @@ export const SERVE_SETTINGS = [
     list: true,
     description: 'header on every request to --upstream-url; repeatable, comma-separated in env',
     defaultText: 'none',
+  },
+  {
+    key: 'env',
+    flag: '--env',
+    value: '<NAME[=value]>',
+    env: ['ASYNCMCP_ENV'],
+    list: true,
+    description:
+      "a variable for the server's child processes: NAME=value sets it, NAME alone passes serve's own value; repeatable, comma-separated in env. Children get only these and a minimal environment (HOME, PATH, USER, SHELL, TERM, LOGNAME), never serve's token, signing secret or AWS keys",
+    defaultText: 'none',
+  },
+  {
+    key: 'passEnvironment',
+    flag: '--pass-environment',
+    env: ['ASYNCMCP_PASS_ENVIRONMENT'],
+    description:
+      "give the server's child processes serve's whole environment, secrets included (its AWS keys, signing secret …); only for a server trusted with them",
+    defaultText: 'false',
   },
   {
     key: 'maxSessions',

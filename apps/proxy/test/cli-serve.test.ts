@@ -9,6 +9,7 @@ import { SnsSqsClientTransport } from '@asyncmcp/sns-sqs';
 import { SqsClientTransport } from '@asyncmcp/sqs';
 import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { DEFAULT_INHERITED_ENV_VARS } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -122,7 +123,14 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     const client = await connect(requestQueueUrl);
     expect(client.getServerVersion()?.name).toBe('serve-fixture');
     const { tools } = await within(client.listTools(), 'tools/list');
-    expect(tools.map((tool) => tool.name).sort()).toEqual(['args', 'crash', 'echo', 'getenv', 'whoami']);
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      'args',
+      'crash',
+      'echo',
+      'environment',
+      'getenv',
+      'whoami',
+    ]);
     const result = await within(
       client.callTool({ name: 'echo', arguments: { text: 'over SQS' } }),
       'tools/call',
@@ -268,7 +276,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     expect(new Set(upstream.tokens)).toEqual(new Set(['sesame, open']));
   });
 
-  it('takes its settings from a config file and the environment, and runs the command with this environment', async () => {
+  it('takes its settings from a config file and the environment, and passes the command what the file names', async () => {
     const requestQueueUrl = await sqs.createQueue('cli-serve-config');
     const configFile = join(mkdtempSync(join(tmpdir(), 'asyncmcp-serve-e2e-')), 'serve.yaml');
     writeFileSync(
@@ -281,6 +289,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
         'maxSessions: 5',
         `command: ${JSON.stringify(process.execPath)}`,
         `args: [${JSON.stringify(FIXTURE)}, --flag, 42]`,
+        'env: [SERVE_FIXTURE_SECRET]',
       ].join('\n'),
     );
     const secret = `secret-${randomUUID()}`;
@@ -303,6 +312,68 @@ describe('asyncmcp-proxy serve (end to end)', () => {
 
     // One session is the cap: a second initialize is refused with a JSON-RPC error.
     await expect(connect(requestQueueUrl)).rejects.toThrow(McpError);
+  });
+
+  /** The environment the session's child process runs with, as it reports it. */
+  async function childEnvironmentOf(client: Client): Promise<Record<string, string>> {
+    const result = await within(client.callTool({ name: 'environment', arguments: {} }), 'environment');
+    return JSON.parse(textOf(result)) as Record<string, string>;
+  }
+
+  it("hands the child a minimal environment and what --env names, never serve's secrets", async () => {
+    const requestQueueUrl = await sqs.createQueue('cli-serve-env');
+    const secrets = {
+      AWS_SECRET_ACCESS_KEY: `aws-secret-${randomUUID()}`,
+      AWS_SESSION_TOKEN: `aws-token-${randomUUID()}`,
+      ASYNCMCP_AUTH_TOKEN: `auth-token-${randomUUID()}`,
+      AUTH_TOKEN: `auth-token-${randomUUID()}`,
+      DATABASE_PASSWORD: `db-${randomUUID()}`,
+    };
+    const cli = new CliProcess(
+      [
+        'serve',
+        ...sqsFlags(requestQueueUrl),
+        '--env',
+        'GREETING=hello, world',
+        '--env',
+        'SHARED_SETTING',
+        '--',
+        process.execPath,
+        FIXTURE,
+      ],
+      cleanEnv({ ...secrets, SHARED_SETTING: 'from serve', ASYNCMCP_ENV: 'FROM_ENV=ignored' }),
+    );
+    const serving = await cli.waitForLog('serving');
+    expect(serving).toMatchObject({ childEnv: 'minimal', childEnvNames: ['GREETING', 'SHARED_SETTING'] });
+    expect(JSON.stringify(serving)).not.toContain('hello, world');
+
+    const client = await connect(requestQueueUrl);
+    const childEnv = await childEnvironmentOf(client);
+    const text = JSON.stringify(childEnv);
+    for (const [name, value] of Object.entries(secrets)) {
+      expect(childEnv[name], name).toBeUndefined();
+      expect(text).not.toContain(value);
+    }
+    expect(Object.keys(childEnv).filter((name) => /^(AWS_|ASYNCMCP_)/.test(name))).toEqual([]);
+    // What --env names (the flag wins over ASYNCMCP_ENV), and the minimal set the MCP SDK names.
+    expect(childEnv).toMatchObject({ GREETING: 'hello, world', SHARED_SETTING: 'from serve' });
+    expect(childEnv.FROM_ENV).toBeUndefined();
+    expect(childEnv.PATH).toBe(process.env.PATH);
+    const allowed = new Set([...DEFAULT_INHERITED_ENV_VARS, 'GREETING', 'SHARED_SETTING']);
+    expect(Object.keys(childEnv).filter((name) => !allowed.has(name))).toEqual([]);
+  });
+
+  it('hands the child the whole environment with --pass-environment, and only then', async () => {
+    const requestQueueUrl = await sqs.createQueue('cli-serve-pass-env');
+    const secret = `aws-secret-${randomUUID()}`;
+    const cli = new CliProcess(
+      ['serve', ...sqsFlags(requestQueueUrl), '--', process.execPath, FIXTURE],
+      cleanEnv({ AWS_SECRET_ACCESS_KEY: secret, ASYNCMCP_PASS_ENVIRONMENT: 'true' }),
+    );
+    expect(await cli.waitForLog('serving')).toMatchObject({ childEnv: 'everything (--pass-environment)' });
+    const childEnv = await childEnvironmentOf(await connect(requestQueueUrl));
+    expect(childEnv.AWS_SECRET_ACCESS_KEY).toBe(secret);
+    expect(childEnv.ASYNCMCP_PASS_ENVIRONMENT).toBe('true');
   });
 
   /**

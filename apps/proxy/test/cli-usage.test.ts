@@ -222,10 +222,10 @@ describe('asyncmcp-proxy usage', () => {
         '--server-url',
         'http://127.0.0.1:8000/mcp/request',
         '--signing-secret',
-        'short',
+        'whsec_c2hvcnQh',
       ]),
     ).toBe(
-      'asyncmcp-proxy: the signing secret from --signing-secret is too short: use at least 16 bytes (such as the output of openssl rand -hex 32)',
+      'asyncmcp-proxy: the signing secret from --signing-secret is too short: use at least 16 bytes after base64 decoding (6 given), such as the output of openssl rand -base64 32',
     );
     expect(
       await refused(

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '@asyncmcp/core';
+import { type Logger, sessionLogId } from '@asyncmcp/core';
 import {
   HybridSessionManager,
   StreamableHttpWebhookClientTransport,
@@ -166,6 +166,14 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
     await Promise.allSettled([server.close(), signed.close()]);
   });
 
+  /** The server's session whose digest the gateway logged: the id itself never appears in the log. */
+  function serverSessionLoggedAs(logged: string): string {
+    expect(logged).toMatch(/^sha256:[0-9a-f]{16}$/);
+    const found = [...server.sessions.keys()].find((id) => sessionLogId(id) === logged);
+    expect(found, `a server session logged as ${logged}`).toBeDefined();
+    return found as string;
+  }
+
   it('serves a tool of a webhook server to a Streamable HTTP client, receiving on its own address', async () => {
     const cli = new CliProcess(
       ['--backend', 'webhook', '--server-url', serverUrl, '--port', '0'],
@@ -198,10 +206,11 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
     expect(textOf(slow)).toBe('done after 3 steps');
     expect(progress.map((update) => update.progress)).toEqual([1, 2, 3]);
 
-    // The server adopted the session id the gateway proposed: one id on both sides.
+    // The server adopted the session id the gateway proposed: one id on both sides, which the gateway
+    // logs only as its digest.
     const opened = await cli.waitForLog('session opened');
-    const sessionId = String(opened.sessionId);
-    expect(server.sessions.has(sessionId)).toBe(true);
+    const sessionId = serverSessionLoggedAs(String(opened.sessionId));
+    expect(cli.lines.stdout.filter((line) => line.includes(sessionId))).toEqual([]);
 
     const ready = await within(fetch(new URL('/ready', url)), 'GET /ready');
     expect(ready.status).toBe(200);
@@ -261,8 +270,9 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
       .map(parseLog);
     const receiving = logs.find((log) => log?.msg === 'receiving webhooks');
     expect(String(receiving?.webhookUrl)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/webhooks\/<session>$/);
-    const sessionId = String(logs.find((log) => log?.msg === 'stdio session started')?.sessionId);
-    expect(server.sessions.has(sessionId)).toBe(true);
+    const sessionId = serverSessionLoggedAs(
+      String(logs.find((log) => log?.msg === 'stdio session started')?.sessionId),
+    );
     await client.close();
     await closed.waitFor(sessionId);
   });

@@ -5,7 +5,7 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import { AsyncMcpError, AsyncMcpErrorCode, describeError } from './errors.js';
 import { internalError } from './jsonrpc-errors.js';
-import type { Logger } from './logger.js';
+import { type Logger, sessionLogId } from './logger.js';
 import type { SendTarget } from './session-dispatcher.js';
 
 /**
@@ -29,7 +29,7 @@ export class ClientReplies<A> {
       return true;
     } catch (cause) {
       this.#logger.error(
-        { sessionId: target.sessionId, err: describeError(cause) },
+        { sessionId: sessionLogId(target.sessionId), err: describeError(cause) },
         'could not send a message to the client',
       );
       return false;
@@ -45,7 +45,11 @@ export class ClientReplies<A> {
       await this.#send(answer, target);
       return 'answered';
     } catch (cause) {
-      const fields = { sessionId: target.sessionId, requestId: answer.id, err: describeError(cause) };
+      const fields = {
+        sessionId: sessionLogId(target.sessionId),
+        requestId: answer.id,
+        err: describeError(cause),
+      };
       if (!isUndeliverable(cause)) {
         this.#logger.warn(fields, 'answer not sent; the request will be delivered again');
         return 'failed';

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { isRequest } from './codec.js';
 import type { ConnectableServer } from './contracts.js';
 import { DeliveryError, MessageTooLargeError, TransportStateError } from './errors.js';
+import { sessionLogId } from './logger.js';
 import { readMeta } from './meta.js';
 import {
   type DispatchResult,
@@ -21,6 +22,7 @@ import {
   type Settlement,
 } from './session-dispatcher.js';
 import { ManualClock } from './testing/manual-clock.js';
+import { RecordingLogger } from './testing/recording-logger.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
@@ -266,6 +268,18 @@ describe('SessionDispatcher: opening sessions', () => {
     expect(servers[0]?.requests('initialize')).toHaveLength(1);
     expect(opened).toEqual([result.sessionId]);
     expect(dispatcher.stats.sessionsOpened).toBe(1);
+  });
+
+  it('logs a session by its digest only, never by its id', async () => {
+    const logger = new RecordingLogger();
+    const { dispatcher, open } = harness({ logger });
+    const sessionId = await open();
+    await dispatcher.close({ timeoutMs: 0 });
+    const opened = await logger.waitFor('session opened', 1000);
+    const closed = await logger.waitFor('session closed', 1000);
+    expect(opened.fields.sessionId).toBe(sessionLogId(sessionId));
+    expect(closed.fields.sessionId).toBe(sessionLogId(sessionId));
+    expect(JSON.stringify(logger.entries)).not.toContain(sessionId);
   });
 
   it('passes the original initialize (with its _meta) to the server', async () => {

@@ -27,7 +27,7 @@ import {
   unsupportedProtocolVersionError,
   validationError,
 } from './jsonrpc-errors.js';
-import { type Logger, silentLogger } from './logger.js';
+import { type Logger, sessionLogId, silentLogger } from './logger.js';
 import { isTerminateSessionNotification } from './session-control.js';
 import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
 import { SessionRegistry, snapshotSessions } from './session-registry.js';
@@ -171,7 +171,7 @@ export class SessionDispatcher<A> {
       clock: options.clock,
       isBusy: (session) => session.pending.size > 0,
       onEvict: (sessionId, session) => {
-        this.#logger.info({ sessionId }, 'session evicted after being idle');
+        this.#logger.info({ sessionId: sessionLogId(sessionId) }, 'session evicted after being idle');
         void this.#end(session);
       },
     });
@@ -371,7 +371,7 @@ export class SessionDispatcher<A> {
       session.closed = true;
       this.#registry.remove(sessionId, address);
       this.#logger.error(
-        { sessionId, err: describeError(cause) },
+        { sessionId: sessionLogId(sessionId), err: describeError(cause) },
         'could not create the MCP server for a session',
       );
       const error = internalError(
@@ -382,7 +382,7 @@ export class SessionDispatcher<A> {
       return this.#rejected('server-failed', error, true, sessionId);
     }
     this.stats.sessionsOpened++;
-    this.#logger.info({ sessionId, clientId: session.clientId }, 'session opened');
+    this.#logger.info({ sessionId: sessionLogId(sessionId), clientId: session.clientId }, 'session opened');
     this.#options.onsessioninitialized?.(sessionId);
     return this.#handOver(session, message, true);
   }
@@ -415,7 +415,7 @@ export class SessionDispatcher<A> {
     };
     if (isTerminateSessionNotification(message)) {
       this.stats.accepted++;
-      this.#logger.info({ sessionId: session.sessionId }, 'session terminated by its client');
+      this.#logger.info({ sessionId: sessionLogId(session.sessionId) }, 'session terminated by its client');
       return { ...base, settled: this.#end(session).then(() => 'delivered' as const) };
     }
     if (!isRequest(message)) {
@@ -435,7 +435,7 @@ export class SessionDispatcher<A> {
     if (state !== 'new') {
       this.stats.duplicates++;
       this.#logger.info(
-        { sessionId: session.sessionId, requestId: message.id, state },
+        { sessionId: sessionLogId(session.sessionId), requestId: message.id, state },
         'redelivered request skipped',
       );
       const pending = session.pending.get(idKey(message.id));
@@ -487,7 +487,7 @@ export class SessionDispatcher<A> {
       // An answer the channel will never take (too large, refused contents) becomes an error the
       // requester can match: retrying would fail the same way, and dropping it would hang the caller.
       this.#logger.warn(
-        { sessionId: session.sessionId, requestId: answeredId, err: describeError(cause) },
+        { sessionId: sessionLogId(session.sessionId), requestId: answeredId, err: describeError(cause) },
         'answer cannot be delivered; sending an error instead',
       );
       try {
@@ -522,11 +522,14 @@ export class SessionDispatcher<A> {
     }
     session.pending.clear();
     this.stats.sessionsClosed++;
-    this.#logger.info({ sessionId: session.sessionId }, 'session closed');
+    this.#logger.info({ sessionId: sessionLogId(session.sessionId) }, 'session closed');
     try {
       await session.server?.close();
     } catch (cause) {
-      this.#logger.warn({ sessionId: session.sessionId, err: describeError(cause) }, 'server close failed');
+      this.#logger.warn(
+        { sessionId: sessionLogId(session.sessionId), err: describeError(cause) },
+        'server close failed',
+      );
     }
     session.fireClose();
     this.#options.onsessionclosed?.(session.sessionId);
@@ -536,7 +539,7 @@ export class SessionDispatcher<A> {
     if (session.closed) return;
     this.stats.clientsGone++;
     this.#logger.warn(
-      { sessionId: session.sessionId, err: describeError(cause) },
+      { sessionId: sessionLogId(session.sessionId), err: describeError(cause) },
       "the session's client address no longer exists; ending the session",
     );
     void this.#end(session);
@@ -556,7 +559,13 @@ export class SessionDispatcher<A> {
   ): Promise<DispatchResult<A>> {
     const address = (sessionId === undefined ? undefined : this.addressOf(sessionId)) ?? fallbackAddress;
     const replied = address !== undefined && (await this.#trySend(error, sessionId as string, address));
-    const fields = { reason, sessionId, code: error.error.code, detail: error.error.message, replied };
+    const fields = {
+      reason,
+      sessionId: sessionLogId(sessionId),
+      code: error.error.code,
+      detail: error.error.message,
+      replied,
+    };
     this.#logger.warn(fields, `message rejected: ${what}`);
     return this.#rejected(reason, error, replied, sessionId);
   }
@@ -581,7 +590,10 @@ export class SessionDispatcher<A> {
         this.#endForGoneClient(session, cause);
         return false;
       }
-      this.#logger.error({ sessionId, err: describeError(cause) }, 'could not send an error to the client');
+      this.#logger.error(
+        { sessionId: sessionLogId(sessionId), err: describeError(cause) },
+        'could not send an error to the client',
+      );
       return false;
     }
   }

@@ -22,7 +22,7 @@ import {
   unsupportedProtocolVersionError,
   validationError,
 } from './jsonrpc-errors.js';
-import { type Logger, silentLogger } from './logger.js';
+import { type Logger, sessionLogId, silentLogger } from './logger.js';
 import { WORKER_META_KEY, withResultMeta } from './meta.js';
 import type { PooledServer } from './pooled-server.js';
 import { initializeKeyOf, requestKeyOf, type ServerKey } from './server-key.js';
@@ -238,7 +238,7 @@ export class StatelessDispatcher<A> {
     this.#pool.release(server);
     this.stats.accepted++;
     this.stats.sessionsOpened++;
-    this.#logger.info({ sessionId }, 'stateless session opened');
+    this.#logger.info({ sessionId: sessionLogId(sessionId) }, 'stateless session opened');
     // The worker hint tells our clients to put the server key and their address on every request.
     const answer = withResultMeta({ jsonrpc: '2.0', id: message.id, result } as JSONRPCResultResponse, {
       [WORKER_META_KEY]: { stateless: true },
@@ -287,7 +287,10 @@ export class StatelessDispatcher<A> {
     const state = this.#dedupe.begin(key);
     if (state !== 'new') {
       this.stats.duplicates++;
-      this.#logger.info({ sessionId, requestId: request.id, state }, 'redelivered request skipped');
+      this.#logger.info(
+        { sessionId: sessionLogId(sessionId), requestId: request.id, state },
+        'redelivered request skipped',
+      );
       return {
         status: 'accepted',
         ...target,
@@ -309,7 +312,10 @@ export class StatelessDispatcher<A> {
     if (cancelledAddress === undefined) {
       // `notifications/initialized`, `…/asyncmcp/terminate`, a cancel for a request running elsewhere:
       // nothing here to update.
-      this.#logger.debug({ sessionId, method: message.method }, 'client notification needs nothing here');
+      this.#logger.debug(
+        { sessionId: sessionLogId(sessionId), method: message.method },
+        'client notification needs nothing here',
+      );
     }
     // A notification names no address (only requests carry one), and nothing is sent back for it: the
     // field holds the cancelled request's address, or undefined.
@@ -326,7 +332,10 @@ export class StatelessDispatcher<A> {
     try {
       return { server: await this.#pool.acquire(key) };
     } catch (cause) {
-      this.#logger.error({ sessionId: target.sessionId, err: describeError(cause) }, 'no pooled server');
+      this.#logger.error(
+        { sessionId: sessionLogId(target.sessionId), err: describeError(cause) },
+        'no pooled server',
+      );
       const error = internalError(`could not start a server: ${describeError(cause)}`, message.id);
       return { error, replied: await this.#replies.trySend(error, target) };
     }
@@ -361,7 +370,13 @@ export class StatelessDispatcher<A> {
       address !== undefined &&
       replySessionId !== undefined &&
       (await this.#replies.trySend(error, { sessionId: replySessionId, address }));
-    const fields = { reason, sessionId, code: error.error.code, detail: error.error.message, replied };
+    const fields = {
+      reason,
+      sessionId: sessionLogId(sessionId),
+      code: error.error.code,
+      detail: error.error.message,
+      replied,
+    };
     this.#logger.warn(fields, `message rejected: ${what}`);
     return this.#rejected(reason, error, replied, sessionId);
   }

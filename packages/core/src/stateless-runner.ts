@@ -13,7 +13,7 @@ import { isAnswer, isRequest } from './codec.js';
 import type { DedupeWindow } from './dedupe-window.js';
 import { describeError } from './errors.js';
 import { JsonRpcErrorCode, jsonRpcError } from './jsonrpc-errors.js';
-import type { Logger } from './logger.js';
+import { type Logger, sessionLogId } from './logger.js';
 import type { PooledServer } from './pooled-server.js';
 import { cancelledRequestId, type RunningRequest, RunningRequests } from './running-requests.js';
 import type { SendTarget, Settlement } from './session-dispatcher.js';
@@ -78,7 +78,7 @@ export class StatelessRunner<A> {
     } catch (cause) {
       // The server closed between the lease and now: the queue delivers the request again.
       this.#options.logger.warn(
-        { sessionId: fields.sessionId, requestId: request.id, err: describeError(cause) },
+        { sessionId: sessionLogId(fields.sessionId), requestId: request.id, err: describeError(cause) },
         'request not delivered',
       );
       this.#finish(running, 'failed');
@@ -144,7 +144,11 @@ export class StatelessRunner<A> {
   serverClosed(server: PooledServer): void {
     for (const running of this.#running.onServer(server)) {
       this.#options.logger.warn(
-        { sessionId: running.sessionId, requestId: running.originalId, method: running.method },
+        {
+          sessionId: sessionLogId(running.sessionId),
+          requestId: running.originalId,
+          method: running.method,
+        },
         'request failed: its server closed under it; the queue will deliver it again',
       );
       this.#finish(running, 'failed');
@@ -166,7 +170,7 @@ export class StatelessRunner<A> {
   #refuse(server: PooledServer, request: JSONRPCRequest, running: RunningRequest<A> | undefined): void {
     this.#options.stats.serverRequestsRefused++;
     this.#options.logger.warn(
-      { method: request.method, sessionId: running?.sessionId, requestId: running?.originalId },
+      { method: request.method, sessionId: sessionLogId(running?.sessionId), requestId: running?.originalId },
       'server-to-client request refused: a stateless server cannot receive its answer',
     );
     const error = jsonRpcError(

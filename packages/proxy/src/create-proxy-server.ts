@@ -9,6 +9,7 @@ import {
   isInitializeRequest,
   type Logger,
   SessionRegistry,
+  sessionLogId,
   validateMessage,
 } from '@asyncmcp/core';
 import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
@@ -113,7 +114,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     clock: options.clock,
     isBusy: (session) => session.bridge.inFlight > 0,
     onEvict: (key, session) => {
-      childLogger(logger, { sessionId: key }).info({}, 'idle session evicted');
+      childLogger(logger, { sessionId: sessionLogId(key) }).info({}, 'idle session evicted');
       void endSession(session, 'idle', 'the session was closed as idle');
     },
   });
@@ -241,7 +242,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   async function openSession(): Promise<GatewaySession> {
     const key = generateSessionId('hex');
-    const log = childLogger(logger, { sessionId: key });
+    const log = childLogger(logger, { sessionId: sessionLogId(key) });
     const back = await backend.createTransport({ sessionKey: key, logger: log });
     const front = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => key,

@@ -1,21 +1,23 @@
-import type { Logger } from '@asyncmcp/core';
+import { LOG_REDACTION, type Logger } from '@asyncmcp/core';
 import { pino } from 'pino';
 
 /**
- * JSON lines through pino. In stdio mode stdout carries the protocol, so logs must go to stderr.
+ * JSON lines through pino. In stdio mode stdout carries the protocol, so logs must go to stderr. Secrets
+ * and session ids are redacted by pino's `redact` (see `LOG_REDACTION`), whatever a log line carries.
  */
 export function createDefaultLogger({
   level = 'info',
   destination = 'stdout',
 }: {
   level?: string;
-  destination?: 'stdout' | 'stderr';
+  /** Where the JSON lines go; a stream of your own (anything with `write`) takes them as strings. */
+  destination?: 'stdout' | 'stderr' | { write(line: string): void };
 } = {}): Logger & {
   child(bindings: Record<string, unknown>): Logger;
 } {
   return pino(
-    { level, base: { service: 'asyncmcp-proxy' } },
-    pino.destination(destination === 'stderr' ? 2 : 1),
+    { level, base: { service: 'asyncmcp-proxy' }, redact: LOG_REDACTION },
+    typeof destination === 'object' ? destination : pino.destination(destination === 'stderr' ? 2 : 1),
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { type Backend, generateSessionId, type Logger } from '@asyncmcp/core';
+import { type Backend, generateSessionId, type Logger, sessionLogId } from '@asyncmcp/core';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { childLogger, createDefaultLogger } from './default-logger.js';
 import { SessionBridge } from './session-bridge.js';
@@ -26,7 +26,7 @@ export async function proxyStdio(
 ): Promise<{ sessionKey: string; closed: Promise<void>; close(): Promise<void> }> {
   const logger = options.logger ?? createDefaultLogger({ destination: 'stderr' });
   const sessionKey = generateSessionId('hex');
-  const log = childLogger(logger, { sessionId: sessionKey });
+  const log = childLogger(logger, { sessionId: sessionLogId(sessionKey) });
   const back = await options.backend.createTransport({ sessionKey, logger: log });
   const front = new StdioServerTransport(options.stdin, options.stdout);
   let markClosed!: () => void;

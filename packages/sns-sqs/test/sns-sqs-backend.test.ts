@@ -4,6 +4,7 @@ import {
   encodeMessage,
   type JSONRPCMessage,
   type MessageExtraInfo,
+  sessionLogId,
 } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
 import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
@@ -376,7 +377,7 @@ describe('snsSqsBackend', () => {
       }),
     );
     const line = await logger.waitFor('message for no live gateway session dropped');
-    expect(line.fields.sessionId).toBe('gone-session');
+    expect(line.fields.sessionId).toBe(sessionLogId('gone-session'));
     expect(backend.stats.unroutable).toBe(1);
   });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sessionLogId } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
 import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
@@ -221,7 +222,10 @@ describe('the merge rule (SQS attributes first, the envelope’s for names not a
       }),
     );
     const dropped = await logger.waitFor('message for another session deleted', 15_000, before);
-    expect(dropped.fields).toMatchObject({ sessionId, other: 'someone-else' });
+    expect(dropped.fields).toMatchObject({
+      sessionId: sessionLogId(sessionId),
+      other: sessionLogId('someone-else'),
+    });
     await expect.poll(() => logs, { timeout: 10_000 }).toEqual(['mine']);
     await expect.poll(() => emulator.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
   });
@@ -380,7 +384,10 @@ describe('fan-out', () => {
       { SessionId: { DataType: 'String', StringValue: 'another-session' } },
     );
     const line = await logger.waitFor('message for another session deleted');
-    expect(line.fields).toEqual({ sessionId: transport.sessionId, other: 'another-session' });
+    expect(line.fields).toEqual({
+      sessionId: sessionLogId(transport.sessionId),
+      other: sessionLogId('another-session'),
+    });
     await expect.poll(() => emulator.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
     expect(logger.entries.filter((entry) => entry.message.includes('released'))).toEqual([]);
     expect(

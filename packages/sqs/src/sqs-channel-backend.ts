@@ -18,6 +18,7 @@ import {
   type QueueMessage,
   RequestCorrelator,
   type RequestId,
+  sessionLogId,
   sessionLostError,
   silentLogger,
   type Transport,
@@ -242,7 +243,10 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
    * answer for it is 404 and the client starts over.
    */
   #lose(session: ChannelBackendSession, reason: string): void {
-    this.#logger.warn({ sessionKey: session.key, sessionId: session.sessionId, reason }, 'session lost');
+    this.#logger.warn(
+      { sessionKey: sessionLogId(session.key), sessionId: sessionLogId(session.sessionId), reason },
+      'session lost',
+    );
     for (const wireId of session.link.pendingIds()) {
       const answer = this.#correlator.inbound(
         sessionLostError(session.sessionId, reason, wireId as RequestId),
@@ -317,7 +321,11 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     if (!session) {
       this.stats.unroutable++;
       this.#logger.warn(
-        { messageId: queued.messageId, sessionId, id: 'id' in message ? message.id : undefined },
+        {
+          messageId: queued.messageId,
+          sessionId: sessionLogId(sessionId),
+          id: 'id' in message ? message.id : undefined,
+        },
         'message for no live gateway session dropped',
       );
       return 'delete';

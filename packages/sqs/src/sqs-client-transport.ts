@@ -11,6 +11,7 @@ import {
   QueueConsumer,
   type QueueMessage,
   SessionLostError,
+  sessionLogId,
   sessionLostError,
   silentLogger,
   type Transport,
@@ -159,7 +160,10 @@ export class SqsClientTransport implements Transport {
       return 'delete';
     }
     if (!this.#state.accept(decoded.message, unwrapped.attributes)) {
-      const fields = { sessionId: this.sessionId, other: unwrapped.attributes.SessionId };
+      const fields = {
+        sessionId: sessionLogId(this.sessionId),
+        other: sessionLogId(unwrapped.attributes.SessionId),
+      };
       if (this.#otherSessionMessages === 'delete') {
         // A leftover of an earlier session, or a fanned-out copy: nobody reading this queue needs it.
         this.#logger.warn(fields, 'message for another session deleted');
@@ -200,7 +204,7 @@ export class SqsClientTransport implements Transport {
    * rejects each call with it), then the transport closes, as a dropped connection would.
    */
   #lost(reason: string): void {
-    this.#logger.warn({ sessionId: this.sessionId, reason }, 'session lost');
+    this.#logger.warn({ sessionId: sessionLogId(this.sessionId), reason }, 'session lost');
     for (const id of this.#link.pendingIds()) {
       try {
         this.onmessage?.(sessionLostError(this.sessionId, reason, id));

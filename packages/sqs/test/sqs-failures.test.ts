@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
+import { buildClientAttributes, encodeMessage, sessionLogId } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
 import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -368,7 +368,7 @@ describe('SQS failure handling', () => {
       }),
     );
     const line = await logger.waitFor('message for another session deleted');
-    expect(line.fields.other).toBe('an-earlier-session');
+    expect(line.fields.other).toBe(sessionLogId('an-earlier-session'));
     await expect.poll(() => sqs.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
     expect(
       textOf(await client.callTool({ name: 'echo', arguments: { text: 'fine' } }, undefined, request)),
@@ -502,7 +502,7 @@ describe('sqsBackend', () => {
         }),
       );
       const line = await logger.waitFor('message for no live gateway session dropped');
-      expect(line.fields.sessionId).toBe('gone-session');
+      expect(line.fields.sessionId).toBe(sessionLogId('gone-session'));
       expect(backend.stats.unroutable).toBe(1);
     } finally {
       await backend.close();

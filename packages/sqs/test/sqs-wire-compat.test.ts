@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, type Logger } from '@asyncmcp/core';
+import { ConfigurationError, type Logger, sessionLogId } from '@asyncmcp/core';
 import {
   cleanupsAfterEach,
   isCompactJson,
@@ -411,7 +411,7 @@ describe('Python-style client → SqsSessionManager', () => {
     );
     await rejected;
     const line = logs.lines.find((entry) => entry.message.includes('unknown session'));
-    expect(line?.fields).toMatchObject({ sessionId: unknown, code: -32600 });
+    expect(line?.fields).toMatchObject({ sessionId: sessionLogId(unknown), code: -32600 });
     expect(line?.fields.detail).toBe(`Session not found: ${unknown}`);
     // Nobody to answer: no session was opened for it.
     expect(manager.sessions.size).toBe(0);

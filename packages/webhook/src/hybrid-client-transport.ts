@@ -4,6 +4,7 @@ import {
   isRequest,
   type JSONRPCMessage,
   type Logger,
+  sessionLogId,
   silentLogger,
   type Transport,
   type TransportSendOptions,
@@ -102,7 +103,10 @@ export class StreamableHttpWebhookClientTransport implements Transport {
         const named = headerValue(received, WebhookHeader.McpSessionId);
         const own = this.#http.sessionId;
         if (named !== undefined && own !== undefined && named !== own) {
-          this.#logger.warn({ sessionId: own, other: named }, 'delivery for another session refused');
+          this.#logger.warn(
+            { sessionId: sessionLogId(own), other: sessionLogId(named) },
+            'delivery for another session refused',
+          );
           return { status: 404, error: `Session not found: ${named}` };
         }
         return undefined;
@@ -165,7 +169,7 @@ export class StreamableHttpWebhookClientTransport implements Transport {
     if ((this.#options.terminateOnClose ?? true) && this.#http.sessionId !== undefined) {
       await this.#http.terminateSession().catch((error: unknown) => {
         this.#logger.warn(
-          { sessionId: this.sessionId, err: toError(error).message },
+          { sessionId: sessionLogId(this.sessionId), err: toError(error).message },
           'could not end the session',
         );
       });

@@ -17,6 +17,7 @@ import {
   type SessionInfo,
   type SessionManager,
   SessionRegistry,
+  sessionLogId,
   sessionNotFoundError,
   sessionTerminatedError,
   silentLogger,
@@ -137,7 +138,7 @@ export class HybridSessionManager implements SessionManager {
       idleTimeoutMs: options.sessionIdleTimeoutMs,
       isBusy: (session) => session.busy,
       onEvict: (sessionId, session) => {
-        this.#logger.info({ sessionId }, 'session evicted after being idle');
+        this.#logger.info({ sessionId: sessionLogId(sessionId) }, 'session evicted after being idle');
         void this.#end(session);
       },
     });
@@ -293,7 +294,7 @@ export class HybridSessionManager implements SessionManager {
       this.#registry.remove(sessionId);
       session.ended = true;
       this.#logger.error(
-        { sessionId, err: describeError(error) },
+        { sessionId: sessionLogId(sessionId), err: describeError(error) },
         'could not create the MCP server for a session',
       );
       return this.#refuse(
@@ -310,7 +311,10 @@ export class HybridSessionManager implements SessionManager {
     }
     session.initialized = true;
     this.stats.sessionsOpened++;
-    this.#logger.info({ sessionId, clientId, webhook: webhookUrl !== undefined }, 'session opened');
+    this.#logger.info(
+      { sessionId: sessionLogId(sessionId), clientId, webhook: webhookUrl !== undefined },
+      'session opened',
+    );
     this.#options.onsessioninitialized?.(sessionId);
   }
 
@@ -320,17 +324,20 @@ export class HybridSessionManager implements SessionManager {
     this.#registry.remove(session.sessionId);
     await session.http.close().catch((error: unknown) => {
       this.#logger.warn(
-        { sessionId: session.sessionId, err: describeError(error) },
+        { sessionId: sessionLogId(session.sessionId), err: describeError(error) },
         'transport close failed',
       );
     });
     await session.server?.close().catch((error: unknown) => {
-      this.#logger.warn({ sessionId: session.sessionId, err: describeError(error) }, 'server close failed');
+      this.#logger.warn(
+        { sessionId: sessionLogId(session.sessionId), err: describeError(error) },
+        'server close failed',
+      );
     });
     session.fireClose();
     if (!session.initialized) return;
     this.stats.sessionsClosed++;
-    this.#logger.info({ sessionId: session.sessionId }, 'session closed');
+    this.#logger.info({ sessionId: sessionLogId(session.sessionId) }, 'session closed');
     this.#options.onsessionclosed?.(session.sessionId);
   }
 

@@ -10,6 +10,7 @@ import {
   type Logger,
   protocolVersionOf,
   type RequestId,
+  sessionLogId,
   type Transport,
   type TransportSendOptions,
 } from '@asyncmcp/core';
@@ -131,7 +132,7 @@ export class HybridSession implements Transport {
           [WebhookHeader.RequestId]: String(answer.id),
           [WebhookHeader.Method]: 'tools/call',
         },
-        fields: { sessionId: this.sessionId, id: answer.id },
+        fields: { sessionId: sessionLogId(this.sessionId), id: answer.id },
       });
     } catch (error) {
       const fallback =
@@ -145,7 +146,7 @@ export class HybridSession implements Transport {
       else stats.webhookErrors++;
       logger.warn(
         {
-          sessionId: this.sessionId,
+          sessionId: sessionLogId(this.sessionId),
           id: answer.id,
           fallback: this.context.fallback,
           err: describeError(error),
@@ -162,7 +163,7 @@ export class HybridSession implements Transport {
     // — and it reports exactly that by rejecting, which is expected.
     this.http.closeSSEStream(answer.id);
     await this.http.send(answer).catch(() => undefined);
-    logger.debug({ sessionId: this.sessionId, id: answer.id }, 'answer delivered by webhook');
+    logger.debug({ sessionId: sessionLogId(this.sessionId), id: answer.id }, 'answer delivered by webhook');
   }
 }
 

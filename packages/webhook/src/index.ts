@@ -43,6 +43,7 @@ export type { WebhookReceiverStats } from './webhook-receiver.js';
 export { WebhookSessionManager, type WebhookSessionManagerOptions } from './webhook-session-manager.js';
 export {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  decodeWebhookSecret,
   SignatureHeader,
   type VerifyResult,
   type WebhookSecret,

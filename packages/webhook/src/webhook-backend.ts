@@ -7,6 +7,7 @@ import {
   DeliveryError,
   describeError,
   type Logger,
+  sessionLogId,
   silentLogger,
   type Transport,
   TransportStateError,
@@ -237,7 +238,13 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     const session = key === undefined ? undefined : this.#sessions.get(key);
     if (!session) {
       this.stats.unroutable++;
-      this.#logger.warn({ path, method: req.method }, 'webhook delivery for no live gateway session dropped');
+      // The path's last segment is a session's secret key: logged as its digest, never as it is.
+      this.#logger.warn(
+        key === undefined
+          ? { path, method: req.method }
+          : { sessionKey: sessionLogId(key), method: req.method },
+        'webhook delivery for no live gateway session dropped',
+      );
       // Drain the body so the connection stays usable, then say so.
       req.resume();
       return sendJson(res, 404, { error: 'Session not found' });

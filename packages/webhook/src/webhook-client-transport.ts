@@ -12,6 +12,7 @@ import {
   JsonRpcErrorCode,
   jsonRpcError,
   type Logger,
+  sessionLogId,
   silentLogger,
   type Transport,
   TransportStateError,
@@ -23,7 +24,13 @@ import {
   type WebhookListenOptions,
 } from './client-webhook-endpoint.js';
 import { headersFromAttributes, WebhookHeader } from './webhook-headers.js';
-import { headerValue, type NodeRequestHandler, redactUrl } from './webhook-http.js';
+import {
+  DEFAULT_MAX_RESPONSE_BODY_BYTES,
+  headerValue,
+  type NodeRequestHandler,
+  readResponseText,
+  redactUrl,
+} from './webhook-http.js';
 import type { WebhookReceiverStats } from './webhook-receiver.js';
 import { type WebhookSecret, WebhookSigner } from './webhook-signing.js';
 
@@ -123,7 +130,7 @@ export class WebhookClientTransport implements Transport {
           sessionId === undefined ? {} : { [Attribute.SessionId]: sessionId };
         if (!this.#state.accept(message, attributes)) {
           this.#logger.warn(
-            { sessionId: this.sessionId, other: sessionId },
+            { sessionId: sessionLogId(this.sessionId), other: sessionLogId(sessionId) },
             'delivery for another session refused',
           );
           return { status: 404, error: `Session not found: ${sessionId}` };
@@ -197,7 +204,7 @@ export class WebhookClientTransport implements Transport {
         cause,
       });
     }
-    const text = await response.text().catch(() => '');
+    const text = await readResponseText(response, DEFAULT_MAX_RESPONSE_BODY_BYTES).catch(() => '');
     if (!response.ok && response.status !== 404) {
       throw new DeliveryError({
         message: `The server refused to end session ${sessionId}: HTTP ${response.status} ${readRefusal(response.status, text).message}`,
@@ -214,7 +221,7 @@ export class WebhookClientTransport implements Transport {
         await this.terminateSession();
       } catch (error) {
         this.#logger.warn(
-          { sessionId: this.sessionId, err: describeError(error) },
+          { sessionId: sessionLogId(this.sessionId), err: describeError(error) },
           'could not end the session',
         );
       }
@@ -249,7 +256,8 @@ export class WebhookClientTransport implements Transport {
           this.#abort.signal,
         ]),
       });
-      text = await response.text();
+      // The reply is an acknowledgement: a server cannot make us buffer more than a bounded prefix of it.
+      text = await readResponseText(response, DEFAULT_MAX_RESPONSE_BODY_BYTES);
     } catch (cause) {
       if (request) this.#endpoint.ledger.abandoned(request.id);
       throw new DeliveryError({

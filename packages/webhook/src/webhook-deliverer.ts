@@ -11,7 +11,12 @@ import {
   silentLogger,
   TimeoutError,
 } from '@asyncmcp/core';
-import { redactUrl } from './webhook-http.js';
+import {
+  DEFAULT_MAX_RESPONSE_BODY_BYTES,
+  discardResponseBody,
+  originForLog,
+  redactUrl,
+} from './webhook-http.js';
 import { newWebhookId, type WebhookSecret, WebhookSigner } from './webhook-signing.js';
 import {
   pinnedLookup,
@@ -25,7 +30,10 @@ import {
 export interface WebhookDeliveryOptions extends WebhookUrlPolicy {
   /** Sign every delivery with Standard Webhooks headers. @default unsigned */
   signingSecret?: WebhookSecret;
-  /** Bound on one delivery attempt (connect, send, response headers). @default 10000 */
+  /**
+   * Bound on one delivery attempt (connect, send, response headers), and on the time spent throwing
+   * away the webhook's response body, of which at most 64 KiB is read. @default 10000
+   */
   deliveryTimeoutMs?: number;
   /** Attempts per message, the first included, before it counts as failed. @default 5 */
   maxDeliveryAttempts?: number;
@@ -150,12 +158,12 @@ export class WebhookDeliverer {
       this.stats.failed++;
       this.stats.overflowed++;
       this.#logger.error(
-        { ...message.fields, url: redactUrl(message.url), limit: this.#maxQueued },
+        { ...message.fields, url: originForLog(message.url), limit: this.#maxQueued },
         'webhook queue full; message dropped',
       );
       return Promise.reject(
         new WebhookDeliveryError({
-          message: `Webhook queue full (${this.#maxQueued} messages waiting for ${redactUrl(message.url)})`,
+          message: `Webhook queue full (${this.#maxQueued} messages waiting for ${originForLog(message.url)})`,
           attempts: 0,
         }),
       );
@@ -204,7 +212,7 @@ export class WebhookDeliverer {
     const backoff = new Backoff(this.#options.deliveryBackoff ?? { baseMs: 200, maxMs: 10_000 });
     // One id for every attempt: a receiver that already took an earlier attempt recognises the retry.
     const webhookId = newWebhookId();
-    const fields = { ...message.fields, url: redactUrl(message.url) };
+    const fields = { ...message.fields, url: originForLog(message.url) };
     for (let attempt = 1; ; attempt++) {
       if (this.#closing.signal.aborted) {
         throw new WebhookDeliveryError({ message: 'The webhook deliverer closed', attempts: attempt - 1 });
@@ -276,7 +284,7 @@ export class WebhookDeliverer {
       return {
         kind: 'fail',
         error: httpFailure(
-          `Webhook ${redactUrl(message.url)} answered ${status} (redirect${location ? ` to ${redactUrl(location)}` : ''}), which is not followed`,
+          `Webhook ${originForLog(message.url)} answered ${status} (redirect${location ? ` to ${redactUrl(location)}` : ''}), which is not followed`,
           false,
         ),
       };
@@ -285,12 +293,12 @@ export class WebhookDeliverer {
       return {
         kind: 'retry',
         detail: { status },
-        error: httpFailure(`Webhook ${redactUrl(message.url)} answered ${status}`, true),
+        error: httpFailure(`Webhook ${originForLog(message.url)} answered ${status}`, true),
       };
     }
     return {
       kind: 'fail',
-      error: httpFailure(`Webhook ${redactUrl(message.url)} refused the message with ${status}`, false),
+      error: httpFailure(`Webhook ${originForLog(message.url)} refused the message with ${status}`, false),
     };
   }
 
@@ -315,9 +323,12 @@ export class WebhookDeliverer {
         },
         (response) => {
           clearTimeout(timer);
-          // Only the status matters; the body is read and thrown away so the connection can be reused.
-          response.resume();
-          response.on('error', () => undefined);
+          // Only the status matters. The body is read and thrown away so the connection can be reused,
+          // but only so much of it and for so long: a webhook must not hold us with an endless body.
+          discardResponseBody(response, {
+            limit: DEFAULT_MAX_RESPONSE_BODY_BYTES,
+            timeoutMs: this.#timeoutMs,
+          });
           const location = response.headers.location;
           resolve({ status: response.statusCode ?? 0, location });
         },

@@ -153,11 +153,79 @@ export async function startHttpServer(
   };
 }
 
+/**
+ * How much of a peer's answer we read when only its status or a short acknowledgement matters: 64 KiB.
+ * Whatever a peer sends beyond it is not read; the connection is closed instead.
+ */
+export const DEFAULT_MAX_RESPONSE_BODY_BYTES = 64 * 1024;
+
+/**
+ * Throws away a response body we do not need, bounded in bytes and in time: past `limit` bytes, or once
+ * `timeoutMs` has gone by without its end, the response (and its socket) is destroyed. A body read to
+ * its end leaves a keep-alive connection reusable; a peer that streams without end costs one socket for
+ * at most `timeoutMs`, not forever.
+ */
+export function discardResponseBody(
+  response: IncomingMessage,
+  { limit, timeoutMs }: { limit: number; timeoutMs: number },
+): void {
+  let read = 0;
+  const timer = setTimeout(() => response.destroy(), timeoutMs);
+  timer.unref();
+  const done = () => clearTimeout(timer);
+  response.on('data', (chunk: Buffer | string) => {
+    read += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (read > limit) response.destroy();
+  });
+  response.once('end', done);
+  response.once('close', done);
+  response.on('error', () => undefined);
+}
+
+/**
+ * The text of a fetch `Response`, at most `limit` bytes of it: the rest is never read (the body is
+ * cancelled), so a peer cannot make us buffer without bound. A body cut short decodes to its first
+ * `limit` bytes.
+ */
+export async function readResponseText(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size <= limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    if (size > limit) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+  const bytes = Buffer.concat(chunks);
+  return bytes.subarray(0, Math.min(bytes.length, limit)).toString('utf8');
+}
+
 /** A URL fit for logs: no credentials, no query (either may carry a secret). */
 export function redactUrl(url: string | URL): string {
   try {
     const parsed = new URL(String(url));
     return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+/**
+ * A URL fit for logs that outlive a session: scheme and host only. A webhook path may be a capability —
+ * the gateway's ends in a per-session secret, and whoever knows it can deliver into that session — so
+ * it is left out (`/…`).
+ */
+export function originForLog(url: string | URL): string {
+  try {
+    const parsed = new URL(String(url));
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '/' : '/…'}`;
   } catch {
     return '<invalid url>';
   }

@@ -21,6 +21,7 @@ import {
   SessionDispatcher,
   type SessionInfo,
   type SessionManager,
+  sessionLogId,
   sessionNotFoundError,
   silentLogger,
 } from '@asyncmcp/core';
@@ -122,7 +123,7 @@ export class WebhookSessionManager implements SessionManager {
           url: address,
           body: encodeMessage(message),
           headers: serverMessageHeaders(message, sessionId, relatedRequestId),
-          fields: { sessionId, id: 'id' in message ? message.id : undefined },
+          fields: { sessionId: sessionLogId(sessionId), id: 'id' in message ? message.id : undefined },
         }),
       sessionIdFormat: 'uuid',
       maxSessions: options.maxSessions,

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ConfigurationError } from '@asyncmcp/core';
 import { describe, expect, it } from 'vitest';
-import { SignatureHeader, secretKey, WebhookSigner, WebhookVerifier } from './webhook-signing.js';
+import { decodeWebhookSecret, SignatureHeader, WebhookSigner, WebhookVerifier } from './webhook-signing.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const T0 = 1_700_000_000_000;
@@ -30,23 +30,112 @@ describe('Standard Webhooks signing', () => {
     });
   });
 
-  it('matches the Standard Webhooks reference vector', () => {
-    // From the standard-webhooks specification's test suite.
-    const headers = new WebhookSigner(SECRET, () => 1614265330_000).headers(
-      '{"test": 2432232314}',
-      'msg_p5jXN8AQM9LWM0D4loKWxJek',
+  it('uses a Uint8Array as the key bytes and refuses short secrets', () => {
+    expect(decodeWebhookSecret(new Uint8Array(16).fill(7))).toEqual(Buffer.alloc(16, 7));
+    expect(() => decodeWebhookSecret('whsec_c2hvcnQ=')).toThrow(
+      /at least 16 bytes after base64 decoding \(5 given\)/,
     );
-    expect(headers[SignatureHeader.Signature]).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
-  });
-
-  it('uses a plain string secret as its UTF-8 bytes and refuses short secrets', () => {
-    expect(secretKey('a-plain-secret-of-32-characters!')).toEqual(
-      Buffer.from('a-plain-secret-of-32-characters!'),
-    );
-    expect(() => secretKey('short')).toThrow(ConfigurationError);
     expect(() => new WebhookVerifier({ secret: new Uint8Array(4) })).toThrow(ConfigurationError);
   });
+});
 
+/**
+ * The vectors the Standard Webhooks specification publishes with its reference libraries
+ * (github.com/standard-webhooks/standard-webhooks: libraries/javascript/src/webhook.test.ts and
+ * libraries/python/tests/test_webhooks.py).
+ */
+describe('Standard Webhooks published test vectors', () => {
+  const VECTOR = {
+    secret: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+    timestampMs: 1614265330_000,
+    payload: '{"test": 2432232314}',
+    signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+  };
+  const at = () => VECTOR.timestampMs;
+  const headers = (signature: string) => ({
+    [SignatureHeader.Id]: VECTOR.id,
+    [SignatureHeader.Timestamp]: String(VECTOR.timestampMs / 1000),
+    [SignatureHeader.Signature]: signature,
+  });
+
+  it('signs the vector to its published signature, with and without the whsec_ prefix', () => {
+    for (const secret of [`whsec_${VECTOR.secret}`, VECTOR.secret]) {
+      const signed = new WebhookSigner(secret, at).headers(VECTOR.payload, VECTOR.id);
+      expect(signed[SignatureHeader.Signature], secret).toBe(VECTOR.signature);
+    }
+  });
+
+  it('verifies the published signature with and without the prefix', () => {
+    for (const secret of [`whsec_${VECTOR.secret}`, VECTOR.secret]) {
+      const verifier = new WebhookVerifier({ secret, now: at });
+      expect(verifier.verify(headers(VECTOR.signature), VECTOR.payload)).toEqual({ ok: true, id: VECTOR.id });
+    }
+  });
+
+  it('refuses the invalid and partial signatures of the suite', () => {
+    for (const signature of [
+      'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=',
+      'v1,dawfeoifkpqwoekfpqoekf',
+      VECTOR.signature.slice(0, 8),
+      'v1,',
+    ]) {
+      const verifier = new WebhookVerifier({ secret: VECTOR.secret, now: at });
+      expect(verifier.verify(headers(signature), VECTOR.payload), signature).toMatchObject({
+        ok: false,
+        status: 401,
+        reason: 'Invalid webhook signature',
+      });
+    }
+  });
+
+  it('accepts the multi-signature header of the suite', () => {
+    const verifier = new WebhookVerifier({ secret: VECTOR.secret, now: at });
+    const signature = [
+      'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=',
+      'v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=',
+      VECTOR.signature,
+      'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=',
+    ].join(' ');
+    expect(verifier.verify(headers(signature), VECTOR.payload)).toMatchObject({ ok: true });
+  });
+});
+
+describe('secret decoding', () => {
+  const PASSPHRASE = 'a-plain-secret-of-32-characters!';
+
+  it('base64-decodes every string secret, prefixed or not, padded or not', () => {
+    const encoded = 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const bytes = Buffer.from(encoded, 'base64');
+    expect(bytes).toHaveLength(24);
+    expect(decodeWebhookSecret(encoded)).toEqual(bytes);
+    expect(decodeWebhookSecret(`whsec_${encoded}`)).toEqual(bytes);
+    const unpadded = Buffer.alloc(20, 9).toString('base64').replace(/=+$/, '');
+    expect(decodeWebhookSecret(unpadded)).toEqual(Buffer.alloc(20, 9));
+  });
+
+  it('refuses a passphrase that is not base64, with an error that does not echo it', () => {
+    let error: unknown;
+    try {
+      decodeWebhookSecret(PASSPHRASE);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(
+      /is not a Standard Webhooks secret: use base64, optionally after whsec_/,
+    );
+    expect((error as Error).message).not.toContain(PASSPHRASE);
+    expect(() => decodeWebhookSecret('whsec_not base64 at all!!')).toThrow(ConfigurationError);
+  });
+
+  it('keeps an old passphrase key as whsec_ followed by its base64: the bytes it stood for before', () => {
+    const migrated = `whsec_${Buffer.from(PASSPHRASE, 'utf8').toString('base64')}`;
+    expect(decodeWebhookSecret(migrated)).toEqual(Buffer.from(PASSPHRASE, 'utf8'));
+  });
+});
+
+describe('verification', () => {
   it('verifies a good signature once and refuses its replay with 409', () => {
     const time = clock();
     const signer = new WebhookSigner(SECRET, time.now);

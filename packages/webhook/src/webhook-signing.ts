@@ -8,9 +8,9 @@ import { ConfigurationError } from '@asyncmcp/core';
  */
 
 /**
- * A shared secret. A string starting with `whsec_` is the Standard Webhooks form (base64 after the
- * prefix), so secrets made by Standard Webhooks tooling work as they are; any other string is used as
- * its UTF-8 bytes.
+ * A shared secret. A string is decoded as Standard Webhooks says: base64, optionally after a `whsec_`
+ * prefix — so a secret made by any Standard Webhooks tool works as it is, and both spellings name the
+ * same key. A `Uint8Array` is the key bytes themselves.
  */
 export type WebhookSecret = string | Uint8Array;
 
@@ -24,19 +24,32 @@ export const SignatureHeader = {
 export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 
 const MIN_SECRET_BYTES = 16;
+const SECRET_PREFIX = 'whsec_';
+// Standard base64, padded or not, as the Standard Webhooks libraries decode it. Node's own decoder skips
+// any character it does not know, which would turn a mistyped secret into a different key without a word.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
-/** The key bytes of a secret; refuses a short one, which could be guessed. */
-export function secretKey(secret: WebhookSecret): Buffer {
+/**
+ * The key bytes of a secret. Refuses, without echoing it, a string that is not base64 and a key too
+ * short to resist guessing; `name` says which setting the message is about.
+ */
+export function decodeWebhookSecret(secret: WebhookSecret, name = 'signingSecret'): Buffer {
   let key: Buffer;
   if (typeof secret === 'string') {
-    key = secret.startsWith('whsec_')
-      ? Buffer.from(secret.slice('whsec_'.length), 'base64')
-      : Buffer.from(secret, 'utf8');
+    const encoded = (secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret).trim();
+    if (!BASE64.test(encoded)) {
+      throw new ConfigurationError(
+        `${name} is not a Standard Webhooks secret: use base64, optionally after whsec_, such as the output of openssl rand -base64 32 (a passphrase keeps its key as whsec_ followed by its base64)`,
+      );
+    }
+    key = Buffer.from(encoded, 'base64');
   } else {
     key = Buffer.from(secret);
   }
   if (key.length < MIN_SECRET_BYTES) {
-    throw new ConfigurationError(`signingSecret must be at least ${MIN_SECRET_BYTES} bytes long`);
+    throw new ConfigurationError(
+      `${name} is too short: use at least ${MIN_SECRET_BYTES} bytes after base64 decoding (${key.length} given), such as the output of openssl rand -base64 32`,
+    );
   }
   return key;
 }
@@ -60,7 +73,7 @@ export class WebhookSigner {
   readonly #now: () => number;
 
   constructor(secret: WebhookSecret, now: () => number = Date.now) {
-    this.#key = secretKey(secret);
+    this.#key = decodeWebhookSecret(secret);
     this.#now = now;
   }
 
@@ -108,7 +121,7 @@ export class WebhookVerifier {
   readonly #seen = new Map<string, number>();
 
   constructor(options: WebhookVerifierOptions) {
-    this.#key = secretKey(options.secret);
+    this.#key = decodeWebhookSecret(options.secret);
     this.#toleranceSeconds = options.toleranceSeconds ?? DEFAULT_SIGNATURE_TOLERANCE_SECONDS;
     this.#memory = options.replayMemory ?? 10_000;
     this.#now = options.now ?? Date.now;

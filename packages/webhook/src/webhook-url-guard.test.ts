@@ -56,8 +56,31 @@ describe('address classification', () => {
     ['::ffff:127.0.0.1', 'loopback'],
     ['64:ff9b::a9fe:a9fe', 'metadata'],
     ['2002:a00:1::1', 'private'],
-    ['::10.0.0.1', 'private'],
     ['::ffff:8.8.8.8', 'public'],
+    ['::ffff:0:a9fe:a9fe', 'metadata'], // IPv4-translated (RFC 6145)
+    ['64:ff9b::8.8.8.8', 'public'],
+    ['64:ff9b::10.0.0.1', 'private'],
+    // The ranges the hand-written table missed.
+    ['64:ff9b:1::a9fe:a9fe', 'tunnel'], // local-use NAT64 (RFC 8215): where the IPv4 sits is the operator's
+    ['64:ff9b:1:ffff::1', 'tunnel'],
+    ['2001::1', 'tunnel'], // Teredo
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'tunnel'],
+    ['::ffff:0:0', 'unspecified'], // IPv4-mapped, checked by its IPv4 address
+    ['::ffff:192.168.0.1', 'private'],
+    ['::ffff:100.64.0.1', 'private'],
+    ['::ffff:224.0.0.1', 'multicast'],
+    ['::ffff:255.255.255.255', 'reserved'],
+    // Ranges ipaddr.js names that the table did not.
+    ['::10.0.0.1', 'private'], // deprecated IPv4-compatible form
+    ['::a00:1', 'private'], // the same, as a URL spells it
+    ['100::1', 'reserved'], // discard-only
+    ['2001:2::1', 'reserved'], // benchmarking
+    ['2001:db8::1', 'reserved'], // documentation
+    ['3fff::1', 'reserved'], // documentation
+    ['fec0::1', 'private'], // deprecated site-local
+    ['192.0.2.1', 'reserved'],
+    ['198.18.0.1', 'reserved'],
+    ['240.0.0.1', 'reserved'],
     ['not-an-ip', 'invalid'],
   ])('%s is %s', (address, expected) => {
     expect(classifyAddress(address)).toBe(expected);
@@ -120,8 +143,8 @@ describe('resolveWebhookTarget', () => {
     expect((await refusal('http://127.0.0.1:8080/hook')).reason).toMatch(/loopback/);
     expect((await refusal('http://[::1]/hook')).reason).toMatch(/loopback/);
     expect((await refusal('http://0.0.0.0/hook')).reason).toMatch(/unspecified/);
-    expect((await refusal('http://internal.example.com/hook')).reason).toMatch(
-      /internal.example.com resolves to 10.0.0.7 and is a private address/,
+    expect((await refusal('http://internal.example.com/hook')).reason).toBe(
+      'internal.example.com resolves to a private address; set allowPrivateNetworks to allow it',
     );
     const allowed = await resolveWebhookTarget('http://internal.example.com/hook', {
       dnsLookup,
@@ -131,7 +154,52 @@ describe('resolveWebhookTarget', () => {
   });
 
   it('refuses a name when any one of its addresses is refused', async () => {
-    expect((await refusal('http://both.example.com/')).reason).toMatch(/10.0.0.7/);
+    expect((await refusal('http://both.example.com/')).reason).toMatch(/resolves to a private address/);
+  });
+
+  it('never says which address a name resolved to', async () => {
+    const hidden = stubDns({
+      'meta.example.com': ['169.254.169.254'],
+      'teredo.example.com': ['2001:0:4136:e378:8000:63bf:3fff:fdd2'],
+      'inside.example.com': ['93.184.216.34', '10.9.8.7'],
+      'mapped.example.com': ['::ffff:10.9.8.7'],
+    });
+    for (const [url, reason] of [
+      ['http://meta.example.com/', 'meta.example.com resolves to a metadata address, which is never allowed'],
+      [
+        'http://teredo.example.com/',
+        'teredo.example.com resolves to a tunnel address, which is never allowed',
+      ],
+      [
+        'http://inside.example.com/',
+        'inside.example.com resolves to a private address; set allowPrivateNetworks to allow it',
+      ],
+      [
+        'http://mapped.example.com/',
+        'mapped.example.com resolves to a private address; set allowPrivateNetworks to allow it',
+      ],
+    ] as const) {
+      const error = await resolveWebhookTarget(url, { dnsLookup: hidden }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(WebhookUrlRefusedError);
+      expect((error as WebhookUrlRefusedError).reason).toBe(reason);
+      expect((error as Error).message).not.toMatch(/169\.254|10\.9\.8\.7|2001:0|ffff/);
+    }
+  });
+
+  it('refuses the NAT64 local-use, Teredo and IPv4-mapped ranges even with allowPrivateNetworks', async () => {
+    for (const [url, reason] of [
+      ['http://[64:ff9b:1::a00:1]/', 'is a tunnel address, which is never allowed'],
+      ['http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', 'is a tunnel address, which is never allowed'],
+      ['http://[::ffff:169.254.169.254]/', 'is a metadata address, which is never allowed'],
+      ['http://[::ffff:169.254.1.1]/', 'is a link-local address, which is never allowed'],
+    ] as const) {
+      expect((await refusal(url, { allowPrivateNetworks: true })).reason).toContain(reason);
+    }
+    expect((await refusal('http://[::ffff:10.0.0.1]/')).reason).toMatch(/private address/);
+    await expect(
+      resolveWebhookTarget('http://[::ffff:10.0.0.1]/', { allowPrivateNetworks: true }),
+    ).resolves.toBeTruthy();
+    await expect(resolveWebhookTarget('http://[64:ff9b::808:808]/')).resolves.toBeTruthy();
   });
 
   it('refuses other schemes, credentials, and hosts outside allowedWebhookHosts', async () => {

@@ -1,14 +1,15 @@
 import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { DeliveryError, describeError } from '@asyncmcp/core';
+import ipaddr from 'ipaddr.js';
 import { redactUrl } from './webhook-http.js';
 
 /**
  * The SSRF guard of PROTOCOL.md §3: a webhook URL comes from a client, so before the server POSTs to it
- * the host is resolved and every address it resolves to is classified. Cloud-metadata, link-local,
- * multicast and reserved addresses are refused always; private, loopback and unspecified ones unless the
- * server allows private networks. The caller then connects to an address it validated here (see
+ * the host is resolved and every address it resolves to is classified, by the ranges `ipaddr.js` knows.
+ * Cloud-metadata, link-local, multicast, reserved and tunnel addresses are refused always; private,
+ * loopback and unspecified ones unless the server allows private networks. The caller then connects to an address it validated here (see
  * `pinnedLookup`), so a DNS answer that changes between the check and the connection cannot redirect it.
  */
 
@@ -17,102 +18,80 @@ export type AddressClass =
   | 'link-local'
   | 'multicast'
   | 'reserved'
+  /** IPv6 that tunnels or translates to an IPv4 address the guard cannot check (Teredo, local-use NAT64). */
+  | 'tunnel'
   | 'loopback'
   | 'unspecified'
   | 'private'
   | 'public';
 
-const NEVER_ALLOWED: ReadonlySet<AddressClass> = new Set(['metadata', 'link-local', 'multicast', 'reserved']);
+const NEVER_ALLOWED: ReadonlySet<AddressClass> = new Set([
+  'metadata',
+  'link-local',
+  'multicast',
+  'reserved',
+  'tunnel',
+]);
 const PRIVATE: ReadonlySet<AddressClass> = new Set(['loopback', 'unspecified', 'private']);
 
-function blockList(entries: Array<[string, number, 'ipv4' | 'ipv6']>): BlockList {
-  const list = new BlockList();
-  for (const [network, prefix, type] of entries) {
-    if ((type === 'ipv4' && prefix === 32) || (type === 'ipv6' && prefix === 128))
-      list.addAddress(network, type);
-    else list.addSubnet(network, prefix, type);
-  }
-  return list;
-}
+// Cloud metadata services are single addresses, not ranges, so no IP library names them.
+const METADATA_ADDRESSES: ReadonlySet<string> = new Set(
+  [
+    '169.254.169.254', // AWS, GCP, Azure, OpenStack …
+    '169.254.170.2', // AWS ECS task metadata
+    '100.100.100.200', // Alibaba Cloud
+    '168.63.129.16', // Azure wire server (a public address, so named here)
+    '192.0.0.192', // Oracle Cloud
+    'fd00:ec2::254', // AWS IMDS over IPv6
+  ].map((address) => ipaddr.parse(address).toNormalizedString()),
+);
 
-// Checked in this order: the first list an address is on names its class.
-const CLASSES: ReadonlyArray<[AddressClass, BlockList]> = [
-  [
-    'metadata',
-    blockList([
-      ['169.254.169.254', 32, 'ipv4'], // AWS, GCP, Azure, OpenStack …
-      ['169.254.170.2', 32, 'ipv4'], // AWS ECS task metadata
-      ['100.100.100.200', 32, 'ipv4'], // Alibaba Cloud
-      ['168.63.129.16', 32, 'ipv4'], // Azure wire server (a public address, so named here)
-      ['192.0.0.192', 32, 'ipv4'], // Oracle Cloud
-      ['fd00:ec2::254', 128, 'ipv6'], // AWS IMDS over IPv6
-    ]),
-  ],
-  [
-    'link-local',
-    blockList([
-      ['169.254.0.0', 16, 'ipv4'],
-      ['fe80::', 10, 'ipv6'],
-    ]),
-  ],
-  [
-    'multicast',
-    blockList([
-      ['224.0.0.0', 4, 'ipv4'],
-      ['ff00::', 8, 'ipv6'],
-    ]),
-  ],
-  [
-    'reserved',
-    blockList([
-      ['240.0.0.0', 4, 'ipv4'], // includes 255.255.255.255
-      ['192.0.2.0', 24, 'ipv4'], // documentation ranges: nobody legitimate lives there
-      ['198.51.100.0', 24, 'ipv4'],
-      ['203.0.113.0', 24, 'ipv4'],
-      ['2001:db8::', 32, 'ipv6'],
-    ]),
-  ],
-  [
-    'loopback',
-    blockList([
-      ['127.0.0.0', 8, 'ipv4'],
-      ['::1', 128, 'ipv6'],
-    ]),
-  ],
-  [
-    'unspecified',
-    blockList([
-      ['0.0.0.0', 8, 'ipv4'],
-      ['::', 128, 'ipv6'],
-    ]),
-  ],
-  [
-    'private',
-    blockList([
-      ['10.0.0.0', 8, 'ipv4'],
-      ['172.16.0.0', 12, 'ipv4'],
-      ['192.168.0.0', 16, 'ipv4'],
-      ['100.64.0.0', 10, 'ipv4'], // carrier-grade NAT, often a provider's internal network
-      ['198.18.0.0', 15, 'ipv4'], // benchmarking
-      ['192.0.0.0', 24, 'ipv4'], // IETF protocol assignments
-      ['fc00::', 7, 'ipv6'], // unique local
-      ['fec0::', 10, 'ipv6'], // deprecated site-local
-    ]),
-  ],
-];
+/**
+ * The class of each range `ipaddr.js` names (its `range()`). A name missing here — one a later version
+ * of the library adds — is treated as reserved: an unknown special range is refused, not let through.
+ */
+const RANGE_CLASSES: Readonly<Record<string, AddressClass>> = {
+  unicast: 'public',
+  unspecified: 'unspecified',
+  loopback: 'loopback',
+  private: 'private',
+  carrierGradeNat: 'private', // often a provider's internal network
+  uniqueLocal: 'private',
+  deprecatedSiteLocal: 'private',
+  linkLocal: 'link-local',
+  multicast: 'multicast',
+  broadcast: 'reserved',
+  teredo: 'tunnel',
+  rfc6052: 'tunnel', // NAT64 other than the well-known prefix, whose IPv4 address is checked instead
+};
 
-/** Classifies one literal IPv4 or IPv6 address. IPv4 embedded in IPv6 is classified as the IPv4 it names. */
+// NAT64's well-known prefix carries the IPv4 address in its last 32 bits (RFC 6052); the local-use
+// prefix 64:ff9b:1::/48 (RFC 8215) may carry it anywhere, so only the well-known one can be checked.
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96');
+// The deprecated IPv4-compatible form `::a.b.c.d` (RFC 4291), which no library range names (ipaddr.js
+// reads its dotted spelling as IPv4-mapped, its hex spelling as unicast).
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+
+/**
+ * Classifies one literal IPv4 or IPv6 address. IPv6 that carries an IPv4 address a connection can reach
+ * (IPv4-mapped, IPv4-translated, IPv4-compatible, NAT64's well-known prefix, 6to4) is classified as
+ * that IPv4 address.
+ */
 export function classifyAddress(address: string): AddressClass | 'invalid' {
   const bare = stripBrackets(address).split('%')[0] ?? '';
-  const family = isIP(bare);
-  if (family === 0) return 'invalid';
-  if (family === 6) {
-    const embedded = embeddedIpv4(bare);
-    if (embedded !== undefined) return classifyAddress(embedded);
-  }
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  for (const [name, list] of CLASSES) if (list.check(bare, type)) return name;
-  return 'public';
+  // node:net decides what is an address: ipaddr.js also accepts forms like `0x7f.1` no resolver returns.
+  if (isIP(bare) === 0) return 'invalid';
+  return classifyParsed(ipaddr.parse(bare));
+}
+
+function classifyParsed(parsed: ipaddr.IPv4 | ipaddr.IPv6): AddressClass {
+  if (METADATA_ADDRESSES.has(parsed.toNormalizedString())) return 'metadata';
+  if (parsed.kind() === 'ipv4') return RANGE_CLASSES[parsed.range()] ?? 'reserved';
+  const v6 = parsed as ipaddr.IPv6;
+  const range: string = v6.range();
+  const embedded = embeddedIpv4(v6, range);
+  if (embedded !== undefined) return classifyParsed(embedded);
+  return RANGE_CLASSES[range] ?? 'reserved';
 }
 
 /** Whether the guard lets a connection to an address of this class through. */
@@ -125,42 +104,24 @@ export function isAllowedClass(
   return true;
 }
 
-/**
- * The IPv4 address an IPv6 address carries, for the forms a connection can reach it by: IPv4-mapped
- * (`::ffff:a.b.c.d`), NAT64 (`64:ff9b::/96`), 6to4 (`2002::/16`) and the old IPv4-compatible `::a.b.c.d`.
- */
-function embeddedIpv4(address: string): string | undefined {
-  const words = expandIpv6(address);
-  if (!words) return undefined;
-  const v4 = (high: number, low: number) => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
-  const zero = (from: number, to: number) => words.slice(from, to).every((word) => word === 0);
-  if (zero(0, 5) && words[5] === 0xffff) return v4(words[6] as number, words[7] as number);
-  if (words[0] === 0x64 && words[1] === 0xff9b && zero(2, 6))
-    return v4(words[6] as number, words[7] as number);
-  if (words[0] === 0x2002) return v4(words[1] as number, words[2] as number);
-  // `::` and `::1` are IPv6's own unspecified and loopback addresses, not embedded IPv4.
-  if (zero(0, 6) && !(words[6] === 0 && (words[7] as number) <= 1)) {
-    return v4(words[6] as number, words[7] as number);
+/** The IPv4 address an IPv6 address of one of the carrying ranges reaches, if it is one. */
+function embeddedIpv4(address: ipaddr.IPv6, range: string): ipaddr.IPv4 | undefined {
+  const words = address.parts;
+  const v4 = (high: number, low: number) => new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  switch (range) {
+    case 'ipv4Mapped':
+      return address.toIPv4Address();
+    case 'rfc6145': // IPv4-translated, ::ffff:0:a.b.c.d
+      return v4(words[6] as number, words[7] as number);
+    case 'rfc6052':
+      return address.match(NAT64_WELL_KNOWN) ? v4(words[6] as number, words[7] as number) : undefined;
+    case '6to4':
+      return v4(words[1] as number, words[2] as number);
+    case 'unicast':
+      return address.match(IPV4_COMPATIBLE) ? v4(words[6] as number, words[7] as number) : undefined;
+    default:
+      return undefined;
   }
-  return undefined;
-}
-
-/** Eight 16-bit words of an IPv6 address (which `isIP` already accepted). */
-function expandIpv6(address: string): number[] | undefined {
-  let text = address.toLowerCase();
-  const dotted = text.match(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const parse = (part: string) =>
-    part === '' ? [] : part.split(':').map((word) => Number.parseInt(word, 16));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const missing = 8 - left.length - right.length;
-  if (missing < 0 || (tail === undefined && missing !== 0)) return undefined;
-  return [...left, ...new Array<number>(missing).fill(0), ...right];
 }
 
 function stripBrackets(host: string): string {
@@ -254,18 +215,23 @@ export async function resolveWebhookTarget(
 
   const allowPrivate = policy.allowPrivateNetworks ?? false;
   // Every address must pass: a name that resolves to one public and one private address must not get
-  // through by the luck of which one the connection picks.
+  // through by the luck of which one the connection picks. The refusal names the class, never the
+  // address a name resolved to: the reason reaches the client, who must not learn the inside network.
   for (const { address } of addresses) {
     const addressClass = classifyAddress(address);
     if (isAllowedClass(addressClass, allowPrivate)) continue;
-    const via = literal !== 0 ? '' : ` resolves to ${address} and`;
-    if (addressClass === 'invalid') refuse(`${hostname}${via} is not a valid address`);
-    if (NEVER_ALLOWED.has(addressClass as AddressClass)) {
-      refuse(`${hostname}${via} is a ${addressClass} address, which is never allowed`);
-    }
-    refuse(`${hostname}${via} is a ${addressClass} address; set allowPrivateNetworks to allow it`);
+    const what = literal !== 0 ? `${hostname} is` : `${hostname} resolves to`;
+    if (addressClass === 'invalid') refuse(`${what} an invalid address`);
+    const described = describeClass(addressClass as AddressClass);
+    if (NEVER_ALLOWED.has(addressClass as AddressClass))
+      refuse(`${what} ${described}, which is never allowed`);
+    refuse(`${what} ${described}; set allowPrivateNetworks to allow it`);
   }
   return { url: parsed, hostname, addresses };
+}
+
+function describeClass(addressClass: AddressClass): string {
+  return addressClass === 'tunnel' ? 'a tunnel address' : `a ${addressClass} address`;
 }
 
 function isAllowedHost(hostname: string, allowed: readonly string[]): boolean {

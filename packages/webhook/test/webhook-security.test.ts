@@ -173,6 +173,7 @@ describe('SSRF guard', () => {
     const dnsLookup = stubDns({
       'rebind.example.com': ['10.20.30.40'],
       'meta.example.com': ['169.254.169.254'],
+      'mapped.example.com': ['::ffff:127.0.0.1'],
     });
     const { url, manager } = await startManager({ dnsLookup });
     const receiver = await startCountingReceiver();
@@ -186,17 +187,39 @@ describe('SSRF guard', () => {
       ['http://10.0.0.5/hook', /private address; set allowPrivateNetworks/],
       ['http://192.168.1.20/hook', /private address/],
       [receiver.url, /loopback address/],
-      [
-        'http://rebind.example.com/hook',
-        /rebind\.example\.com resolves to 10\.20\.30\.40 and is a private address/,
-      ],
-      ['http://meta.example.com/hook', /never allowed/],
+      ['http://rebind.example.com/hook', /rebind\.example\.com resolves to a private address/],
+      ['http://meta.example.com/hook', /meta\.example\.com resolves to a metadata address, which is never/],
+      ['http://mapped.example.com/hook', /mapped\.example\.com resolves to a loopback address/],
       ['file:///etc/passwd', /scheme/],
     ];
     for (const [webhookUrl, reason] of cases) {
       const reply = await post(url, INITIALIZE(webhookUrl));
       expect(reply.status, webhookUrl).toBe(400);
-      expect(((await reply.json()) as { error: string }).error).toMatch(reason);
+      const { error } = (await reply.json()) as { error: string };
+      expect(error).toMatch(reason);
+      // What a name resolved to is the inside of the network: the client never learns it.
+      expect(error).not.toMatch(/10\.20\.30\.40|169\.254\.169\.254 and|127\.0\.0\.1 and|::ffff/);
+    }
+    expect(manager.sessions.size).toBe(0);
+    expect(receiver.hits).toHaveLength(0);
+  });
+
+  it('refuses the NAT64 local-use, Teredo and IPv4-mapped ranges even when private networks are allowed', async () => {
+    const receiver = await startCountingReceiver();
+    const port = receiver.server.port;
+    const { url, manager } = await startManager({ allowPrivateNetworks: true });
+    for (const [webhookUrl, reason] of [
+      // Local-use NAT64 (RFC 8215) with 169.254.169.254 in its last 32 bits.
+      [`http://[64:ff9b:1::a9fe:a9fe]:${port}/hook`, 'is a tunnel address, which is never allowed'],
+      // Teredo: the IPv4 address behind it is obfuscated, so it cannot be checked.
+      [`http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]:${port}/hook`, 'is a tunnel address'],
+      // IPv4-mapped: checked by the IPv4 address it carries.
+      [`http://[::ffff:169.254.169.254]:${port}/hook`, 'is a metadata address, which is never allowed'],
+      [`http://[::ffff:169.254.10.10]:${port}/hook`, 'is a link-local address, which is never allowed'],
+    ] as const) {
+      const reply = await post(url, INITIALIZE(webhookUrl));
+      expect(reply.status, webhookUrl).toBe(400);
+      expect(((await reply.json()) as { error: string }).error, webhookUrl).toContain(reason);
     }
     expect(manager.sessions.size).toBe(0);
     expect(receiver.hits).toHaveLength(0);
@@ -235,7 +258,9 @@ describe('SSRF guard', () => {
     });
     expect(list.status).toBe(200);
     const refused = await logger.waitFor('webhook URL refused', 10_000);
-    expect(String(refused.fields.reason)).toMatch(/hooks\.test resolves to 169\.254\.169\.254/);
+    expect(String(refused.fields.reason)).toBe(
+      'hooks.test resolves to a metadata address, which is never allowed',
+    );
     expect(receiver.hits).toHaveLength(1);
     expect(manager.metrics.refused).toBeGreaterThanOrEqual(1);
     expect(dnsLookup.calls.length).toBeGreaterThanOrEqual(3);
