@@ -14,6 +14,7 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
   type Logger,
+  type MessageSigning,
   MetaKey,
   QueueConsumer,
   type QueueMessage,
@@ -37,10 +38,11 @@ import {
 } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
-import { isFifoQueue, SqsQueueSource, SqsSender } from './sqs-queue.js';
+import { isFifoQueue, SqsSender } from './sqs-queue.js';
+import { readableQueue, type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';
 import { WorkerInbox, type WorkerInboxOption } from './worker-inbox.js';
 
-export interface SqsSessionManagerOptions {
+export interface SqsSessionManagerOptions extends SqsSigningOptions {
   sqsClient: SQSClient;
   /** The queue every client sends to. */
   requestQueueUrl: string;
@@ -52,7 +54,10 @@ export interface SqsSessionManagerOptions {
   maxMessages?: number;
   /** Visibility of a received request; extended every half of it while the request runs. @default 30 */
   visibilityTimeoutSeconds?: number;
-  /** Messages that cannot be parsed go here before they are deleted. @default none (deleted with a log line) */
+  /**
+   * Messages that cannot be parsed, and with `signingSecret` messages refused for their signature, go
+   * here before they are deleted. @default none (deleted with a log line)
+   */
   deadLetterQueueUrl?: string;
   /** Most live sessions; `initialize` beyond it gets a JSON-RPC error. @default unlimited */
   maxSessions?: number;
@@ -104,7 +109,8 @@ export interface SqsSessionManagerOptions {
   /**
    * Where each session's client is answered, and how. An extension point for transports built on this
    * manager (`@asyncmcp/sns-sqs` publishes to the topic named in `_meta.clientTopicArn`); such a channel
-   * checks its own size limit, and `maxMessageBytes` is not used.
+   * checks its own size limit, and `maxMessageBytes` is not used. With `signingSecret`, it must sign
+   * what it sends with the same secret.
    * @default the SQS queue named in `_meta.responseQueueUrl`
    */
   replyChannel?: SqsReplyChannel;
@@ -149,7 +155,8 @@ export class SqsSessionManager implements SessionManager {
   #aliveTimer: (() => void) | undefined;
   /** Each received message unwrapped once, for both its ordering key and its handling. */
   readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
-  readonly stats = { poisoned: 0, unroutable: 0, handedBack: 0, aliveSent: 0, farewells: 0 };
+  readonly #signing: MessageSigning | undefined;
+  readonly stats = { poisoned: 0, unroutable: 0, handedBack: 0, aliveSent: 0, farewells: 0, refused: 0 };
 
   constructor(options: SqsSessionManagerOptions) {
     if (!options.requestQueueUrl) throw new ConfigurationError('SqsSessionManager needs a requestQueueUrl');
@@ -157,7 +164,8 @@ export class SqsSessionManager implements SessionManager {
       throw new ConfigurationError('SqsSessionManager needs createServer');
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    const replies = options.replyChannel ?? sqsReplyChannel(options);
+    this.#signing = sqsMessageSigning(options);
+    const replies = options.replyChannel ?? sqsReplyChannel(options, this.#signing);
     if (options.stateless && options.inbox !== undefined) {
       throw new ConfigurationError(
         'SqsSessionManager: inbox cannot be used with stateless (a stateless worker holds no session to send to it)',
@@ -218,7 +226,13 @@ export class SqsSessionManager implements SessionManager {
   #consumerOf(queueUrl: string, from: 'shared' | 'inbox'): QueueConsumer {
     const options = this.#options;
     return new QueueConsumer({
-      source: new SqsQueueSource(options.sqsClient, queueUrl),
+      // With a secret, a message nobody signed with it (an injected request) never reaches a session.
+      source: readableQueue(options.sqsClient, queueUrl, this.#signing, {
+        logger: this.#logger,
+        deadLetter:
+          options.deadLetterQueueUrl === undefined ? undefined : (message) => this.#deadLetter(message),
+        onRefused: () => this.stats.refused++,
+      }),
       handle: (message) => this.#handle(message, from),
       // One session's messages are handed over in arrival order; sessions do not wait on each other.
       // The attributes may be inside an SNS envelope, so the key is read from the unwrapped message.
@@ -395,6 +409,12 @@ export class SqsSessionManager implements SessionManager {
     const dlq = this.#options.deadLetterQueueUrl;
     this.#logger.error({ messageId: message.messageId, reason, deadLetterQueueUrl: dlq }, 'poison message');
     if (!dlq) return 'delete';
+    return (await this.#deadLetter(message)) ? 'delete' : 'retry';
+  }
+
+  /** Copies a message to the dead-letter queue as it came; false when that failed (keep the message). */
+  async #deadLetter(message: QueueMessage): Promise<boolean> {
+    const dlq = this.#options.deadLetterQueueUrl as string;
     try {
       await this.#options.sqsClient.send(
         new SendMessageCommand({
@@ -413,14 +433,14 @@ export class SqsSessionManager implements SessionManager {
             : {}),
         }),
       );
-      return 'delete';
+      return true;
     } catch (error) {
       // Keep the message rather than lose it; it comes back after its visibility timeout.
       this.#logger.error(
         { messageId: message.messageId, err: describeError(error) },
         'could not dead-letter a message',
       );
-      return 'retry';
+      return false;
     }
   }
 }
@@ -431,8 +451,11 @@ function sumStats(a: Record<string, number>, b: Record<string, number> | undefin
 }
 
 /** The default reply channel: the SQS queue each client names in `_meta.responseQueueUrl`. */
-function sqsReplyChannel(options: SqsSessionManagerOptions): SqsReplyChannel {
-  const sender = new SqsSender(options.sqsClient);
+function sqsReplyChannel(
+  options: SqsSessionManagerOptions,
+  signing: MessageSigning | undefined,
+): SqsReplyChannel {
+  const sender = new SqsSender(options.sqsClient, { signer: signing?.signer });
   return {
     addressDescription: `_meta.${MetaKey.ResponseQueueUrl}`,
     addressOf: (initialize) => readMeta(initialize, MetaKey.ResponseQueueUrl),
