@@ -612,6 +612,34 @@ describe('resolveConfig: bad configuration, one line each', () => {
   });
 });
 
+describe('resolveConfig: signed queue messages', () => {
+  it('takes the signing secret with sqs and sns-sqs too, from flags, ASYNCMCP_SIGNING_SECRET and the file', () => {
+    expect(resolve({ flags: { requestQueueUrl: QUEUE } }).signingSecret).toBeUndefined();
+    expect(resolve({ flags: { requestQueueUrl: QUEUE, signingSecret: SECRET } }).signingSecret).toBe(SECRET);
+    expect(
+      resolve({
+        flags: { backend: 'sns-sqs', requestTopicArn: TOPIC },
+        env: { ASYNCMCP_SIGNING_SECRET: `${SECRET}-env` },
+        file: { path: 'g.yaml', contents: `signingSecret: ${SECRET}-file` },
+      }).signingSecret,
+    ).toBe(`${SECRET}-env`);
+    expect(
+      resolve({
+        flags: { requestQueueUrl: QUEUE },
+        file: { path: 'g.yaml', contents: `signingSecret: ${SECRET}-file` },
+      }).signingSecret,
+    ).toBe(`${SECRET}-file`);
+  });
+
+  it('refuses a short secret with the queue backends as with the others, without echoing it', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, signingSecret: 'fifteen-bytes!!' } },
+      'invalid-value',
+      'the signing secret from --signing-secret is too short: use at least 16 bytes (such as the output of openssl rand -hex 32)',
+    );
+  });
+});
+
 describe('resolveConfig: the sns-sqs backend', () => {
   it('takes a request topic, and optionally a response topic and queue', () => {
     expect(resolve({ flags: { backend: 'sns-sqs', requestTopicArn: TOPIC } })).toMatchObject({
@@ -802,11 +830,6 @@ describe('resolveConfig: settings of another backend, one line each', () => {
       { flags: { requestQueueUrl: QUEUE, serverUrl: SERVER } },
       'setting-not-for-backend',
       '--server-url belongs to the webhook and hybrid backends, not sqs: remove it, or choose --backend webhook; the sqs backend takes --request-queue-url instead',
-    );
-    expectRefused(
-      { flags: { backend: 'sns-sqs', requestTopicArn: TOPIC }, env: { ASYNCMCP_SIGNING_SECRET: SECRET } },
-      'setting-not-for-backend',
-      '--signing-secret (set by environment variable ASYNCMCP_SIGNING_SECRET) belongs to the webhook and hybrid backends, not sns-sqs: remove it, or choose --backend webhook',
     );
     expectRefused(
       { flags: { requestQueueUrl: QUEUE, webhookPath: '/hooks' } },

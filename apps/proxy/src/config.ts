@@ -86,7 +86,11 @@ export interface GatewayConfig {
   webhookBaseUrl: string | undefined;
   /** webhook, hybrid: where webhooks are received (`/webhooks`); undefined for the other backends. */
   webhookPath: string | undefined;
-  /** webhook, hybrid: the Standard Webhooks secret. A secret: never logged or echoed. */
+  /**
+   * The Standard Webhooks secret shared with the servers: sqs, sns-sqs sign every message and refuse
+   * answers not signed with it; webhook, hybrid sign requests and refuse unsigned deliveries. A secret:
+   * never logged or echoed.
+   */
   signingSecret: string | undefined;
   port: number;
   host: string;
@@ -371,7 +375,7 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
     serverUrl,
     webhookBaseUrl,
     webhookPath,
-    signingSecret: forBackend(webhook, pick('signingSecret'), parseSigningSecret),
+    signingSecret: optional(pick('signingSecret'), parseSigningSecret),
     port: optional(pick('port'), parsePort) ?? 8080,
     host,
     path,
@@ -811,6 +815,11 @@ export interface ServeConfig {
   requestQueueUrl: string | undefined;
   /** webhook, hybrid: the HTTP endpoint serve listens on; undefined for the queue backends. */
   http: ServeHttpConfig | undefined;
+  /**
+   * The secret shared with the clients: sqs, sns-sqs sign every message and refuse requests not signed
+   * with it; webhook, hybrid sign deliveries (and webhook refuses unsigned requests). Never logged.
+   */
+  signingSecret: string | undefined;
   upstream: ServeUpstream;
   maxSessions: number;
   sessionIdleTimeoutMs: number;
@@ -847,8 +856,6 @@ export interface ServeHttpConfig {
   host: string;
   /** The endpoint's path: `/mcp/request` (webhook) or `/mcp` (hybrid) unless given. */
   path: string;
-  /** A secret: never logged or echoed. */
-  signingSecret: string | undefined;
   /** Deliver to loopback and private addresses too (the SSRF guard's `allowPrivateNetworks`). */
   allowPrivateNetworks: boolean;
   /** Deliver only to these hosts; undefined for any host the address checks allow. */
@@ -900,6 +907,7 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
     backend,
     requestQueueUrl,
     http,
+    signingSecret: optional(pick('signingSecret'), parseSigningSecret),
     upstream: resolveUpstream(backend, flags, fileInput, pick),
     maxSessions: optional(pick('maxSessions'), parseMaxSessions) ?? 100,
     sessionIdleTimeoutMs:
@@ -991,7 +999,6 @@ function resolveServeHttp(
     port,
     host: optional(pick('host'), parseHost) ?? '127.0.0.1',
     path: optional(pick('path'), parsePath) ?? (backend === 'hybrid' ? '/mcp' : '/mcp/request'),
-    signingSecret: optional(pick('signingSecret'), parseSigningSecret),
     allowPrivateNetworks:
       optional(pick('allowPrivateNetworks'), (raw) => parseBoolean(raw, 'allow-private-networks switch')) ??
       false,

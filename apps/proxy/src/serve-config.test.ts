@@ -57,6 +57,8 @@ const SESSION_DEFAULTS = {
   aliveIntervalSeconds: 3,
   stateless: false,
   visibilityTimeoutSeconds: 30,
+  // Messages go unsigned, as Python peers send them.
+  signingSecret: undefined,
   // The region the request queue URL names.
   region: 'us-east-1',
   endpointUrl: undefined,
@@ -641,6 +643,42 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
   });
 });
 
+describe('resolveServeConfig: signed queue messages', () => {
+  const SECRET = 'a-shared-secret-of-32-characters';
+
+  it('takes the signing secret with sqs and sns-sqs, from flags, ASYNCMCP_SIGNING_SECRET and the file', () => {
+    expect(resolve({ flags: withCommand({ requestQueueUrl: QUEUE, signingSecret: SECRET }) })).toEqual({
+      backend: 'sqs',
+      requestQueueUrl: QUEUE,
+      http: undefined,
+      upstream: { kind: 'command', command: 'node', args: ['server.js'] },
+      ...SESSION_DEFAULTS,
+      signingSecret: SECRET,
+    });
+    expect(
+      resolve({
+        flags: withCommand({ backend: 'sns-sqs', requestQueueUrl: QUEUE }),
+        env: { ASYNCMCP_SIGNING_SECRET: `${SECRET}-env` },
+        file: { path: 's.yaml', contents: `signingSecret: ${SECRET}-file` },
+      }).signingSecret,
+    ).toBe(`${SECRET}-env`);
+    expect(
+      resolve({
+        flags: withCommand({ requestQueueUrl: QUEUE }),
+        file: { path: 's.yaml', contents: `signingSecret: ${SECRET}-file` },
+      }).signingSecret,
+    ).toBe(`${SECRET}-file`);
+  });
+
+  it('refuses a short secret with the queue backends, without echoing it', () => {
+    expectRefused(
+      { flags: withCommand({ requestQueueUrl: QUEUE, signingSecret: 'short-secret' }) },
+      'invalid-value',
+      'the signing secret from --signing-secret is too short: use at least 16 bytes (such as the output of openssl rand -hex 32)',
+    );
+  });
+});
+
 describe('resolveServeConfig: the webhook and hybrid backends', () => {
   const SECRET = 'a-shared-secret-of-32-characters';
 
@@ -652,7 +690,6 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
         port: 8000,
         host: '127.0.0.1',
         path: '/mcp/request',
-        signingSecret: undefined,
         allowPrivateNetworks: false,
         allowedWebhookHosts: undefined,
         webhookTools: undefined,
@@ -679,7 +716,6 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
       port: 0,
       host: '127.0.0.1',
       path: '/mcp',
-      signingSecret: undefined,
       allowPrivateNetworks: false,
       allowedWebhookHosts: undefined,
       webhookTools: ['report', 'export', 'sync'],
@@ -701,11 +737,11 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
         'command: node',
       ].join('\n'),
     };
+    expect(resolve({ file }).signingSecret).toBe(SECRET);
     expect(resolve({ file }).http).toEqual({
       port: 7000,
       host: '0.0.0.0',
       path: '/file/mcp',
-      signingSecret: SECRET,
       allowPrivateNetworks: true,
       allowedWebhookHosts: ['hooks.example.com', '*.internal.example.com'],
       webhookTools: ['a', 'b'],

@@ -146,9 +146,8 @@ export const SETTINGS = [
     value: '<secret>',
     env: ['ASYNCMCP_SIGNING_SECRET'],
     description:
-      'webhook, hybrid: Standard Webhooks secret shared with the server (whsec_<base64>, or any string of 16 bytes or more): deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
+      'Standard Webhooks secret shared with the servers (whsec_<base64>, or any string of 16 bytes or more): sqs, sns-sqs: every message is signed, and answers without a valid signature are refused; webhook, hybrid: deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
     defaultText: 'unsigned',
-    backends: ['webhook', 'hybrid'],
   },
   {
     key: 'port',
@@ -346,7 +345,7 @@ export const SERVE_SETTINGS = [
   {
     ...gatewaySetting('signingSecret'),
     description:
-      'webhook, hybrid: Standard Webhooks secret shared with the clients (whsec_<base64>, or any string of 16 bytes or more): deliveries are signed, and with webhook unsigned requests are refused; never logged',
+      'Standard Webhooks secret shared with the clients (whsec_<base64>, or any string of 16 bytes or more): sqs, sns-sqs: every message is signed, and unsigned, stale, replayed or forged requests are refused; webhook, hybrid: deliveries are signed, and with webhook unsigned requests are refused; never logged',
   },
   {
     key: 'allowPrivateNetworks',
