@@ -10,7 +10,10 @@ import { SnsPublisher } from './sns-publisher.js';
 import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
 export interface SnsSqsSessionManagerOptions
-  extends Omit<SqsSessionManagerOptions, 'replyChannel' | 'maxMessageBytes' | 'onControlMessage'>,
+  extends Omit<
+      SqsSessionManagerOptions,
+      'replyChannel' | 'maxMessageBytes' | 'onControlMessage' | 'bindSessionsToSender'
+    >,
     SubscriptionConfirmationOptions {
   /** Publishes to each session's response topic. */
   snsClient: SNSClient;

@@ -171,7 +171,7 @@ export class SqsQueueSource implements QueueSource {
           WaitTimeSeconds: request.waitTimeSeconds,
           VisibilityTimeout: request.visibilityTimeoutSeconds,
           MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SenderId'],
         }),
         { abortSignal: request.signal },
       );
@@ -181,6 +181,7 @@ export class SqsQueueSource implements QueueSource {
         body: message.Body ?? '',
         attributes: message.MessageAttributes ?? {},
         receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+        ...(message.Attributes?.SenderId === undefined ? {} : { senderId: message.Attributes.SenderId }),
       }));
     } catch (error) {
       if (request.signal.aborted) return [];

@@ -37,6 +37,7 @@ import {
   withResultMeta,
 } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SenderBinding } from './sender-binding.js';
 import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
 import { isFifoQueue, SqsSender } from './sqs-queue.js';
 import { readableQueue, type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';
@@ -89,6 +90,16 @@ export interface SqsSessionManagerOptions extends SqsSigningOptions {
    * @default false
    */
   stateless?: boolean;
+  /**
+   * Binds each session to the SQS `SenderId` (the IAM identity the queue service says sent it) of the
+   * message that opened it, and refuses that session's messages from any other sender: logged,
+   * dead-lettered when `deadLetterQueueUrl` is set, else deleted. It needs nothing of the client, so it
+   * guards Python clients' sessions too. Only for messages sent straight to SQS: through SNS, every
+   * message's sender is SNS itself (`@asyncmcp/sns-sqs` does not offer it). A client whose credentials
+   * change identity mid-session (another role session name) loses its session. Not with `stateless`.
+   * @default false
+   */
+  bindSessionsToSender?: boolean;
   /** Name prefix of an inbox this manager creates. @default 'asyncmcp-worker-' */
   inboxQueueNamePrefix?: string;
   /**
@@ -156,6 +167,7 @@ export class SqsSessionManager implements SessionManager {
   /** Each received message unwrapped once, for both its ordering key and its handling. */
   readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
   readonly #signing: MessageSigning | undefined;
+  readonly #senders: SenderBinding | undefined;
   readonly stats = { poisoned: 0, unroutable: 0, handedBack: 0, aliveSent: 0, farewells: 0, refused: 0 };
 
   constructor(options: SqsSessionManagerOptions) {
@@ -171,6 +183,12 @@ export class SqsSessionManager implements SessionManager {
         'SqsSessionManager: inbox cannot be used with stateless (a stateless worker holds no session to send to it)',
       );
     }
+    if (options.stateless && options.bindSessionsToSender) {
+      throw new ConfigurationError(
+        'SqsSessionManager: bindSessionsToSender cannot be used with stateless (a stateless worker holds no session to bind)',
+      );
+    }
+    this.#senders = options.bindSessionsToSender ? new SenderBinding() : undefined;
     if (options.inbox !== undefined) {
       this.#inbox = new WorkerInbox({
         sqsClient: options.sqsClient,
@@ -215,6 +233,7 @@ export class SqsSessionManager implements SessionManager {
         onsessioninitialized: options.onsessioninitialized,
         onsessionclosed: (sessionId) => {
           this.#affine.delete(sessionId);
+          this.#senders?.forget(sessionId);
           options.onsessionclosed?.(sessionId);
         },
       });
@@ -378,6 +397,9 @@ export class SqsSessionManager implements SessionManager {
       );
       return { settled: Promise.resolve('delete') };
     }
+    if (this.#senders && !this.#senders.admits(unwrapped.attributes[Attribute.SessionId], message.senderId)) {
+      return { settled: this.#refuseSender(message) };
+    }
     const releases = this.#options.releaseUnknownSessions ?? 0;
     // Only the request queue has other readers; nobody else would take a message from the inbox.
     const mayHandBack = from === 'shared' && (message.receiveCount ?? 1) <= releases;
@@ -387,6 +409,8 @@ export class SqsSessionManager implements SessionManager {
     );
     if (result.status === 'accepted') {
       if (from === 'inbox') this.#affine.add(result.sessionId);
+      // The first message a session accepts is the `initialize` that opened it.
+      this.#senders?.bind(result.sessionId, message.senderId);
       return { settled: result.settled.then((settlement) => (settlement === 'failed' ? 'retry' : 'delete')) };
     }
     // A stopping manager (either kind) hands the message back for another reader of the queue.
@@ -401,6 +425,18 @@ export class SqsSessionManager implements SessionManager {
     }
     this.stats.unroutable++;
     return { settled: Promise.resolve('delete') };
+  }
+
+  /** A message of a session from another sender than the one that opened it (`bindSessionsToSender`). */
+  async #refuseSender(message: QueueMessage): Promise<Disposition> {
+    this.stats.refused++;
+    const dlq = this.#options.deadLetterQueueUrl;
+    this.#logger.warn(
+      { messageId: message.messageId, senderId: message.senderId, deadLetterQueueUrl: dlq },
+      'message refused: not from the sender that opened its session',
+    );
+    if (!dlq) return 'delete';
+    return (await this.#deadLetter(message)) ? 'delete' : 'retry';
   }
 
   /** A message that can never be handled: keep a copy in the dead-letter queue, if there is one. */
