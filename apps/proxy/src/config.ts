@@ -837,6 +837,8 @@ export interface ServeConfig {
   aliveIntervalSeconds: number;
   /** sqs, sns-sqs: any worker answers any request; no session is held. */
   stateless: boolean;
+  /** sqs: a session takes messages only from the SQS SenderId of its `initialize`. */
+  bindSessionsToSender: boolean;
   /** sqs, sns-sqs: visibility of a received request, extended while it runs. */
   visibilityTimeoutSeconds: number;
   /**
@@ -939,7 +941,10 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
 function resolveWorkerSettings(
   aws: boolean,
   pick: (key: ServeSettingKey) => Raw | undefined,
-): Pick<ServeConfig, 'inbox' | 'aliveIntervalSeconds' | 'stateless' | 'visibilityTimeoutSeconds'> {
+): Pick<
+  ServeConfig,
+  'inbox' | 'aliveIntervalSeconds' | 'stateless' | 'bindSessionsToSender' | 'visibilityTimeoutSeconds'
+> {
   const stateless =
     aws && (optional(pick('stateless'), (raw) => parseBoolean(raw, 'stateless switch')) ?? false);
   const inboxRaw = aws ? pick('inbox') : undefined;
@@ -950,8 +955,18 @@ function resolveWorkerSettings(
       `--inbox ${inbox === 'create' ? 'create' : inbox.queueUrl} cannot be used with --stateless: a stateless worker holds no session to send to it`,
     );
   }
+  const bindSessionsToSender =
+    optional(pick('bindSessionsToSender'), (raw) => parseBoolean(raw, 'bind-sessions-to-sender switch')) ??
+    false;
+  if (stateless && bindSessionsToSender) {
+    throw new GatewayConfigError(
+      'invalid-value',
+      '--bind-sessions-to-sender cannot be used with --stateless: a stateless worker holds no session to bind',
+    );
+  }
   return {
     inbox: stateless || inbox === 'none' ? undefined : (inbox ?? (aws ? 'create' : undefined)),
+    bindSessionsToSender,
     aliveIntervalSeconds: optional(pick('aliveInterval'), (raw) => parseSeconds(raw, 'alive interval')) ?? 3,
     stateless,
     visibilityTimeoutSeconds:

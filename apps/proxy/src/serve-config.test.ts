@@ -56,6 +56,7 @@ const SESSION_DEFAULTS = {
   inbox: 'create',
   aliveIntervalSeconds: 3,
   stateless: false,
+  bindSessionsToSender: false,
   visibilityTimeoutSeconds: 30,
   // Messages go unsigned, as Python peers send them.
   signingSecret: undefined,
@@ -122,6 +123,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       inbox: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/worker-1' },
       aliveIntervalSeconds: 5,
       stateless: false,
+      bindSessionsToSender: false,
       visibilityTimeoutSeconds: 60,
       region: 'eu-west-1',
       endpointUrl: undefined,
@@ -195,6 +197,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       inbox: undefined,
       aliveIntervalSeconds: 1.5,
       stateless: true,
+      bindSessionsToSender: false,
       visibilityTimeoutSeconds: 120,
       region: 'eu-north-1',
       endpointUrl: 'http://127.0.0.1:4566',
@@ -357,11 +360,13 @@ describe('resolveServeConfig: the sns-sqs backend', () => {
     );
   });
 
-  it('shares every queue setting between sqs and sns-sqs', () => {
+  it('shares every queue setting between sqs and sns-sqs, but the binding to SQS senders', () => {
     // Both backends read a request queue; sns-sqs only answers differently (on each client's topic).
+    // Through SNS, though, every message's SenderId is SNS's own: sessions cannot be bound to it.
     for (const setting of SERVE_SETTINGS) {
       if (!('backends' in setting)) continue;
-      if ((setting.backends as readonly string[]).includes('sqs'))
+      if (setting.key === 'bindSessionsToSender') expect(setting.backends).toEqual(['sqs']);
+      else if ((setting.backends as readonly string[]).includes('sqs'))
         expect(setting.backends).toEqual(['sqs', 'sns-sqs']);
       // Named in the help, as the gateway's are.
       expect(setting.description.startsWith(`${setting.backends.join(', ')}: `)).toBe(true);
@@ -635,7 +640,7 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
     expectRefused(
       { flags: withCommand(), file: { path: 's.yaml', contents: 'authToken: 12345678' } },
       'unknown-config-key',
-      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, visibilityTimeout, region, endpointUrl, logLevel, command, args',
+      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, bindSessionsToSender, visibilityTimeout, region, endpointUrl, logLevel, command, args',
     );
     expect(
       refusal({ flags: withCommand(), file: { path: 's.yaml', contents: 'upstreamHeader: "A: 1"' } }).message,
@@ -668,6 +673,28 @@ describe('resolveServeConfig: signed queue messages', () => {
         file: { path: 's.yaml', contents: `signingSecret: ${SECRET}-file` },
       }).signingSecret,
     ).toBe(`${SECRET}-file`);
+  });
+
+  it('binds sessions to their sender with sqs only, and not with --stateless', () => {
+    expect(resolve({ flags: withCommand({ bindSessionsToSender: true }) }).bindSessionsToSender).toBe(true);
+    expect(
+      resolve({ flags: withCommand(), env: { ASYNCMCP_BIND_SESSIONS_TO_SENDER: 'true' } })
+        .bindSessionsToSender,
+    ).toBe(true);
+    expect(
+      resolve({ flags: withCommand(), file: { path: 's.yaml', contents: 'bindSessionsToSender: true' } })
+        .bindSessionsToSender,
+    ).toBe(true);
+    expectRefused(
+      { flags: withCommand({ backend: 'sns-sqs', bindSessionsToSender: true }) },
+      'setting-not-for-backend',
+      '--bind-sessions-to-sender belongs to the sqs backend, not sns-sqs: remove it, or choose --backend sqs',
+    );
+    expectRefused(
+      { flags: withCommand({ stateless: true, bindSessionsToSender: true }) },
+      'invalid-value',
+      '--bind-sessions-to-sender cannot be used with --stateless: a stateless worker holds no session to bind',
+    );
   });
 
   it('refuses a short secret with the queue backends, without echoing it', () => {

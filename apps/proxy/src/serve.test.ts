@@ -74,6 +74,7 @@ describe('startServe', () => {
     inbox: 'create',
     aliveIntervalSeconds: 3,
     stateless: false,
+    bindSessionsToSender: false,
     visibilityTimeoutSeconds: 30,
     region: undefined,
     endpointUrl: undefined,

@@ -92,7 +92,12 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
   } else {
     const sqsClient = await createSqsClient(config, options.createSqsClient);
     destroyClients = () => sqsClient.destroy();
-    manager = guarded(() => new SqsSessionManager({ ...managerOptions, sqsClient }), destroyClients);
+    // Only straight to SQS does SenderId name the client: through SNS every sender is SNS.
+    const bindSessionsToSender = config.bindSessionsToSender;
+    manager = guarded(
+      () => new SqsSessionManager({ ...managerOptions, sqsClient, bindSessionsToSender }),
+      destroyClients,
+    );
   }
   try {
     await manager.start();
@@ -114,6 +119,7 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
       stateless: config.stateless,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       signing: config.signingSecret === undefined ? 'off' : 'on',
+      bindSessionsToSender: config.bindSessionsToSender,
       configFile: config.configFile,
     },
     'serving',

@@ -458,6 +458,15 @@ export const SERVE_SETTINGS = [
     backends: ['sqs', 'sns-sqs'],
   },
   {
+    key: 'bindSessionsToSender',
+    flag: '--bind-sessions-to-sender',
+    env: ['ASYNCMCP_BIND_SESSIONS_TO_SENDER'],
+    description:
+      "sqs: a session takes messages only from the sender (SQS SenderId, the sender's IAM identity) of its initialize; others are refused (dead-lettered or deleted). Needs no secret and nothing of clients; each client must keep one identity for its sessions; not with --stateless",
+    defaultText: 'false',
+    backends: ['sqs'],
+  },
+  {
     key: 'visibilityTimeout',
     flag: '--visibility-timeout',
     value: '<seconds>',

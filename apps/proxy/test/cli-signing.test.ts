@@ -313,3 +313,123 @@ describe.each<Backend>(['sqs', 'sns-sqs'])('signed messages over %s (end to end)
     expect(await call(fleet.client, 'count')).toBe('0');
   });
 });
+
+// Without any secret: `serve --bind-sessions-to-sender` trusts SQS's word on who sent each message
+// (`SenderId`, the sender's identity, which the proxy stamps as SQS does: by the signing access key).
+describe('sessions bound to their sender over sqs (end to end)', () => {
+  let sqs: SqsEmulator;
+  let proxy: RecordingProxy;
+  let endpoint: string;
+  const clients: Client[] = [];
+  const credentials = (accessKeyId: string) => ({ accessKeyId, secretAccessKey: 'test' });
+
+  beforeAll(async () => {
+    sqs = await startSqsEmulator();
+    proxy = new RecordingProxy(sqs.endpoint, { stampSenders: true });
+    endpoint = await proxy.start();
+  });
+
+  afterEach(async () => {
+    await closeClientsAndKillAll(clients);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await stopEmulator(sqs);
+  });
+
+  it('never runs a tools/call injected under other credentials into a live session; the session keeps working', async () => {
+    const fleetSqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: credentials('test') });
+    const attackerSqs = new SQSClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: credentials('AKIAATTACKER'),
+    });
+    try {
+      const { QueueUrl: requestQueueUrl } = await fleetSqs.send(
+        new CreateQueueCommand({ QueueName: `bound-requests-${Math.random().toString(16).slice(2, 10)}` }),
+      );
+      const flags = ['--backend', 'sqs', '--endpoint-url', endpoint, '--region', 'us-east-1'];
+      const worker = new CliProcess(
+        [
+          'serve',
+          ...flags,
+          '--request-queue-url',
+          String(requestQueueUrl),
+          '--bind-sessions-to-sender',
+          '--',
+          process.execPath,
+          FIXTURE,
+        ],
+        cleanEnv(),
+      );
+      const serving = await worker.waitForLog('serving');
+      expect(serving).toMatchObject({ bindSessionsToSender: true, signing: 'off' });
+      const gateway = new CliProcess(
+        [...flags, '--request-queue-url', String(requestQueueUrl), '--port', '0'],
+        cleanEnv(),
+      );
+      const client = new Client({ name: 'bound-e2e', version: '1.0.0' });
+      clients.push(client);
+      await within(
+        client.connect(new StreamableHTTPClientTransport(new URL(await gateway.url()))),
+        'connecting through the gateway',
+      );
+      const call = async (name: string) =>
+        textOf(await within(client.callTool({ name, arguments: {} }), `tools/call ${name}`));
+      expect(await call('count')).toBe('0');
+
+      const genuine = proxy
+        .find((rpc) => (rpc.params as { name?: string } | undefined)?.name === 'count')
+        .at(-1);
+      const sessionId = genuine?.attributes.SessionId?.StringValue as string;
+      const responseQueueUrl = String(
+        (await gateway.waitForLog('created the gateway response queue')).responseQueueUrl,
+      );
+      const injected = injectedRequest(sessionId, responseQueueUrl);
+      for (const queueUrl of [String(requestQueueUrl), String(serving.inboxQueueUrl)]) {
+        await attackerSqs.send(
+          new SendMessageCommand({
+            QueueUrl: queueUrl,
+            MessageBody: JSON.stringify(injected.message),
+            MessageAttributes: injected.attributes,
+          }),
+        );
+      }
+      const refused = 'message refused: not from the sender that opened its session';
+      await expect
+        .poll(() => worker.lines.stdout.filter((line) => parseLog(line)?.msg === refused).length, {
+          timeout: WAIT_MS,
+          interval: 50,
+        })
+        .toBe(2);
+      expect(worker.lines.stdout.map(parseLog).find((log) => log?.msg === refused)).toMatchObject({
+        senderId: 'AKIAATTACKER',
+      });
+      expect(await call('count')).toBe('0');
+      expect(await call('bump')).toBe('1');
+    } finally {
+      fleetSqs.destroy();
+      attackerSqs.destroy();
+    }
+  });
+});
+
+/** An unsigned `tools/call bump` naming a live session, as anyone who may send to the queue can write it. */
+function injectedRequest(sessionId: string, responseQueueUrl: string) {
+  const message = {
+    jsonrpc: '2.0' as const,
+    id: 9100,
+    method: 'tools/call',
+    params: { name: 'bump', arguments: {}, _meta: { responseQueueUrl } },
+  };
+  return {
+    message,
+    attributes: buildClientAttributes({
+      message,
+      clientId: 'attacker',
+      sessionId,
+      protocolVersion: '2025-11-25',
+    }),
+  };
+}

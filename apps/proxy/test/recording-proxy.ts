@@ -18,8 +18,19 @@ export interface RecordedSend {
 export class RecordingProxy {
   readonly sent: RecordedSend[] = [];
   #server: Server | undefined;
+  readonly #stampSenders: boolean;
+  readonly #senders = new Map<string, { promise: Promise<string>; resolve: (sender: string) => void }>();
 
-  constructor(private readonly upstream: string) {}
+  /**
+   * With `stampSenders`, each received message's `SenderId` names the access key that sent it, as SQS
+   * names the sender's identity (the emulator answers one constant for every sender).
+   */
+  constructor(
+    private readonly upstream: string,
+    options: { stampSenders?: boolean } = {},
+  ) {
+    this.#stampSenders = options.stampSenders ?? false;
+  }
 
   async start(): Promise<string> {
     const target = new URL(this.upstream);
@@ -28,7 +39,7 @@ export class RecordingProxy {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        this.#record(req, body);
+        const operation = this.#record(req, body);
         const outgoing = request(
           {
             host: target.hostname,
@@ -38,8 +49,20 @@ export class RecordingProxy {
             headers: req.headers,
           },
           (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
+            if (operation === undefined) {
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(res);
+              return;
+            }
+            const parts: Buffer[] = [];
+            answer.on('data', (chunk: Buffer) => parts.push(chunk));
+            answer.on('end', () => {
+              void this.#answer(operation, req, Buffer.concat(parts)).then((text) => {
+                const headers = { ...answer.headers, 'content-length': String(Buffer.byteLength(text)) };
+                res.writeHead(answer.statusCode ?? 502, headers);
+                res.end(text);
+              });
+            });
           },
         );
         outgoing.on('error', (error) => {
@@ -69,11 +92,13 @@ export class RecordingProxy {
     await new Promise((resolve) => server.close(resolve));
   }
 
-  #record(req: IncomingMessage, body: Buffer): void {
+  /** Keeps a copy of what is sent; says which operation's answer must be looked at. */
+  #record(req: IncomingMessage, body: Buffer): 'send' | 'receive' | undefined {
     const target = req.headers['x-amz-target'];
-    if (typeof target !== 'string') return;
+    if (typeof target !== 'string') return undefined;
     const operation = target.slice(target.lastIndexOf('.') + 1);
-    if (operation !== 'SendMessage' && operation !== 'SendMessageBatch') return;
+    if (operation === 'ReceiveMessage') return this.#stampSenders ? 'receive' : undefined;
+    if (operation !== 'SendMessage' && operation !== 'SendMessageBatch') return undefined;
     const input = JSON.parse(body.toString('utf8')) as {
       QueueUrl: string;
       MessageBody?: string;
@@ -90,5 +115,46 @@ export class RecordingProxy {
         attributes: entry.MessageAttributes ?? {},
       });
     }
+    return this.#stampSenders ? 'send' : undefined;
+  }
+
+  /** What the emulator answered, with each received message's `SenderId` set as SQS would set it. */
+  async #answer(operation: 'send' | 'receive', req: IncomingMessage, answer: Buffer): Promise<string> {
+    const text = answer.toString('utf8');
+    const output = JSON.parse(text) as {
+      MessageId?: string;
+      Successful?: Array<{ MessageId?: string }>;
+      Messages?: Array<{ MessageId?: string; Attributes?: Record<string, string> }>;
+    };
+    if (operation === 'send') {
+      // SQS names the sender by the credentials that signed the call: the access key, here.
+      const sender = /Credential=([^/]+)\//.exec(String(req.headers.authorization))?.[1] ?? 'anonymous';
+      for (const id of [output.MessageId, ...(output.Successful ?? []).map((entry) => entry.MessageId)]) {
+        if (id !== undefined) this.#senderOf(id).resolve(sender);
+      }
+      return text;
+    }
+    for (const message of output.Messages ?? []) {
+      // A message can be received before its sender has its answer: wait for that (bounded).
+      const sender = await Promise.race([
+        this.#senderOf(message.MessageId ?? '').promise,
+        new Promise<string>((resolve) => setTimeout(() => resolve('unknown'), 20_000).unref()),
+      ]);
+      message.Attributes = { ...message.Attributes, SenderId: sender };
+    }
+    return JSON.stringify(output);
+  }
+
+  #senderOf(messageId: string): { promise: Promise<string>; resolve: (sender: string) => void } {
+    let entry = this.#senders.get(messageId);
+    if (!entry) {
+      let resolve!: (sender: string) => void;
+      const promise = new Promise<string>((done) => {
+        resolve = done;
+      });
+      entry = { promise, resolve };
+      this.#senders.set(messageId, entry);
+    }
+    return entry;
   }
 }
