@@ -414,7 +414,8 @@ export const SERVE_SETTINGS = [
     flag: '--dead-letter-queue-url',
     value: '<url>',
     env: ['ASYNCMCP_DEAD_LETTER_QUEUE_URL'],
-    description: 'sqs, sns-sqs: an SQS queue that keeps a copy of each request that cannot be parsed',
+    description:
+      'sqs, sns-sqs: an SQS queue that keeps a copy of each request that cannot be parsed, or that is refused (--signing-secret, --bind-sessions-to-sender)',
     defaultText: 'none (such requests are deleted with a log line)',
     backends: ['sqs', 'sns-sqs'],
   },
