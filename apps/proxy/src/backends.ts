@@ -96,6 +96,7 @@ export async function createBackend(
         requestTopicArn,
         responseTopicArn: config.responseTopicArn,
         responseQueueUrl: config.responseQueueUrl,
+        signingSecret: config.signingSecret,
         logger: options.logger,
       }),
     );
@@ -108,6 +109,7 @@ export async function createBackend(
       sqsClient,
       requestQueueUrl,
       responseQueueUrl: config.responseQueueUrl,
+      signingSecret: config.signingSecret,
       logger: options.logger,
     }),
   );

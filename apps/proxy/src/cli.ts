@@ -112,7 +112,8 @@ The config file holds the same settings under camelCase keys named like the flag
   corsOrigins: [https://app.example.com]
 Backends: sqs takes --request-queue-url; sns-sqs takes --request-topic-arn (and --response-topic-arn);
 both take --response-queue-url, --region and --endpoint-url. webhook and hybrid take --server-url,
---webhook-base-url, --webhook-path and --signing-secret. A setting of another backend is refused.
+--webhook-base-url and --webhook-path. A setting of another backend is refused. --signing-secret applies
+to every backend: with sqs and sns-sqs every message is signed and unsigned answers are refused.
 AWS credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance roles …).
 webhook, hybrid: the server POSTs to <webhook-base-url><webhook-path>/<session>. Without
 --webhook-base-url that is the gateway's own listening address, which only a server on the same machine

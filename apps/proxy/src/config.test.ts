@@ -20,7 +20,6 @@ const OTHER_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/other';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:mcp-requests';
 const OTHER_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:gateway-responses';
 const SERVER = 'http://mcp.internal:8000/mcp/request';
-const SECRET = 'a-shared-secret-of-32-characters';
 /** A Standard Webhooks secret: base64 (24 bytes) after whsec_. */
 const SIGNING_SECRET = `whsec_${Buffer.alloc(24, 3).toString('base64')}`;
 
@@ -614,6 +613,36 @@ describe('resolveConfig: bad configuration, one line each', () => {
   });
 });
 
+describe('resolveConfig: signed queue messages', () => {
+  it('takes the signing secret with sqs and sns-sqs too, from flags, ASYNCMCP_SIGNING_SECRET and the file', () => {
+    expect(resolve({ flags: { requestQueueUrl: QUEUE } }).signingSecret).toBeUndefined();
+    expect(resolve({ flags: { requestQueueUrl: QUEUE, signingSecret: SIGNING_SECRET } }).signingSecret).toBe(
+      SIGNING_SECRET,
+    );
+    expect(
+      resolve({
+        flags: { backend: 'sns-sqs', requestTopicArn: TOPIC },
+        env: { ASYNCMCP_SIGNING_SECRET: `${SIGNING_SECRET}ZW52` },
+        file: { path: 'g.yaml', contents: `signingSecret: ${SIGNING_SECRET}ZmlsZQ==` },
+      }).signingSecret,
+    ).toBe(`${SIGNING_SECRET}ZW52`);
+    expect(
+      resolve({
+        flags: { requestQueueUrl: QUEUE },
+        file: { path: 'g.yaml', contents: `signingSecret: ${SIGNING_SECRET}ZmlsZQ==` },
+      }).signingSecret,
+    ).toBe(`${SIGNING_SECRET}ZmlsZQ==`);
+  });
+
+  it('refuses a short secret with the queue backends as with the others, without echoing it', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, signingSecret: 'fifteen-bytes!!' } },
+      'invalid-value',
+      'the signing secret from --signing-secret is not a Standard Webhooks secret: use base64, optionally after whsec_, such as the output of openssl rand -base64 32 (a passphrase keeps its key as whsec_ followed by its base64)',
+    );
+  });
+});
+
 describe('resolveConfig: the sns-sqs backend', () => {
   it('takes a request topic, and optionally a response topic and queue', () => {
     expect(resolve({ flags: { backend: 'sns-sqs', requestTopicArn: TOPIC } })).toMatchObject({
@@ -804,11 +833,6 @@ describe('resolveConfig: settings of another backend, one line each', () => {
       { flags: { requestQueueUrl: QUEUE, serverUrl: SERVER } },
       'setting-not-for-backend',
       '--server-url belongs to the webhook and hybrid backends, not sqs: remove it, or choose --backend webhook; the sqs backend takes --request-queue-url instead',
-    );
-    expectRefused(
-      { flags: { backend: 'sns-sqs', requestTopicArn: TOPIC }, env: { ASYNCMCP_SIGNING_SECRET: SECRET } },
-      'setting-not-for-backend',
-      '--signing-secret (set by environment variable ASYNCMCP_SIGNING_SECRET) belongs to the webhook and hybrid backends, not sns-sqs: remove it, or choose --backend webhook',
     );
     expectRefused(
       { flags: { requestQueueUrl: QUEUE, webhookPath: '/hooks' } },

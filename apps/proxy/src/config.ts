@@ -87,7 +87,11 @@ export interface GatewayConfig {
   webhookBaseUrl: string | undefined;
   /** webhook, hybrid: where webhooks are received (`/webhooks`); undefined for the other backends. */
   webhookPath: string | undefined;
-  /** webhook, hybrid: the Standard Webhooks secret. A secret: never logged or echoed. */
+  /**
+   * The Standard Webhooks secret shared with the servers: sqs, sns-sqs sign every message and refuse
+   * answers not signed with it; webhook, hybrid sign requests and refuse unsigned deliveries. A secret:
+   * never logged or echoed.
+   */
   signingSecret: string | undefined;
   port: number;
   host: string;
@@ -372,7 +376,7 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
     serverUrl,
     webhookBaseUrl,
     webhookPath,
-    signingSecret: forBackend(webhook, pick('signingSecret'), parseSigningSecret),
+    signingSecret: optional(pick('signingSecret'), parseSigningSecret),
     port: optional(pick('port'), parsePort) ?? 8080,
     host,
     path,
@@ -809,6 +813,11 @@ export interface ServeConfig {
   requestQueueUrl: string | undefined;
   /** webhook, hybrid: the HTTP endpoint serve listens on; undefined for the queue backends. */
   http: ServeHttpConfig | undefined;
+  /**
+   * The secret shared with the clients: sqs, sns-sqs sign every message and refuse requests not signed
+   * with it; webhook, hybrid sign deliveries (and webhook refuses unsigned requests). Never logged.
+   */
+  signingSecret: string | undefined;
   upstream: ServeUpstream;
   maxSessions: number;
   sessionIdleTimeoutMs: number;
@@ -826,6 +835,8 @@ export interface ServeConfig {
   aliveIntervalSeconds: number;
   /** sqs, sns-sqs: any worker answers any request; no session is held. */
   stateless: boolean;
+  /** sqs: a session takes messages only from the SQS SenderId of its `initialize`. */
+  bindSessionsToSender: boolean;
   /** sqs, sns-sqs: visibility of a received request, extended while it runs. */
   visibilityTimeoutSeconds: number;
   /** A command's child processes: what of serve's environment they get. */
@@ -858,8 +869,6 @@ export interface ServeHttpConfig {
   host: string;
   /** The endpoint's path: `/mcp/request` (webhook) or `/mcp` (hybrid) unless given. */
   path: string;
-  /** A secret: never logged or echoed. */
-  signingSecret: string | undefined;
   /** Deliver to loopback and private addresses too (the SSRF guard's `allowPrivateNetworks`). */
   allowPrivateNetworks: boolean;
   /** Deliver only to these hosts; undefined for any host the address checks allow. */
@@ -912,6 +921,7 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
     backend,
     requestQueueUrl,
     http,
+    signingSecret: optional(pick('signingSecret'), parseSigningSecret),
     upstream,
     maxSessions: optional(pick('maxSessions'), parseMaxSessions) ?? 100,
     sessionIdleTimeoutMs:
@@ -944,7 +954,10 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
 function resolveWorkerSettings(
   aws: boolean,
   pick: (key: ServeSettingKey) => Raw | undefined,
-): Pick<ServeConfig, 'inbox' | 'aliveIntervalSeconds' | 'stateless' | 'visibilityTimeoutSeconds'> {
+): Pick<
+  ServeConfig,
+  'inbox' | 'aliveIntervalSeconds' | 'stateless' | 'bindSessionsToSender' | 'visibilityTimeoutSeconds'
+> {
   const stateless =
     aws && (optional(pick('stateless'), (raw) => parseBoolean(raw, 'stateless switch')) ?? false);
   const inboxRaw = aws ? pick('inbox') : undefined;
@@ -955,8 +968,18 @@ function resolveWorkerSettings(
       `--inbox ${inbox === 'create' ? 'create' : inbox.queueUrl} cannot be used with --stateless: a stateless worker holds no session to send to it`,
     );
   }
+  const bindSessionsToSender =
+    optional(pick('bindSessionsToSender'), (raw) => parseBoolean(raw, 'bind-sessions-to-sender switch')) ??
+    false;
+  if (stateless && bindSessionsToSender) {
+    throw new GatewayConfigError(
+      'invalid-value',
+      '--bind-sessions-to-sender cannot be used with --stateless: a stateless worker holds no session to bind',
+    );
+  }
   return {
     inbox: stateless || inbox === 'none' ? undefined : (inbox ?? (aws ? 'create' : undefined)),
+    bindSessionsToSender,
     aliveIntervalSeconds: optional(pick('aliveInterval'), (raw) => parseSeconds(raw, 'alive interval')) ?? 3,
     stateless,
     visibilityTimeoutSeconds:
@@ -1004,7 +1027,6 @@ function resolveServeHttp(
     port,
     host: optional(pick('host'), parseHost) ?? '127.0.0.1',
     path: optional(pick('path'), parsePath) ?? (backend === 'hybrid' ? '/mcp' : '/mcp/request'),
-    signingSecret: optional(pick('signingSecret'), parseSigningSecret),
     allowPrivateNetworks:
       optional(pick('allowPrivateNetworks'), (raw) => parseBoolean(raw, 'allow-private-networks switch')) ??
       false,

@@ -56,9 +56,14 @@ function backendFields(config: GatewayConfig): Record<string, unknown> {
       requestTopicArn: config.requestTopicArn,
       responseTopicArn: config.responseTopicArn ?? created,
       responseQueueUrl: config.responseQueueUrl ?? created,
+      signing: config.signingSecret === undefined ? 'off' : 'on',
     };
   }
-  return { requestQueueUrl: config.requestQueueUrl, responseQueueUrl: config.responseQueueUrl ?? created };
+  return {
+    requestQueueUrl: config.requestQueueUrl,
+    responseQueueUrl: config.responseQueueUrl ?? created,
+    signing: config.signingSecret === undefined ? 'off' : 'on',
+  };
 }
 
 /** A URL fit for logs: no credentials, no query (either may carry a secret). */

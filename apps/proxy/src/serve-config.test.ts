@@ -56,9 +56,12 @@ const SESSION_DEFAULTS = {
   inbox: 'create',
   aliveIntervalSeconds: 3,
   stateless: false,
+  bindSessionsToSender: false,
   visibilityTimeoutSeconds: 30,
   // A command's children get a minimal environment, nothing of serve's secrets.
   childEnvironment: { passEnvironment: false, variables: [] },
+  // Messages go unsigned, as Python peers send them.
+  signingSecret: undefined,
   // The region the request queue URL names.
   region: 'us-east-1',
   endpointUrl: undefined,
@@ -182,6 +185,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       inbox: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/worker-1' },
       aliveIntervalSeconds: 5,
       stateless: false,
+      bindSessionsToSender: false,
       visibilityTimeoutSeconds: 60,
       childEnvironment: {
         passEnvironment: true,
@@ -259,6 +263,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       inbox: undefined,
       aliveIntervalSeconds: 1.5,
       stateless: true,
+      bindSessionsToSender: false,
       visibilityTimeoutSeconds: 120,
       // An upstream URL has no child processes.
       childEnvironment: { passEnvironment: false, variables: [] },
@@ -423,11 +428,13 @@ describe('resolveServeConfig: the sns-sqs backend', () => {
     );
   });
 
-  it('shares every queue setting between sqs and sns-sqs', () => {
+  it('shares every queue setting between sqs and sns-sqs, but the binding to SQS senders', () => {
     // Both backends read a request queue; sns-sqs only answers differently (on each client's topic).
+    // Through SNS, though, every message's SenderId is SNS's own: sessions cannot be bound to it.
     for (const setting of SERVE_SETTINGS) {
       if (!('backends' in setting)) continue;
-      if ((setting.backends as readonly string[]).includes('sqs'))
+      if (setting.key === 'bindSessionsToSender') expect(setting.backends).toEqual(['sqs']);
+      else if ((setting.backends as readonly string[]).includes('sqs'))
         expect(setting.backends).toEqual(['sqs', 'sns-sqs']);
       // Named in the help, as the gateway's are.
       expect(setting.description.startsWith(`${setting.backends.join(', ')}: `)).toBe(true);
@@ -701,11 +708,69 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
     expectRefused(
       { flags: withCommand(), file: { path: 's.yaml', contents: 'authToken: 12345678' } },
       'unknown-config-key',
-      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, env, passEnvironment, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, visibilityTimeout, region, endpointUrl, logLevel, command, args',
+      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, env, passEnvironment, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, bindSessionsToSender, visibilityTimeout, region, endpointUrl, logLevel, command, args',
     );
     expect(
       refusal({ flags: withCommand(), file: { path: 's.yaml', contents: 'upstreamHeader: "A: 1"' } }).message,
     ).toMatch(/^unknown key "upstreamHeader" in config file "s\.yaml" \(did you mean upstreamHeaders\?\)/);
+  });
+});
+
+describe('resolveServeConfig: signed queue messages', () => {
+  const SECRET = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
+
+  it('takes the signing secret with sqs and sns-sqs, from flags, ASYNCMCP_SIGNING_SECRET and the file', () => {
+    expect(resolve({ flags: withCommand({ requestQueueUrl: QUEUE, signingSecret: SECRET }) })).toEqual({
+      backend: 'sqs',
+      requestQueueUrl: QUEUE,
+      http: undefined,
+      upstream: { kind: 'command', command: 'node', args: ['server.js'] },
+      ...SESSION_DEFAULTS,
+      signingSecret: SECRET,
+    });
+    expect(
+      resolve({
+        flags: withCommand({ backend: 'sns-sqs', requestQueueUrl: QUEUE }),
+        env: { ASYNCMCP_SIGNING_SECRET: `${SECRET}ZW52` },
+        file: { path: 's.yaml', contents: `signingSecret: ${SECRET}ZmlsZQ==` },
+      }).signingSecret,
+    ).toBe(`${SECRET}ZW52`);
+    expect(
+      resolve({
+        flags: withCommand({ requestQueueUrl: QUEUE }),
+        file: { path: 's.yaml', contents: `signingSecret: ${SECRET}ZmlsZQ==` },
+      }).signingSecret,
+    ).toBe(`${SECRET}ZmlsZQ==`);
+  });
+
+  it('binds sessions to their sender with sqs only, and not with --stateless', () => {
+    expect(resolve({ flags: withCommand({ bindSessionsToSender: true }) }).bindSessionsToSender).toBe(true);
+    expect(
+      resolve({ flags: withCommand(), env: { ASYNCMCP_BIND_SESSIONS_TO_SENDER: 'true' } })
+        .bindSessionsToSender,
+    ).toBe(true);
+    expect(
+      resolve({ flags: withCommand(), file: { path: 's.yaml', contents: 'bindSessionsToSender: true' } })
+        .bindSessionsToSender,
+    ).toBe(true);
+    expectRefused(
+      { flags: withCommand({ backend: 'sns-sqs', bindSessionsToSender: true }) },
+      'setting-not-for-backend',
+      '--bind-sessions-to-sender belongs to the sqs backend, not sns-sqs: remove it, or choose --backend sqs',
+    );
+    expectRefused(
+      { flags: withCommand({ stateless: true, bindSessionsToSender: true }) },
+      'invalid-value',
+      '--bind-sessions-to-sender cannot be used with --stateless: a stateless worker holds no session to bind',
+    );
+  });
+
+  it('refuses a short secret with the queue backends, without echoing it', () => {
+    expectRefused(
+      { flags: withCommand({ requestQueueUrl: QUEUE, signingSecret: 'short-secret' }) },
+      'invalid-value',
+      'the signing secret from --signing-secret is not a Standard Webhooks secret: use base64, optionally after whsec_, such as the output of openssl rand -base64 32 (a passphrase keeps its key as whsec_ followed by its base64)',
+    );
   });
 });
 
@@ -720,7 +785,6 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
         port: 8000,
         host: '127.0.0.1',
         path: '/mcp/request',
-        signingSecret: undefined,
         allowPrivateNetworks: false,
         allowedWebhookHosts: undefined,
         webhookTools: undefined,
@@ -747,7 +811,6 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
       port: 0,
       host: '127.0.0.1',
       path: '/mcp',
-      signingSecret: undefined,
       allowPrivateNetworks: false,
       allowedWebhookHosts: undefined,
       webhookTools: ['report', 'export', 'sync'],
@@ -769,11 +832,11 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
         'command: node',
       ].join('\n'),
     };
+    expect(resolve({ file }).signingSecret).toBe(SECRET);
     expect(resolve({ file }).http).toEqual({
       port: 7000,
       host: '0.0.0.0',
       path: '/file/mcp',
-      signingSecret: SECRET,
       allowPrivateNetworks: true,
       allowedWebhookHosts: ['hooks.example.com', '*.internal.example.com'],
       webhookTools: ['a', 'b'],

@@ -75,6 +75,8 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
     aliveIntervalSeconds: config.aliveIntervalSeconds,
     stateless: config.stateless,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    // Signs every message and refuses requests not signed with the secret (injected ones).
+    signingSecret: config.signingSecret,
     // Logs "session opened" and "session closed" (with the session id) itself.
     logger,
   } satisfies Omit<SqsSessionManagerOptions, 'sqsClient'>;
@@ -91,7 +93,12 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
   } else {
     const sqsClient = await createSqsClient(config, options.createSqsClient);
     destroyClients = () => sqsClient.destroy();
-    manager = guarded(() => new SqsSessionManager({ ...managerOptions, sqsClient }), destroyClients);
+    // Only straight to SQS does SenderId name the client: through SNS every sender is SNS.
+    const bindSessionsToSender = config.bindSessionsToSender;
+    manager = guarded(
+      () => new SqsSessionManager({ ...managerOptions, sqsClient, bindSessionsToSender }),
+      destroyClients,
+    );
   }
   try {
     await manager.start();
@@ -112,6 +119,8 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
       inboxQueueUrl: manager.inboxQueueUrl,
       stateless: config.stateless,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      signing: config.signingSecret === undefined ? 'off' : 'on',
+      bindSessionsToSender: config.bindSessionsToSender,
       configFile: config.configFile,
     },
     'serving',
@@ -184,7 +193,7 @@ async function startHttpServe(
   const common = {
     createServer,
     path: http.path,
-    signingSecret: http.signingSecret,
+    signingSecret: config.signingSecret,
     allowPrivateNetworks: http.allowPrivateNetworks,
     allowedWebhookHosts: http.allowedWebhookHosts,
     maxSessions: config.maxSessions,
@@ -207,7 +216,7 @@ async function startHttpServe(
       backend,
       url,
       ...upstreamFields(config),
-      signing: http.signingSecret === undefined ? 'off' : 'on',
+      signing: config.signingSecret === undefined ? 'off' : 'on',
       allowPrivateNetworks: http.allowPrivateNetworks,
       allowedWebhookHosts: http.allowedWebhookHosts ?? '(any)',
       ...(http.webhookTools === undefined ? {} : { webhookTools: http.webhookTools }),
@@ -224,7 +233,7 @@ async function startHttpServe(
         { host: http.host },
         'the hybrid endpoint takes Streamable HTTP requests from anyone who can reach it: put it behind an authenticating proxy',
       );
-    } else if (http.signingSecret === undefined) {
+    } else if (config.signingSecret === undefined) {
       logger.warn(
         { host: http.host },
         'serving on the network without --signing-secret: anyone who can reach the endpoint can use the server',

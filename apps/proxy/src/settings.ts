@@ -146,9 +146,8 @@ export const SETTINGS = [
     value: '<secret>',
     env: ['ASYNCMCP_SIGNING_SECRET'],
     description:
-      'webhook, hybrid: Standard Webhooks secret shared with the server (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
+      'Standard Webhooks secret shared with the servers (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): sqs, sns-sqs: every message is signed, and answers without a valid signature are refused; webhook, hybrid: deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
     defaultText: 'unsigned',
-    backends: ['webhook', 'hybrid'],
   },
   {
     key: 'port',
@@ -346,7 +345,7 @@ export const SERVE_SETTINGS = [
   {
     ...gatewaySetting('signingSecret'),
     description:
-      'webhook, hybrid: Standard Webhooks secret shared with the clients (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): deliveries are signed, and with webhook unsigned requests are refused; never logged',
+      'Standard Webhooks secret shared with the clients (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): sqs, sns-sqs: every message is signed, and unsigned, stale, replayed or forged requests are refused; webhook, hybrid: deliveries are signed, and with webhook unsigned requests are refused; never logged',
   },
   {
     key: 'allowPrivateNetworks',
@@ -433,7 +432,8 @@ export const SERVE_SETTINGS = [
     flag: '--dead-letter-queue-url',
     value: '<url>',
     env: ['ASYNCMCP_DEAD_LETTER_QUEUE_URL'],
-    description: 'sqs, sns-sqs: an SQS queue that keeps a copy of each request that cannot be parsed',
+    description:
+      'sqs, sns-sqs: an SQS queue that keeps a copy of each request that cannot be parsed, or that is refused (--signing-secret, --bind-sessions-to-sender)',
     defaultText: 'none (such requests are deleted with a log line)',
     backends: ['sqs', 'sns-sqs'],
   },
@@ -475,6 +475,15 @@ export const SERVE_SETTINGS = [
       'sqs, sns-sqs: for servers that keep nothing per session: any worker answers any request of any session, from a small pool of started servers; a worker killed mid-call loses nothing (its requests come back after the visibility timeout). Resource subscriptions and server-to-client requests are refused with an error',
     defaultText: 'false',
     backends: ['sqs', 'sns-sqs'],
+  },
+  {
+    key: 'bindSessionsToSender',
+    flag: '--bind-sessions-to-sender',
+    env: ['ASYNCMCP_BIND_SESSIONS_TO_SENDER'],
+    description:
+      "sqs: a session takes messages only from the sender (SQS SenderId, the sender's IAM identity) of its initialize; others are refused (dead-lettered or deleted). Needs no secret and nothing of clients; each client must keep one identity for its sessions; not with --stateless",
+    defaultText: 'false',
+    backends: ['sqs'],
   },
   {
     key: 'visibilityTimeout',

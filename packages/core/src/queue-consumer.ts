@@ -12,6 +12,11 @@ export interface QueueMessage {
   readonly attributes: ReceivedAttributes;
   /** How many times the queue has handed this message out, when it says. */
   readonly receiveCount?: number;
+  /**
+   * Who sent the message, as the queue service vouches for it (SQS's `SenderId`: the sender's IAM
+   * identity), when it says. Not something a sender can choose, unlike any message attribute.
+   */
+  readonly senderId?: string;
 }
 
 /**

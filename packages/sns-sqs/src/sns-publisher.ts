@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { DeliveryError, type MessageAttributes, MessageTooLargeError, TurnBatcher } from '@asyncmcp/core';
+import {
+  DeliveryError,
+  type MessageAttributes,
+  type MessageSigner,
+  MessageTooLargeError,
+  TurnBatcher,
+} from '@asyncmcp/core';
 import { sqsMessageSize } from '@asyncmcp/sqs';
 import {
   type BatchResultErrorEntry,
@@ -46,8 +52,14 @@ function entryOf(input: SnsPublishInput) {
  */
 export class SnsPublisher {
   readonly #batcher: TurnBatcher<SnsPublishInput>;
+  readonly #signer: MessageSigner | undefined;
 
-  constructor(private readonly snsClient: SNSClient) {
+  /** With a `signer`, every message is signed (body and attributes) as it is published. */
+  constructor(
+    private readonly snsClient: SNSClient,
+    options: { signer?: MessageSigner | undefined } = {},
+  ) {
+    this.#signer = options.signer;
     this.#batcher = new TurnBatcher<SnsPublishInput>({
       maxEntries: 10,
       // A batch's messages together must fit in one message's default limit.
@@ -57,7 +69,10 @@ export class SnsPublisher {
     });
   }
 
-  async publish(input: SnsPublishInput): Promise<void> {
+  async publish(unsigned: SnsPublishInput): Promise<void> {
+    const input = this.#signer
+      ? { ...unsigned, attributes: this.#signer.sign(unsigned.body, unsigned.attributes) }
+      : unsigned;
     const limit = input.maxMessageBytes ?? SNS_MAX_MESSAGE_BYTES;
     const size = sqsMessageSize(input.body, input.attributes);
     if (size > limit) throw new MessageTooLargeError({ size, limit, channel: 'SNS message' });

@@ -15,7 +15,9 @@ import {
   type SqsBackendChannelEndpoint,
   type SqsBackendStats,
   type SqsChannelBackend,
+  type SqsSigningOptions,
   sqsChannelBackend,
+  sqsMessageSigning,
   toSqsDeliveryError,
 } from '@asyncmcp/sqs';
 import {
@@ -37,7 +39,7 @@ import { toSnsDeliveryError } from './sns-errors.js';
 import { SnsPublisher } from './sns-publisher.js';
 import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
-export interface SnsSqsBackendOptions extends SubscriptionConfirmationOptions {
+export interface SnsSqsBackendOptions extends SubscriptionConfirmationOptions, SqsSigningOptions {
   /** Publishes to the request topic; creates and removes the response topic when it makes one. */
   snsClient: SNSClient;
   /** Reads the response queue; creates and removes it when it makes one. */
@@ -75,7 +77,7 @@ export interface SnsSqsBackendOptions extends SubscriptionConfirmationOptions {
   maxMessages?: number;
   /** @default 30 */
   visibilityTimeoutSeconds?: number;
-  /** Extra attributes on every message; at most 3. */
+  /** Extra attributes on every message; at most 3 (1 with `signingSecret`). */
   messageAttributes?: Record<string, string>;
   /** Size limit checked before publishing. @default 262144 (SNS) */
   maxMessageBytes?: number;
@@ -118,6 +120,8 @@ export function snsSqsBackend(options: SnsSqsBackendOptions): SnsSqsBackend {
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     messageAttributes: options.messageAttributes,
     receiveErrorBackoff: options.receiveErrorBackoff,
+    signingSecret: options.signingSecret,
+    signatureToleranceSeconds: options.signatureToleranceSeconds,
     onControlMessage: subscriptionConfirmer(options.snsClient, options, logger),
     logger,
   });
@@ -193,7 +197,7 @@ class SnsSqsBackendChannel implements SqsBackendChannel {
     this.instanceId = options.instanceId;
     this.#name = `${options.resourceNamePrefix ?? 'asyncmcp-gateway-'}${options.instanceId}-${randomBytes(3).toString('hex')}`;
     this.#logger = options.logger;
-    this.#publisher = new SnsPublisher(options.snsClient);
+    this.#publisher = new SnsPublisher(options.snsClient, { signer: sqsMessageSigning(options)?.signer });
     this.#topicArn = options.responseTopicArn;
     this.#queueUrl = options.responseQueueUrl;
   }

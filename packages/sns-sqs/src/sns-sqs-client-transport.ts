@@ -1,11 +1,16 @@
 import { type BackoffOptions, ConfigurationError, type Logger, MetaKey, silentLogger } from '@asyncmcp/core';
-import { type SqsChannelClientTransportOptions, SqsClientTransport } from '@asyncmcp/sqs';
+import {
+  type SqsChannelClientTransportOptions,
+  SqsClientTransport,
+  type SqsSigningOptions,
+  sqsMessageSigning,
+} from '@asyncmcp/sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SnsPublisher } from './sns-publisher.js';
 import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
-export interface SnsSqsClientTransportOptions extends SubscriptionConfirmationOptions {
+export interface SnsSqsClientTransportOptions extends SubscriptionConfirmationOptions, SqsSigningOptions {
   /** Publishes to the server's request topic. */
   snsClient: SNSClient;
   /** Reads this client's queue. */
@@ -30,7 +35,10 @@ export interface SnsSqsClientTransportOptions extends SubscriptionConfirmationOp
   maxMessages?: number;
   /** @default 30 */
   visibilityTimeoutSeconds?: number;
-  /** Extra attributes on every message; at most 3, and no protocol attribute names. */
+  /**
+   * Extra attributes on every message; at most 3 (1 with `signingSecret`), and no protocol attribute
+   * names.
+   */
   messageAttributes?: Record<string, string>;
   /** Size limit checked before publishing. @default 262144 (SNS) */
   maxMessageBytes?: number;
@@ -65,7 +73,7 @@ function toChannelOptions(options: SnsSqsClientTransportOptions): SqsChannelClie
     confirmTopicArns,
     ...rest
   } = options;
-  const publisher = new SnsPublisher(snsClient);
+  const publisher = new SnsPublisher(snsClient, { signer: sqsMessageSigning(options)?.signer });
   return {
     ...rest,
     proposedSessionId: sessionId,

@@ -1,11 +1,19 @@
-import { ConfigurationError, MetaKey, readMeta, silentLogger } from '@asyncmcp/core';
-import { type SqsReplyChannel, SqsSessionManager, type SqsSessionManagerOptions } from '@asyncmcp/sqs';
+import { ConfigurationError, type MessageSigner, MetaKey, readMeta, silentLogger } from '@asyncmcp/core';
+import {
+  type SqsReplyChannel,
+  SqsSessionManager,
+  type SqsSessionManagerOptions,
+  sqsMessageSigning,
+} from '@asyncmcp/sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SnsPublisher } from './sns-publisher.js';
 import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
 export interface SnsSqsSessionManagerOptions
-  extends Omit<SqsSessionManagerOptions, 'replyChannel' | 'maxMessageBytes' | 'onControlMessage'>,
+  extends Omit<
+      SqsSessionManagerOptions,
+      'replyChannel' | 'maxMessageBytes' | 'onControlMessage' | 'bindSessionsToSender'
+    >,
     SubscriptionConfirmationOptions {
   /** Publishes to each session's response topic. */
   snsClient: SNSClient;
@@ -36,7 +44,7 @@ function toSqsOptions(options: SnsSqsSessionManagerOptions): SqsSessionManagerOp
   const { snsClient, maxMessageBytes, confirmSubscriptions, confirmTopicArns, ...rest } = options;
   return {
     ...rest,
-    replyChannel: snsReplyChannel(snsClient, maxMessageBytes),
+    replyChannel: snsReplyChannel(snsClient, maxMessageBytes, sqsMessageSigning(options)?.signer),
     onControlMessage: subscriptionConfirmer(
       snsClient,
       { confirmSubscriptions, confirmTopicArns },
@@ -46,8 +54,12 @@ function toSqsOptions(options: SnsSqsSessionManagerOptions): SqsSessionManagerOp
 }
 
 /** Answers each session on the topic its client named in `_meta.clientTopicArn`. */
-function snsReplyChannel(snsClient: SNSClient, maxMessageBytes: number | undefined): SqsReplyChannel {
-  const publisher = new SnsPublisher(snsClient);
+function snsReplyChannel(
+  snsClient: SNSClient,
+  maxMessageBytes: number | undefined,
+  signer: MessageSigner | undefined,
+): SqsReplyChannel {
+  const publisher = new SnsPublisher(snsClient, { signer });
   return {
     addressDescription: `_meta.${MetaKey.ClientTopicArn}`,
     addressOf: (initialize) => readMeta(initialize, MetaKey.ClientTopicArn),

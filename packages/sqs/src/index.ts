@@ -34,3 +34,4 @@ export {
   sqsMessageSize,
 } from './sqs-queue.js';
 export { SqsSessionManager, type SqsSessionManagerOptions } from './sqs-session-manager.js';
+export { readableQueue, type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';

@@ -5,7 +5,6 @@ import {
   type QueueMessage,
   type QueueSource,
 } from '@asyncmcp/core';
-import type { SqsQueueSource } from './sqs-queue.js';
 
 export interface RecoveringQueueSourceOptions {
   /** Makes the queue again under its old name, so every address already handed out stays right. */
@@ -16,16 +15,16 @@ export interface RecoveringQueueSourceOptions {
 }
 
 /**
- * A queue this process made itself, read through `source`: when a receive finds it gone (the queue
+ * A queue this process made itself, read through `source` (an SQS queue, verified or not): when a receive finds it gone (the queue
  * service lost its state, or someone deleted it) it is made again, once however many receives fail,
  * and polling carries on. A queue the operator gave is never made here: it stays theirs to restore.
  */
 export class RecoveringQueueSource implements QueueSource {
-  readonly #source: SqsQueueSource;
+  readonly #source: QueueSource;
   readonly #options: RecoveringQueueSourceOptions;
   #remaking: Promise<void> | undefined;
 
-  constructor(source: SqsQueueSource, options: RecoveringQueueSourceOptions) {
+  constructor(source: QueueSource, options: RecoveringQueueSourceOptions) {
     this.#source = source;
     this.#options = options;
   }
@@ -34,7 +33,7 @@ export class RecoveringQueueSource implements QueueSource {
     return this.#source.description;
   }
 
-  get maxDeleteBatch(): number {
+  get maxDeleteBatch(): number | undefined {
     return this.#source.maxDeleteBatch;
   }
 
@@ -55,12 +54,12 @@ export class RecoveringQueueSource implements QueueSource {
       .then(
         () =>
           this.#options.logger.info(
-            { queue: this.#source.queueUrl },
+            { queue: this.#source.description },
             `made the ${this.#options.what} again: the queue service no longer had it`,
           ),
         (error: unknown) =>
           this.#options.logger.warn(
-            { queue: this.#source.queueUrl, err: describeError(error) },
+            { queue: this.#source.description, err: describeError(error) },
             `could not make the ${this.#options.what} again; trying at the next receive`,
           ),
       )
@@ -74,8 +73,12 @@ export class RecoveringQueueSource implements QueueSource {
     return this.#source.delete(message);
   }
 
-  deleteBatch(messages: readonly QueueMessage[]): Promise<QueueMessage[]> {
-    return this.#source.deleteBatch(messages);
+  /** Deletes in batches when the source can; one by one otherwise. */
+  async deleteBatch(messages: readonly QueueMessage[]): Promise<QueueMessage[]> {
+    if (this.#source.deleteBatch) return this.#source.deleteBatch(messages);
+    const failed: QueueMessage[] = [];
+    for (const message of messages) await this.#source.delete(message).catch(() => failed.push(message));
+    return failed;
   }
 
   changeVisibility(message: QueueMessage, seconds: number): Promise<void> {

@@ -4,6 +4,7 @@ import {
   ConfigurationError,
   describeError,
   type Logger,
+  type MessageSigner,
   MetaKey,
   silentLogger,
 } from '@asyncmcp/core';
@@ -17,10 +18,11 @@ import { type SqsChannelBackend, sqsChannelBackend } from './sqs-channel-backend
 import type { OutboundMessage, SqsBackendChannel, SqsBackendChannelEndpoint } from './sqs-channels.js';
 import { toSqsDeliveryError } from './sqs-errors.js';
 import { SqsSender } from './sqs-queue.js';
+import { type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';
 
 export type { SqsBackendStats } from './sqs-channel-backend.js';
 
-export interface SqsBackendOptions {
+export interface SqsBackendOptions extends SqsSigningOptions {
   sqsClient: SQSClient;
   /** The request queue of the async MCP server(s) the gateway forwards to. */
   requestQueueUrl: string;
@@ -39,7 +41,7 @@ export interface SqsBackendOptions {
   maxMessages?: number;
   /** @default 30 */
   visibilityTimeoutSeconds?: number;
-  /** Extra attributes on every message; at most 3. */
+  /** Extra attributes on every message; at most 3 (1 with `signingSecret`). */
   messageAttributes?: Record<string, string>;
   /** Size limit checked before sending. @default the request queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
@@ -69,6 +71,7 @@ export function sqsBackend(options: SqsBackendOptions): SqsBackend {
       responseQueueUrl,
       responseQueueNamePrefix,
       maxMessageBytes,
+      signer: sqsMessageSigning(options)?.signer,
       logger: options.logger ?? silentLogger,
     }),
   });
@@ -85,9 +88,9 @@ class SqsQueueBackendChannel implements SqsBackendChannel {
     private readonly options: Pick<
       SqsBackendOptions,
       'sqsClient' | 'requestQueueUrl' | 'responseQueueUrl' | 'responseQueueNamePrefix' | 'maxMessageBytes'
-    > & { logger: Logger },
+    > & { logger: Logger; signer: MessageSigner | undefined },
   ) {
-    this.#sender = new SqsSender(options.sqsClient);
+    this.#sender = new SqsSender(options.sqsClient, { signer: options.signer });
     this.#responseQueueUrl = options.responseQueueUrl;
   }
 

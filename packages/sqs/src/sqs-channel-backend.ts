@@ -14,6 +14,7 @@ import {
   isInitializeResult,
   type JSONRPCMessage,
   type Logger,
+  type MessageSigning,
   QueueConsumer,
   type QueueMessage,
   RequestCorrelator,
@@ -32,10 +33,20 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
 import type { SqsBackendChannel, SqsControlMessageHandler } from './sqs-channels.js';
 import { toSqsDeliveryError } from './sqs-errors.js';
-import { SqsQueueSource, SqsSender } from './sqs-queue.js';
+import { SqsSender } from './sqs-queue.js';
+import {
+  readableQueue,
+  type SqsSigningOptions,
+  sqsMessageSigning,
+  validateSignedCustomAttributes,
+} from './sqs-signing.js';
 import { WorkerLink } from './worker-link.js';
 
-export interface SqsChannelBackendOptions<N extends string> {
+/**
+ * With `signingSecret`, what the channel sends must be signed too: give the channel a sender or publisher
+ * with the same secret (`sqsBackend` and `snsSqsBackend` do).
+ */
+export interface SqsChannelBackendOptions<N extends string> extends SqsSigningOptions {
   /** The backend's name in logs and metrics, e.g. `sns-sqs`. */
   name: N;
   /** Reads the response queue the channel opens. */
@@ -50,7 +61,7 @@ export interface SqsChannelBackendOptions<N extends string> {
   maxMessages?: number;
   /** @default 30 */
   visibilityTimeoutSeconds?: number;
-  /** Extra attributes on every message; at most 3. */
+  /** Extra attributes on every message; at most 3 (1 with `signingSecret`). */
   messageAttributes?: Record<string, string>;
   /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
   receiveErrorBackoff?: BackoffOptions;
@@ -66,6 +77,8 @@ export type SqsBackendStats = {
   unroutable: number;
   /** Messages on the response queue that were not JSON-RPC. */
   invalid: number;
+  /** With `signingSecret`: messages on the response queue refused for their signature (deleted unread). */
+  refused: number;
 };
 
 export interface SqsChannelBackend<N extends string = string> extends Backend {
@@ -95,7 +108,8 @@ export function sqsChannelBackend<N extends string>(
 class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   readonly specificationVersion = 'v1' as const;
   readonly name: N;
-  readonly stats: SqsBackendStats = { routed: 0, unroutable: 0, invalid: 0 };
+  readonly stats: SqsBackendStats = { routed: 0, unroutable: 0, invalid: 0, refused: 0 };
+  readonly #signing: MessageSigning | undefined;
   readonly #options: SqsChannelBackendOptions<N>;
   readonly #channel: SqsBackendChannel;
   readonly #logger: Logger;
@@ -119,7 +133,9 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     this.#options = options;
     this.#channel = options.channel;
     this.#logger = options.logger ?? silentLogger;
-    this.#inboxSender = new SqsSender(options.sqsClient);
+    this.#signing = sqsMessageSigning(options);
+    validateSignedCustomAttributes(this.#signing, options.messageAttributes);
+    this.#inboxSender = new SqsSender(options.sqsClient, { signer: this.#signing?.signer });
     this.#clientId = options.clientId ?? `asyncmcp-gateway-${randomBytes(4).toString('hex')}`;
     // Validated once here so a bad option fails at configuration time, not on the first session.
     new ClientSessionState({ meta: {}, customAttributes: options.messageAttributes });
@@ -144,15 +160,18 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     this.#meta = endpoint.meta;
     // Closed while opening: `close()` removes what was opened, and nothing may poll it after that.
     if (this.#closed) return;
+    // With a secret, an answer nobody signed with it (a forged one) is refused before it is routed.
+    const source = readableQueue(this.#options.sqsClient, endpoint.responseQueueUrl, this.#signing, {
+      logger: this.#logger,
+      onRefused: () => this.stats.refused++,
+    });
     this.#consumer = new QueueConsumer({
-      source: new RecoveringQueueSource(
-        new SqsQueueSource(this.#options.sqsClient, endpoint.responseQueueUrl),
-        {
-          remake: () => this.#channel.remake?.() ?? Promise.resolve(),
-          what: 'gateway response queue',
-          logger: this.#logger,
-        },
-      ),
+      // A response queue this backend made is made again when the queue service loses it.
+      source: new RecoveringQueueSource(source, {
+        remake: () => this.#channel.remake?.() ?? Promise.resolve(),
+        what: 'gateway response queue',
+        logger: this.#logger,
+      }),
       handle: async (message) => ({ settled: Promise.resolve(this.#route(message)) }),
       orderingKey: (message) => {
         const unwrapped = this.#unwrap(message);

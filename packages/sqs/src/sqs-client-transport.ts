@@ -7,6 +7,7 @@ import {
   encodeMessage,
   isInitializeResult,
   type Logger,
+  type MessageSigning,
   MetaKey,
   QueueConsumer,
   type QueueMessage,
@@ -23,10 +24,16 @@ import {
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { SqsControlMessageHandler, SqsRequestChannel } from './sqs-channels.js';
-import { SqsQueueSource, SqsSender } from './sqs-queue.js';
+import { SqsSender } from './sqs-queue.js';
+import {
+  readableQueue,
+  type SqsSigningOptions,
+  sqsMessageSigning,
+  validateSignedCustomAttributes,
+} from './sqs-signing.js';
 import { WorkerLink } from './worker-link.js';
 
-export interface SqsClientTransportOptions {
+export interface SqsClientTransportOptions extends SqsSigningOptions {
   sqsClient: SQSClient;
   /** The server's request queue; every client sends there. */
   requestQueueUrl: string;
@@ -40,7 +47,10 @@ export interface SqsClientTransportOptions {
   maxMessages?: number;
   /** @default 30 */
   visibilityTimeoutSeconds?: number;
-  /** Extra attributes on every message; at most 3, and no protocol attribute names. */
+  /**
+   * Extra attributes on every message; at most 3 (1 with `signingSecret`), and no protocol attribute
+   * names.
+   */
   messageAttributes?: Record<string, string>;
   /** Size limit checked before sending. @default the request queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
@@ -83,6 +93,7 @@ export class SqsClientTransport implements Transport {
   readonly #logger: Logger;
   readonly #otherSessionMessages: 'release' | 'delete';
   readonly #link: WorkerLink;
+  readonly #signing: MessageSigning | undefined;
   #consumer: QueueConsumer | undefined;
   #closed = false;
   onmessage?: Transport['onmessage'];
@@ -94,13 +105,15 @@ export class SqsClientTransport implements Transport {
       throw new ConfigurationError('SqsClientTransport needs a responseQueueUrl');
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#signing = sqsMessageSigning(options);
+    validateSignedCustomAttributes(this.#signing, options.messageAttributes);
     if (isChannelOptions(options)) {
       this.#channel = options.requestChannel;
       this.#otherSessionMessages = options.otherSessionMessages ?? 'delete';
     } else {
       if (!options.requestQueueUrl)
         throw new ConfigurationError('SqsClientTransport needs a requestQueueUrl');
-      this.#channel = sqsRequestChannel(options);
+      this.#channel = sqsRequestChannel(options, this.#signing);
       // Each client owns its response queue: another session's message there is a leftover.
       this.#otherSessionMessages = 'delete';
     }
@@ -110,7 +123,11 @@ export class SqsClientTransport implements Transport {
       customAttributes: options.messageAttributes,
       proposedSessionId: isChannelOptions(options) ? options.proposedSessionId : undefined,
     });
-    this.#link = new WorkerLink({ sqsClient: options.sqsClient, onLost: (reason) => this.#lost(reason) });
+    this.#link = new WorkerLink({
+      sqsClient: options.sqsClient,
+      sender: new SqsSender(options.sqsClient, { signer: this.#signing?.signer }),
+      onLost: (reason) => this.#lost(reason),
+    });
   }
 
   get sessionId(): string | undefined {
@@ -129,7 +146,10 @@ export class SqsClientTransport implements Transport {
     if (this.#consumer) throw new Error('The transport is already started');
     if (this.#closed) throw new TransportStateError('closed');
     this.#consumer = new QueueConsumer({
-      source: new SqsQueueSource(this.#options.sqsClient, this.#options.responseQueueUrl),
+      // With a secret, a message nobody signed with it (a forged answer) is refused before it is read.
+      source: readableQueue(this.#options.sqsClient, this.#options.responseQueueUrl, this.#signing, {
+        logger: this.#logger,
+      }),
       handle: async (message) => ({ settled: Promise.resolve(this.#receive(message)) }),
       orderingKey: () => 'client',
       waitTimeSeconds: this.#options.waitTimeSeconds,
@@ -236,8 +256,11 @@ function isChannelOptions(
 }
 
 /** The default request channel: the server's SQS request queue, answered on `_meta.responseQueueUrl`. */
-function sqsRequestChannel(options: SqsClientTransportOptions): SqsRequestChannel {
-  const sender = new SqsSender(options.sqsClient);
+function sqsRequestChannel(
+  options: SqsClientTransportOptions,
+  signing: MessageSigning | undefined,
+): SqsRequestChannel {
+  const sender = new SqsSender(options.sqsClient, { signer: signing?.signer });
   return {
     meta: { [MetaKey.ResponseQueueUrl]: options.responseQueueUrl },
     send: (outbound) =>

@@ -3,6 +3,7 @@ import {
   byteLength,
   DeliveryError,
   type MessageAttributes,
+  type MessageSigner,
   MessageTooLargeError,
   type QueueMessage,
   type QueueSource,
@@ -67,8 +68,14 @@ function entryOf(input: SqsSendInput) {
 export class SqsSender {
   readonly #limits = new Map<string, Promise<number>>();
   readonly #batcher: TurnBatcher<SqsSendInput>;
+  readonly #signer: MessageSigner | undefined;
 
-  constructor(private readonly sqsClient: SQSClient) {
+  /** With a `signer`, every message is signed (body and attributes) as it is sent. */
+  constructor(
+    private readonly sqsClient: SQSClient,
+    options: { signer?: MessageSigner | undefined } = {},
+  ) {
+    this.#signer = options.signer;
     this.#batcher = new TurnBatcher<SqsSendInput>({
       maxEntries: 10,
       maxBytes: SQS_MAX_MESSAGE_BYTES,
@@ -77,8 +84,12 @@ export class SqsSender {
     });
   }
 
-  async send(input: SqsSendInput): Promise<void> {
-    const limit = input.maxMessageBytes ?? (await this.#limitOf(input.queueUrl));
+  async send(unsigned: SqsSendInput): Promise<void> {
+    const limit = unsigned.maxMessageBytes ?? (await this.#limitOf(unsigned.queueUrl));
+    // Signed after the limit is known, so the timestamp is as close to the send as it can be.
+    const input = this.#signer
+      ? { ...unsigned, attributes: this.#signer.sign(unsigned.body, unsigned.attributes) }
+      : unsigned;
     const size = sqsMessageSize(input.body, input.attributes);
     if (size > limit) throw new MessageTooLargeError({ size, limit, channel: 'SQS message' });
     return this.#batcher.add(input.queueUrl, input, size);
@@ -160,7 +171,7 @@ export class SqsQueueSource implements QueueSource {
           WaitTimeSeconds: request.waitTimeSeconds,
           VisibilityTimeout: request.visibilityTimeoutSeconds,
           MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SenderId'],
         }),
         { abortSignal: request.signal },
       );
@@ -170,6 +181,7 @@ export class SqsQueueSource implements QueueSource {
         body: message.Body ?? '',
         attributes: message.MessageAttributes ?? {},
         receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+        ...(message.Attributes?.SenderId === undefined ? {} : { senderId: message.Attributes.SenderId }),
       }));
     } catch (error) {
       if (request.signal.aborted) return [];

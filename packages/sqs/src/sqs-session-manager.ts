@@ -14,6 +14,7 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
   type Logger,
+  type MessageSigning,
   MetaKey,
   QueueConsumer,
   type QueueMessage,
@@ -37,11 +38,13 @@ import {
 } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
+import { SenderBinding } from './sender-binding.js';
 import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
-import { isFifoQueue, SqsQueueSource, SqsSender } from './sqs-queue.js';
+import { isFifoQueue, SqsSender } from './sqs-queue.js';
+import { readableQueue, type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';
 import { WorkerInbox, type WorkerInboxOption } from './worker-inbox.js';
 
-export interface SqsSessionManagerOptions {
+export interface SqsSessionManagerOptions extends SqsSigningOptions {
   sqsClient: SQSClient;
   /** The queue every client sends to. */
   requestQueueUrl: string;
@@ -53,7 +56,10 @@ export interface SqsSessionManagerOptions {
   maxMessages?: number;
   /** Visibility of a received request; extended every half of it while the request runs. @default 30 */
   visibilityTimeoutSeconds?: number;
-  /** Messages that cannot be parsed go here before they are deleted. @default none (deleted with a log line) */
+  /**
+   * Messages that cannot be parsed, and with `signingSecret` messages refused for their signature, go
+   * here before they are deleted. @default none (deleted with a log line)
+   */
   deadLetterQueueUrl?: string;
   /** Most live sessions; `initialize` beyond it gets a JSON-RPC error. @default unlimited */
   maxSessions?: number;
@@ -85,6 +91,16 @@ export interface SqsSessionManagerOptions {
    * @default false
    */
   stateless?: boolean;
+  /**
+   * Binds each session to the SQS `SenderId` (the IAM identity the queue service says sent it) of the
+   * message that opened it, and refuses that session's messages from any other sender: logged,
+   * dead-lettered when `deadLetterQueueUrl` is set, else deleted. It needs nothing of the client, so it
+   * guards Python clients' sessions too. Only for messages sent straight to SQS: through SNS, every
+   * message's sender is SNS itself (`@asyncmcp/sns-sqs` does not offer it). A client whose credentials
+   * change identity mid-session (another role session name) loses its session. Not with `stateless`.
+   * @default false
+   */
+  bindSessionsToSender?: boolean;
   /** Name prefix of an inbox this manager creates. @default 'asyncmcp-worker-' */
   inboxQueueNamePrefix?: string;
   /**
@@ -105,7 +121,8 @@ export interface SqsSessionManagerOptions {
   /**
    * Where each session's client is answered, and how. An extension point for transports built on this
    * manager (`@asyncmcp/sns-sqs` publishes to the topic named in `_meta.clientTopicArn`); such a channel
-   * checks its own size limit, and `maxMessageBytes` is not used.
+   * checks its own size limit, and `maxMessageBytes` is not used. With `signingSecret`, it must sign
+   * what it sends with the same secret.
    * @default the SQS queue named in `_meta.responseQueueUrl`
    */
   replyChannel?: SqsReplyChannel;
@@ -150,7 +167,9 @@ export class SqsSessionManager implements SessionManager {
   #aliveTimer: (() => void) | undefined;
   /** Each received message unwrapped once, for both its ordering key and its handling. */
   readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
-  readonly stats = { poisoned: 0, unroutable: 0, handedBack: 0, aliveSent: 0, farewells: 0 };
+  readonly #signing: MessageSigning | undefined;
+  readonly #senders: SenderBinding | undefined;
+  readonly stats = { poisoned: 0, unroutable: 0, handedBack: 0, aliveSent: 0, farewells: 0, refused: 0 };
 
   constructor(options: SqsSessionManagerOptions) {
     if (!options.requestQueueUrl) throw new ConfigurationError('SqsSessionManager needs a requestQueueUrl');
@@ -158,12 +177,19 @@ export class SqsSessionManager implements SessionManager {
       throw new ConfigurationError('SqsSessionManager needs createServer');
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    const replies = options.replyChannel ?? sqsReplyChannel(options);
+    this.#signing = sqsMessageSigning(options);
+    const replies = options.replyChannel ?? sqsReplyChannel(options, this.#signing);
     if (options.stateless && options.inbox !== undefined) {
       throw new ConfigurationError(
         'SqsSessionManager: inbox cannot be used with stateless (a stateless worker holds no session to send to it)',
       );
     }
+    if (options.stateless && options.bindSessionsToSender) {
+      throw new ConfigurationError(
+        'SqsSessionManager: bindSessionsToSender cannot be used with stateless (a stateless worker holds no session to bind)',
+      );
+    }
+    this.#senders = options.bindSessionsToSender ? new SenderBinding() : undefined;
     if (options.inbox !== undefined) {
       this.#inbox = new WorkerInbox({
         sqsClient: options.sqsClient,
@@ -208,6 +234,7 @@ export class SqsSessionManager implements SessionManager {
         onsessioninitialized: options.onsessioninitialized,
         onsessionclosed: (sessionId) => {
           this.#affine.delete(sessionId);
+          this.#senders?.forget(sessionId);
           options.onsessionclosed?.(sessionId);
         },
       });
@@ -218,7 +245,13 @@ export class SqsSessionManager implements SessionManager {
 
   #consumerOf(queueUrl: string, from: 'shared' | 'inbox'): QueueConsumer {
     const options = this.#options;
-    const source = new SqsQueueSource(options.sqsClient, queueUrl);
+    // With a secret, a message nobody signed with it (an injected request) never reaches a session.
+    const source = readableQueue(options.sqsClient, queueUrl, this.#signing, {
+      logger: this.#logger,
+      deadLetter:
+        options.deadLetterQueueUrl === undefined ? undefined : (message) => this.#deadLetter(message),
+      onRefused: () => this.stats.refused++,
+    });
     const inbox = this.#inbox;
     return new QueueConsumer({
       // A created inbox is made again when the queue service loses it; the request queue is the operator's.
@@ -375,6 +408,9 @@ export class SqsSessionManager implements SessionManager {
       );
       return { settled: Promise.resolve('delete') };
     }
+    if (this.#senders && !this.#senders.admits(unwrapped.attributes[Attribute.SessionId], message.senderId)) {
+      return { settled: this.#refuseSender(message) };
+    }
     const releases = this.#options.releaseUnknownSessions ?? 0;
     // Only the request queue has other readers; nobody else would take a message from the inbox.
     const mayHandBack = from === 'shared' && (message.receiveCount ?? 1) <= releases;
@@ -384,6 +420,8 @@ export class SqsSessionManager implements SessionManager {
     );
     if (result.status === 'accepted') {
       if (from === 'inbox') this.#affine.add(result.sessionId);
+      // The first message a session accepts is the `initialize` that opened it.
+      this.#senders?.bind(result.sessionId, message.senderId);
       return { settled: result.settled.then((settlement) => (settlement === 'failed' ? 'retry' : 'delete')) };
     }
     // A stopping manager (either kind) hands the message back for another reader of the queue.
@@ -400,12 +438,30 @@ export class SqsSessionManager implements SessionManager {
     return { settled: Promise.resolve('delete') };
   }
 
+  /** A message of a session from another sender than the one that opened it (`bindSessionsToSender`). */
+  async #refuseSender(message: QueueMessage): Promise<Disposition> {
+    this.stats.refused++;
+    const dlq = this.#options.deadLetterQueueUrl;
+    this.#logger.warn(
+      { messageId: message.messageId, senderId: message.senderId, deadLetterQueueUrl: dlq },
+      'message refused: not from the sender that opened its session',
+    );
+    if (!dlq) return 'delete';
+    return (await this.#deadLetter(message)) ? 'delete' : 'retry';
+  }
+
   /** A message that can never be handled: keep a copy in the dead-letter queue, if there is one. */
   async #poison(message: QueueMessage, reason: string): Promise<Disposition> {
     this.stats.poisoned++;
     const dlq = this.#options.deadLetterQueueUrl;
     this.#logger.error({ messageId: message.messageId, reason, deadLetterQueueUrl: dlq }, 'poison message');
     if (!dlq) return 'delete';
+    return (await this.#deadLetter(message)) ? 'delete' : 'retry';
+  }
+
+  /** Copies a message to the dead-letter queue as it came; false when that failed (keep the message). */
+  async #deadLetter(message: QueueMessage): Promise<boolean> {
+    const dlq = this.#options.deadLetterQueueUrl as string;
     try {
       await this.#options.sqsClient.send(
         new SendMessageCommand({
@@ -424,14 +480,14 @@ export class SqsSessionManager implements SessionManager {
             : {}),
         }),
       );
-      return 'delete';
+      return true;
     } catch (error) {
       // Keep the message rather than lose it; it comes back after its visibility timeout.
       this.#logger.error(
         { messageId: message.messageId, err: describeError(error) },
         'could not dead-letter a message',
       );
-      return 'retry';
+      return false;
     }
   }
 }
@@ -442,8 +498,11 @@ function sumStats(a: Record<string, number>, b: Record<string, number> | undefin
 }
 
 /** The default reply channel: the SQS queue each client names in `_meta.responseQueueUrl`. */
-function sqsReplyChannel(options: SqsSessionManagerOptions): SqsReplyChannel {
-  const sender = new SqsSender(options.sqsClient);
+function sqsReplyChannel(
+  options: SqsSessionManagerOptions,
+  signing: MessageSigning | undefined,
+): SqsReplyChannel {
+  const sender = new SqsSender(options.sqsClient, { signer: signing?.signer });
   return {
     addressDescription: `_meta.${MetaKey.ResponseQueueUrl}`,
     addressOf: (initialize) => readMeta(initialize, MetaKey.ResponseQueueUrl),

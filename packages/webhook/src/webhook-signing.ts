@@ -1,10 +1,18 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { ConfigurationError } from '@asyncmcp/core';
+import {
+  computeSignature,
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  newSignatureId,
+  parseSignatureTimestamp,
+  type SigningSecret,
+  signatureMatches,
+  signingKey,
+} from '@asyncmcp/core';
 
 /**
  * Standard Webhooks signing (https://www.standardwebhooks.com), our opt-in addition to PROTOCOL.md §3.
- * Python peers neither send nor check these headers.
+ * Python peers neither send nor check these headers. The scheme itself is core's (`signature.ts`), the
+ * same one queue messages are signed with; this module puts it in HTTP headers.
  */
 
 /**
@@ -12,7 +20,9 @@ import { ConfigurationError } from '@asyncmcp/core';
  * prefix — so a secret made by any Standard Webhooks tool works as it is, and both spellings name the
  * same key. A `Uint8Array` is the key bytes themselves.
  */
-export type WebhookSecret = string | Uint8Array;
+export type WebhookSecret = SigningSecret;
+
+export { computeSignature, DEFAULT_SIGNATURE_TOLERANCE_SECONDS };
 
 export const SignatureHeader = {
   Id: 'webhook-id',
@@ -20,52 +30,18 @@ export const SignatureHeader = {
   Signature: 'webhook-signature',
 } as const;
 
-/** How far a signed timestamp may be from our clock, either way: 5 minutes. */
-export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
-
-const MIN_SECRET_BYTES = 16;
-const SECRET_PREFIX = 'whsec_';
-// Standard base64, padded or not, as the Standard Webhooks libraries decode it. Node's own decoder skips
-// any character it does not know, which would turn a mistyped secret into a different key without a word.
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
-
 /**
- * The key bytes of a secret. Refuses, without echoing it, a string that is not base64 and a key too
- * short to resist guessing; `name` says which setting the message is about.
+ * The key bytes of a secret, decoded as Standard Webhooks says (base64, optionally after `whsec_`).
+ * Refuses, without echoing it, a string that is not base64 and a key too short to resist guessing;
+ * `name` says which setting the message is about.
  */
-export function decodeWebhookSecret(secret: WebhookSecret, name = 'signingSecret'): Buffer {
-  let key: Buffer;
-  if (typeof secret === 'string') {
-    const encoded = (secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret).trim();
-    if (!BASE64.test(encoded)) {
-      throw new ConfigurationError(
-        `${name} is not a Standard Webhooks secret: use base64, optionally after whsec_, such as the output of openssl rand -base64 32 (a passphrase keeps its key as whsec_ followed by its base64)`,
-      );
-    }
-    key = Buffer.from(encoded, 'base64');
-  } else {
-    key = Buffer.from(secret);
-  }
-  if (key.length < MIN_SECRET_BYTES) {
-    throw new ConfigurationError(
-      `${name} is too short: use at least ${MIN_SECRET_BYTES} bytes after base64 decoding (${key.length} given), such as the output of openssl rand -base64 32`,
-    );
-  }
-  return key;
-}
+export const decodeWebhookSecret: (secret: WebhookSecret, name?: string) => Buffer = signingKey;
 
-/** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`. */
-export function computeSignature(key: Buffer, id: string, timestamp: number, body: string | Buffer): string {
-  const hmac = createHmac('sha256', key);
-  hmac.update(`${id}.${timestamp}.`);
-  hmac.update(body);
-  return `v1,${hmac.digest('base64')}`;
-}
+/** The key bytes of a secret (`decodeWebhookSecret` under its earlier name). */
+export const secretKey: (secret: WebhookSecret) => Buffer = signingKey;
 
 /** A fresh message id: unique per message, kept across retries of it (Standard Webhooks' idempotency key). */
-export function newWebhookId(): string {
-  return `msg_${randomBytes(16).toString('hex')}`;
-}
+export const newWebhookId: () => string = newSignatureId;
 
 /** Signs outgoing bodies with one secret. */
 export class WebhookSigner {
@@ -134,24 +110,18 @@ export class WebhookVerifier {
     if (!id || !timestampText || !signatures) {
       return { ok: false, status: 401, reason: 'Missing webhook signature headers' };
     }
-    if (!/^\d{1,12}$/.test(timestampText)) {
+    const timestamp = parseSignatureTimestamp(timestampText);
+    if (timestamp === undefined) {
       return { ok: false, status: 401, reason: 'Invalid webhook-timestamp' };
     }
-    const timestamp = Number(timestampText);
     const nowSeconds = Math.floor(this.#now() / 1000);
     if (Math.abs(nowSeconds - timestamp) > this.#toleranceSeconds) {
       return { ok: false, status: 401, reason: 'webhook-timestamp outside the tolerance' };
     }
-    const expected = Buffer.from(computeSignature(this.#key, id, timestamp, body).slice(3), 'base64');
-    let matched = false;
     // The header may list several signatures (during a secret rotation); any valid v1 one is enough.
-    for (const candidate of signatures.split(' ')) {
-      const [version, value] = candidate.split(',', 2);
-      if (version !== 'v1' || value === undefined) continue;
-      const given = Buffer.from(value, 'base64');
-      if (given.length === expected.length && timingSafeEqual(given, expected)) matched = true;
+    if (!signatureMatches(this.#key, id, timestamp, body, signatures)) {
+      return { ok: false, status: 401, reason: 'Invalid webhook signature' };
     }
-    if (!matched) return { ok: false, status: 401, reason: 'Invalid webhook signature' };
     if (this.#seen.has(id)) return { ok: false, status: 409, reason: `Replayed webhook-id: ${id}` };
     this.#remember(id, (timestamp + this.#toleranceSeconds * 2) * 1000);
     return { ok: true, id };
