@@ -760,6 +760,32 @@ describe('SessionDispatcher: routing and settlement', () => {
     accepted(await call(4, busy));
   });
 
+  it('holds at most SESSION_DEFAULTS.maxSessions sessions, and closes idle ones after SESSION_DEFAULTS.sessionIdleTimeoutMs, by default', async () => {
+    const clock = new ManualClock();
+    const h = harness({ clock });
+    const first = await h.open({ id: 0, address: 'addr-0', attributes: { SessionId: 'default-0' } });
+    for (let i = 1; i < SESSION_DEFAULTS.maxSessions; i++) {
+      accepted(
+        await h.dispatcher.dispatch(
+          inbound(initializeRequest(i, `addr-${i}`), { SessionId: `default-${i}` }),
+        ),
+      );
+    }
+    expect(h.dispatcher.sessions.size).toBe(SESSION_DEFAULTS.maxSessions);
+    const refused = rejected(
+      await h.dispatcher.dispatch(
+        inbound(initializeRequest(9_999, 'addr-late'), { SessionId: 'one-too-many' }),
+      ),
+    );
+    expect(refused.reason).toBe('session-limit');
+    clock.advance(SESSION_DEFAULTS.sessionIdleTimeoutMs - 1);
+    await flush();
+    expect(h.dispatcher.sessions.has(first)).toBe(true);
+    clock.advance(60_000);
+    await flush();
+    expect(h.dispatcher.sessions.size).toBe(0);
+  });
+
   it('limits each session to SESSION_DEFAULTS.maxInFlightPerSession running requests by default', async () => {
     const h = harness({ hold: (request) => request.method === 'tools/call' });
     const sessionId = await h.open();
