@@ -1,4 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { SqsClientTransport } from '@asyncmcp/sqs';
 import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -10,6 +12,7 @@ import {
   emulatorBackendFlags,
   parseLog,
   runCli,
+  startServeCli,
   stopEmulator,
   within,
 } from './cli-process.js';
@@ -26,6 +29,8 @@ const INIT = {
 };
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 const TOKEN = 'cli-abuse-token-1234';
+/** A stdio server whose `hold` runs until cancelled and says "hold started <tag>" on stderr. */
+const HOLD_SERVER = fileURLToPath(new URL('./fixtures/cancel-server.mjs', import.meta.url));
 
 /** A raw TCP connection to the gateway, once connected. */
 async function openSocket(url: string): Promise<Socket> {
@@ -237,6 +242,45 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
     server.releaseAll();
     expect((await within(Promise.all(held), 'the held calls')).map(textOf)).toEqual(['released', 'released']);
     await cli.waitForLog('request refused: too many running in the session');
+  });
+
+  it('serve: one session cannot take every running slot of the worker (--max-in-flight-per-session)', async () => {
+    const queue = await sqs.createQueue('cli-abuse-serve');
+    const { cli: serve } = await startServeCli(sqs, {
+      requestQueueUrl: queue,
+      command: [process.execPath, HOLD_SERVER],
+      flags: ['--max-in-flight-per-session', '2'],
+    });
+    // Straight over SQS, as a client of the shared queue could: no gateway in front to cap it.
+    const open = async (name: string) => {
+      const client = new Client({ name, version: '1.0.0' });
+      clients.push(client);
+      const transport = new SqsClientTransport({
+        sqsClient: sqs.sqsClient,
+        requestQueueUrl: queue,
+        responseQueueUrl: await sqs.createQueue(`cli-abuse-${name}`),
+        waitTimeSeconds: 1,
+      });
+      await within(client.connect(transport), `${name} connecting over SQS`);
+      return client;
+    };
+    const greedy = await open('greedy');
+    for (const tag of ['a', 'b']) {
+      greedy.callTool({ name: 'hold', arguments: { ms: 600_000, tag } }).catch(() => undefined);
+      await serve.waitForLine('stderr', (line) => line === `hold started ${tag}`, `hold ${tag} starting`);
+    }
+    await expect(
+      within(greedy.callTool({ name: 'echo', arguments: { text: 'third' } }), 'the third call'),
+    ).rejects.toThrow(
+      'MCP error -32603: Too many requests running in this session (limit 2): wait for one to finish, then retry',
+    );
+    const other = await open('other');
+    const answer = await within(
+      other.callTool({ name: 'echo', arguments: { text: 'other' } }),
+      'other session',
+    );
+    expect(textOf(answer)).toBe('echo: other');
+    expect(serve.lines.stderr.filter((line) => line.startsWith('hold started'))).toHaveLength(2);
   });
 
   it('requires the token for /metrics when --auth-token is set, unless --public-metrics', async () => {

@@ -320,7 +320,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       front,
       back,
       requestTimeoutMs: options.requestTimeoutMs,
-      maxInFlight: options.maxInFlightPerSession,
+      maxInFlight: options.maxInFlightPerSession ?? PROXY_DEFAULTS.maxInFlightPerSession,
       clock: options.clock,
       logger: log,
       observer: metrics.observer(),

@@ -19,7 +19,6 @@ import {
   type Transport,
   unrefTimer,
 } from '@asyncmcp/core';
-import { PROXY_DEFAULTS } from './proxy-defaults.js';
 
 /** What the bridge reports as it works, for metrics. */
 export interface BridgeObserver {
@@ -47,7 +46,9 @@ export interface SessionBridgeOptions {
   requestTimeoutMs?: number;
   /**
    * Most requests of this session waiting for the backend at once; a request beyond it gets a JSON-RPC
-   * error at once and is not forwarded. @default PROXY_DEFAULTS.maxInFlightPerSession (32)
+   * error at once and is not forwarded. The gateway sets it (`maxInFlightPerSession`); a bridge behind a
+   * session manager (serve's upstream) has none of its own, since the manager caps each session already.
+   * @default Infinity
    */
   maxInFlight?: number;
   /** Time source of the request timeouts; replace it in tests. @default systemClock */
@@ -105,7 +106,7 @@ export class SessionBridge {
     this.#logger = options.logger ?? silentLogger;
     this.#observer = options.observer ?? {};
     this.#timeoutMs = options.requestTimeoutMs ?? 300_000;
-    this.#maxInFlight = options.maxInFlight ?? PROXY_DEFAULTS.maxInFlightPerSession;
+    this.#maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
     this.#clock = options.clock ?? systemClock;
     this.#onclose = options.onclose;
     this.#onRequestStreams = (options.serverMessageStream ?? 'request') === 'request';
