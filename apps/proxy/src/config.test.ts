@@ -13,7 +13,7 @@ import {
   resolveConfig,
   resolveDemoConfig,
 } from './config.js';
-import { SETTINGS } from './settings.js';
+import { SETTINGS, type SettingSpec } from './settings.js';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
 const OTHER_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/other';
@@ -72,6 +72,15 @@ describe('resolveConfig: defaults', () => {
       maxSessions: 1000,
       sessionIdleTimeoutMs: 1_800_000,
       requestTimeoutMs: 300_000,
+      maxInFlightPerSession: 32,
+      publicMetrics: false,
+      insecureNoAuth: false,
+      http: {
+        headersTimeoutMs: 20_000,
+        requestTimeoutMs: 60_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 2_048,
+      },
       jsonResponse: false,
       stdio: false,
       // The region the request queue URL names.
@@ -96,6 +105,7 @@ describe('resolveConfig: precedence flags > env > file > defaults', () => {
       `requestQueueUrl: ${OTHER_QUEUE}`,
       'port: 7000',
       'host: 0.0.0.0',
+      'authToken: file-token-1234',
       'logLevel: debug',
       'maxSessions: 5',
     ].join('\n'),
@@ -156,6 +166,13 @@ describe('resolveConfig: environment names', () => {
         ASYNCMCP_MAX_SESSIONS: '10',
         ASYNCMCP_SESSION_IDLE_TIMEOUT: '60',
         ASYNCMCP_REQUEST_TIMEOUT: '0.5',
+        ASYNCMCP_MAX_IN_FLIGHT_PER_SESSION: '4',
+        ASYNCMCP_PUBLIC_METRICS: 'true',
+        ASYNCMCP_INSECURE_NO_AUTH: 'yes',
+        ASYNCMCP_HTTP_HEADERS_TIMEOUT: '2.5',
+        ASYNCMCP_HTTP_REQUEST_TIMEOUT: '30',
+        ASYNCMCP_HTTP_KEEP_ALIVE_TIMEOUT: '65',
+        ASYNCMCP_MAX_CONNECTIONS: '100',
         ASYNCMCP_STDIO: 'true',
         ASYNCMCP_REGION: 'eu-west-1',
         ASYNCMCP_ENDPOINT_URL: 'http://127.0.0.1:4566',
@@ -176,6 +193,15 @@ describe('resolveConfig: environment names', () => {
       maxSessions: 10,
       sessionIdleTimeoutMs: 60_000,
       requestTimeoutMs: 500,
+      maxInFlightPerSession: 4,
+      publicMetrics: true,
+      insecureNoAuth: true,
+      http: {
+        headersTimeoutMs: 2_500,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 65_000,
+        maxConnections: 100,
+      },
       stdio: true,
       region: 'eu-west-1',
       endpointUrl: 'http://127.0.0.1:4566',
@@ -594,7 +620,7 @@ describe('resolveConfig: bad configuration, one line each', () => {
 
   it('refuses unknown keys, suggesting the likely one', () => {
     const known =
-      'backend, requestQueueUrl, responseQueueUrl, requestTopicArn, responseTopicArn, serverUrl, webhookBaseUrl, webhookPath, signingSecret, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, jsonResponse, stdio, region, endpointUrl, logLevel';
+      'backend, requestQueueUrl, responseQueueUrl, requestTopicArn, responseTopicArn, serverUrl, webhookBaseUrl, webhookPath, signingSecret, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, maxInFlightPerSession, publicMetrics, insecureNoAuth, httpHeadersTimeout, httpRequestTimeout, httpKeepAliveTimeout, maxConnections, jsonResponse, stdio, region, endpointUrl, logLevel';
     expectRefused(
       { file: { path: 'g.yaml', contents: 'corsOrigin: https://a.example.com' } },
       'unknown-config-key',
@@ -894,6 +920,7 @@ describe('resolveConfig: the webhook and hybrid backends', () => {
         'webhookPath: /file-hooks',
         `signingSecret: ${SIGNING_SECRET}ZmlsZQ==`,
         'host: 0.0.0.0',
+        'authToken: file-token-1234',
       ].join('\n'),
     };
     expect(resolve({ file })).toMatchObject({
@@ -969,7 +996,13 @@ describe('resolveConfig: the webhook and hybrid backends', () => {
     );
     expect(
       resolve({
-        flags: { backend: 'webhook', serverUrl: SERVER, host: '0.0.0.0', webhookBaseUrl: 'http://gw:8080' },
+        flags: {
+          backend: 'webhook',
+          serverUrl: SERVER,
+          host: '0.0.0.0',
+          webhookBaseUrl: 'http://gw:8080',
+          insecureNoAuth: true,
+        },
       }).webhookBaseUrl,
     ).toBe('http://gw:8080');
   });
@@ -1109,3 +1142,81 @@ describe('resolveDemoConfig', () => {
 // A type-level check that flags accept what the CLI parser produces.
 const _flags: FlagValues = { corsOrigins: ['a'], stdio: true, port: '1', config: 'c.yaml' };
 void _flags;
+
+describe('resolveConfig: bounds under abuse', () => {
+  const refusal = (host: string, from = '') =>
+    `--host ${host}${from} exposes the gateway to the network without a bearer token: set one with --auth-token (or ASYNCMCP_AUTH_TOKEN), or pass --insecure-no-auth (or ASYNCMCP_INSECURE_NO_AUTH=true) if something in front of the gateway authenticates its clients`;
+
+  it('refuses a --host other than loopback without a token, naming both ways out', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, host: '0.0.0.0' } },
+      'missing-auth-token',
+      refusal('0.0.0.0'),
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, env: { ASYNCMCP_HOST: '::' } },
+      'missing-auth-token',
+      refusal('::', ' (from environment variable ASYNCMCP_HOST)'),
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, file: { path: 'g.yaml', contents: 'host: 10.0.0.5' } },
+      'missing-auth-token',
+      refusal('10.0.0.5', ' (from key host in config file "g.yaml")'),
+    );
+  });
+
+  it('allows it with a token, or with --insecure-no-auth; loopback and stdio need neither', () => {
+    expect(
+      resolve({ flags: { requestQueueUrl: QUEUE, host: '0.0.0.0', authToken: 'a-long-token' } }).host,
+    ).toBe('0.0.0.0');
+    const insecure = resolve({ flags: { requestQueueUrl: QUEUE, host: '0.0.0.0', insecureNoAuth: true } });
+    expect(insecure.insecureNoAuth).toBe(true);
+    expect(
+      resolve({
+        flags: { requestQueueUrl: QUEUE },
+        env: { ASYNCMCP_HOST: '0.0.0.0', ASYNCMCP_INSECURE_NO_AUTH: 'true' },
+      }).insecureNoAuth,
+    ).toBe(true);
+    for (const host of ['127.0.0.1', 'localhost', '::1']) {
+      expect(resolve({ flags: { requestQueueUrl: QUEUE, host } }).host).toBe(host);
+    }
+    // In stdio mode MCP is on stdin/stdout; --host binds only a webhook receiver.
+    expect(resolve({ flags: { requestQueueUrl: QUEUE, host: '0.0.0.0', stdio: true } }).stdio).toBe(true);
+  });
+
+  it('refuses a headers timeout longer than the request timeout, and limits that are not positive', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, httpHeadersTimeout: '90' } },
+      'invalid-value',
+      'the HTTP headers timeout (90 s) must not be longer than the HTTP request timeout (60 s): change --http-headers-timeout or --http-request-timeout',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, maxConnections: '0' } },
+      'invalid-value',
+      'invalid max connections "0" from --max-connections: expected a whole number of at least 1',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, maxInFlightPerSession: '-1' } },
+      'invalid-value',
+      'invalid max in-flight per session "-1" from --max-in-flight-per-session: expected a whole number of at least 1',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, httpKeepAliveTimeout: '0' } },
+      'invalid-value',
+      'invalid HTTP keep-alive timeout "0" from --http-keep-alive-timeout: expected a number of seconds greater than 0, such as 30 or 0.5',
+    );
+  });
+
+  it('documents the defaults it applies', () => {
+    const config = resolve({ flags: { requestQueueUrl: QUEUE } });
+    const documented = (key: string) =>
+      (SETTINGS as readonly SettingSpec[]).find((setting) => setting.key === key)?.defaultText;
+    expect(documented('maxInFlightPerSession')).toBe(String(config.maxInFlightPerSession));
+    expect(documented('httpHeadersTimeout')).toBe(String(config.http.headersTimeoutMs / 1000));
+    expect(documented('httpRequestTimeout')).toBe(String(config.http.requestTimeoutMs / 1000));
+    expect(documented('httpKeepAliveTimeout')).toBe(String(config.http.keepAliveTimeoutMs / 1000));
+    expect(documented('maxConnections')).toBe(String(config.http.maxConnections));
+    expect(documented('publicMetrics')).toMatch(/^false/);
+    expect(documented('insecureNoAuth')).toMatch(/^false/);
+  });
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { AsyncMcpError, AsyncMcpErrorCode, ConfigurationError } from '@asyncmcp/core';
-import { isLoopbackHost } from '@asyncmcp/proxy';
+import { AsyncMcpError, AsyncMcpErrorCode, ConfigurationError, SESSION_DEFAULTS } from '@asyncmcp/core';
+import { isLoopbackHost, PROXY_DEFAULTS, type ProxyHttpLimits } from '@asyncmcp/proxy';
 import { decodeWebhookSecret } from '@asyncmcp/webhook';
 import { parse as parseYaml } from 'yaml';
 import { regionOfResources } from './aws-region.js';
@@ -53,7 +53,9 @@ export type GatewayConfigErrorReason =
   /** serve: a command and an upstream URL from the same place. */
   | 'conflicting-upstream'
   /** serve: the command cannot be run (not found, not executable). */
-  | 'command-not-runnable';
+  | 'command-not-runnable'
+  /** A --host other than loopback without --auth-token or --insecure-no-auth. */
+  | 'missing-auth-token';
 
 /**
  * A configuration the gateway cannot run with. The message is one line that says what is wrong and
@@ -108,6 +110,14 @@ export interface GatewayConfig {
   /** Answer POSTs with one JSON body instead of an SSE stream. */
   jsonResponse: boolean;
   stdio: boolean;
+  /** Most requests of one session waiting for the backend at once. */
+  maxInFlightPerSession: number;
+  /** Serve /metrics without the bearer token. */
+  publicMetrics: boolean;
+  /** A --host other than loopback was allowed without a token, on purpose. */
+  insecureNoAuth: boolean;
+  /** The HTTP server's timeouts and connection cap. */
+  http: Required<ProxyHttpLimits>;
   /**
    * From a flag, the environment or the file; else the region the request queue URL or topic ARN names;
    * undefined lets the AWS SDK find it itself (shared config profile).
@@ -355,6 +365,10 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
     : undefined;
   if (webhookPath !== undefined) assertPathsApart(webhookPath, webhookPathRaw, path);
   const authToken = optional(pick('authToken'), parseAuthToken);
+  const stdio = optional(pick('stdio'), (raw) => parseBoolean(raw, 'stdio switch')) ?? false;
+  const limits = resolveGatewayLimits(pick);
+  // stdio serves MCP on stdin/stdout: --host binds only a webhook receiver there, which checks signatures.
+  if (!stdio) assertAuthForHost(host, pick('host'), authToken, limits.insecureNoAuth);
   const responseQueueUrl = optional(pick('responseQueueUrl'), (raw) =>
     parseUrl(
       raw,
@@ -391,7 +405,8 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
     requestTimeoutMs:
       (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
     jsonResponse: optional(pick('jsonResponse'), (raw) => parseBoolean(raw, 'json-response switch')) ?? false,
-    stdio: optional(pick('stdio'), (raw) => parseBoolean(raw, 'stdio switch')) ?? false,
+    stdio,
+    ...limits,
     region: aws
       ? resolveRegion(pick('region'), [requestQueueUrl, requestTopicArn, responseQueueUrl, responseTopicArn])
       : undefined,
@@ -399,6 +414,76 @@ export function resolveConfig({ flags, env, file }: ResolveConfigInput): Gateway
     logLevel: optional(pick('logLevel'), parseLogLevel) ?? 'info',
     configFile: file?.path,
   };
+}
+
+// ---- bounds under abuse ----
+
+/** The gateway's limits on what one client may hold: requests, connections, time; and who may connect. */
+function resolveGatewayLimits(
+  pick: (key: SettingKey) => Raw | undefined,
+): Pick<GatewayConfig, 'maxInFlightPerSession' | 'publicMetrics' | 'insecureNoAuth' | 'http'> {
+  const seconds = (key: SettingKey, what: string) =>
+    optional(pick(key), (raw) => Math.max(1, Math.round(parseSeconds(raw, what) * 1000)));
+  const defaults = PROXY_DEFAULTS.http;
+  const http = {
+    headersTimeoutMs: seconds('httpHeadersTimeout', 'HTTP headers timeout') ?? defaults.headersTimeoutMs,
+    requestTimeoutMs: seconds('httpRequestTimeout', 'HTTP request timeout') ?? defaults.requestTimeoutMs,
+    keepAliveTimeoutMs:
+      seconds('httpKeepAliveTimeout', 'HTTP keep-alive timeout') ?? defaults.keepAliveTimeoutMs,
+    maxConnections:
+      optional(pick('maxConnections'), (raw) =>
+        parseInteger(raw, 'max connections', 1, Number.MAX_SAFE_INTEGER, 'a whole number of at least 1'),
+      ) ?? defaults.maxConnections,
+  };
+  // The one rule the parsers cannot see alone: the headers are part of the request.
+  if (http.headersTimeoutMs > http.requestTimeoutMs) {
+    throw new GatewayConfigError(
+      'invalid-value',
+      `the HTTP headers timeout (${http.headersTimeoutMs / 1000} s) must not be longer than the HTTP request timeout (${http.requestTimeoutMs / 1000} s): change --http-headers-timeout or --http-request-timeout`,
+    );
+  }
+  return {
+    maxInFlightPerSession:
+      optional(pick('maxInFlightPerSession'), parseMaxInFlightPerSession) ??
+      PROXY_DEFAULTS.maxInFlightPerSession,
+    publicMetrics:
+      optional(pick('publicMetrics'), (raw) => parseBoolean(raw, 'public-metrics switch')) ??
+      PROXY_DEFAULTS.publicMetrics,
+    insecureNoAuth:
+      optional(pick('insecureNoAuth'), (raw) => parseBoolean(raw, 'insecure-no-auth switch')) ?? false,
+    http,
+  };
+}
+
+function parseMaxInFlightPerSession(raw: Raw): number {
+  return parseInteger(
+    raw,
+    'max in-flight per session',
+    1,
+    Number.MAX_SAFE_INTEGER,
+    'a whole number of at least 1',
+  );
+}
+
+/**
+ * A gateway reachable from the network needs a bearer token, or an explicit --insecure-no-auth (for one
+ * behind a proxy that authenticates its clients): anyone who reaches an open gateway uses its backend.
+ */
+function assertAuthForHost(
+  host: string,
+  hostRaw: Raw | undefined,
+  authToken: string | undefined,
+  insecureNoAuth: boolean,
+): void {
+  if (isLoopbackHost(host) || authToken !== undefined || insecureNoAuth) return;
+  const where =
+    hostRaw === undefined || hostRaw.source.kind === 'flag'
+      ? ''
+      : ` (from ${describeSource(hostRaw.source)})`;
+  throw new GatewayConfigError(
+    'missing-auth-token',
+    `--host ${host}${where} exposes the gateway to the network without a bearer token: set one with --auth-token (or ASYNCMCP_AUTH_TOKEN), or pass --insecure-no-auth (or ASYNCMCP_INSECURE_NO_AUTH=true) if something in front of the gateway authenticates its clients`,
+  );
 }
 
 // ---- webhook and hybrid ----
@@ -822,6 +907,8 @@ export interface ServeConfig {
   maxSessions: number;
   sessionIdleTimeoutMs: number;
   requestTimeoutMs: number;
+  /** sqs, sns-sqs, webhook: most requests of one session running at once. */
+  maxInFlightPerSession: number;
   deadLetterQueueUrl: string | undefined;
   /**
    * sqs, sns-sqs: how many receives of a request for a session this serve does not hold hand it back to
@@ -929,6 +1016,11 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
       1000,
     requestTimeoutMs:
       (optional(pick('requestTimeout'), (raw) => parseSeconds(raw, 'request timeout')) ?? 300) * 1000,
+    maxInFlightPerSession:
+      (backend === 'hybrid'
+        ? undefined
+        : optional(pick('maxInFlightPerSession'), parseMaxInFlightPerSession)) ??
+      SESSION_DEFAULTS.maxInFlightPerSession,
     deadLetterQueueUrl: aws
       ? optional(pick('deadLetterQueueUrl'), (raw) =>
           parseUrl(

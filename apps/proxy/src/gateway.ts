@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type BackendHttpRoute, describeError, type Logger } from '@asyncmcp/core';
-import { createProxyServer, isLoopbackHost, proxyStdio } from '@asyncmcp/proxy';
+import { createLimitedHttpServer, createProxyServer, isLoopbackHost, proxyStdio } from '@asyncmcp/proxy';
 import { type BackendHandle, createBackend } from './backends.js';
 import type { GatewayConfig } from './config.js';
 import { isWebhookBackend } from './settings.js';
@@ -105,6 +105,9 @@ async function startHttp(
     sessionIdleTimeoutMs: config.sessionIdleTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
     enableJsonResponse: config.jsonResponse,
+    maxInFlightPerSession: config.maxInFlightPerSession,
+    publicMetrics: config.publicMetrics,
+    http: config.http,
     logger,
   });
   let url: string;
@@ -115,9 +118,10 @@ async function startHttp(
   }
   announceWebhooks(handle, new URL(url).origin, logger);
   if (!isLoopbackHost(config.host) && config.authToken === undefined) {
+    // Only with --insecure-no-auth: the configuration refuses it otherwise.
     logger.warn(
       { host: config.host },
-      'the gateway is reachable from the network without --auth-token: anyone who can reach it can use it',
+      'the gateway is reachable from the network without --auth-token (--insecure-no-auth): anyone who can reach it can use it',
     );
   }
   // Not fatal: the server may come up later, and /ready reports 503 until it does.
@@ -170,9 +174,9 @@ async function startStdio(
 /** An HTTP server for a backend's route alone (stdio mode); everything else gets 404. */
 async function listenForRoute(
   route: BackendHttpRoute,
-  config: Pick<GatewayConfig, 'host' | 'port'>,
+  config: Pick<GatewayConfig, 'host' | 'port' | 'http'>,
 ): Promise<{ origin: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
+  const server: Server = createLimitedHttpServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path !== route.path && !path.startsWith(`${route.path}/`)) {
       req.resume();
@@ -183,7 +187,7 @@ async function listenForRoute(
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end();
     });
-  });
+  }, config.http);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

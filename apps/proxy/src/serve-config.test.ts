@@ -50,6 +50,7 @@ const SESSION_DEFAULTS = {
   maxSessions: 100,
   sessionIdleTimeoutMs: 1_800_000,
   requestTimeoutMs: 300_000,
+  maxInFlightPerSession: 32,
   deadLetterQueueUrl: undefined,
   releaseUnknownSessions: 0,
   // Each worker reads an inbox of its own, made at start and deleted at stop.
@@ -159,6 +160,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       'maxSessions: 5',
       'sessionIdleTimeout: 60',
       'requestTimeout: 10',
+      'maxInFlightPerSession: 6',
       'logLevel: debug',
       `deadLetterQueueUrl: ${DLQ}`,
       'releaseUnknownSessions: 20',
@@ -180,6 +182,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       maxSessions: 5,
       sessionIdleTimeoutMs: 60_000,
       requestTimeoutMs: 10_000,
+      maxInFlightPerSession: 6,
       deadLetterQueueUrl: DLQ,
       releaseUnknownSessions: 20,
       inbox: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/worker-1' },
@@ -239,6 +242,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
         ASYNCMCP_MAX_SESSIONS: '3',
         ASYNCMCP_SESSION_IDLE_TIMEOUT: '0.5',
         ASYNCMCP_REQUEST_TIMEOUT: '30',
+        ASYNCMCP_MAX_IN_FLIGHT_PER_SESSION: '8',
         ASYNCMCP_DEAD_LETTER_QUEUE_URL: DLQ,
         ASYNCMCP_RELEASE_UNKNOWN_SESSIONS: '30',
         ASYNCMCP_STATELESS: 'true',
@@ -257,6 +261,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       maxSessions: 3,
       sessionIdleTimeoutMs: 500,
       requestTimeoutMs: 30_000,
+      maxInFlightPerSession: 8,
       deadLetterQueueUrl: DLQ,
       releaseUnknownSessions: 30,
       // A stateless worker holds no session, so it reads no inbox.
@@ -435,7 +440,7 @@ describe('resolveServeConfig: the sns-sqs backend', () => {
       if (!('backends' in setting)) continue;
       if (setting.key === 'bindSessionsToSender') expect(setting.backends).toEqual(['sqs']);
       else if ((setting.backends as readonly string[]).includes('sqs'))
-        expect(setting.backends).toEqual(['sqs', 'sns-sqs']);
+        expect(setting.backends.slice(0, 2)).toEqual(['sqs', 'sns-sqs']);
       // Named in the help, as the gateway's are.
       expect(setting.description.startsWith(`${setting.backends.join(', ')}: `)).toBe(true);
     }
@@ -708,7 +713,7 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
     expectRefused(
       { flags: withCommand(), file: { path: 's.yaml', contents: 'authToken: 12345678' } },
       'unknown-config-key',
-      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, env, passEnvironment, maxSessions, sessionIdleTimeout, requestTimeout, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, bindSessionsToSender, visibilityTimeout, region, endpointUrl, logLevel, command, args',
+      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, env, passEnvironment, maxSessions, sessionIdleTimeout, requestTimeout, maxInFlightPerSession, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, bindSessionsToSender, visibilityTimeout, region, endpointUrl, logLevel, command, args',
     );
     expect(
       refusal({ flags: withCommand(), file: { path: 's.yaml', contents: 'upstreamHeader: "A: 1"' } }).message,
@@ -976,5 +981,41 @@ describe('resolveServeConfig: the webhook and hybrid backends', () => {
       'the signing secret from --signing-secret is not a Standard Webhooks secret: use base64, optionally after whsec_, such as the output of openssl rand -base64 32 (a passphrase keeps its key as whsec_ followed by its base64)',
     );
     expect(error.message).not.toContain('short-secret');
+  });
+});
+
+describe('resolveServeConfig: --max-in-flight-per-session', () => {
+  it('defaults to the library default, and is taken from flags, env and file with sqs, sns-sqs and webhook', () => {
+    expect(resolve({ flags: withCommand() }).maxInFlightPerSession).toBe(32);
+    const file = { path: 's.yaml', contents: 'maxInFlightPerSession: 2' };
+    for (const backend of ['sqs', 'sns-sqs'] as const) {
+      expect(resolve({ flags: withCommand({ backend }), file }).maxInFlightPerSession).toBe(2);
+      expect(
+        resolve({ flags: withCommand({ backend, maxInFlightPerSession: '5' }), file }).maxInFlightPerSession,
+      ).toBe(5);
+    }
+    expect(
+      resolve({
+        flags: { backend: 'webhook', port: '0', command: ['node', 's.js'], maxInFlightPerSession: '3' },
+      }).maxInFlightPerSession,
+    ).toBe(3);
+  });
+
+  it('is refused with hybrid from a flag, and ignored there from the environment', () => {
+    const hybrid = { backend: 'hybrid', port: '0', webhookTools: ['t'], command: ['node', 's.js'] };
+    expect(refusal({ flags: { ...hybrid, maxInFlightPerSession: '3' } }).reason).toBe(
+      'setting-not-for-backend',
+    );
+    expect(
+      resolve({ flags: hybrid, env: { ASYNCMCP_MAX_IN_FLIGHT_PER_SESSION: '3' } }).maxInFlightPerSession,
+    ).toBe(32);
+  });
+
+  it('refuses a value that is not a whole number of at least 1', () => {
+    expectRefused(
+      { flags: withCommand({ maxInFlightPerSession: '0' }) },
+      'invalid-value',
+      'invalid max in-flight per session "0" from --max-in-flight-per-session: expected a whole number of at least 1',
+    );
   });
 });

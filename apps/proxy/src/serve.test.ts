@@ -69,6 +69,7 @@ describe('startServe', () => {
     maxSessions: 100,
     sessionIdleTimeoutMs: 1_800_000,
     requestTimeoutMs: 300_000,
+    maxInFlightPerSession: 32,
     deadLetterQueueUrl: undefined,
     releaseUnknownSessions: 0,
     inbox: 'create',

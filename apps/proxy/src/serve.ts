@@ -68,6 +68,7 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
     createServer,
     maxSessions: config.maxSessions,
     sessionIdleTimeoutMs: config.sessionIdleTimeoutMs,
+    maxInFlightPerSession: config.maxInFlightPerSession,
     deadLetterQueueUrl: config.deadLetterQueueUrl,
     // With several serve processes on the queue, a request for another's session goes back for it.
     releaseUnknownSessions: config.releaseUnknownSessions,
@@ -202,7 +203,7 @@ async function startHttpServe(
   };
   const manager =
     backend === 'webhook'
-      ? new WebhookSessionManager(common)
+      ? new WebhookSessionManager({ ...common, maxInFlightPerSession: config.maxInFlightPerSession })
       : new HybridSessionManager({ ...common, webhookTools: http.webhookTools ?? [] });
   let url: string;
   try {

@@ -1,3 +1,6 @@
+import { SESSION_DEFAULTS } from '@asyncmcp/core';
+import { PROXY_DEFAULTS } from '@asyncmcp/proxy';
+
 /**
  * The gateway's settings, one table: the CLI builds its flags and help from it, the config module reads
  * environment variables and file keys by it, and the README mirrors it.
@@ -233,6 +236,65 @@ export const SETTINGS = [
     defaultText: '300',
   },
   {
+    key: 'maxInFlightPerSession',
+    flag: '--max-in-flight-per-session',
+    value: '<n>',
+    env: ['ASYNCMCP_MAX_IN_FLIGHT_PER_SESSION'],
+    description:
+      "most requests of one session waiting for the backend at once; beyond it a request gets a JSON-RPC error at once, so one client cannot fill the backend's queue",
+    defaultText: String(PROXY_DEFAULTS.maxInFlightPerSession),
+  },
+  {
+    key: 'publicMetrics',
+    flag: '--public-metrics',
+    env: ['ASYNCMCP_PUBLIC_METRICS'],
+    description:
+      'serve /metrics without the bearer token even when --auth-token is set (for a scraper that cannot send it)',
+    defaultText: 'false: with --auth-token, /metrics requires it',
+  },
+  {
+    key: 'insecureNoAuth',
+    flag: '--insecure-no-auth',
+    env: ['ASYNCMCP_INSECURE_NO_AUTH'],
+    description:
+      'allow a --host other than loopback without --auth-token (only behind something that authenticates clients)',
+    defaultText: 'false: such a --host without a token is refused',
+  },
+  {
+    key: 'httpHeadersTimeout',
+    flag: '--http-headers-timeout',
+    value: '<seconds>',
+    env: ['ASYNCMCP_HTTP_HEADERS_TIMEOUT'],
+    description: 'a client must send its request headers within this time',
+    defaultText: String(PROXY_DEFAULTS.http.headersTimeoutMs / 1000),
+  },
+  {
+    key: 'httpRequestTimeout',
+    flag: '--http-request-timeout',
+    value: '<seconds>',
+    env: ['ASYNCMCP_HTTP_REQUEST_TIMEOUT'],
+    description:
+      'a client must send its whole HTTP request (headers and body) within this time; answers and SSE streams are not limited by it',
+    defaultText: String(PROXY_DEFAULTS.http.requestTimeoutMs / 1000),
+  },
+  {
+    key: 'httpKeepAliveTimeout',
+    flag: '--http-keep-alive-timeout',
+    value: '<seconds>',
+    env: ['ASYNCMCP_HTTP_KEEP_ALIVE_TIMEOUT'],
+    description:
+      "close an idle keep-alive connection after this long (behind a load balancer, longer than the balancer's idle timeout)",
+    defaultText: String(PROXY_DEFAULTS.http.keepAliveTimeoutMs / 1000),
+  },
+  {
+    key: 'maxConnections',
+    flag: '--max-connections',
+    value: '<n>',
+    env: ['ASYNCMCP_MAX_CONNECTIONS'],
+    description: 'most open HTTP connections; one beyond it is closed at once',
+    defaultText: String(PROXY_DEFAULTS.http.maxConnections),
+  },
+  {
     key: 'jsonResponse',
     flag: '--json-response',
     env: ['ASYNCMCP_JSON_RESPONSE'],
@@ -426,6 +488,17 @@ export const SERVE_SETTINGS = [
     env: ['ASYNCMCP_REQUEST_TIMEOUT'],
     description: 'a request the server does not answer in this time gets a JSON-RPC error',
     defaultText: '300',
+  },
+  {
+    key: 'maxInFlightPerSession',
+    flag: '--max-in-flight-per-session',
+    value: '<n>',
+    env: ['ASYNCMCP_MAX_IN_FLIGHT_PER_SESSION'],
+    description:
+      'sqs, sns-sqs, webhook: most requests of one session running at once; beyond it a request gets a JSON-RPC error at once, so one session cannot take every slot of the worker',
+    defaultText: String(SESSION_DEFAULTS.maxInFlightPerSession),
+    backends: ['sqs', 'sns-sqs', 'webhook'],
+    sharedInEnvironment: true,
   },
   {
     key: 'deadLetterQueueUrl',

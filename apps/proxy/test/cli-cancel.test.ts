@@ -23,6 +23,8 @@ import {
 const FIXTURE = fileURLToPath(new URL('./fixtures/cancel-server.mjs', import.meta.url));
 /** More calls in one session than serve's default `maxInFlight` (100): the limit that clogged. */
 const CALLS = 200;
+/** One session may run CALLS requests here (32 by default), so the worker's own cap is what they meet. */
+const PER_SESSION = ['--max-in-flight-per-session', String(CALLS)];
 /** Far longer than the test: a call that ends did so because it was cancelled. */
 const HOLD_MS = 600_000;
 /** Longer than any wait below: a call that fails did not fail by timing out at the client. */
@@ -67,11 +69,12 @@ describe('cancelled calls through the real CLI (end to end)', () => {
     await stopEmulator(sqs);
   });
 
-  /** One `serve` worker with its default limits; its inbox is where sessions go after initialize. */
+  /** One `serve` worker with its default limits but the per-session one; its inbox is where sessions go after initialize. */
   async function startServe(requestQueueUrl: string): Promise<{ serve: CliProcess; inboxQueueUrl: string }> {
     const { cli: serve, serving } = await startServeCli(sqs, {
       requestQueueUrl,
       command: [process.execPath, FIXTURE],
+      flags: PER_SESSION,
     });
     expect(serving.inboxQueueUrl).toMatch(/asyncmcp-worker-/);
     return { serve, inboxQueueUrl: String(serving.inboxQueueUrl) };
@@ -187,7 +190,7 @@ describe('cancelled calls through the real CLI (end to end)', () => {
   it('through the gateway CLI: 200 cancelled calls leave other sessions and new ones answered, nothing in flight', async () => {
     const requestQueueUrl = await sqs.createQueue('cancel-gateway-requests');
     const { serve, inboxQueueUrl } = await startServe(requestQueueUrl);
-    const url = await startGatewayCli(sqs, ['--request-queue-url', requestQueueUrl]);
+    const url = await startGatewayCli(sqs, ['--request-queue-url', requestQueueUrl], PER_SESSION);
     const queues = { requestQueue: requestQueueUrl, inbox: inboxQueueUrl };
     const connect = async (): Promise<Session> => {
       const transport = new StreamableHTTPClientTransport(new URL(url));

@@ -260,10 +260,11 @@ export async function startServeCli(
 export async function startGatewayCli(
   emulator: SqsEmulator,
   requests: ['--request-queue-url' | '--request-topic-arn', string],
+  flags: readonly string[] = [],
 ): Promise<string> {
   const backend = requests[0] === '--request-topic-arn' ? 'sns-sqs' : 'sqs';
   const gateway = new CliProcess(
-    [...emulatorBackendFlags(emulator, backend, requests), '--port', '0'],
+    [...emulatorBackendFlags(emulator, backend, requests), '--port', '0', ...flags],
     cleanEnv(),
   );
   return gateway.url();

@@ -109,9 +109,12 @@ describe('the container image (apps/proxy/Dockerfile)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A webhook gateway's settings, in the file: the backend and what it requires. */
+  /**
+   * A webhook gateway's settings, in the file: the backend and what it requires, and a token, which the
+   * image's every-interface binding requires.
+   */
   const webhookConfig = (extra = '') =>
-    `backend: webhook\nserverUrl: ${SERVER_URL}\nwebhookBaseUrl: ${WEBHOOK_BASE_URL}\nport: 0\n${extra}`;
+    `backend: webhook\nserverUrl: ${SERVER_URL}\nwebhookBaseUrl: ${WEBHOOK_BASE_URL}\nport: 0\nauthToken: image-test-token\n${extra}`;
 
   describe('as written', () => {
     it('runs on a supported Node.js LTS in every stage', () => {
@@ -158,6 +161,19 @@ describe('the container image (apps/proxy/Dockerfile)', () => {
       expect(starting.webhookBaseUrl).toBe(WEBHOOK_BASE_URL);
       const listening = await cli.waitForLog('gateway listening');
       expect(listening.backend).toBe('webhook');
+    });
+
+    it('refuses to serve the network without a token, naming both ways out', async () => {
+      const env = imageEnv(
+        mountConfig(
+          `backend: webhook\nserverUrl: ${SERVER_URL}\nwebhookBaseUrl: ${WEBHOOK_BASE_URL}\nport: 0\n`,
+        ),
+      );
+      const result = await runCli(entrypointArgs([]), env);
+      expect(result.code, result.stderr.join('\n')).toBe(2);
+      expect(result.stderr).toEqual([
+        'asyncmcp-proxy: --host 0.0.0.0 (from environment variable ASYNCMCP_HOST) exposes the gateway to the network without a bearer token: set one with --auth-token (or ASYNCMCP_AUTH_TOKEN), or pass --insecure-no-auth (or ASYNCMCP_INSECURE_NO_AUTH=true) if something in front of the gateway authenticates its clients',
+      ]);
     });
 
     it('refuses an incomplete webhook config file for what webhook lacks, not as sqs', async () => {

@@ -4,6 +4,7 @@ export * from './clock.js';
 export * from './codec.js';
 export type * from './contracts.js';
 export * from './dedupe-window.js';
+export * from './defaults.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './in-memory.js';

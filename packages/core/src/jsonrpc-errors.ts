@@ -68,6 +68,19 @@ export function sessionTerminatedError(sessionId: string, id?: RequestId): JSONR
   return jsonRpcError(JsonRpcErrorCode.InvalidRequest, `Session has been terminated: ${sessionId}`, id);
 }
 
+/**
+ * A session already runs as many requests as it may (`maxInFlightPerSession`): this one is refused at
+ * once, not queued, so the client knows to wait for one of its calls to end.
+ */
+export function sessionBusyError(limit: number, id?: RequestId): JSONRPCErrorResponse {
+  return jsonRpcError(
+    JsonRpcErrorCode.InternalError,
+    `Too many requests running in this session (limit ${limit}): wait for one to finish, then retry`,
+    id,
+    { reason: 'session-busy', limit },
+  );
+}
+
 export function internalError(detail: string, id?: RequestId): JSONRPCErrorResponse {
   return jsonRpcError(JsonRpcErrorCode.InternalError, `Internal error: ${detail}`, id);
 }

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { isRequest } from './codec.js';
 import type { ConnectableServer } from './contracts.js';
+import { SESSION_DEFAULTS } from './defaults.js';
 import { DeliveryError, MessageTooLargeError, TransportStateError } from './errors.js';
 import { sessionLogId } from './logger.js';
 import { readMeta } from './meta.js';
@@ -735,6 +736,85 @@ describe('SessionDispatcher: routing and settlement', () => {
       ),
     );
     expect(await within(stray.settled, 'stray settled')).toBe('delivered');
+  });
+
+  it("refuses a request beyond maxInFlightPerSession as 'session-busy', answering it at once; other sessions go on", async () => {
+    const h = harness({ maxInFlightPerSession: 2, hold: (request) => request.method === 'tools/call' });
+    const busy = await h.open({ address: 'addr-busy' });
+    const other = await h.open({ address: 'addr-other', attributes: { ClientId: 'client-2' } });
+    const call = (id: number, sessionId: string) =>
+      h.dispatcher.dispatch(
+        inbound({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow' } }, h.attrs(sessionId)),
+      );
+    accepted(await call(1, busy));
+    accepted(await call(2, busy));
+    const refused = rejected(await call(3, busy));
+    expect(refused.reason).toBe('session-busy');
+    expect(refused.replied).toBe(true);
+    expect(refused.error).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: {
+        code: -32603,
+        message: 'Too many requests running in this session (limit 2): wait for one to finish, then retry',
+        data: { reason: 'session-busy', limit: 2 },
+      },
+    });
+    const sent = await h.outbox.waitFor(isErrorTo(3), 'busy error');
+    expect(sent.target).toEqual({ sessionId: busy, address: 'addr-busy' });
+    expect(h.servers[0]?.requests('tools/call').map((request) => request.id)).toEqual([1, 2]);
+    expect(h.dispatcher.inFlight).toBe(2);
+    // Another session is not held back by the busy one.
+    accepted(await call(1, other));
+    expect(h.dispatcher.inFlight).toBe(3);
+    // A redelivery of a running request is still a duplicate, not a refusal.
+    expect(accepted(await call(2, busy)).status).toBe('accepted');
+    // Once one ends, the session may start another.
+    await h.servers[0]?.reply(h.servers[0].requests('tools/call')[0]!);
+    accepted(await call(4, busy));
+  });
+
+  it('holds at most SESSION_DEFAULTS.maxSessions sessions, and closes idle ones after SESSION_DEFAULTS.sessionIdleTimeoutMs, by default', async () => {
+    const clock = new ManualClock();
+    const h = harness({ clock });
+    const first = await h.open({ id: 0, address: 'addr-0', attributes: { SessionId: 'default-0' } });
+    for (let i = 1; i < SESSION_DEFAULTS.maxSessions; i++) {
+      accepted(
+        await h.dispatcher.dispatch(
+          inbound(initializeRequest(i, `addr-${i}`), { SessionId: `default-${i}` }),
+        ),
+      );
+    }
+    expect(h.dispatcher.sessions.size).toBe(SESSION_DEFAULTS.maxSessions);
+    const refused = rejected(
+      await h.dispatcher.dispatch(
+        inbound(initializeRequest(9_999, 'addr-late'), { SessionId: 'one-too-many' }),
+      ),
+    );
+    expect(refused.reason).toBe('session-limit');
+    clock.advance(SESSION_DEFAULTS.sessionIdleTimeoutMs - 1);
+    await flush();
+    expect(h.dispatcher.sessions.has(first)).toBe(true);
+    clock.advance(60_000);
+    await flush();
+    expect(h.dispatcher.sessions.size).toBe(0);
+  });
+
+  it('limits each session to SESSION_DEFAULTS.maxInFlightPerSession running requests by default', async () => {
+    const h = harness({ hold: (request) => request.method === 'tools/call' });
+    const sessionId = await h.open();
+    const results = [];
+    for (let id = 1; id <= SESSION_DEFAULTS.maxInFlightPerSession + 1; id++) {
+      results.push(
+        await h.dispatcher.dispatch(
+          inbound({ jsonrpc: '2.0', id, method: 'tools/call', params: {} }, h.attrs(sessionId)),
+        ),
+      );
+    }
+    expect(results.filter((result) => result.status === 'accepted')).toHaveLength(
+      SESSION_DEFAULTS.maxInFlightPerSession,
+    );
+    expect(rejected(results.at(-1)!).reason).toBe('session-busy');
   });
 
   it('never runs a request whose cancellation arrived first', async () => {

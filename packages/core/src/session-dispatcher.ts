@@ -10,6 +10,7 @@ import { type Clock, systemClock } from './clock.js';
 import { decodeMessage, isAnswer, isInitializeRequest, isRequest, protocolVersionOf } from './codec.js';
 import type { ConnectableServer, ServerFactory, SessionInfo } from './contracts.js';
 import { DedupeWindow, type DedupeWindowOptions, dedupeKey } from './dedupe-window.js';
+import { SESSION_DEFAULTS } from './defaults.js';
 import { Attribute } from './envelope.js';
 import {
   AsyncMcpError,
@@ -22,6 +23,7 @@ import {
   internalError,
   invalidSessionIdFormatError,
   missingSessionIdError,
+  sessionBusyError,
   sessionNotFoundError,
   sessionTerminatedError,
   unsupportedProtocolVersionError,
@@ -49,6 +51,8 @@ export type RejectReason =
   | 'terminated-session'
   | 'missing-address'
   | 'session-limit'
+  /** The session already runs `maxInFlightPerSession` requests. */
+  | 'session-busy'
   | 'server-failed'
   | 'closing';
 
@@ -95,10 +99,19 @@ export interface SessionDispatcherOptions<A> {
   send: (message: JSONRPCMessage, target: SendTarget<A>) => Promise<void>;
   /** @default 'hex' */
   sessionIdFormat?: SessionIdFormat;
-  /** @default Infinity */
+  /** Most live sessions; `Infinity` lifts the limit. @default SESSION_DEFAULTS.maxSessions (1000) */
   maxSessions?: number;
-  /** Sessions with no traffic and no running request for this long are closed. @default undefined (never) */
+  /**
+   * Sessions with no traffic and no running request for this long are closed; `Infinity` never.
+   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
+   */
   sessionIdleTimeoutMs?: number;
+  /**
+   * Most requests one session may have running at once; a request beyond it is answered at once with a
+   * JSON-RPC error (and its message is done with), so one session cannot take every slot of the worker.
+   * @default SESSION_DEFAULTS.maxInFlightPerSession (32)
+   */
+  maxInFlightPerSession?: number;
   /** Time source of idle eviction; tests pass a `ManualClock`. @default systemClock */
   clock?: Clock;
   /** @default the versions the installed MCP SDK supports */
@@ -431,6 +444,15 @@ export class SessionDispatcher<A> {
       return { ...base, settled: Promise.resolve('delivered') };
     }
     const key = dedupeKey(session.sessionId, message.id);
+    const limit = this.#options.maxInFlightPerSession ?? SESSION_DEFAULTS.maxInFlightPerSession;
+    if (session.pending.size >= limit && !session.pending.has(idKey(message.id))) {
+      return this.#reject(
+        'session-busy',
+        sessionBusyError(limit, message.id),
+        session.sessionId,
+        'too many requests running in the session',
+      );
+    }
     const state = this.#dedupe.begin(key);
     if (state !== 'new') {
       this.stats.duplicates++;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { SESSION_DEFAULTS } from './defaults.js';
 import { AsyncMcpError, SessionError } from './errors.js';
 import { SessionRegistry, type SessionRegistryOptions } from './session-registry.js';
 
@@ -115,11 +116,31 @@ describe('SessionRegistry', () => {
     expect(sessions.size).toBe(2);
   });
 
-  it('has no limit by default', () => {
+  it('holds SESSION_DEFAULTS.maxSessions by default, and no limit only when asked to', () => {
     const sessions = registry();
-    expect(sessions.maxSessions).toBe(Number.POSITIVE_INFINITY);
-    for (let i = 0; i < 1_000; i++) sessions.add(`s${i}`, { name: String(i) });
-    expect(sessions.hasRoom()).toBe(true);
+    expect(sessions.maxSessions).toBe(SESSION_DEFAULTS.maxSessions);
+    for (let i = 0; i < SESSION_DEFAULTS.maxSessions; i++) sessions.add(`s${i}`, { name: String(i) });
+    expect(sessions.hasRoom()).toBe(false);
+    expect(() => sessions.add('one-more', { name: 'x' })).toThrow(SessionError);
+
+    const unlimited = registry({ maxSessions: Number.POSITIVE_INFINITY });
+    for (let i = 0; i < SESSION_DEFAULTS.maxSessions + 1; i++) unlimited.add(`s${i}`, { name: String(i) });
+    expect(unlimited.hasRoom()).toBe(true);
+  });
+
+  it('evicts sessions idle for SESSION_DEFAULTS.sessionIdleTimeoutMs by default, never only when asked to', () => {
+    const time = clock(0);
+    const sessions = registry({ now: time.now });
+    const kept = registry({ now: time.now, idleTimeoutMs: Number.POSITIVE_INFINITY });
+    sessions.add('s1', { name: 'a' });
+    kept.add('s1', { name: 'a' });
+    time.advance(SESSION_DEFAULTS.sessionIdleTimeoutMs - 1);
+    expect(sessions.sweep()).toEqual([]);
+    time.advance(1);
+    expect(sessions.sweep()).toEqual(['s1']);
+    time.advance(365 * 24 * 3_600_000);
+    expect(kept.sweep()).toEqual([]);
+    expect(kept.get('s1')?.name).toBe('a');
   });
 
   it('touch records activity', () => {
@@ -191,9 +212,9 @@ describe('SessionRegistry', () => {
       expect(sessions.sweep()).toEqual(['s1']);
     });
 
-    it('does nothing without an idle timeout', () => {
+    it('does nothing with an infinite idle timeout', () => {
       const time = clock();
-      const sessions = registry({ now: time.now });
+      const sessions = registry({ now: time.now, idleTimeoutMs: Number.POSITIVE_INFINITY });
       sessions.add('s1', { name: 'a' });
       time.advance(1e12);
       expect(sessions.sweep()).toEqual([]);

@@ -1,11 +1,18 @@
 import { type Clock, type ClockTimer, systemClock, unrefTimer } from './clock.js';
 import type { SessionInfo } from './contracts.js';
+import { SESSION_DEFAULTS } from './defaults.js';
 import { AsyncMcpErrorCode, SessionError } from './errors.js';
 
 export interface SessionRegistryOptions<T> {
-  /** Most live sessions at once; `add` beyond it throws a `SessionError`. @default Infinity */
+  /**
+   * Most live sessions at once; `add` beyond it throws a `SessionError`. `Infinity` lifts the limit.
+   * @default SESSION_DEFAULTS.maxSessions (1000)
+   */
   maxSessions?: number;
-  /** Sessions idle longer than this are evicted. @default undefined (never) */
+  /**
+   * Sessions idle longer than this are evicted; `Infinity` keeps them until they are removed.
+   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
+   */
   idleTimeoutMs?: number;
   /** How many ended session ids are remembered, to tell "terminated" from "unknown". @default 10000 */
   terminatedMemory?: number;
@@ -53,8 +60,8 @@ export class SessionRegistry<T> {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#now = options.now ?? (() => this.#clock.now());
-    const idle = options.idleTimeoutMs;
-    if (idle !== undefined && idle > 0) this.#scheduleSweep(Math.max(10, Math.min(idle / 2, 30_000)));
+    const idle = this.#idleTimeoutMs;
+    if (Number.isFinite(idle) && idle > 0) this.#scheduleSweep(Math.max(10, Math.min(idle / 2, 30_000)));
   }
 
   #scheduleSweep(everyMs: number): void {
@@ -75,7 +82,11 @@ export class SessionRegistry<T> {
   }
 
   get maxSessions(): number {
-    return this.#options.maxSessions ?? Number.POSITIVE_INFINITY;
+    return this.#options.maxSessions ?? SESSION_DEFAULTS.maxSessions;
+  }
+
+  get #idleTimeoutMs(): number {
+    return this.#options.idleTimeoutMs ?? SESSION_DEFAULTS.sessionIdleTimeoutMs;
   }
 
   /** Whether one more session may be added. */
@@ -149,8 +160,8 @@ export class SessionRegistry<T> {
 
   /** Evicts every session idle past the timeout and not busy; returns their ids. */
   sweep(): string[] {
-    const idle = this.#options.idleTimeoutMs;
-    if (idle === undefined) return [];
+    const idle = this.#idleTimeoutMs;
+    if (!Number.isFinite(idle)) return [];
     const now = this.#now();
     const evicted: string[] = [];
     for (const [id, slot] of this.#slots) {

@@ -10,14 +10,23 @@ import {
   type Logger,
   SessionRegistry,
   sessionLogId,
+  UNKNOWN_REQUEST_ID,
   validateMessage,
 } from '@asyncmcp/core';
 import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { childLogger, createDefaultLogger } from './default-logger.js';
-import { BoundedEventStore } from './event-store.js';
+import { BoundedEventStore, EventStoreBudget } from './event-store.js';
+import { createLimitedHttpServer, type ProxyHttpLimits, resolveHttpLimits } from './http-limits.js';
+import { PROXY_DEFAULTS } from './proxy-defaults.js';
 import { ProxyMetrics } from './proxy-metrics.js';
 import { bearerAuth, httpError, isLoopbackHost, originValidation } from './security.js';
 import { SessionBridge } from './session-bridge.js';
@@ -31,18 +40,39 @@ export interface ProxyServerOptions {
   port?: number;
   /** The MCP endpoint. @default '/mcp' */
   path?: string;
-  /** When set, MCP requests need `Authorization: Bearer <authToken>`. */
+  /** When set, MCP requests (and `/metrics`, unless `publicMetrics`) need `Authorization: Bearer <authToken>`. */
   authToken?: string;
+  /**
+   * Serve `/metrics` without the bearer token even when `authToken` is set, for a scraper that cannot
+   * send one. Off by default: metrics tell how the gateway is used (sessions, methods, errors), which is
+   * no business of whoever can merely reach the port. @default PROXY_DEFAULTS.publicMetrics (false)
+   */
+  publicMetrics?: boolean;
   /** Accepted `Host` header names. @default loopback names when bound to loopback, any otherwise */
   allowedHosts?: string[];
   /** Accepted `Origin` headers. @default loopback origins when bound to loopback, none otherwise */
   allowedOrigins?: string[];
   /** Browser origins allowed by CORS (they are also accepted as origins). @default none */
   corsOrigins?: string[];
-  /** Most live sessions; a new one beyond it gets 503. @default 1000 */
+  /** Most live sessions; a new one beyond it gets 503. @default PROXY_DEFAULTS.maxSessions (1000) */
   maxSessions?: number;
-  /** Sessions with no traffic and nothing running for this long are closed. @default 1800000 (30 min) */
+  /**
+   * Sessions with no traffic and nothing running for this long are closed.
+   * @default PROXY_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
+   */
   sessionIdleTimeoutMs?: number;
+  /**
+   * Most requests of one session waiting for the backend at once; beyond it a request gets a JSON-RPC
+   * error at once, so one client cannot pile work on the backend. @default PROXY_DEFAULTS.maxInFlightPerSession (32)
+   */
+  maxInFlightPerSession?: number;
+  /**
+   * What the resumption store keeps (`Last-Event-ID`), oldest dropped first: `maxEvents` and `maxBytes`
+   * per session, `maxTotalBytes` for all sessions together. @default PROXY_DEFAULTS.eventStore
+   */
+  eventStore?: { maxEvents?: number; maxBytes?: number; maxTotalBytes?: number };
+  /** The HTTP server's timeouts and connection cap. @default PROXY_DEFAULTS.http */
+  http?: ProxyHttpLimits;
   /** A request the backend does not answer in this time gets a JSON-RPC error. @default 300000 (5 min) */
   requestTimeoutMs?: number;
   /**
@@ -88,6 +118,8 @@ interface GatewaySession {
   readonly key: string;
   readonly front: StreamableHTTPServerTransport;
   readonly bridge: SessionBridge;
+  readonly events: BoundedEventStore;
+  readonly log: Logger;
 }
 
 /**
@@ -102,15 +134,17 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   if (options.authToken !== undefined && options.authToken.length < 8) {
     throw new ConfigurationError('authToken must be at least 8 characters');
   }
+  const httpLimits = resolveHttpLimits(options.http);
   const logger = options.logger ?? createDefaultLogger();
   const backend = options.backend;
   const metrics = new ProxyMetrics(backend);
   const loopback = isLoopbackHost(host);
   let closing = false;
 
+  const eventBudget = new EventStoreBudget({ maxTotalBytes: options.eventStore?.maxTotalBytes });
   const sessions = new SessionRegistry<GatewaySession>({
-    maxSessions: options.maxSessions ?? 1_000,
-    idleTimeoutMs: options.sessionIdleTimeoutMs ?? 1_800_000,
+    maxSessions: options.maxSessions ?? PROXY_DEFAULTS.maxSessions,
+    idleTimeoutMs: options.sessionIdleTimeoutMs ?? PROXY_DEFAULTS.sessionIdleTimeoutMs,
     clock: options.clock,
     isBusy: (session) => session.bridge.inFlight > 0,
     onEvict: (key, session) => {
@@ -133,7 +167,11 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       res.status(503).json({ status: 'unavailable', backend: backend.name, error: describeError(error) });
     }
   });
-  app.get('/metrics', async (_req, res) => {
+  const metricsGuard: RequestHandler[] =
+    options.authToken !== undefined && !(options.publicMetrics ?? PROXY_DEFAULTS.publicMetrics)
+      ? [bearerAuth(options.authToken)]
+      : [];
+  app.get('/metrics', ...metricsGuard, async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
@@ -183,6 +221,13 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   app.post(path, async (req, res) => {
     const sessionId = req.header('mcp-session-id');
     if (sessionId !== undefined) return forward(sessionId, req, res);
+    // express.json() leaves any other content type unread; the SDK's transport would refuse it with
+    // 415 too, but only after a session was opened for it.
+    if (!req.is('application/json')) {
+      return void res
+        .status(415)
+        .json(httpError(-32000, 'Unsupported Media Type: Content-Type must be application/json'));
+    }
     if (!isInitializeRequest(req.body)) {
       return void res.status(400).json(httpError(-32000, 'Bad Request: No valid session ID provided'));
     }
@@ -213,6 +258,16 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         .json({ ...httpError(-32603, `Backend unavailable: ${describeError(error)}`), id: requestId });
     }
     await session.front.handleRequest(req, res, req.body);
+    // The SDK's transport names the session only once it accepted the initialize; refused (406 without
+    // the Accept it needs, 400 …), the session must not keep a slot until it is evicted as idle.
+    if (session.front.sessionId === undefined) {
+      metrics.sessionsRejected.inc({ reason: 'refused' });
+      discard(session);
+      await session.bridge.close();
+      return;
+    }
+    metrics.sessionsOpened.inc();
+    session.log.info({ backend: backend.name }, 'session opened');
   });
   app.get(path, (req, res) => forwardExisting(req, res));
   app.delete(path, (req, res) => forwardExisting(req, res));
@@ -244,9 +299,14 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     const key = generateSessionId('hex');
     const log = childLogger(logger, { sessionId: sessionLogId(key) });
     const back = await backend.createTransport({ sessionKey: key, logger: log });
+    const events = new BoundedEventStore({
+      maxEvents: options.eventStore?.maxEvents,
+      maxBytes: options.eventStore?.maxBytes,
+      budget: eventBudget,
+    });
     const front = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => key,
-      eventStore: new BoundedEventStore(),
+      eventStore: events,
       enableJsonResponse: options.enableJsonResponse ?? false,
       onsessionclosed: async () => {
         log.info({}, 'session deleted by the client');
@@ -261,24 +321,33 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       front,
       back,
       requestTimeoutMs: options.requestTimeoutMs,
+      maxInFlight: options.maxInFlightPerSession ?? PROXY_DEFAULTS.maxInFlightPerSession,
       clock: options.clock,
       logger: log,
       observer: metrics.observer(),
       serverMessageStream: options.enableJsonResponse ? 'session' : 'request',
       onclose: () => forget(key, 'closed'),
     });
-    const session: GatewaySession = { key, front, bridge };
+    const session: GatewaySession = { key, front, bridge, events, log };
     await bridge.start();
     sessions.add(key, session);
-    metrics.sessionsOpened.inc();
     metrics.sessions.set(sessions.size);
-    log.info({ backend: backend.name }, 'session opened');
     return session;
   }
 
+  /** Frees a session that never started (its initialize was refused): not counted as opened or closed. */
+  function discard(session: GatewaySession): void {
+    if (sessions.get(session.key) !== session) return;
+    sessions.remove(session.key);
+    session.events.clear();
+    metrics.sessions.set(sessions.size);
+  }
+
   function forget(key: string, reason: string): void {
-    if (sessions.get(key) === undefined) return;
+    const session = sessions.get(key);
+    if (session === undefined) return;
     sessions.remove(key);
+    session.events.clear();
     metrics.sessionsClosed.inc({ reason });
     metrics.sessions.set(sessions.size);
   }
@@ -301,7 +370,12 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     // A body that parses but is not JSON-RPC would otherwise reach the backend as garbage.
     if (req.method === 'POST' && !Array.isArray(req.body) && req.body !== undefined) {
       const checked = validateMessage(req.body);
-      if (!checked.ok) return void res.status(400).json(checked.error);
+      // An error that answers no request it could read carries id null over HTTP, as JSON-RPC says (the
+      // queues' "server-error" is for Python peers).
+      if (!checked.ok) {
+        const id = checked.error.id === UNKNOWN_REQUEST_ID ? null : checked.error.id;
+        return void res.status(400).json({ ...checked.error, id });
+      }
     }
     sessions.touch(sessionId);
     await session.front.handleRequest(req, res, req.body);
@@ -323,8 +397,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     sessionIds: () => [...sessions.ids()],
     listen() {
       return new Promise((resolve, reject) => {
-        const listening = app.listen(options.port ?? 8080, host, (error?: Error) => {
-          if (error) return reject(error);
+        const listening = createLimitedHttpServer(app, httpLimits);
+        listening.listen(options.port ?? 8080, host, () => {
           const { port } = listening.address() as AddressInfo;
           const shownHost = host.includes(':') ? `[${host}]` : host;
           const url = `http://${shownHost}:${port}${path}`;

@@ -3,6 +3,36 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { BridgeObserver } from './session-bridge.js';
 
 /**
+ * The request methods of the MCP specification (client to server). Only these become a `method` label;
+ * any other method is counted as `other`, since a label value a client chooses would let it grow the
+ * registry (and every scrape) without bound.
+ */
+export const MCP_REQUEST_METHODS: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'completion/complete',
+  'logging/setLevel',
+  'prompts/get',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'tools/call',
+  'tools/list',
+  'tasks/get',
+  'tasks/result',
+  'tasks/list',
+  'tasks/cancel',
+]);
+
+/** The `method` label of a request: its method when the MCP specification names it, else `other`. */
+export function methodLabel(method: string): string {
+  return MCP_REQUEST_METHODS.has(method) ? method : 'other';
+}
+
+/**
  * The gateway's Prometheus metrics, on a registry of its own (never the global one), so two gateways in
  * one process do not collide.
  */
@@ -39,13 +69,13 @@ export class ProxyMetrics {
     });
     this.sessionsRejected = new Counter({
       name: 'asyncmcp_gateway_sessions_rejected_total',
-      help: 'Session starts refused (session limit, backend unavailable)',
+      help: 'Session starts refused (limit: session limit, backend: backend unavailable, refused: initialize refused by the transport)',
       labelNames: ['reason'],
       registers,
     });
     this.requests = new Counter({
       name: 'asyncmcp_gateway_requests_total',
-      help: 'Client requests forwarded to the backend, by method and outcome',
+      help: 'Client requests forwarded to the backend, by method (those of the MCP specification, else other) and outcome',
       labelNames: ['method', 'outcome'],
       registers,
     });
@@ -84,8 +114,9 @@ export class ProxyMetrics {
   observer(): BridgeObserver {
     return {
       onRequestEnd: (method, outcome, seconds) => {
-        this.requests.inc({ method, outcome });
-        if (outcome === 'answered') this.requestDuration.observe({ method }, seconds);
+        const label = methodLabel(method);
+        this.requests.inc({ method: label, outcome });
+        if (outcome === 'answered') this.requestDuration.observe({ method: label }, seconds);
       },
       onBackendError: () => this.backendErrors.inc(),
       onDropped: (reason) => this.dropped.inc({ reason }),

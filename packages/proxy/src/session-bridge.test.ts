@@ -7,7 +7,7 @@ import { SessionBridge } from './session-bridge.js';
 const BOUND_MS = 10_000;
 
 /** A bridge between two in-memory pairs: `client` is the client's end, `server` the server's. */
-async function bridged() {
+async function bridged(options: { maxInFlight?: number } = {}) {
   const [clientEnd, front] = InMemoryTransport.createLinkedPair();
   const [back, serverEnd] = InMemoryTransport.createLinkedPair();
   const client = new MessageTap(clientEnd);
@@ -18,7 +18,7 @@ async function bridged() {
   });
   await client.start();
   await server.start();
-  const bridge = new SessionBridge({ front, back });
+  const bridge = new SessionBridge({ front, back, ...options });
   await bridge.start();
   return { bridge, client, server, serverClosed };
 }
@@ -86,5 +86,38 @@ describe('SessionBridge ending a session with requests running', () => {
     });
     await clientClosed;
     expect(client.received).toEqual([]);
+  });
+});
+
+describe('SessionBridge with a cap on running requests', () => {
+  it('answers a request beyond maxInFlight at once with a JSON-RPC error, forwarding nothing', async () => {
+    const { bridge, client, server } = await bridged({ maxInFlight: 2 });
+    await client.send(call(1));
+    await client.send(call(2));
+    await server.waitFor(withId(2), BOUND_MS);
+    await client.send(call(3));
+    expect(await client.waitFor(withId(3), BOUND_MS)).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: {
+        code: -32603,
+        message: 'Too many requests running in this session (limit 2): wait for one to finish, then retry',
+        data: { reason: 'session-busy', limit: 2 },
+      },
+    });
+    expect(server.received.filter(withId(3))).toEqual([]);
+    expect(bridge.inFlight).toBe(2);
+    // An answer frees a place.
+    await server.send({ jsonrpc: '2.0', id: 1, result: {} });
+    await client.waitFor(withId(1), BOUND_MS);
+    await client.send(call(4));
+    expect(await server.waitFor(withId(4), BOUND_MS)).toMatchObject({ method: 'tools/call' });
+  });
+
+  it('has no cap of its own by default (a session manager in front caps sessions already)', async () => {
+    const { bridge, client, server } = await bridged();
+    for (let id = 1; id <= 100; id++) await client.send(call(id));
+    await server.waitFor(withId(100), BOUND_MS);
+    expect(bridge.inFlight).toBe(100);
   });
 });

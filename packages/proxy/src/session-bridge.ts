@@ -13,6 +13,7 @@ import {
   jsonRpcError,
   type Logger,
   type RequestId,
+  sessionBusyError,
   silentLogger,
   systemClock,
   type Transport,
@@ -22,10 +23,13 @@ import {
 /** What the bridge reports as it works, for metrics. */
 export interface BridgeObserver {
   onRequest?(method: string): void;
-  /** A forwarded request ended: answered, failed (backend unreachable), timed out or cancelled. */
+  /**
+   * A request ended: answered, failed (backend unreachable), timed out, cancelled, or refused without
+   * being forwarded (the session already ran `maxInFlight` requests).
+   */
   onRequestEnd?(
     method: string,
-    outcome: 'answered' | 'error' | 'timeout' | 'cancelled',
+    outcome: 'answered' | 'error' | 'timeout' | 'cancelled' | 'refused',
     seconds: number,
   ): void;
   onBackendError?(error: Error): void;
@@ -40,6 +44,13 @@ export interface SessionBridgeOptions {
   back: Transport;
   /** A request the backend does not answer in time gets a JSON-RPC error. @default 300000 */
   requestTimeoutMs?: number;
+  /**
+   * Most requests of this session waiting for the backend at once; a request beyond it gets a JSON-RPC
+   * error at once and is not forwarded. The gateway sets it (`maxInFlightPerSession`); a bridge behind a
+   * session manager (serve's upstream) has none of its own, since the manager caps each session already.
+   * @default Infinity
+   */
+  maxInFlight?: number;
   /** Time source of the request timeouts; replace it in tests. @default systemClock */
   clock?: Clock;
   logger?: Logger;
@@ -75,6 +86,7 @@ export class SessionBridge {
   readonly #logger: Logger;
   readonly #observer: BridgeObserver;
   readonly #timeoutMs: number;
+  readonly #maxInFlight: number;
   readonly #clock: Clock;
   readonly #inFlight = new Map<string, InFlight & { id: RequestId }>();
   readonly #onclose: (() => void) | undefined;
@@ -94,6 +106,7 @@ export class SessionBridge {
     this.#logger = options.logger ?? silentLogger;
     this.#observer = options.observer ?? {};
     this.#timeoutMs = options.requestTimeoutMs ?? 300_000;
+    this.#maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
     this.#clock = options.clock ?? systemClock;
     this.#onclose = options.onclose;
     this.#onRequestStreams = (options.serverMessageStream ?? 'request') === 'request';
@@ -132,6 +145,20 @@ export class SessionBridge {
       // The session is ending: nothing more is forwarded, and a request must not wait for an answer
       // that cannot come.
       if (isRequest(message)) this.#tellClient([sessionEndedError(this.#ending, message.id)]);
+      return;
+    }
+    if (
+      isRequest(message) &&
+      this.#inFlight.size >= this.#maxInFlight &&
+      !this.#inFlight.has(key(message.id))
+    ) {
+      // Refused here, so one session cannot pile work on the backend's shared queue or its workers.
+      this.#observer.onRequestEnd?.(message.method, 'refused', 0);
+      this.#logger.warn(
+        { requestId: message.id, limit: this.#maxInFlight },
+        'request refused: too many running in the session',
+      );
+      this.#toClient(sessionBusyError(this.#maxInFlight, message.id));
       return;
     }
     if (isRequest(message)) {

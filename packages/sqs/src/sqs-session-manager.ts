@@ -61,10 +61,22 @@ export interface SqsSessionManagerOptions extends SqsSigningOptions {
    * here before they are deleted. @default none (deleted with a log line)
    */
   deadLetterQueueUrl?: string;
-  /** Most live sessions; `initialize` beyond it gets a JSON-RPC error. @default unlimited */
+  /**
+   * Most live sessions; `initialize` beyond it gets a JSON-RPC error; `Infinity` lifts
+   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
+   */
   maxSessions?: number;
-  /** Sessions idle this long (and not running a request) are closed. @default never */
+  /**
+   * Sessions idle this long (and not running a request) are closed; `Infinity` never.
+   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
+   */
   sessionIdleTimeoutMs?: number;
+  /**
+   * Most requests one session may have running at once; beyond it a request is answered at once with a
+   * JSON-RPC error, so one session cannot take every slot (`maxInFlight`) of the manager.
+   * @default SESSION_DEFAULTS.maxInFlightPerSession (32)
+   */
+  maxInFlightPerSession?: number;
   /**
    * For managers that share one request queue (workers): hand a message for a session this manager does
    * not hold back to the queue, up to this many receives of it, so the worker holding the session can
@@ -230,6 +242,7 @@ export class SqsSessionManager implements SessionManager {
         send,
         maxSessions: options.maxSessions,
         sessionIdleTimeoutMs: options.sessionIdleTimeoutMs,
+        maxInFlightPerSession: options.maxInFlightPerSession,
         logger: this.#logger,
         onsessioninitialized: options.onsessioninitialized,
         onsessionclosed: (sessionId) => {

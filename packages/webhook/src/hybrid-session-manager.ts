@@ -63,9 +63,15 @@ export interface HybridSessionManagerOptions extends WebhookDeliveryOptions {
   webhookFallback?: 'stream' | 'error';
   /** The endpoint's path when `listen()` serves it. @default '/mcp' */
   path?: string;
-  /** Most live sessions; `initialize` beyond it gets 503 and a JSON-RPC error. @default unlimited */
+  /**
+   * Most live sessions; `initialize` beyond it gets 503 and a JSON-RPC error; `Infinity` lifts
+   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
+   */
   maxSessions?: number;
-  /** Sessions idle this long (and not running a request) are closed. @default never */
+  /**
+   * Sessions idle this long (and not running a request) are closed; `Infinity` never.
+   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
+   */
   sessionIdleTimeoutMs?: number;
   /** Largest request body read. @default 4 MiB */
   maxBodyBytes?: number;

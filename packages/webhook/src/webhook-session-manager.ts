@@ -44,10 +44,22 @@ export interface WebhookSessionManagerOptions extends WebhookDeliveryOptions {
   createServer: ServerFactory;
   /** The endpoint's path when `listen()` serves it. @default '/mcp/request' */
   path?: string;
-  /** Most live sessions; `initialize` beyond it gets 503 and a JSON-RPC error. @default unlimited */
+  /**
+   * Most live sessions; `initialize` beyond it gets 503 and a JSON-RPC error; `Infinity` lifts
+   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
+   */
   maxSessions?: number;
-  /** Sessions idle this long (and not running a request) are closed. @default never */
+  /**
+   * Sessions idle this long (and not running a request) are closed; `Infinity` never.
+   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
+   */
   sessionIdleTimeoutMs?: number;
+  /**
+   * Most requests one session may have running at once; beyond it a request is answered at once with a
+   * JSON-RPC error, so one session cannot hold every running slot of the manager.
+   * @default SESSION_DEFAULTS.maxInFlightPerSession (32)
+   */
+  maxInFlightPerSession?: number;
   /** Largest request body read. @default 4 MiB */
   maxBodyBytes?: number;
   /** How long `close()` waits for running requests to be answered. @default 10000 */
@@ -70,6 +82,7 @@ const STATUS_OF: Readonly<Record<RejectReason, number>> = {
   'terminated-session': 404,
   'missing-address': 400,
   'session-limit': 503,
+  'session-busy': 429,
   'server-failed': 500,
   closing: 503,
 };
@@ -128,6 +141,7 @@ export class WebhookSessionManager implements SessionManager {
       sessionIdFormat: 'uuid',
       maxSessions: options.maxSessions,
       sessionIdleTimeoutMs: options.sessionIdleTimeoutMs,
+      maxInFlightPerSession: options.maxInFlightPerSession,
       supportedProtocolVersions: options.supportedProtocolVersions,
       logger: this.#logger,
       onsessioninitialized: (sessionId) => {

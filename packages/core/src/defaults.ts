@@ -1,0 +1,18 @@
+/**
+ * The limits every session manager and the gateway start from, in one place: each package's options
+ * document these values with `@default`, and `asyncmcp-proxy` reads them from here for its settings.
+ * Finite on purpose: a manager that accepts any number of sessions, keeps them for ever and lets one
+ * session run any number of requests is a denial of service waiting for its first careless (or hostile)
+ * client. Pass `Infinity` to lift a limit deliberately.
+ */
+export const SESSION_DEFAULTS = {
+  /** Most live sessions of one manager or gateway. */
+  maxSessions: 1_000,
+  /** A session with no traffic and no running request is closed after this long: 30 minutes. */
+  sessionIdleTimeoutMs: 1_800_000,
+  /**
+   * Most requests one session may have running at once; more get a JSON-RPC error at once. Below a
+   * queue consumer's own cap (100 by default), so one session cannot take every slot of a worker.
+   */
+  maxInFlightPerSession: 32,
+} as const;

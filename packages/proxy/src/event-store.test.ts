@@ -1,0 +1,91 @@
+import type { JSONRPCMessage } from '@asyncmcp/core';
+import { describe, expect, it } from 'vitest';
+import { BoundedEventStore, EventStoreBudget } from './event-store.js';
+import { PROXY_DEFAULTS } from './proxy-defaults.js';
+
+/** A notification whose JSON is exactly `bytes` long. */
+function messageOf(bytes: number, tag = 'x'): JSONRPCMessage {
+  const empty = { jsonrpc: '2.0' as const, method: 'notifications/message', params: { data: '' } };
+  const overhead = Buffer.byteLength(JSON.stringify(empty));
+  return { ...empty, params: { data: tag.repeat(bytes - overhead) } };
+}
+
+async function replayed(store: BoundedEventStore, after: string): Promise<string[]> {
+  const ids: string[] = [];
+  await store.replayEventsAfter(after, {
+    send: async (eventId) => {
+      ids.push(eventId);
+    },
+  });
+  return ids;
+}
+
+describe('BoundedEventStore', () => {
+  it('keeps at most maxBytes of a session, dropping its oldest events first', async () => {
+    const store = new BoundedEventStore({ maxBytes: 1_000 });
+    const first = await store.storeEvent('stream', messageOf(400));
+    const second = await store.storeEvent('stream', messageOf(400));
+    expect(store.bytes).toBe(800);
+    const third = await store.storeEvent('stream', messageOf(400));
+    expect(store.size).toBe(2);
+    expect(store.bytes).toBe(800);
+    // Resuming from before the first replays what is left: the first is gone.
+    expect(await replayed(store, 'stream|0')).toEqual([second, third]);
+    expect(first).toBe('stream|1');
+  });
+
+  it('sends but does not keep a message larger than its bound', async () => {
+    const store = new BoundedEventStore({ maxBytes: 1_000 });
+    await store.storeEvent('stream', messageOf(500));
+    const big = await store.storeEvent('stream', messageOf(1_001));
+    expect(big).toBe('stream|2');
+    expect(store.size).toBe(1);
+    expect(store.bytes).toBe(500);
+  });
+
+  it('keeps at most maxEvents too', async () => {
+    const store = new BoundedEventStore({ maxEvents: 3 });
+    for (let i = 0; i < 10; i++) await store.storeEvent('stream', messageOf(100));
+    expect(store.size).toBe(3);
+    expect(await replayed(store, 'stream|0')).toEqual(['stream|8', 'stream|9', 'stream|10']);
+  });
+
+  it('bounds all sessions together with a shared budget, the oldest event of any session going first', async () => {
+    const budget = new EventStoreBudget({ maxTotalBytes: 2_000 });
+    const a = new BoundedEventStore({ budget });
+    const b = new BoundedEventStore({ budget });
+    await a.storeEvent('s', messageOf(800, 'a'));
+    await b.storeEvent('s', messageOf(800, 'b'));
+    expect(budget.usedBytes).toBe(1_600);
+    // Over the total: a's event is the oldest of all, so it goes, though a is not the one storing.
+    await b.storeEvent('s', messageOf(800, 'b'));
+    expect(budget.usedBytes).toBe(1_600);
+    expect(a.size).toBe(0);
+    expect(a.bytes).toBe(0);
+    expect(b.size).toBe(2);
+    // A session that ends gives its bytes back.
+    b.clear();
+    expect(budget.usedBytes).toBe(0);
+    expect(b.size).toBe(0);
+  });
+
+  it('gives a dropped event back to the budget once only', async () => {
+    const budget = new EventStoreBudget({ maxTotalBytes: 10_000 });
+    const store = new BoundedEventStore({ budget, maxBytes: 1_000 });
+    for (let i = 0; i < 20; i++) await store.storeEvent('s', messageOf(300));
+    expect(store.bytes).toBe(900);
+    expect(budget.usedBytes).toBe(900);
+    store.clear();
+    store.clear();
+    expect(budget.usedBytes).toBe(0);
+  });
+
+  it('defaults to the limits of PROXY_DEFAULTS', async () => {
+    const store = new BoundedEventStore();
+    const chunk = 256 * 1024;
+    const count = PROXY_DEFAULTS.eventStore.maxBytesPerSession / chunk + 4;
+    for (let i = 0; i < count; i++) await store.storeEvent('s', messageOf(chunk));
+    expect(store.bytes).toBe(PROXY_DEFAULTS.eventStore.maxBytesPerSession);
+    expect(new EventStoreBudget().maxTotalBytes).toBe(PROXY_DEFAULTS.eventStore.maxTotalBytes);
+  });
+});
