@@ -1,5 +1,10 @@
 import { ConfigurationError, MetaKey, readMeta, silentLogger } from '@asyncmcp/core';
-import { type SqsReplyChannel, SqsSessionManager, type SqsSessionManagerOptions } from '@asyncmcp/sqs';
+import {
+  type SqsReplyChannel,
+  SqsSessionManager,
+  type SqsSessionManagerOptions,
+  topicRefusal,
+} from '@asyncmcp/sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SnsPublisher } from './sns-publisher.js';
 import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
@@ -16,7 +21,8 @@ export interface SnsSqsSessionManagerOptions
 /**
  * The server side of MCP over SNS+SQS (PROTOCOL.md §2): long-polls the queue subscribed to the request
  * topic (SNS envelopes or raw delivery), opens one session per `initialize` that names its
- * `_meta.clientTopicArn`, and publishes each session's traffic to that topic. It is `SqsSessionManager`
+ * `_meta.clientTopicArn`, and publishes each session's traffic to that topic — a topic in the request
+ * queue's account and region, or one `allowedResponseDestinations` names; others are refused. It is `SqsSessionManager`
  * with SNS publishing as its reply channel, so delivery is the same: a request is deleted once its
  * answer is published, long requests keep their visibility, redelivered requests run once, oversize
  * answers become JSON-RPC errors, poison goes to the dead-letter queue, and SNS subscription
@@ -51,6 +57,8 @@ function snsReplyChannel(snsClient: SNSClient, maxMessageBytes: number | undefin
   return {
     addressDescription: `_meta.${MetaKey.ClientTopicArn}`,
     addressOf: (initialize) => readMeta(initialize, MetaKey.ClientTopicArn),
+    // A topic in the request queue's account and region, or one `allowedResponseDestinations` names.
+    destinationRefusal: topicRefusal,
     send: (outbound, topicArn) =>
       publisher.publish({
         topicArn,

@@ -33,4 +33,14 @@ export {
   SqsSender,
   sqsMessageSize,
 } from './sqs-queue.js';
+export {
+  assertQueueAllowed,
+  assertTopicAllowed,
+  type DestinationScope,
+  type DestinationScopeOptions,
+  destinationScopeOf,
+  loggableUrl,
+  queueRefusal,
+  topicRefusal,
+} from './response-destinations.js';
 export { SqsSessionManager, type SqsSessionManagerOptions } from './sqs-session-manager.js';
