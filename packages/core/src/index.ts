@@ -22,3 +22,4 @@ export * from './session-id.js';
 export * from './session-registry.js';
 export * from './stateless-dispatcher.js';
 export * from './turn-batcher.js';
+export * from './wire-ids.js';

@@ -37,6 +37,17 @@ describe('RequestCorrelator', () => {
     expect(correlator.pendingCount).toBe(3);
   });
 
+  it('mints ids no one can guess from the ones before: 128 random bits after the prefix', () => {
+    const correlator = new RequestCorrelator({ idPrefix: 'gw' });
+    const ids = Array.from({ length: 100 }, (_, index) =>
+      String(correlator.outbound('s', request(index)).id),
+    );
+    for (const id of ids) expect(id).toMatch(/^gw-[A-Za-z0-9_-]{22}$/);
+    expect(new Set(ids).size).toBe(100);
+    // What a counter would have minted matches nothing.
+    for (let n = 0; n <= 100; n++) expect(correlator.peek(`gw-${n}`)).toBeUndefined();
+  });
+
   it('keeps the rest of the request and does not mutate it', () => {
     const correlator = new RequestCorrelator({ idPrefix: 'gw' });
     const original = request(5);
@@ -49,7 +60,7 @@ describe('RequestCorrelator', () => {
   it('uses a random prefix by default, different per instance', () => {
     const first = new RequestCorrelator().outbound('s', request(1)).id;
     const second = new RequestCorrelator().outbound('s', request(1)).id;
-    expect(String(first)).toMatch(/^[0-9a-f]{8}-\d+$/);
+    expect(String(first)).toMatch(/^[0-9a-f]{8}-[A-Za-z0-9_-]{22}$/);
     expect(first).not.toBe(second);
   });
 

@@ -7,6 +7,7 @@ import type {
   JSONRPCResultResponse,
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { unguessable } from './wire-ids.js';
 
 export interface RequestCorrelatorOptions {
   /** Prefix of every id this correlator mints; unique per gateway instance. @default 8 random hex characters */
@@ -29,12 +30,12 @@ export interface CorrelatedAnswer {
 /**
  * The id rewriting of PROTOCOL.md §7. Many gateway sessions share one response channel and their
  * clients' request ids collide (every SDK client starts at 0), so each forwarded request gets an id unique
- * to this gateway; the answer is routed by that id and handed back with the original restored.
- * Server→client requests keep the server's ids and are not seen here.
+ * to this gateway; the answer is routed by that id and handed back with the original restored. The id
+ * is unguessable (the instance prefix, then 128 random bits: PROTOCOL.md §8, "Ids on the wire"), so only
+ * whoever saw the request can answer it. Server→client requests keep the server's ids and are not seen here.
  */
 export class RequestCorrelator {
   readonly #prefix: string;
-  #counter = 0;
   readonly #pending = new Map<string, Pending>();
   /** sessionKey → (original id key → gateway id), to rewrite `notifications/cancelled`. */
   readonly #bySession = new Map<string, Map<string, string>>();
@@ -51,7 +52,7 @@ export class RequestCorrelator {
   outbound<M extends JSONRPCMessage>(sessionKey: string, message: M): M {
     if ('method' in message && 'id' in message) {
       const request = message as JSONRPCRequest;
-      const gatewayId = `${this.#prefix}-${++this.#counter}`;
+      const gatewayId = `${this.#prefix}-${unguessable()}`;
       this.#pending.set(gatewayId, { sessionKey, originalId: request.id, method: request.method });
       let ids = this.#bySession.get(sessionKey);
       if (!ids) {

@@ -20,9 +20,9 @@ import {
 } from './errors.js';
 import {
   internalError,
+  invalidSessionIdFormatError,
   JsonRpcErrorCode,
   jsonRpcError,
-  invalidSessionIdFormatError,
   missingSessionIdError,
   sessionNotFoundError,
   sessionTerminatedError,

@@ -2,7 +2,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CreateMessageRequestSchema,
-  type JSONRPCMessage,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -246,35 +245,24 @@ export function describeTransportConformance(
     );
 
     describe('malformed input', () => {
-      it('answers malformed messages with JSON-RPC errors and keeps the session working', async (ctx) => {
+      it('survives malformed messages; their errors, for ids this client never sent, do not reach it', async (ctx) => {
         if (!target.injectRaw) return ctx.skip();
         const { client, tap } = await connect();
         const sessionId = tap.sessionId as string;
-        const isError = (code: number, id?: string | number) => (message: JSONRPCMessage) =>
-          'error' in message && message.error.code === code && (id === undefined || message.id === id);
-
+        // The server answers each with a JSON-RPC error (id "server-error", or the id the message named);
+        // the client takes answers only for ids it minted (PROTOCOL.md §8), so none reaches the SDK.
         await target.injectRaw('{"jsonrpc": "2.0", "method": ', sessionId);
-        const parse = await tap.waitFor(isError(-32700), timeout);
-        expect(parse).toMatchObject({
-          id: 'server-error',
-          error: { message: expect.stringMatching(/^Parse error: /) },
-        });
-
         await target.injectRaw('{"jsonrpc":"2.0","id":"bad-1","method":42}', sessionId);
-        const invalid = await tap.waitFor(isError(-32602, 'bad-1'), timeout);
-        expect(invalid).toMatchObject({ error: { message: expect.stringMatching(/^Validation error: /) } });
-
         await target.injectRaw('[]', sessionId);
-        const batch = await tap.waitFor(isError(-32602, 'server-error'), timeout);
-        expect(batch).toMatchObject({
-          error: { message: expect.stringContaining('batches are not supported') },
-        });
-
         expect(
           text(
             await client.callTool({ name: 'echo', arguments: { text: 'still here' } }, undefined, request),
           ),
         ).toBe('still here');
+        const foreign = tap.received.filter(
+          (message) => 'error' in message && (message.id === 'server-error' || message.id === 'bad-1'),
+        );
+        expect(foreign).toEqual([]);
       });
     });
   });
