@@ -1,3 +1,13 @@
+export {
+  assertQueueAllowed,
+  assertTopicAllowed,
+  type DestinationScope,
+  type DestinationScopeOptions,
+  destinationScopeOf,
+  loggableUrl,
+  queueRefusal,
+  topicRefusal,
+} from './response-destinations.js';
 export { type SqsBackend, type SqsBackendOptions, type SqsBackendStats, sqsBackend } from './sqs-backend.js';
 export {
   type SqsChannelBackend,
@@ -33,14 +43,4 @@ export {
   SqsSender,
   sqsMessageSize,
 } from './sqs-queue.js';
-export {
-  assertQueueAllowed,
-  assertTopicAllowed,
-  type DestinationScope,
-  type DestinationScopeOptions,
-  destinationScopeOf,
-  loggableUrl,
-  queueRefusal,
-  topicRefusal,
-} from './response-destinations.js';
 export { SqsSessionManager, type SqsSessionManagerOptions } from './sqs-session-manager.js';

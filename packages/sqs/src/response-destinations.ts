@@ -67,7 +67,8 @@ export function queueRefusal(scope: DestinationScope, queueUrl: string): string 
     return `${url.host} is not the SQS endpoint this side uses (${scope.origins.map(hostOf).join(', ')})`;
   }
   const segments = pathSegments(url);
-  if (segments.length !== 2 || url.search !== '' || url.hash !== '') return 'not a queue URL (/<account>/<name>)';
+  if (segments.length !== 2 || url.search !== '' || url.hash !== '')
+    return 'not a queue URL (/<account>/<name>)';
   if (scope.account !== undefined && segments[0] !== scope.account) {
     return `account ${segments[0]} is not this side's account (${scope.account})`;
   }
@@ -150,7 +151,8 @@ async function explicitEndpointOf(sqsClient: SQSClient): Promise<string | undefi
 
 /** The region an SQS host names: `sqs.<region>.…` (also emulators that copy it) or `<region>.queue.…`. */
 function regionOfQueueHost(hostname: string): string | undefined {
-  const match = /^sqs\.([a-z0-9-]+)\./.exec(hostname) ?? /^([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\./.exec(hostname);
+  const match =
+    /^sqs\.([a-z0-9-]+)\./.exec(hostname) ?? /^([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\./.exec(hostname);
   return match?.[1];
 }
 

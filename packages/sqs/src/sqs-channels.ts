@@ -84,8 +84,11 @@ export interface SqsBackendChannel {
   send(outbound: OutboundMessage): Promise<void>;
   /** Resolves when the servers' inbound channel can be reached; rejects with the reason otherwise. */
   checkReady(): Promise<void>;
-  /** The session id proposed on a gateway session's `initialize`. @default the gateway's session key */
-  proposeSessionId?(sessionKey: string): string;
+  /**
+   * The session id proposed on a gateway session's `initialize`: a fresh secret, never derived from the
+   * gateway's own key for the session (its HTTP session id). @default a random id (`generateSessionId`)
+   */
+  proposeSessionId?(): string;
   /** Removes what `open()` made. Called once, after polling has stopped; must not throw. */
   close(): Promise<void>;
 }
