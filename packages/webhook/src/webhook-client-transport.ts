@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   Attribute,
   ClientSessionState,
@@ -20,11 +21,11 @@ import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type ClientWebhookCommonOptions,
   ClientWebhookEndpoint,
+  type ClientWebhookEndpointStats,
   type WebhookListenOptions,
 } from './client-webhook-endpoint.js';
 import { headersFromAttributes, WebhookHeader } from './webhook-headers.js';
 import { headerValue, type NodeRequestHandler, redactUrl } from './webhook-http.js';
-import type { WebhookReceiverStats } from './webhook-receiver.js';
 import { type WebhookSecret, WebhookSigner } from './webhook-signing.js';
 
 export type { WebhookListenOptions };
@@ -119,9 +120,7 @@ export class WebhookClientTransport implements Transport {
       refusal: (message, headers) => {
         if (this.#closed) return { status: 410, error: 'The transport is closed' };
         const sessionId = headerValue(headers, WebhookHeader.SessionId);
-        const attributes: Record<string, string> =
-          sessionId === undefined ? {} : { [Attribute.SessionId]: sessionId };
-        if (!this.#state.accept(message, attributes)) {
+        if (!this.#state.accept(message, attributesOf(headers))) {
           this.#logger.warn(
             { sessionId: this.sessionId, other: sessionId },
             'delivery for another session refused',
@@ -130,6 +129,8 @@ export class WebhookClientTransport implements Transport {
         }
         return undefined;
       },
+      restore: (message, headers) => this.#state.restore(message, attributesOf(headers)),
+      clientIdOf: (wireId) => this.#state.clientIdOf(wireId),
     });
   }
 
@@ -149,7 +150,7 @@ export class WebhookClientTransport implements Transport {
     return this.#endpoint.url;
   }
 
-  get stats(): Readonly<WebhookReceiverStats> {
+  get stats(): Readonly<ClientWebhookEndpointStats> {
     return this.#endpoint.stats;
   }
 
@@ -251,7 +252,10 @@ export class WebhookClientTransport implements Transport {
       });
       text = await response.text();
     } catch (cause) {
-      if (request) this.#endpoint.ledger.abandoned(request.id);
+      if (request) {
+        this.#endpoint.ledger.abandoned(request.id);
+        this.#state.discard(request.id);
+      }
       throw new DeliveryError({
         message: `POST to ${redactUrl(this.#serverUrl)} failed: ${describeError(cause)}`,
         cause,
@@ -290,6 +294,12 @@ export class WebhookClientTransport implements Transport {
     }
     if (id !== undefined && isValidSessionId(id)) this.#state.sessionId = id;
   }
+}
+
+/** The delivery's session id as core's attribute, for the session checks of `ClientSessionState`. */
+function attributesOf(headers: IncomingHttpHeaders | undefined): Record<string, string> {
+  const sessionId = headers === undefined ? undefined : headerValue(headers, WebhookHeader.SessionId);
+  return sessionId === undefined ? {} : { [Attribute.SessionId]: sessionId };
 }
 
 function parseUrl(value: string | URL, name: string): URL {

@@ -135,7 +135,7 @@ describe("signatures on the client's webhook receiver", () => {
     const replayed = await post(url, body, signed);
     expect(replayed.status).toBe(409);
     expect(received).toHaveLength(1);
-    expect(transport.stats).toEqual({ received: 1, refused: 3 });
+    expect(transport.stats).toEqual({ received: 1, refused: 3, unmatched: 0 });
   });
 
   it('counts a signed retry refused as a replay as delivered: the first attempt did arrive', async () => {

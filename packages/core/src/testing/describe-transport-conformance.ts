@@ -36,6 +36,11 @@ export interface ConformanceCapabilities {
   sessionEndsOnClose?: boolean;
   /** How many sessions run at once in the concurrency check; 0 skips it. @default 20 */
   concurrentSessions?: number;
+  /**
+   * The client's session id is the server's. Not behind a gateway: its HTTP session ids are secrets of
+   * its own, independent of the session ids it uses with the server (PROTOCOL.md §7). @default true
+   */
+  clientSeesServerSessionId?: boolean;
 }
 
 export interface ConformanceOptions {
@@ -55,6 +60,7 @@ export function describeTransportConformance(
 ): void {
   const timeout = options.timeoutMs ?? 15_000;
   const concurrent = capabilities.concurrentSessions ?? 20;
+  const sameSessionIds = capabilities.clientSeesServerSessionId ?? true;
   const request = { timeout };
 
   describe(`transport conformance: ${name}`, () => {
@@ -111,13 +117,21 @@ export function describeTransportConformance(
     }
 
     it('initializes and adopts a valid session id the server knows', async () => {
+      const before = new Set(manager.sessions.keys());
       const { client, tap } = await connect();
       expect(client.getServerVersion()).toMatchObject({ name: 'asyncmcp-conformance' });
       expect(isValidSessionId(tap.sessionId)).toBe(true);
-      expect(manager.sessions.has(tap.sessionId as string)).toBe(true);
-      expect(SUPPORTED_PROTOCOL_VERSIONS).toContain(
-        manager.sessions.get(tap.sessionId as string)?.protocolVersion,
-      );
+      const opened = [...manager.sessions.keys()].filter((id) => !before.has(id));
+      expect(opened).toHaveLength(1);
+      const serverSessionId = opened[0] as string;
+      if (sameSessionIds) {
+        expect(serverSessionId).toBe(tap.sessionId);
+      } else {
+        // The client's session id tells nothing of the server's: knowing one gives no way into the other.
+        expect(serverSessionId).not.toContain(tap.sessionId as string);
+        expect(tap.sessionId).not.toContain(serverSessionId);
+      }
+      expect(SUPPORTED_PROTOCOL_VERSIONS).toContain(manager.sessions.get(serverSessionId)?.protocolVersion);
     });
 
     it('lists and calls tools, reads resources, gets prompts', async () => {
@@ -204,7 +218,11 @@ export function describeTransportConformance(
           ),
         );
         expect(results.every(Boolean)).toBe(true);
-        for (const { tap } of sessions) expect(manager.sessions.has(tap.sessionId as string)).toBe(true);
+        if (sameSessionIds) {
+          for (const { tap } of sessions) expect(manager.sessions.has(tap.sessionId as string)).toBe(true);
+        } else {
+          expect(manager.sessions.size).toBeGreaterThanOrEqual(concurrent);
+        }
       },
     );
 
