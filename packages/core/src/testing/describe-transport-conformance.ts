@@ -252,8 +252,9 @@ export function describeTransportConformance(
     it.skipIf(capabilities.terminatedSessionError === false)(
       'answers a message for a terminated session with "Session has been terminated"',
       async () => {
-        const { client, tap } = await connect();
-        const sessionId = tap.sessionId as string;
+        const before = new Set(manager.sessions.keys());
+        const { client } = await connect();
+        const sessionId = [...manager.sessions.keys()].find((id) => !before.has(id)) as string;
         expect(await manager.terminateSession(sessionId)).toBe(true);
         expect(manager.sessions.has(sessionId)).toBe(false);
         await expect(client.listTools(undefined, request)).rejects.toThrow(
