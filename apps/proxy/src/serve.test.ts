@@ -69,6 +69,7 @@ describe('startServe', () => {
     sessionIdleTimeoutMs: 1_800_000,
     requestTimeoutMs: 300_000,
     deadLetterQueueUrl: undefined,
+    allowedResponseQueues: undefined,
     releaseUnknownSessions: 0,
     inbox: 'create',
     aliveIntervalSeconds: 3,
