@@ -2,4 +2,4 @@ export { type Cleanup, cleanupsAfterEach } from './cleanups.js';
 export { textOf } from './mcp-results.js';
 export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
-export { type SqsEmulator, startSqsEmulator, useSqsEmulator } from './sqs-emulator.js';
+export { resolveLocalhostNames, type SqsEmulator, startSqsEmulator, useSqsEmulator } from './sqs-emulator.js';
