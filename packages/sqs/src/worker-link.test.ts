@@ -122,6 +122,21 @@ describe('WorkerLink', () => {
     expect(lost).toEqual([]);
   });
 
+  it('forgets a cancelled request: no answer comes for it, so its silence means nothing', async () => {
+    const { clock, lost, link } = linked();
+    await link.send(outbound(request(4)));
+    await link.send(
+      outbound({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: 4, reason: 'user' },
+      }),
+    );
+    expect(link.pendingIds()).toEqual([]);
+    clock.advance(600_000);
+    expect(lost).toEqual([]);
+  });
+
   it('counts silence from the first request after a quiet spell', async () => {
     const { clock, lost, link } = linked();
     link.received({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });

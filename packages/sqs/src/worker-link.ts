@@ -140,6 +140,9 @@ export class WorkerLink {
   }
 
   #sent(message: JSONRPCMessage): void {
+    // A cancelled request gets no answer (MCP): it no longer waits on the worker.
+    const cancelled = cancelledRequestId(message);
+    if (cancelled !== undefined) this.#pending.delete(key(cancelled));
     if (!isRequest(message)) return;
     // Silence counts from the first request after a quiet spell, not from the last message heard.
     if (this.#pending.size === 0) this.#lastSign = this.#clock.now();
@@ -181,6 +184,13 @@ export class WorkerLink {
     this.#disarm();
     this.#options.onLost(reason);
   }
+}
+
+function cancelledRequestId(message: JSONRPCMessage): RequestId | undefined {
+  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message)
+    return undefined;
+  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
 }
 
 function key(id: RequestId): string {
