@@ -166,7 +166,15 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
     await Promise.allSettled([server.close(), signed.close()]);
   });
 
+  /** The one session the server opened since `before`: the gateway's, under the id it proposed. */
+  function serverSessionSince(before: ReadonlySet<string>): string {
+    const opened = [...server.sessions.keys()].filter((id) => !before.has(id));
+    expect(opened).toHaveLength(1);
+    return opened[0] as string;
+  }
+
   it('serves a tool of a webhook server to a Streamable HTTP client, receiving on its own address', async () => {
+    const before = new Set(server.sessions.keys());
     const cli = new CliProcess(
       ['--backend', 'webhook', '--server-url', serverUrl, '--port', '0'],
       cleanEnv(),
@@ -198,10 +206,12 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
     expect(textOf(slow)).toBe('done after 3 steps');
     expect(progress.map((update) => update.progress)).toEqual([1, 2, 3]);
 
-    // The server adopted the session id the gateway proposed: one id on both sides.
+    // The server adopted the session id the gateway proposed: a secret of its own, not the gateway's HTTP
+    // session id (nor the webhook path).
     const opened = await cli.waitForLog('session opened');
-    const sessionId = String(opened.sessionId);
-    expect(server.sessions.has(sessionId)).toBe(true);
+    const sessionId = serverSessionSince(before);
+    expect(sessionId).not.toBe(String(opened.sessionId));
+    expect(sessionId).toMatch(/^[0-9a-f]{32}$/);
 
     const ready = await within(fetch(new URL('/ready', url)), 'GET /ready');
     expect(ready.status).toBe(200);
@@ -244,6 +254,7 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
   });
 
   it('receives webhooks on --host/--port in stdio mode, and ends the session when stdin ends', async () => {
+    const before = new Set(server.sessions.keys());
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [CLI_PATH, '--stdio', '--backend', 'webhook', '--server-url', serverUrl, '--port', '0'],
@@ -261,8 +272,9 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
       .map(parseLog);
     const receiving = logs.find((log) => log?.msg === 'receiving webhooks');
     expect(String(receiving?.webhookUrl)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/webhooks\/<session>$/);
-    const sessionId = String(logs.find((log) => log?.msg === 'stdio session started')?.sessionId);
-    expect(server.sessions.has(sessionId)).toBe(true);
+    const gatewayKey = String(logs.find((log) => log?.msg === 'stdio session started')?.sessionId);
+    const sessionId = serverSessionSince(before);
+    expect(sessionId).not.toBe(gatewayKey);
     await client.close();
     await closed.waitFor(sessionId);
   });
