@@ -18,6 +18,9 @@ interface Pending {
   sessionKey: string;
   originalId: RequestId;
   method: string;
+  /** The client's progress token, and the one that went on the wire instead. */
+  progressToken?: string | number;
+  wireToken?: string;
 }
 
 export interface CorrelatedAnswer {
@@ -37,6 +40,8 @@ export interface CorrelatedAnswer {
 export class RequestCorrelator {
   readonly #prefix: string;
   readonly #pending = new Map<string, Pending>();
+  /** Wire progress token → the gateway id of its request. */
+  readonly #byWireToken = new Map<string, string>();
   /** sessionKey → (original id key → gateway id), to rewrite `notifications/cancelled`. */
   readonly #bySession = new Map<string, Map<string, string>>();
 
@@ -53,14 +58,26 @@ export class RequestCorrelator {
     if ('method' in message && 'id' in message) {
       const request = message as JSONRPCRequest;
       const gatewayId = `${this.#prefix}-${unguessable()}`;
-      this.#pending.set(gatewayId, { sessionKey, originalId: request.id, method: request.method });
+      const pending: Pending = { sessionKey, originalId: request.id, method: request.method };
+      let rewritten: JSONRPCRequest = { ...request, id: gatewayId };
+      // The progress token goes out unguessable too, so progress cannot be forged onto a call either.
+      const params = request.params as Record<string, unknown> | undefined;
+      const meta = params?._meta as Record<string, unknown> | undefined;
+      const token = meta?.progressToken;
+      if (typeof token === 'string' || typeof token === 'number') {
+        pending.progressToken = token;
+        pending.wireToken = `${this.#prefix}-${unguessable()}`;
+        this.#byWireToken.set(pending.wireToken, gatewayId);
+        rewritten = { ...rewritten, params: { ...params, _meta: { ...meta, progressToken: pending.wireToken } } };
+      }
+      this.#pending.set(gatewayId, pending);
       let ids = this.#bySession.get(sessionKey);
       if (!ids) {
         ids = new Map();
         this.#bySession.set(sessionKey, ids);
       }
       ids.set(idKey(request.id), gatewayId);
-      return { ...request, id: gatewayId } as M;
+      return rewritten as M;
     }
     if ('method' in message && message.method === 'notifications/cancelled') {
       return this.#rewriteCancellation(sessionKey, message as JSONRPCNotification) as M;
@@ -76,8 +93,7 @@ export class RequestCorrelator {
     if (message.id === undefined || typeof message.id !== 'string') return undefined;
     const pending = this.#pending.get(message.id);
     if (!pending) return undefined;
-    this.#pending.delete(message.id);
-    this.#bySession.get(pending.sessionKey)?.delete(idKey(pending.originalId));
+    this.#forget(message.id, pending);
     return {
       sessionKey: pending.sessionKey,
       method: pending.method,
@@ -97,8 +113,7 @@ export class RequestCorrelator {
     if (typeof gatewayId !== 'string') return false;
     const pending = this.#pending.get(gatewayId);
     if (!pending) return false;
-    this.#pending.delete(gatewayId);
-    this.#bySession.get(pending.sessionKey)?.delete(idKey(pending.originalId));
+    this.#forget(gatewayId, pending);
     return true;
   }
 
@@ -117,9 +132,29 @@ export class RequestCorrelator {
       const pending = this.#pending.get(gatewayId);
       if (!pending) continue;
       this.#pending.delete(gatewayId);
+      if (pending.wireToken !== undefined) this.#byWireToken.delete(pending.wireToken);
       forgotten.push({ id: pending.originalId, method: pending.method });
     }
     return forgotten;
+  }
+
+  /**
+   * A `notifications/progress` from a server, with its session's own progress token put back; undefined
+   * when its token is none this correlator minted for a waiting request of `sessionKey` (drop it).
+   */
+  restoreProgress(sessionKey: string, notification: JSONRPCNotification): JSONRPCNotification | undefined {
+    const params = notification.params as Record<string, unknown> | undefined;
+    const token = params?.progressToken;
+    const gatewayId = typeof token === 'string' ? this.#byWireToken.get(token) : undefined;
+    const pending = gatewayId === undefined ? undefined : this.#pending.get(gatewayId);
+    if (pending?.sessionKey !== sessionKey || pending.progressToken === undefined) return undefined;
+    return { ...notification, params: { ...params, progressToken: pending.progressToken } };
+  }
+
+  #forget(gatewayId: string, pending: Pending): void {
+    this.#pending.delete(gatewayId);
+    this.#bySession.get(pending.sessionKey)?.delete(idKey(pending.originalId));
+    if (pending.wireToken !== undefined) this.#byWireToken.delete(pending.wireToken);
   }
 
   #rewriteCancellation(sessionKey: string, notification: JSONRPCNotification): JSONRPCNotification {

@@ -15,6 +15,7 @@ import {
   isInitializeResult,
   isValidSessionId,
   type JSONRPCMessage,
+  type JSONRPCNotification,
   type Logger,
   QueueConsumer,
   type QueueMessage,
@@ -356,6 +357,18 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
       return 'delete';
     }
     if (session.link.received(message) === 'swallow') return 'delete';
+    if (isProgressNotification(message)) {
+      const restored = this.#correlator.restoreProgress(session.key, message);
+      if (restored === undefined) {
+        this.stats.unmatched++;
+        this.#logger.warn(
+          { messageId: queued.messageId, sessionId },
+          'progress for no request of this gateway dropped',
+        );
+        return 'delete';
+      }
+      delivered = restored;
+    }
     this.stats.routed++;
     // The server may name the request a message belongs to (by the id it saw: ours); map it back.
     const related = this.#correlator.peek(unwrapped.attributes[Attribute.RelatedRequestId]);
@@ -365,6 +378,10 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     );
     return 'delete';
   }
+}
+
+function isProgressNotification(message: JSONRPCMessage): message is JSONRPCNotification {
+  return 'method' in message && !('id' in message) && message.method === 'notifications/progress';
 }
 
 /** One gateway session's transport: sends through the backend, receives what the backend routes to it. */
