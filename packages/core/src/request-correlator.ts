@@ -68,7 +68,10 @@ export class RequestCorrelator {
         pending.progressToken = token;
         pending.wireToken = `${this.#prefix}-${unguessable()}`;
         this.#byWireToken.set(pending.wireToken, gatewayId);
-        rewritten = { ...rewritten, params: { ...params, _meta: { ...meta, progressToken: pending.wireToken } } };
+        rewritten = {
+          ...rewritten,
+          params: { ...params, _meta: { ...meta, progressToken: pending.wireToken } },
+        };
       }
       this.#pending.set(gatewayId, pending);
       let ids = this.#bySession.get(sessionKey);
