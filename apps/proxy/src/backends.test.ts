@@ -243,11 +243,14 @@ describe('createBackend: webhook and hybrid', () => {
       const [sent] = requests;
       expect(sent?.url).toBe(SERVER);
       expect(sent?.method).toBe('POST');
-      // The gateway's key is proposed as the session id, and the webhook named in _meta.
-      expect(sent?.headers.get('x-session-id')).toBe('k1');
-      expect(JSON.parse(sent?.body ?? '{}').params._meta.webhookUrl).toBe(
-        'http://gateway-1.internal:8080/webhooks/k1',
-      );
+      // A random session id is proposed and a random path named in _meta: neither is the gateway's key
+      // (the HTTP session id), and neither is the other.
+      const proposed = sent?.headers.get('x-session-id') as string;
+      expect(proposed).toMatch(/^[0-9a-f]{32}$/);
+      const webhookUrl = JSON.parse(sent?.body ?? '{}').params._meta.webhookUrl as string;
+      expect(webhookUrl).toMatch(/^http:\/\/gateway-1\.internal:8080\/webhooks\/[A-Za-z0-9_-]{22}$/);
+      expect(webhookUrl).not.toContain('k1');
+      expect(webhookUrl).not.toContain(proposed);
       // Unsigned without a secret.
       expect(sent?.headers.get('webhook-signature')).toBeNull();
       await transport.close();
@@ -268,8 +271,8 @@ describe('createBackend: webhook and hybrid', () => {
       await transport.send(initialize);
       expect(requests[0]?.headers.get('webhook-signature')).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
       expect(requests[0]?.headers.get('webhook-id')).toMatch(/^msg_/);
-      expect(JSON.parse(requests[0]?.body ?? '{}').params._meta.webhookUrl).toBe(
-        'http://gateway-1.internal:8080/hooks/k2',
+      expect(JSON.parse(requests[0]?.body ?? '{}').params._meta.webhookUrl).toMatch(
+        /^http:\/\/gateway-1\.internal:8080\/hooks\/[A-Za-z0-9_-]{22}$/,
       );
       await transport.close();
     } finally {
@@ -293,10 +296,11 @@ describe('createBackend: webhook and hybrid', () => {
       await transport.send(initialize).catch(() => undefined);
       const post = requests.find((request) => request.method === 'POST');
       expect(post?.url).toBe('http://mcp.internal:8000/mcp');
-      expect(post?.headers.get('x-session-id')).toBe('k3');
-      expect(JSON.parse(post?.body ?? '{}').params._meta.webhookUrl).toBe(
-        'http://gateway-1.internal:8080/webhooks/k3',
-      );
+      // Neither the proposed session id nor the webhook path is the gateway's key.
+      expect(post?.headers.get('x-session-id')).toMatch(/^[0-9a-f]{32}$/);
+      const webhookUrl = JSON.parse(post?.body ?? '{}').params._meta.webhookUrl as string;
+      expect(webhookUrl).toMatch(/^http:\/\/gateway-1\.internal:8080\/webhooks\/[A-Za-z0-9_-]{22}$/);
+      expect(webhookUrl).not.toContain('k3');
       await transport.close();
     } finally {
       await handle.close();
@@ -325,8 +329,8 @@ describe('createBackend: webhook and hybrid', () => {
       expect(handle.backend.stats).toMatchObject({ sessions: 1 });
       await transport.start();
       await transport.send(initialize);
-      expect(JSON.parse(requests[0]?.body ?? '{}').params._meta.webhookUrl).toBe(
-        'http://127.0.0.1:43210/webhooks/k4',
+      expect(JSON.parse(requests[0]?.body ?? '{}').params._meta.webhookUrl).toMatch(
+        /^http:\/\/127\.0\.0\.1:43210\/webhooks\/[A-Za-z0-9_-]{22}$/,
       );
       // Once is all: a second address changes nothing.
       handle.listening?.('http://127.0.0.1:1');

@@ -598,6 +598,28 @@ function parseWebhookHost(value: string, raw: Raw): string {
   return wildcard ? `*.${parsed}` : parsed;
 }
 
+/** An `--allowed-response-queue` entry: an http(s) queue URL prefix, or an SNS topic ARN (`*` ends a prefix). */
+function parseResponseDestination(value: string, raw: Raw): string {
+  const expected =
+    'a queue URL prefix such as https://sqs.eu-west-1.amazonaws.com/111122223333/replies- or a topic ARN such as arn:aws:sns:eu-west-1:111122223333:replies';
+  if (value.startsWith('arn:')) {
+    if (!/^arn:[^:]+:sns:[^:]*:[^:]*:[^:]+$/.test(value) || value.slice(0, -1).includes('*')) {
+      throw invalid('allowed response queue', raw, expected);
+    }
+    return value;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('allowed response queue', raw, expected);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '') {
+    throw invalid('allowed response queue', raw, expected);
+  }
+  return value;
+}
+
 /** A tool name for `--webhook-tool`: non-empty, no spaces. */
 function parseToolName(value: string, raw: Raw): string {
   if (/\s/.test(value)) throw invalid('webhook tool', raw, 'a tool name such as generate_report');
@@ -911,6 +933,11 @@ export interface ServeConfig {
   maxInFlightPerSession: number;
   deadLetterQueueUrl: string | undefined;
   /**
+   * sqs, sns-sqs: response destinations clients may name besides the request queue's endpoint and
+   * account (queue URL prefixes, topic ARNs); see `SqsSessionManagerOptions.allowedResponseDestinations`.
+   */
+  allowedResponseQueues: string[] | undefined;
+  /**
    * sqs, sns-sqs: how many receives of a request for a session this serve does not hold hand it back to
    * the queue, for the worker holding it; 0 deletes it at once (one serve per queue), and always with
    * webhook and hybrid.
@@ -1028,6 +1055,11 @@ export function resolveServeConfig({ flags, env, file }: ResolveServeConfigInput
             'dead-letter queue URL',
             'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-dlq',
           ),
+        )
+      : undefined,
+    allowedResponseQueues: aws
+      ? optional(pick('allowedResponseQueues'), (raw) =>
+          parseList(raw, 'allowed response queue', parseResponseDestination),
         )
       : undefined,
     releaseUnknownSessions: aws

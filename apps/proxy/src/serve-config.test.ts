@@ -52,6 +52,8 @@ const SESSION_DEFAULTS = {
   requestTimeoutMs: 300_000,
   maxInFlightPerSession: 32,
   deadLetterQueueUrl: undefined,
+  // Answers go only to queues on the request queue's own endpoint and account.
+  allowedResponseQueues: undefined,
   releaseUnknownSessions: 0,
   // Each worker reads an inbox of its own, made at start and deleted at stop.
   inbox: 'create',
@@ -163,6 +165,7 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       'maxInFlightPerSession: 6',
       'logLevel: debug',
       `deadLetterQueueUrl: ${DLQ}`,
+      'allowedResponseQueues: [https://sqs.eu-west-1.amazonaws.com/111122223333/replies-, arn:aws:sns:eu-west-1:111122223333:*]',
       'releaseUnknownSessions: 20',
       'inbox: https://sqs.eu-west-1.amazonaws.com/123456789012/worker-1',
       'aliveInterval: 5',
@@ -184,6 +187,10 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       requestTimeoutMs: 10_000,
       maxInFlightPerSession: 6,
       deadLetterQueueUrl: DLQ,
+      allowedResponseQueues: [
+        'https://sqs.eu-west-1.amazonaws.com/111122223333/replies-',
+        'arn:aws:sns:eu-west-1:111122223333:*',
+      ],
       releaseUnknownSessions: 20,
       inbox: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/worker-1' },
       aliveIntervalSeconds: 5,
@@ -244,6 +251,8 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
         ASYNCMCP_REQUEST_TIMEOUT: '30',
         ASYNCMCP_MAX_IN_FLIGHT_PER_SESSION: '8',
         ASYNCMCP_DEAD_LETTER_QUEUE_URL: DLQ,
+        ASYNCMCP_ALLOWED_RESPONSE_QUEUE:
+          'https://sqs.eu-north-1.amazonaws.com/111122223333/a-, https://sqs.eu-north-1.amazonaws.com/444455556666/',
         ASYNCMCP_RELEASE_UNKNOWN_SESSIONS: '30',
         ASYNCMCP_STATELESS: 'true',
         ASYNCMCP_ALIVE_INTERVAL: '1.5',
@@ -263,6 +272,10 @@ describe('resolveServeConfig: precedence flags > env > file > defaults', () => {
       requestTimeoutMs: 30_000,
       maxInFlightPerSession: 8,
       deadLetterQueueUrl: DLQ,
+      allowedResponseQueues: [
+        'https://sqs.eu-north-1.amazonaws.com/111122223333/a-',
+        'https://sqs.eu-north-1.amazonaws.com/444455556666/',
+      ],
       releaseUnknownSessions: 30,
       // A stateless worker holds no session, so it reads no inbox.
       inbox: undefined,
@@ -677,6 +690,43 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
     );
   });
 
+  it('refuses allowed response queues that are neither an http(s) queue URL prefix nor a topic ARN', () => {
+    const expected =
+      'expected a queue URL prefix such as https://sqs.eu-west-1.amazonaws.com/111122223333/replies- or a topic ARN such as arn:aws:sns:eu-west-1:111122223333:replies';
+    expectRefused(
+      { flags: withCommand({ allowedResponseQueues: ['replies'] }) },
+      'invalid-value',
+      `invalid allowed response queue "replies" from --allowed-response-queue: ${expected}`,
+    );
+    expectRefused(
+      { flags: withCommand(), env: { ASYNCMCP_ALLOWED_RESPONSE_QUEUE: 'ftp://x/1/q' } },
+      'invalid-value',
+      `invalid allowed response queue "ftp://x/1/q" from environment variable ASYNCMCP_ALLOWED_RESPONSE_QUEUE: ${expected}`,
+    );
+    expectRefused(
+      { flags: withCommand({ allowedResponseQueues: ['https://user:pw@sqs.example.com/1/'] }) },
+      'invalid-value',
+      `invalid allowed response queue "https://user:pw@sqs.example.com/1/" from --allowed-response-queue: ${expected}`,
+    );
+    expectRefused(
+      { flags: withCommand({ allowedResponseQueues: ['arn:aws:sqs:us-east-1:1:q'] }) },
+      'invalid-value',
+      `invalid allowed response queue "arn:aws:sqs:us-east-1:1:q" from --allowed-response-queue: ${expected}`,
+    );
+    expectRefused(
+      {
+        flags: {
+          backend: 'webhook',
+          port: '0',
+          command: ['node'],
+          allowedResponseQueues: ['https://sqs.eu-west-1.amazonaws.com/1/'],
+        },
+      },
+      'setting-not-for-backend',
+      '--allowed-response-queue belongs to the sqs and sns-sqs backends, not webhook: remove it, or choose --backend sqs',
+    );
+  });
+
   it('refuses a missing request queue URL and bad values like the gateway', () => {
     expectRefused(
       { flags: { command: ['node', 'server.js'] } },
@@ -713,7 +763,7 @@ describe('resolveServeConfig: bad configuration, one line each', () => {
     expectRefused(
       { flags: withCommand(), file: { path: 's.yaml', contents: 'authToken: 12345678' } },
       'unknown-config-key',
-      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, env, passEnvironment, maxSessions, sessionIdleTimeout, requestTimeout, maxInFlightPerSession, deadLetterQueueUrl, releaseUnknownSessions, inbox, aliveInterval, stateless, bindSessionsToSender, visibilityTimeout, region, endpointUrl, logLevel, command, args',
+      'unknown key "authToken" in config file "s.yaml"; known keys: backend, requestQueueUrl, port, host, path, webhookTools, signingSecret, allowPrivateNetworks, allowedWebhookHosts, upstreamUrl, upstreamHeaders, env, passEnvironment, maxSessions, sessionIdleTimeout, requestTimeout, maxInFlightPerSession, deadLetterQueueUrl, allowedResponseQueues, releaseUnknownSessions, inbox, aliveInterval, stateless, bindSessionsToSender, visibilityTimeout, region, endpointUrl, logLevel, command, args',
     );
     expect(
       refusal({ flags: withCommand(), file: { path: 's.yaml', contents: 'upstreamHeader: "A: 1"' } }).message,

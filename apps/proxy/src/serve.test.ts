@@ -71,6 +71,7 @@ describe('startServe', () => {
     requestTimeoutMs: 300_000,
     maxInFlightPerSession: 32,
     deadLetterQueueUrl: undefined,
+    allowedResponseQueues: undefined,
     releaseUnknownSessions: 0,
     inbox: 'create',
     aliveIntervalSeconds: 3,

@@ -70,6 +70,8 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
     sessionIdleTimeoutMs: config.sessionIdleTimeoutMs,
     maxInFlightPerSession: config.maxInFlightPerSession,
     deadLetterQueueUrl: config.deadLetterQueueUrl,
+    // Answers go only to the request queue's own endpoint and account, or to what the operator allowed.
+    allowedResponseDestinations: config.allowedResponseQueues,
     // With several serve processes on the queue, a request for another's session goes back for it.
     releaseUnknownSessions: config.releaseUnknownSessions,
     inbox: config.inbox,
@@ -116,6 +118,7 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
       sessionIdleTimeoutSeconds: config.sessionIdleTimeoutMs / 1000,
       requestTimeoutSeconds: config.requestTimeoutMs / 1000,
       deadLetterQueueUrl: config.deadLetterQueueUrl,
+      allowedResponseQueues: config.allowedResponseQueues ?? '(none)',
       releaseUnknownSessions: config.releaseUnknownSessions,
       inboxQueueUrl: manager.inboxQueueUrl,
       stateless: config.stateless,

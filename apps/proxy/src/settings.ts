@@ -511,6 +511,18 @@ export const SERVE_SETTINGS = [
     backends: ['sqs', 'sns-sqs'],
   },
   {
+    key: 'allowedResponseQueues',
+    flag: '--allowed-response-queue',
+    value: '<prefix-or-arn>',
+    env: ['ASYNCMCP_ALLOWED_RESPONSE_QUEUE'],
+    list: true,
+    description:
+      "sqs, sns-sqs: a response destination a client may name besides the request queue's own endpoint and account: a queue URL prefix (https://sqs.eu-west-1.amazonaws.com/111122223333/replies-) or, with sns-sqs, a topic ARN (a trailing * makes it a prefix); repeatable, comma-separated in env. Others are refused: logged, dead-lettered or deleted, never answered",
+    defaultText:
+      "none: only queues on the request queue's endpoint and account (topics: its account and region)",
+    backends: ['sqs', 'sns-sqs'],
+  },
+  {
     key: 'releaseUnknownSessions',
     flag: '--release-unknown-sessions',
     value: '<n>',

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Logger, sessionLogId } from '@asyncmcp/core';
+import type { Logger } from '@asyncmcp/core';
 import {
   HybridSessionManager,
   StreamableHttpWebhookClientTransport,
@@ -166,15 +166,15 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
     await Promise.allSettled([server.close(), signed.close()]);
   });
 
-  /** The server's session whose digest the gateway logged: the id itself never appears in the log. */
-  function serverSessionLoggedAs(logged: string): string {
-    expect(logged).toMatch(/^sha256:[0-9a-f]{16}$/);
-    const found = [...server.sessions.keys()].find((id) => sessionLogId(id) === logged);
-    expect(found, `a server session logged as ${logged}`).toBeDefined();
-    return found as string;
+  /** The one session the server opened since `before`: the gateway's, under the id it proposed. */
+  function serverSessionSince(before: ReadonlySet<string>): string {
+    const opened = [...server.sessions.keys()].filter((id) => !before.has(id));
+    expect(opened).toHaveLength(1);
+    return opened[0] as string;
   }
 
   it('serves a tool of a webhook server to a Streamable HTTP client, receiving on its own address', async () => {
+    const before = new Set(server.sessions.keys());
     const cli = new CliProcess(
       ['--backend', 'webhook', '--server-url', serverUrl, '--port', '0'],
       cleanEnv(),
@@ -206,10 +206,14 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
     expect(textOf(slow)).toBe('done after 3 steps');
     expect(progress.map((update) => update.progress)).toEqual([1, 2, 3]);
 
-    // The server adopted the session id the gateway proposed: one id on both sides, which the gateway
-    // logs only as its digest.
+    // The server adopted the session id the gateway proposed: a secret of its own, not the gateway's HTTP
+    // session id (nor the webhook path).
     const opened = await cli.waitForLog('session opened');
-    const sessionId = serverSessionLoggedAs(String(opened.sessionId));
+    const sessionId = serverSessionSince(before);
+    expect(sessionId).not.toBe(String(opened.sessionId));
+    expect(sessionId).toMatch(/^[0-9a-f]{32}$/);
+    // The gateway logs its own session only as a digest.
+    expect(String(opened.sessionId)).toMatch(/^sha256:[0-9a-f]{16}$/);
     expect(cli.lines.stdout.filter((line) => line.includes(sessionId))).toEqual([]);
 
     const ready = await within(fetch(new URL('/ready', url)), 'GET /ready');
@@ -253,6 +257,7 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
   });
 
   it('receives webhooks on --host/--port in stdio mode, and ends the session when stdin ends', async () => {
+    const before = new Set(server.sessions.keys());
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [CLI_PATH, '--stdio', '--backend', 'webhook', '--server-url', serverUrl, '--port', '0'],
@@ -270,9 +275,9 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
       .map(parseLog);
     const receiving = logs.find((log) => log?.msg === 'receiving webhooks');
     expect(String(receiving?.webhookUrl)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/webhooks\/<session>$/);
-    const sessionId = serverSessionLoggedAs(
-      String(logs.find((log) => log?.msg === 'stdio session started')?.sessionId),
-    );
+    const gatewayKey = String(logs.find((log) => log?.msg === 'stdio session started')?.sessionId);
+    const sessionId = serverSessionSince(before);
+    expect(sessionId).not.toBe(gatewayKey);
     await client.close();
     await closed.waitFor(sessionId);
   });

@@ -112,7 +112,11 @@ export class BroadcastChannelClientTransport implements Transport {
     const decoded = wire ? decodeMessage(wire.body) : undefined;
     if (!wire || !decoded) this.onerror?.(new Error('A reply is not { body, attributes }'));
     else if (!decoded.ok) this.onerror?.(new Error(decoded.error.error.message));
-    else if (this.#state.accept(decoded.message, wire.attributes)) this.onmessage?.(decoded.message);
+    else {
+      // Another session's message, or an answer to no request of ours (forged, late), is dropped.
+      const received = this.#state.receive(decoded.message, wire.attributes);
+      if (received.status === 'deliver') this.onmessage?.(received.message);
+    }
   }
 
   // A send that cannot happen throws, so the SDK rejects the caller's request at once.

@@ -2,4 +2,10 @@ export { type Cleanup, cleanupsAfterEach } from './cleanups.js';
 export { textOf } from './mcp-results.js';
 export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
-export { type QueueInspection, type SqsEmulator, startSqsEmulator, useSqsEmulator } from './sqs-emulator.js';
+export {
+  type QueueInspection,
+  resolveLocalhostNames,
+  type SqsEmulator,
+  startSqsEmulator,
+  useSqsEmulator,
+} from './sqs-emulator.js';

@@ -6,7 +6,7 @@ import {
   GetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { type FauxqsServer, interceptLocalhostDns, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll } from 'vitest';
 
 /**
@@ -60,6 +60,15 @@ export interface QueueInspection {
   ready: number;
   delayed: number;
   inFlight: number;
+}
+
+/**
+ * Makes names under `.localhost` resolve to loopback in this process (RFC 6761 reserves them; not every
+ * resolver does it), so a client with no endpoint reaches the emulator through its queue URLs' own host
+ * (`sqs.us-east-1.localhost:<port>`), as a production client reaches SQS. Returns the undo.
+ */
+export function resolveLocalhostNames(): () => void {
+  return interceptLocalhostDns();
 }
 
 export async function startSqsEmulator(): Promise<SqsEmulator> {

@@ -40,7 +40,7 @@ function constructionError(run: () => unknown): unknown {
 
 describe('ClientSessionState', () => {
   it('injects _meta into initialize, keeping the caller params and _meta keys', () => {
-    const state = new ClientSessionState({ meta: META, clientId: 'client-1' });
+    const state = new ClientSessionState({ wireIds: false, meta: META, clientId: 'client-1' });
     const { message } = state.prepare(initialize);
     expect(message).toEqual({
       ...initialize,
@@ -53,13 +53,13 @@ describe('ClientSessionState', () => {
   });
 
   it('names where to answer on every request, and on no notification', () => {
-    const state = new ClientSessionState({ meta: META });
+    const state = new ClientSessionState({ wireIds: false, meta: META });
     expect(state.prepare(toolsList).message).toEqual({ ...toolsList, params: { _meta: META } });
     expect(state.prepare(initialized).message).toBe(initialized);
   });
 
   it('reads the worker hint of the initialize answer', () => {
-    const state = new ClientSessionState({ meta: META });
+    const state = new ClientSessionState({ wireIds: false, meta: META });
     state.prepare(initialize);
     const hinted = {
       ...initializeResult,
@@ -68,14 +68,14 @@ describe('ClientSessionState', () => {
         _meta: { 'asyncmcp/worker': { inbox: 'https://sqs.local/000/inbox', aliveIntervalSeconds: 3 } },
       },
     } as JSONRPCMessage;
-    expect(state.accept(hinted, { SessionId: 's-1' })).toBe(true);
+    expect(state.receive(hinted, { SessionId: 's-1' }).status).toBe('deliver');
     expect(state.worker).toEqual({ inbox: 'https://sqs.local/000/inbox', aliveIntervalSeconds: 3 });
     // Not stateless: requests carry only the answer address.
     expect(state.prepare(toolsList).message).toEqual({ ...toolsList, params: { _meta: META } });
   });
 
   it('puts what a fresh server needs on every request of a stateless session', () => {
-    const state = new ClientSessionState({ meta: META });
+    const state = new ClientSessionState({ wireIds: false, meta: META });
     state.prepare(initialize);
     const stateless = {
       ...initializeResult,
@@ -84,7 +84,7 @@ describe('ClientSessionState', () => {
         _meta: { 'asyncmcp/worker': { stateless: true } },
       },
     } as JSONRPCMessage;
-    state.accept(stateless, { SessionId: 's-1' });
+    state.receive(stateless, { SessionId: 's-1' });
     expect(state.prepare(toolsList).message).toEqual({
       ...toolsList,
       params: {
@@ -100,24 +100,24 @@ describe('ClientSessionState', () => {
   });
 
   it('ignores a malformed worker hint', () => {
-    const state = new ClientSessionState({ meta: META });
+    const state = new ClientSessionState({ wireIds: false, meta: META });
     const odd = {
       ...initializeResult,
       result: { ...(initializeResult as { result: object }).result, _meta: { 'asyncmcp/worker': 'nope' } },
     } as JSONRPCMessage;
-    state.accept(odd, { SessionId: 's-1' });
+    state.receive(odd, { SessionId: 's-1' });
     expect(state.worker).toBeUndefined();
   });
 
   it('sends ClientId always, a random UUID by default', () => {
-    const state = new ClientSessionState({ meta: META });
+    const state = new ClientSessionState({ wireIds: false, meta: META });
     expect(state.clientId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(names(state.prepare(initialize).attributes).ClientId).toBe(state.clientId);
-    expect(new ClientSessionState({ meta: META }).clientId).not.toBe(state.clientId);
+    expect(new ClientSessionState({ wireIds: false, meta: META }).clientId).not.toBe(state.clientId);
   });
 
   it('sends no SessionId or ProtocolVersion on initialize without a proposal', () => {
-    const state = new ClientSessionState({ meta: META, clientId: 'c' });
+    const state = new ClientSessionState({ wireIds: false, meta: META, clientId: 'c' });
     const attributes = names(state.prepare(initialize).attributes);
     expect(attributes).toMatchObject({
       MessageType: 'jsonrpc',
@@ -130,16 +130,16 @@ describe('ClientSessionState', () => {
   });
 
   it("sends a proposed session id until the server names the session, then the server's id", () => {
-    const state = new ClientSessionState({ meta: META, proposedSessionId: 'gw-session-1' });
+    const state = new ClientSessionState({ wireIds: false, meta: META, proposedSessionId: 'gw-session-1' });
     expect(names(state.prepare(initialize).attributes).SessionId).toBe('gw-session-1');
     expect(names(state.prepare(toolsList).attributes).SessionId).toBe('gw-session-1');
     expect(state.sessionId).toBeUndefined();
-    state.accept(initializeResult, { SessionId: 'server-picked' });
+    state.receive(initializeResult, { SessionId: 'server-picked' });
     expect(names(state.prepare(toolsList).attributes).SessionId).toBe('server-picked');
   });
 
   it('before the answer, refuses messages of another session when it proposed an id', () => {
-    const state = new ClientSessionState({ meta: META, proposedSessionId: 'mine' });
+    const state = new ClientSessionState({ wireIds: false, meta: META, proposedSessionId: 'mine' });
     const note: JSONRPCMessage = {
       jsonrpc: '2.0',
       method: 'notifications/message',
@@ -149,24 +149,24 @@ describe('ClientSessionState', () => {
     expect(state.accept(note, { SessionId: 'mine' })).toBe(true);
     expect(state.accept(note, {})).toBe(true);
     // A server that picks its own id still names the session in the initialize answer.
-    expect(state.accept(initializeResult, { SessionId: 'server-picked' })).toBe(true);
+    expect(state.receive(initializeResult, { SessionId: 'server-picked' }).status).toBe('deliver');
     expect(state.sessionId).toBe('server-picked');
   });
 
   it('sends no session id before the answer when none was proposed', () => {
-    const state = new ClientSessionState({ meta: META });
+    const state = new ClientSessionState({ wireIds: false, meta: META });
     expect('SessionId' in names(state.prepare(initialize).attributes)).toBe(false);
     expect('SessionId' in names(state.prepare(toolsList).attributes)).toBe(false);
   });
 
   it('adopts the session id from an initialize result with a SessionId attribute', () => {
-    const state = new ClientSessionState({ meta: META });
-    expect(state.accept(initializeResult, { SessionId: 'abc123' })).toBe(true);
+    const state = new ClientSessionState({ wireIds: false, meta: META });
+    expect(state.receive(initializeResult, { SessionId: 'abc123' }).status).toBe('deliver');
     expect(state.sessionId).toBe('abc123');
   });
 
   it('does not adopt a session id from other messages', () => {
-    const state = new ClientSessionState({ meta: META });
+    const state = new ClientSessionState({ wireIds: false, meta: META });
     const other: JSONRPCMessage[] = [
       { jsonrpc: '2.0', id: 0, result: {} },
       { jsonrpc: '2.0', id: 0, error: { code: -32600, message: 'x' } },
@@ -174,31 +174,31 @@ describe('ClientSessionState', () => {
       { jsonrpc: '2.0', id: 9, method: 'roots/list' },
     ];
     for (const message of other) {
-      expect(state.accept(message, { SessionId: 'sneaky' })).toBe(true);
+      expect(state.receive(message, { SessionId: 'sneaky' }).status).toBe('deliver');
       expect(state.sessionId).toBeUndefined();
     }
   });
 
   it('does not adopt from an initialize result without SessionId, or with an invalid one', () => {
-    const state = new ClientSessionState({ meta: META });
-    expect(state.accept(initializeResult, {})).toBe(true);
+    const state = new ClientSessionState({ wireIds: false, meta: META });
+    expect(state.receive(initializeResult, {}).status).toBe('deliver');
     expect(state.sessionId).toBeUndefined();
-    expect(state.accept(initializeResult, { SessionId: 'has space' })).toBe(true);
+    expect(state.receive(initializeResult, { SessionId: 'has space' }).status).toBe('deliver');
     expect(state.sessionId).toBeUndefined();
-    expect(state.accept(initializeResult, { SessionId: '' })).toBe(true);
+    expect(state.receive(initializeResult, { SessionId: '' }).status).toBe('deliver');
     expect(state.sessionId).toBeUndefined();
   });
 
   it('adopts the server-minted id even when it differs from the proposal', () => {
-    const state = new ClientSessionState({ meta: META, proposedSessionId: 'proposed' });
-    state.accept(initializeResult, { SessionId: 'minted' });
+    const state = new ClientSessionState({ wireIds: false, meta: META, proposedSessionId: 'proposed' });
+    state.receive(initializeResult, { SessionId: 'minted' });
     expect(state.sessionId).toBe('minted');
     expect(names(state.prepare(initialize).attributes).SessionId).toBe('minted');
   });
 
   it('sends SessionId and ProtocolVersion on everything after initialize', () => {
-    const state = new ClientSessionState({ meta: META, clientId: 'c' });
-    state.accept(initializeResult, { SessionId: 'sess-1' });
+    const state = new ClientSessionState({ wireIds: false, meta: META, clientId: 'c' });
+    state.receive(initializeResult, { SessionId: 'sess-1' });
     state.protocolVersion = '2025-06-18';
     for (const message of [initialized, toolsList, { jsonrpc: '2.0', id: 4, result: {} } as JSONRPCMessage]) {
       const attributes = names(state.prepare(message).attributes);
@@ -209,23 +209,30 @@ describe('ClientSessionState', () => {
   });
 
   it('never sends ProtocolVersion on initialize', () => {
-    const state = new ClientSessionState({ meta: META });
+    const state = new ClientSessionState({ wireIds: false, meta: META });
     state.protocolVersion = '2025-06-18';
     expect('ProtocolVersion' in names(state.prepare(initialize).attributes)).toBe(false);
   });
 
   it('refuses messages carrying a different SessionId once it has one', () => {
-    const state = new ClientSessionState({ meta: META });
-    state.accept(initializeResult, { SessionId: 'mine' });
+    const state = new ClientSessionState({ wireIds: false, meta: META });
+    state.receive(initializeResult, { SessionId: 'mine' });
     expect(state.accept(toolsList, { SessionId: 'theirs' })).toBe(false);
     expect(state.accept(initializeResult, { SessionId: 'theirs' })).toBe(false);
     expect(state.sessionId).toBe('mine');
     expect(state.accept(toolsList, { SessionId: 'mine' })).toBe(true);
     expect(state.accept(toolsList, {})).toBe(true);
+    // An answer must name the session: the queue it came on may be shared with other sessions.
+    expect(state.accept({ jsonrpc: '2.0', id: 1, result: {} }, {})).toBe(false);
+    expect(state.accept({ jsonrpc: '2.0', id: 1, result: {} }, { SessionId: 'mine' })).toBe(true);
   });
 
   it('adds custom attributes to every message', () => {
-    const state = new ClientSessionState({ meta: META, customAttributes: { Team: 'search', Env: 'prod' } });
+    const state = new ClientSessionState({
+      wireIds: false,
+      meta: META,
+      customAttributes: { Team: 'search', Env: 'prod' },
+    });
     for (const message of [initialize, toolsList]) {
       const attributes = names(state.prepare(message).attributes);
       expect(attributes.Team).toBe('search');
@@ -240,7 +247,9 @@ describe('ClientSessionState', () => {
       { 'bad name': 'x' },
     ];
     for (const customAttributes of cases) {
-      const error = constructionError(() => new ClientSessionState({ meta: META, customAttributes }));
+      const error = constructionError(
+        () => new ClientSessionState({ wireIds: false, meta: META, customAttributes }),
+      );
       expect(error).toBeInstanceOf(ConfigurationError);
       expect(AsyncMcpError.isInstance(error) && error.code).toBe('ASYNCMCP_CONFIGURATION');
     }
@@ -248,8 +257,128 @@ describe('ClientSessionState', () => {
 
   it('throws a ConfigurationError at construction for an invalid proposed session id', () => {
     const error = constructionError(
-      () => new ClientSessionState({ meta: META, proposedSessionId: 'not valid' }),
+      () => new ClientSessionState({ wireIds: false, meta: META, proposedSessionId: 'not valid' }),
     );
     expect(AsyncMcpError.isInstance(error) && error.code).toBe('ASYNCMCP_CONFIGURATION');
+  });
+});
+
+describe('ClientSessionState ids on the wire', () => {
+  const toolsCall: JSONRPCRequest = {
+    jsonrpc: '2.0',
+    id: 2,
+    method: 'tools/call',
+    params: { name: 'slow', arguments: {}, _meta: { progressToken: 2 } },
+  };
+
+  /** A state past its handshake: initialize sent and answered under the id it went out with. */
+  function established(): ClientSessionState {
+    const state = new ClientSessionState({ meta: META });
+    const sent = state.prepare(initialize).message as JSONRPCRequest;
+    const answered = state.receive({ ...initializeResult, id: sent.id } as JSONRPCMessage, {
+      SessionId: 's-1',
+    });
+    expect(answered).toEqual({ status: 'deliver', message: initializeResult });
+    expect(state.sessionId).toBe('s-1');
+    return state;
+  }
+
+  it('sends each request under an unguessable id of its own, and RequestId says the same', () => {
+    const state = new ClientSessionState({ meta: META });
+    const ids = new Set<unknown>();
+    for (let index = 0; index < 50; index++) {
+      const { message, attributes } = state.prepare({ ...toolsList, id: 1 });
+      const id = (message as JSONRPCRequest).id;
+      expect(typeof id).toBe('string');
+      expect(String(id)).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(names(attributes).RequestId).toBe(id);
+      ids.add(id);
+    }
+    expect(ids.size).toBe(50);
+  });
+
+  it("takes an answer only for an id it minted, with the client's own id put back", () => {
+    const state = established();
+    const sent = state.prepare(toolsList).message as JSONRPCRequest;
+    // The client's own id, and guesses, match nothing: dropped and counted.
+    for (const id of [0, 1, 2, 3, '1', 'server-error']) {
+      expect(state.receive({ jsonrpc: '2.0', id, result: { forged: true } }, { SessionId: 's-1' })).toEqual({
+        status: 'unmatched',
+      });
+    }
+    expect(state.stats.unmatched).toBe(6);
+    // The minted id under another session's id: not ours either.
+    expect(state.receive({ jsonrpc: '2.0', id: sent.id, result: {} }, { SessionId: 's-2' }).status).toBe(
+      'other-session',
+    );
+    expect(
+      state.receive({ jsonrpc: '2.0', id: sent.id, result: { tools: [] } }, { SessionId: 's-1' }),
+    ).toEqual({
+      status: 'deliver',
+      message: { jsonrpc: '2.0', id: 1, result: { tools: [] } },
+    });
+    // Once answered, the id is spent: a replay is dropped.
+    expect(state.receive({ jsonrpc: '2.0', id: sent.id, result: {} }, { SessionId: 's-1' }).status).toBe(
+      'unmatched',
+    );
+  });
+
+  it('refuses a forged initialize answer: the session id comes only from the answer to our initialize', () => {
+    const state = new ClientSessionState({ meta: META });
+    const sent = state.prepare(initialize).message as JSONRPCRequest;
+    expect(state.receive(initializeResult, { SessionId: 'attacker' }).status).toBe('unmatched');
+    expect(state.sessionId).toBeUndefined();
+    state.receive({ ...initializeResult, id: sent.id } as JSONRPCMessage, { SessionId: 'genuine' });
+    expect(state.sessionId).toBe('genuine');
+  });
+
+  it('names the wire id in a cancellation, and maps progress tokens both ways', () => {
+    const state = established();
+    const sent = state.prepare(toolsCall).message as JSONRPCRequest;
+    const wireToken = (sent.params?._meta as { progressToken: unknown }).progressToken;
+    expect(typeof wireToken).toBe('string');
+    expect(wireToken).not.toBe(sent.id);
+    const progress = (token: unknown): JSONRPCMessage => ({
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: { progressToken: token as string, progress: 1 },
+    });
+    expect(state.receive(progress(wireToken), { SessionId: 's-1' })).toEqual({
+      status: 'deliver',
+      message: progress(2),
+    });
+    expect(state.receive(progress(2), { SessionId: 's-1' }).status).toBe('unmatched');
+    const cancel: JSONRPCMessage = {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 2, reason: 'user' },
+    };
+    expect(state.prepare(cancel).message).toEqual({
+      ...cancel,
+      params: { requestId: sent.id, reason: 'user' },
+    });
+    // A cancelled request is answered by no one; an answer for it now is not taken.
+    expect(state.receive({ jsonrpc: '2.0', id: sent.id, result: {} }, { SessionId: 's-1' }).status).toBe(
+      'unmatched',
+    );
+  });
+
+  it('lets server requests and their answers through unchanged', () => {
+    const state = established();
+    const ping: JSONRPCMessage = { jsonrpc: '2.0', id: 7, method: 'ping' };
+    expect(state.receive(ping, { SessionId: 's-1' })).toEqual({ status: 'deliver', message: ping });
+    const pong: JSONRPCMessage = { jsonrpc: '2.0', id: 7, result: {} };
+    expect(state.prepare(pong).message).toBe(pong);
+  });
+
+  it('forgets a request whose send failed', () => {
+    const state = established();
+    const sent = state.prepare(toolsList).message as JSONRPCRequest;
+    expect(state.clientIdOf(sent.id)).toBe(1);
+    state.discard(sent.id);
+    expect(state.clientIdOf(sent.id)).toBeUndefined();
+    expect(state.receive({ jsonrpc: '2.0', id: sent.id, result: {} }, { SessionId: 's-1' }).status).toBe(
+      'unmatched',
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { isInitializeRequest, isInitializeResult, isRequest } from './codec.js';
+import { isAnswer, isInitializeRequest, isInitializeResult, isRequest } from './codec.js';
 import {
   Attribute,
   buildClientAttributes,
@@ -10,6 +10,7 @@ import {
 import { ConfigurationError } from './errors.js';
 import { RequestMetaKey, readWorkerHint, type WorkerHint, withMeta } from './meta.js';
 import { isValidSessionId } from './session-id.js';
+import { WireIds } from './wire-ids.js';
 
 export interface ClientSessionStateOptions {
   /** Sent as `ClientId` on every message. @default a random UUID */
@@ -20,7 +21,21 @@ export interface ClientSessionStateOptions {
   customAttributes?: Readonly<Record<string, string>>;
   /** A session id to propose on `initialize` (the gateway proposes its own, PROTOCOL.md §7). */
   proposedSessionId?: string;
+  /**
+   * Send each request under an unguessable id (and progress token) of its own and take only answers
+   * that carry one (PROTOCOL.md §8, "Ids on the wire"). Off only for a caller that rewrites ids itself,
+   * such as a gateway backend's `RequestCorrelator`. @default true
+   */
+  wireIds?: boolean;
 }
+
+/** What `receive` made of a message from the server. */
+export type ClientReceived =
+  | { readonly status: 'deliver'; readonly message: JSONRPCMessage }
+  /** The message names another session (a shared response channel, or a leftover). */
+  | { readonly status: 'other-session' }
+  /** An answer for no request of ours (forged, late or duplicate), or progress for no token of ours. */
+  | { readonly status: 'unmatched' };
 
 /**
  * The client half of the handshake every async transport performs (PROTOCOL.md §1): name where to
@@ -38,6 +53,9 @@ export class ClientSessionState {
   worker: WorkerHint | undefined;
   /** What a stateless worker needs on each request, read from our `initialize`. */
   #statelessMeta: Record<string, unknown> | undefined;
+  readonly #wire: WireIds | undefined;
+  /** Messages dropped by `receive`/`restore` because they matched nothing this client sent. */
+  readonly stats = { unmatched: 0 };
 
   constructor(options: ClientSessionStateOptions) {
     validateCustomAttributes(options.customAttributes);
@@ -50,15 +68,17 @@ export class ClientSessionState {
     this.#meta = options.meta;
     this.#custom = options.customAttributes;
     this.#proposed = options.proposedSessionId;
+    this.#wire = options.wireIds === false ? undefined : new WireIds();
   }
 
   /** The message as it goes on the wire (with `_meta` added to `initialize`) and its attributes. */
   prepare(message: JSONRPCMessage): { message: JSONRPCMessage; attributes: MessageAttributes } {
     const initialize = isInitializeRequest(message);
     if (initialize) this.#rememberClient(message.params as Record<string, unknown> | undefined);
+    const minted = this.#wire ? this.#wire.outbound(message) : message;
     // Every request names where to answer, not only `initialize`: a worker that does not hold the
     // session (a stateless one, or one restarted without it) can then still answer it.
-    let outgoing = isRequest(message) ? withMeta(message, this.#meta) : message;
+    let outgoing = isRequest(minted) ? withMeta(minted, this.#meta) : minted;
     if (!initialize && isRequest(outgoing) && this.worker?.stateless && this.#statelessMeta) {
       outgoing = withMeta(outgoing, this.#statelessMeta);
     }
@@ -76,20 +96,64 @@ export class ClientSessionState {
   }
 
   /**
-   * Looks at a received message: adopts the session id from the initialize result. Returns false when the
-   * message belongs to another session (a shared response channel) and must not be delivered.
+   * Looks at a received message as it came (ids as on the wire): false when it belongs to another
+   * session and must not be delivered. Once the session id is known, an answer must carry it.
    */
   accept(message: JSONRPCMessage, attributes: Readonly<Record<string, string>>): boolean {
     const sessionId = attributes[Attribute.SessionId];
     if (this.sessionId === undefined) {
-      if (sessionId !== undefined && isInitializeResult(message) && isValidSessionId(sessionId)) {
-        this.adopt(sessionId, message);
-        return true;
-      }
+      // The answer to our initialize names the session; its id (minted here) is what makes it ours.
+      if (sessionId !== undefined && isInitializeResult(message) && isValidSessionId(sessionId)) return true;
       // Before the answer, a proposed id already tells our messages from another session's.
       return this.#proposed === undefined || sessionId === undefined || sessionId === this.#proposed;
     }
+    if (isAnswer(message)) return sessionId === this.sessionId;
     return sessionId === undefined || sessionId === this.sessionId;
+  }
+
+  /**
+   * A message of this session as the client must see it: an answer gets the client's own id back and is
+   * taken only when its id was minted here; the answer to our `initialize` gives us the session id.
+   * Undefined (counted in `stats.unmatched`) for what matched nothing we sent: drop it.
+   */
+  restore(message: JSONRPCMessage, attributes: Readonly<Record<string, string>>): JSONRPCMessage | undefined {
+    let restored = message;
+    if (this.#wire) {
+      const inbound = this.#wire.inbound(message);
+      if (inbound.status === 'unmatched') {
+        this.stats.unmatched++;
+        return undefined;
+      }
+      restored = inbound.message;
+    }
+    const sessionId = attributes[Attribute.SessionId];
+    if (
+      this.sessionId === undefined &&
+      sessionId !== undefined &&
+      isInitializeResult(restored) &&
+      isValidSessionId(sessionId)
+    ) {
+      this.adopt(sessionId, restored);
+    }
+    return restored;
+  }
+
+  /** `accept`, then `restore`: what to do with one message from the server. */
+  receive(message: JSONRPCMessage, attributes: Readonly<Record<string, string>>): ClientReceived {
+    if (!this.accept(message, attributes)) return { status: 'other-session' };
+    const restored = this.restore(message, attributes);
+    return restored === undefined ? { status: 'unmatched' } : { status: 'deliver', message: restored };
+  }
+
+  /** The client's own id of a request still waiting, by the id it went out under. */
+  clientIdOf(wireId: string | number | undefined): string | number | undefined {
+    if (!this.#wire) return wireId;
+    return this.#wire.clientIdOf(wireId);
+  }
+
+  /** Forgets a request whose send failed, so nothing can answer it later. */
+  discard(wireId: string | number): void {
+    this.#wire?.discard(wireId);
   }
 
   /** Takes the session id and the worker's hint from the answer to our `initialize`. */

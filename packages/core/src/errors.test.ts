@@ -25,6 +25,7 @@ describe('AsyncMcpErrorCode', () => {
       SessionLost: 'ASYNCMCP_SESSION_LOST',
       Delivery: 'ASYNCMCP_DELIVERY_FAILED',
       Timeout: 'ASYNCMCP_TIMEOUT',
+      DestinationRefused: 'ASYNCMCP_DESTINATION_REFUSED',
     });
   });
 });

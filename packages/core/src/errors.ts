@@ -19,6 +19,7 @@ export const AsyncMcpErrorCode = {
   SessionLost: 'ASYNCMCP_SESSION_LOST',
   Delivery: 'ASYNCMCP_DELIVERY_FAILED',
   Timeout: 'ASYNCMCP_TIMEOUT',
+  DestinationRefused: 'ASYNCMCP_DESTINATION_REFUSED',
 } as const;
 export type AsyncMcpErrorCode = (typeof AsyncMcpErrorCode)[keyof typeof AsyncMcpErrorCode];
 
@@ -149,6 +150,23 @@ export class TimeoutError extends AsyncMcpError {
   constructor(message: string) {
     super({ message, code: AsyncMcpErrorCode.Timeout, isRetryable: true });
     this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * A message named a response destination the receiver will not send to: not on its configured endpoint,
+ * account or region, and not on its allow-list. Nothing is sent there; the message is set aside.
+ */
+export class DestinationRefusedError extends AsyncMcpError {
+  /** The destination, without credentials or query, as it may be logged. */
+  readonly destination: string;
+  constructor({ destination, reason }: { destination: string; reason: string }) {
+    super({
+      message: `Response destination ${destination} refused: ${reason}`,
+      code: AsyncMcpErrorCode.DestinationRefused,
+    });
+    this.name = 'DestinationRefusedError';
+    this.destination = destination;
   }
 }
 

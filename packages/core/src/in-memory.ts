@@ -9,6 +9,7 @@ import { TransportStateError } from './errors.js';
 import { readMeta } from './meta.js';
 import { terminateSessionNotification } from './session-control.js';
 import { type InboundMessage, SessionDispatcher } from './session-dispatcher.js';
+import { generateSessionId } from './session-id.js';
 
 /**
  * The reference async transport: a broker of named in-memory mailboxes standing in for queues. It is
@@ -100,7 +101,8 @@ export class InMemoryClientTransport implements Transport {
     this.#stop = this.options.broker.listen(this.#address, ({ body, attributes }) => {
       const decoded = decodeMessage(body);
       if (!decoded.ok) return this.onerror?.(new Error(decoded.error.error.message));
-      if (this.#state.accept(decoded.message, attributes)) this.onmessage?.(decoded.message);
+      const received = this.#state.receive(decoded.message, attributes);
+      if (received.status === 'deliver') this.onmessage?.(received.message);
     });
   }
 
@@ -129,8 +131,9 @@ export function inMemoryBackend(options: { broker: InMemoryBroker; serverAddress
   return {
     specificationVersion: 'v1',
     name: 'in-memory',
-    createTransport: ({ sessionKey }) =>
-      new InMemoryClientTransport({ ...options, proposedSessionId: sessionKey }),
+    // The session id proposed to the server is its own secret, not the gateway's key for the session.
+    createTransport: () =>
+      new InMemoryClientTransport({ ...options, proposedSessionId: generateSessionId('hex') }),
     close: async () => {},
   };
 }

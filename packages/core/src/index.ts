@@ -26,3 +26,4 @@ export * from './signature.js';
 export * from './stateless-dispatcher.js';
 export * from './turn-batcher.js';
 export * from './verified-queue-source.js';
+export * from './wire-ids.js';

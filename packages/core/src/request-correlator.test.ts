@@ -37,6 +37,43 @@ describe('RequestCorrelator', () => {
     expect(correlator.pendingCount).toBe(3);
   });
 
+  it('sends progress tokens unguessable too, and gives a session its own token back', () => {
+    const correlator = new RequestCorrelator({ idPrefix: 'gw' });
+    const sent = correlator.outbound('a', {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'slow', _meta: { progressToken: 3 } },
+    });
+    const wireToken = (sent.params?._meta as unknown as { progressToken: string }).progressToken;
+    expect(wireToken).toMatch(/^gw-[A-Za-z0-9_-]{22}$/);
+    expect(wireToken).not.toBe(sent.id);
+    const progress = (token: string | number): JSONRPCNotification => ({
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: { progressToken: token, progress: 1 },
+    });
+    expect(correlator.restoreProgress('a', progress(wireToken))).toEqual(progress(3));
+    // Another session's, a guessed or the client's own token: none is taken.
+    expect(correlator.restoreProgress('b', progress(wireToken))).toBeUndefined();
+    expect(correlator.restoreProgress('a', progress(3))).toBeUndefined();
+    expect(correlator.restoreProgress('a', progress('gw-1'))).toBeUndefined();
+    // Once answered, the token is spent.
+    correlator.inbound(result(sent.id));
+    expect(correlator.restoreProgress('a', progress(wireToken))).toBeUndefined();
+  });
+
+  it('mints ids no one can guess from the ones before: 128 random bits after the prefix', () => {
+    const correlator = new RequestCorrelator({ idPrefix: 'gw' });
+    const ids = Array.from({ length: 100 }, (_, index) =>
+      String(correlator.outbound('s', request(index)).id),
+    );
+    for (const id of ids) expect(id).toMatch(/^gw-[A-Za-z0-9_-]{22}$/);
+    expect(new Set(ids).size).toBe(100);
+    // What a counter would have minted matches nothing.
+    for (let n = 0; n <= 100; n++) expect(correlator.peek(`gw-${n}`)).toBeUndefined();
+  });
+
   it('keeps the rest of the request and does not mutate it', () => {
     const correlator = new RequestCorrelator({ idPrefix: 'gw' });
     const original = request(5);
@@ -49,7 +86,7 @@ describe('RequestCorrelator', () => {
   it('uses a random prefix by default, different per instance', () => {
     const first = new RequestCorrelator().outbound('s', request(1)).id;
     const second = new RequestCorrelator().outbound('s', request(1)).id;
-    expect(String(first)).toMatch(/^[0-9a-f]{8}-\d+$/);
+    expect(String(first)).toMatch(/^[0-9a-f]{8}-[A-Za-z0-9_-]{22}$/);
     expect(first).not.toBe(second);
   });
 

@@ -7,6 +7,7 @@ import type {
   JSONRPCResultResponse,
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { unguessable } from './wire-ids.js';
 
 export interface RequestCorrelatorOptions {
   /** Prefix of every id this correlator mints; unique per gateway instance. @default 8 random hex characters */
@@ -17,6 +18,9 @@ interface Pending {
   sessionKey: string;
   originalId: RequestId;
   method: string;
+  /** The client's progress token, and the one that went on the wire instead. */
+  progressToken?: string | number;
+  wireToken?: string;
 }
 
 export interface CorrelatedAnswer {
@@ -29,13 +33,15 @@ export interface CorrelatedAnswer {
 /**
  * The id rewriting of PROTOCOL.md §7. Many gateway sessions share one response channel and their
  * clients' request ids collide (every SDK client starts at 0), so each forwarded request gets an id unique
- * to this gateway; the answer is routed by that id and handed back with the original restored.
- * Server→client requests keep the server's ids and are not seen here.
+ * to this gateway; the answer is routed by that id and handed back with the original restored. The id
+ * is unguessable (the instance prefix, then 128 random bits: PROTOCOL.md §8, "Ids on the wire"), so only
+ * whoever saw the request can answer it. Server→client requests keep the server's ids and are not seen here.
  */
 export class RequestCorrelator {
   readonly #prefix: string;
-  #counter = 0;
   readonly #pending = new Map<string, Pending>();
+  /** Wire progress token → the gateway id of its request. */
+  readonly #byWireToken = new Map<string, string>();
   /** sessionKey → (original id key → gateway id), to rewrite `notifications/cancelled`. */
   readonly #bySession = new Map<string, Map<string, string>>();
 
@@ -51,15 +57,30 @@ export class RequestCorrelator {
   outbound<M extends JSONRPCMessage>(sessionKey: string, message: M): M {
     if ('method' in message && 'id' in message) {
       const request = message as JSONRPCRequest;
-      const gatewayId = `${this.#prefix}-${++this.#counter}`;
-      this.#pending.set(gatewayId, { sessionKey, originalId: request.id, method: request.method });
+      const gatewayId = `${this.#prefix}-${unguessable()}`;
+      const pending: Pending = { sessionKey, originalId: request.id, method: request.method };
+      let rewritten: JSONRPCRequest = { ...request, id: gatewayId };
+      // The progress token goes out unguessable too, so progress cannot be forged onto a call either.
+      const params = request.params as Record<string, unknown> | undefined;
+      const meta = params?._meta as Record<string, unknown> | undefined;
+      const token = meta?.progressToken;
+      if (typeof token === 'string' || typeof token === 'number') {
+        pending.progressToken = token;
+        pending.wireToken = `${this.#prefix}-${unguessable()}`;
+        this.#byWireToken.set(pending.wireToken, gatewayId);
+        rewritten = {
+          ...rewritten,
+          params: { ...params, _meta: { ...meta, progressToken: pending.wireToken } },
+        };
+      }
+      this.#pending.set(gatewayId, pending);
       let ids = this.#bySession.get(sessionKey);
       if (!ids) {
         ids = new Map();
         this.#bySession.set(sessionKey, ids);
       }
       ids.set(idKey(request.id), gatewayId);
-      return { ...request, id: gatewayId } as M;
+      return rewritten as M;
     }
     if ('method' in message && message.method === 'notifications/cancelled') {
       return this.#rewriteCancellation(sessionKey, message as JSONRPCNotification) as M;
@@ -75,8 +96,7 @@ export class RequestCorrelator {
     if (message.id === undefined || typeof message.id !== 'string') return undefined;
     const pending = this.#pending.get(message.id);
     if (!pending) return undefined;
-    this.#pending.delete(message.id);
-    this.#bySession.get(pending.sessionKey)?.delete(idKey(pending.originalId));
+    this.#forget(message.id, pending);
     return {
       sessionKey: pending.sessionKey,
       method: pending.method,
@@ -96,8 +116,7 @@ export class RequestCorrelator {
     if (typeof gatewayId !== 'string') return false;
     const pending = this.#pending.get(gatewayId);
     if (!pending) return false;
-    this.#pending.delete(gatewayId);
-    this.#bySession.get(pending.sessionKey)?.delete(idKey(pending.originalId));
+    this.#forget(gatewayId, pending);
     return true;
   }
 
@@ -116,9 +135,29 @@ export class RequestCorrelator {
       const pending = this.#pending.get(gatewayId);
       if (!pending) continue;
       this.#pending.delete(gatewayId);
+      if (pending.wireToken !== undefined) this.#byWireToken.delete(pending.wireToken);
       forgotten.push({ id: pending.originalId, method: pending.method });
     }
     return forgotten;
+  }
+
+  /**
+   * A `notifications/progress` from a server, with its session's own progress token put back; undefined
+   * when its token is none this correlator minted for a waiting request of `sessionKey` (drop it).
+   */
+  restoreProgress(sessionKey: string, notification: JSONRPCNotification): JSONRPCNotification | undefined {
+    const params = notification.params as Record<string, unknown> | undefined;
+    const token = params?.progressToken;
+    const gatewayId = typeof token === 'string' ? this.#byWireToken.get(token) : undefined;
+    const pending = gatewayId === undefined ? undefined : this.#pending.get(gatewayId);
+    if (pending?.sessionKey !== sessionKey || pending.progressToken === undefined) return undefined;
+    return { ...notification, params: { ...params, progressToken: pending.progressToken } };
+  }
+
+  #forget(gatewayId: string, pending: Pending): void {
+    this.#pending.delete(gatewayId);
+    this.#bySession.get(pending.sessionKey)?.delete(idKey(pending.originalId));
+    if (pending.wireToken !== undefined) this.#byWireToken.delete(pending.wireToken);
   }
 
   #rewriteCancellation(sessionKey: string, notification: JSONRPCNotification): JSONRPCNotification {

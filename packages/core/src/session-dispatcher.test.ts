@@ -12,7 +12,12 @@ import { z } from 'zod';
 import { isRequest } from './codec.js';
 import type { ConnectableServer } from './contracts.js';
 import { SESSION_DEFAULTS } from './defaults.js';
-import { DeliveryError, MessageTooLargeError, TransportStateError } from './errors.js';
+import {
+  DeliveryError,
+  DestinationRefusedError,
+  MessageTooLargeError,
+  TransportStateError,
+} from './errors.js';
 import { sessionLogId } from './logger.js';
 import { readMeta } from './meta.js';
 import {
@@ -354,6 +359,43 @@ describe('SessionDispatcher: opening sessions', () => {
       id: 4,
       error: { code: -32602, message: 'Validation error: initialize is missing _meta.responseQueueUrl' },
     });
+    expect(outbox.attempts).toHaveLength(0);
+    expect(createServer).not.toHaveBeenCalled();
+    expect(dispatcher.sessions.size).toBe(0);
+  });
+
+  it("rejects an initialize, or a request for an unknown session, naming a refused destination as 'refused-destination' and sends nothing", async () => {
+    const createServer = vi.fn(() => new FakeServer());
+    const refuse = (initialize: JSONRPCRequest) => {
+      const address = readMeta(initialize, 'responseQueueUrl');
+      if (address?.startsWith('https://attacker.example/'))
+        throw new DestinationRefusedError({ destination: address, reason: 'not our endpoint' });
+      return address;
+    };
+    const { dispatcher, outbox } = harness({ createServer, addressOf: refuse });
+    const result = rejected(
+      await dispatcher.dispatch(inbound(initializeRequest(4, 'https://attacker.example/1/q'))),
+    );
+    expect(result.reason).toBe('refused-destination');
+    expect(result.replied).toBe(false);
+    expect(result.error.id).toBe(4);
+    expect(result.error.error.message).toContain('not our endpoint');
+    const unknown = rejected(
+      await dispatcher.dispatch(
+        inbound(
+          {
+            jsonrpc: '2.0',
+            id: 5,
+            method: 'tools/list',
+            params: { _meta: { responseQueueUrl: 'https://attacker.example/1/q' } },
+          },
+          { SessionId: 'no-such-session' },
+        ),
+        { answerUnknownSession: true },
+      ),
+    );
+    expect(unknown.reason).toBe('refused-destination');
+    expect(unknown.replied).toBe(false);
     expect(outbox.attempts).toHaveLength(0);
     expect(createServer).not.toHaveBeenCalled();
     expect(dispatcher.sessions.size).toBe(0);

@@ -15,6 +15,7 @@ import { Attribute } from './envelope.js';
 import {
   AsyncMcpError,
   AsyncMcpErrorCode,
+  DestinationRefusedError,
   describeError,
   isDestinationGone,
   TransportStateError,
@@ -22,6 +23,8 @@ import {
 import {
   internalError,
   invalidSessionIdFormatError,
+  JsonRpcErrorCode,
+  jsonRpcError,
   missingSessionIdError,
   sessionBusyError,
   sessionNotFoundError,
@@ -50,6 +53,7 @@ export type RejectReason =
   | 'unknown-session'
   | 'terminated-session'
   | 'missing-address'
+  | 'refused-destination'
   | 'session-limit'
   /** The session already runs `maxInFlightPerSession` requests. */
   | 'session-busy'
@@ -91,7 +95,11 @@ export interface SendTarget<A> {
 
 export interface SessionDispatcherOptions<A> {
   createServer: ServerFactory;
-  /** Reads where a new session's client is answered from its `initialize` (e.g. `_meta.responseQueueUrl`). */
+  /**
+   * Reads where a new session's client is answered from its `initialize` (e.g. `_meta.responseQueueUrl`).
+   * Throws a `DestinationRefusedError` for an address the server will not send to: the message is then
+   * rejected (`refused-destination`) and nothing is sent anywhere.
+   */
   addressOf: (initialize: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => A | undefined;
   /** What `addressOf` looks for, for the error when it is missing, e.g. `_meta.responseQueueUrl`. */
   addressDescription: string;
@@ -280,10 +288,12 @@ export class SessionDispatcher<A> {
     }
     // A request names where to answer (our clients put the address on every request), so even a
     // session this dispatcher never held can be told it is gone, unless the caller hands it on instead.
-    const fallback =
+    const read =
       options.answerUnknownSession && isRequest(message)
-        ? this.#options.addressOf(message, attributes)
-        : undefined;
+        ? readAddress(this.#options.addressOf, message, attributes)
+        : { address: undefined };
+    if ('refused' in read) return this.#refuse(read.refused, claimed, requestId);
+    const fallback = read.address;
     return this.#reject(
       'unknown-session',
       sessionNotFoundError(claimed, requestId),
@@ -351,7 +361,9 @@ export class SessionDispatcher<A> {
     message: JSONRPCRequest,
     attributes: Readonly<Record<string, string>>,
   ): Promise<DispatchResult<A>> {
-    const address = this.#options.addressOf(message, attributes);
+    const read = readAddress(this.#options.addressOf, message, attributes);
+    if ('refused' in read) return this.#refuse(read.refused, attributes[Attribute.SessionId], message.id);
+    const address = read.address;
     if (address === undefined) {
       return this.#reject(
         'missing-address',
@@ -592,6 +604,17 @@ export class SessionDispatcher<A> {
     return this.#rejected(reason, error, replied, sessionId);
   }
 
+  /** A message naming a destination we will not send to: logged, answered nowhere. */
+  #refuse(
+    refused: DestinationRefusedError,
+    sessionId: string | undefined,
+    requestId: RequestId | undefined,
+  ): DispatchResult<A> {
+    return refusedDestination(this.#logger, refused, sessionId, requestId, (error) =>
+      this.#rejected('refused-destination', error, false, sessionId),
+    );
+  }
+
   #rejected(
     reason: RejectReason,
     error: JSONRPCErrorResponse,
@@ -685,4 +708,33 @@ function cancelledRequestId(message: JSONRPCMessage): RequestId | undefined {
   if (!('method' in message) || message.method !== 'notifications/cancelled') return undefined;
   const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
   return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
+}
+
+/** `addressOf`, with a refused destination reported instead of thrown. */
+export function readAddress<A>(
+  addressOf: (request: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => A | undefined,
+  request: JSONRPCRequest,
+  attributes: Readonly<Record<string, string>>,
+): { address: A | undefined } | { refused: DestinationRefusedError } {
+  try {
+    return { address: addressOf(request, attributes) };
+  } catch (error) {
+    if (error instanceof DestinationRefusedError) return { refused: error };
+    throw error;
+  }
+}
+
+/** Logs a refused destination (it names no secret) and builds the rejection; nothing is sent. */
+export function refusedDestination<R>(
+  logger: Logger,
+  refused: DestinationRefusedError,
+  sessionId: string | undefined,
+  requestId: RequestId | undefined,
+  rejected: (error: JSONRPCErrorResponse) => R,
+): R {
+  logger.warn(
+    { reason: 'refused-destination', sessionId, requestId, detail: refused.message },
+    'message rejected: it names a response destination this server does not send to',
+  );
+  return rejected(jsonRpcError(JsonRpcErrorCode.InvalidRequest, refused.message, requestId));
 }

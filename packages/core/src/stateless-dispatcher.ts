@@ -27,13 +27,15 @@ import { WORKER_META_KEY, withResultMeta } from './meta.js';
 import type { PooledServer } from './pooled-server.js';
 import { initializeKeyOf, requestKeyOf, type ServerKey } from './server-key.js';
 import { emptyServerPoolStats, ServerPool, type ServerPoolStats } from './server-pool.js';
-import type {
-  DispatcherStats,
-  DispatchResult,
-  InboundMessage,
-  RejectReason,
-  SendTarget,
-  Settlement,
+import {
+  type DispatcherStats,
+  type DispatchResult,
+  type InboundMessage,
+  type RejectReason,
+  readAddress,
+  refusedDestination,
+  type SendTarget,
+  type Settlement,
 } from './session-dispatcher.js';
 import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
 import { StatelessRunner, type StatelessRunnerStats } from './stateless-runner.js';
@@ -174,7 +176,13 @@ export class StatelessDispatcher<A> {
     }
     const message = decoded.message;
     const request = isRequest(message) ? message : undefined;
-    const address = request ? this.#options.addressOf(request, attributes) : undefined;
+    const read = request ? readAddress(this.#options.addressOf, request, attributes) : { address: undefined };
+    if ('refused' in read) {
+      return refusedDestination(this.#logger, read.refused, claimed, request?.id, (error) =>
+        this.#rejected('refused-destination', error, false, claimed),
+      );
+    }
+    const address = read.address;
     const version = attributes[Attribute.ProtocolVersion];
     if (version !== undefined && !this.#supported.includes(version)) {
       const error = unsupportedProtocolVersionError(version, this.#supported, request?.id);
@@ -347,7 +355,9 @@ export class StatelessDispatcher<A> {
       const value: unknown = JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body));
       if (typeof value !== 'object' || value === null || !('method' in value) || !('id' in value))
         return undefined;
-      return this.#options.addressOf(value as JSONRPCRequest, attributes);
+      const read = readAddress(this.#options.addressOf, value as JSONRPCRequest, attributes);
+      // A malformed message is poison either way; one naming a refused destination gets no answer.
+      return 'address' in read ? read.address : undefined;
     } catch {
       return undefined;
     }

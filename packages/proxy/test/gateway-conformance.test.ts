@@ -30,4 +30,7 @@ async function gatewayTarget(): Promise<ConformanceTarget> {
   };
 }
 
-describeTransportConformance('gateway (Streamable HTTP) → sqsBackend → SqsSessionManager', gatewayTarget);
+// The gateway's HTTP session ids are its own, independent of the queue session ids it proposes.
+describeTransportConformance('gateway (Streamable HTTP) → sqsBackend → SqsSessionManager', gatewayTarget, {
+  clientSeesServerSessionId: false,
+});

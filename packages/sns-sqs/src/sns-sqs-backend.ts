@@ -4,6 +4,7 @@ import {
   type BackoffOptions,
   ConfigurationError,
   describeError,
+  generateSessionId,
   type Logger,
   MetaKey,
   silentLogger,
@@ -206,8 +207,9 @@ class SnsSqsBackendChannel implements SqsBackendChannel {
     return this.#topicArn;
   }
 
-  proposeSessionId(sessionKey: string): string {
-    return `${this.instanceId}.${sessionKey}`;
+  /** The instance prefix routes the session's answers to this instance's queue; the rest is a fresh secret. */
+  proposeSessionId(): string {
+    return `${this.instanceId}.${generateSessionId('hex')}`;
   }
 
   async open(): Promise<SqsBackendChannelEndpoint> {

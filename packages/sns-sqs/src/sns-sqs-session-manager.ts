@@ -4,6 +4,7 @@ import {
   SqsSessionManager,
   type SqsSessionManagerOptions,
   sqsMessageSigning,
+  topicRefusal,
 } from '@asyncmcp/sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SnsPublisher } from './sns-publisher.js';
@@ -24,7 +25,8 @@ export interface SnsSqsSessionManagerOptions
 /**
  * The server side of MCP over SNS+SQS (PROTOCOL.md §2): long-polls the queue subscribed to the request
  * topic (SNS envelopes or raw delivery), opens one session per `initialize` that names its
- * `_meta.clientTopicArn`, and publishes each session's traffic to that topic. It is `SqsSessionManager`
+ * `_meta.clientTopicArn`, and publishes each session's traffic to that topic — a topic in the request
+ * queue's account and region, or one `allowedResponseDestinations` names; others are refused. It is `SqsSessionManager`
  * with SNS publishing as its reply channel, so delivery is the same: a request is deleted once its
  * answer is published, long requests keep their visibility, redelivered requests run once, oversize
  * answers become JSON-RPC errors, poison goes to the dead-letter queue, and SNS subscription
@@ -63,6 +65,8 @@ function snsReplyChannel(
   return {
     addressDescription: `_meta.${MetaKey.ClientTopicArn}`,
     addressOf: (initialize) => readMeta(initialize, MetaKey.ClientTopicArn),
+    // A topic in the request queue's account and region, or one `allowedResponseDestinations` names.
+    destinationRefusal: topicRefusal,
     send: (outbound, topicArn) =>
       publisher.publish({
         topicArn,

@@ -143,15 +143,16 @@ describe('snsSqsBackend', () => {
     expect(backend.stats.routed).toBeGreaterThanOrEqual(100);
   });
 
-  it('proposes <instanceId>.<session key> as the session id, and the server adopts it', async () => {
+  it('proposes <instanceId>.<random> as the session id, never the gateway key, and the server adopts it', async () => {
     const { manager, requestTopicArn } = await startServer();
     const backend = newBackend({ requestTopicArn, instanceId: 'gw_1' });
     const transport = await backend.createTransport({ sessionKey: 'key-1' });
     const client = new Client({ name: 'proposal', version: '1.0.0' });
     await client.connect(transport, request);
     cleanups.push(() => client.close());
-    expect(transport.sessionId).toBe('gw_1.key-1');
-    expect([...manager.sessions.keys()]).toEqual(['gw_1.key-1']);
+    expect(transport.sessionId).toMatch(/^gw_1\.[0-9a-f]{32}$/);
+    expect(transport.sessionId).not.toContain('key-1');
+    expect([...manager.sessions.keys()]).toEqual([transport.sessionId]);
   });
 
   it('makes its own topic, queue and raw subscription, lets only that topic send, and removes them on close', async () => {

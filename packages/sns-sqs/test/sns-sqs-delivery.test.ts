@@ -303,7 +303,7 @@ describe('SNS control messages', () => {
     );
     const line = await logger.waitFor('SNS control message deleted');
     expect(line.fields).toEqual({ kind: 'subscription-confirmation', topicArn: backend.responseTopicArn });
-    expect(backend.stats).toEqual({ routed: 0, unroutable: 0, invalid: 0, refused: 0 });
+    expect(backend.stats).toEqual({ routed: 0, unroutable: 0, invalid: 0, refused: 0, unmatched: 0 });
   });
 });
 

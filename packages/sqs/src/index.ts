@@ -1,3 +1,13 @@
+export {
+  assertQueueAllowed,
+  assertTopicAllowed,
+  type DestinationScope,
+  type DestinationScopeOptions,
+  destinationScopeOf,
+  loggableUrl,
+  queueRefusal,
+  topicRefusal,
+} from './response-destinations.js';
 export { type SqsBackend, type SqsBackendOptions, type SqsBackendStats, sqsBackend } from './sqs-backend.js';
 export {
   type SqsChannelBackend,

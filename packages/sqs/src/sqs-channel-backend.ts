@@ -10,9 +10,12 @@ import {
   type Disposition,
   decodeMessage,
   encodeMessage,
+  generateSessionId,
   isAnswer,
   isInitializeResult,
+  isValidSessionId,
   type JSONRPCMessage,
+  type JSONRPCNotification,
   type Logger,
   type MessageSigning,
   QueueConsumer,
@@ -31,6 +34,7 @@ import {
 } from '@asyncmcp/core';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
+import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
 import type { SqsBackendChannel, SqsControlMessageHandler } from './sqs-channels.js';
 import { toSqsDeliveryError } from './sqs-errors.js';
 import { SqsSender } from './sqs-queue.js';
@@ -79,6 +83,11 @@ export type SqsBackendStats = {
   invalid: number;
   /** With `signingSecret`: messages on the response queue refused for their signature (deleted unread). */
   refused: number;
+  /**
+   * Answers dropped because no request of this gateway has their id, or because they came under another
+   * session's id than the one asked: forged, late or duplicate. Never delivered to a client.
+   */
+  unmatched: number;
 };
 
 export interface SqsChannelBackend<N extends string = string> extends Backend {
@@ -108,7 +117,7 @@ export function sqsChannelBackend<N extends string>(
 class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   readonly specificationVersion = 'v1' as const;
   readonly name: N;
-  readonly stats: SqsBackendStats = { routed: 0, unroutable: 0, invalid: 0, refused: 0 };
+  readonly stats: SqsBackendStats = { routed: 0, unroutable: 0, invalid: 0, refused: 0, unmatched: 0 };
   readonly #signing: MessageSigning | undefined;
   readonly #options: SqsChannelBackendOptions<N>;
   readonly #channel: SqsBackendChannel;
@@ -123,6 +132,8 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   readonly #byServerSessionId = new Map<string, ChannelBackendSession>();
   readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
   #responseQueueUrl: string | undefined;
+  /** Where a worker's inbox may be: the response queue's endpoint and account. */
+  #scope: DestinationScope | undefined;
   #meta: Readonly<Record<string, string>> = {};
   #consumer: QueueConsumer | undefined;
   #starting: Promise<void> | undefined;
@@ -156,6 +167,10 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
 
   async #start(): Promise<void> {
     const endpoint = await this.#channel.open();
+    this.#scope = await destinationScopeOf({
+      sqsClient: this.#options.sqsClient,
+      homeQueueUrl: endpoint.responseQueueUrl,
+    });
     this.#responseQueueUrl = endpoint.responseQueueUrl;
     this.#meta = endpoint.meta;
     // Closed while opening: `close()` removes what was opened, and nothing may poll it after that.
@@ -192,12 +207,15 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     if (this.#sessions.has(context.sessionKey)) {
       throw new ConfigurationError(`A session with key ${context.sessionKey} is already open`);
     }
-    const proposedSessionId = this.#channel.proposeSessionId?.(context.sessionKey) ?? context.sessionKey;
+    // The queue session id is a secret of its own: knowing the HTTP session id must not give it.
+    const proposedSessionId = this.#channel.proposeSessionId?.() ?? generateSessionId('hex');
     const session = new ChannelBackendSession(this, context, proposedSessionId, {
       clientId: this.#clientId,
       meta: this.#meta,
       customAttributes: this.#options.messageAttributes,
       proposedSessionId,
+      // The correlator gives every request an unguessable gateway-wide id already.
+      wireIds: false,
     });
     session.link = new WorkerLink({
       sqsClient: this.#options.sqsClient,
@@ -296,6 +314,32 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     return unwrapped;
   }
 
+  /**
+   * Whether an answer under `sessionId` may be for a request of `session`: once the server named the
+   * session, only under that id; before (the answer to its `initialize`), under any valid id, as a server
+   * may pick its own — the unguessable request id is what makes it the session's.
+   */
+  #answersFor(session: ChannelBackendSession, sessionId: string | undefined): boolean {
+    if (sessionId === undefined) return false;
+    const known = session.state.sessionId;
+    return known === undefined ? isValidSessionId(sessionId) : sessionId === known;
+  }
+
+  /** Follows a worker's inbox hint when the inbox is on the gateway's endpoint and account. */
+  #attach(session: ChannelBackendSession): void {
+    const refused = session.link.attach(session.state.worker, this.#scope);
+    if (refused !== undefined) {
+      this.#logger.warn(
+        {
+          sessionId: session.sessionId,
+          inbox: loggableUrl(session.state.worker?.inbox ?? ''),
+          reason: refused,
+        },
+        'worker inbox refused; the session keeps sending to the request channel',
+      );
+    }
+  }
+
   /** Routes one message from the response queue: by correlated request id first, then by session id. */
   #route(queued: QueueMessage): Disposition | Promise<Disposition> {
     const unwrapped = this.#unwrap(queued);
@@ -320,19 +364,26 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     const sessionId = unwrapped.attributes[Attribute.SessionId];
     let session: ChannelBackendSession | undefined;
     let delivered: JSONRPCMessage = message;
-    if (isAnswer(message) && this.#correlator.owns(message.id)) {
+    if (isAnswer(message)) {
+      const pending = this.#correlator.peek(message.id);
+      const asked = pending ? this.#sessions.get(pending.sessionKey) : undefined;
+      if (!asked || !this.#answersFor(asked, sessionId)) {
+        // An id we never minted, or one of ours under a session id that is not the asker's: forged, late
+        // or a duplicate. The genuine answer, if still to come, finds its request waiting.
+        this.stats.unmatched++;
+        this.#logger.warn(
+          { messageId: queued.messageId, sessionId, id: message.id },
+          'answer for no request of this gateway dropped',
+        );
+        return 'delete';
+      }
       const answer = this.#correlator.inbound(message);
-      session = answer ? this.#sessions.get(answer.sessionKey) : undefined;
+      session = asked;
       if (answer) delivered = answer.message;
-      if (
-        session &&
-        isInitializeResult(delivered) &&
-        sessionId !== undefined &&
-        session.state.sessionId === undefined
-      ) {
+      if (isInitializeResult(delivered) && sessionId !== undefined && session.state.sessionId === undefined) {
         session.state.adopt(sessionId, delivered);
         this.#byServerSessionId.set(sessionId, session);
-        session.link.attach(session.state.worker);
+        this.#attach(session);
       }
     } else if (sessionId !== undefined) {
       session = this.#byServerSessionId.get(sessionId) ?? this.#byProposedId.get(sessionId);
@@ -350,6 +401,18 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
       return 'delete';
     }
     if (session.link.received(message) === 'swallow') return 'delete';
+    if (isProgressNotification(message)) {
+      const restored = this.#correlator.restoreProgress(session.key, message);
+      if (restored === undefined) {
+        this.stats.unmatched++;
+        this.#logger.warn(
+          { messageId: queued.messageId, sessionId },
+          'progress for no request of this gateway dropped',
+        );
+        return 'delete';
+      }
+      delivered = restored;
+    }
     this.stats.routed++;
     // The server may name the request a message belongs to (by the id it saw: ours); map it back.
     const related = this.#correlator.peek(unwrapped.attributes[Attribute.RelatedRequestId]);
@@ -359,6 +422,10 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     );
     return 'delete';
   }
+}
+
+function isProgressNotification(message: JSONRPCMessage): message is JSONRPCNotification {
+  return 'method' in message && !('id' in message) && message.method === 'notifications/progress';
 }
 
 /** One gateway session's transport: sends through the backend, receives what the backend routes to it. */

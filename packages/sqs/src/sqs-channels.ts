@@ -6,6 +6,7 @@ import type {
   QueueMessage,
   UnwrappedBody,
 } from '@asyncmcp/core';
+import type { DestinationScope } from './response-destinations.js';
 
 /**
  * The extension points of this package. Every transport here READS an SQS queue; what differs between
@@ -50,6 +51,11 @@ export interface SqsReplyChannel {
   /** The address of a new session's client, read from its `initialize`; undefined when missing. */
   addressOf(initialize: JSONRPCRequest, attributes: Readonly<Record<string, string>>): string | undefined;
   /**
+   * Why the manager must not send to an address a message named (PROTOCOL.md §8, "Destinations");
+   * undefined when it may. @default the SQS rule: a queue on the request queue's endpoint and account
+   */
+  destinationRefusal?(scope: DestinationScope, address: string): string | undefined;
+  /**
    * Sends one message to the client at `address`. Reject with a `MessageTooLargeError` for an oversize
    * message: an oversize answer then reaches the requester as a JSON-RPC error instead.
    */
@@ -84,8 +90,11 @@ export interface SqsBackendChannel {
   send(outbound: OutboundMessage): Promise<void>;
   /** Resolves when the servers' inbound channel can be reached; rejects with the reason otherwise. */
   checkReady(): Promise<void>;
-  /** The session id proposed on a gateway session's `initialize`. @default the gateway's session key */
-  proposeSessionId?(sessionKey: string): string;
+  /**
+   * The session id proposed on a gateway session's `initialize`: a fresh secret, never derived from the
+   * gateway's own key for the session (its HTTP session id). @default a random id (`generateSessionId`)
+   */
+  proposeSessionId?(): string;
   /** Removes what `open()` made. Called once, after polling has stopped; must not throw. */
   close(): Promise<void>;
 }

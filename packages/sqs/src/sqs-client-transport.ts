@@ -23,6 +23,7 @@ import {
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
 import type { SqsControlMessageHandler, SqsRequestChannel } from './sqs-channels.js';
 import { SqsSender } from './sqs-queue.js';
 import {
@@ -94,6 +95,8 @@ export class SqsClientTransport implements Transport {
   readonly #otherSessionMessages: 'release' | 'delete';
   readonly #link: WorkerLink;
   readonly #signing: MessageSigning | undefined;
+  /** Where a worker's inbox may be: this client's endpoint and account. Read at `start()`. */
+  #scope: DestinationScope | undefined;
   #consumer: QueueConsumer | undefined;
   #closed = false;
   onmessage?: Transport['onmessage'];
@@ -142,9 +145,18 @@ export class SqsClientTransport implements Transport {
     this.#state.protocolVersion = version;
   }
 
+  /** Answers dropped because they matched no request of this session (forged, late or duplicate). */
+  get stats(): { readonly unmatched: number } {
+    return this.#state.stats;
+  }
+
   async start(): Promise<void> {
     if (this.#consumer) throw new Error('The transport is already started');
     if (this.#closed) throw new TransportStateError('closed');
+    this.#scope = await destinationScopeOf({
+      sqsClient: this.#options.sqsClient,
+      homeQueueUrl: this.#options.responseQueueUrl,
+    });
     this.#consumer = new QueueConsumer({
       // With a secret, a message nobody signed with it (a forged answer) is refused before it is read.
       source: readableQueue(this.#options.sqsClient, this.#options.responseQueueUrl, this.#signing, {
@@ -179,7 +191,19 @@ export class SqsClientTransport implements Transport {
       );
       return 'delete';
     }
-    if (!this.#state.accept(decoded.message, unwrapped.attributes)) {
+    const received = this.#state.receive(decoded.message, unwrapped.attributes);
+    if (received.status === 'unmatched') {
+      // Not an answer to anything we asked (forged, late or a duplicate): never the SDK's to see.
+      this.#logger.warn(
+        {
+          sessionId: sessionLogId(this.sessionId),
+          id: 'id' in decoded.message ? decoded.message.id : undefined,
+        },
+        'answer for no request of this session dropped',
+      );
+      return 'delete';
+    }
+    if (received.status === 'other-session') {
       const fields = {
         sessionId: sessionLogId(this.sessionId),
         other: sessionLogId(unwrapped.attributes.SessionId),
@@ -193,10 +217,11 @@ export class SqsClientTransport implements Transport {
       this.#logger.warn(fields, 'message for another session released');
       return 'release';
     }
-    if (isInitializeResult(decoded.message)) this.#link.attach(this.#state.worker);
+    if (isInitializeResult(received.message)) this.#attach();
+    // The link sees ids as they went on the wire, the SDK its own.
     if (this.#link.received(decoded.message) === 'swallow') return 'delete';
     try {
-      this.onmessage?.(decoded.message);
+      this.onmessage?.(received.message);
     } catch (error) {
       this.onerror?.(toError(error));
     }
@@ -215,8 +240,25 @@ export class SqsClientTransport implements Transport {
       attributes: prepared.attributes,
       groupId: this.#state.sessionId ?? this.#state.clientId,
     };
-    // A session whose worker named its inbox talks to that worker alone.
-    await (this.#link.inbox === undefined ? this.#channel.send(outbound) : this.#link.send(outbound));
+    try {
+      // A session whose worker named its inbox talks to that worker alone.
+      await (this.#link.inbox === undefined ? this.#channel.send(outbound) : this.#link.send(outbound));
+    } catch (error) {
+      // The request never left: nothing may answer it.
+      if ('id' in prepared.message && 'method' in prepared.message) this.#state.discard(prepared.message.id);
+      throw error;
+    }
+  }
+
+  /** Follows the worker's inbox hint, when the inbox is on this client's endpoint and account. */
+  #attach(): void {
+    const refused = this.#link.attach(this.#state.worker, this.#scope);
+    if (refused !== undefined) {
+      this.#logger.warn(
+        { sessionId: this.sessionId, inbox: loggableUrl(this.#state.worker?.inbox ?? ''), reason: refused },
+        'worker inbox refused; the session keeps sending to the request queue',
+      );
+    }
   }
 
   /**
@@ -225,7 +267,10 @@ export class SqsClientTransport implements Transport {
    */
   #lost(reason: string): void {
     this.#logger.warn({ sessionId: sessionLogId(this.sessionId), reason }, 'session lost');
-    for (const id of this.#link.pendingIds()) {
+    for (const wireId of this.#link.pendingIds()) {
+      const id = this.#state.clientIdOf(wireId);
+      if (id === undefined) continue;
+      this.#state.discard(wireId);
       try {
         this.onmessage?.(sessionLostError(this.sessionId, reason, id));
       } catch (error) {

@@ -3,6 +3,7 @@ import {
   type BackoffOptions,
   buildServerAttributes,
   ConfigurationError,
+  DestinationRefusedError,
   type DispatchOptions,
   type DispatchResult,
   type Disposition,
@@ -38,6 +39,12 @@ import {
 } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
+import {
+  type DestinationScope,
+  destinationScopeOf,
+  loggableUrl,
+  queueRefusal,
+} from './response-destinations.js';
 import { SenderBinding } from './sender-binding.js';
 import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
 import { isFifoQueue, SqsSender } from './sqs-queue.js';
@@ -57,10 +64,20 @@ export interface SqsSessionManagerOptions extends SqsSigningOptions {
   /** Visibility of a received request; extended every half of it while the request runs. @default 30 */
   visibilityTimeoutSeconds?: number;
   /**
-   * Messages that cannot be parsed, and with `signingSecret` messages refused for their signature, go
+   * Messages that cannot be parsed, messages naming a response destination this manager refuses, and
+   * with `signingSecret` messages refused for their signature, go
    * here before they are deleted. @default none (deleted with a log line)
    */
   deadLetterQueueUrl?: string;
+  /**
+   * Response destinations a message may name besides those of the request queue's own endpoint and
+   * account (PROTOCOL.md §8, "Destinations"): queue URL prefixes (`https://sqs.eu-west-1.amazonaws.com/111122223333/`,
+   * compared as parsed URLs) and, for `@asyncmcp/sns-sqs`, topic ARNs (a trailing `*` makes an ARN a
+   * prefix). Any other destination is refused: logged, dead-lettered (or deleted), never answered.
+   * @default none: only queues on the request queue's endpoint (the SQS client's explicit endpoint, or
+   * the request queue URL's origin) and account, and topics in its account and region
+   */
+  allowedResponseDestinations?: readonly string[];
   /**
    * Most live sessions; `initialize` beyond it gets a JSON-RPC error; `Infinity` lifts
    * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
@@ -181,7 +198,19 @@ export class SqsSessionManager implements SessionManager {
   readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
   readonly #signing: MessageSigning | undefined;
   readonly #senders: SenderBinding | undefined;
-  readonly stats = { poisoned: 0, unroutable: 0, handedBack: 0, aliveSent: 0, farewells: 0, refused: 0 };
+  readonly stats = {
+    poisoned: 0,
+    unroutable: 0,
+    handedBack: 0,
+    aliveSent: 0,
+    farewells: 0,
+    /** With `signingSecret` or `bindSessionsToSender`: messages refused for their signature or sender. */
+    refused: 0,
+    /** Messages that named a response destination this manager does not send to. */
+    refusedDestinations: 0,
+  };
+  /** Where a message may ask to be answered; read at `start()`. */
+  #scope: DestinationScope | undefined;
 
   constructor(options: SqsSessionManagerOptions) {
     if (!options.requestQueueUrl) throw new ConfigurationError('SqsSessionManager needs a requestQueueUrl');
@@ -223,8 +252,17 @@ export class SqsSessionManager implements SessionManager {
         address,
       );
     };
-    const addressOf = (request: JSONRPCRequest, attributes: Readonly<Record<string, string>>) =>
-      replies.addressOf(request, attributes);
+    const refusal = replies.destinationRefusal?.bind(replies) ?? queueRefusal;
+    // Every address a message names passes here before anything is sent to it.
+    const addressOf = (request: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => {
+      const address = replies.addressOf(request, attributes);
+      if (address === undefined) return undefined;
+      const reason = this.#scope === undefined ? 'the manager is not started' : refusal(this.#scope, address);
+      if (reason !== undefined) {
+        throw new DestinationRefusedError({ destination: loggableDestination(address), reason });
+      }
+      return address;
+    };
     if (options.stateless) {
       this.#stateful = undefined;
       this.#dispatcher = new StatelessDispatcher<string>({
@@ -319,6 +357,11 @@ export class SqsSessionManager implements SessionManager {
   }
 
   async start(): Promise<void> {
+    this.#scope ??= await destinationScopeOf({
+      sqsClient: this.#options.sqsClient,
+      homeQueueUrl: this.#options.requestQueueUrl,
+      allowed: this.#options.allowedResponseDestinations,
+    });
     if (this.#inbox) await this.#openInbox(this.#inbox);
     this.#consumer.start();
   }
@@ -440,7 +483,15 @@ export class SqsSessionManager implements SessionManager {
     // A stopping manager (either kind) hands the message back for another reader of the queue.
     if (result.reason === 'closing') return { settled: Promise.resolve('release') };
     if (result.reason === 'parse' || result.reason === 'validation') {
-      return { settled: this.#poison(message, result.error.error.message) };
+      this.stats.poisoned++;
+      return { settled: this.#setAside(message, 'poison message', result.error.error.message) };
+    }
+    if (result.reason === 'refused-destination') {
+      // Logged by the dispatcher; kept for inspection when there is a dead-letter queue, never answered.
+      this.stats.refusedDestinations++;
+      return {
+        settled: this.#setAside(message, 'message naming a refused destination', result.error.error.message),
+      };
     }
     if (result.reason === 'unknown-session' && mayHandBack) {
       // Another worker on this queue may own the session: hand the message back for it to take.
@@ -463,11 +514,10 @@ export class SqsSessionManager implements SessionManager {
     return (await this.#deadLetter(message)) ? 'delete' : 'retry';
   }
 
-  /** A message that can never be handled: keep a copy in the dead-letter queue, if there is one. */
-  async #poison(message: QueueMessage, reason: string): Promise<Disposition> {
-    this.stats.poisoned++;
+  /** A message that will never be handled: keep a copy in the dead-letter queue, if there is one. */
+  async #setAside(message: QueueMessage, what: string, reason: string): Promise<Disposition> {
     const dlq = this.#options.deadLetterQueueUrl;
-    this.#logger.error({ messageId: message.messageId, reason, deadLetterQueueUrl: dlq }, 'poison message');
+    this.#logger.error({ messageId: message.messageId, reason, deadLetterQueueUrl: dlq }, what);
     if (!dlq) return 'delete';
     return (await this.#deadLetter(message)) ? 'delete' : 'retry';
   }
@@ -503,6 +553,11 @@ export class SqsSessionManager implements SessionManager {
       return false;
     }
   }
+}
+
+/** A queue URL without credentials or query; an ARN as it is. */
+function loggableDestination(address: string): string {
+  return address.startsWith('arn:') ? address : loggableUrl(address);
 }
 
 function sumStats(a: Record<string, number>, b: Record<string, number> | undefined): Record<string, number> {

@@ -8,6 +8,7 @@ import {
 import { ManualClock } from '@asyncmcp/core/testing';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import type { DestinationScope } from './response-destinations.js';
 import { WorkerLink } from './worker-link.js';
 
 const INBOX = 'https://sqs.us-east-1.amazonaws.com/000000000000/asyncmcp-worker-1';
@@ -45,11 +46,39 @@ function linked(options: { queueGone?: boolean } = {}) {
   const lost: string[] = [];
   const sqs = fakeSqs(options);
   const link = new WorkerLink({ sqsClient: sqs.client, clock, onLost: (reason) => lost.push(reason) });
-  link.attach({ inbox: INBOX, aliveIntervalSeconds: 1 });
+  expect(link.attach({ inbox: INBOX, aliveIntervalSeconds: 1 }, SCOPE)).toBeUndefined();
   return { clock, lost, link, sent: sqs.sent };
 }
 
+/** The scope of a client reading queues of account 000000000000 on sqs.local. */
+const SCOPE: DestinationScope = {
+  origins: [new URL(INBOX).origin],
+  account: new URL(INBOX).pathname.split('/')[1],
+  region: 'us-east-1',
+  allowed: [],
+};
+
 describe('WorkerLink', () => {
+  it('follows no inbox outside its endpoint and account: a queue URL never picks where requests go', async () => {
+    const lost: string[] = [];
+    const sqs = fakeSqs();
+    const link = new WorkerLink({ sqsClient: sqs.client, onLost: (reason) => lost.push(reason) });
+    const foreign = [
+      'http://attacker.example:8080/000000000000/inbox',
+      `${new URL(INBOX).origin}/999999999999/inbox`,
+      'file:///etc/passwd',
+    ];
+    for (const inbox of foreign) {
+      expect(link.attach({ inbox, aliveIntervalSeconds: 1 }, SCOPE)).toEqual(expect.any(String));
+      expect(link.inbox).toBeUndefined();
+    }
+    expect(link.attach({ inbox: INBOX }, undefined)).toBe('the transport is not started');
+    expect(link.inbox).toBeUndefined();
+    expect(link.attach({ inbox: INBOX }, SCOPE)).toBeUndefined();
+    expect(link.inbox).toBe(INBOX);
+    expect(sqs.sent).toEqual([]);
+  });
+
   it('does nothing for a session whose worker named no inbox', () => {
     const clock = new ManualClock(0);
     const lost: string[] = [];
@@ -58,7 +87,7 @@ describe('WorkerLink', () => {
       clock,
       onLost: (reason) => lost.push(reason),
     });
-    link.attach({ stateless: true });
+    expect(link.attach({ stateless: true }, SCOPE)).toBeUndefined();
     expect(link.inbox).toBeUndefined();
     expect(link.received(sessionAliveNotification())).toBe('deliver');
     clock.advance(60_000);
@@ -89,6 +118,21 @@ describe('WorkerLink', () => {
     expect(link.received({ jsonrpc: '2.0', id: 7, result: {} })).toBe('deliver');
     expect(link.pendingIds()).toEqual([]);
     // Nothing waits, so silence means nothing.
+    clock.advance(600_000);
+    expect(lost).toEqual([]);
+  });
+
+  it('forgets a cancelled request: no answer comes for it, so its silence means nothing', async () => {
+    const { clock, lost, link } = linked();
+    await link.send(outbound(request(4)));
+    await link.send(
+      outbound({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: 4, reason: 'user' },
+      }),
+    );
+    expect(link.pendingIds()).toEqual([]);
     clock.advance(600_000);
     expect(lost).toEqual([]);
   });

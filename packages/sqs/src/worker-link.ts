@@ -13,6 +13,7 @@ import {
   type WorkerHint,
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { type DestinationScope, queueRefusal } from './response-destinations.js';
 import type { OutboundMessage } from './sqs-channels.js';
 import { classifySqsError } from './sqs-errors.js';
 import { SqsSender } from './sqs-queue.js';
@@ -59,9 +60,19 @@ export class WorkerLink {
     this.#sender = options.sender ?? new SqsSender(options.sqsClient);
   }
 
-  /** Takes the hint of the `initialize` answer; without an inbox, the link does nothing. */
-  attach(hint: WorkerHint | undefined): void {
-    this.#hint = hint?.inbox === undefined ? undefined : hint;
+  /**
+   * Takes the hint of the `initialize` answer; without an inbox, the link does nothing. An inbox outside
+   * `scope` (another endpoint or account: the answer may not be the worker's) is not used, so no queue
+   * URL in a message picks where our requests go; the reason is returned, and the session keeps sending
+   * to the shared queue.
+   */
+  attach(hint: WorkerHint | undefined, scope: DestinationScope | undefined): string | undefined {
+    this.#hint = undefined;
+    if (hint?.inbox === undefined) return undefined;
+    const refused = scope === undefined ? 'the transport is not started' : queueRefusal(scope, hint.inbox);
+    if (refused !== undefined) return refused;
+    this.#hint = hint;
+    return undefined;
   }
 
   /** The worker's inbox, once the session has one. */
@@ -129,6 +140,9 @@ export class WorkerLink {
   }
 
   #sent(message: JSONRPCMessage): void {
+    // A cancelled request gets no answer (MCP): it no longer waits on the worker.
+    const cancelled = cancelledRequestId(message);
+    if (cancelled !== undefined) this.#pending.delete(key(cancelled));
     if (!isRequest(message)) return;
     // Silence counts from the first request after a quiet spell, not from the last message heard.
     if (this.#pending.size === 0) this.#lastSign = this.#clock.now();
@@ -170,6 +184,13 @@ export class WorkerLink {
     this.#disarm();
     this.#options.onLost(reason);
   }
+}
+
+function cancelledRequestId(message: JSONRPCMessage): RequestId | undefined {
+  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message)
+    return undefined;
+  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
 }
 
 function key(id: RequestId): string {

@@ -671,14 +671,15 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
       },
     });
     const initialize = rpcOf(await requests.next());
-    expect(initialize.id).toBe('init-1');
+    // Ids are opaque to servers: ours go out unguessable, never the caller's own.
+    expect(initialize.id).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{22}$/));
     expect(initialize.params?._meta).toEqual({ other: 'kept', responseQueueUrl });
     expect(initialize.params?.clientInfo).toEqual({ name: 'x', version: '1' });
 
     await transport.send({ jsonrpc: '2.0', id: 2, method: 'initialize' });
     const bare = await requests.next();
     expect(rpcOf(bare).params).toEqual({ _meta: { responseQueueUrl } });
-    expect(attr(bare, 'RequestId')).toBe('2');
+    expect(attr(bare, 'RequestId')).toBe(rpcOf(bare).id);
   });
 
   it('adopts the SessionId only from the initialize result, not from an earlier server message', async () => {

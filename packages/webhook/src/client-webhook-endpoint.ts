@@ -6,6 +6,7 @@ import {
   type JSONRPCMessage,
   type Logger,
   MetaKey,
+  type RequestId,
   type Transport,
   toError,
   withMeta,
@@ -52,6 +53,19 @@ export interface ClientWebhookEndpointOptions {
   transport: Pick<Transport, 'onmessage' | 'onerror'>;
   /** Why a delivery is not this client's to take (closed, or for another session); nothing to take it. */
   refusal(message: JSONRPCMessage, headers: IncomingHttpHeaders): ReceiveRefusal | undefined;
+  /**
+   * A message as the SDK must see it, ids as the client gave them (PROTOCOL.md §8, "Ids on the wire");
+   * undefined for an answer to no request this client sent, which is dropped and counted. `headers` are
+   * the delivery's, absent for an answer made locally (an HTTP refusal of a request).
+   */
+  restore(message: JSONRPCMessage, headers: IncomingHttpHeaders | undefined): JSONRPCMessage | undefined;
+  /** The client's id of a request still waiting, by the id it went out under. */
+  clientIdOf(wireId: RequestId): RequestId | undefined;
+}
+
+export interface ClientWebhookEndpointStats extends WebhookReceiverStats {
+  /** Answers dropped because they matched no request this client sent: forged, late or duplicate. */
+  unmatched: number;
 }
 
 /**
@@ -66,6 +80,7 @@ export class ClientWebhookEndpoint {
   readonly #receiver: WebhookReceiver;
   #url: string | undefined;
   #listener: RunningHttpServer | undefined;
+  #unmatched = 0;
 
   constructor(options: ClientWebhookEndpointOptions) {
     this.#options = options;
@@ -79,7 +94,8 @@ export class ClientWebhookEndpoint {
         const refusal = options.refusal(message, headers);
         if (refusal) return refusal;
         const related = this.ledger.pendingByText(headerValue(headers, WebhookHeader.RelatedRequestId));
-        this.deliver(message, related === undefined ? undefined : { relatedRequestId: related });
+        const relatedRequestId = related === undefined ? undefined : options.clientIdOf(related);
+        this.deliver(message, relatedRequestId === undefined ? undefined : { relatedRequestId }, headers);
         return undefined;
       },
     });
@@ -92,8 +108,8 @@ export class ClientWebhookEndpoint {
     return this.#url;
   }
 
-  get stats(): Readonly<WebhookReceiverStats> {
-    return this.#receiver.stats;
+  get stats(): Readonly<ClientWebhookEndpointStats> {
+    return { ...this.#receiver.stats, unmatched: this.#unmatched };
   }
 
   /** Starts the server of its own, when `listen` asks for one. */
@@ -112,14 +128,26 @@ export class ClientWebhookEndpoint {
       : message;
   }
 
-  /** Hands a message to the SDK; an answer it has already had is dropped. */
-  deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
+  /**
+   * Hands a message to the SDK, ids as it gave them; an answer it has already had is dropped, and so is
+   * one for no request it sent.
+   */
+  deliver(message: JSONRPCMessage, extra?: BackendMessageExtra, headers?: IncomingHttpHeaders): void {
     if (isAnswer(message) && message.id !== undefined && !this.ledger.take(message.id)) {
       this.#options.logger.debug({ id: message.id }, 'duplicate answer dropped');
       return;
     }
+    const restored = this.#options.restore(message, headers);
+    if (restored === undefined) {
+      this.#unmatched++;
+      this.#options.logger.warn(
+        { id: 'id' in message ? message.id : undefined },
+        'answer for no request of this session dropped',
+      );
+      return;
+    }
     try {
-      this.#options.transport.onmessage?.(message, extra);
+      this.#options.transport.onmessage?.(restored, extra);
     } catch (error) {
       this.#options.transport.onerror?.(toError(error));
     }

@@ -10,6 +10,7 @@ import {
   type TransportSendOptions,
   TransportStateError,
   toError,
+  WireIds,
 } from '@asyncmcp/core';
 import {
   StreamableHTTPClientTransport,
@@ -18,12 +19,12 @@ import {
 import {
   type ClientWebhookCommonOptions,
   ClientWebhookEndpoint,
+  type ClientWebhookEndpointStats,
   type WebhookListenOptions,
 } from './client-webhook-endpoint.js';
 import type { ClientTransportHooks } from './webhook-client-transport.js';
 import { WebhookHeader } from './webhook-headers.js';
 import { headerValue, type NodeRequestHandler } from './webhook-http.js';
-import type { WebhookReceiverStats } from './webhook-receiver.js';
 import type { WebhookSecret } from './webhook-signing.js';
 
 export interface StreamableHttpWebhookClientTransportOptions extends ClientWebhookCommonOptions {
@@ -60,6 +61,8 @@ export class StreamableHttpWebhookClientTransport implements Transport {
   readonly #http: StreamableHTTPClientTransport;
   readonly #endpoint: ClientWebhookEndpoint;
   readonly #logger: Logger;
+  /** Unguessable request ids on the wire: a webhook answer must carry one minted here. */
+  readonly #wire = new WireIds();
   #started = false;
   #closed = false;
   #closeFired = false;
@@ -111,6 +114,11 @@ export class StreamableHttpWebhookClientTransport implements Transport {
         }
         return undefined;
       },
+      restore: (message) => {
+        const inbound = this.#wire.inbound(message);
+        return inbound.status === 'deliver' ? inbound.message : undefined;
+      },
+      clientIdOf: (wireId) => this.#wire.clientIdOf(wireId),
     });
   }
 
@@ -126,7 +134,7 @@ export class StreamableHttpWebhookClientTransport implements Transport {
     return this.#endpoint.url;
   }
 
-  get stats(): Readonly<WebhookReceiverStats> {
+  get stats(): Readonly<ClientWebhookEndpointStats> {
     return this.#endpoint.stats;
   }
 
@@ -148,12 +156,15 @@ export class StreamableHttpWebhookClientTransport implements Transport {
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.#closed) throw new TransportStateError('closed');
     if (!this.#started) throw new TransportStateError('not-started');
-    const wire = this.#endpoint.named(message);
+    const wire = this.#wire.outbound(this.#endpoint.named(message));
     if (isRequest(wire)) this.#endpoint.ledger.sent(wire.id);
     try {
       await this.#http.send(wire, options);
     } catch (error) {
-      if (isRequest(wire)) this.#endpoint.ledger.abandoned(wire.id);
+      if (isRequest(wire)) {
+        this.#endpoint.ledger.abandoned(wire.id);
+        this.#wire.discard(wire.id);
+      }
       throw error;
     }
   }

@@ -6,11 +6,13 @@ import {
   ConfigurationError,
   DeliveryError,
   describeError,
+  generateSessionId,
   type Logger,
   sessionLogId,
   silentLogger,
   type Transport,
   TransportStateError,
+  unguessable,
 } from '@asyncmcp/core';
 import type { StreamableHTTPReconnectionOptions } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -34,8 +36,10 @@ export interface WebhookBackendStats {
 /**
  * A gateway backend that receives on HTTP: the gateway mounts `handleWebhook` at `webhookPath` on its
  * own HTTP server (for every method and every path below it), and each session's webhook URL is
- * `${webhookBaseUrl}${webhookPath}/${sessionKey}` — one path per session, so every delivery reaches
- * exactly the session it is for, and many sessions share one backend.
+ * `${webhookBaseUrl}${webhookPath}/${route}` — one path per session, so every delivery reaches exactly
+ * the session it is for, and many sessions share one backend. The route is a random secret of the
+ * session's own, like the session id proposed to the server: neither is the gateway's key for the
+ * session (its HTTP `Mcp-Session-Id`), so whoever learns one of the three learns nothing of the others.
  */
 export interface WebhookRouteBackend<N extends string = string> extends Backend {
   readonly name: N;
@@ -43,8 +47,8 @@ export interface WebhookRouteBackend<N extends string = string> extends Backend 
   readonly webhookPath: string;
   /** The Node handler for every request under `webhookPath`. */
   readonly handleWebhook: NodeRequestHandler;
-  /** The webhook URL a session with this key is given. */
-  webhookUrlFor(sessionKey: string): string;
+  /** The webhook URL of the session answered on `route` (each session's route is random). */
+  webhookUrlFor(route: string): string;
   readonly stats: Readonly<WebhookBackendStats>;
   /** Resolves when the server's endpoint answers HTTP at all; rejects with the reason otherwise. */
   checkReady(): Promise<void>;
@@ -92,8 +96,8 @@ export type WebhookBackend = WebhookRouteBackend<'webhook'>;
 export type HybridBackend = WebhookRouteBackend<'hybrid'>;
 
 /**
- * The gateway backend for webhook servers (PROTOCOL.md §3). Each gateway session proposes its key as the
- * session id and is answered on its own path below `webhookPath`.
+ * The gateway backend for webhook servers (PROTOCOL.md §3). Each gateway session proposes a random
+ * session id and is answered on a random path of its own below `webhookPath`.
  *
  * @example
  * const backend = webhookBackend({ serverUrl: 'http://mcp:8000/mcp/request', webhookBaseUrl: 'http://gateway:3000' });
@@ -104,13 +108,13 @@ export function webhookBackend(options: WebhookBackendOptions): WebhookBackend {
   return new RouteBackend(
     'webhook',
     options,
-    (sessionKey, webhookUrl, logger, hooks) =>
+    (proposedSessionId, webhookUrl, logger, hooks) =>
       new WebhookClientTransport(
         {
           serverUrl: options.serverUrl,
           webhookUrl,
           clientId,
-          proposedSessionId: sessionKey,
+          proposedSessionId,
           signingSecret: options.signingSecret,
           headers: options.headers,
           fetch: options.fetch,
@@ -130,10 +134,10 @@ export function webhookBackend(options: WebhookBackendOptions): WebhookBackend {
  */
 export function hybridBackend(options: HybridBackendOptions): HybridBackend {
   const clientId = options.clientId ?? gatewayClientId();
-  return new RouteBackend('hybrid', options, (sessionKey, webhookUrl, logger, hooks) => {
+  return new RouteBackend('hybrid', options, (proposedSessionId, webhookUrl, logger, hooks) => {
     // The session id the gateway proposes (PROTOCOL.md §7): a hybrid server may adopt it, others ignore it.
     const headers = new Headers(options.requestInit?.headers);
-    headers.set(WebhookHeader.SessionId, sessionKey);
+    headers.set(WebhookHeader.SessionId, proposedSessionId);
     return new StreamableHttpWebhookClientTransport(
       {
         serverUrl: options.serverUrl,
@@ -159,7 +163,7 @@ function gatewayClientId(): string {
 type RoutedTransport = Transport & { readonly handleWebhook: NodeRequestHandler };
 
 type MakeTransport = (
-  sessionKey: string,
+  proposedSessionId: string,
   webhookUrl: string,
   logger: Logger,
   hooks: ClientTransportHooks,
@@ -175,7 +179,10 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
   readonly #fetch: FetchLike;
   readonly #logger: Logger;
   readonly #make: MakeTransport;
+  /** Live sessions by their route (the last segment of their webhook path). */
   readonly #sessions = new Map<string, RoutedTransport>();
+  /** The gateway keys of the live sessions, so one key opens one session. */
+  readonly #keys = new Set<string>();
   #closed = false;
 
   constructor(name: N, options: RouteBackendOptions, make: MakeTransport) {
@@ -201,23 +208,34 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     return { path: this.webhookPath, handle: this.handleWebhook };
   }
 
-  webhookUrlFor(sessionKey: string): string {
-    return `${this.#base}${this.webhookPath}/${encodeURIComponent(sessionKey)}`;
+  webhookUrlFor(route: string): string {
+    return `${this.#base}${this.webhookPath}/${encodeURIComponent(route)}`;
   }
 
   async createTransport(context: BackendTransportContext): Promise<Transport> {
     if (this.#closed) throw new TransportStateError('closed', 'backend');
+    if (this.#keys.has(context.sessionKey)) {
+      throw new ConfigurationError(`A session with key ${context.sessionKey} is already open`);
+    }
     const key = context.sessionKey;
-    if (this.#sessions.has(key)) throw new ConfigurationError(`A session with key ${key} is already open`);
-    const transport = this.#make(key, this.webhookUrlFor(key), context.logger ?? this.#logger, {
-      onclosed: () => {
-        if (this.#sessions.get(key) === transport) {
-          this.#sessions.delete(key);
-          this.stats.sessions = this.#sessions.size;
-        }
+    // Secrets of their own: the path deliveries come to, and the session id proposed to the server.
+    const route = unguessable();
+    const transport = this.#make(
+      generateSessionId('hex'),
+      this.webhookUrlFor(route),
+      context.logger ?? this.#logger,
+      {
+        onclosed: () => {
+          if (this.#sessions.get(route) === transport) {
+            this.#sessions.delete(route);
+            this.#keys.delete(key);
+            this.stats.sessions = this.#sessions.size;
+          }
+        },
       },
-    });
-    this.#sessions.set(key, transport);
+    );
+    this.#sessions.set(route, transport);
+    this.#keys.add(key);
     this.stats.sessions = this.#sessions.size;
     return transport;
   }
@@ -226,23 +244,23 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     const path = requestPath(req);
     const prefix = `${this.webhookPath}/`;
     const encoded = path.startsWith(prefix) ? path.slice(prefix.length) : undefined;
-    let key: string | undefined;
+    let route: string | undefined;
     try {
-      key =
+      route =
         encoded !== undefined && encoded !== '' && !encoded.includes('/')
           ? decodeURIComponent(encoded)
           : undefined;
     } catch {
-      key = undefined;
+      route = undefined;
     }
-    const session = key === undefined ? undefined : this.#sessions.get(key);
+    const session = route === undefined ? undefined : this.#sessions.get(route);
     if (!session) {
       this.stats.unroutable++;
-      // The path's last segment is a session's secret key: logged as its digest, never as it is.
+      // The path's last segment is a session's secret route: logged as its digest, never as it is.
       this.#logger.warn(
-        key === undefined
+        route === undefined
           ? { path, method: req.method }
-          : { sessionKey: sessionLogId(key), method: req.method },
+          : { sessionRoute: sessionLogId(route), method: req.method },
         'webhook delivery for no live gateway session dropped',
       );
       // Drain the body so the connection stays usable, then say so.
@@ -276,6 +294,7 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     this.#closed = true;
     await Promise.allSettled([...this.#sessions.values()].map((transport) => transport.close()));
     this.#sessions.clear();
+    this.#keys.clear();
     this.stats.sessions = 0;
   }
 }

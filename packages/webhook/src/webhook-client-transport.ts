@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   Attribute,
   ClientSessionState,
@@ -21,6 +22,7 @@ import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type ClientWebhookCommonOptions,
   ClientWebhookEndpoint,
+  type ClientWebhookEndpointStats,
   type WebhookListenOptions,
 } from './client-webhook-endpoint.js';
 import { headersFromAttributes, WebhookHeader } from './webhook-headers.js';
@@ -31,7 +33,6 @@ import {
   readResponseText,
   redactUrl,
 } from './webhook-http.js';
-import type { WebhookReceiverStats } from './webhook-receiver.js';
 import { type WebhookSecret, WebhookSigner } from './webhook-signing.js';
 
 export type { WebhookListenOptions };
@@ -126,9 +127,7 @@ export class WebhookClientTransport implements Transport {
       refusal: (message, headers) => {
         if (this.#closed) return { status: 410, error: 'The transport is closed' };
         const sessionId = headerValue(headers, WebhookHeader.SessionId);
-        const attributes: Record<string, string> =
-          sessionId === undefined ? {} : { [Attribute.SessionId]: sessionId };
-        if (!this.#state.accept(message, attributes)) {
+        if (!this.#state.accept(message, attributesOf(headers))) {
           this.#logger.warn(
             { sessionId: sessionLogId(this.sessionId), other: sessionLogId(sessionId) },
             'delivery for another session refused',
@@ -137,6 +136,8 @@ export class WebhookClientTransport implements Transport {
         }
         return undefined;
       },
+      restore: (message, headers) => this.#state.restore(message, attributesOf(headers)),
+      clientIdOf: (wireId) => this.#state.clientIdOf(wireId),
     });
   }
 
@@ -156,7 +157,7 @@ export class WebhookClientTransport implements Transport {
     return this.#endpoint.url;
   }
 
-  get stats(): Readonly<WebhookReceiverStats> {
+  get stats(): Readonly<ClientWebhookEndpointStats> {
     return this.#endpoint.stats;
   }
 
@@ -259,7 +260,10 @@ export class WebhookClientTransport implements Transport {
       // The reply is an acknowledgement: a server cannot make us buffer more than a bounded prefix of it.
       text = await readResponseText(response, DEFAULT_MAX_RESPONSE_BODY_BYTES);
     } catch (cause) {
-      if (request) this.#endpoint.ledger.abandoned(request.id);
+      if (request) {
+        this.#endpoint.ledger.abandoned(request.id);
+        this.#state.discard(request.id);
+      }
       throw new DeliveryError({
         message: `POST to ${redactUrl(this.#serverUrl)} failed: ${describeError(cause)}`,
         cause,
@@ -298,6 +302,12 @@ export class WebhookClientTransport implements Transport {
     }
     if (id !== undefined && isValidSessionId(id)) this.#state.sessionId = id;
   }
+}
+
+/** The delivery's session id as core's attribute, for the session checks of `ClientSessionState`. */
+function attributesOf(headers: IncomingHttpHeaders | undefined): Record<string, string> {
+  const sessionId = headers === undefined ? undefined : headerValue(headers, WebhookHeader.SessionId);
+  return sessionId === undefined ? {} : { [Attribute.SessionId]: sessionId };
 }
 
 function parseUrl(value: string | URL, name: string): URL {

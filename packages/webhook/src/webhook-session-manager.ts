@@ -81,6 +81,7 @@ const STATUS_OF: Readonly<Record<RejectReason, number>> = {
   'unknown-session': 404,
   'terminated-session': 404,
   'missing-address': 400,
+  'refused-destination': 400,
   'session-limit': 503,
   'session-busy': 429,
   'server-failed': 500,

@@ -66,11 +66,11 @@ function gatewayTarget(kind: 'webhook' | 'hybrid'): () => Promise<ConformanceTar
   };
 }
 
-// The gateway proposes its own session ids and both servers adopt them, so the ids match end to end.
-// Terminating a session on the async server does not end the gateway's session with its client, and the
-// SDK client's close() does not end its gateway session, so those checks (and the raw-input one, which
-// needs the server's channel) belong to the direct targets.
-const capabilities = { terminatedSessionError: false };
+// The gateway's HTTP session ids are its own secrets, independent of the session ids it proposes to the
+// server. Terminating a session on the async server does not end the gateway's session with its client,
+// and the SDK client's close() does not end its gateway session, so those checks (and the raw-input one,
+// which needs the server's channel) belong to the direct targets.
+const capabilities = { terminatedSessionError: false, clientSeesServerSessionId: false };
 describeTransportConformance(
   'gateway → webhookBackend → WebhookSessionManager',
   gatewayTarget('webhook'),

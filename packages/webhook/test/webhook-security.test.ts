@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { RecordingLogger } from '@asyncmcp/core/testing';
 import { cleanupsAfterEach } from '@asyncmcp-internal/test-support';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { describe, expect, it } from 'vitest';
 import {
@@ -135,7 +136,7 @@ describe("signatures on the client's webhook receiver", () => {
     const replayed = await post(url, body, signed);
     expect(replayed.status).toBe(409);
     expect(received).toHaveLength(1);
-    expect(transport.stats).toEqual({ received: 1, refused: 3 });
+    expect(transport.stats).toEqual({ received: 1, refused: 3, unmatched: 0 });
   });
 
   it('counts a signed retry refused as a replay as delivered: the first attempt did arrive', async () => {
@@ -264,5 +265,43 @@ describe('SSRF guard', () => {
     expect(receiver.hits).toHaveLength(1);
     expect(manager.metrics.refused).toBeGreaterThanOrEqual(1);
     expect(dnsLookup.calls.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('forged answers on a client webhook', () => {
+  it('drops and counts answers for ids the client never minted; the pending call gets the genuine answer', async () => {
+    const release = latch();
+    const running = latch();
+    const { url } = await startManager({
+      allowPrivateNetworks: true,
+      createServer: () => {
+        const server = new McpServer({ name: 'forgery', version: '1.0.0' });
+        server.registerTool('wait', {}, async () => {
+          running.open();
+          await release.promise;
+          return { content: [{ type: 'text', text: 'genuine' }] };
+        });
+        return server;
+      },
+    });
+    const transport = new WebhookClientTransport({ serverUrl: url, listen: { port: 0 } });
+    const client = new Client({ name: 'forgery', version: '1.0.0' });
+    await client.connect(transport, { timeout: 10_000 });
+    cleanups.push(() => client.close());
+    const pending = client.callTool({ name: 'wait', arguments: {} }, undefined, { timeout: 10_000 });
+    await within(running.promise, 10_000, 'the call running');
+    const ids = [...Array.from({ length: 11 }, (_, n) => n), ...Array.from({ length: 11 }, (_, n) => `${n}`)];
+    for (const id of ids) {
+      const response = await post(
+        transport.webhookUrl as string,
+        JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'forged' }] } }),
+        { 'X-Session-ID': transport.sessionId as string },
+      );
+      await response.body?.cancel();
+    }
+    expect(transport.stats.unmatched).toBe(ids.length);
+    release.open();
+    const result = await within(pending, 10_000, 'the genuine answer');
+    expect(result.content).toEqual([{ type: 'text', text: 'genuine' }]);
   });
 });

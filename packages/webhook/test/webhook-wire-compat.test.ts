@@ -425,9 +425,11 @@ describe('WebhookClientTransport against a Python-style server', () => {
     expect(init?.headers).toMatchObject({
       'content-type': 'application/json',
       'x-client-id': 'ts-client',
-      'x-request-id': '0',
+      // Ids are opaque to servers: ours go out unguessable (PROTOCOL.md §8), named the same in the header.
+      'x-request-id': JSON.parse(init?.body ?? '{}').id,
       'x-method': 'initialize',
     });
+    expect(init?.headers['x-request-id']).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(init?.headers['x-session-id']).toBeUndefined();
     expect(init?.headers['x-protocol-version']).toBeUndefined();
     expect(JSON.parse(init?.body ?? '{}').params._meta).toEqual({ webhookUrl: transport.webhookUrl });
@@ -440,7 +442,7 @@ describe('WebhookClientTransport against a Python-style server', () => {
     expect(initialized?.headers['x-request-id']).toBeUndefined();
     expect(list?.headers).toMatchObject({
       'x-session-id': sessionId,
-      'x-request-id': '1',
+      'x-request-id': JSON.parse(list?.body ?? '{}').id,
       'x-method': 'tools/list',
     });
 
