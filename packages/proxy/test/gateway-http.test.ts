@@ -413,7 +413,9 @@ describe('gateway over HTTP', () => {
 
   it('forwards cancellation from the client to the server', async () => {
     const aborted = countdown(1, 15_000);
+    const started = countdown(1, 15_000);
     hooks.onAbort = aborted.signal;
+    hooks.onStart = started.signal;
     hooks.release = new Promise(() => {});
     const { url } = await startGateway();
     const { client } = await connect(url);
@@ -422,8 +424,8 @@ describe('gateway over HTTP', () => {
       ...request,
       signal: controller.signal,
     });
-    // Cancel once the server has the request (the session's only request is in flight).
-    await expect.poll(() => manager.metrics.accepted, { timeout: 10_000 }).toBeGreaterThan(0);
+    // Cancel only once the tool runs: a cancel that overtakes its request forestalls it instead.
+    await started.done;
     controller.abort('user pressed stop');
     await expect(call).rejects.toThrow();
     await aborted.done;
