@@ -43,8 +43,11 @@ function forward(role: string, req: IncomingMessage, res: ServerResponse, body: 
       port: upstream.port,
       method: req.method,
       path: req.url,
-      // As sent: the signature covers them; the emulator builds the URLs of queues made here from Host.
-      headers: req.headers,
+      // As sent, but for Host: the emulator builds the URLs of queues made here from it, and every
+      // process must see one queue service, as it would in production (a worker answers only queues on
+      // its own endpoint; the gateway uses only worker inboxes on its own). The emulator checks no
+      // signatures, so rewriting a signed header costs nothing here.
+      headers: { ...req.headers, host: upstream.host },
       agent,
     },
     (answer) => {
