@@ -71,6 +71,43 @@ export interface BackendTransportContext {
   readonly sessionKey: string;
   /** Log lines about this session should go here (it carries the session key). */
   readonly logger?: Logger;
+  /**
+   * Set when another instance of the fleet opened the session (PROTOCOL.md §7b): the transport starts as
+   * if `initialize` were done, under the session id the key gives, and sends no `initialize` of its own.
+   * Only for backends with `fleet`.
+   */
+  readonly adopted?: {
+    /** The protocol version the client names (its `MCP-Protocol-Version` header), if it does. */
+    readonly protocolVersion?: string | undefined;
+  };
+}
+
+/**
+ * What a backend whose sessions any gateway instance can serve offers (PROTOCOL.md §7b): the session
+ * keys it hands out, and which unknown keys are worth adopting. Optional: without it, an instance serves
+ * only the sessions it opened.
+ */
+export interface BackendFleet {
+  /** A key for a new session: unguessable; with a fleet secret, tagged so only the fleet can make one. */
+  mintSessionKey(): string;
+  /** Whether a key this instance does not hold may be a session another instance opened. */
+  mayAdopt(key: string): boolean;
+}
+
+/**
+ * What a backend transport of a fleet backend adds to the SDK's `Transport`. The gateway calls these
+ * when they exist.
+ */
+export interface BackendSessionTransport extends Transport {
+  /**
+   * From now on `close()` lets go of the session on this instance only, and the server keeps it for the
+   * other instances of the fleet: the gateway calls it when a session ends here for any reason but its
+   * client's DELETE (idle here, the instance stopping). Without it, `close()` ends the session at the
+   * server too.
+   */
+  keepServerSession?(): void;
+  /** The client opened its GET stream here: the session's messages outside requests come here now. */
+  listenHere?(): Promise<void>;
 }
 
 /**
@@ -100,6 +137,8 @@ export interface Backend {
    * that matched no live session (late, duplicate, after close) and were dropped.
    */
   readonly stats?: Readonly<Record<string, number>>;
+  /** Present when any instance of a gateway fleet can serve the sessions of any other (PROTOCOL.md §7b). */
+  readonly fleet?: BackendFleet;
   /** A route the gateway must serve for this backend (webhook deliveries), if it receives over HTTP. */
   readonly httpRoute?: BackendHttpRoute;
   close(): Promise<void>;

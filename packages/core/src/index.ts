@@ -7,6 +7,7 @@ export * from './dedupe-window.js';
 export * from './defaults.js';
 export * from './envelope.js';
 export * from './errors.js';
+export * from './fleet-session-ids.js';
 export * from './in-memory.js';
 export * from './jsonrpc-errors.js';
 export * from './keyed-serial-queue.js';

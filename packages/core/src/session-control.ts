@@ -47,3 +47,20 @@ export function sessionEndedReason(message: JSONRPCMessage): string | undefined 
 export function isSessionAliveNotification(message: JSONRPCMessage): boolean {
   return 'method' in message && !('id' in message) && message.method === SESSION_ALIVE_METHOD;
 }
+
+/**
+ * Ours (PROTOCOL.md §7b, version 3), client→server: the session's messages that belong to no request
+ * (notifications, server→client requests) go to the address in this notification's `_meta` from now on
+ * (`responseQueueUrl`, `clientTopicArn`, `webhookUrl`, as in `initialize`). A gateway instance sends it
+ * when a client opens its GET stream there, so those messages reach the stream on whichever instance
+ * holds it. Servers that do not know it ignore it and keep the address of `initialize`.
+ */
+export const SESSION_LISTENING_METHOD = 'notifications/asyncmcp/listening';
+
+export function sessionListeningNotification(meta: Readonly<Record<string, string>>): JSONRPCNotification {
+  return { jsonrpc: '2.0', method: SESSION_LISTENING_METHOD, params: { _meta: { ...meta } } };
+}
+
+export function isSessionListeningNotification(message: JSONRPCMessage): message is JSONRPCNotification {
+  return 'method' in message && !('id' in message) && message.method === SESSION_LISTENING_METHOD;
+}

@@ -33,7 +33,7 @@ import {
   validationError,
 } from './jsonrpc-errors.js';
 import { type Logger, sessionLogId, silentLogger } from './logger.js';
-import { isTerminateSessionNotification } from './session-control.js';
+import { isSessionListeningNotification, isTerminateSessionNotification } from './session-control.js';
 import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
 import { SessionRegistry, snapshotSessions } from './session-registry.js';
 
@@ -264,7 +264,7 @@ export class SessionDispatcher<A> {
     if (claimed !== undefined && isValidSessionId(claimed)) {
       const status = this.#registry.status(claimed);
       // An initialize naming a live session goes into it, as Python asyncmcp servers do.
-      if (status.state === 'live') return this.#handOver(status.value, message, false);
+      if (status.state === 'live') return this.#handOver(status.value, message, false, attributes);
       if (status.state === 'terminated' && !isInitializeRequest(message)) {
         return this.#reject(
           'terminated-session',
@@ -409,13 +409,14 @@ export class SessionDispatcher<A> {
     this.stats.sessionsOpened++;
     this.#logger.info({ sessionId: sessionLogId(sessionId), clientId: session.clientId }, 'session opened');
     this.#options.onsessioninitialized?.(sessionId);
-    return this.#handOver(session, message, true);
+    return this.#handOver(session, message, true, attributes);
   }
 
   async #handOver(
     session: DispatcherSession<A>,
     message: JSONRPCMessage,
     created: boolean,
+    attributes: Readonly<Record<string, string>>,
   ): Promise<DispatchResult<A>> {
     try {
       await session.ready;
@@ -443,6 +444,7 @@ export class SessionDispatcher<A> {
       this.#logger.info({ sessionId: sessionLogId(session.sessionId) }, 'session terminated by its client');
       return { ...base, settled: this.#end(session).then(() => 'delivered' as const) };
     }
+    if (isSessionListeningNotification(message)) return this.#listen(session, message, attributes, base);
     if (!isRequest(message)) {
       this.stats.accepted++;
       session.onmessage?.(message);
@@ -455,6 +457,14 @@ export class SessionDispatcher<A> {
       }
       return { ...base, settled: Promise.resolve('delivered') };
     }
+    // Each request is answered where it names (PROTOCOL.md §7b): with a fleet of gateways in front, the
+    // instance that sent it holds the caller's stream, whichever instance opened the session.
+    const own = created
+      ? { address: session.address }
+      : readAddress(this.#options.addressOf, message, attributes);
+    if ('refused' in own) return this.#refuse(own.refused, session.sessionId, message.id);
+    const address = own.address ?? session.address;
+    if (own.address !== undefined) session.lastRequestAddress = own.address;
     const key = dedupeKey(session.sessionId, message.id);
     const limit = this.#options.maxInFlightPerSession ?? SESSION_DEFAULTS.maxInFlightPerSession;
     if (session.pending.size >= limit && !session.pending.has(idKey(message.id))) {
@@ -482,7 +492,13 @@ export class SessionDispatcher<A> {
     const settled = new Promise<Settlement>((resolve) => {
       settle = resolve;
     });
-    session.pending.set(idKey(message.id), { settle, settled, dedupeKey: key, startedAt: this.#clock.now() });
+    session.pending.set(idKey(message.id), {
+      settle,
+      settled,
+      dedupeKey: key,
+      startedAt: this.#clock.now(),
+      address,
+    });
     this.stats.accepted++;
     session.onmessage?.(message);
     return { ...base, settled };
@@ -498,17 +514,26 @@ export class SessionDispatcher<A> {
     this.#registry.touch(session.sessionId);
     const version = protocolVersionOf(message);
     if (version !== undefined) session.protocolVersion = version;
-    const target: SendTarget<A> = {
-      sessionId: session.sessionId,
-      address: session.address,
-      relatedRequestId: options?.relatedRequestId,
-    };
     const answeredId = isAnswer(message) ? message.id : undefined;
     const pending = answeredId === undefined ? undefined : session.pending.get(idKey(answeredId));
+    const related =
+      options?.relatedRequestId === undefined
+        ? undefined
+        : session.pending.get(idKey(options.relatedRequestId));
+    const target: SendTarget<A> = {
+      sessionId: session.sessionId,
+      // An answer, and what the server sends while working on a request, go where that request asked.
+      address: (pending ?? related)?.address ?? session.address,
+      relatedRequestId: options?.relatedRequestId,
+    };
     try {
       await this.#options.send(message, target);
     } catch (cause) {
       if (isDestinationGone(cause)) {
+        if (this.#followAnotherAddress(session, target.address)) {
+          if (pending) this.#finish(session, answeredId as RequestId, 'failed');
+          throw cause;
+        }
         // The client's queue or topic was deleted (its gateway stopped for good): nobody will read this
         // session again, so its server and child process end now rather than at the idle timeout.
         this.#endForGoneClient(session, cause);
@@ -532,6 +557,38 @@ export class SessionDispatcher<A> {
       }
     }
     if (pending) this.#finish(session, answeredId as RequestId, 'answered');
+  }
+
+  /**
+   * A session's `gone` address was deleted. False when that was the only address its client ever used:
+   * the session is over. True when another one is still in use (another gateway instance of a fleet
+   * sends its requests): the session goes on, its unsolicited messages now going there.
+   */
+  #followAnotherAddress(session: DispatcherSession<A>, gone: A): boolean {
+    if (gone !== session.address) return true;
+    const other = session.lastRequestAddress;
+    if (other === undefined || other === gone) return false;
+    session.address = other;
+    this.#logger.info(
+      { sessionId: sessionLogId(session.sessionId) },
+      "the session's listening address no longer exists; its messages go where its last request came from",
+    );
+    return true;
+  }
+
+  /** Points a session's unsolicited messages at the address a `notifications/asyncmcp/listening` names. */
+  #listen(
+    session: DispatcherSession<A>,
+    message: JSONRPCMessage,
+    attributes: Readonly<Record<string, string>>,
+    base: Omit<Extract<DispatchResult<A>, { status: 'accepted' }>, 'settled'>,
+  ): DispatchResult<A> {
+    // Read as `initialize` and requests are read: the address is in `_meta`, under the same name.
+    const read = readAddress(this.#options.addressOf, { ...message, id: 0 } as JSONRPCRequest, attributes);
+    if ('refused' in read) return this.#refuse(read.refused, session.sessionId, undefined);
+    this.stats.accepted++;
+    if (read.address !== undefined) session.address = read.address;
+    return { ...base, address: session.address, settled: Promise.resolve('delivered') };
   }
 
   /** Ends a pending request; false when it was not pending. */
@@ -644,16 +701,20 @@ export class SessionDispatcher<A> {
   }
 }
 
-interface PendingRequest {
+interface PendingRequest<A> {
   settle: (settlement: Settlement) => void;
   settled: Promise<Settlement>;
   dedupeKey: string;
   startedAt: number;
+  /** Where its answer goes: the address the request named, else the session's. */
+  address: A;
 }
 
 /** The per-session `Transport` a session's MCP server is connected to. */
 class DispatcherSession<A> implements Transport {
-  readonly pending = new Map<string, PendingRequest>();
+  readonly pending = new Map<string, PendingRequest<A>>();
+  /** The address the session's last request named, when it named one. */
+  lastRequestAddress: A | undefined;
   readonly createdAt = Date.now();
   protocolVersion: string | undefined;
   server: ConnectableServer | undefined;
@@ -667,7 +728,8 @@ class DispatcherSession<A> implements Transport {
   constructor(
     private readonly dispatcher: SessionDispatcher<A>,
     readonly sessionId: string,
-    readonly address: A,
+    /** Where messages that belong to no request go: the `initialize` address, or a later `listening` one. */
+    public address: A,
     readonly clientId: string | undefined,
   ) {}
 

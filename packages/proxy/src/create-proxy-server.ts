@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type Backend,
+  type BackendSessionTransport,
   type Clock,
   ConfigurationError,
   describeError,
@@ -15,6 +16,7 @@ import {
 } from '@asyncmcp/core';
 import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import cors from 'cors';
 import express, {
   type ErrorRequestHandler,
@@ -23,6 +25,8 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
+import { adoptedFront } from './adopted-front.js';
+import { confirmSession } from './confirm-session.js';
 import { childLogger, createDefaultLogger } from './default-logger.js';
 import { BoundedEventStore, EventStoreBudget } from './event-store.js';
 import { createLimitedHttpServer, type ProxyHttpLimits, resolveHttpLimits } from './http-limits.js';
@@ -117,10 +121,20 @@ const SESSION_DELETED = 'the session was deleted (HTTP DELETE)';
 interface GatewaySession {
   readonly key: string;
   readonly front: StreamableHTTPServerTransport;
+  readonly back: BackendSessionTransport;
   readonly bridge: SessionBridge;
   readonly events: BoundedEventStore;
   readonly log: Logger;
+  /** Opened by another instance of the fleet; this one took it over on a request for it. */
+  readonly adopted: boolean;
+  /** A GET stream was opened here before. */
+  listened: boolean;
 }
+
+/** How a request for a session this instance does not hold ended up. */
+type Adoption =
+  | { readonly status: 'adopted'; readonly session: GatewaySession }
+  | { readonly status: 'refused'; readonly httpStatus: number; readonly message: string };
 
 /**
  * The asyncmcp gateway: a standard MCP Streamable HTTP endpoint (the SDK's own transport, so POST/GET/
@@ -137,6 +151,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const httpLimits = resolveHttpLimits(options.http);
   const logger = options.logger ?? createDefaultLogger();
   const backend = options.backend;
+  const fleet = backend.fleet;
+  /** Sessions being adopted, so that requests arriving together for one share its round trip. */
+  const adoptions = new Map<string, Promise<Adoption>>();
   const metrics = new ProxyMetrics(backend);
   const loopback = isLoopbackHost(host);
   let closing = false;
@@ -295,28 +312,43 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   };
   app.use(bodyErrors);
 
-  async function openSession(): Promise<GatewaySession> {
-    const key = generateSessionId('hex');
+  function openSession(): Promise<GatewaySession> {
+    return buildSession(fleet?.mintSessionKey() ?? generateSessionId('hex'));
+  }
+
+  /** A gateway session: opened here, or with `adopted`, one another instance of the fleet opened. */
+  async function buildSession(
+    key: string,
+    adopted?: { protocolVersion: string | undefined },
+  ): Promise<GatewaySession> {
     const log = childLogger(logger, { sessionId: sessionLogId(key) });
-    const back = await backend.createTransport({ sessionKey: key, logger: log });
+    const back: BackendSessionTransport = await backend.createTransport({
+      sessionKey: key,
+      logger: log,
+      adopted,
+    });
     const events = new BoundedEventStore({
       maxEvents: options.eventStore?.maxEvents,
       maxBytes: options.eventStore?.maxBytes,
       budget: eventBudget,
     });
-    const front = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => key,
-      eventStore: events,
-      enableJsonResponse: options.enableJsonResponse ?? false,
-      onsessionclosed: async () => {
-        log.info({}, 'session deleted by the client');
-        forget(key, 'deleted');
-        // The SDK closes the session's streams as soon as this returns: each running call gets its error
-        // on its own stream first. The backend side closes after, without holding up the DELETE.
-        await session.bridge.endRunning(SESSION_DELETED);
-        void endSession(session, 'deleted', SESSION_DELETED);
-      },
-    });
+    const onsessionclosed = async () => {
+      log.info({}, 'session deleted by the client');
+      forget(key, 'deleted');
+      // The SDK closes the session's streams as soon as this returns: each running call gets its error
+      // on its own stream first. The backend side closes after, without holding up the DELETE.
+      await session.bridge.endRunning(SESSION_DELETED);
+      void endSession(session, 'deleted', SESSION_DELETED);
+    };
+    const enableJsonResponse = options.enableJsonResponse ?? false;
+    const front = adopted
+      ? adoptedFront({ sessionId: key, eventStore: events, enableJsonResponse, onsessionclosed })
+      : new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => key,
+          eventStore: events,
+          enableJsonResponse,
+          onsessionclosed,
+        });
     const bridge = new SessionBridge({
       front,
       back,
@@ -328,7 +360,16 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       serverMessageStream: options.enableJsonResponse ? 'session' : 'request',
       onclose: () => forget(key, 'closed'),
     });
-    const session: GatewaySession = { key, front, bridge, events, log };
+    const session: GatewaySession = {
+      key,
+      front,
+      back,
+      bridge,
+      events,
+      log,
+      adopted: adopted !== undefined,
+      listened: false,
+    };
     await bridge.start();
     sessions.add(key, session);
     metrics.sessions.set(sessions.size);
@@ -355,17 +396,24 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   /** Ends a session; its running calls get a JSON-RPC error naming `cause` (see `SessionBridge.close`). */
   async function endSession(session: GatewaySession, reason: string, cause: string): Promise<void> {
     forget(session.key, reason);
+    // Other instances of the fleet may serve the session too: only its client's DELETE ends it there.
+    if (reason !== 'deleted') session.back.keepServerSession?.();
     await session.bridge.close(cause);
   }
 
   async function forward(sessionId: string, req: Request, res: Response): Promise<void> {
-    const session = sessions.get(sessionId);
+    let session = sessions.get(sessionId);
     if (!session) {
-      const status =
-        sessions.status(sessionId).state === 'terminated'
-          ? 'Session has been terminated'
-          : 'Session not found';
-      return void res.status(404).json(httpError(-32001, `${status}: ${sessionId}`));
+      const terminated = sessions.status(sessionId).state === 'terminated';
+      if (terminated || fleet === undefined || !fleet.mayAdopt(sessionId)) {
+        const status = terminated ? 'Session has been terminated' : 'Session not found';
+        return void res.status(404).json(httpError(-32001, `${status}: ${sessionId}`));
+      }
+      const adoption = await adopt(sessionId, req);
+      if (adoption.status === 'refused') {
+        return void res.status(adoption.httpStatus).json(httpError(-32001, adoption.message));
+      }
+      session = adoption.session;
     }
     // A body that parses but is not JSON-RPC would otherwise reach the backend as garbage.
     if (req.method === 'POST' && !Array.isArray(req.body) && req.body !== undefined) {
@@ -378,7 +426,88 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       }
     }
     sessions.touch(sessionId);
+    if (req.method === 'GET' && req.header('accept')?.includes('text/event-stream')) {
+      // The client listens here now: what the server sends outside requests must come here. A session
+      // opened here is already answered here until its first stream, so that one needs no word.
+      if (session.adopted || session.listened) {
+        session.back.listenHere?.().catch((error: unknown) => {
+          session.log.warn(
+            { err: describeError(error) },
+            'could not tell the server where the session listens',
+          );
+        });
+      }
+      session.listened = true;
+    }
     await session.front.handleRequest(req, res, req.body);
+  }
+
+  /**
+   * Takes over a session another instance of the fleet opened (PROTOCOL.md §7b): one `ping` under its
+   * session id asks the servers whether they hold it; only then does it get a transport here. A key the
+   * servers do not know costs that round trip and gets 404, as on the instance that never had it.
+   */
+  function adopt(key: string, req: Request): Promise<Adoption> {
+    let adoption = adoptions.get(key);
+    if (adoption === undefined) {
+      adoption = adoptNow(key, req).finally(() => adoptions.delete(key));
+      adoptions.set(key, adoption);
+    }
+    return adoption;
+  }
+
+  async function adoptNow(key: string, req: Request): Promise<Adoption> {
+    if (closing)
+      return {
+        status: 'refused',
+        httpStatus: 503,
+        message: 'Service unavailable: the gateway is shutting down',
+      };
+    if (!sessions.hasRoom()) {
+      metrics.sessionsRejected.inc({ reason: 'limit' });
+      return {
+        status: 'refused',
+        httpStatus: 503,
+        message: `Service unavailable: session limit reached (${sessions.maxSessions})`,
+      };
+    }
+    const named = req.header('mcp-protocol-version');
+    // An unsupported version is the SDK transport's to refuse (400) once the session is here.
+    const protocolVersion =
+      named !== undefined && SUPPORTED_PROTOCOL_VERSIONS.includes(named) ? named : undefined;
+    let session: GatewaySession;
+    try {
+      session = await buildSession(key, { protocolVersion });
+    } catch (error) {
+      metrics.sessionsRejected.inc({ reason: 'backend' });
+      logger.error({ err: describeError(error) }, 'could not open a backend session');
+      return { status: 'refused', httpStatus: 503, message: `Backend unavailable: ${describeError(error)}` };
+    }
+    const confirmed = await confirmSession(session.back, {
+      timeoutMs: Math.min(
+        options.requestTimeoutMs ?? PROXY_DEFAULTS.adoptTimeoutMs,
+        PROXY_DEFAULTS.adoptTimeoutMs,
+      ),
+    });
+    if (confirmed.status === 'held') {
+      metrics.sessionsAdopted.inc({ outcome: 'adopted' });
+      session.log.info({ backend: backend.name }, 'session adopted from another gateway instance');
+      return { status: 'adopted', session };
+    }
+    discard(session);
+    session.back.keepServerSession?.();
+    await session.bridge.close();
+    if (confirmed.status === 'unknown') {
+      metrics.sessionsAdopted.inc({ outcome: 'unknown' });
+      return { status: 'refused', httpStatus: 404, message: `Session not found: ${key}` };
+    }
+    metrics.sessionsAdopted.inc({ outcome: 'unconfirmed' });
+    session.log.warn({ detail: confirmed.detail }, 'session of another instance could not be confirmed');
+    return {
+      status: 'refused',
+      httpStatus: 503,
+      message: `Service unavailable: the servers did not confirm the session: ${confirmed.detail}`,
+    };
   }
 
   function forwardExisting(req: Request, res: Response): Promise<void> | void {

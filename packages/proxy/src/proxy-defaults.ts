@@ -15,6 +15,11 @@ export const PROXY_DEFAULTS = {
    * using the gateway how much (sessions, methods, errors), which is the token holders' business.
    */
   publicMetrics: false,
+  /**
+   * How long a request for a session another instance opened waits for the servers to say whether they
+   * hold it (one `ping`) before it gets 503; no longer than the request timeout.
+   */
+  adoptTimeoutMs: 15_000,
   /** What the resumption store keeps of each session's streams (see `BoundedEventStore`). */
   eventStore: {
     maxEvents: 1_000,

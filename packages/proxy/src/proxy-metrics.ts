@@ -42,6 +42,7 @@ export class ProxyMetrics {
   readonly sessionsOpened: Counter;
   readonly sessionsClosed: Counter<'reason'>;
   readonly sessionsRejected: Counter<'reason'>;
+  readonly sessionsAdopted: Counter<'outcome'>;
   readonly requests: Counter<'method' | 'outcome'>;
   readonly requestDuration: Histogram<'method'>;
   readonly backendErrors: Counter;
@@ -71,6 +72,12 @@ export class ProxyMetrics {
       name: 'asyncmcp_gateway_sessions_rejected_total',
       help: 'Session starts refused (limit: session limit, backend: backend unavailable, refused: initialize refused by the transport)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.sessionsAdopted = new Counter({
+      name: 'asyncmcp_gateway_sessions_adopted_total',
+      help: 'Sessions another gateway instance opened that a request here asked for, by outcome (adopted: the servers confirmed it; unknown: they did not hold it, answered 404; unconfirmed: no answer in time, 503)',
+      labelNames: ['outcome'],
       registers,
     });
     this.requests = new Counter({

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import {
   Attribute,
   type Backend,
+  type BackendFleet,
   type BackendMessageExtra,
+  type BackendSessionTransport,
   type BackendTransportContext,
   type BackoffOptions,
   ClientSessionState,
@@ -10,6 +12,7 @@ import {
   type Disposition,
   decodeMessage,
   encodeMessage,
+  FleetSessionIds,
   generateSessionId,
   isAnswer,
   isInitializeResult,
@@ -22,6 +25,7 @@ import {
   type QueueMessage,
   RequestCorrelator,
   type RequestId,
+  sessionListeningNotification,
   sessionLogId,
   sessionLostError,
   silentLogger,
@@ -138,6 +142,9 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   #consumer: QueueConsumer | undefined;
   #starting: Promise<void> | undefined;
   #closed = false;
+  /** Session keys and their queue session ids, when any instance may serve any session (PROTOCOL.md §7b). */
+  readonly #fleetIds: FleetSessionIds | undefined;
+  readonly fleet: BackendFleet | undefined;
 
   constructor(options: SqsChannelBackendOptions<N>) {
     this.name = options.name;
@@ -148,6 +155,12 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     validateSignedCustomAttributes(this.#signing, options.messageAttributes);
     this.#inboxSender = new SqsSender(options.sqsClient, { signer: this.#signing?.signer });
     this.#clientId = options.clientId ?? `asyncmcp-gateway-${randomBytes(4).toString('hex')}`;
+    // A channel that names sessions itself (to route answers by session) keeps its sessions to itself.
+    if (options.channel.proposeSessionId === undefined) {
+      const ids = new FleetSessionIds({ secret: options.signingSecret });
+      this.#fleetIds = ids;
+      this.fleet = { mintSessionKey: () => ids.mint(), mayAdopt: (key) => ids.mayAdopt(key) };
+    }
     // Validated once here so a bad option fails at configuration time, not on the first session.
     new ClientSessionState({ meta: {}, customAttributes: options.messageAttributes });
   }
@@ -207,8 +220,15 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     if (this.#sessions.has(context.sessionKey)) {
       throw new ConfigurationError(`A session with key ${context.sessionKey} is already open`);
     }
-    // The queue session id is a secret of its own: knowing the HTTP session id must not give it.
-    const proposedSessionId = this.#channel.proposeSessionId?.() ?? generateSessionId('hex');
+    if (context.adopted !== undefined && this.#fleetIds === undefined) {
+      throw new ConfigurationError(`The ${this.name} backend cannot adopt sessions of other instances`);
+    }
+    // Whoever reads the queue must not learn the HTTP session id from the queue's: in a fleet the queue's
+    // is a one-way function of it (every instance computes the same), otherwise a secret of its own.
+    const proposedSessionId =
+      this.#fleetIds?.queueSessionIdOf(context.sessionKey) ??
+      this.#channel.proposeSessionId?.() ??
+      generateSessionId('hex');
     const session = new ChannelBackendSession(this, context, proposedSessionId, {
       clientId: this.#clientId,
       meta: this.#meta,
@@ -224,6 +244,12 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     });
     this.#sessions.set(context.sessionKey, session);
     this.#byProposedId.set(proposedSessionId, session);
+    if (context.adopted !== undefined) {
+      // Opened by another instance: the server holds it under the id both compute; no initialize here.
+      session.state.sessionId = proposedSessionId;
+      session.state.protocolVersion = context.adopted.protocolVersion;
+      this.#byServerSessionId.set(proposedSessionId, session);
+    }
     return session;
   }
 
@@ -251,6 +277,11 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     await this.#starting?.catch(() => undefined);
     await this.#consumer?.stop({ timeoutMs: 0 });
     await this.#channel.close();
+  }
+
+  /** The `_meta` by which a message names this instance's response queue. */
+  get answerMeta(): Readonly<Record<string, string>> {
+    return this.#meta;
   }
 
   /** Sends one message of a session through the channel, with the session's envelope. */
@@ -429,10 +460,11 @@ function isProgressNotification(message: JSONRPCMessage): message is JSONRPCNoti
 }
 
 /** One gateway session's transport: sends through the backend, receives what the backend routes to it. */
-class ChannelBackendSession implements Transport {
+class ChannelBackendSession implements BackendSessionTransport {
   readonly state: ClientSessionState;
   link!: WorkerLink;
   #closed = false;
+  #endAtServer = true;
   onmessage?: Transport['onmessage'];
   onclose?: () => void;
   onerror?: (error: Error) => void;
@@ -474,10 +506,20 @@ class ChannelBackendSession implements Transport {
     }
   }
 
+  keepServerSession(): void {
+    this.#endAtServer = false;
+  }
+
+  async listenHere(): Promise<void> {
+    if (this.#closed || this.state.sessionId === undefined) return;
+    await this.backend.sendFor(this, sessionListeningNotification(this.backend.answerMeta));
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
-    // The gateway session ended (DELETE, eviction, shutdown): end the server's session too, best effort.
-    if (this.state.sessionId !== undefined && this.link.lostReason === undefined) {
+    // The gateway session ended (DELETE, eviction, shutdown): end the server's session too, best effort,
+    // unless other instances of the fleet may still serve it.
+    if (this.#endAtServer && this.state.sessionId !== undefined && this.link.lostReason === undefined) {
       await this.backend.sendFor(this, terminateSessionNotification()).catch(() => undefined);
     }
     this.#closed = true;

@@ -1,0 +1,75 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type SigningSecret, signingKey } from './signature.js';
+
+/** Random bytes in a session key, and bytes of its tag: 128 bits each. */
+const KEY_BYTES = 16;
+const TAG_BYTES = 16;
+const UNSIGNED_KEY = /^[0-9a-f]{32}$/;
+const SIGNED_KEY = /^([0-9a-f]{32})([0-9a-f]{32})$/;
+
+export interface FleetSessionIdsOptions {
+  /**
+   * The secret every instance of the fleet shares (the queues' signing secret). With it, keys carry a
+   * tag only the fleet can make, and an instance adopts no other; without it, any key of the right form
+   * is worth asking the servers about (one round trip, behind the gateway's bearer token).
+   */
+  secret?: SigningSecret | undefined;
+}
+
+/**
+ * How the instances of a gateway fleet name sessions so that each can serve every one with no table they
+ * share (PROTOCOL.md §7b). The HTTP session id (the key) is random, with a tag when there is a secret;
+ * the session id on the queue is a one-way function of it, so every instance computes the same one from
+ * the client's `Mcp-Session-Id`, and whoever reads the queue cannot go back from it to the HTTP id.
+ */
+export class FleetSessionIds {
+  readonly #tagKey: Buffer | undefined;
+  readonly #queueKey: Buffer;
+
+  constructor(options: FleetSessionIdsOptions = {}) {
+    const secret = options.secret === undefined ? undefined : signingKey(options.secret);
+    this.#tagKey = secret === undefined ? undefined : derive(secret, 'asyncmcp/session-key-tag');
+    // Without a secret the function is still one-way, only not keyed.
+    this.#queueKey =
+      secret === undefined ? Buffer.from('asyncmcp/queue-session') : derive(secret, 'asyncmcp/queue-session');
+  }
+
+  /** Whether keys carry the fleet's tag. */
+  get tagged(): boolean {
+    return this.#tagKey !== undefined;
+  }
+
+  /** A new HTTP session id: 32 hex characters, or 64 with the fleet's tag. */
+  mint(): string {
+    const random = randomBytes(KEY_BYTES).toString('hex');
+    return this.#tagKey === undefined ? random : `${random}${this.#tag(random)}`;
+  }
+
+  /** Whether another instance of this fleet may have minted `key`: its form, and its tag when keys carry one. */
+  mayAdopt(key: string): boolean {
+    if (this.#tagKey === undefined) return UNSIGNED_KEY.test(key);
+    const parts = SIGNED_KEY.exec(key);
+    if (parts === null) return false;
+    const [, random, tag] = parts as unknown as [string, string, string];
+    return timingSafeEqual(Buffer.from(tag, 'hex'), Buffer.from(this.#tag(random), 'hex'));
+  }
+
+  /** The session id on the queue for an HTTP session id: the same on every instance, not reversible. */
+  queueSessionIdOf(key: string): string {
+    return createHmac('sha256', this.#queueKey)
+      .update(key)
+      .digest('hex')
+      .slice(0, 2 * KEY_BYTES);
+  }
+
+  #tag(random: string): string {
+    return createHmac('sha256', this.#tagKey as Buffer)
+      .update(random)
+      .digest('hex')
+      .slice(0, 2 * TAG_BYTES);
+  }
+}
+
+function derive(secret: Buffer, label: string): Buffer {
+  return createHmac('sha256', secret).update(label).digest();
+}
