@@ -245,12 +245,10 @@ describe('answers go only where they may, and nobody forges one (real CLI, end t
     expect(metrics).toContain(
       `asyncmcp_gateway_backend_stat{backend="sqs",stat="unmatched"} ${forgedIds.length}`,
     );
-    // The gateway's HTTP session id and the queue session id are separate secrets.
-    const [, httpSessionId] =
-      /"sessionId":"([0-9a-f]+)"/.exec(
-        gateway.cli.lines.stdout.find((l) => l.includes('session opened')) ?? '',
-      ) ?? [];
-    expect(httpSessionId).toBeDefined();
+    // What a reader of the queue sees is not the gateway's HTTP session id, nor any part of it.
+    const httpSessionId = (client.transport as StreamableHTTPClientTransport | undefined)?.sessionId;
+    expect(httpSessionId).toMatch(/^[0-9a-f]{32,}$/);
     expect(sessionId).not.toContain(httpSessionId as string);
+    expect(httpSessionId).not.toContain(sessionId);
   });
 });
