@@ -1014,6 +1014,85 @@ describe('SessionDispatcher: routing and settlement', () => {
   });
 });
 
+describe('SessionDispatcher: a fleet of gateways in front (PROTOCOL.md §7b)', () => {
+  const OTHER = 'https://sqs.local/000/instance-b';
+  const withAddress = (request: JSONRPCRequest, address: string): JSONRPCRequest => ({
+    ...request,
+    params: { ...request.params, _meta: { responseQueueUrl: address } },
+  });
+  const listening = (address: string): JSONRPCMessage => ({
+    jsonrpc: '2.0',
+    method: 'notifications/asyncmcp/listening',
+    params: { _meta: { responseQueueUrl: address } },
+  });
+  const notice: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/message', params: { data: 'x' } };
+
+  it('answers each request where it names, and what belongs to no request where the session listens', async () => {
+    const h = harness();
+    const sessionId = await h.open();
+    const fromB = withAddress({ jsonrpc: '2.0', id: 'b1', method: 'tools/list' }, OTHER);
+    accepted(await h.dispatcher.dispatch(inbound(fromB, h.attrs(sessionId))));
+    expect((await h.outbox.answer('b1')).target.address).toBe(OTHER);
+    const fromA = { jsonrpc: '2.0' as const, id: 'a1', method: 'tools/list' };
+    accepted(await h.dispatcher.dispatch(inbound(fromA, h.attrs(sessionId))));
+    expect((await h.outbox.answer('a1')).target.address).toBe(ADDRESS);
+    expect(await h.dispatcher.notify(sessionId, notice)).toBe(true);
+    expect(h.outbox.sent.at(-1)?.target.address).toBe(ADDRESS);
+  });
+
+  it('sends what belongs to no request to the address a listening notification names, from then on', async () => {
+    const h = harness();
+    const sessionId = await h.open();
+    const result = accepted(await h.dispatcher.dispatch(inbound(listening(OTHER), h.attrs(sessionId))));
+    expect(await within(result.settled, 'listening settled')).toBe('delivered');
+    expect(await h.dispatcher.notify(sessionId, notice)).toBe(true);
+    expect(h.outbox.sent.at(-1)?.target.address).toBe(OTHER);
+    // It is ours, not the server's: the MCP server never sees it.
+    expect(
+      h.servers[0]?.received.some((m) => 'method' in m && m.method.startsWith('notifications/asyncmcp/')),
+    ).toBe(false);
+  });
+
+  it('ignores a listening notification naming a destination it will not send to', async () => {
+    const h = harness({
+      addressOf: (message) => {
+        const address = readMeta(message, 'responseQueueUrl');
+        if (address?.includes('evil')) {
+          throw new DestinationRefusedError({ destination: address, reason: 'not ours' });
+        }
+        return address;
+      },
+    });
+    const sessionId = await h.open();
+    const result = rejected(
+      await h.dispatcher.dispatch(inbound(listening('https://evil.example/000/q'), h.attrs(sessionId))),
+    );
+    expect(result.reason).toBe('refused-destination');
+    expect(await h.dispatcher.notify(sessionId, notice)).toBe(true);
+    expect(h.outbox.sent.at(-1)?.target.address).toBe(ADDRESS);
+  });
+
+  it('keeps a session whose listening address is gone while another instance still sends its requests', async () => {
+    const h = harness();
+    const sessionId = await h.open();
+    const fromB = withAddress({ jsonrpc: '2.0', id: 'b1', method: 'tools/list' }, OTHER);
+    accepted(await h.dispatcher.dispatch(inbound(fromB, h.attrs(sessionId))));
+    await h.outbox.answer('b1');
+    let failedOnce = false;
+    h.outbox.fail = () => {
+      if (failedOnce) return undefined;
+      failedOnce = true;
+      return new DeliveryError({ message: 'queue does not exist', destinationGone: true });
+    };
+    // The opener's queue is gone: the session goes on, listening where its last request came from.
+    expect(await h.dispatcher.notify(sessionId, notice)).toBe(false);
+    expect(h.dispatcher.sessions.has(sessionId)).toBe(true);
+    expect(h.dispatcher.stats.clientsGone).toBe(0);
+    expect(await h.dispatcher.notify(sessionId, notice)).toBe(true);
+    expect(h.outbox.sent.at(-1)?.target.address).toBe(OTHER);
+  });
+});
+
 describe('SessionDispatcher: redelivery (PROTOCOL.md §6)', () => {
   it('skips a redelivered request while it is in flight; both settle once it is answered', async () => {
     const h = harness({ hold: (request) => request.method === 'tools/call' });

@@ -689,7 +689,7 @@ export class SessionDispatcher<A> {
     } catch (cause) {
       const session = this.#registry.get(sessionId);
       if (session && isDestinationGone(cause)) {
-        this.#endForGoneClient(session, cause);
+        if (!this.#followAnotherAddress(session, address)) this.#endForGoneClient(session, cause);
         return false;
       }
       this.#logger.error(

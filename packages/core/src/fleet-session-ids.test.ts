@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FleetSessionIds } from './fleet-session-ids.js';
+import { isValidSessionId } from './session-id.js';
+
+const SECRET = randomBytes(32).toString('base64');
+
+describe('FleetSessionIds', () => {
+  it('without a secret: 32 random hex characters, adoptable by any instance, never repeated', () => {
+    const a = new FleetSessionIds();
+    const b = new FleetSessionIds();
+    const keys = new Set(Array.from({ length: 100 }, () => a.mint()));
+    expect(keys.size).toBe(100);
+    for (const key of keys) {
+      expect(key).toMatch(/^[0-9a-f]{32}$/);
+      expect(b.mayAdopt(key)).toBe(true);
+    }
+    for (const bad of [
+      '',
+      'ABCDEF0123456789abcdef0123456789',
+      'x'.repeat(32),
+      `${a.mint()}0`,
+      a.mint().slice(1),
+    ]) {
+      expect(b.mayAdopt(bad)).toBe(false);
+    }
+  });
+
+  it('with a secret: keys carry a tag that only the fleet can make', () => {
+    const a = new FleetSessionIds({ secret: SECRET });
+    const b = new FleetSessionIds({ secret: SECRET });
+    const stranger = new FleetSessionIds({ secret: randomBytes(32).toString('base64') });
+    const key = a.mint();
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.mayAdopt(key)).toBe(true);
+    expect(stranger.mayAdopt(key)).toBe(false);
+    expect(b.mayAdopt(stranger.mint())).toBe(false);
+    // A key of the untagged form, or one with its tag changed, is not the fleet's.
+    expect(b.mayAdopt(new FleetSessionIds().mint())).toBe(false);
+    const flipped = `${key.slice(0, 63)}${key.at(-1) === '0' ? '1' : '0'}`;
+    expect(b.mayAdopt(flipped)).toBe(false);
+  });
+
+  it('derives the same queue session id on every instance, which does not contain the key', () => {
+    for (const secret of [undefined, SECRET]) {
+      const a = new FleetSessionIds({ secret });
+      const b = new FleetSessionIds({ secret });
+      const key = a.mint();
+      const queueId = a.queueSessionIdOf(key);
+      expect(b.queueSessionIdOf(key)).toBe(queueId);
+      expect(isValidSessionId(queueId)).toBe(true);
+      expect(queueId).toMatch(/^[0-9a-f]{32}$/);
+      expect(key).not.toContain(queueId);
+      expect(queueId).not.toBe(key.slice(0, 32));
+      expect(a.queueSessionIdOf(a.mint())).not.toBe(queueId);
+    }
+    // Keyed by the secret: a fleet with another secret names the same key differently.
+    const key = new FleetSessionIds().mint();
+    expect(new FleetSessionIds({ secret: SECRET }).queueSessionIdOf(key)).not.toBe(
+      new FleetSessionIds().queueSessionIdOf(key),
+    );
+  });
+});
