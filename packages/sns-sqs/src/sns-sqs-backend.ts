@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type BackendFleet,
   type BackendTransportContext,
   type BackoffOptions,
   ConfigurationError,
@@ -155,6 +156,10 @@ class SnsSqsBackendImpl implements SnsSqsBackend {
     return this.backend.stats;
   }
 
+  get fleet(): BackendFleet | undefined {
+    return this.backend.fleet;
+  }
+
   start(): Promise<void> {
     return this.backend.start();
   }
@@ -201,16 +206,23 @@ class SnsSqsBackendChannel implements SqsBackendChannel {
     this.#publisher = new SnsPublisher(options.snsClient, { signer: sqsMessageSigning(options)?.signer });
     this.#topicArn = options.responseTopicArn;
     this.#queueUrl = options.responseQueueUrl;
+    this.proposeSessionId =
+      options.responseTopicArn === undefined
+        ? undefined
+        : () => `${this.instanceId}.${generateSessionId('hex')}`;
   }
 
   get topicArn(): string | undefined {
     return this.#topicArn;
   }
 
-  /** The instance prefix routes the session's answers to this instance's queue; the rest is a fresh secret. */
-  proposeSessionId(): string {
-    return `${this.instanceId}.${generateSessionId('hex')}`;
-  }
+  /**
+   * On a response topic shared with other instances, the instance prefix routes a session's answers to
+   * this instance's queue (the rest is a fresh secret), which ties the session to this instance. On a
+   * topic of its own, each request names it, so the session ids are the fleet's and any instance serves
+   * any session (PROTOCOL.md §7b).
+   */
+  readonly proposeSessionId: (() => string) | undefined;
 
   async open(): Promise<SqsBackendChannelEndpoint> {
     const { snsClient, sqsClient } = this.#options;

@@ -143,9 +143,26 @@ describe('snsSqsBackend', () => {
     expect(backend.stats.routed).toBeGreaterThanOrEqual(100);
   });
 
-  it('proposes <instanceId>.<random> as the session id, never the gateway key, and the server adopts it', async () => {
+  it("on a topic of its own, proposes the fleet's session id for the key (never the key), and the server adopts it", async () => {
     const { manager, requestTopicArn } = await startServer();
     const backend = newBackend({ requestTopicArn, instanceId: 'gw_1' });
+    expect(backend.fleet).toBeDefined();
+    const sessionKey = (backend.fleet as NonNullable<typeof backend.fleet>).mintSessionKey();
+    const transport = await backend.createTransport({ sessionKey });
+    const client = new Client({ name: 'proposal', version: '1.0.0' });
+    await client.connect(transport, request);
+    cleanups.push(() => client.close());
+    expect(transport.sessionId).toMatch(/^[0-9a-f]{32}$/);
+    expect(sessionKey).not.toContain(transport.sessionId);
+    expect([...manager.sessions.keys()]).toEqual([transport.sessionId]);
+  });
+
+  it('on a response topic shared with other instances, proposes <instanceId>.<random>, and adopts no session of theirs', async () => {
+    const { manager, requestTopicArn } = await startServer();
+    const responseTopicArn = await emulator.createTopic('gw-shared-responses');
+    const backend = newBackend({ requestTopicArn, responseTopicArn, instanceId: 'gw_1' });
+    // Answers reach this instance by the prefix its queue's filter matches: sessions stay with it.
+    expect(backend.fleet).toBeUndefined();
     const transport = await backend.createTransport({ sessionKey: 'key-1' });
     const client = new Client({ name: 'proposal', version: '1.0.0' });
     await client.connect(transport, request);

@@ -323,8 +323,9 @@ describe.each([
     const connected = client.connect(transport);
 
     const initialize = await server.reader.next();
-    // The gateway proposes its own id and names its own response topic.
-    expect(initialize.attributes.SessionId).toMatch(/^gw\.[0-9a-f]{32}$/);
+    // The gateway proposes its own id (on a topic of its own, the fleet's: PROTOCOL.md §7b) and names
+    // its own response topic.
+    expect(initialize.attributes.SessionId).toMatch(/^[0-9a-f]{32}$/);
     expect(initialize.rpc.params?._meta).toEqual({ clientTopicArn: backend.responseTopicArn });
     // The request id the server sees is the gateway's, not the SDK client's.
     expect(String(initialize.rpc.id)).toMatch(/^[0-9a-f]{8}-[A-Za-z0-9_-]{22}$/);
