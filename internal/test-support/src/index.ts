@@ -1,4 +1,12 @@
 export { type Cleanup, cleanupsAfterEach } from './cleanups.js';
+export {
+  DOCUMENTED_NGINX_CONFIG,
+  deriveNginxServers,
+  findNginx,
+  type LoadBalancer,
+  type LoadBalancerOptions,
+  startLoadBalancer,
+} from './load-balancer.js';
 export { textOf } from './mcp-results.js';
 export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
