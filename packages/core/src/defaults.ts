@@ -15,4 +15,10 @@ export const SESSION_DEFAULTS = {
    * queue consumer's own cap (100 by default), so one session cannot take every slot of a worker.
    */
   maxInFlightPerSession: 32,
+  /**
+   * How many receives an adoption `ping` (PROTOCOL.md §7b) for a session a worker does not hold may be
+   * handed back on a shared request queue before that worker answers `Session not found`: with three
+   * workers, the holder misses it 20 times in a row with a chance of (2/3)^20, about 3 in 10,000.
+   */
+  adoptionHandBacks: 20,
 } as const;

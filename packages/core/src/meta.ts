@@ -28,6 +28,39 @@ export type RequestMetaKey = (typeof RequestMetaKey)[keyof typeof RequestMetaKey
 export const WORKER_META_KEY = 'asyncmcp/worker';
 
 /**
+ * Ours (PROTOCOL.md §7b, version 3): `_meta["asyncmcp/adopt"] = true` on the `ping` by which a gateway
+ * instance asks whether a session another instance opened is held. A worker that does not hold it hands
+ * it back to the shared queue for the one that does (up to `SESSION_DEFAULTS.adoptionHandBacks`), and
+ * the one that does answers with its hint (`asyncmcp/worker`), as to `initialize`.
+ */
+export const ADOPT_META_KEY = 'asyncmcp/adopt';
+
+/** The adoption `ping` a gateway instance sends (PROTOCOL.md §7b). */
+export function adoptionPing(id: string | number): JSONRPCRequest {
+  return { jsonrpc: '2.0', id, method: 'ping', params: { _meta: { [ADOPT_META_KEY]: true } } };
+}
+
+/**
+ * The adoption `ping` a raw message body holds, if it holds one; read before the message is dispatched,
+ * and parsed only when the body names the key at all, so other messages cost a substring search.
+ */
+export function adoptionPingIn(body: string | Uint8Array): JSONRPCRequest | undefined {
+  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  if (!text.includes(ADOPT_META_KEY)) return undefined;
+  try {
+    const message = JSON.parse(text) as JSONRPCMessage;
+    return isAdoptionPing(message) ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a message is an adoption `ping`. */
+export function isAdoptionPing(message: JSONRPCMessage): message is JSONRPCRequest {
+  return isRequest(message) && message.method === 'ping' && readMetaValue(message, ADOPT_META_KEY) === true;
+}
+
+/**
  * What a worker tells a client in its `initialize` answer (`_meta["asyncmcp/worker"]`):
  * - `inbox`: the SQS queue that reaches this worker alone; the session's later messages go there rather
  *   than to the shared request queue, so no other worker receives them.

@@ -1,4 +1,5 @@
 import {
+  adoptionPing,
   type BackendMessageExtra,
   describeError,
   isAnswer,
@@ -44,7 +45,7 @@ export async function confirmSession(
         resolve({ status: unknown ? 'unknown' : 'unconfirmed', detail });
       };
       back
-        .send({ jsonrpc: '2.0', id: CONFIRM_ID, method: 'ping' })
+        .send(adoptionPing(CONFIRM_ID))
         .catch((error: unknown) => resolve({ status: 'unconfirmed', detail: describeError(error) }));
     });
   } finally {

@@ -214,4 +214,80 @@ describe('a fleet of gateway instances over one request queue', () => {
     });
     expect(after.status).toBe(404);
   });
+
+  it('finds the worker holding a session among several on the queue, and sends to its inbox after', async () => {
+    const requestQueueUrl = await sqs.createQueue('fleet-workers');
+    const managers = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const manager = new SqsSessionManager({
+          sqsClient: sqs.sqsClient,
+          requestQueueUrl,
+          waitTimeSeconds: 1,
+          inbox: 'create',
+          createServer: () => {
+            const server = new McpServer({ name: 'fleet-worker', version: '1.0.0' });
+            server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
+              content: [{ type: 'text', text }],
+            }));
+            return server;
+          },
+        });
+        await manager.start();
+        cleanups.push(() => manager.close());
+        return manager;
+      }),
+    );
+    // Where each instance sends, by queue URL, counted as it sends.
+    const sentTo = new Map<string, number>();
+    const instance = async () => {
+      const sqsClient = sqs.newClient();
+      sqsClient.middlewareStack.add(
+        (next) => async (args) => {
+          const input = args.input as { QueueUrl?: string; Entries?: unknown[]; MessageBody?: string };
+          if (
+            input.QueueUrl !== undefined &&
+            (input.Entries !== undefined || input.MessageBody !== undefined)
+          ) {
+            sentTo.set(input.QueueUrl, (sentTo.get(input.QueueUrl) ?? 0) + (input.Entries?.length ?? 1));
+          }
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      const backend = sqsBackend({ sqsClient, requestQueueUrl, waitTimeSeconds: 1 });
+      const proxy = createProxyServer({ backend, port: 0, logger: silentLogger });
+      const { url } = await proxy.listen();
+      cleanups.push(() => proxy.close());
+      return { proxy, url: new URL(url) };
+    };
+    const a = await instance();
+    const b = await instance();
+    const sessions = 6;
+    for (let index = 0; index < sessions; index++) {
+      // Opened on one instance; every later request on the other, which must find the session's worker.
+      const { client } = await connect((method, sequence) => (sequence === 0 && method === 'POST' ? a : b));
+      for (let call = 0; call < 3; call++)
+        expect(await echo(client, `s${index}.${call}`)).toBe(`s${index}.${call}`);
+    }
+    expect(await adopted(b, 'adopted')).toBe(sessions);
+    expect(await adopted(b, 'unknown')).toBe(0);
+    // Through the request queue: each session's initialize (from one instance) and adoption ping (from
+    // the other); everything else went straight to the inbox of the worker holding it.
+    expect(sentTo.get(requestQueueUrl)).toBe(2 * sessions);
+    const inboxes = [...sentTo.keys()].filter((url) => url !== requestQueueUrl);
+    expect(inboxes.length).toBeGreaterThan(0);
+    expect(inboxes.reduce((sum, url) => sum + (sentTo.get(url) ?? 0), 0)).toBeGreaterThanOrEqual(
+      3 * sessions,
+    );
+    expect(managers.reduce((sum, manager) => sum + manager.sessions.size, 0)).toBeGreaterThanOrEqual(
+      sessions,
+    );
+    await expect
+      .poll(() => sqs.inspect(requestQueueUrl), { timeout: 10_000 })
+      .toEqual({
+        ready: 0,
+        delayed: 0,
+        inFlight: 0,
+      });
+  });
 });

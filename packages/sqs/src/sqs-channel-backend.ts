@@ -25,6 +25,7 @@ import {
   type QueueMessage,
   RequestCorrelator,
   type RequestId,
+  readWorkerHint,
   sessionListeningNotification,
   sessionLogId,
   sessionLostError,
@@ -414,6 +415,10 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
       if (isInitializeResult(delivered) && sessionId !== undefined && session.state.sessionId === undefined) {
         session.state.adopt(sessionId, delivered);
         this.#byServerSessionId.set(sessionId, session);
+        this.#attach(session);
+      } else if (session.state.worker === undefined && readWorkerHint(delivered) !== undefined) {
+        // A session adopted from another instance learns where its worker is from its adoption ping.
+        session.state.worker = readWorkerHint(delivered);
         this.#attach(session);
       }
     } else if (sessionId !== undefined) {

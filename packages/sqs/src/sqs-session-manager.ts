@@ -1,5 +1,6 @@
 import {
   Attribute,
+  adoptionPingIn,
   type BackoffOptions,
   buildServerAttributes,
   ConfigurationError,
@@ -11,6 +12,7 @@ import {
   encodeMessage,
   type Farewell,
   type InboundMessage,
+  isAnswer,
   isInitializeResult,
   type JSONRPCMessage,
   type JSONRPCRequest,
@@ -19,7 +21,9 @@ import {
   MetaKey,
   QueueConsumer,
   type QueueMessage,
+  type RequestId,
   readMeta,
+  SESSION_DEFAULTS,
   type SendTarget,
   type ServerFactory,
   SessionDispatcher,
@@ -193,6 +197,8 @@ export class SqsSessionManager implements SessionManager {
   #inboxConsumer: QueueConsumer | undefined;
   /** Sessions whose client sends to the inbox: they know our extensions, so they hear of liveness. */
   readonly #affine = new Set<string>();
+  /** Answers that carry this worker's hint besides `initialize`'s: to adoption pings, by session and id. */
+  readonly #hintFor = new Set<string>();
   #aliveTimer: (() => void) | undefined;
   /** Each received message unwrapped once, for both its ordering key and its handling. */
   readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
@@ -241,7 +247,7 @@ export class SqsSessionManager implements SessionManager {
       });
     }
     const send = (original: JSONRPCMessage, { sessionId, address, relatedRequestId }: SendTarget<string>) => {
-      const message = this.#withHint(original);
+      const message = this.#withHint(original, sessionId);
       return replies.send(
         {
           message,
@@ -285,6 +291,7 @@ export class SqsSessionManager implements SessionManager {
         onsessioninitialized: options.onsessioninitialized,
         onsessionclosed: (sessionId) => {
           this.#affine.delete(sessionId);
+          for (const key of this.#hintFor) if (key.startsWith(`${sessionId}\0`)) this.#hintFor.delete(key);
           this.#senders?.forget(sessionId);
           options.onsessionclosed?.(sessionId);
         },
@@ -386,10 +393,16 @@ export class SqsSessionManager implements SessionManager {
     this.#startAliveTicker();
   }
 
-  /** The hint an `initialize` answer carries: where this session's later messages go, and liveness. */
-  #withHint<M extends JSONRPCMessage>(message: M): M {
+  /**
+   * The hint an `initialize` answer, or an adoption ping's (PROTOCOL.md §7b), carries: where this
+   * session's later messages go, and liveness.
+   */
+  #withHint<M extends JSONRPCMessage>(message: M, sessionId: string): M {
     const inbox = this.#inbox?.queueUrl;
-    if (inbox === undefined || !isInitializeResult(message)) return message;
+    if (inbox === undefined) return message;
+    const adopted =
+      isAnswer(message) && message.id !== undefined && this.#hintFor.delete(answerKey(sessionId, message.id));
+    if (!adopted && !isInitializeResult(message)) return message;
     const hint: WorkerHint = { inbox, aliveIntervalSeconds: this.#aliveIntervalSeconds };
     return withResultMeta(message, { [WORKER_META_KEY]: hint });
   }
@@ -467,14 +480,20 @@ export class SqsSessionManager implements SessionManager {
     if (this.#senders && !this.#senders.admits(unwrapped.attributes[Attribute.SessionId], message.senderId)) {
       return { settled: this.#refuseSender(message) };
     }
+    // A gateway instance asking after a session another opened (PROTOCOL.md §7b) does not know which
+    // worker holds it: the others hand its question on, more often than other requests.
+    const adoption = adoptionPingIn(unwrapped.body);
     const releases = this.#options.releaseUnknownSessions ?? 0;
+    const bound = adoption ? Math.max(releases, SESSION_DEFAULTS.adoptionHandBacks) : releases;
     // Only the request queue has other readers; nobody else would take a message from the inbox.
-    const mayHandBack = from === 'shared' && (message.receiveCount ?? 1) <= releases;
+    const mayHandBack = from === 'shared' && (message.receiveCount ?? 1) <= bound;
     const result = await this.#dispatcher.dispatch(
       { body: unwrapped.body, attributes: unwrapped.attributes },
       { answerUnknownSession: !mayHandBack },
     );
     if (result.status === 'accepted') {
+      // The worker holding the session answers the question with where to find it, as `initialize`.
+      if (adoption) this.#hintFor.add(answerKey(result.sessionId, adoption.id));
       if (from === 'inbox') this.#affine.add(result.sessionId);
       // The first message a session accepts is the `initialize` that opened it.
       this.#senders?.bind(result.sessionId, message.senderId);
@@ -583,4 +602,8 @@ function sqsReplyChannel(
         maxMessageBytes: options.maxMessageBytes,
       }),
   };
+}
+
+function answerKey(sessionId: string, id: RequestId): string {
+  return `${sessionId}\0${typeof id}:${id}`;
 }
