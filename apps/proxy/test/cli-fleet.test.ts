@@ -36,6 +36,7 @@ const PREFER = process.env.ASYNCMCP_TEST_LOAD_BALANCER === 'node' ? 'node' : 'ng
 
 interface Fleet {
   requestQueueUrl: string;
+  worker: CliProcess;
   inboxQueueUrl: string;
   gateways: CliProcess[];
   balancer: LoadBalancer;
@@ -92,7 +93,7 @@ describe.each([
       await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
       requests = ['--request-topic-arn', requestTopicArn];
     }
-    const { serving } = await startServeCli(sqs, {
+    const { cli: worker, serving } = await startServeCli(sqs, {
       requestQueueUrl,
       backend,
       command: [process.execPath, FIXTURE],
@@ -106,6 +107,7 @@ describe.each([
     if (PREFER === 'nginx' && findNginx() !== undefined) expect(balancer.kind).toBe('nginx');
     return {
       requestQueueUrl,
+      worker,
       inboxQueueUrl: String(serving.inboxQueueUrl),
       gateways,
       balancer,
@@ -221,6 +223,60 @@ describe.each([
       );
       const { lines, summary } = failuresOf(after);
       expect(lines, `after the kill: ${summary}`).toEqual([]);
+    },
+    HEAVY_TEST_MS,
+  );
+
+  it(
+    'fails the calls running on a SIGKILLed instance at once, and answers those running on the other',
+    async () => {
+      const fleet = await startFleet('fleet-calls-in-flight');
+      const sessions = 8;
+      const opened = await within(
+        Promise.all(range(sessions).map((index) => runSession(fleet.url, index, 0, 'open'))),
+        `${sessions} sessions`,
+        SESSIONS_MS,
+      );
+      expect(failuresOf(opened).lines).toEqual([]);
+      const running = opened.map(({ client }) => {
+        const call = (client as Client).callTool({ name: 'wait_release', arguments: {} }, undefined, {
+          timeout: CLIENT_TIMEOUT_MS,
+        });
+        return call.then(
+          (result) => ({ answered: textOf(result) }),
+          (error: unknown) => ({ failed: String(error) }),
+        );
+      });
+      let started = 0;
+      await fleet.worker.waitForLine(
+        'stderr',
+        (line) => line.includes('wait_release: running') && ++started === sessions,
+        `${sessions} calls running`,
+      );
+      const victim = fleet.gateways[0] as CliProcess;
+      victim.child.kill('SIGKILL');
+      await within(victim.exited, 'the instance dying');
+      // Each session's `release` goes through the survivor; a call that ran there then gets its answer.
+      await within(
+        Promise.all(
+          opened.map(({ client }) =>
+            (client as Client).callTool({ name: 'release', arguments: {} }, undefined, {
+              timeout: CLIENT_TIMEOUT_MS,
+            }),
+          ),
+        ),
+        'every release',
+        SESSIONS_MS,
+      );
+      // Far below the client's own timeout: a call whose instance died fails; none waits for an answer
+      // that went to the dead instance's queue.
+      const outcomes = await within(Promise.all(running), 'every running call settling', 30_000);
+      const answered = outcomes.filter((outcome) => 'answered' in outcome);
+      const failed = outcomes.filter((outcome) => 'failed' in outcome);
+      expect(answered.length + failed.length).toBe(sessions);
+      for (const outcome of answered) expect(outcome).toEqual({ answered: 'the genuine answer' });
+      expect(failed.length, JSON.stringify(outcomes)).toBeGreaterThan(0);
+      expect(answered.length, JSON.stringify(outcomes)).toBeGreaterThan(0);
     },
     HEAVY_TEST_MS,
   );

@@ -1,5 +1,6 @@
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 
 export interface AdoptedFrontOptions {
   /** The session's `Mcp-Session-Id`, minted by the instance that opened it. */
@@ -39,4 +40,21 @@ export function adoptedFront(options: AdoptedFrontOptions): StreamableHTTPServer
   inner.sessionId = options.sessionId;
   inner._initialized = true;
   return front;
+}
+
+/**
+ * The JSON-RPC ids of the requests the SDK transport answers on a stream, while they run. The SDK keeps
+ * this only privately: read where it is, and none when it is not there (a resumed call of a dead
+ * instance then waits for its timeout instead of failing at once; the test of this module says so).
+ */
+export function streamRequestIds(front: StreamableHTTPServerTransport): (streamId: string) => RequestId[] {
+  const inner = (front as unknown as { _webStandardTransport?: { _requestToStreamMapping?: unknown } })
+    ._webStandardTransport;
+  const mapping = inner?._requestToStreamMapping;
+  if (!(mapping instanceof Map)) return () => [];
+  return (streamId) => {
+    const ids: RequestId[] = [];
+    for (const [id, stream] of mapping as Map<RequestId, string>) if (stream === streamId) ids.push(id);
+    return ids;
+  };
 }

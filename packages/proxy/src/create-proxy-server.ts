@@ -8,7 +8,10 @@ import {
   describeError,
   generateSessionId,
   isInitializeRequest,
+  JsonRpcErrorCode,
+  jsonRpcError,
   type Logger,
+  type RequestId,
   SessionRegistry,
   sessionLogId,
   UNKNOWN_REQUEST_ID,
@@ -25,7 +28,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
-import { adoptedFront } from './adopted-front.js';
+import { adoptedFront, streamRequestIds } from './adopted-front.js';
 import { confirmSession } from './confirm-session.js';
 import { childLogger, createDefaultLogger } from './default-logger.js';
 import { BoundedEventStore, EventStoreBudget } from './event-store.js';
@@ -360,6 +363,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       serverMessageStream: options.enableJsonResponse ? 'session' : 'request',
       onclose: () => forget(key, 'closed'),
     });
+    // Its event ids name the calls each stream answers, for an instance the client resumes it on.
+    events.setRequestIdsOf(streamRequestIds(front));
     const session: GatewaySession = {
       key,
       front,
@@ -426,6 +431,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       }
     }
     sessions.touch(sessionId);
+    const lastEventId = req.method === 'GET' ? req.header('last-event-id') : undefined;
+    const lost = lastEventId === undefined ? undefined : session.events.callsOfOtherStream(lastEventId);
+    if (lost !== undefined) return lostCall(session, res, lost);
     if (req.method === 'GET' && req.header('accept')?.includes('text/event-stream')) {
       // The client listens here now: what the server sends outside requests must come here. A session
       // opened here is already answered here until its first stream, so that one needs no word.
@@ -440,6 +448,36 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       session.listened = true;
     }
     await session.front.handleRequest(req, res, req.body);
+  }
+
+  /**
+   * A client resumes the stream of a call another instance carried (`Last-Event-ID`): that instance is
+   * gone (or the client would have gone back to it), and the call's answer with it. The stream gets an
+   * error for each call it carried (their ids are in its event ids) and ends, so the calls fail now
+   * instead of waiting for their timeout.
+   */
+  function lostCall(session: GatewaySession, res: Response, calls: RequestId[]): void {
+    session.log.warn(
+      { calls: calls.length },
+      'calls carried by another instance were resumed here: they get an error',
+    );
+    metrics.dropped.inc({ reason: 'call of another instance' }, Math.max(calls.length, 1));
+    const events = calls.map((id) => {
+      const error = jsonRpcError(
+        JsonRpcErrorCode.ConnectionClosed,
+        'Connection closed: the gateway instance that carried this call went away before it was answered; the call may have run',
+        id,
+      );
+      return `event: message\ndata: ${JSON.stringify(error)}\n\n`;
+    });
+    res
+      .status(200)
+      .set({
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        'mcp-session-id': session.key,
+      })
+      .end(events.join(''));
   }
 
   /**

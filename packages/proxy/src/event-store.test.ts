@@ -21,6 +21,27 @@ async function replayed(store: BoundedEventStore, after: string): Promise<string
 }
 
 describe('BoundedEventStore', () => {
+  it("names a call stream's requests in its event ids, so another instance's store can fail those calls", async () => {
+    const here = new BoundedEventStore({ requestIdsOf: (stream) => (stream === 'call' ? [7, 'b'] : []) });
+    const elsewhere = new BoundedEventStore();
+    const priming = await here.storeEvent('call', {} as JSONRPCMessage);
+    const notice = await here.storeEvent('call', messageOf(100));
+    expect(elsewhere.callsOfOtherStream(priming)).toEqual([7, 'b']);
+    expect(elsewhere.callsOfOtherStream(notice)).toEqual([7, 'b']);
+    // Its own streams, and any session GET stream, are not another instance's calls.
+    expect(here.callsOfOtherStream(priming)).toBeUndefined();
+    const standalone = await here.storeEvent('_GET_stream', messageOf(100));
+    expect(elsewhere.callsOfOtherStream(standalone)).toBeUndefined();
+    // A stream whose requests are not known (none running, or a store without the lookup): none named.
+    const unnamed = await elsewhere.storeEvent('quiet', messageOf(100));
+    expect(here.callsOfOtherStream(unnamed)).toEqual([]);
+    // A client's made-up id cannot make it say more than ids.
+    expect(here.callsOfOtherStream('call|ffffffffffff-1~not-json')).toEqual([]);
+    expect(here.callsOfOtherStream('no-separator')).toBeUndefined();
+    // Replaying its own events still works with the ids in them.
+    expect(await replayed(here, priming)).toEqual([notice]);
+  });
+
   it('keeps at most maxBytes of a session, dropping its oldest events first', async () => {
     const store = new BoundedEventStore({ maxBytes: 1_000 });
     const first = await store.storeEvent('stream', messageOf(400));
@@ -31,14 +52,14 @@ describe('BoundedEventStore', () => {
     expect(store.bytes).toBe(800);
     // Resuming from before the first replays what is left: the first is gone.
     expect(await replayed(store, 'stream|0')).toEqual([second, third]);
-    expect(first).toBe('stream|1');
+    expect(first).toMatch(/^stream\|[0-9a-f]{12}-1$/);
   });
 
   it('sends but does not keep a message larger than its bound', async () => {
     const store = new BoundedEventStore({ maxBytes: 1_000 });
     await store.storeEvent('stream', messageOf(500));
     const big = await store.storeEvent('stream', messageOf(1_001));
-    expect(big).toBe('stream|2');
+    expect(big).toMatch(/^stream\|[0-9a-f]{12}-2$/);
     expect(store.size).toBe(1);
     expect(store.bytes).toBe(500);
   });
@@ -47,7 +68,8 @@ describe('BoundedEventStore', () => {
     const store = new BoundedEventStore({ maxEvents: 3 });
     for (let i = 0; i < 10; i++) await store.storeEvent('stream', messageOf(100));
     expect(store.size).toBe(3);
-    expect(await replayed(store, 'stream|0')).toEqual(['stream|8', 'stream|9', 'stream|10']);
+    const sequences = (await replayed(store, 'stream|0')).map((id) => id.slice(id.lastIndexOf('-') + 1));
+    expect(sequences).toEqual(['8', '9', '10']);
   });
 
   it('bounds all sessions together with a shared budget, the oldest event of any session going first', async () => {

@@ -1,4 +1,5 @@
-import type { JSONRPCMessage } from '@asyncmcp/core';
+import { randomBytes } from 'node:crypto';
+import type { JSONRPCMessage, RequestId } from '@asyncmcp/core';
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { PROXY_DEFAULTS } from './proxy-defaults.js';
 
@@ -48,6 +49,12 @@ export interface BoundedEventStoreOptions {
   maxBytes?: number;
   /** A budget shared with other sessions' stores, bounding them all together. @default none */
   budget?: EventStoreBudget;
+  /**
+   * The JSON-RPC ids of the requests a stream answers, while they run. Written into its event ids, so
+   * that another gateway instance the client resumes the stream on can fail those calls by their ids
+   * (see `callsOfOtherStream`). @default none known
+   */
+  requestIdsOf?: (streamId: string) => readonly RequestId[];
 }
 
 interface StoredEvent {
@@ -70,8 +77,11 @@ export class BoundedEventStore implements EventStore {
   readonly #maxEvents: number;
   readonly #maxBytes: number;
   readonly #budget: EventStoreBudget | undefined;
+  #requestIdsOf: ((streamId: string) => readonly RequestId[]) | undefined;
   /** Tells this store's events apart from other stores' in the shared budget. */
   readonly #instance = ++instances;
+  /** In every event id of this store, so that one written by another store (another instance) shows. */
+  readonly #nonce = randomBytes(6).toString('hex');
   #bytes = 0;
   #counter = 0;
 
@@ -79,6 +89,12 @@ export class BoundedEventStore implements EventStore {
     this.#maxEvents = options.maxEvents ?? PROXY_DEFAULTS.eventStore.maxEvents;
     this.#maxBytes = options.maxBytes ?? PROXY_DEFAULTS.eventStore.maxBytesPerSession;
     this.#budget = options.budget;
+    this.#requestIdsOf = options.requestIdsOf;
+  }
+
+  /** Supplies `requestIdsOf` after construction (the transport that knows them is made after the store). */
+  setRequestIdsOf(lookup: (streamId: string) => readonly RequestId[]): void {
+    this.#requestIdsOf ??= lookup;
   }
 
   /** Events kept. */
@@ -93,7 +109,7 @@ export class BoundedEventStore implements EventStore {
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     // Stream ids are UUIDs or '_GET_stream', so the separator cannot appear inside one.
-    const eventId = `${streamId}|${++this.#counter}`;
+    const eventId = `${streamId}|${this.#nonce}-${++this.#counter}${this.#callsSuffix(streamId)}`;
     const bytes = Buffer.byteLength(JSON.stringify(message));
     if (bytes > this.#maxBytes || (this.#budget !== undefined && bytes > this.#budget.maxTotalBytes)) {
       return eventId;
@@ -127,6 +143,37 @@ export class BoundedEventStore implements EventStore {
     return streamId;
   }
 
+  /**
+   * When `eventId` names a call's stream (a POST's, not the session's GET stream) that another store
+   * wrote — another gateway instance carried the call, and nothing here can answer it — the JSON-RPC ids
+   * of the requests it answered, as that store wrote them (possibly none); otherwise undefined.
+   */
+  callsOfOtherStream(eventId: string): RequestId[] | undefined {
+    const stream = streamOf(eventId);
+    if (stream === undefined || stream === STANDALONE_STREAM) return undefined;
+    const rest = eventId.slice(eventId.lastIndexOf('|') + 1);
+    if (rest.startsWith(`${this.#nonce}-`)) return undefined;
+    const marker = rest.indexOf(CALLS_MARKER);
+    if (marker < 0) return [];
+    try {
+      const ids: unknown = JSON.parse(Buffer.from(rest.slice(marker + 1), 'base64url').toString('utf8'));
+      return Array.isArray(ids)
+        ? ids.filter((id): id is RequestId => typeof id === 'string' || typeof id === 'number')
+        : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** `~` and the stream's request ids (JSON, base64url) when known and short; '' otherwise. */
+  #callsSuffix(streamId: string): string {
+    if (streamId === STANDALONE_STREAM || this.#requestIdsOf === undefined) return '';
+    const ids = this.#requestIdsOf(streamId);
+    if (ids.length === 0) return '';
+    const encoded = Buffer.from(JSON.stringify(ids)).toString('base64url');
+    return encoded.length <= MAX_CALLS_SUFFIX ? `${CALLS_MARKER}${encoded}` : '';
+  }
+
   /** Drops every event and gives their bytes back to the shared budget: the session ended. */
   clear(): void {
     for (const eventId of this.#events.keys()) this.#budget?.release(this.#budgetKey(eventId));
@@ -152,5 +199,15 @@ function streamOf(eventId: string): string | undefined {
 }
 
 function sequenceOf(eventId: string): number {
-  return Number(eventId.slice(eventId.lastIndexOf('|') + 1)) || 0;
+  const rest = eventId.slice(eventId.lastIndexOf('|') + 1);
+  const marker = rest.indexOf(CALLS_MARKER);
+  return Number((marker < 0 ? rest : rest.slice(0, marker)).slice(rest.indexOf('-') + 1)) || 0;
 }
+
+/** Between an event's sequence and its stream's request ids; base64url never has it. */
+const CALLS_MARKER = '~';
+/** Longer id lists are left out of event ids (calls with huge ids then wait for their timeout instead). */
+const MAX_CALLS_SUFFIX = 512;
+
+/** The SDK transport's stream id for the session's GET stream. */
+const STANDALONE_STREAM = '_GET_stream';

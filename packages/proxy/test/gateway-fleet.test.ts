@@ -27,6 +27,11 @@ interface Instance {
   url: URL;
 }
 
+/** Messages a worker accepted or rejected: anything that reached it. */
+function handled(manager: SqsSessionManager): number {
+  return (manager.metrics.accepted ?? 0) + (manager.metrics.rejected ?? 0);
+}
+
 /** Where each of a client's HTTP requests goes: a load balancer the test steers. */
 type Route = (method: string, sequence: number) => Instance;
 
@@ -183,7 +188,7 @@ describe('a fleet of gateway instances over one request queue', () => {
       expect(await echo(client, `signed ${index}`)).toBe(`signed ${index}`);
     // Well formed, but its tag was not made with the fleet's secret: refused here, nothing sent.
     const forged = `${randomBytes(16).toString('hex')}${randomBytes(16).toString('hex')}`;
-    const before = workers.signed.manager.metrics.accepted + workers.signed.manager.metrics.rejected;
+    const before = handled(workers.signed.manager);
     const response = await fetch(b.url, {
       method: 'POST',
       headers: { ...MCP_HEADERS, 'mcp-session-id': forged },
@@ -191,7 +196,7 @@ describe('a fleet of gateway instances over one request queue', () => {
     });
     expect(response.status).toBe(404);
     expect(await adopted(b, 'unknown')).toBe(0);
-    expect(workers.signed.manager.metrics.accepted + workers.signed.manager.metrics.rejected).toBe(before);
+    expect(handled(workers.signed.manager)).toBe(before);
   });
 
   it('leaves its sessions to the others when an instance stops, and a DELETE through any instance ends one', async () => {
