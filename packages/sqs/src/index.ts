@@ -8,6 +8,7 @@ export {
   queueRefusal,
   topicRefusal,
 } from './response-destinations.js';
+export { LEASE_TAG, RESPONSE_QUEUE_LEASE } from './response-queue-lease.js';
 export { type SqsBackend, type SqsBackendOptions, type SqsBackendStats, sqsBackend } from './sqs-backend.js';
 export {
   type SqsChannelBackend,

@@ -14,6 +14,7 @@ import {
   GetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { ResponseQueueLease } from './response-queue-lease.js';
 import { type SqsChannelBackend, sqsChannelBackend } from './sqs-channel-backend.js';
 import type { OutboundMessage, SqsBackendChannel, SqsBackendChannelEndpoint } from './sqs-channels.js';
 import { toSqsDeliveryError } from './sqs-errors.js';
@@ -33,6 +34,13 @@ export interface SqsBackendOptions extends SqsSigningOptions {
   responseQueueUrl?: string;
   /** Name prefix of a queue the backend creates. @default 'asyncmcp-gateway-' */
   responseQueueNamePrefix?: string;
+  /**
+   * How long the response queue this backend makes stays this instance's without word from it: renewed
+   * every `RESPONSE_QUEUE_LEASE.renewEverySeconds` (a queue tag) while it runs. A killed instance cannot
+   * delete its queue; an instance that starts after the lease ran out deletes it (only queues with the
+   * name prefix and the lease tag). @default RESPONSE_QUEUE_LEASE.seconds (900)
+   */
+  responseQueueLeaseSeconds?: number;
   /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */
   clientId?: string;
   /** @default 20 */
@@ -59,8 +67,15 @@ export type SqsBackend = SqsChannelBackend<'sqs'>;
  */
 export function sqsBackend(options: SqsBackendOptions): SqsBackend {
   if (!options.requestQueueUrl) throw new ConfigurationError('sqsBackend needs a requestQueueUrl');
-  const { sqsClient, requestQueueUrl, responseQueueUrl, responseQueueNamePrefix, maxMessageBytes, ...rest } =
-    options;
+  const {
+    sqsClient,
+    requestQueueUrl,
+    responseQueueUrl,
+    responseQueueNamePrefix,
+    responseQueueLeaseSeconds,
+    maxMessageBytes,
+    ...rest
+  } = options;
   return sqsChannelBackend({
     ...rest,
     name: 'sqs',
@@ -70,6 +85,7 @@ export function sqsBackend(options: SqsBackendOptions): SqsBackend {
       requestQueueUrl,
       responseQueueUrl,
       responseQueueNamePrefix,
+      responseQueueLeaseSeconds,
       maxMessageBytes,
       signer: sqsMessageSigning(options)?.signer,
       logger: options.logger ?? silentLogger,
@@ -83,15 +99,28 @@ class SqsQueueBackendChannel implements SqsBackendChannel {
   #responseQueueUrl: string | undefined;
   /** The name of the response queue `open()` made; undefined when it was given. */
   #createdQueue: string | undefined;
+  /** The made queue's lease, and the sweep of queues other instances made and left behind. */
+  readonly #lease: ResponseQueueLease;
 
   constructor(
     private readonly options: Pick<
       SqsBackendOptions,
-      'sqsClient' | 'requestQueueUrl' | 'responseQueueUrl' | 'responseQueueNamePrefix' | 'maxMessageBytes'
+      | 'sqsClient'
+      | 'requestQueueUrl'
+      | 'responseQueueUrl'
+      | 'responseQueueNamePrefix'
+      | 'responseQueueLeaseSeconds'
+      | 'maxMessageBytes'
     > & { logger: Logger; signer: MessageSigner | undefined },
   ) {
     this.#sender = new SqsSender(options.sqsClient, { signer: options.signer });
     this.#responseQueueUrl = options.responseQueueUrl;
+    this.#lease = new ResponseQueueLease({
+      sqsClient: options.sqsClient,
+      namePrefix: options.responseQueueNamePrefix ?? 'asyncmcp-gateway-',
+      leaseSeconds: options.responseQueueLeaseSeconds,
+      logger: options.logger,
+    });
   }
 
   async open(): Promise<SqsBackendChannelEndpoint> {
@@ -103,6 +132,10 @@ class SqsQueueBackendChannel implements SqsBackendChannel {
         { responseQueueUrl: this.#responseQueueUrl },
         'created the gateway response queue',
       );
+      this.#lease.keep(this.#responseQueueUrl);
+      // Queues of instances that were killed are nobody's: the first instance to start after their
+      // lease ran out removes them, without holding up this one's start.
+      void this.#lease.sweep(this.#responseQueueUrl);
     }
     const responseQueueUrl = this.#responseQueueUrl as string;
     return { responseQueueUrl, meta: { [MetaKey.ResponseQueueUrl]: responseQueueUrl } };
@@ -114,7 +147,9 @@ class SqsQueueBackendChannel implements SqsBackendChannel {
 
   async #createQueue(name: string): Promise<string> {
     try {
-      const created = await this.options.sqsClient.send(new CreateQueueCommand({ QueueName: name }));
+      const created = await this.options.sqsClient.send(
+        new CreateQueueCommand({ QueueName: name, tags: this.#lease.tags() }),
+      );
       return created.QueueUrl as string;
     } catch (error) {
       throw toSqsDeliveryError(error, 'CreateQueue', name);
@@ -145,6 +180,7 @@ class SqsQueueBackendChannel implements SqsBackendChannel {
   }
 
   async close(): Promise<void> {
+    this.#lease.stop();
     if (this.#createdQueue === undefined || !this.#responseQueueUrl) return;
     try {
       await this.options.sqsClient.send(new DeleteQueueCommand({ QueueUrl: this.#responseQueueUrl }));

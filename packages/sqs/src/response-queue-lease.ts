@@ -1,0 +1,125 @@
+import { describeError, type Logger } from '@asyncmcp/core';
+import {
+  DeleteQueueCommand,
+  ListQueuesCommand,
+  ListQueueTagsCommand,
+  type SQSClient,
+  TagQueueCommand,
+} from '@aws-sdk/client-sqs';
+
+/**
+ * How long a response queue a gateway instance made stays its own without word from it, and how often a
+ * live instance says so. An instance that is killed cannot delete its queue; the next instance to start
+ * deletes it once this lease has run out. One `TagQueue` per renewal: nothing beside the polling.
+ */
+export const RESPONSE_QUEUE_LEASE = {
+  seconds: 900,
+  renewEverySeconds: 300,
+} as const;
+
+/** The tag that holds a made response queue's lease: Unix seconds until which its maker is alive. */
+export const LEASE_TAG = 'asyncmcp:alive-until';
+
+/** Most leftover queues one start looks at: a start costs a bounded number of calls. */
+const SWEEP_LIMIT = 100;
+
+export interface ResponseQueueLeaseOptions {
+  sqsClient: SQSClient;
+  /** The name prefix of the queues gateways make (`asyncmcp-gateway-`). */
+  namePrefix: string;
+  leaseSeconds?: number;
+  renewEverySeconds?: number;
+  logger: Logger;
+  /** Unix milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The lease on the response queue this instance made, and the sweep of the leases others let run out.
+ * Only queues with the prefix AND the lease tag are ever deleted: a queue someone made by hand has no
+ * tag, and a queue of a live instance has a lease in the future.
+ */
+export class ResponseQueueLease {
+  readonly #options: ResponseQueueLeaseOptions;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: ResponseQueueLeaseOptions) {
+    this.#options = options;
+  }
+
+  /** The tags a queue gets when it is made: its lease from now. */
+  tags(): Record<string, string> {
+    return { [LEASE_TAG]: String(this.#until()) };
+  }
+
+  /** Renews the lease of `queueUrl` from now on, until `stop()`. */
+  keep(queueUrl: string): void {
+    this.stop();
+    const every = (this.#options.renewEverySeconds ?? RESPONSE_QUEUE_LEASE.renewEverySeconds) * 1000;
+    this.#timer = setInterval(() => void this.#renew(queueUrl), every);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * Deletes the queues of instances whose lease ran out, `own` excepted; resolves with how many. Best
+   * effort: a failure is logged and the sweep moves on.
+   */
+  async sweep(own: string): Promise<number> {
+    const { sqsClient, namePrefix, logger } = this.#options;
+    let urls: string[];
+    try {
+      const listed = await sqsClient.send(
+        new ListQueuesCommand({ QueueNamePrefix: namePrefix, MaxResults: SWEEP_LIMIT }),
+      );
+      urls = (listed.QueueUrls ?? []).filter((url) => url !== own);
+    } catch (error) {
+      logger.warn({ err: describeError(error) }, 'could not list leftover response queues');
+      return 0;
+    }
+    const now = Math.floor(this.#now() / 1000);
+    let deleted = 0;
+    for (const queueUrl of urls) {
+      try {
+        const { Tags } = await sqsClient.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }));
+        const until = Number(Tags?.[LEASE_TAG]);
+        if (!Number.isFinite(until) || until >= now) continue;
+        await sqsClient.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+        deleted++;
+        logger.info(
+          { responseQueueUrl: queueUrl, expiredAt: new Date(until * 1000).toISOString() },
+          'deleted the response queue of a gateway instance that stopped without removing it',
+        );
+      } catch (error) {
+        logger.warn(
+          { responseQueueUrl: queueUrl, err: describeError(error) },
+          'could not sweep a response queue',
+        );
+      }
+    }
+    return deleted;
+  }
+
+  async #renew(queueUrl: string): Promise<void> {
+    try {
+      await this.#options.sqsClient.send(new TagQueueCommand({ QueueUrl: queueUrl, Tags: this.tags() }));
+    } catch (error) {
+      this.#options.logger.warn(
+        { responseQueueUrl: queueUrl, err: describeError(error) },
+        'could not renew the response queue lease',
+      );
+    }
+  }
+
+  #until(): number {
+    return Math.floor(this.#now() / 1000) + (this.#options.leaseSeconds ?? RESPONSE_QUEUE_LEASE.seconds);
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+}
