@@ -342,6 +342,37 @@ describe('createBackend: webhook and hybrid', () => {
     await expect(handle.backend.createTransport({ sessionKey: 'late' })).rejects.toThrow();
   });
 
+  it('without a base URL, serves a fleet too once bound (the webhook backend), and the hybrid none', async () => {
+    const handle = await createBackend(
+      { ...webhook, webhookBaseUrl: undefined, signingSecret: SECRET },
+      { logger: silentLogger, fetch: recordingFetch().fetch },
+    );
+    const bound = await createBackend(
+      { ...webhook, signingSecret: SECRET },
+      { logger: silentLogger, fetch: recordingFetch().fetch },
+    );
+    const hybrid = await createBackend(
+      { ...webhook, backend: 'hybrid', webhookBaseUrl: undefined },
+      { logger: silentLogger, fetch: recordingFetch().fetch },
+    );
+    try {
+      // The gateway reads it before it listens: there from the start, adopting nothing until bound.
+      const fleet = handle.backend.fleet;
+      expect(fleet).toBeDefined();
+      const key = bound.backend.fleet?.mintSessionKey() as string;
+      expect(fleet?.mayAdopt(key)).toBe(false);
+      expect(() => fleet?.mintSessionKey()).toThrow(/not listening/);
+      handle.listening?.('http://127.0.0.1:43211');
+      // The same secret, the same fleet: a key one instance minted, the other adopts.
+      expect(fleet?.mayAdopt(key)).toBe(true);
+      expect(bound.backend.fleet?.mayAdopt(fleet?.mintSessionKey() as string)).toBe(true);
+      expect(fleet?.mayAdopt(`${key.slice(0, 32)}${'0'.repeat(32)}`)).toBe(false);
+      expect(hybrid.backend.fleet).toBeUndefined();
+    } finally {
+      await Promise.all([handle.close(), bound.close(), hybrid.close()]);
+    }
+  });
+
   it('routes a delivery for no live session to 404 before and after binding', async () => {
     const handle = await createBackend(
       { ...webhook, webhookBaseUrl: undefined },

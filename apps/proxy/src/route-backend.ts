@@ -1,9 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Backend, BackendHttpRoute, BackendTransportContext, Transport } from '@asyncmcp/core';
+import type {
+  Backend,
+  BackendFleet,
+  BackendHttpRoute,
+  BackendTransportContext,
+  Transport,
+} from '@asyncmcp/core';
 import { TransportStateError } from '@asyncmcp/core';
 import type { WebhookBackendStats, WebhookRouteBackend } from '@asyncmcp/webhook';
 
 const NO_STATS: Readonly<WebhookBackendStats> = { sessions: 0, routed: 0, refused: 0, unroutable: 0 };
+const NOT_LISTENING = (name: string) =>
+  `the ${name} backend has no webhook address yet: the gateway is not listening`;
 
 /**
  * A webhook or hybrid backend whose webhook base URL is the gateway's own listening address, known only
@@ -15,6 +23,13 @@ export class ListeningRouteBackend<N extends 'webhook' | 'hybrid'> implements Ba
   readonly specificationVersion = 'v1' as const;
   readonly name: N;
   readonly httpRoute: BackendHttpRoute;
+  /**
+   * The library backend's fleet. The gateway reads it at construction, before there is a library
+   * backend, so it is here from the start and asks the library backend once bound: `webhookBackend`
+   * serves a fleet, `hybridBackend` does not (its server's session stays with one instance). Without
+   * it, a gateway would keep sessions at the server that no instance could serve again.
+   */
+  readonly fleet: BackendFleet | undefined;
   readonly #build: (webhookBaseUrl: string) => WebhookRouteBackend<N>;
   #inner: WebhookRouteBackend<N> | undefined;
   #baseUrl: string | undefined;
@@ -24,6 +39,17 @@ export class ListeningRouteBackend<N extends 'webhook' | 'hybrid'> implements Ba
     this.name = name;
     this.#build = build;
     this.httpRoute = { path: webhookPath, handle: (req, res) => this.#handle(req, res) };
+    this.fleet =
+      name === 'webhook'
+        ? {
+            mintSessionKey: () => {
+              const fleet = this.#inner?.fleet;
+              if (fleet === undefined) throw new Error(NOT_LISTENING(name));
+              return fleet.mintSessionKey();
+            },
+            mayAdopt: (key) => this.#inner?.fleet?.mayAdopt(key) ?? false,
+          }
+        : undefined;
   }
 
   /** The base URL of the sessions' webhooks, once bound. */
@@ -49,9 +75,7 @@ export class ListeningRouteBackend<N extends 'webhook' | 'hybrid'> implements Ba
 
   async createTransport(context: BackendTransportContext): Promise<Transport> {
     if (this.#closed) throw new TransportStateError('closed', 'backend');
-    if (this.#inner === undefined) {
-      throw new Error(`the ${this.name} backend has no webhook address yet: the gateway is not listening`);
-    }
+    if (this.#inner === undefined) throw new Error(NOT_LISTENING(this.name));
     return this.#inner.createTransport(context);
   }
 

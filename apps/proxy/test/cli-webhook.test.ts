@@ -224,11 +224,42 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
       /asyncmcp_gateway_backend_stat\{backend="webhook",stat="routed"\} [1-9]/,
     );
 
-    // A graceful stop ends the session on the server too (DELETE).
+    // A graceful stop leaves the session to the server: another instance of the fleet, or this one
+    // started again, serves it to the same client. Only the client's DELETE ends it there.
+    const key = (client.transport as StreamableHTTPClientTransport).sessionId as string;
     cli.child.kill('SIGTERM');
     expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
-    await closed.waitFor(sessionId);
+    expect(server.sessions.has(sessionId)).toBe(true);
+    expect(closed.ids).not.toContain(sessionId);
     expect(cli.lines.stdout.every((line) => parseLog(line) !== undefined)).toBe(true);
+
+    const again = new CliProcess(
+      ['--backend', 'webhook', '--server-url', serverUrl, '--port', '0'],
+      cleanEnv(),
+    );
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': key,
+      'mcp-protocol-version': '2025-06-18',
+    };
+    const listed = await within(
+      fetch(await again.url(), {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 'again', method: 'tools/list' }),
+      }).then(async (answer) => ({ status: answer.status, body: await answer.text() })),
+      'tools/list through the gateway started again',
+    );
+    expect(listed.status, listed.body).toBe(200);
+    expect(listed.body).toContain('"greet"');
+    expect([...server.sessions.keys()].filter((id) => !before.has(id))).toEqual([sessionId]);
+    const deleted = await within(
+      fetch(await again.url(), { method: 'DELETE', headers }),
+      'DELETE through the gateway started again',
+    );
+    expect(deleted.status).toBe(200);
+    await closed.waitFor(sessionId);
   });
 
   it('signs and verifies with --signing-secret, never logging it, and fails without it', async () => {

@@ -60,4 +60,27 @@ describe('FleetSessionIds', () => {
       new FleetSessionIds().queueSessionIdOf(key),
     );
   });
+
+  it('derives the same webhook route on every instance, unrelated to the key and to the session id', () => {
+    for (const secret of [undefined, SECRET]) {
+      const a = new FleetSessionIds({ secret });
+      const b = new FleetSessionIds({ secret });
+      const key = a.mint();
+      const route = a.routeOf(key);
+      expect(b.routeOf(key)).toBe(route);
+      expect(route).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(a.routeOf(a.mint())).not.toBe(route);
+      // Neither the key nor the session id can be read from the route, nor the route from the session id.
+      const sessionId = a.queueSessionIdOf(key);
+      const routeHex = Buffer.from(route, 'base64url').toString('hex');
+      expect(routeHex).not.toBe(sessionId);
+      expect(key).not.toContain(routeHex);
+      expect(route).not.toContain(key.slice(0, 8));
+    }
+    // Keyed by the secret: another fleet's route for the same key is another path.
+    const key = new FleetSessionIds().mint();
+    const stranger = new FleetSessionIds({ secret: randomBytes(32).toString('base64') });
+    expect(new FleetSessionIds({ secret: SECRET }).routeOf(key)).not.toBe(stranger.routeOf(key));
+    expect(new FleetSessionIds({ secret: SECRET }).routeOf(key)).not.toBe(new FleetSessionIds().routeOf(key));
+  });
 });

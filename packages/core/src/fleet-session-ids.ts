@@ -19,19 +19,23 @@ export interface FleetSessionIdsOptions {
 /**
  * How the instances of a gateway fleet name sessions so that each can serve every one with no table they
  * share (PROTOCOL.md §7b). The HTTP session id (the key) is random, with a tag when there is a secret;
- * the session id on the queue is a one-way function of it, so every instance computes the same one from
- * the client's `Mcp-Session-Id`, and whoever reads the queue cannot go back from it to the HTTP id.
+ * the session id on the wire (a queue's `SessionId`, a webhook server's `X-Session-ID`) and a webhook
+ * session's route are one-way functions of it, so every instance computes the same ones from the
+ * client's `Mcp-Session-Id`, and whoever reads the queue, the server or a webhook path cannot go back
+ * from them to the HTTP id, nor from one of them to the other.
  */
 export class FleetSessionIds {
   readonly #tagKey: Buffer | undefined;
   readonly #queueKey: Buffer;
+  readonly #routeKey: Buffer;
 
   constructor(options: FleetSessionIdsOptions = {}) {
     const secret = options.secret === undefined ? undefined : signingKey(options.secret);
     this.#tagKey = secret === undefined ? undefined : derive(secret, 'asyncmcp/session-key-tag');
-    // Without a secret the function is still one-way, only not keyed.
-    this.#queueKey =
-      secret === undefined ? Buffer.from('asyncmcp/queue-session') : derive(secret, 'asyncmcp/queue-session');
+    // Without a secret the functions are still one-way, only not keyed.
+    this.#queueKey = keyFor(secret, 'asyncmcp/queue-session');
+    // A label of its own: knowing a session's route must not give its session id, nor the other way.
+    this.#routeKey = keyFor(secret, 'asyncmcp/webhook-route');
   }
 
   /** Whether keys carry the fleet's tag. */
@@ -54,12 +58,29 @@ export class FleetSessionIds {
     return timingSafeEqual(Buffer.from(tag, 'hex'), Buffer.from(this.#tag(random), 'hex'));
   }
 
-  /** The session id on the queue for an HTTP session id: the same on every instance, not reversible. */
+  /**
+   * The session id on the wire (queue or webhook server) for an HTTP session id: the same on every
+   * instance, not reversible.
+   */
   queueSessionIdOf(key: string): string {
     return createHmac('sha256', this.#queueKey)
       .update(key)
       .digest('hex')
       .slice(0, 2 * KEY_BYTES);
+  }
+
+  /**
+   * The secret path segment a webhook gateway receives a session's deliveries on (`<webhookPath>/<route>`),
+   * for an HTTP session id: the same on every instance, not reversible, and unrelated to the session id
+   * on the wire. 128 bits as 22 base64url characters, the form of the random routes of sessions that
+   * belong to one instance.
+   */
+  routeOf(key: string): string {
+    return createHmac('sha256', this.#routeKey)
+      .update(key)
+      .digest()
+      .subarray(0, KEY_BYTES)
+      .toString('base64url');
   }
 
   #tag(random: string): string {
@@ -68,6 +89,10 @@ export class FleetSessionIds {
       .digest('hex')
       .slice(0, 2 * TAG_BYTES);
   }
+}
+
+function keyFor(secret: Buffer | undefined, label: string): Buffer {
+  return secret === undefined ? Buffer.from(label) : derive(secret, label);
 }
 
 function derive(secret: Buffer, label: string): Buffer {

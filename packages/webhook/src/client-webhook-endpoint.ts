@@ -3,7 +3,9 @@ import {
   type BackendMessageExtra,
   isAnswer,
   isInitializeRequest,
+  isRequest,
   type JSONRPCMessage,
+  type JSONRPCRequest,
   type Logger,
   MetaKey,
   type RequestId,
@@ -61,6 +63,11 @@ export interface ClientWebhookEndpointOptions {
   restore(message: JSONRPCMessage, headers: IncomingHttpHeaders | undefined): JSONRPCMessage | undefined;
   /** The client's id of a request still waiting, by the id it went out under. */
   clientIdOf(wireId: RequestId): RequestId | undefined;
+  /**
+   * Name the webhook on every request, not only on `initialize`, so each request is answered at the
+   * webhook of whoever sent it (a gateway fleet: whichever instance it reached). @default false
+   */
+  nameOnEveryRequest?: boolean;
 }
 
 export interface ClientWebhookEndpointStats extends WebhookReceiverStats {
@@ -121,11 +128,14 @@ export class ClientWebhookEndpoint {
     this.#url ??= `${this.#listener.origin}${path}`;
   }
 
-  /** The message as it goes to the server: `initialize` names where to send this client's messages. */
+  /**
+   * The message as it goes to the server: `initialize` names where to send this client's messages, and
+   * with `nameOnEveryRequest` every request names where to send its answer.
+   */
   named(message: JSONRPCMessage): JSONRPCMessage {
-    return isInitializeRequest(message) && this.#url !== undefined
-      ? withMeta(message, { [MetaKey.WebhookUrl]: this.#url })
-      : message;
+    if (this.#url === undefined) return message;
+    const names = this.#options.nameOnEveryRequest ? isRequest(message) : isInitializeRequest(message);
+    return names ? withMeta(message as JSONRPCRequest, { [MetaKey.WebhookUrl]: this.#url }) : message;
   }
 
   /**

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Backend,
+  type BackendFleet,
   type BackendHttpRoute,
   type BackendTransportContext,
   ConfigurationError,
   DeliveryError,
   describeError,
+  FleetSessionIds,
   generateSessionId,
   type Logger,
   sessionLogId,
@@ -37,9 +39,9 @@ export interface WebhookBackendStats {
  * A gateway backend that receives on HTTP: the gateway mounts `handleWebhook` at `webhookPath` on its
  * own HTTP server (for every method and every path below it), and each session's webhook URL is
  * `${webhookBaseUrl}${webhookPath}/${route}` — one path per session, so every delivery reaches exactly
- * the session it is for, and many sessions share one backend. The route is a random secret of the
- * session's own, like the session id proposed to the server: neither is the gateway's key for the
- * session (its HTTP `Mcp-Session-Id`), so whoever learns one of the three learns nothing of the others.
+ * the session it is for, and many sessions share one backend. The route is a secret of the session's
+ * own, like the session id proposed to the server: neither is the gateway's key for the session (its
+ * HTTP `Mcp-Session-Id`), and neither tells the key or the other one.
  */
 export interface WebhookRouteBackend<N extends string = string> extends Backend {
   readonly name: N;
@@ -47,7 +49,7 @@ export interface WebhookRouteBackend<N extends string = string> extends Backend 
   readonly webhookPath: string;
   /** The Node handler for every request under `webhookPath`. */
   readonly handleWebhook: NodeRequestHandler;
-  /** The webhook URL of the session answered on `route` (each session's route is random). */
+  /** The webhook URL of the session answered on `route` (each session's route is its own secret). */
   webhookUrlFor(route: string): string;
   readonly stats: Readonly<WebhookBackendStats>;
   /** Resolves when the server's endpoint answers HTTP at all; rejects with the reason otherwise. */
@@ -96,8 +98,13 @@ export type WebhookBackend = WebhookRouteBackend<'webhook'>;
 export type HybridBackend = WebhookRouteBackend<'hybrid'>;
 
 /**
- * The gateway backend for webhook servers (PROTOCOL.md §3). Each gateway session proposes a random
- * session id and is answered on a random path of its own below `webhookPath`.
+ * The gateway backend for webhook servers (PROTOCOL.md §3), for one gateway instance or a fleet of them
+ * (PROTOCOL.md §7b): each session's proposed session id and its path below `webhookPath` are one-way
+ * functions of the gateway's session key (keyed by `signingSecret` when there is one), so every instance
+ * of the fleet computes them, and any instance serves any session the servers hold. Each request names
+ * the webhook of the instance that sends it, so its answer comes back there; give every instance its
+ * own `webhookBaseUrl`. Sessions of a fleet need a server that adopts the proposed session id (ours and
+ * Python's do).
  *
  * @example
  * const backend = webhookBackend({ serverUrl: 'http://mcp:8000/mcp/request', webhookBaseUrl: 'http://gateway:3000' });
@@ -105,16 +112,19 @@ export type HybridBackend = WebhookRouteBackend<'hybrid'>;
  */
 export function webhookBackend(options: WebhookBackendOptions): WebhookBackend {
   const clientId = options.clientId ?? gatewayClientId();
+  const fleetIds = new FleetSessionIds({ secret: options.signingSecret });
   return new RouteBackend(
     'webhook',
     options,
-    (proposedSessionId, webhookUrl, logger, hooks) =>
-      new WebhookClientTransport(
+    ({ proposedSessionId, webhookUrl, logger, hooks, adopted }) => {
+      const transport = new WebhookClientTransport(
         {
           serverUrl: options.serverUrl,
           webhookUrl,
           clientId,
           proposedSessionId,
+          // Opened through another instance: the server holds it under the id every instance derives.
+          sessionId: adopted === undefined ? undefined : proposedSessionId,
           signingSecret: options.signingSecret,
           headers: options.headers,
           fetch: options.fetch,
@@ -124,17 +134,27 @@ export function webhookBackend(options: WebhookBackendOptions): WebhookBackend {
           now: options.now,
         },
         hooks,
-      ),
+      );
+      if (adopted?.protocolVersion !== undefined) transport.setProtocolVersion(adopted.protocolVersion);
+      return transport;
+    },
+    fleetIds,
   );
 }
 
 /**
  * The gateway backend for StreamableHTTP + webhook servers (PROTOCOL.md §4): the SDK's Streamable HTTP
- * client per session, with webhook-tool answers received on the session's own path below `webhookPath`.
+ * client per session, with webhook-tool answers received on the session's own random path below
+ * `webhookPath`.
+ *
+ * It has no `fleet`: each instance serves only the sessions it opened. The server's side of a session
+ * is its own Streamable HTTP session (its `Mcp-Session-Id`, and the SSE streams it holds open to the
+ * instance that opened it), which another instance cannot take over; behind a load balancer, keep each
+ * client with one instance (affinity on `Mcp-Session-Id`).
  */
 export function hybridBackend(options: HybridBackendOptions): HybridBackend {
   const clientId = options.clientId ?? gatewayClientId();
-  return new RouteBackend('hybrid', options, (proposedSessionId, webhookUrl, logger, hooks) => {
+  return new RouteBackend('hybrid', options, ({ proposedSessionId, webhookUrl, logger, hooks }) => {
     // The session id the gateway proposes (PROTOCOL.md §7): a hybrid server may adopt it, others ignore it.
     const headers = new Headers(options.requestInit?.headers);
     headers.set(WebhookHeader.SessionId, proposedSessionId);
@@ -162,12 +182,16 @@ function gatewayClientId(): string {
 
 type RoutedTransport = Transport & { readonly handleWebhook: NodeRequestHandler };
 
-type MakeTransport = (
-  proposedSessionId: string,
-  webhookUrl: string,
-  logger: Logger,
-  hooks: ClientTransportHooks,
-) => RoutedTransport;
+interface TransportInput {
+  proposedSessionId: string;
+  webhookUrl: string;
+  logger: Logger;
+  hooks: ClientTransportHooks;
+  /** Only for a backend with a fleet: the session is open at the server already. */
+  adopted: BackendTransportContext['adopted'];
+}
+
+type MakeTransport = (input: TransportInput) => RoutedTransport;
 
 class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
   readonly specificationVersion = 'v1' as const;
@@ -183,10 +207,18 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
   readonly #sessions = new Map<string, RoutedTransport>();
   /** The gateway keys of the live sessions, so one key opens one session. */
   readonly #keys = new Set<string>();
+  /** Derives each session's route and session id from its key, when any instance may serve it. */
+  readonly #fleetIds: FleetSessionIds | undefined;
+  readonly fleet: BackendFleet | undefined;
   #closed = false;
 
-  constructor(name: N, options: RouteBackendOptions, make: MakeTransport) {
+  constructor(name: N, options: RouteBackendOptions, make: MakeTransport, fleetIds?: FleetSessionIds) {
     this.name = name;
+    this.#fleetIds = fleetIds;
+    this.fleet =
+      fleetIds === undefined
+        ? undefined
+        : { mintSessionKey: () => fleetIds.mint(), mayAdopt: (key) => fleetIds.mayAdopt(key) };
     try {
       this.#serverUrl = new URL(String(options.serverUrl));
       this.#base = new URL(String(options.webhookBaseUrl)).href.replace(/\/+$/, '');
@@ -217,14 +249,20 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     if (this.#keys.has(context.sessionKey)) {
       throw new ConfigurationError(`A session with key ${context.sessionKey} is already open`);
     }
+    if (context.adopted !== undefined && this.#fleetIds === undefined) {
+      throw new ConfigurationError(`The ${this.name} backend cannot adopt sessions of other instances`);
+    }
     const key = context.sessionKey;
-    // Secrets of their own: the path deliveries come to, and the session id proposed to the server.
-    const route = unguessable();
-    const transport = this.#make(
-      generateSessionId('hex'),
-      this.webhookUrlFor(route),
-      context.logger ?? this.#logger,
-      {
+    // The path deliveries come to, and the session id proposed to the server: in a fleet, one-way
+    // functions of the key that every instance computes alike; otherwise secrets of their own.
+    const route = this.#fleetIds?.routeOf(key) ?? unguessable();
+    const proposedSessionId = this.#fleetIds?.queueSessionIdOf(key) ?? generateSessionId('hex');
+    const transport = this.#make({
+      proposedSessionId,
+      webhookUrl: this.webhookUrlFor(route),
+      logger: context.logger ?? this.#logger,
+      adopted: context.adopted,
+      hooks: {
         onclosed: () => {
           if (this.#sessions.get(route) === transport) {
             this.#sessions.delete(route);
@@ -233,7 +271,7 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
           }
         },
       },
-    );
+    });
     this.#sessions.set(route, transport);
     this.#keys.add(key);
     this.stats.sessions = this.#sessions.size;

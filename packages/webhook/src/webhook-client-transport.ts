@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   Attribute,
+  type BackendSessionTransport,
   ClientSessionState,
   ConfigurationError,
   DeliveryError,
@@ -13,6 +14,8 @@ import {
   JsonRpcErrorCode,
   jsonRpcError,
   type Logger,
+  MetaKey,
+  sessionListeningNotification,
   sessionLogId,
   silentLogger,
   type Transport,
@@ -56,6 +59,13 @@ export interface WebhookClientTransportOptions extends ClientWebhookCommonOption
   signingSecret?: WebhookSecret;
   /** A session id to propose in `X-Session-ID` on `initialize`; servers that adopt proposals use it. */
   proposedSessionId?: string;
+  /**
+   * A session the server already holds (opened through another webhook, by another instance of a
+   * gateway fleet): the transport starts under this id as if `initialize` were done, and the SDK's
+   * `Client` sends no `initialize` on a transport that has a session id. Give the negotiated version
+   * with `setProtocolVersion`.
+   */
+  sessionId?: string;
   /** Extra headers on every request to the server, e.g. `Authorization`. */
   headers?: Readonly<Record<string, string>>;
   /** Bound on each POST/DELETE to the server. @default 30000 */
@@ -73,10 +83,12 @@ export interface ClientTransportHooks {
  * this transport receives — on `handleWebhook`, a Node handler to mount in your own server (Express or
  * node:http), or on a server of its own with `listen`.
  *
- * `_meta.webhookUrl` is added to `initialize`, the session id is adopted from the server's reply, and
- * messages are sent one at a time, in order, as Python asyncmcp clients send them.
+ * `_meta.webhookUrl` is added to `initialize` and to every later request (ours: a server answers each
+ * request at the webhook it names, PROTOCOL.md §7b; Python servers read it on `initialize` only), the
+ * session id is adopted from the server's reply, and messages are sent one at a time, in order, as
+ * Python asyncmcp clients send them.
  */
-export class WebhookClientTransport implements Transport {
+export class WebhookClientTransport implements BackendSessionTransport {
   onmessage?: Transport['onmessage'];
   onclose?: () => void;
   onerror?: (error: Error) => void;
@@ -93,6 +105,7 @@ export class WebhookClientTransport implements Transport {
   #chain: Promise<unknown> = Promise.resolve();
   #started = false;
   #closed = false;
+  #terminateOnClose: boolean;
 
   constructor(options: WebhookClientTransportOptions, hooks: ClientTransportHooks = {}) {
     this.#serverUrl = parseUrl(options.serverUrl, 'serverUrl');
@@ -103,8 +116,12 @@ export class WebhookClientTransport implements Transport {
         'WebhookClientTransport needs a webhookUrl (or listen, to start a receiver)',
       );
     }
+    if (options.sessionId !== undefined && !isValidSessionId(options.sessionId)) {
+      throw new ConfigurationError(`sessionId "${options.sessionId}" is not a valid session id`);
+    }
     this.#options = options;
     this.#hooks = hooks;
+    this.#terminateOnClose = options.terminateOnClose ?? true;
     this.#logger = options.logger ?? silentLogger;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#signer =
@@ -116,6 +133,7 @@ export class WebhookClientTransport implements Transport {
       meta: {},
       proposedSessionId: options.proposedSessionId,
     });
+    this.#state.sessionId = options.sessionId;
     this.#endpoint = new ClientWebhookEndpoint({
       webhookUrl,
       listen: options.listen,
@@ -138,6 +156,7 @@ export class WebhookClientTransport implements Transport {
       },
       restore: (message, headers) => this.#state.restore(message, attributesOf(headers)),
       clientIdOf: (wireId) => this.#state.clientIdOf(wireId),
+      nameOnEveryRequest: true,
     });
   }
 
@@ -214,10 +233,30 @@ export class WebhookClientTransport implements Transport {
     }
   }
 
+  /**
+   * From now on `close()` leaves the session to the server: other webhooks (other instances of a gateway
+   * fleet) may still use it. A gateway calls it when its session ends for any reason but its client's
+   * DELETE.
+   */
+  keepServerSession(): void {
+    this.#terminateOnClose = false;
+  }
+
+  /**
+   * Tells the server that the session's messages outside requests (notifications, its own requests)
+   * come to this transport's webhook from now on (`notifications/asyncmcp/listening`); servers that do
+   * not know it keep the webhook of `initialize`. Nothing to say before the session exists.
+   */
+  async listenHere(): Promise<void> {
+    const webhookUrl = this.#endpoint.url;
+    if (this.#closed || this.#state.sessionId === undefined || webhookUrl === undefined) return;
+    await this.send(sessionListeningNotification({ [MetaKey.WebhookUrl]: webhookUrl }));
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if ((this.#options.terminateOnClose ?? true) && this.#state.sessionId !== undefined) {
+    if (this.#terminateOnClose && this.#state.sessionId !== undefined) {
       try {
         await this.terminateSession();
       } catch (error) {

@@ -40,8 +40,9 @@ export interface WebhookDeliveryOptions extends WebhookUrlPolicy {
   /** Jittered delays between attempts. @default { baseMs: 200, maxMs: 10000 } */
   deliveryBackoff?: BackoffOptions;
   /**
-   * Messages waiting per session (the one being delivered included). A message beyond it is refused at
-   * once, logged and counted, so a webhook that is down cannot make the server buffer without bound.
+   * Messages waiting per session and webhook (the one being delivered included). A message beyond it is
+   * refused at once, logged and counted, so a webhook that is down cannot make the server buffer without
+   * bound.
    * @default 1000
    */
   maxQueuedPerSession?: number;
@@ -102,8 +103,8 @@ type AttemptOutcome =
   | { kind: 'fail'; error: Error };
 
 /**
- * Delivers server→client messages to webhook URLs (PROTOCOL.md §3–§4): one FIFO queue per session so a
- * slow or dead webhook delays only its own session; the SSRF guard on every attempt, and the connection
+ * Delivers server→client messages to webhook URLs (PROTOCOL.md §3–§4): one FIFO queue per key (a
+ * session and its webhook) so a slow or dead webhook delays only what goes to it; the SSRF guard on every attempt, and the connection
  * made to the address it validated; no redirects followed; retries with jittered backoff on network
  * errors, timeouts, 408/425/429 and 5xx; a bounded queue. `deliver` resolves once the webhook accepted
  * the message and rejects with a `WebhookDeliveryError` when it was given up on.

@@ -9,7 +9,10 @@ import {
   isInitializeRequest,
   isNotification,
   isRequest,
+  isSessionListeningNotification,
   isValidSessionId,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
   JsonRpcErrorCode,
   jsonRpcError,
   type Logger,
@@ -129,11 +132,15 @@ export class WebhookSessionManager implements SessionManager {
         : new WebhookVerifier({ secret: options.signingSecret, now: options.now });
     this.#dispatcher = new SessionDispatcher<string>({
       createServer: options.createServer,
-      addressOf: (initialize) => readMeta(initialize, MetaKey.WebhookUrl),
+      // Read from `initialize`, from every request (each is answered at the webhook it names) and from
+      // `notifications/asyncmcp/listening`; `handleRequest` has run each through the SSRF guard already.
+      addressOf: (message) => readMeta(message, MetaKey.WebhookUrl),
       addressDescription: `_meta.${MetaKey.WebhookUrl}`,
       send: (message, { sessionId, address, relatedRequestId }) =>
         this.#deliverer.deliver({
-          key: sessionId,
+          // One queue per session and webhook: a session served by a fleet of gateways is not held up
+          // by one instance that is gone while its answers for the others wait behind it.
+          key: `${sessionId} ${address}`,
           url: address,
           body: encodeMessage(message),
           headers: serverMessageHeaders(message, sessionId, relatedRequestId),
@@ -220,12 +227,23 @@ export class WebhookSessionManager implements SessionManager {
           jsonRpcError(JsonRpcErrorCode.InvalidRequest, 'Missing X-Client-ID header', requestId),
         );
       }
-      if (isInitializeRequest(message) && !this.#live.has(attributes[Attribute.SessionId] ?? '')) {
+      const claimed = attributes[Attribute.SessionId] ?? '';
+      if (isInitializeRequest(message) && !this.#live.has(claimed)) {
         const webhookUrl = readMeta(message, MetaKey.WebhookUrl);
         if (webhookUrl === undefined) return this.#refuse(res, 400, MISSING_WEBHOOK_URL);
         // Refused here, before a session and a server exist for a client that could never be answered.
         const problem = await this.#checkWebhookUrl(webhookUrl);
         if (problem !== undefined) return this.#refuse(res, 400, { error: problem });
+      } else {
+        // A later message naming a webhook moves where (some of) the session's messages go: the same
+        // guard, before the request runs, so a refused one is answered nowhere.
+        const webhookUrl = namedWebhookUrl(message);
+        if (webhookUrl !== undefined && webhookUrl !== this.#dispatcher.addressOf(claimed)) {
+          const problem = await this.#checkWebhookUrl(webhookUrl);
+          if (problem !== undefined) {
+            return this.#refuse(res, 400, jsonRpcError(JsonRpcErrorCode.InvalidRequest, problem, requestId));
+          }
+        }
       }
     }
     // Malformed bodies go through the dispatcher too: it sends their error to the session, if known.
@@ -305,7 +323,7 @@ export class WebhookSessionManager implements SessionManager {
       return undefined;
     } catch (error) {
       const detail = error instanceof WebhookUrlRefusedError ? error.message : describeError(error);
-      this.#logger.warn({ detail }, 'initialize with an unusable webhookUrl refused');
+      this.#logger.warn({ detail }, 'message naming an unusable webhookUrl refused');
       return detail;
     }
   }
@@ -314,4 +332,14 @@ export class WebhookSessionManager implements SessionManager {
     this.stats.requestsRefused++;
     sendJson(res, status, body, headers);
   }
+}
+
+/** The webhook a request or a `notifications/asyncmcp/listening` names: what the dispatcher would use. */
+function namedWebhookUrl(message: JSONRPCMessage): string | undefined {
+  if (isRequest(message)) return readMeta(message, MetaKey.WebhookUrl);
+  // Read as the dispatcher reads it: `_meta` of the params, as on a request.
+  if (isSessionListeningNotification(message)) {
+    return readMeta({ ...message, id: 0 } as JSONRPCRequest, MetaKey.WebhookUrl);
+  }
+  return undefined;
 }
