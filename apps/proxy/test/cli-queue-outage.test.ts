@@ -86,14 +86,11 @@ describe('the queue service and the gateway going away (end to end)', () => {
     return count;
   }
 
-  /** Polls until `check` passes; every attempt bounded, the whole wait too. */
+  /** Until `check` passes: a state nothing announces (a status code, a process table), polled, bounded. */
   async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
-    while (Date.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`${what} did not happen within ${WAIT_MS} ms`);
+    await expect
+      .poll(() => check().catch(() => false), { timeout: WAIT_MS, interval: 100, message: what })
+      .toBe(true);
   }
 
   it('fails calls at once while the service is down, then remakes its queues and serves the same session again', async () => {
@@ -156,7 +153,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
     // A call is running on the worker when the gateway dies for good and its queue is removed (by the
     // next start's clean-up, a lifecycle policy, or an operator).
     const held = client
-      .callTool({ name: 'hold', arguments: { ms: 1_000 } }, undefined, { timeout: CLIENT_TIMEOUT_MS })
+      .callTool({ name: 'hold', arguments: { ms: 3_000 } }, undefined, { timeout: CLIENT_TIMEOUT_MS })
       .catch(() => undefined);
     await until(
       async () => (await sqs.inspect(String(serving.inboxQueueUrl))).inFlight === 1,

@@ -71,8 +71,11 @@ class SenderIds {
   #identityOf(messageId: string): Promise<string> {
     const known = this.#ids.get(messageId);
     if (known !== undefined) return Promise.resolve(known);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve('unknown'), WAIT_MS);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the sender of message ${messageId} was not heard within ${WAIT_MS} ms`)),
+        WAIT_MS,
+      );
       this.#waiters.set(messageId, (identity) => {
         clearTimeout(timer);
         resolve(identity);
