@@ -39,11 +39,30 @@ describe('the queue service and the gateway going away (end to end)', () => {
     await stopEmulator(sqs);
   });
 
-  function startGateway(requestQueueUrl: string): CliProcess {
-    return new CliProcess(
-      [...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]), '--port', '0'],
-      cleanEnv(),
-    );
+  function startGateway(
+    requestQueueUrl: string,
+    requests: ['--request-queue-url' | '--request-topic-arn', string] = [
+      '--request-queue-url',
+      requestQueueUrl,
+    ],
+  ): CliProcess {
+    const backend = requests[0] === '--request-topic-arn' ? 'sns-sqs' : 'sqs';
+    return new CliProcess([...emulatorBackendFlags(sqs, backend, requests), '--port', '0'], cleanEnv());
+  }
+
+  /**
+   * What the operator makes (again, after the service lost it): the request queue, and for `sns-sqs` the
+   * request topic with the queue subscribed. Returns the queue, and how the gateway names where requests go.
+   */
+  async function makeRequestPath(
+    backend: 'sqs' | 'sns-sqs',
+    name: string,
+  ): Promise<{ requestQueueUrl: string; requests: ['--request-queue-url' | '--request-topic-arn', string] }> {
+    const requestQueueUrl = await sqs.createNamedQueue(name);
+    if (backend === 'sqs') return { requestQueueUrl, requests: ['--request-queue-url', requestQueueUrl] };
+    const requestTopicArn = await sqs.createNamedTopic(name);
+    await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
+    return { requestQueueUrl, requests: ['--request-topic-arn', requestTopicArn] };
   }
 
   async function connect(url: string): Promise<Client> {
@@ -58,7 +77,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
   }
 
   /** Processes below `rootPid` (children, grandchildren …) whose command line names `needle`, from /proc. */
-  async function descendantsRunning(rootPid: number, needle: string): Promise<number> {
+  async function serverProcesses(rootPid: number, needle: string): Promise<number[]> {
     const parentOf = new Map<number, number>();
     const commandOf = new Map<number, string>();
     for (const entry of await readdir('/proc')) {
@@ -73,17 +92,17 @@ describe('the queue service and the gateway going away (end to end)', () => {
         // Gone while we looked.
       }
     }
-    let count = 0;
+    const found: number[] = [];
     for (const [pid, command] of commandOf) {
       if (!command.includes(needle)) continue;
       for (let up = parentOf.get(pid); up !== undefined && up > 1; up = parentOf.get(up)) {
         if (up === rootPid) {
-          count++;
+          found.push(pid);
           break;
         }
       }
     }
-    return count;
+    return found;
   }
 
   /** Until `check` passes: a state nothing announces (a status code, a process table), polled, bounded. */
@@ -93,17 +112,24 @@ describe('the queue service and the gateway going away (end to end)', () => {
       .toBe(true);
   }
 
-  it('fails calls at once while the service is down, then remakes its queues and serves the same session again', async () => {
+  it.each([
+    'sqs',
+    'sns-sqs',
+  ] as const)('%s: fails calls at once while the service is down; the first calls once it is back succeed, on the same session and a new one', async (backend) => {
     const requestName = `outage-requests-${randomUUID().slice(0, 8)}`;
-    const requestQueueUrl = await sqs.createNamedQueue(requestName);
+    const { requestQueueUrl, requests } = await makeRequestPath(backend, requestName);
     const { cli: worker, serving } = await startServeCli(sqs, {
       requestQueueUrl,
+      backend,
       command: [process.execPath, FIXTURE],
     });
-    const gateway = startGateway(requestQueueUrl);
+    const gateway = startGateway(requestQueueUrl, requests);
     const url = await gateway.url();
     const ready = new URL('/ready', url);
     const client = await connect(url);
+    const responseQueueUrl = String(
+      (await gateway.waitForLog('created the gateway response queue')).responseQueueUrl,
+    );
     expect(textOf(await echo(client, 'before'))).toBe('echo: before');
 
     // Down: a call gets an error naming the cause at once, not a hang until the client's timeout.
@@ -117,27 +143,39 @@ describe('the queue service and the gateway going away (end to end)', () => {
       // Back with nothing: every queue is gone; the operator makes the request queue again, as they made it.
       await sqs.restart();
     }
-    await sqs.createNamedQueue(requestName);
+    await makeRequestPath(backend, requestName);
 
-    // Each process makes again, under the same name, the queue it made: the gateway its response queue,
-    // the worker its inbox. The session the worker holds carries on.
-    await within(
-      gateway.waitForLog('made the gateway response queue again: the queue service no longer had it'),
-      'the gateway remaking its response queue',
-    );
+    // Called at once, before either process has polled since: the session the worker holds carries on,
+    // and a new one opens. Each process makes again, under the same name, the queue it made — the gateway
+    // its response queue before it asks for an answer there, the worker its inbox, which the gateway gives
+    // the time to come back that a queue it reached before gets.
+    const [same, fresh] = await Promise.all([
+      within(echo(client, 'after'), 'the same session answering'),
+      within(
+        connect(url).then((other) => echo(other, 'new')),
+        'a new session',
+      ),
+    ]);
+    expect(textOf(same)).toBe('echo: after');
+    expect(textOf(fresh)).toBe('echo: new');
     await within(
       worker.waitForLog('made the worker inbox again: the queue service no longer had it'),
       'the worker remaking its inbox',
     );
-    await until(async () => (await fetch(ready)).status === 200, 'the gateway being ready again');
-    expect(textOf(await within(echo(client, 'after'), 'the same session answering'))).toBe('echo: after');
-    expect(textOf(await within(echo(await connect(url), 'new'), 'a new session'))).toBe('echo: new');
     expect(String(serving.inboxQueueUrl)).toMatch(/asyncmcp-worker-/);
+    // Nothing is left behind on any queue, and the gateway says it is ready again.
+    for (const queue of [requestQueueUrl, String(serving.inboxQueueUrl), responseQueueUrl]) {
+      await until(async () => {
+        const seen = await sqs.inspect(queue);
+        return seen.ready === 0 && seen.inFlight === 0;
+      }, `${queue} being empty`);
+    }
+    await until(async () => (await fetch(ready)).status === 200, 'the gateway being ready again');
   }, 90_000);
 
   it("ends a worker's session, and its server process, when its gateway's response queue is gone", async () => {
     const requestQueueUrl = await sqs.createQueue('outage-gone-gateway');
-    const { cli: worker, serving } = await startServeCli(sqs, {
+    const { cli: worker } = await startServeCli(sqs, {
       requestQueueUrl,
       command: [process.execPath, FIXTURE],
     });
@@ -151,18 +189,19 @@ describe('the queue service and the gateway going away (end to end)', () => {
     expect(textOf(await echo(client, 'hello'))).toBe('echo: hello');
 
     // A call is running on the worker when the gateway dies for good and its queue is removed (by the
-    // next start's clean-up, a lifecycle policy, or an operator).
-    const held = client
-      .callTool({ name: 'hold', arguments: { ms: 3_000 } }, undefined, { timeout: CLIENT_TIMEOUT_MS })
+    // next start's clean-up, a lifecycle policy, or an operator); it ends only when the test says so.
+    void client
+      .callTool({ name: 'wait_release', arguments: {} }, undefined, { timeout: CLIENT_TIMEOUT_MS })
       .catch(() => undefined);
-    await until(
-      async () => (await sqs.inspect(String(serving.inboxQueueUrl))).inFlight === 1,
-      'the call reaching the worker',
+    await within(
+      worker.waitForLine('stderr', (line) => line.includes('wait_release: running'), 'the call running'),
+      'the call reaching the server',
     );
     gateway.child.kill('SIGKILL');
     await within(gateway.exited, 'the gateway dying');
     await sqs.sqsClient.send(new DeleteQueueCommand({ QueueUrl: responseQueueUrl }));
-    void held;
+    const [server] = await serverProcesses(worker.child.pid as number, FIXTURE);
+    process.kill(server as number, 'SIGUSR2');
 
     // The answer finds no queue: the worker ends the session then, not at its idle timeout.
     const gone = await within(
@@ -172,7 +211,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
     await within(worker.waitForLog('session closed'), 'the session closing');
     expect(String(gone.err)).toMatch(/queue does not exist/);
     await until(
-      async () => (await descendantsRunning(worker.child.pid as number, FIXTURE)) === 0,
+      async () => (await serverProcesses(worker.child.pid as number, FIXTURE)).length === 0,
       "the session's server process ending",
     );
   }, 90_000);

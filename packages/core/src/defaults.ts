@@ -21,4 +21,11 @@ export const SESSION_DEFAULTS = {
    * workers, the holder misses it 20 times in a row with a chance of (2/3)^20, about 3 in 10,000.
    */
   adoptionHandBacks: 20,
+  /**
+   * How long sends to an address that took a message before and is now missing (a queue, a topic) are
+   * tried again before its owner is taken as gone: a queue service that lost its state comes back
+   * without its queues, and each process makes again what it made at its next receive, within about a
+   * second. An address never reached fails at once.
+   */
+  missingAddressGraceMs: 5_000,
 } as const;

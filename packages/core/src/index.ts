@@ -14,6 +14,7 @@ export * from './keyed-serial-queue.js';
 export * from './logger.js';
 export * from './message-signing.js';
 export * from './meta.js';
+export * from './missing-address-grace.js';
 export * from './pooled-server.js';
 export * from './queue-consumer.js';
 export * from './request-correlator.js';

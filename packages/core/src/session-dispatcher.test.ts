@@ -73,7 +73,7 @@ class Outbox {
   readonly sent: Sent[] = [];
   readonly attempts: Sent[] = [];
   gate: ((message: JSONRPCMessage) => Promise<void> | undefined) | undefined;
-  fail: ((message: JSONRPCMessage) => Error | undefined) | undefined;
+  fail: ((message: JSONRPCMessage, address: string) => Error | undefined) | undefined;
   readonly #waiters: Array<{ predicate: (sent: Sent) => boolean; resolve: (sent: Sent) => void }> = [];
 
   readonly send = async (message: JSONRPCMessage, target: { sessionId: string; address: string }) => {
@@ -81,7 +81,7 @@ class Outbox {
     this.attempts.push(entry);
     const gate = this.gate?.(message);
     if (gate) await gate;
-    const error = this.fail?.(message);
+    const error = this.fail?.(message, target.address);
     if (error) throw error;
     this.sent.push(entry);
     for (const waiter of [...this.#waiters]) {
@@ -250,6 +250,18 @@ function harness(
     ProtocolVersion: PROTOCOL_VERSION,
   });
   return { dispatcher, outbox, servers, opened, closed, open, attrs };
+}
+
+/** Moves `clock` past the missing-address grace in steps, letting each retry's send run. */
+async function passMissingAddressGrace(clock: ManualClock): Promise<void> {
+  for (let passed = 0; passed <= SESSION_DEFAULTS.missingAddressGraceMs; passed += 100) {
+    clock.advance(100);
+    await flush();
+  }
+}
+
+function isAnswerTo(id: string): (sent: Sent) => boolean {
+  return ({ message }) => 'id' in message && message.id === id && !('method' in message);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -965,7 +977,8 @@ describe('SessionDispatcher: routing and settlement', () => {
   });
 
   it("ends the session when its client's address no longer exists, and only that session", async () => {
-    const h = harness();
+    const clock = new ManualClock(0);
+    const h = harness({ clock });
     const gone = await h.open({ address: 'https://sqs.local/000/deleted' });
     const kept = await h.open({ id: 'k', address: ADDRESS });
     h.outbox.fail = (message) =>
@@ -974,7 +987,9 @@ describe('SessionDispatcher: routing and settlement', () => {
         : undefined;
     const request: JSONRPCMessage = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
     const result = accepted(await h.dispatcher.dispatch(inbound(request, h.attrs(gone))));
-    // Its server is closed and its running request settled: nothing is retried for a client nobody reads.
+    // Still missing when the grace is over: nothing is retried any more for a client nobody reads; its
+    // server is closed and its running request settled.
+    await passMissingAddressGrace(clock);
     expect(await within(result.settled, 'settled')).toBe<Settlement>('session-closed');
     await within(
       new Promise<void>((resolve) => {
@@ -997,12 +1012,17 @@ describe('SessionDispatcher: routing and settlement', () => {
   });
 
   it("ends the session when a notice to it finds the client's address gone", async () => {
-    const h = harness();
+    const clock = new ManualClock(0);
+    const h = harness({ clock });
     const sessionId = await h.open();
     h.outbox.fail = () => new DeliveryError({ message: 'topic does not exist', destinationGone: true });
-    expect(
-      await h.dispatcher.notify(sessionId, { jsonrpc: '2.0', method: 'notifications/message', params: {} }),
-    ).toBe(false);
+    const notified = h.dispatcher.notify(sessionId, {
+      jsonrpc: '2.0',
+      method: 'notifications/message',
+      params: {},
+    });
+    await passMissingAddressGrace(clock);
+    expect(await notified).toBe(false);
     await within(
       new Promise<void>((resolve) => {
         const check = () => (h.closed.includes(sessionId) ? resolve() : setImmediate(check));
@@ -1010,6 +1030,44 @@ describe('SessionDispatcher: routing and settlement', () => {
       }),
       'the session closing',
     );
+    expect(h.dispatcher.stats.clientsGone).toBe(1);
+  });
+
+  it('gives an address the session reached time to be made again: the queue service lost it', async () => {
+    const clock = new ManualClock(0);
+    const h = harness({ clock });
+    const sessionId = await h.open();
+    let missing = true;
+    h.outbox.fail = () =>
+      missing ? new DeliveryError({ message: 'queue does not exist', destinationGone: true }) : undefined;
+    const request: JSONRPCMessage = { jsonrpc: '2.0', id: 'r', method: 'tools/list' };
+    const result = accepted(await h.dispatcher.dispatch(inbound(request, h.attrs(sessionId))));
+    const settled = track(result.settled);
+    // Tried, and tried again while the grace lasts; then its owner makes the queue again.
+    for (let step = 0; step < 20 && h.outbox.attempts.filter(isAnswerTo('r')).length < 3; step++) {
+      clock.advance(100);
+      await flush();
+    }
+    expect(h.outbox.attempts.filter(isAnswerTo('r')).length).toBeGreaterThanOrEqual(3);
+    expect(settled.done()).toBe(false);
+    missing = false;
+    await passMissingAddressGrace(clock);
+    expect(await within(result.settled, 'settled')).toBe<Settlement>('answered');
+    expect(h.outbox.sent.filter(isAnswerTo('r'))).toHaveLength(1);
+    expect(h.dispatcher.sessions.has(sessionId)).toBe(true);
+    expect(h.dispatcher.stats.clientsGone).toBe(0);
+  });
+
+  it('gives an address nothing ever reached no time: a sender naming a missing queue ties nothing up', async () => {
+    const clock = new ManualClock(0);
+    const h = harness({ clock });
+    h.outbox.fail = () => new DeliveryError({ message: 'queue does not exist', destinationGone: true });
+    const result = accepted(
+      await h.dispatcher.dispatch(inbound(initializeRequest(0, 'https://sqs.local/000/never-made'), {})),
+    );
+    // Settled without the clock moving: one try, no grace.
+    expect(await within(result.settled, 'initialize settled')).toBe<Settlement>('session-closed');
+    expect(h.outbox.attempts).toHaveLength(1);
     expect(h.dispatcher.stats.clientsGone).toBe(1);
   });
 });
@@ -1073,19 +1131,20 @@ describe('SessionDispatcher: a fleet of gateways in front (PROTOCOL.md §7b)', (
   });
 
   it('keeps a session whose listening address is gone while another instance still sends its requests', async () => {
-    const h = harness();
+    const clock = new ManualClock(0);
+    const h = harness({ clock });
     const sessionId = await h.open();
     const fromB = withAddress({ jsonrpc: '2.0', id: 'b1', method: 'tools/list' }, OTHER);
     accepted(await h.dispatcher.dispatch(inbound(fromB, h.attrs(sessionId))));
     await h.outbox.answer('b1');
-    let failedOnce = false;
-    h.outbox.fail = () => {
-      if (failedOnce) return undefined;
-      failedOnce = true;
-      return new DeliveryError({ message: 'queue does not exist', destinationGone: true });
-    };
-    // The opener's queue is gone: the session goes on, listening where its last request came from.
-    expect(await h.dispatcher.notify(sessionId, notice)).toBe(false);
+    h.outbox.fail = (_message, address) =>
+      address === ADDRESS
+        ? new DeliveryError({ message: 'queue does not exist', destinationGone: true })
+        : undefined;
+    // The opener's queue is gone for good: the session goes on, listening where its last request came from.
+    const notified = h.dispatcher.notify(sessionId, notice);
+    await passMissingAddressGrace(clock);
+    expect(await notified).toBe(false);
     expect(h.dispatcher.sessions.has(sessionId)).toBe(true);
     expect(h.dispatcher.stats.clientsGone).toBe(0);
     expect(await h.dispatcher.notify(sessionId, notice)).toBe(true);

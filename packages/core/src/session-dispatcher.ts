@@ -33,6 +33,7 @@ import {
   validationError,
 } from './jsonrpc-errors.js';
 import { type Logger, sessionLogId, silentLogger } from './logger.js';
+import { ReachedAddresses, retryWhileMissing } from './missing-address-grace.js';
 import { isSessionListeningNotification, isTerminateSessionNotification } from './session-control.js';
 import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
 import { SessionRegistry, snapshotSessions } from './session-registry.js';
@@ -120,7 +121,13 @@ export interface SessionDispatcherOptions<A> {
    * @default SESSION_DEFAULTS.maxInFlightPerSession (32)
    */
   maxInFlightPerSession?: number;
-  /** Time source of idle eviction; tests pass a `ManualClock`. @default systemClock */
+  /**
+   * How long a send to an address the session reached before, now missing, is tried again before the
+   * session's client is taken as gone (the queue service lost the queue; its owner makes it again).
+   * @default SESSION_DEFAULTS.missingAddressGraceMs (5000)
+   */
+  missingAddressGraceMs?: number;
+  /** Time source of idle eviction and of the grace above; tests pass a `ManualClock`. @default systemClock */
   clock?: Clock;
   /** @default the versions the installed MCP SDK supports */
   supportedProtocolVersions?: readonly string[];
@@ -527,7 +534,7 @@ export class SessionDispatcher<A> {
       relatedRequestId: options?.relatedRequestId,
     };
     try {
-      await this.#options.send(message, target);
+      await this.#sendTo(session, message, target);
     } catch (cause) {
       if (isDestinationGone(cause)) {
         if (this.#followAnotherAddress(session, target.address)) {
@@ -557,6 +564,19 @@ export class SessionDispatcher<A> {
       }
     }
     if (pending) this.#finish(session, answeredId as RequestId, 'answered');
+  }
+
+  /** Sends to an address of the session; one it reached before gets time to be made again if missing. */
+  async #sendTo(
+    session: DispatcherSession<A>,
+    message: JSONRPCMessage,
+    target: SendTarget<A>,
+  ): Promise<void> {
+    const graceMs = session.reached.has(target.address)
+      ? (this.#options.missingAddressGraceMs ?? SESSION_DEFAULTS.missingAddressGraceMs)
+      : 0;
+    await retryWhileMissing(() => this.#options.send(message, target), { graceMs, clock: this.#clock });
+    session.reached.add(target.address);
   }
 
   /**
@@ -683,11 +703,12 @@ export class SessionDispatcher<A> {
   }
 
   async #trySend(message: JSONRPCMessage, sessionId: string, address: A): Promise<boolean> {
+    const session = this.#registry.get(sessionId);
     try {
-      await this.#options.send(message, { sessionId, address });
+      const target = { sessionId, address };
+      await (session ? this.#sendTo(session, message, target) : this.#options.send(message, target));
       return true;
     } catch (cause) {
-      const session = this.#registry.get(sessionId);
       if (session && isDestinationGone(cause)) {
         if (!this.#followAnotherAddress(session, address)) this.#endForGoneClient(session, cause);
         return false;
@@ -715,6 +736,8 @@ class DispatcherSession<A> implements Transport {
   readonly pending = new Map<string, PendingRequest<A>>();
   /** The address the session's last request named, when it named one. */
   lastRequestAddress: A | undefined;
+  /** Addresses this session's messages reached: only those are given time when found missing. */
+  readonly reached = new ReachedAddresses<A>();
   readonly createdAt = Date.now();
   protocolVersion: string | undefined;
   server: ConnectableServer | undefined;

@@ -22,7 +22,9 @@ export interface RecoveringQueueSourceOptions {
 export class RecoveringQueueSource implements QueueSource {
   readonly #source: QueueSource;
   readonly #options: RecoveringQueueSourceOptions;
-  #remaking: Promise<void> | undefined;
+  #remaking: Promise<boolean> | undefined;
+  /** A receive failed since the last that worked: the queue service may have come back without the queue. */
+  #inDoubt = false;
 
   constructor(source: QueueSource, options: RecoveringQueueSourceOptions) {
     this.#source = source;
@@ -39,29 +41,44 @@ export class RecoveringQueueSource implements QueueSource {
 
   async receive(request: Parameters<QueueSource['receive']>[0]): Promise<QueueMessage[]> {
     try {
-      return await this.#source.receive(request);
+      const messages = await this.#source.receive(request);
+      this.#inDoubt = false;
+      return messages;
     } catch (error) {
+      this.#inDoubt = true;
       // The failed receive still counts as one: the poller logs it and backs off briefly, and its next
       // receive finds the queue made again.
-      if (isDestinationGone(error)) await this.#remake();
+      if (isDestinationGone(error))
+        await this.#remake(`made the ${this.#options.what} again: the queue service no longer had it`);
       throw error;
     }
   }
 
-  #remake(): Promise<void> {
+  /**
+   * Makes the queue again first when a receive failed since the last one that worked, and does nothing
+   * otherwise. Call it before sending a message whose answer comes to this queue: the poller may not
+   * have found the queue missing yet, and an answer sent to a missing queue is lost.
+   */
+  async ensure(): Promise<void> {
+    if (this.#inDoubt) await this.#remake(`made sure the ${this.#options.what} exists: a receive had failed`);
+  }
+
+  #remake(done: string): Promise<boolean> {
     this.#remaking ??= this.#options
       .remake()
       .then(
-        () =>
-          this.#options.logger.info(
-            { queue: this.#source.description },
-            `made the ${this.#options.what} again: the queue service no longer had it`,
-          ),
-        (error: unknown) =>
+        () => {
+          this.#inDoubt = false;
+          this.#options.logger.info({ queue: this.#source.description }, done);
+          return true;
+        },
+        (error: unknown) => {
           this.#options.logger.warn(
             { queue: this.#source.description, err: describeError(error) },
             `could not make the ${this.#options.what} again; trying at the next receive`,
-          ),
+          );
+          return false;
+        },
       )
       .finally(() => {
         this.#remaking = undefined;

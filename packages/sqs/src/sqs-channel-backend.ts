@@ -141,6 +141,8 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   #scope: DestinationScope | undefined;
   #meta: Readonly<Record<string, string>> = {};
   #consumer: QueueConsumer | undefined;
+  /** The response queue as the poller reads it; made again when lost, and before a send when in doubt. */
+  #responseQueue: RecoveringQueueSource | undefined;
   #starting: Promise<void> | undefined;
   #closed = false;
   /** Session keys and their queue session ids, when any instance may serve any session (PROTOCOL.md §7b). */
@@ -194,13 +196,14 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
       logger: this.#logger,
       onRefused: () => this.stats.refused++,
     });
+    // A response queue this backend made is made again when the queue service loses it.
+    this.#responseQueue = new RecoveringQueueSource(source, {
+      remake: () => this.#channel.remake?.() ?? Promise.resolve(),
+      what: 'gateway response queue',
+      logger: this.#logger,
+    });
     this.#consumer = new QueueConsumer({
-      // A response queue this backend made is made again when the queue service loses it.
-      source: new RecoveringQueueSource(source, {
-        remake: () => this.#channel.remake?.() ?? Promise.resolve(),
-        what: 'gateway response queue',
-        logger: this.#logger,
-      }),
+      source: this.#responseQueue,
       handle: async (message) => ({ settled: Promise.resolve(this.#route(message)) }),
       orderingKey: (message) => {
         const unwrapped = this.#unwrap(message);
@@ -296,6 +299,8 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
       groupId: session.state.sessionId ?? session.proposedSessionId,
     };
     try {
+      // After a failed receive, the queue service may be back without our queue: the answer needs it.
+      await this.#responseQueue?.ensure();
       // A session whose worker named its inbox talks to that worker alone.
       await (session.link.inbox === undefined ? this.#channel.send(outbound) : session.link.send(outbound));
     } catch (error) {

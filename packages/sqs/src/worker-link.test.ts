@@ -13,7 +13,10 @@ import { WorkerLink } from './worker-link.js';
 
 const INBOX = 'https://sqs.us-east-1.amazonaws.com/000000000000/asyncmcp-worker-1';
 
-/** An SQS client that takes every send, or refuses SendMessage as a deleted queue would. */
+/**
+ * An SQS client that takes every send, or refuses SendMessage as a deleted queue would while
+ * `options.queueGone` is set (a test may flip it: the queue service lost the queue, then it is made again).
+ */
 function fakeSqs(options: { queueGone?: boolean } = {}): { client: SQSClient; sent: string[] } {
   const sent: string[] = [];
   const client = {
@@ -45,9 +48,29 @@ function linked(options: { queueGone?: boolean } = {}) {
   const clock = new ManualClock(0);
   const lost: string[] = [];
   const sqs = fakeSqs(options);
-  const link = new WorkerLink({ sqsClient: sqs.client, clock, onLost: (reason) => lost.push(reason) });
+  const link = new WorkerLink({
+    sqsClient: sqs.client,
+    clock,
+    missingAddressGraceMs: GRACE_MS,
+    onLost: (reason) => lost.push(reason),
+  });
   expect(link.attach({ inbox: INBOX, aliveIntervalSeconds: 1 }, SCOPE)).toBeUndefined();
   return { clock, lost, link, sent: sqs.sent };
+}
+
+const GRACE_MS = 2_000;
+
+/** Lets the retries' sends, awaited between timers, run. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Moves `clock` by `ms` in steps of 100 ms, letting every retry due on the way run. */
+async function advanceBy(clock: ManualClock, ms: number): Promise<void> {
+  for (let passed = 0; passed < ms; passed += 100) {
+    clock.advance(100);
+    await settle();
+  }
 }
 
 /** The scope of a client reading queues of account 000000000000 on sqs.local. */
@@ -174,6 +197,42 @@ describe('WorkerLink', () => {
     expect(lost).toHaveLength(1);
     expect(lost[0]).toMatch(/stopped \(its inbox .* is gone\)/);
     expect(link.pendingIds()).toEqual([]);
+  });
+
+  it('gives an inbox it reached before time to be made again (the queue service lost it)', async () => {
+    const options = { queueGone: false };
+    const { clock, lost, link, sent } = linked(options);
+    await link.send(outbound(request(10)));
+    options.queueGone = true;
+    let done = false;
+    const sending = link.send(outbound(request(11))).then(() => {
+      done = true;
+    });
+    await advanceBy(clock, 500);
+    expect(done).toBe(false);
+    // The worker's next receive makes its inbox again.
+    options.queueGone = false;
+    await advanceBy(clock, 1_000);
+    await sending;
+    expect(done).toBe(true);
+    expect(lost).toEqual([]);
+    expect(sent.filter((body) => body.includes('"id":11'))).toHaveLength(1);
+  });
+
+  it('takes an inbox still missing after the grace as a stopped worker', async () => {
+    const options = { queueGone: false };
+    const { clock, lost, link } = linked(options);
+    await link.send(outbound(request(12)));
+    options.queueGone = true;
+    const failed = link.send(outbound(request(13))).then(
+      () => 'sent',
+      (error: unknown) => String(error),
+    );
+    await advanceBy(clock, GRACE_MS - 100);
+    expect(lost).toEqual([]);
+    await advanceBy(clock, 200);
+    expect(await failed).toMatch(/does not exist/);
+    expect(lost).toEqual([expect.stringMatching(/stopped \(its inbox .* is gone\)/)]);
   });
 
   it('reports nothing once closed', async () => {

@@ -7,6 +7,8 @@ import {
   isSessionGoneError,
   type JSONRPCMessage,
   type RequestId,
+  retryWhileMissing,
+  SESSION_DEFAULTS,
   sessionEndedReason,
   systemClock,
   unrefTimer,
@@ -30,6 +32,12 @@ export interface WorkerLinkOptions {
   sender?: SqsSender;
   /** Called once, when the session is found lost; the link sends nothing after. */
   onLost: (reason: string) => void;
+  /**
+   * How long a send to an inbox that took messages before, now missing, is tried again before the worker
+   * is taken as stopped: the queue service lost the inbox, and the worker makes it again.
+   * @default SESSION_DEFAULTS.missingAddressGraceMs (5000)
+   */
+  missingAddressGraceMs?: number;
   /** @default systemClock */
   clock?: Clock;
 }
@@ -53,6 +61,8 @@ export class WorkerLink {
   #lastSign = 0;
   #timer: ClockTimer | undefined;
   #lost: string | undefined;
+  /** Whether the inbox took a message: only then is a missing inbox given time to be made again. */
+  #reached = false;
 
   constructor(options: WorkerLinkOptions) {
     this.#options = options;
@@ -68,6 +78,7 @@ export class WorkerLink {
    */
   attach(hint: WorkerHint | undefined, scope: DestinationScope | undefined): string | undefined {
     this.#hint = undefined;
+    this.#reached = false;
     if (hint?.inbox === undefined) return undefined;
     const refused = scope === undefined ? 'the transport is not started' : queueRefusal(scope, hint.inbox);
     if (refused !== undefined) return refused;
@@ -90,17 +101,26 @@ export class WorkerLink {
     return [...this.#pending.values()];
   }
 
-  /** Sends one message of the session to the worker's inbox. A deleted inbox means the worker stopped. */
+  /**
+   * Sends one message of the session to the worker's inbox. An inbox still missing after the grace means
+   * the worker stopped (a stopping worker deletes it).
+   */
   async send(outbound: OutboundMessage): Promise<void> {
     const inbox = this.inbox as string;
     this.#sent(outbound.message);
-    try {
-      await this.#sender.send({
+    const graceMs = this.#reached
+      ? (this.#options.missingAddressGraceMs ?? SESSION_DEFAULTS.missingAddressGraceMs)
+      : 0;
+    const send = () =>
+      this.#sender.send({
         queueUrl: inbox,
         body: outbound.body,
         attributes: outbound.attributes,
         groupId: outbound.groupId,
       });
+    try {
+      await retryWhileMissing(send, { graceMs, clock: this.#clock });
+      this.#reached = true;
     } catch (error) {
       if (isRequest(outbound.message)) this.#pending.delete(key(outbound.message.id));
       const cause = (error as { cause?: unknown }).cause;
