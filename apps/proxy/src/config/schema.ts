@@ -10,15 +10,21 @@ import { defaultFor, type SettingDefinition, type SettingTable } from './setting
  * `z.discriminatedUnion('backend', …)`. The config file's keys and its JSON Schema come from here.
  */
 
+/**
+ * Each setting's default, kept beside its schema for the JSON Schema: zod leaves `default` out of a
+ * coercing (preprocessed) schema's input side, which is what a file holds.
+ */
+const FILE_DEFAULTS = z.registry<{ fileDefault: unknown }, z.core.$ZodType>();
+
 /** Whether `definition` belongs to `backend`. */
 export function belongsTo(definition: SettingDefinition, backend: BackendName): boolean {
   return definition.backends === undefined || definition.backends.includes(backend);
 }
 
 /** How the file names the backend: the default (sqs) may be left out; sns_sqs is another spelling. */
-function backendKey(backend: BackendName): z.ZodType {
+function backendKey(table: SettingTable, backend: BackendName): z.ZodType {
   const spellings = backend === 'sns-sqs' ? (['sns-sqs', 'sns_sqs'] as const) : ([backend] as const);
-  const key = z.enum(spellings).describe(GATEWAY_SETTINGS.backend.description);
+  const key = z.enum(spellings).describe(table.backend?.description ?? '');
   return backend === GATEWAY_SETTINGS.backend.default ? key.optional() : key;
 }
 
@@ -31,18 +37,15 @@ export function backendFileSchema(
   const shape: Record<string, z.ZodType> = {
     // JSON has no comments: a "$schema" key is how a JSON file names its schema for an editor.
     $schema: z.string().optional().describe('the JSON Schema of this file, for editors'),
-    backend: backendKey(backend),
+    backend: backendKey(table, backend),
   };
   for (const [key, definition] of Object.entries(table)) {
     if (key === 'backend' || !belongsTo(definition, backend)) continue;
-    const value = (definition.type.fileSchema ?? definition.type.schema).describe(definition.description);
     const fallback = defaultFor(definition, backend);
-    shape[key] =
-      definition.required !== undefined
-        ? value
-        : fallback === undefined
-          ? value.optional()
-          : value.optional().meta({ default: fallback });
+    const value = (definition.type.fileSchema ?? definition.type.schema).describe(definition.description);
+    if (fallback !== undefined) value.register(FILE_DEFAULTS, { fileDefault: fallback });
+    // Optional even when required: a flag or an environment variable may give it instead.
+    shape[key] = value.optional();
   }
   return z.strictObject({ ...shape, ...fileOnly });
 }
@@ -83,7 +86,14 @@ export const CONFIG_JSON_SCHEMAS = {
  */
 export function configJsonSchema(name: keyof typeof CONFIG_JSON_SCHEMAS): Record<string, unknown> {
   const { title, schema } = CONFIG_JSON_SCHEMAS[name];
-  const { $schema, ...body } = z.toJSONSchema(schema, { io: 'input', target: 'draft-7' });
+  const { $schema, ...body } = z.toJSONSchema(schema, {
+    io: 'input',
+    target: 'draft-7',
+    override: ({ zodSchema, jsonSchema }) => {
+      const entry = FILE_DEFAULTS.get(zodSchema);
+      if (entry !== undefined) jsonSchema.default = entry.fileDefault;
+    },
+  });
   return {
     $schema,
     $id: `${SCHEMA_BASE}/${name}`,
@@ -91,4 +101,9 @@ export function configJsonSchema(name: keyof typeof CONFIG_JSON_SCHEMAS): Record
     description: 'Flags and environment variables override these settings; see asyncmcp-proxy --help.',
     ...body,
   };
+}
+
+/** A published JSON Schema file's text, as `scripts/write-config-schemas.ts` writes it. */
+export function configJsonSchemaText(name: keyof typeof CONFIG_JSON_SCHEMAS): string {
+  return `${JSON.stringify(configJsonSchema(name), null, 2)}\n`;
 }

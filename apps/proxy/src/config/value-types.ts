@@ -189,6 +189,8 @@ export function list(what: string, item: ValueType<string>): ValueType<string[]>
     what,
     expected: item.expected,
     repeatable: true,
+    // A file may hold a list, or one string of comma-separated items as the environment does.
+    fileSchema: z.union([z.array(z.string()), z.string()]),
     item: { what: item.what, expected: item.expected },
     // Items are checked as strings first: a number in a file's list is refused, not read as text.
     schema: z.preprocess(items, z.array(z.string().pipe(item.schema as z.ZodType<string, string>))),
