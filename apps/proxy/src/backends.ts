@@ -1,25 +1,18 @@
 import type { Backend, Logger } from '@asyncmcp/core';
 import { snsSqsBackend } from '@asyncmcp/sns-sqs';
 import { sqsBackend } from '@asyncmcp/sqs';
-import { hybridBackend, type WebhookRouteBackend, webhookBackend } from '@asyncmcp/webhook';
+import { hybridBackend, WEBHOOK_DEFAULTS, type WebhookRouteBackend, webhookBackend } from '@asyncmcp/webhook';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  DEFAULT_WEBHOOK_PATH,
-  type GatewayConfig,
-  GatewayConfigError,
-  missingRequestQueueUrlError,
-  missingRequestTopicArnError,
-  missingServerUrlError,
-} from './config.js';
+import { GatewayConfigError } from './config/errors.js';
+import type {
+  AwsClientConfig,
+  BackendName,
+  GatewayBackendConfig,
+  WebhookGatewayBackend,
+} from './config/index.js';
 import { ListeningRouteBackend } from './route-backend.js';
-import {
-  AVAILABLE_BACKENDS,
-  type AvailableBackendName,
-  type BackendName,
-  isAvailableBackend,
-} from './settings.js';
 
 /** A backend with the clients made for it; `close()` closes the backend and releases the clients. */
 export interface BackendHandle {
@@ -51,68 +44,63 @@ export interface CreateBackendOptions extends AwsClientFactories {
   fetch?: FetchLike;
 }
 
-/** Refuses, with a configuration error, a backend name this version accepts but cannot run. */
-export function assertBackendAvailable(name: BackendName): asserts name is AvailableBackendName {
-  if (!isAvailableBackend(name)) {
-    throw new GatewayConfigError(
-      'backend-unavailable',
-      `the ${name} backend is not available in this version (available: ${AVAILABLE_BACKENDS.join(', ')})`,
-    );
-  }
-}
-
-export type BackendSettings = Pick<
-  GatewayConfig,
-  | 'backend'
-  | 'requestQueueUrl'
-  | 'responseQueueUrl'
-  | 'requestTopicArn'
-  | 'responseTopicArn'
-  | 'region'
-  | 'endpointUrl'
-> &
-  Partial<Pick<GatewayConfig, 'serverUrl' | 'webhookBaseUrl' | 'webhookPath' | 'signingSecret'>>;
-
 /**
- * Builds the backend the configuration names: `sqs` on an SQS client, `sns-sqs` on an SNS and an SQS
- * client for the same region and endpoint, `webhook` and `hybrid` on HTTP (their webhook route is
- * mounted by the gateway; see `webhookRouteBackend`).
+ * What a backend is made from: its part of the configuration, and the secret it signs with. The webhook
+ * path may be left to the webhook package's default.
  */
-export async function createBackend(
-  config: BackendSettings,
+export type BackendSettings = (
+  | Exclude<GatewayBackendConfig, WebhookGatewayBackend>
+  | (Omit<WebhookGatewayBackend, 'webhookPath'> & { webhookPath?: string | undefined })
+) & { signingSecret?: string | undefined };
+
+type BackendFactory<B extends BackendName> = (
+  config: BackendSettings & { backend: B },
   options: CreateBackendOptions,
-): Promise<BackendHandle> {
-  const { backend: name } = config;
-  assertBackendAvailable(name);
-  if (name === 'webhook' || name === 'hybrid') return webhookRouteBackend(name, config, options);
-  if (name === 'sns-sqs') {
-    if (config.requestTopicArn === undefined) throw missingRequestTopicArnError();
-    const requestTopicArn = config.requestTopicArn;
+) => Promise<BackendHandle>;
+
+/** Each backend's factory: the one place the gateway's backends branch on the backend. */
+const BACKEND_FACTORIES: { [B in BackendName]: BackendFactory<B> } = {
+  sqs: async (config, options) => {
+    const sqsClient = await createSqsClient(config, options.createSqsClient);
+    return handleFor({ destroy: () => sqsClient.destroy() }, () =>
+      sqsBackend({
+        sqsClient,
+        requestQueueUrl: config.requestQueueUrl,
+        responseQueueUrl: config.responseQueueUrl,
+        signingSecret: config.signingSecret,
+        logger: options.logger,
+      }),
+    );
+  },
+  'sns-sqs': async (config, options) => {
     const clients = await createSnsSqsClients(config, options);
     return handleFor(clients, () =>
       snsSqsBackend({
         snsClient: clients.snsClient,
         sqsClient: clients.sqsClient,
-        requestTopicArn,
+        requestTopicArn: config.requestTopicArn,
         responseTopicArn: config.responseTopicArn,
         responseQueueUrl: config.responseQueueUrl,
         signingSecret: config.signingSecret,
         logger: options.logger,
       }),
     );
-  }
-  if (config.requestQueueUrl === undefined) throw missingRequestQueueUrlError(name);
-  const requestQueueUrl = config.requestQueueUrl;
-  const sqsClient = await createSqsClient(config, options.createSqsClient);
-  return handleFor({ destroy: () => sqsClient.destroy() }, () =>
-    sqsBackend({
-      sqsClient,
-      requestQueueUrl,
-      responseQueueUrl: config.responseQueueUrl,
-      signingSecret: config.signingSecret,
-      logger: options.logger,
-    }),
-  );
+  },
+  webhook: async (config, options) => webhookRouteBackend('webhook', config, options),
+  hybrid: async (config, options) => webhookRouteBackend('hybrid', config, options),
+};
+
+/**
+ * Builds the backend the configuration names: `sqs` on an SQS client, `sns-sqs` on an SNS and an SQS
+ * client for the same region and endpoint, `webhook` and `hybrid` on HTTP (their webhook route is
+ * mounted by the gateway; see `webhookRouteBackend`).
+ */
+export function createBackend(
+  config: BackendSettings,
+  options: CreateBackendOptions,
+): Promise<BackendHandle> {
+  const factory = BACKEND_FACTORIES[config.backend] as BackendFactory<BackendName>;
+  return factory(config, options);
 }
 
 /**
@@ -122,12 +110,11 @@ export async function createBackend(
  */
 function webhookRouteBackend(
   name: 'webhook' | 'hybrid',
-  config: BackendSettings,
+  config: BackendSettings & { backend: 'webhook' | 'hybrid' },
   options: CreateBackendOptions,
 ): BackendHandle {
   const serverUrl = config.serverUrl;
-  if (serverUrl === undefined) throw missingServerUrlError(name);
-  const webhookPath = config.webhookPath ?? DEFAULT_WEBHOOK_PATH;
+  const webhookPath = config.webhookPath ?? WEBHOOK_DEFAULTS.webhookPath;
   const build = (webhookBaseUrl: string): WebhookRouteBackend<typeof name> => {
     const common = {
       serverUrl,
@@ -187,7 +174,7 @@ export interface SnsSqsClients {
  * client, before the SNS client is made: both find it the same way.
  */
 export async function createSnsSqsClients(
-  config: { region?: string | undefined; endpointUrl?: string | undefined },
+  config: Partial<AwsClientConfig>,
   factories: AwsClientFactories,
 ): Promise<SnsSqsClients> {
   const sqsClient = await createSqsClient(config, factories.createSqsClient);
@@ -209,7 +196,7 @@ export async function createSnsSqsClients(
 }
 
 /** The client settings both AWS clients are made with: the region and endpoint, when configured. */
-function clientSettings(config: { region?: string | undefined; endpointUrl?: string | undefined }): {
+function clientSettings(config: Partial<AwsClientConfig>): {
   region?: string;
   endpoint?: string;
 } {
@@ -224,7 +211,7 @@ function clientSettings(config: { region?: string | undefined; endpointUrl?: str
  * region can be found: the SDK would only notice on the first call, as a failure far from its cause.
  */
 export async function createSqsClient(
-  config: { region?: string | undefined; endpointUrl?: string | undefined },
+  config: Partial<AwsClientConfig>,
   create: (config: SQSClientConfig) => SQSClient = (settings) => new SQSClient(settings),
 ): Promise<SQSClient> {
   const sqsClient = create(clientSettings(config));
@@ -243,7 +230,7 @@ export async function createSqsClient(
 
 /** An SNS client for the configured region and endpoint (the region is checked on the SQS client). */
 export function createSnsClient(
-  config: { region?: string | undefined; endpointUrl?: string | undefined },
+  config: Partial<AwsClientConfig>,
   create: (config: SNSClientConfig) => SNSClient = (settings) => new SNSClient(settings),
 ): SNSClient {
   return create(clientSettings(config));

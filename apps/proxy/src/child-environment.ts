@@ -1,5 +1,5 @@
 import { DEFAULT_INHERITED_ENV_VARS } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { ChildEnvironment, Environment } from './config.js';
+import type { ChildEnvironment, Environment } from './config/index.js';
 
 /**
  * The environment a `serve` child process runs with. By default the MCP SDK's own minimal set for stdio

@@ -2,25 +2,22 @@ import { AsyncMcpError, AsyncMcpErrorCode, describeError, type Logger } from '@a
 import { createDefaultLogger } from '@asyncmcp/proxy';
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
-import { assertBackendAvailable } from './backends.js';
 import {
+  CONFIG_SETTING,
   configFilePath,
   type FlagValues,
   readConfigFile,
   resolveConfig,
   resolveDemoConfig,
   resolveServeConfig,
-  type ServeFlagValues,
-} from './config.js';
-import { ListenError, startGateway } from './gateway.js';
-import { startServe } from './serve.js';
-import {
-  CONFIG_SETTING,
   SERVE_CONFIG_SETTING,
   SERVE_SETTINGS,
   SETTINGS,
+  type ServeFlagValues,
   type SettingSpec,
-} from './settings.js';
+} from './config/index.js';
+import { ListenError, startGateway } from './gateway.js';
+import { startServe } from './serve.js';
 
 const NAME = 'asyncmcp-proxy';
 
@@ -230,7 +227,6 @@ async function runGateway(flags: FlagValues): Promise<void> {
   const path = configFilePath(flags, env);
   const file = path === undefined ? undefined : { path, contents: readConfigFile(path) };
   const config = resolveConfig({ flags, env, file });
-  assertBackendAvailable(config.backend);
   const logger = createDefaultLogger({
     level: config.logLevel,
     destination: config.stdio ? 'stderr' : 'stdout',
@@ -251,7 +247,6 @@ async function runServe(flags: ServeFlagValues): Promise<void> {
   const path = configFilePath(flags, env);
   const file = path === undefined ? undefined : { path, contents: readConfigFile(path) };
   const config = resolveServeConfig({ flags, env, file });
-  assertBackendAvailable(config.backend);
   const logger = createDefaultLogger({ level: config.logLevel, destination: 'stdout' });
   routeWarningsTo(logger);
   const signals = handleSignals(logger);
@@ -269,7 +264,6 @@ interface DemoFlags {
 async function runDemo(flags: DemoFlags): Promise<void> {
   const config = resolveDemoConfig(flags);
   const backend = config.backend;
-  assertBackendAvailable(backend);
   // stdout is for the person reading the banner; logs go to stderr.
   const logger = createDefaultLogger({ level: config.logLevel, destination: 'stderr' });
   routeWarningsTo(logger);

@@ -12,8 +12,9 @@ import {
   readConfigFile,
   resolveConfig,
   resolveDemoConfig,
-} from './config.js';
-import { SETTINGS, type SettingSpec } from './settings.js';
+  SETTINGS,
+  type SettingSpec,
+} from './config/index.js';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';
 const OTHER_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/other';

@@ -6,14 +6,14 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { createBackend } from './backends.js';
+import type { BackendName } from './config/index.js';
 import { DEMO_TOOLS, DEMO_WEBHOOK_TOOLS, startDemoHttpServer, startDemoServer } from './demo-server.js';
 import { ListenError } from './gateway.js';
-import type { AvailableBackendName } from './settings.js';
 
 export interface RunningDemo {
   readonly url: string;
   /** The transport between the gateway and the demo server. */
-  readonly backend: AvailableBackendName;
+  readonly backend: BackendName;
   /** Stops the gateway, the demo server and the emulator, in that order. */
   close(): Promise<void>;
 }
@@ -35,7 +35,7 @@ export async function startDemo(options: {
   port: number;
   logger: Logger;
   /** @default 'sqs' */
-  backend?: AvailableBackendName;
+  backend?: BackendName;
 }): Promise<RunningDemo> {
   const backendName = options.backend ?? 'sqs';
   if (backendName === 'webhook' || backendName === 'hybrid') {
@@ -178,7 +178,7 @@ async function subscribedRequestTopic(
   return requestTopicArn;
 }
 
-const DESCRIPTIONS: Record<AvailableBackendName, { title: string; backend: string }> = {
+const DESCRIPTIONS: Record<BackendName, { title: string; backend: string }> = {
   sqs: {
     title: 'an MCP server on a local SQS queue',
     backend: "sqs: the gateway sends to a request queue; answers come back on the gateway's response queue",
@@ -200,7 +200,7 @@ const DESCRIPTIONS: Record<AvailableBackendName, { title: string; backend: strin
 };
 
 /** What the demo prints for a person: which backend runs, where to point a client, and how. */
-export function demoBanner(url: string, backend: AvailableBackendName = 'sqs'): string {
+export function demoBanner(url: string, backend: BackendName = 'sqs'): string {
   const clientConfig = JSON.stringify({ mcpServers: { 'asyncmcp-demo': { type: 'http', url } } });
   const description = DESCRIPTIONS[backend];
   return [

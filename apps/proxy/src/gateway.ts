@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type BackendHttpRoute, describeError, type Logger } from '@asyncmcp/core';
 import { createLimitedHttpServer, createProxyServer, isLoopbackHost, proxyStdio } from '@asyncmcp/proxy';
 import { type BackendHandle, createBackend } from './backends.js';
-import type { GatewayConfig } from './config.js';
-import { isWebhookBackend } from './settings.js';
+import type { GatewayConfig } from './config/index.js';
 
 export interface RunningGateway {
   /** The MCP endpoint; undefined in stdio mode. */
@@ -43,27 +42,30 @@ export async function startGateway(
 /** What the start-up log says about the backend; never the signing secret. */
 function backendFields(config: GatewayConfig): Record<string, unknown> {
   const created = '(created on first session)';
-  if (isWebhookBackend(config.backend)) {
-    return {
-      serverUrl: config.serverUrl === undefined ? undefined : redactUrl(config.serverUrl),
-      webhookBaseUrl: config.webhookBaseUrl ?? '(the listening address)',
-      webhookPath: config.webhookPath,
-      signing: config.signingSecret === undefined ? 'off' : 'on',
-    };
+  const signing = config.signingSecret === undefined ? 'off' : 'on';
+  switch (config.backend) {
+    case 'webhook':
+    case 'hybrid':
+      return {
+        serverUrl: redactUrl(config.serverUrl),
+        webhookBaseUrl: config.webhookBaseUrl ?? '(the listening address)',
+        webhookPath: config.webhookPath,
+        signing,
+      };
+    case 'sns-sqs':
+      return {
+        requestTopicArn: config.requestTopicArn,
+        responseTopicArn: config.responseTopicArn ?? created,
+        responseQueueUrl: config.responseQueueUrl ?? created,
+        signing,
+      };
+    case 'sqs':
+      return {
+        requestQueueUrl: config.requestQueueUrl,
+        responseQueueUrl: config.responseQueueUrl ?? created,
+        signing,
+      };
   }
-  if (config.backend === 'sns-sqs') {
-    return {
-      requestTopicArn: config.requestTopicArn,
-      responseTopicArn: config.responseTopicArn ?? created,
-      responseQueueUrl: config.responseQueueUrl ?? created,
-      signing: config.signingSecret === undefined ? 'off' : 'on',
-    };
-  }
-  return {
-    requestQueueUrl: config.requestQueueUrl,
-    responseQueueUrl: config.responseQueueUrl ?? created,
-    signing: config.signingSecret === undefined ? 'off' : 'on',
-  };
 }
 
 /** A URL fit for logs: no credentials, no query (either may carry a secret). */

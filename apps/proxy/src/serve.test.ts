@@ -6,7 +6,7 @@ import { startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { GatewayConfigError, type ServeConfig, type ServeHttpConfig } from './config.js';
+import { GatewayConfigError, type ServeConfig, type ServeHttpConfig } from './config/index.js';
 import { ListenError } from './gateway.js';
 import { assertRunnable, startServe } from './serve.js';
 
@@ -60,29 +60,33 @@ describe.runIf(posix)('assertRunnable', () => {
 });
 
 describe('startServe', () => {
-  const config: ServeConfig = {
-    backend: 'sqs',
-    requestQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests',
-    http: undefined,
+  /** What serve's configuration holds whatever the backend. */
+  const common = {
     signingSecret: undefined,
     upstream: { kind: 'command', command: process.execPath, args: [] },
     maxSessions: 100,
     sessionIdleTimeoutMs: 1_800_000,
     requestTimeoutMs: 300_000,
     maxInFlightPerSession: 32,
+    childEnvironment: { passEnvironment: false, variables: [] },
     deadLetterQueueUrl: undefined,
     allowedResponseQueues: undefined,
     releaseUnknownSessions: 0,
-    inbox: 'create',
     aliveIntervalSeconds: 3,
     stateless: false,
     bindSessionsToSender: false,
     visibilityTimeoutSeconds: 30,
-    childEnvironment: { passEnvironment: false, variables: [] },
-    region: undefined,
-    endpointUrl: undefined,
     logLevel: 'info',
     configFile: undefined,
+  } satisfies Partial<ServeConfig>;
+  const config: ServeConfig = {
+    ...common,
+    backend: 'sqs',
+    requestQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests',
+    http: undefined,
+    inbox: 'create',
+    region: undefined,
+    endpointUrl: undefined,
   };
 
   it('refuses, before polling anything, a client with no region', async () => {
@@ -123,12 +127,11 @@ describe('startServe', () => {
   it.each([
     'webhook',
     'hybrid',
-  ] as const)('refuses the %s backend without its HTTP settings', async (backend) => {
-    const error = await startServe(
-      { ...config, backend, requestQueueUrl: undefined },
-      { logger: silentLogger },
-    ).catch((caught: unknown) => caught);
-    expect((error as GatewayConfigError).reason).toBe('missing-port');
+  ] as const)('takes no %s backend without its HTTP settings: its configuration requires them', (backend) => {
+    // The configuration refuses it with missing-port (serve-config.test.ts); the type keeps it so.
+    // @ts-expect-error serve over webhook or hybrid requires http
+    const incomplete: ServeConfig = { ...config, backend, requestQueueUrl: undefined };
+    expect(incomplete.http).toBeUndefined();
   });
 
   const http: ServeHttpConfig = {
@@ -141,10 +144,7 @@ describe('startServe', () => {
   };
 
   it('serves webhook on an HTTP endpoint of its own, at the URL it returns', async () => {
-    const served = await startServe(
-      { ...config, backend: 'webhook', requestQueueUrl: undefined, http },
-      { logger: silentLogger },
-    );
+    const served = await startServe({ ...common, backend: 'webhook', http }, { logger: silentLogger });
     try {
       expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp\/request$/);
       expect(served.sessions).toBe(0);
@@ -160,9 +160,8 @@ describe('startServe', () => {
   it('serves hybrid on its path, and refuses a port that is taken with a one-line error', async () => {
     const served = await startServe(
       {
-        ...config,
+        ...common,
         backend: 'hybrid',
-        requestQueueUrl: undefined,
         http: { ...http, path: '/custom/mcp', webhookTools: ['slow'] },
       },
       { logger: silentLogger },
@@ -171,7 +170,7 @@ describe('startServe', () => {
       expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/custom\/mcp$/);
       const port = Number(new URL(served.url!).port);
       const error = await startServe(
-        { ...config, backend: 'webhook', requestQueueUrl: undefined, http: { ...http, port } },
+        { ...common, backend: 'webhook', http: { ...http, port } },
         { logger: silentLogger },
       ).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(ListenError);
@@ -186,9 +185,8 @@ describe('startServe', () => {
   it('checks the command before listening with webhook', async () => {
     const error = await startServe(
       {
-        ...config,
+        ...common,
         backend: 'webhook',
-        requestQueueUrl: undefined,
         http,
         upstream: { kind: 'command', command: 'no-such-server-z', args: [] },
       },

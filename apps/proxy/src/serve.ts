@@ -5,20 +5,10 @@ import { createHttpUpstreamFactory, createStdioServerFactory, isLoopbackHost } f
 import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager, type SqsSessionManagerOptions } from '@asyncmcp/sqs';
 import { HybridSessionManager, WebhookSessionManager } from '@asyncmcp/webhook';
-import {
-  type AwsClientFactories,
-  assertBackendAvailable,
-  createSnsSqsClients,
-  createSqsClient,
-} from './backends.js';
+import { type AwsClientFactories, createSnsSqsClients, createSqsClient } from './backends.js';
 import { childEnvironment, childEnvironmentFields } from './child-environment.js';
-import {
-  type Environment,
-  GatewayConfigError,
-  missingRequestQueueUrlError,
-  type ServeConfig,
-  type ServeHttpConfig,
-} from './config.js';
+import { GatewayConfigError } from './config/errors.js';
+import type { Environment, ServeConfig, ServeHttpConfig, ServeQueueConfig } from './config/index.js';
 import { ListenError } from './gateway.js';
 
 /**
@@ -46,23 +36,24 @@ export interface StartServeOptions extends AwsClientFactories {
 }
 
 export async function startServe(config: ServeConfig, options: StartServeOptions): Promise<RunningServe> {
-  const { logger } = options;
   const env = options.env ?? process.env;
-  const backend = config.backend;
-  assertBackendAvailable(backend);
-  if (backend === 'webhook' || backend === 'hybrid') {
-    if (config.http === undefined) {
-      throw new GatewayConfigError('missing-port', `serve with the ${backend} backend needs --port`);
-    }
-    // A command that cannot run would otherwise fail every session, one initialize at a time.
-    if (config.upstream.kind === 'command') assertRunnable(config.upstream.command, env);
-    return startHttpServe(backend, config.http, config, upstreamFactory(config, logger, env), logger);
-  }
-  if (config.requestQueueUrl === undefined) throw missingRequestQueueUrlError(backend);
-  const requestQueueUrl = config.requestQueueUrl;
+  // A command that cannot run would otherwise fail every session, one initialize at a time.
   if (config.upstream.kind === 'command') assertRunnable(config.upstream.command, env);
-  const createServer = upstreamFactory(config, logger, env);
+  const createServer = upstreamFactory(config, options.logger, env);
+  if (config.http !== undefined) {
+    return startHttpServe(config.backend, config.http, config, createServer, options.logger);
+  }
+  return startQueueServe(config, createServer, options);
+}
 
+/** serve with sqs or sns-sqs: a session manager reading the request queue. */
+async function startQueueServe(
+  config: ServeQueueConfig,
+  createServer: ServerFactory,
+  options: StartServeOptions,
+): Promise<RunningServe> {
+  const { logger } = options;
+  const { backend, requestQueueUrl } = config;
   const managerOptions = {
     requestQueueUrl,
     createServer,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import packageJson from '../package.json' with { type: 'json' };
-import { CONFIG_SETTING, SERVE_CONFIG_SETTING, SERVE_SETTINGS, SETTINGS } from '../src/settings.js';
+import { CONFIG_SETTING, SERVE_CONFIG_SETTING, SERVE_SETTINGS, SETTINGS } from '../src/config/index.js';
 import { cleanEnv, parseLog, runCli, within } from './cli-process.js';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/mcp-requests';

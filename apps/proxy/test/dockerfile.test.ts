@@ -5,7 +5,7 @@ import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SETTINGS } from '../src/settings.js';
+import { SETTINGS } from '../src/config/index.js';
 import {
   CliProcess,
   cleanEnv,

@@ -29,3 +29,9 @@ export const SESSION_DEFAULTS = {
    */
   missingAddressGraceMs: 5_000,
 } as const;
+
+/** What a queue consumer starts from; `asyncmcp-proxy serve` reads them from here for its settings. */
+export const QUEUE_DEFAULTS = {
+  /** Visibility of a received message, extended every half of it while the message runs. */
+  visibilityTimeoutSeconds: 30,
+} as const;

@@ -1,4 +1,5 @@
 import { Backoff, type BackoffOptions, delay } from './backoff.js';
+import { QUEUE_DEFAULTS } from './defaults.js';
 import type { ReceivedAttributes } from './envelope.js';
 import { describeError } from './errors.js';
 import { KeyedSerialQueue } from './keyed-serial-queue.js';
@@ -75,7 +76,7 @@ export interface QueueConsumerOptions {
   waitTimeSeconds?: number;
   /** @default 10 */
   maxMessages?: number;
-  /** Visibility on receive; running messages are extended by this much every half of it. @default 30 */
+  /** Visibility on receive; running messages are extended by this much every half of it. @default QUEUE_DEFAULTS.visibilityTimeoutSeconds (30) */
   visibilityTimeoutSeconds?: number;
   /** Most messages that hold a slot (see `holdsSlot`) running at once. @default 100 */
   maxInFlight?: number;
@@ -195,7 +196,8 @@ export class QueueConsumer {
         messages = await source.receive({
           maxMessages: Math.min(this.#options.maxMessages ?? 10, maxReceived - this.#running.size),
           waitTimeSeconds: this.#options.waitTimeSeconds ?? 20,
-          visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds ?? 30,
+          visibilityTimeoutSeconds:
+            this.#options.visibilityTimeoutSeconds ?? QUEUE_DEFAULTS.visibilityTimeoutSeconds,
           signal,
         });
       } catch (error) {
@@ -300,7 +302,7 @@ export class QueueConsumer {
 
   /** Extends a running message's visibility every half timeout so no other consumer runs it too. */
   #heartbeat(message: QueueMessage): () => void {
-    const seconds = this.#options.visibilityTimeoutSeconds ?? 30;
+    const seconds = this.#options.visibilityTimeoutSeconds ?? QUEUE_DEFAULTS.visibilityTimeoutSeconds;
     const timer = setInterval(
       () => {
         this.#options.source.changeVisibility(message, seconds).catch((error: unknown) => {
@@ -329,7 +331,8 @@ export class QueueConsumer {
   }
 
   #deleteLingerMs(): number {
-    const visibilityMs = (this.#options.visibilityTimeoutSeconds ?? 30) * 1000;
+    const visibilityMs =
+      (this.#options.visibilityTimeoutSeconds ?? QUEUE_DEFAULTS.visibilityTimeoutSeconds) * 1000;
     return Math.max(0, Math.min(this.#options.deleteLingerMs ?? 100, visibilityMs / 4));
   }
 

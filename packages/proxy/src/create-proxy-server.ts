@@ -80,7 +80,7 @@ export interface ProxyServerOptions {
   eventStore?: { maxEvents?: number; maxBytes?: number; maxTotalBytes?: number };
   /** The HTTP server's timeouts and connection cap. @default PROXY_DEFAULTS.http */
   http?: ProxyHttpLimits;
-  /** A request the backend does not answer in this time gets a JSON-RPC error. @default 300000 (5 min) */
+  /** A request the backend does not answer in this time gets a JSON-RPC error. @default PROXY_DEFAULTS.requestTimeoutMs (300000, 5 min) */
   requestTimeoutMs?: number;
   /**
    * Time source of idle eviction and request timeouts. Tests pass a clock they move themselves
@@ -145,8 +145,8 @@ type Adoption =
  * sessions are each bridged to a transport from `backend`.
  */
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
-  const host = options.host ?? '127.0.0.1';
-  const path = options.path ?? '/mcp';
+  const host = options.host ?? PROXY_DEFAULTS.host;
+  const path = options.path ?? PROXY_DEFAULTS.path;
   if (!path.startsWith('/')) throw new ConfigurationError(`path must start with "/", got "${path}"`);
   if (options.authToken !== undefined && options.authToken.length < 8) {
     throw new ConfigurationError('authToken must be at least 8 characters');
@@ -565,7 +565,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     listen() {
       return new Promise((resolve, reject) => {
         const listening = createLimitedHttpServer(app, httpLimits);
-        listening.listen(options.port ?? 8080, host, () => {
+        listening.listen(options.port ?? PROXY_DEFAULTS.port, host, () => {
           const { port } = listening.address() as AddressInfo;
           const shownHost = host.includes(':') ? `[${host}]` : host;
           const url = `http://${shownHost}:${port}${path}`;

@@ -6,6 +6,12 @@ import { SESSION_DEFAULTS } from '@asyncmcp/core';
  * client (careless or hostile) cannot hold memory, sockets or sessions without bound.
  */
 export const PROXY_DEFAULTS = {
+  /** The interface the gateway binds: loopback, so nothing is exposed by accident. */
+  host: '127.0.0.1',
+  /** The HTTP port (0 picks a free one). */
+  port: 8080,
+  /** The MCP endpoint's path. */
+  path: '/mcp',
   maxSessions: SESSION_DEFAULTS.maxSessions,
   sessionIdleTimeoutMs: SESSION_DEFAULTS.sessionIdleTimeoutMs,
   /** Most requests one gateway session may have waiting for the backend at once. */
@@ -15,6 +21,8 @@ export const PROXY_DEFAULTS = {
    * using the gateway how much (sessions, methods, errors), which is the token holders' business.
    */
   publicMetrics: false,
+  /** A request the backend (or an upstream server) does not answer in this time gets a JSON-RPC error. */
+  requestTimeoutMs: 300_000,
   /**
    * How long a request for a session another instance opened waits for the servers to say whether they
    * hold it (one `ping`) before it gets 503; no longer than the request timeout.
@@ -39,4 +47,12 @@ export const PROXY_DEFAULTS = {
     /** Most open connections; more are closed at once. Each session holds one or two (POST, GET stream). */
     maxConnections: 2_048,
   },
+} as const;
+
+/**
+ * What a server put on a transport through child processes or an upstream (`asyncmcp-proxy serve`)
+ * starts from: fewer sessions than a gateway, since each one is a process or an upstream session.
+ */
+export const SERVE_DEFAULTS = {
+  maxSessions: 100,
 } as const;

@@ -6,7 +6,7 @@ import { SessionBridge } from './session-bridge.js';
 
 export interface ProxyStdioOptions {
   backend: Backend;
-  /** @default 300000 */
+  /** @default PROXY_DEFAULTS.requestTimeoutMs (300000) */
   requestTimeoutMs?: number;
   /** @default JSON lines on stderr (stdout carries the protocol) */
   logger?: Logger;

@@ -19,6 +19,7 @@ import {
   type Transport,
   unrefTimer,
 } from '@asyncmcp/core';
+import { PROXY_DEFAULTS } from './proxy-defaults.js';
 
 /** What the bridge reports as it works, for metrics. */
 export interface BridgeObserver {
@@ -42,7 +43,7 @@ export interface SessionBridgeOptions {
   front: Transport;
   /** The backend transport for this session. */
   back: Transport;
-  /** A request the backend does not answer in time gets a JSON-RPC error. @default 300000 */
+  /** A request the backend does not answer in time gets a JSON-RPC error. @default PROXY_DEFAULTS.requestTimeoutMs (300000) */
   requestTimeoutMs?: number;
   /**
    * Most requests of this session waiting for the backend at once; a request beyond it gets a JSON-RPC
@@ -105,7 +106,7 @@ export class SessionBridge {
     this.#back = options.back;
     this.#logger = options.logger ?? silentLogger;
     this.#observer = options.observer ?? {};
-    this.#timeoutMs = options.requestTimeoutMs ?? 300_000;
+    this.#timeoutMs = options.requestTimeoutMs ?? PROXY_DEFAULTS.requestTimeoutMs;
     this.#maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
     this.#clock = options.clock ?? systemClock;
     this.#onclose = options.onclose;

@@ -12,7 +12,7 @@ import { SessionBridge } from './session-bridge.js';
 import { forgetExited, reapOnExit } from './stdio-reaper.js';
 
 export interface UpstreamServerOptions {
-  /** A request the upstream does not answer in this time gets a JSON-RPC error. @default 300000 */
+  /** A request the upstream does not answer in this time gets a JSON-RPC error. @default PROXY_DEFAULTS.requestTimeoutMs (300000) */
   requestTimeoutMs?: number;
   logger?: Logger;
 }

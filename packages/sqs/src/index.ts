@@ -29,6 +29,7 @@ export {
   SqsClientTransport,
   type SqsClientTransportOptions,
 } from './sqs-client-transport.js';
+export { SQS_WORKER_DEFAULTS } from './sqs-defaults.js';
 export {
   type AwsFailureKind,
   classifyAwsError,

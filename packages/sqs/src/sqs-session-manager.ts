@@ -51,6 +51,7 @@ import {
 } from './response-destinations.js';
 import { SenderBinding } from './sender-binding.js';
 import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
+import { SQS_WORKER_DEFAULTS } from './sqs-defaults.js';
 import { isFifoQueue, SqsSender } from './sqs-queue.js';
 import { readableQueue, type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';
 import { WorkerInbox, type WorkerInboxOption } from './worker-inbox.js';
@@ -408,7 +409,7 @@ export class SqsSessionManager implements SessionManager {
   }
 
   get #aliveIntervalSeconds(): number {
-    return this.#options.aliveIntervalSeconds ?? 3;
+    return this.#options.aliveIntervalSeconds ?? SQS_WORKER_DEFAULTS.aliveIntervalSeconds;
   }
 
   /**
@@ -483,7 +484,7 @@ export class SqsSessionManager implements SessionManager {
     // A gateway instance asking after a session another opened (PROTOCOL.md §7b) does not know which
     // worker holds it: the others hand its question on, more often than other requests.
     const adoption = adoptionPingIn(unwrapped.body);
-    const releases = this.#options.releaseUnknownSessions ?? 0;
+    const releases = this.#options.releaseUnknownSessions ?? SQS_WORKER_DEFAULTS.releaseUnknownSessions;
     const bound = adoption ? Math.max(releases, SESSION_DEFAULTS.adoptionHandBacks) : releases;
     // Only the request queue has other readers; nobody else would take a message from the inbox.
     const mayHandBack = from === 'shared' && (message.receiveCount ?? 1) <= bound;

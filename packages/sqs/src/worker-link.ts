@@ -17,6 +17,7 @@ import {
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type DestinationScope, queueRefusal } from './response-destinations.js';
 import type { OutboundMessage } from './sqs-channels.js';
+import { SQS_WORKER_DEFAULTS } from './sqs-defaults.js';
 import { classifySqsError } from './sqs-errors.js';
 import { SqsSender } from './sqs-queue.js';
 
@@ -171,7 +172,11 @@ export class WorkerLink {
   }
 
   get #lostAfterMs(): number {
-    return (this.#hint?.aliveIntervalSeconds ?? 3) * 1000 * LOST_AFTER_INTERVALS;
+    return (
+      (this.#hint?.aliveIntervalSeconds ?? SQS_WORKER_DEFAULTS.aliveIntervalSeconds) *
+      1000 *
+      LOST_AFTER_INTERVALS
+    );
   }
 
   #arm(): void {

@@ -30,6 +30,7 @@ import {
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { EndpointListener } from './endpoint-listener.js';
 import { type HybridContext, HybridSession } from './hybrid-session.js';
+import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
 import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
 import { WebhookHeader } from './webhook-headers.js';
 import {
@@ -134,7 +135,7 @@ export class HybridSessionManager implements SessionManager {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#endpoint = new EndpointListener(
-      options.path ?? '/mcp',
+      options.path ?? WEBHOOK_DEFAULTS.hybridEndpointPath,
       (req, res) => this.handleRequest(req, res),
       this.#logger,
     );

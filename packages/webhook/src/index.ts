@@ -32,6 +32,7 @@ export {
   type WebhookClientTransportOptions,
   type WebhookListenOptions,
 } from './webhook-client-transport.js';
+export { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
 export {
   WebhookDeliveryError,
   type WebhookDeliveryOptions,

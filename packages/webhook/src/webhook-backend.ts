@@ -20,6 +20,7 @@ import type { StreamableHTTPReconnectionOptions } from '@modelcontextprotocol/sd
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { StreamableHttpWebhookClientTransport } from './hybrid-client-transport.js';
 import { type ClientTransportHooks, WebhookClientTransport } from './webhook-client-transport.js';
+import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
 import { WebhookHeader } from './webhook-headers.js';
 import { type NodeRequestHandler, redactUrl, requestPath, sendJson } from './webhook-http.js';
 import type { WebhookSecret } from './webhook-signing.js';
@@ -225,7 +226,7 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     } catch {
       throw new ConfigurationError(`${name}Backend needs a valid serverUrl and webhookBaseUrl`);
     }
-    const path = `/${(options.webhookPath ?? '/webhooks').replace(/^\/+|\/+$/g, '')}`;
+    const path = `/${(options.webhookPath ?? WEBHOOK_DEFAULTS.webhookPath).replace(/^\/+|\/+$/g, '')}`;
     if (path === '/' || /[?#]/.test(path)) {
       throw new ConfigurationError(`webhookPath must be a path below the root, got "${options.webhookPath}"`);
     }

@@ -7,6 +7,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeError, type Logger } from '@asyncmcp/core';
+import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
 
 /**
  * A plain Node request handler. It fits `http.createServer(handler)` and is usable as Express middleware
@@ -127,7 +128,7 @@ export async function startHttpServer(
       else res.end();
     });
   });
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? WEBHOOK_DEFAULTS.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => {

@@ -29,6 +29,7 @@ import {
   silentLogger,
 } from '@asyncmcp/core';
 import { EndpointListener } from './endpoint-listener.js';
+import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
 import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
 import { attributesFromHeaders, serverMessageHeaders, WebhookHeader } from './webhook-headers.js';
 import {
@@ -121,7 +122,7 @@ export class WebhookSessionManager implements SessionManager {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#endpoint = new EndpointListener(
-      options.path ?? '/mcp/request',
+      options.path ?? WEBHOOK_DEFAULTS.webhookEndpointPath,
       (req, res) => this.handleRequest(req, res),
       this.#logger,
     );

@@ -1,0 +1,14 @@
+/**
+ * What the webhook session managers and backends start from when their options leave these out; each
+ * option documents its value with `@default`, and `asyncmcp-proxy` reads them from here for its settings.
+ */
+export const WEBHOOK_DEFAULTS = {
+  /** The interface `listen()` binds: loopback, so nothing is exposed by accident. */
+  host: '127.0.0.1',
+  /** The webhook server's endpoint (`WebhookSessionManager`). */
+  webhookEndpointPath: '/mcp/request',
+  /** The hybrid's Streamable HTTP endpoint (`HybridSessionManager`). */
+  hybridEndpointPath: '/mcp',
+  /** Where a gateway backend receives webhooks, one path below it per session. */
+  webhookPath: '/webhooks',
+} as const;
