@@ -34,6 +34,7 @@ import {
 } from './jsonrpc-errors.js';
 import { type Logger, sessionLogId, silentLogger } from './logger.js';
 import { ReachedAddresses, retryWhileMissing } from './missing-address-grace.js';
+import { cancelledRequestId, requestIdKey } from './request-ids.js';
 import { isSessionListeningNotification, isTerminateSessionNotification } from './session-control.js';
 import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
 import { SessionRegistry, snapshotSessions } from './session-registry.js';
@@ -474,7 +475,7 @@ export class SessionDispatcher<A> {
     if (own.address !== undefined) session.lastRequestAddress = own.address;
     const key = dedupeKey(session.sessionId, message.id);
     const limit = this.#options.maxInFlightPerSession ?? SESSION_DEFAULTS.maxInFlightPerSession;
-    if (session.pending.size >= limit && !session.pending.has(idKey(message.id))) {
+    if (session.pending.size >= limit && !session.pending.has(requestIdKey(message.id))) {
       return this.#reject(
         'session-busy',
         sessionBusyError(limit, message.id),
@@ -489,7 +490,7 @@ export class SessionDispatcher<A> {
         { sessionId: sessionLogId(session.sessionId), requestId: message.id, state },
         'redelivered request skipped',
       );
-      const pending = session.pending.get(idKey(message.id));
+      const pending = session.pending.get(requestIdKey(message.id));
       return {
         ...base,
         settled: pending ? pending.settled.then(() => 'duplicate' as const) : Promise.resolve('duplicate'),
@@ -499,7 +500,7 @@ export class SessionDispatcher<A> {
     const settled = new Promise<Settlement>((resolve) => {
       settle = resolve;
     });
-    session.pending.set(idKey(message.id), {
+    session.pending.set(requestIdKey(message.id), {
       settle,
       settled,
       dedupeKey: key,
@@ -522,11 +523,11 @@ export class SessionDispatcher<A> {
     const version = protocolVersionOf(message);
     if (version !== undefined) session.protocolVersion = version;
     const answeredId = isAnswer(message) ? message.id : undefined;
-    const pending = answeredId === undefined ? undefined : session.pending.get(idKey(answeredId));
+    const pending = answeredId === undefined ? undefined : session.pending.get(requestIdKey(answeredId));
     const related =
       options?.relatedRequestId === undefined
         ? undefined
-        : session.pending.get(idKey(options.relatedRequestId));
+        : session.pending.get(requestIdKey(options.relatedRequestId));
     const target: SendTarget<A> = {
       sessionId: session.sessionId,
       // An answer, and what the server sends while working on a request, go where that request asked.
@@ -613,9 +614,9 @@ export class SessionDispatcher<A> {
 
   /** Ends a pending request; false when it was not pending. */
   #finish(session: DispatcherSession<A>, requestId: RequestId, settlement: Settlement): boolean {
-    const pending = session.pending.get(idKey(requestId));
+    const pending = session.pending.get(requestIdKey(requestId));
     if (!pending) return false;
-    session.pending.delete(idKey(requestId));
+    session.pending.delete(requestIdKey(requestId));
     if (settlement === 'failed') this.#dedupe.release(pending.dedupeKey);
     else this.#dedupe.complete(pending.dedupeKey);
     pending.settle(settlement);
@@ -778,21 +779,10 @@ class DispatcherSession<A> implements Transport {
   }
 }
 
-function idKey(id: RequestId): string {
-  return `${typeof id}:${id}`;
-}
-
 /** Too large, or refused by the channel for good (a retryable failure is retried instead). */
 function isUndeliverable(error: unknown): boolean {
   if (!AsyncMcpError.isInstance(error)) return false;
   return error.code === AsyncMcpErrorCode.MessageTooLarge || !error.isRetryable;
-}
-
-/** The id a `notifications/cancelled` names, if `message` is one. */
-function cancelledRequestId(message: JSONRPCMessage): RequestId | undefined {
-  if (!('method' in message) || message.method !== 'notifications/cancelled') return undefined;
-  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
-  return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
 }
 
 /** `addressOf`, with a refused destination reported instead of thrown. */

@@ -15,7 +15,8 @@ import { describeError } from './errors.js';
 import { JsonRpcErrorCode, jsonRpcError } from './jsonrpc-errors.js';
 import { type Logger, sessionLogId } from './logger.js';
 import type { PooledServer } from './pooled-server.js';
-import { cancelledRequestId, type RunningRequest, RunningRequests } from './running-requests.js';
+import { cancelledRequestId } from './request-ids.js';
+import { type RunningRequest, RunningRequests } from './running-requests.js';
 import type { SendTarget, Settlement } from './session-dispatcher.js';
 
 export interface StatelessRunnerStats {

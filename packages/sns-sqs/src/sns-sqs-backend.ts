@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import {
   type BackendFleet,
   type BackendTransportContext,
-  type BackoffOptions,
   ConfigurationError,
   describeError,
   generateSessionId,
   type Logger,
   MetaKey,
+  pickQueuePolling,
+  type QueuePollingOptions,
   silentLogger,
   type Transport,
 } from '@asyncmcp/core';
@@ -41,7 +42,10 @@ import { toSnsDeliveryError } from './sns-errors.js';
 import { SnsPublisher } from './sns-publisher.js';
 import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
-export interface SnsSqsBackendOptions extends SubscriptionConfirmationOptions, SqsSigningOptions {
+export interface SnsSqsBackendOptions
+  extends SubscriptionConfirmationOptions,
+    SqsSigningOptions,
+    QueuePollingOptions {
   /** Publishes to the request topic; creates and removes the response topic when it makes one. */
   snsClient: SNSClient;
   /** Reads the response queue; creates and removes it when it makes one. */
@@ -73,18 +77,10 @@ export interface SnsSqsBackendOptions extends SubscriptionConfirmationOptions, S
   rawMessageDelivery?: boolean;
   /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */
   clientId?: string;
-  /** @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** @default 30 */
-  visibilityTimeoutSeconds?: number;
   /** Extra attributes on every message; at most 3 (1 with `signingSecret`). */
   messageAttributes?: Record<string, string>;
   /** Size limit checked before publishing. @default 262144 (SNS) */
   maxMessageBytes?: number;
-  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
-  receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }
 
@@ -117,11 +113,8 @@ export function snsSqsBackend(options: SnsSqsBackendOptions): SnsSqsBackend {
     sqsClient: options.sqsClient,
     channel,
     clientId: options.clientId,
-    waitTimeSeconds: options.waitTimeSeconds,
-    maxMessages: options.maxMessages,
-    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    ...pickQueuePolling(options),
     messageAttributes: options.messageAttributes,
-    receiveErrorBackoff: options.receiveErrorBackoff,
     signingSecret: options.signingSecret,
     signatureToleranceSeconds: options.signatureToleranceSeconds,
     onControlMessage: subscriptionConfirmer(options.snsClient, options, logger),

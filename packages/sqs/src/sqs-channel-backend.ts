@@ -6,7 +6,6 @@ import {
   type BackendMessageExtra,
   type BackendSessionTransport,
   type BackendTransportContext,
-  type BackoffOptions,
   ClientSessionState,
   ConfigurationError,
   type Disposition,
@@ -21,8 +20,10 @@ import {
   type JSONRPCNotification,
   type Logger,
   type MessageSigning,
+  pickQueuePolling,
   QueueConsumer,
   type QueueMessage,
+  type QueuePollingOptions,
   RequestCorrelator,
   type RequestId,
   readWorkerHint,
@@ -55,7 +56,7 @@ import { WorkerLink } from './worker-link.js';
  * With `signingSecret`, what the channel sends must be signed too: give the channel a sender or publisher
  * with the same secret (`sqsBackend` and `snsSqsBackend` do).
  */
-export interface SqsChannelBackendOptions<N extends string> extends SqsSigningOptions {
+export interface SqsChannelBackendOptions<N extends string> extends SqsSigningOptions, QueuePollingOptions {
   /** The backend's name in logs and metrics, e.g. `sns-sqs`. */
   name: N;
   /** Reads the response queue the channel opens. */
@@ -64,16 +65,8 @@ export interface SqsChannelBackendOptions<N extends string> extends SqsSigningOp
   channel: SqsBackendChannel;
   /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */
   clientId?: string;
-  /** @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** @default 30 */
-  visibilityTimeoutSeconds?: number;
   /** Extra attributes on every message; at most 3 (1 with `signingSecret`). */
   messageAttributes?: Record<string, string>;
-  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
-  receiveErrorBackoff?: BackoffOptions;
   /** What to do with SNS control messages on the response queue. @default log and delete them */
   onControlMessage?: SqsControlMessageHandler;
   logger?: Logger;
@@ -209,10 +202,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
         const unwrapped = this.#unwrap(message);
         return unwrapped.kind === 'message' ? unwrapped.attributes[Attribute.SessionId] : undefined;
       },
-      waitTimeSeconds: this.#options.waitTimeSeconds,
-      maxMessages: this.#options.maxMessages,
-      visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds,
-      errorBackoff: this.#options.receiveErrorBackoff,
+      ...pickQueuePolling(this.#options),
       logger: this.#logger,
     });
     this.#consumer.start();

@@ -1,5 +1,4 @@
 import {
-  type BackoffOptions,
   ClientSessionState,
   ConfigurationError,
   type Disposition,
@@ -9,8 +8,10 @@ import {
   type Logger,
   type MessageSigning,
   MetaKey,
+  pickQueuePolling,
   QueueConsumer,
   type QueueMessage,
+  type QueuePollingOptions,
   SessionLostError,
   sessionLogId,
   sessionLostError,
@@ -34,7 +35,7 @@ import {
 } from './sqs-signing.js';
 import { WorkerLink } from './worker-link.js';
 
-export interface SqsClientTransportOptions extends SqsSigningOptions {
+export interface SqsClientTransportOptions extends SqsSigningOptions, QueuePollingOptions {
   sqsClient: SQSClient;
   /** The server's request queue; every client sends there. */
   requestQueueUrl: string;
@@ -42,12 +43,6 @@ export interface SqsClientTransportOptions extends SqsSigningOptions {
   responseQueueUrl: string;
   /** Sent as `ClientId`. @default a random UUID */
   clientId?: string;
-  /** Long-poll wait. @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** @default 30 */
-  visibilityTimeoutSeconds?: number;
   /**
    * Extra attributes on every message; at most 3 (1 with `signingSecret`), and no protocol attribute
    * names.
@@ -55,8 +50,6 @@ export interface SqsClientTransportOptions extends SqsSigningOptions {
   messageAttributes?: Record<string, string>;
   /** Size limit checked before sending. @default the request queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
-  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
-  receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }
 
@@ -164,10 +157,7 @@ export class SqsClientTransport implements Transport {
       }),
       handle: async (message) => ({ settled: Promise.resolve(this.#receive(message)) }),
       orderingKey: () => 'client',
-      waitTimeSeconds: this.#options.waitTimeSeconds,
-      maxMessages: this.#options.maxMessages,
-      visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds,
-      errorBackoff: this.#options.receiveErrorBackoff,
+      ...pickQueuePolling(this.#options),
       logger: this.#logger,
     });
     this.#consumer.start();

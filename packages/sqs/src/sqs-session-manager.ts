@@ -1,7 +1,6 @@
 import {
   Attribute,
   adoptionPingIn,
-  type BackoffOptions,
   buildServerAttributes,
   ConfigurationError,
   DestinationRefusedError,
@@ -19,10 +18,13 @@ import {
   type Logger,
   type MessageSigning,
   MetaKey,
+  pickQueuePolling,
   QueueConsumer,
   type QueueMessage,
+  type QueuePollingOptions,
   type RequestId,
   readMeta,
+  requestIdKey,
   SESSION_DEFAULTS,
   type SendTarget,
   type ServerFactory,
@@ -55,18 +57,12 @@ import { isFifoQueue, SqsSender } from './sqs-queue.js';
 import { readableQueue, type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';
 import { WorkerInbox, type WorkerInboxOption } from './worker-inbox.js';
 
-export interface SqsSessionManagerOptions extends SqsSigningOptions {
+export interface SqsSessionManagerOptions extends SqsSigningOptions, QueuePollingOptions {
   sqsClient: SQSClient;
   /** The queue every client sends to. */
   requestQueueUrl: string;
   /** Makes the MCP server of each new session (`() => new McpServer(...)` with its tools registered). */
   createServer: ServerFactory;
-  /** Long-poll wait. @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** Visibility of a received request; extended every half of it while the request runs. @default 30 */
-  visibilityTimeoutSeconds?: number;
   /**
    * Messages that cannot be parsed, messages naming a response destination this manager refuses, and
    * with `signingSecret` messages refused for their signature, go
@@ -164,8 +160,6 @@ export interface SqsSessionManagerOptions extends SqsSigningOptions {
    * @default log and delete them
    */
   onControlMessage?: SqsControlMessageHandler;
-  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
-  receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
   onsessioninitialized?: (sessionId: string) => void;
   onsessionclosed?: (sessionId: string) => void;
@@ -335,11 +329,8 @@ export class SqsSessionManager implements SessionManager {
         const unwrapped = this.#unwrap(message);
         return unwrapped.kind === 'message' && unwrapped.attributes[Attribute.RequestId] !== undefined;
       },
-      waitTimeSeconds: options.waitTimeSeconds,
-      maxMessages: options.maxMessages,
-      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      ...pickQueuePolling(options),
       maxInFlight: options.maxInFlight,
-      errorBackoff: options.receiveErrorBackoff,
       logger: this.#logger,
     });
   }
@@ -605,5 +596,5 @@ function sqsReplyChannel(
 }
 
 function answerKey(sessionId: string, id: RequestId): string {
-  return `${sessionId}\0${typeof id}:${id}`;
+  return `${sessionId}\0${requestIdKey(id)}`;
 }
