@@ -5,6 +5,8 @@ export * from './codec.js';
 export type * from './contracts.js';
 export * from './dedupe-window.js';
 export * from './defaults.js';
+export type * from './dispatch-contract.js';
+export { readAddress, refusedDestination } from './dispatch-rejections.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './fleet-session-ids.js';

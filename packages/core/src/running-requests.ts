@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { dedupeKey } from './dedupe-window.js';
+import type { Settlement } from './dispatch-contract.js';
 import type { PooledServer } from './pooled-server.js';
-import type { Settlement } from './session-dispatcher.js';
 
 /** A client request forwarded to a pooled server, until it settles. */
 export interface RunningRequest<A> {

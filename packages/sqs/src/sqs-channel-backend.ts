@@ -35,12 +35,11 @@ import {
   TransportStateError,
   terminateSessionNotification,
   toError,
-  type UnwrappedBody,
-  unwrapSnsEnvelope,
 } from '@asyncmcp/core';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
 import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
+import { SnsEnvelopeUnwrapper } from './sns-envelope.js';
 import type { SqsBackendChannel, SqsControlMessageHandler } from './sqs-channels.js';
 import { toSqsDeliveryError } from './sqs-errors.js';
 import { SqsSender } from './sqs-queue.js';
@@ -128,7 +127,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   readonly #sessions = new Map<string, ChannelBackendSession>();
   readonly #byProposedId = new Map<string, ChannelBackendSession>();
   readonly #byServerSessionId = new Map<string, ChannelBackendSession>();
-  readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
+  readonly #envelopes = new SnsEnvelopeUnwrapper();
   #responseQueueUrl: string | undefined;
   /** Where a worker's inbox may be: the response queue's endpoint and account. */
   #scope: DestinationScope | undefined;
@@ -199,7 +198,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
       source: this.#responseQueue,
       handle: async (message) => ({ settled: Promise.resolve(this.#route(message)) }),
       orderingKey: (message) => {
-        const unwrapped = this.#unwrap(message);
+        const unwrapped = this.#envelopes.unwrap(message);
         return unwrapped.kind === 'message' ? unwrapped.attributes[Attribute.SessionId] : undefined;
       },
       ...pickQueuePolling(this.#options),
@@ -332,15 +331,6 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     this.#correlator.forgetSession(session.key);
   }
 
-  #unwrap(message: QueueMessage): UnwrappedBody {
-    let unwrapped = this.#unwrapped.get(message);
-    if (!unwrapped) {
-      unwrapped = unwrapSnsEnvelope(message.body, message.attributes);
-      this.#unwrapped.set(message, unwrapped);
-    }
-    return unwrapped;
-  }
-
   /**
    * Whether an answer under `sessionId` may be for a request of `session`: once the server named the
    * session, only under that id; before (the answer to its `initialize`), under any valid id, as a server
@@ -369,7 +359,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
 
   /** Routes one message from the response queue: by correlated request id first, then by session id. */
   #route(queued: QueueMessage): Disposition | Promise<Disposition> {
-    const unwrapped = this.#unwrap(queued);
+    const unwrapped = this.#envelopes.unwrap(queued);
     if (unwrapped.kind !== 'message') {
       if (this.#options.onControlMessage) return this.#options.onControlMessage(unwrapped, queued);
       this.#logger.info(

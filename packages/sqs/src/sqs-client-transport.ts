@@ -20,11 +20,11 @@ import {
   TransportStateError,
   terminateSessionNotification,
   toError,
-  unwrapSnsEnvelope,
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
+import { unwrapSnsEnvelope } from './sns-envelope.js';
 import type { SqsControlMessageHandler, SqsRequestChannel } from './sqs-channels.js';
 import { SqsSender } from './sqs-queue.js';
 import {

@@ -36,9 +36,7 @@ import {
   sessionEndedNotification,
   silentLogger,
   systemClock,
-  type UnwrappedBody,
   unrefTimer,
-  unwrapSnsEnvelope,
   WORKER_META_KEY,
   type WorkerHint,
   withResultMeta,
@@ -52,6 +50,7 @@ import {
   queueRefusal,
 } from './response-destinations.js';
 import { SenderBinding } from './sender-binding.js';
+import { SnsEnvelopeUnwrapper } from './sns-envelope.js';
 import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
 import { isFifoQueue, SqsSender } from './sqs-queue.js';
 import { readableQueue, type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';
@@ -195,7 +194,7 @@ export class SqsSessionManager implements SessionManager {
   readonly #hintFor = new Set<string>();
   #aliveTimer: (() => void) | undefined;
   /** Each received message unwrapped once, for both its ordering key and its handling. */
-  readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
+  readonly #envelopes = new SnsEnvelopeUnwrapper();
   readonly #signing: MessageSigning | undefined;
   readonly #senders: SenderBinding | undefined;
   readonly stats = {
@@ -319,14 +318,14 @@ export class SqsSessionManager implements SessionManager {
       // One session's messages are handed over in arrival order; sessions do not wait on each other.
       // The attributes may be inside an SNS envelope, so the key is read from the unwrapped message.
       orderingKey: (message) => {
-        const unwrapped = this.#unwrap(message);
+        const unwrapped = this.#envelopes.unwrap(message);
         if (unwrapped.kind !== 'message') return undefined;
         return unwrapped.attributes[Attribute.SessionId] ?? unwrapped.attributes[Attribute.ClientId];
       },
       // Only requests hold an in-flight slot: notifications and answers settle at once, so a
       // cancellation is read even when every slot is taken by the requests it cancels.
       holdsSlot: (message) => {
-        const unwrapped = this.#unwrap(message);
+        const unwrapped = this.#envelopes.unwrap(message);
         return unwrapped.kind === 'message' && unwrapped.attributes[Attribute.RequestId] !== undefined;
       },
       ...pickQueuePolling(options),
@@ -448,17 +447,8 @@ export class SqsSessionManager implements SessionManager {
     await this.#inbox?.close();
   }
 
-  #unwrap(message: QueueMessage): UnwrappedBody {
-    let unwrapped = this.#unwrapped.get(message);
-    if (!unwrapped) {
-      unwrapped = unwrapSnsEnvelope(message.body, message.attributes);
-      this.#unwrapped.set(message, unwrapped);
-    }
-    return unwrapped;
-  }
-
   async #handle(message: QueueMessage, from: 'shared' | 'inbox'): Promise<{ settled: Promise<Disposition> }> {
-    const unwrapped = this.#unwrap(message);
+    const unwrapped = this.#envelopes.unwrap(message);
     if (unwrapped.kind !== 'message') {
       if (this.#options.onControlMessage)
         return { settled: this.#options.onControlMessage(unwrapped, message) };
