@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   Attribute,
-  type Backend,
   type BackendFleet,
-  type BackendMessageExtra,
-  type BackendSessionTransport,
   type BackendTransportContext,
   ClientSessionState,
   ConfigurationError,
@@ -23,80 +20,32 @@ import {
   pickQueuePolling,
   QueueConsumer,
   type QueueMessage,
-  type QueuePollingOptions,
   RequestCorrelator,
   type RequestId,
   readWorkerHint,
-  sessionListeningNotification,
   sessionLogId,
   sessionLostError,
   silentLogger,
   type Transport,
   TransportStateError,
-  terminateSessionNotification,
-  toError,
 } from '@asyncmcp/core';
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { ChannelBackendSession, type SessionChannel } from './channel-backend-session.js';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
 import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
 import { SnsEnvelopeUnwrapper } from './sns-envelope.js';
-import type { SqsBackendChannel, SqsControlMessageHandler } from './sqs-channels.js';
+import type {
+  SqsBackendStats,
+  SqsChannelBackend,
+  SqsChannelBackendOptions,
+} from './sqs-channel-backend-options.js';
+import type { SqsBackendChannel } from './sqs-channels.js';
 import { toSqsDeliveryError } from './sqs-errors.js';
 import { SqsSender } from './sqs-queue.js';
-import {
-  readableQueue,
-  type SqsSigningOptions,
-  sqsMessageSigning,
-  validateSignedCustomAttributes,
-} from './sqs-signing.js';
+import { readableQueue, sqsMessageSigning, validateSignedCustomAttributes } from './sqs-signing.js';
 import { WorkerLink } from './worker-link.js';
 
-/**
- * With `signingSecret`, what the channel sends must be signed too: give the channel a sender or publisher
- * with the same secret (`sqsBackend` and `snsSqsBackend` do).
- */
-export interface SqsChannelBackendOptions<N extends string> extends SqsSigningOptions, QueuePollingOptions {
-  /** The backend's name in logs and metrics, e.g. `sns-sqs`. */
-  name: N;
-  /** Reads the response queue the channel opens. */
-  sqsClient: SQSClient;
-  /** How requests reach the servers and where their answers come back. */
-  channel: SqsBackendChannel;
-  /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */
-  clientId?: string;
-  /** Extra attributes on every message; at most 3 (1 with `signingSecret`). */
-  messageAttributes?: Record<string, string>;
-  /** What to do with SNS control messages on the response queue. @default log and delete them */
-  onControlMessage?: SqsControlMessageHandler;
-  logger?: Logger;
-}
-
-export type SqsBackendStats = {
-  /** Answers and server messages delivered to a gateway session. */
-  routed: number;
-  /** Messages that matched no live session (late, duplicate, after close): dropped with a log line. */
-  unroutable: number;
-  /** Messages on the response queue that were not JSON-RPC. */
-  invalid: number;
-  /** With `signingSecret`: messages on the response queue refused for their signature (deleted unread). */
-  refused: number;
-  /**
-   * Answers dropped because no request of this gateway has their id, or because they came under another
-   * session's id than the one asked: forged, late or duplicate. Never delivered to a client.
-   */
-  unmatched: number;
-};
-
-export interface SqsChannelBackend<N extends string = string> extends Backend {
-  readonly name: N;
-  /** The response queue in use, once started. */
-  readonly responseQueueUrl: string | undefined;
-  readonly stats: SqsBackendStats;
-  /** Opens the channel (making what is missing) and starts polling. `createTransport` calls this. */
-  start(): Promise<void>;
-  /** Resolves when the servers' channel can be reached and the response queue is being read. */
-  checkReady(): Promise<void>;
-}
+export type { SqsBackendStats, SqsChannelBackend, SqsChannelBackendOptions };
 
 /**
  * A gateway backend that reads every session's answers from ONE SQS queue and sends through a channel
@@ -111,7 +60,7 @@ export function sqsChannelBackend<N extends string>(
   return new SqsChannelBackendImpl(options);
 }
 
-class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
+class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, SessionChannel {
   readonly specificationVersion = 'v1' as const;
   readonly name: N;
   readonly stats: SqsBackendStats = { routed: 0, unroutable: 0, invalid: 0, refused: 0, unmatched: 0 };
@@ -447,74 +396,4 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
 
 function isProgressNotification(message: JSONRPCMessage): message is JSONRPCNotification {
   return 'method' in message && !('id' in message) && message.method === 'notifications/progress';
-}
-
-/** One gateway session's transport: sends through the backend, receives what the backend routes to it. */
-class ChannelBackendSession implements BackendSessionTransport {
-  readonly state: ClientSessionState;
-  link!: WorkerLink;
-  #closed = false;
-  #endAtServer = true;
-  onmessage?: Transport['onmessage'];
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-
-  constructor(
-    private readonly backend: SqsChannelBackendImpl<string>,
-    readonly context: BackendTransportContext,
-    readonly proposedSessionId: string,
-    stateOptions: ConstructorParameters<typeof ClientSessionState>[0],
-  ) {
-    this.state = new ClientSessionState(stateOptions);
-  }
-
-  get key(): string {
-    return this.context.sessionKey;
-  }
-
-  get sessionId(): string | undefined {
-    return this.state.sessionId;
-  }
-
-  setProtocolVersion(version: string): void {
-    this.state.protocolVersion = version;
-  }
-
-  async start(): Promise<void> {}
-
-  async send(message: JSONRPCMessage): Promise<void> {
-    if (this.#closed) throw new TransportStateError('closed');
-    await this.backend.sendFor(this, message);
-  }
-
-  deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
-    if (this.#closed) return;
-    try {
-      this.onmessage?.(message, extra);
-    } catch (error) {
-      this.onerror?.(toError(error));
-    }
-  }
-
-  keepServerSession(): void {
-    this.#endAtServer = false;
-  }
-
-  async listenHere(): Promise<void> {
-    if (this.#closed || this.state.sessionId === undefined) return;
-    await this.backend.sendFor(this, sessionListeningNotification(this.backend.answerMeta));
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    // The gateway session ended (DELETE, eviction, shutdown): end the server's session too, best effort,
-    // unless other instances of the fleet may still serve it.
-    if (this.#endAtServer && this.state.sessionId !== undefined && this.link.lostReason === undefined) {
-      await this.backend.sendFor(this, terminateSessionNotification()).catch(() => undefined);
-    }
-    this.#closed = true;
-    this.link.close();
-    this.backend.forget(this);
-    this.onclose?.();
-  }
 }

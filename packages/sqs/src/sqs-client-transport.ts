@@ -7,7 +7,6 @@ import {
   isInitializeResult,
   type Logger,
   type MessageSigning,
-  MetaKey,
   pickQueuePolling,
   QueueConsumer,
   type QueueMessage,
@@ -26,6 +25,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
 import { unwrapSnsEnvelope } from './sns-envelope.js';
 import type { SqsControlMessageHandler, SqsRequestChannel } from './sqs-channels.js';
+import { sqsRequestChannel } from './sqs-default-channels.js';
 import { SqsSender } from './sqs-queue.js';
 import {
   readableQueue,
@@ -288,23 +288,4 @@ function isChannelOptions(
   options: SqsClientTransportOptions | SqsChannelClientTransportOptions,
 ): options is SqsChannelClientTransportOptions {
   return (options as Partial<SqsChannelClientTransportOptions>).requestChannel !== undefined;
-}
-
-/** The default request channel: the server's SQS request queue, answered on `_meta.responseQueueUrl`. */
-function sqsRequestChannel(
-  options: SqsClientTransportOptions,
-  signing: MessageSigning | undefined,
-): SqsRequestChannel {
-  const sender = new SqsSender(options.sqsClient, { signer: signing?.signer });
-  return {
-    meta: { [MetaKey.ResponseQueueUrl]: options.responseQueueUrl },
-    send: (outbound) =>
-      sender.send({
-        queueUrl: options.requestQueueUrl,
-        body: outbound.body,
-        attributes: outbound.attributes,
-        groupId: outbound.groupId,
-        maxMessageBytes: options.maxMessageBytes,
-      }),
-  };
 }
