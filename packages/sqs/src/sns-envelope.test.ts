@@ -26,6 +26,19 @@ function message(result: UnwrappedBody): {
 describe('unwrapSnsEnvelope', () => {
   const jsonRpcBody = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
 
+  /** An SNS notification of `jsonRpcBody` whose envelope carries these string attributes. */
+  function notification(attributes: Record<string, string>): string {
+    const entries = Object.entries(attributes).map(([name, value]) => [
+      name,
+      { Type: 'String', Value: value },
+    ]);
+    return JSON.stringify({
+      Type: 'Notification',
+      Message: jsonRpcBody,
+      MessageAttributes: Object.fromEntries(entries),
+    });
+  }
+
   it('passes a raw (raw-delivery) body through with flattened SQS attributes', () => {
     const result = message(
       unwrapSnsEnvelope(jsonRpcBody, { SessionId: { DataType: 'String', StringValue: 's1' } }),
@@ -66,14 +79,7 @@ describe('unwrapSnsEnvelope', () => {
   });
 
   it('merges: SQS attributes first, envelope attributes only for names not already present', () => {
-    const envelope = JSON.stringify({
-      Type: 'Notification',
-      Message: jsonRpcBody,
-      MessageAttributes: {
-        SessionId: { Type: 'String', Value: 'from-envelope' },
-        Method: { Type: 'String', Value: 'ping' },
-      },
-    });
+    const envelope = notification({ SessionId: 'from-envelope', Method: 'ping' });
     const result = message(
       unwrapSnsEnvelope(envelope, {
         SessionId: { DataType: 'String', StringValue: 'from-sqs' },
@@ -84,14 +90,7 @@ describe('unwrapSnsEnvelope', () => {
   });
 
   it('merges envelope attributes whose names are Object.prototype keys', () => {
-    const envelope = JSON.stringify({
-      Type: 'Notification',
-      Message: jsonRpcBody,
-      MessageAttributes: {
-        constructor: { Type: 'String', Value: 'a' },
-        toString: { Type: 'String', Value: 'b' },
-      },
-    });
+    const envelope = notification({ constructor: 'a', toString: 'b' });
     expect(message(unwrapSnsEnvelope(envelope)).attributes).toEqual({ constructor: 'a', toString: 'b' });
   });
 

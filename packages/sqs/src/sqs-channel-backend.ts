@@ -31,6 +31,7 @@ import {
 } from '@asyncmcp/core';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ChannelBackendSession, type SessionChannel } from './channel-backend-session.js';
+import { handleControlMessage } from './control-messages.js';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
 import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
 import { SnsEnvelopeUnwrapper } from './sns-envelope.js';
@@ -310,12 +311,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
   #route(queued: QueueMessage): Disposition | Promise<Disposition> {
     const unwrapped = this.#envelopes.unwrap(queued);
     if (unwrapped.kind !== 'message') {
-      if (this.#options.onControlMessage) return this.#options.onControlMessage(unwrapped, queued);
-      this.#logger.info(
-        { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
-        'SNS control message deleted',
-      );
-      return 'delete';
+      return handleControlMessage(unwrapped, queued, this.#options.onControlMessage, this.#logger);
     }
     const decoded = decodeMessage(unwrapped.body);
     if (!decoded.ok) {

@@ -22,6 +22,7 @@ import {
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { handleControlMessage } from './control-messages.js';
 import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
 import { unwrapSnsEnvelope } from './sns-envelope.js';
 import type { SqsControlMessageHandler, SqsRequestChannel } from './sqs-channels.js';
@@ -167,12 +168,7 @@ export class SqsClientTransport implements Transport {
     const unwrapped = unwrapSnsEnvelope(queued.body, queued.attributes);
     if (unwrapped.kind !== 'message') {
       const onControlMessage = isChannelOptions(this.#options) ? this.#options.onControlMessage : undefined;
-      if (onControlMessage) return onControlMessage(unwrapped, queued);
-      this.#logger.info(
-        { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
-        'SNS control message deleted',
-      );
-      return 'delete';
+      return handleControlMessage(unwrapped, queued, onControlMessage, this.#logger);
     }
     const decoded = decodeMessage(unwrapped.body);
     if (!decoded.ok) {

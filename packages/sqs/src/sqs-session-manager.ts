@@ -27,6 +27,7 @@ import {
   sessionEndedNotification,
   silentLogger,
 } from '@asyncmcp/core';
+import { handleControlMessage } from './control-messages.js';
 import { DeadLetters } from './dead-letters.js';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
 import {
@@ -288,13 +289,13 @@ export class SqsSessionManager implements SessionManager {
   async #handle(message: QueueMessage, from: 'shared' | 'inbox'): Promise<{ settled: Promise<Disposition> }> {
     const unwrapped = this.#envelopes.unwrap(message);
     if (unwrapped.kind !== 'message') {
-      if (this.#options.onControlMessage)
-        return { settled: this.#options.onControlMessage(unwrapped, message) };
-      this.#logger.info(
-        { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
-        'SNS control message deleted',
+      const disposition = handleControlMessage(
+        unwrapped,
+        message,
+        this.#options.onControlMessage,
+        this.#logger,
       );
-      return { settled: Promise.resolve('delete') };
+      return { settled: Promise.resolve(disposition) };
     }
     if (this.#senders && !this.#senders.admits(unwrapped.attributes[Attribute.SessionId], message.senderId)) {
       return { settled: this.#refuseSender(message) };
