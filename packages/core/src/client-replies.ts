@@ -3,10 +3,10 @@ import type {
   JSONRPCMessage,
   JSONRPCResultResponse,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { SendTarget } from './dispatch-contract.js';
 import { AsyncMcpError, AsyncMcpErrorCode, describeError } from './errors.js';
 import { internalError } from './jsonrpc-errors.js';
 import { type Logger, sessionLogId } from './logger.js';
-import type { SendTarget } from './session-dispatcher.js';
 
 /**
  * Sends what a dispatcher answers clients with, turning send failures into what the queue should do:

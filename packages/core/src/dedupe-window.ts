@@ -1,4 +1,5 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { requestIdKey } from './request-ids.js';
 
 export interface DedupeWindowOptions {
   /** How many keys are remembered; the oldest are forgotten first. @default 10000 */
@@ -13,7 +14,7 @@ export type DedupeState = 'new' | 'in-flight' | 'answered';
 
 /** The key of a request within a session: ids are only unique per session. */
 export function dedupeKey(sessionId: string, requestId: RequestId): string {
-  return `${sessionId}\u0000${typeof requestId}:${requestId}`;
+  return `${sessionId}\u0000${requestIdKey(requestId)}`;
 }
 
 /**

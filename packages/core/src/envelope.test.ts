@@ -9,8 +9,6 @@ import {
   MAX_MESSAGE_ATTRIBUTES,
   MESSAGE_TYPE_JSONRPC,
   readEnvelope,
-  type UnwrappedBody,
-  unwrapSnsEnvelope,
   validateCustomAttributes,
 } from './envelope.js';
 import { AsyncMcpError, ConfigurationError } from './errors.js';
@@ -40,15 +38,6 @@ function expectConfigurationError(run: () => void, pattern: RegExp): void {
   if (!AsyncMcpError.isInstance(caught)) return;
   expect(caught.code).toBe('ASYNCMCP_CONFIGURATION');
   expect(caught.message).toMatch(pattern);
-}
-
-function message(result: UnwrappedBody): {
-  body: string;
-  attributes: Record<string, string>;
-  fromSns: boolean;
-} {
-  if (result.kind !== 'message') throw new Error(`expected a message, got ${result.kind}`);
-  return { body: result.body, attributes: result.attributes, fromSns: result.fromSnsEnvelope };
 }
 
 describe('constants', () => {
@@ -359,141 +348,5 @@ describe('readEnvelope', () => {
 
   it('is empty for no attributes', () => {
     expect(readEnvelope({})).toEqual({});
-  });
-});
-
-describe('unwrapSnsEnvelope', () => {
-  const jsonRpcBody = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
-
-  it('passes a raw (raw-delivery) body through with flattened SQS attributes', () => {
-    const result = message(
-      unwrapSnsEnvelope(jsonRpcBody, { SessionId: { DataType: 'String', StringValue: 's1' } }),
-    );
-    expect(result).toEqual({ body: jsonRpcBody, attributes: { SessionId: 's1' }, fromSns: false });
-  });
-
-  it('passes a raw body through without attributes', () => {
-    expect(message(unwrapSnsEnvelope(jsonRpcBody))).toEqual({
-      body: jsonRpcBody,
-      attributes: {},
-      fromSns: false,
-    });
-  });
-
-  it('unwraps an SNS Notification envelope and reads its MessageAttributes {Type, Value}', () => {
-    const envelope = JSON.stringify({
-      Type: 'Notification',
-      MessageId: 'm-1',
-      TopicArn: 'arn:aws:sns:us-east-1:123:requests',
-      Message: jsonRpcBody,
-      Timestamp: '2025-01-01T00:00:00.000Z',
-      MessageAttributes: {
-        SessionId: { Type: 'String', Value: 'sess-1' },
-        ClientId: { Type: 'String', Value: 'client-1' },
-        Timestamp: { Type: 'Number', Value: '1700000000' },
-      },
-    });
-    const result = message(unwrapSnsEnvelope(envelope));
-    expect(result.body).toBe(jsonRpcBody);
-    expect(result.fromSns).toBe(true);
-    expect(result.attributes).toEqual({ SessionId: 'sess-1', ClientId: 'client-1', Timestamp: '1700000000' });
-  });
-
-  it('unwraps an envelope with Python json.dumps spacing', () => {
-    const envelope = `{"Type": "Notification", "Message": ${JSON.stringify(jsonRpcBody)}}`;
-    expect(message(unwrapSnsEnvelope(envelope)).body).toBe(jsonRpcBody);
-  });
-
-  it('merges: SQS attributes first, envelope attributes only for names not already present', () => {
-    const envelope = JSON.stringify({
-      Type: 'Notification',
-      Message: jsonRpcBody,
-      MessageAttributes: {
-        SessionId: { Type: 'String', Value: 'from-envelope' },
-        Method: { Type: 'String', Value: 'ping' },
-      },
-    });
-    const result = message(
-      unwrapSnsEnvelope(envelope, {
-        SessionId: { DataType: 'String', StringValue: 'from-sqs' },
-        ClientId: { DataType: 'String', StringValue: 'c' },
-      }),
-    );
-    expect(result.attributes).toEqual({ SessionId: 'from-sqs', ClientId: 'c', Method: 'ping' });
-  });
-
-  it('merges envelope attributes whose names are Object.prototype keys', () => {
-    const envelope = JSON.stringify({
-      Type: 'Notification',
-      Message: jsonRpcBody,
-      MessageAttributes: {
-        constructor: { Type: 'String', Value: 'a' },
-        toString: { Type: 'String', Value: 'b' },
-      },
-    });
-    expect(message(unwrapSnsEnvelope(envelope)).attributes).toEqual({ constructor: 'a', toString: 'b' });
-  });
-
-  it('re-serialises a Message that is not a string', () => {
-    const envelope = JSON.stringify({ Type: 'Notification', Message: { jsonrpc: '2.0', method: 'x' } });
-    const result = message(unwrapSnsEnvelope(envelope));
-    expect(JSON.parse(result.body)).toEqual({ jsonrpc: '2.0', method: 'x' });
-    expect(result.fromSns).toBe(true);
-  });
-
-  it('recognises a SubscriptionConfirmation as not a JSON-RPC message', () => {
-    const envelope = JSON.stringify({
-      Type: 'SubscriptionConfirmation',
-      MessageId: 'm',
-      Token: 't',
-      TopicArn: 'arn:aws:sns:us-east-1:123:responses',
-      Message: 'You have chosen to subscribe to the topic ...',
-      SubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t',
-    });
-    expect(unwrapSnsEnvelope(envelope)).toEqual({
-      kind: 'subscription-confirmation',
-      subscribeUrl: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t',
-      topicArn: 'arn:aws:sns:us-east-1:123:responses',
-      token: 't',
-    });
-  });
-
-  it('recognises an UnsubscribeConfirmation', () => {
-    const envelope = JSON.stringify({ Type: 'UnsubscribeConfirmation', Message: 'bye', TopicArn: 'arn:t' });
-    expect(unwrapSnsEnvelope(envelope)).toEqual({ kind: 'unsubscribe-confirmation', topicArn: 'arn:t' });
-  });
-
-  it('does not unwrap a JSON-RPC body that merely contains "Type" and "Message" in its params', () => {
-    const body = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 3,
-      method: 'tools/call',
-      params: {
-        name: 'post',
-        arguments: { Type: 'Notification', Message: 'hello', text: 'the "Type" field' },
-      },
-    });
-    expect(body).toContain('"Type"');
-    expect(message(unwrapSnsEnvelope(body))).toEqual({ body, attributes: {}, fromSns: false });
-  });
-
-  it('does not unwrap a JSON-RPC body whose string value mentions the word Type', () => {
-    const body =
-      '{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"\\"Type\\": Message"}}';
-    expect(message(unwrapSnsEnvelope(body))).toEqual({ body, attributes: {}, fromSns: false });
-  });
-
-  it('does not unwrap an object with Type but no Message, or a non-string Type', () => {
-    const noMessage = '{"Type":"Notification","Subject":"x"}';
-    expect(message(unwrapSnsEnvelope(noMessage)).body).toBe(noMessage);
-    const numericType = '{"Type":1,"Message":"x"}';
-    expect(message(unwrapSnsEnvelope(numericType)).body).toBe(numericType);
-  });
-
-  it('returns unparseable or non-object text unchanged for the codec to reject', () => {
-    const broken = '{"Type": "Notification", "Message": ';
-    expect(message(unwrapSnsEnvelope(broken))).toEqual({ body: broken, attributes: {}, fromSns: false });
-    const array = '[{"Type":"Notification","Message":"x"}]';
-    expect(message(unwrapSnsEnvelope(array)).body).toBe(array);
   });
 });

@@ -4,11 +4,12 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { ClientSessionState } from './client-session-state.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { Backend, ServerFactory, SessionInfo, SessionManager } from './contracts.js';
+import type { InboundMessage } from './dispatch-contract.js';
 import { buildServerAttributes, flattenAttributes } from './envelope.js';
 import { TransportStateError } from './errors.js';
 import { readMeta } from './meta.js';
 import { terminateSessionNotification } from './session-control.js';
-import { type InboundMessage, SessionDispatcher } from './session-dispatcher.js';
+import { SessionDispatcher } from './session-dispatcher.js';
 import { generateSessionId } from './session-id.js';
 
 /**

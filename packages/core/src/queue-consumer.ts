@@ -4,6 +4,7 @@ import type { ReceivedAttributes } from './envelope.js';
 import { describeError } from './errors.js';
 import { KeyedSerialQueue } from './keyed-serial-queue.js';
 import { type Logger, silentLogger } from './logger.js';
+import type { QueuePollingOptions } from './queue-polling.js';
 
 /** One message as a queue hands it out. */
 export interface QueueMessage {
@@ -66,18 +67,12 @@ export interface HandledMessage {
   settled: Promise<Disposition>;
 }
 
-export interface QueueConsumerOptions {
+export interface QueueConsumerOptions extends QueuePollingOptions {
   source: QueueSource;
   /** Hands one message over; resolve once handed over (not once done). */
   handle: (message: QueueMessage) => Promise<HandledMessage>;
   /** Messages with the same key are handed over one at a time, in arrival order. */
   orderingKey?: (message: QueueMessage) => string | undefined;
-  /** @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** Visibility on receive; running messages are extended by this much every half of it. @default QUEUE_DEFAULTS.visibilityTimeoutSeconds (30) */
-  visibilityTimeoutSeconds?: number;
   /** Most messages that hold a slot (see `holdsSlot`) running at once. @default 100 */
   maxInFlight?: number;
   /**
@@ -101,7 +96,7 @@ export interface QueueConsumerOptions {
    * @default 100
    */
   deleteLingerMs?: number;
-  /** Delays after receive errors. @default RECEIVE_ERROR_BACKOFF (200 ms … 1 s) */
+  /** @deprecated the same as `receiveErrorBackoff`, which wins when both are given */
   errorBackoff?: BackoffOptions;
   logger?: Logger;
 }
@@ -134,7 +129,7 @@ export class QueueConsumer {
   constructor(options: QueueConsumerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#backoff = new Backoff(options.errorBackoff ?? RECEIVE_ERROR_BACKOFF);
+    this.#backoff = new Backoff(options.receiveErrorBackoff ?? options.errorBackoff ?? RECEIVE_ERROR_BACKOFF);
   }
 
   get running(): boolean {

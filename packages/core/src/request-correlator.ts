@@ -7,6 +7,7 @@ import type {
   JSONRPCResultResponse,
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { requestIdKey } from './request-ids.js';
 import { unguessable } from './wire-ids.js';
 
 export interface RequestCorrelatorOptions {
@@ -79,7 +80,7 @@ export class RequestCorrelator {
         ids = new Map();
         this.#bySession.set(sessionKey, ids);
       }
-      ids.set(idKey(request.id), gatewayId);
+      ids.set(requestIdKey(request.id), gatewayId);
       return rewritten as M;
     }
     if ('method' in message && message.method === 'notifications/cancelled') {
@@ -156,7 +157,7 @@ export class RequestCorrelator {
 
   #forget(gatewayId: string, pending: Pending): void {
     this.#pending.delete(gatewayId);
-    this.#bySession.get(pending.sessionKey)?.delete(idKey(pending.originalId));
+    this.#bySession.get(pending.sessionKey)?.delete(requestIdKey(pending.originalId));
     if (pending.wireToken !== undefined) this.#byWireToken.delete(pending.wireToken);
   }
 
@@ -164,12 +165,8 @@ export class RequestCorrelator {
     const params = notification.params as Record<string, unknown> | undefined;
     const requestId = params?.requestId;
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return notification;
-    const gatewayId = this.#bySession.get(sessionKey)?.get(idKey(requestId));
+    const gatewayId = this.#bySession.get(sessionKey)?.get(requestIdKey(requestId));
     if (gatewayId === undefined) return notification;
     return { ...notification, params: { ...params, requestId: gatewayId } };
   }
-}
-
-function idKey(id: RequestId): string {
-  return `${typeof id}:${id}`;
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { dedupeKey } from './dedupe-window.js';
+import type { Settlement } from './dispatch-contract.js';
 import type { PooledServer } from './pooled-server.js';
-import type { Settlement } from './session-dispatcher.js';
 
 /** A client request forwarded to a pooled server, until it settles. */
 export interface RunningRequest<A> {
@@ -80,11 +80,4 @@ export class RunningRequests<A> {
     if (this.#byClientKey.get(running.dedupeKey) === running) this.#byClientKey.delete(running.dedupeKey);
     return true;
   }
-}
-
-/** The id a `notifications/cancelled` names, if `message` is one. */
-export function cancelledRequestId(message: JSONRPCMessage): RequestId | undefined {
-  if (!('method' in message) || message.method !== 'notifications/cancelled') return undefined;
-  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
-  return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
 }

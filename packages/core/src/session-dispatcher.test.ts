@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { isRequest } from './codec.js';
 import type { ConnectableServer } from './contracts.js';
 import { SESSION_DEFAULTS } from './defaults.js';
+import type { DispatchResult, InboundMessage, Settlement } from './dispatch-contract.js';
 import {
   DeliveryError,
   DestinationRefusedError,
@@ -20,13 +21,7 @@ import {
 } from './errors.js';
 import { sessionLogId } from './logger.js';
 import { readMeta } from './meta.js';
-import {
-  type DispatchResult,
-  type InboundMessage,
-  SessionDispatcher,
-  type SessionDispatcherOptions,
-  type Settlement,
-} from './session-dispatcher.js';
+import { SessionDispatcher, type SessionDispatcherOptions } from './session-dispatcher.js';
 import { ManualClock } from './testing/manual-clock.js';
 import { RecordingLogger } from './testing/recording-logger.js';
 

@@ -1,4 +1,4 @@
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type JSONRPCErrorResponse,
   type JSONRPCMessage,
@@ -7,24 +7,27 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import { type Clock, systemClock } from './clock.js';
-import { decodeMessage, isAnswer, isInitializeRequest, isRequest, protocolVersionOf } from './codec.js';
-import type { ConnectableServer, ServerFactory, SessionInfo } from './contracts.js';
-import { DedupeWindow, type DedupeWindowOptions, dedupeKey } from './dedupe-window.js';
+import { decodeMessage, isInitializeRequest, isRequest } from './codec.js';
+import type { SessionInfo } from './contracts.js';
+import { DedupeWindow, dedupeKey } from './dedupe-window.js';
 import { SESSION_DEFAULTS } from './defaults.js';
+import type {
+  CloseOptions,
+  DispatcherStats,
+  DispatchOptions,
+  DispatchResult,
+  Farewell,
+  InboundMessage,
+  RejectReason,
+  Settlement,
+} from './dispatch-contract.js';
+import { logRejection, readAddress, refusedDestination, rejected } from './dispatch-rejections.js';
+import { DispatcherSession, type SessionHolder } from './dispatcher-session.js';
 import { Attribute } from './envelope.js';
-import {
-  AsyncMcpError,
-  AsyncMcpErrorCode,
-  DestinationRefusedError,
-  describeError,
-  isDestinationGone,
-  TransportStateError,
-} from './errors.js';
+import { type DestinationRefusedError, describeError } from './errors.js';
 import {
   internalError,
   invalidSessionIdFormatError,
-  JsonRpcErrorCode,
-  jsonRpcError,
   missingSessionIdError,
   sessionBusyError,
   sessionNotFoundError,
@@ -33,136 +36,14 @@ import {
   validationError,
 } from './jsonrpc-errors.js';
 import { type Logger, sessionLogId, silentLogger } from './logger.js';
-import { ReachedAddresses, retryWhileMissing } from './missing-address-grace.js';
+import { cancelledRequestId } from './request-ids.js';
 import { isSessionListeningNotification, isTerminateSessionNotification } from './session-control.js';
-import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
+import type { SessionDispatcherOptions } from './session-dispatcher-options.js';
+import { isValidSessionId, sessionIdFor } from './session-id.js';
+import { SessionOutbox } from './session-outbox.js';
 import { SessionRegistry, snapshotSessions } from './session-registry.js';
 
-/** One message as it arrived on a transport's inbound channel. */
-export interface InboundMessage {
-  body: string | Uint8Array;
-  /** Protocol attributes or headers, flattened to name → value (`SessionId`, `ClientId`, …). */
-  attributes: Readonly<Record<string, string>>;
-}
-
-export type RejectReason =
-  | 'parse'
-  | 'validation'
-  | 'protocol-version'
-  | 'missing-session'
-  | 'invalid-session'
-  | 'unknown-session'
-  | 'terminated-session'
-  | 'missing-address'
-  | 'refused-destination'
-  | 'session-limit'
-  /** The session already runs `maxInFlightPerSession` requests. */
-  | 'session-busy'
-  | 'server-failed'
-  | 'closing';
-
-/** How a message ended once its effect is durable (its answer sent, for a request). */
-/**
- * How an inbound message ended. `cancelled`: the client cancelled the request (`notifications/cancelled`);
- * MCP servers send no answer to a cancelled request, so it ends there, and its message is done with.
- */
-export type Settlement = 'delivered' | 'answered' | 'duplicate' | 'session-closed' | 'failed' | 'cancelled';
-
-export type DispatchResult<A> =
-  | {
-      status: 'accepted';
-      sessionId: string;
-      /** Whether this message opened the session. */
-      created: boolean;
-      address: A;
-      /** Resolves when the message's effect is durable; only then may a queue message be deleted. */
-      settled: Promise<Settlement>;
-    }
-  | {
-      status: 'rejected';
-      reason: RejectReason;
-      /** The JSON-RPC error for the sender; `replied` says whether it was already sent to them. */
-      error: JSONRPCErrorResponse;
-      replied: boolean;
-      sessionId: string | undefined;
-    };
-
-/** Where a session's message goes, and the client request it belongs to, when the server said. */
-export interface SendTarget<A> {
-  sessionId: string;
-  address: A;
-  relatedRequestId?: RequestId | undefined;
-}
-
-export interface SessionDispatcherOptions<A> {
-  createServer: ServerFactory;
-  /**
-   * Reads where a new session's client is answered from its `initialize` (e.g. `_meta.responseQueueUrl`).
-   * Throws a `DestinationRefusedError` for an address the server will not send to: the message is then
-   * rejected (`refused-destination`) and nothing is sent anywhere.
-   */
-  addressOf: (initialize: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => A | undefined;
-  /** What `addressOf` looks for, for the error when it is missing, e.g. `_meta.responseQueueUrl`. */
-  addressDescription: string;
-  /** Sends one message to a session's client. Throw a `MessageTooLargeError` for an oversize message. */
-  send: (message: JSONRPCMessage, target: SendTarget<A>) => Promise<void>;
-  /** @default 'hex' */
-  sessionIdFormat?: SessionIdFormat;
-  /** Most live sessions; `Infinity` lifts the limit. @default SESSION_DEFAULTS.maxSessions (1000) */
-  maxSessions?: number;
-  /**
-   * Sessions with no traffic and no running request for this long are closed; `Infinity` never.
-   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
-   */
-  sessionIdleTimeoutMs?: number;
-  /**
-   * Most requests one session may have running at once; a request beyond it is answered at once with a
-   * JSON-RPC error (and its message is done with), so one session cannot take every slot of the worker.
-   * @default SESSION_DEFAULTS.maxInFlightPerSession (32)
-   */
-  maxInFlightPerSession?: number;
-  /**
-   * How long a send to an address the session reached before, now missing, is tried again before the
-   * session's client is taken as gone (the queue service lost the queue; its owner makes it again).
-   * @default SESSION_DEFAULTS.missingAddressGraceMs (5000)
-   */
-  missingAddressGraceMs?: number;
-  /** Time source of idle eviction and of the grace above; tests pass a `ManualClock`. @default systemClock */
-  clock?: Clock;
-  /** @default the versions the installed MCP SDK supports */
-  supportedProtocolVersions?: readonly string[];
-  dedupe?: DedupeWindowOptions;
-  logger?: Logger;
-  onsessioninitialized?: (sessionId: string) => void;
-  onsessionclosed?: (sessionId: string) => void;
-}
-
-export interface DispatchOptions {
-  /**
-   * Answer a request for a session this dispatcher does not hold with `Session not found`, at the address
-   * the request itself names. Off for a message the caller may hand to another reader of the queue.
-   * @default false
-   */
-  answerUnknownSession?: boolean;
-}
-
-/** The message a session is sent before a stopping server ends it; undefined sends none. */
-export type Farewell = (sessionId: string) => JSONRPCMessage | undefined;
-
-export interface CloseOptions {
-  timeoutMs?: number;
-  farewell?: Farewell;
-}
-
-export interface DispatcherStats {
-  accepted: number;
-  rejected: number;
-  duplicates: number;
-  sessionsOpened: number;
-  sessionsClosed: number;
-  /** Sessions ended because their client's address (queue, topic) no longer exists. */
-  clientsGone: number;
-}
+export type { SessionDispatcherOptions };
 
 /**
  * The transport-independent half of every server session manager: decode, validate, route by session
@@ -170,13 +51,14 @@ export interface DispatcherStats {
  * with the errors of PROTOCOL.md §5, skip redelivered requests, and tell the caller when a message's
  * effect is durable. Transports add only their I/O: reading the channel and `send`.
  */
-export class SessionDispatcher<A> {
+export class SessionDispatcher<A> implements SessionHolder<A> {
   readonly #options: SessionDispatcherOptions<A>;
   readonly #registry: SessionRegistry<DispatcherSession<A>>;
   readonly #dedupe: DedupeWindow;
   readonly #logger: Logger;
   readonly #supported: readonly string[];
   readonly #clock: Clock;
+  readonly #outbox: SessionOutbox<A>;
   #closing = false;
   readonly stats: DispatcherStats = {
     accepted: 0,
@@ -193,6 +75,16 @@ export class SessionDispatcher<A> {
     this.#supported = options.supportedProtocolVersions ?? SUPPORTED_PROTOCOL_VERSIONS;
     this.#dedupe = new DedupeWindow(options.dedupe);
     this.#clock = options.clock ?? systemClock;
+    this.#outbox = new SessionOutbox<A>({
+      send: options.send,
+      missingAddressGraceMs: options.missingAddressGraceMs,
+      clock: this.#clock,
+      logger: this.#logger,
+      sessionOf: (sessionId) => this.#registry.get(sessionId),
+      touch: (sessionId) => this.#registry.touch(sessionId),
+      finish: (session, requestId, settlement) => this.#finish(session, requestId, settlement),
+      clientGone: (session, cause) => this.#endForGoneClient(session, cause),
+    });
     this.#registry = new SessionRegistry<DispatcherSession<A>>({
       maxSessions: options.maxSessions,
       idleTimeoutMs: options.sessionIdleTimeoutMs,
@@ -222,12 +114,7 @@ export class SessionDispatcher<A> {
     const before = this.#clock.now() - ms;
     const busy: string[] = [];
     for (const [sessionId, session] of this.#registry.entries()) {
-      for (const pending of session.pending.values()) {
-        if (pending.startedAt <= before) {
-          busy.push(sessionId);
-          break;
-        }
-      }
+      if (session.pending.startedBy(before)) busy.push(sessionId);
     }
     return busy;
   }
@@ -380,14 +267,11 @@ export class SessionDispatcher<A> {
       );
     }
     const proposed = attributes[Attribute.SessionId];
-    const sessionId =
-      proposed !== undefined && isValidSessionId(proposed)
-        ? proposed
-        : generateSessionId(this.#options.sessionIdFormat ?? 'hex');
+    const sessionId = sessionIdFor(proposed, this.#options.sessionIdFormat);
     if (!this.#registry.hasRoom()) {
       const error = internalError(`too many sessions (limit ${this.#registry.maxSessions})`, message.id);
       await this.#trySend(error, sessionId, address);
-      return this.#rejected('session-limit', error, true, sessionId);
+      return rejected(this.stats, 'session-limit', error, true, sessionId);
     }
 
     const session = new DispatcherSession<A>(this, sessionId, address, attributes[Attribute.ClientId]);
@@ -411,7 +295,7 @@ export class SessionDispatcher<A> {
         message.id,
       );
       await this.#trySend(error, sessionId, address);
-      return this.#rejected('server-failed', error, true, sessionId);
+      return rejected(this.stats, 'server-failed', error, true, sessionId);
     }
     this.stats.sessionsOpened++;
     this.#logger.info({ sessionId: sessionLogId(sessionId), clientId: session.clientId }, 'session opened');
@@ -474,7 +358,7 @@ export class SessionDispatcher<A> {
     if (own.address !== undefined) session.lastRequestAddress = own.address;
     const key = dedupeKey(session.sessionId, message.id);
     const limit = this.#options.maxInFlightPerSession ?? SESSION_DEFAULTS.maxInFlightPerSession;
-    if (session.pending.size >= limit && !session.pending.has(idKey(message.id))) {
+    if (session.pending.size >= limit && !session.pending.has(message.id)) {
       return this.#reject(
         'session-busy',
         sessionBusyError(limit, message.id),
@@ -489,19 +373,13 @@ export class SessionDispatcher<A> {
         { sessionId: sessionLogId(session.sessionId), requestId: message.id, state },
         'redelivered request skipped',
       );
-      const pending = session.pending.get(idKey(message.id));
+      const pending = session.pending.get(message.id);
       return {
         ...base,
         settled: pending ? pending.settled.then(() => 'duplicate' as const) : Promise.resolve('duplicate'),
       };
     }
-    let settle!: (settlement: Settlement) => void;
-    const settled = new Promise<Settlement>((resolve) => {
-      settle = resolve;
-    });
-    session.pending.set(idKey(message.id), {
-      settle,
-      settled,
+    const settled = session.pending.begin(message.id, {
       dedupeKey: key,
       startedAt: this.#clock.now(),
       address,
@@ -512,88 +390,16 @@ export class SessionDispatcher<A> {
   }
 
   /** Called by a session's transport when its server sends a message. */
-  async sendFromSession(
+  sendFromSession(
     session: DispatcherSession<A>,
     message: JSONRPCMessage,
     options?: TransportSendOptions,
   ): Promise<void> {
-    if (session.closed) throw new TransportStateError('closed', 'session');
-    this.#registry.touch(session.sessionId);
-    const version = protocolVersionOf(message);
-    if (version !== undefined) session.protocolVersion = version;
-    const answeredId = isAnswer(message) ? message.id : undefined;
-    const pending = answeredId === undefined ? undefined : session.pending.get(idKey(answeredId));
-    const related =
-      options?.relatedRequestId === undefined
-        ? undefined
-        : session.pending.get(idKey(options.relatedRequestId));
-    const target: SendTarget<A> = {
-      sessionId: session.sessionId,
-      // An answer, and what the server sends while working on a request, go where that request asked.
-      address: (pending ?? related)?.address ?? session.address,
-      relatedRequestId: options?.relatedRequestId,
-    };
-    try {
-      await this.#sendTo(session, message, target);
-    } catch (cause) {
-      if (isDestinationGone(cause)) {
-        if (this.#followAnotherAddress(session, target.address)) {
-          if (pending) this.#finish(session, answeredId as RequestId, 'failed');
-          throw cause;
-        }
-        // The client's queue or topic was deleted (its gateway stopped for good): nobody will read this
-        // session again, so its server and child process end now rather than at the idle timeout.
-        this.#endForGoneClient(session, cause);
-        throw cause;
-      }
-      if (answeredId === undefined || !isUndeliverable(cause)) {
-        if (pending) this.#finish(session, answeredId as RequestId, 'failed');
-        throw cause;
-      }
-      // An answer the channel will never take (too large, refused contents) becomes an error the
-      // requester can match: retrying would fail the same way, and dropping it would hang the caller.
-      this.#logger.warn(
-        { sessionId: sessionLogId(session.sessionId), requestId: answeredId, err: describeError(cause) },
-        'answer cannot be delivered; sending an error instead',
-      );
-      try {
-        await this.#options.send(internalError(describeError(cause), answeredId), target);
-      } catch (again) {
-        if (pending) this.#finish(session, answeredId, 'failed');
-        throw again;
-      }
-    }
-    if (pending) this.#finish(session, answeredId as RequestId, 'answered');
+    return this.#outbox.fromSession(session, message, options);
   }
 
-  /** Sends to an address of the session; one it reached before gets time to be made again if missing. */
-  async #sendTo(
-    session: DispatcherSession<A>,
-    message: JSONRPCMessage,
-    target: SendTarget<A>,
-  ): Promise<void> {
-    const graceMs = session.reached.has(target.address)
-      ? (this.#options.missingAddressGraceMs ?? SESSION_DEFAULTS.missingAddressGraceMs)
-      : 0;
-    await retryWhileMissing(() => this.#options.send(message, target), { graceMs, clock: this.#clock });
-    session.reached.add(target.address);
-  }
-
-  /**
-   * A session's `gone` address was deleted. False when that was the only address its client ever used:
-   * the session is over. True when another one is still in use (another gateway instance of a fleet
-   * sends its requests): the session goes on, its unsolicited messages now going there.
-   */
-  #followAnotherAddress(session: DispatcherSession<A>, gone: A): boolean {
-    if (gone !== session.address) return true;
-    const other = session.lastRequestAddress;
-    if (other === undefined || other === gone) return false;
-    session.address = other;
-    this.#logger.info(
-      { sessionId: sessionLogId(session.sessionId) },
-      "the session's listening address no longer exists; its messages go where its last request came from",
-    );
-    return true;
+  #trySend(message: JSONRPCMessage, sessionId: string, address: A): Promise<boolean> {
+    return this.#outbox.trySend(message, sessionId, address);
   }
 
   /** Points a session's unsolicited messages at the address a `notifications/asyncmcp/listening` names. */
@@ -613,9 +419,8 @@ export class SessionDispatcher<A> {
 
   /** Ends a pending request; false when it was not pending. */
   #finish(session: DispatcherSession<A>, requestId: RequestId, settlement: Settlement): boolean {
-    const pending = session.pending.get(idKey(requestId));
+    const pending = session.pending.take(requestId);
     if (!pending) return false;
-    session.pending.delete(idKey(requestId));
     if (settlement === 'failed') this.#dedupe.release(pending.dedupeKey);
     else this.#dedupe.complete(pending.dedupeKey);
     pending.settle(settlement);
@@ -627,11 +432,10 @@ export class SessionDispatcher<A> {
     if (session.closed) return;
     session.closed = true;
     this.#registry.remove(session.sessionId, session.address);
-    for (const [, pending] of session.pending) {
+    for (const pending of session.pending.takeAll()) {
       this.#dedupe.complete(pending.dedupeKey);
       pending.settle('session-closed');
     }
-    session.pending.clear();
     this.stats.sessionsClosed++;
     this.#logger.info({ sessionId: sessionLogId(session.sessionId) }, 'session closed');
     try {
@@ -670,15 +474,8 @@ export class SessionDispatcher<A> {
   ): Promise<DispatchResult<A>> {
     const address = (sessionId === undefined ? undefined : this.addressOf(sessionId)) ?? fallbackAddress;
     const replied = address !== undefined && (await this.#trySend(error, sessionId as string, address));
-    const fields = {
-      reason,
-      sessionId: sessionLogId(sessionId),
-      code: error.error.code,
-      detail: error.error.message,
-      replied,
-    };
-    this.#logger.warn(fields, `message rejected: ${what}`);
-    return this.#rejected(reason, error, replied, sessionId);
+    logRejection(this.#logger, what, { reason, error, sessionId, replied });
+    return rejected(this.stats, reason, error, replied, sessionId);
   }
 
   /** A message naming a destination we will not send to: logged, answered nowhere. */
@@ -688,138 +485,7 @@ export class SessionDispatcher<A> {
     requestId: RequestId | undefined,
   ): DispatchResult<A> {
     return refusedDestination(this.#logger, refused, sessionId, requestId, (error) =>
-      this.#rejected('refused-destination', error, false, sessionId),
+      rejected(this.stats, 'refused-destination', error, false, sessionId),
     );
   }
-
-  #rejected(
-    reason: RejectReason,
-    error: JSONRPCErrorResponse,
-    replied: boolean,
-    sessionId: string | undefined,
-  ): DispatchResult<A> {
-    this.stats.rejected++;
-    return { status: 'rejected', reason, error, replied, sessionId };
-  }
-
-  async #trySend(message: JSONRPCMessage, sessionId: string, address: A): Promise<boolean> {
-    const session = this.#registry.get(sessionId);
-    try {
-      const target = { sessionId, address };
-      await (session ? this.#sendTo(session, message, target) : this.#options.send(message, target));
-      return true;
-    } catch (cause) {
-      if (session && isDestinationGone(cause)) {
-        if (!this.#followAnotherAddress(session, address)) this.#endForGoneClient(session, cause);
-        return false;
-      }
-      this.#logger.error(
-        { sessionId: sessionLogId(sessionId), err: describeError(cause) },
-        'could not send an error to the client',
-      );
-      return false;
-    }
-  }
-}
-
-interface PendingRequest<A> {
-  settle: (settlement: Settlement) => void;
-  settled: Promise<Settlement>;
-  dedupeKey: string;
-  startedAt: number;
-  /** Where its answer goes: the address the request named, else the session's. */
-  address: A;
-}
-
-/** The per-session `Transport` a session's MCP server is connected to. */
-class DispatcherSession<A> implements Transport {
-  readonly pending = new Map<string, PendingRequest<A>>();
-  /** The address the session's last request named, when it named one. */
-  lastRequestAddress: A | undefined;
-  /** Addresses this session's messages reached: only those are given time when found missing. */
-  readonly reached = new ReachedAddresses<A>();
-  readonly createdAt = Date.now();
-  protocolVersion: string | undefined;
-  server: ConnectableServer | undefined;
-  ready: Promise<void> = Promise.resolve();
-  closed = false;
-  #closeFired = false;
-  onmessage?: Transport['onmessage'];
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-
-  constructor(
-    private readonly dispatcher: SessionDispatcher<A>,
-    readonly sessionId: string,
-    /** Where messages that belong to no request go: the `initialize` address, or a later `listening` one. */
-    public address: A,
-    readonly clientId: string | undefined,
-  ) {}
-
-  async start(): Promise<void> {}
-
-  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    return this.dispatcher.sendFromSession(this, message, options);
-  }
-
-  async close(): Promise<void> {
-    if (!this.closed) await this.dispatcher.endFromSession(this);
-    this.fireClose();
-  }
-
-  setProtocolVersion(version: string): void {
-    this.protocolVersion = version;
-  }
-
-  fireClose(): void {
-    if (this.#closeFired) return;
-    this.#closeFired = true;
-    this.onclose?.();
-  }
-}
-
-function idKey(id: RequestId): string {
-  return `${typeof id}:${id}`;
-}
-
-/** Too large, or refused by the channel for good (a retryable failure is retried instead). */
-function isUndeliverable(error: unknown): boolean {
-  if (!AsyncMcpError.isInstance(error)) return false;
-  return error.code === AsyncMcpErrorCode.MessageTooLarge || !error.isRetryable;
-}
-
-/** The id a `notifications/cancelled` names, if `message` is one. */
-function cancelledRequestId(message: JSONRPCMessage): RequestId | undefined {
-  if (!('method' in message) || message.method !== 'notifications/cancelled') return undefined;
-  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
-  return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
-}
-
-/** `addressOf`, with a refused destination reported instead of thrown. */
-export function readAddress<A>(
-  addressOf: (request: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => A | undefined,
-  request: JSONRPCRequest,
-  attributes: Readonly<Record<string, string>>,
-): { address: A | undefined } | { refused: DestinationRefusedError } {
-  try {
-    return { address: addressOf(request, attributes) };
-  } catch (error) {
-    if (error instanceof DestinationRefusedError) return { refused: error };
-    throw error;
-  }
-}
-
-/** Logs a refused destination (it names no secret) and builds the rejection; nothing is sent. */
-export function refusedDestination<R>(
-  logger: Logger,
-  refused: DestinationRefusedError,
-  sessionId: string | undefined,
-  requestId: RequestId | undefined,
-  rejected: (error: JSONRPCErrorResponse) => R,
-): R {
-  logger.warn(
-    { reason: 'refused-destination', sessionId, requestId, detail: refused.message },
-    'message rejected: it names a response destination this server does not send to',
-  );
-  return rejected(jsonRpcError(JsonRpcErrorCode.InvalidRequest, refused.message, requestId));
 }

@@ -20,3 +20,8 @@ const VISIBLE_ASCII = /^[\x21-\x7E]+$/;
 export function isValidSessionId(id: unknown): id is string {
   return typeof id === 'string' && id.length <= MAX_SESSION_ID_LENGTH && VISIBLE_ASCII.test(id);
 }
+
+/** The id a new session takes: the one its client proposed, when that is a valid id, else a fresh one. */
+export function sessionIdFor(proposed: string | undefined, format: SessionIdFormat = 'hex'): string {
+  return proposed !== undefined && isValidSessionId(proposed) ? proposed : generateSessionId(format);
+}

@@ -11,6 +11,15 @@ import { type Clock, systemClock } from './clock.js';
 import { decodeMessage, isInitializeRequest, isRequest } from './codec.js';
 import type { ServerFactory, SessionInfo } from './contracts.js';
 import { DedupeWindow, type DedupeWindowOptions, dedupeKey } from './dedupe-window.js';
+import type {
+  DispatcherStats,
+  DispatchResult,
+  InboundMessage,
+  RejectReason,
+  SendTarget,
+  Settlement,
+} from './dispatch-contract.js';
+import { logRejection, readAddress, refusedDestination, rejected } from './dispatch-rejections.js';
 import { Attribute } from './envelope.js';
 import { describeError } from './errors.js';
 import {
@@ -27,17 +36,7 @@ import { WORKER_META_KEY, withResultMeta } from './meta.js';
 import type { PooledServer } from './pooled-server.js';
 import { initializeKeyOf, requestKeyOf, type ServerKey } from './server-key.js';
 import { emptyServerPoolStats, ServerPool, type ServerPoolStats } from './server-pool.js';
-import {
-  type DispatcherStats,
-  type DispatchResult,
-  type InboundMessage,
-  type RejectReason,
-  readAddress,
-  refusedDestination,
-  type SendTarget,
-  type Settlement,
-} from './session-dispatcher.js';
-import { generateSessionId, isValidSessionId, type SessionIdFormat } from './session-id.js';
+import { isValidSessionId, type SessionIdFormat, sessionIdFor } from './session-id.js';
 import { StatelessRunner, type StatelessRunnerStats } from './stateless-runner.js';
 
 export interface StatelessDispatcherOptions<A> {
@@ -179,7 +178,7 @@ export class StatelessDispatcher<A> {
     const read = request ? readAddress(this.#options.addressOf, request, attributes) : { address: undefined };
     if ('refused' in read) {
       return refusedDestination(this.#logger, read.refused, claimed, request?.id, (error) =>
-        this.#rejected('refused-destination', error, false, claimed),
+        rejected(this.stats, 'refused-destination', error, false, claimed),
       );
     }
     const address = read.address;
@@ -190,7 +189,13 @@ export class StatelessDispatcher<A> {
     }
     // Not answered: once released, the message goes to a worker that is not stopping.
     if (this.#closing) {
-      return this.#rejected('closing', internalError('server is shutting down', request?.id), false, claimed);
+      return rejected(
+        this.stats,
+        'closing',
+        internalError('server is shutting down', request?.id),
+        false,
+        claimed,
+      );
     }
     if (isInitializeRequest(message)) return this.#initialize(message, claimed, address);
     if (claimed === undefined || claimed === '') {
@@ -230,17 +235,15 @@ export class StatelessDispatcher<A> {
       const error = validationError(`initialize is missing ${this.#options.addressDescription}`, message.id);
       return this.#reject('missing-address', error, undefined, 'initialize without a reply address');
     }
-    const sessionId =
-      proposed !== undefined && isValidSessionId(proposed)
-        ? proposed
-        : generateSessionId(this.#options.sessionIdFormat ?? 'hex');
+    const sessionId = sessionIdFor(proposed, this.#options.sessionIdFormat);
     const read = initializeKeyOf(message);
     if (!read.ok) {
       const error = validationError(read.problem, message.id);
       return this.#reject('validation', error, sessionId, 'initialize with invalid params', address);
     }
     const lease = await this.#lease(read.key, message, { sessionId, address });
-    if (!('server' in lease)) return this.#rejected('server-failed', lease.error, lease.replied, sessionId);
+    if (!('server' in lease))
+      return rejected(this.stats, 'server-failed', lease.error, lease.replied, sessionId);
     const server = lease.server;
     const result = server.initializeResult ?? {};
     this.#pool.release(server);
@@ -309,7 +312,7 @@ export class StatelessDispatcher<A> {
     const lease = await this.#lease(read.key, request, target);
     if (!('server' in lease)) {
       this.#dedupe.release(key);
-      return this.#rejected('server-failed', lease.error, lease.replied, sessionId);
+      return rejected(this.stats, 'server-failed', lease.error, lease.replied, sessionId);
     }
     return accepted(this.#runner.start(request, { ...target, server: lease.server }));
   }
@@ -380,24 +383,7 @@ export class StatelessDispatcher<A> {
       address !== undefined &&
       replySessionId !== undefined &&
       (await this.#replies.trySend(error, { sessionId: replySessionId, address }));
-    const fields = {
-      reason,
-      sessionId: sessionLogId(sessionId),
-      code: error.error.code,
-      detail: error.error.message,
-      replied,
-    };
-    this.#logger.warn(fields, `message rejected: ${what}`);
-    return this.#rejected(reason, error, replied, sessionId);
-  }
-
-  #rejected(
-    reason: RejectReason,
-    error: JSONRPCErrorResponse,
-    replied: boolean,
-    sessionId: string | undefined,
-  ): DispatchResult<A> {
-    this.stats.rejected++;
-    return { status: 'rejected', reason, error, replied, sessionId };
+    logRejection(this.#logger, what, { reason, error, sessionId, replied });
+    return rejected(this.stats, reason, error, replied, sessionId);
   }
 }

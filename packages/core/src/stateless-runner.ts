@@ -11,12 +11,13 @@ import type { ClientReplies } from './client-replies.js';
 import type { Clock } from './clock.js';
 import { isAnswer, isRequest } from './codec.js';
 import type { DedupeWindow } from './dedupe-window.js';
+import type { SendTarget, Settlement } from './dispatch-contract.js';
 import { describeError } from './errors.js';
 import { JsonRpcErrorCode, jsonRpcError } from './jsonrpc-errors.js';
 import { type Logger, sessionLogId } from './logger.js';
 import type { PooledServer } from './pooled-server.js';
-import { cancelledRequestId, type RunningRequest, RunningRequests } from './running-requests.js';
-import type { SendTarget, Settlement } from './session-dispatcher.js';
+import { cancelledRequestId } from './request-ids.js';
+import { type RunningRequest, RunningRequests } from './running-requests.js';
 
 export interface StatelessRunnerStats {
   /** Server→client requests (sampling, elicitation, roots) answered at once with an error. */

@@ -85,42 +85,6 @@ describe('VerifiedQueueSource', () => {
     expect(queue.deleted).toEqual(['one']);
   });
 
-  it('passes SNS control messages through unchecked, for the control handler', async () => {
-    const confirmation = JSON.stringify({
-      Type: 'SubscriptionConfirmation',
-      Message: 'confirm',
-      TopicArn: 't',
-    });
-    const queue = new FakeQueue([queued('control', {}, confirmation)]);
-    const source = new VerifiedQueueSource({
-      source: queue,
-      verifier: new MessageVerifier({ secret: SECRET }),
-    });
-    expect((await source.receive(RECEIVE)).map((message) => message.messageId)).toEqual(['control']);
-  });
-
-  it('checks the JSON-RPC message and attributes inside an SNS envelope', async () => {
-    const signed = new MessageSigner({ secret: SECRET }).sign(BODY, attributes());
-    const envelope = (message: string) =>
-      JSON.stringify({
-        Type: 'Notification',
-        Message: message,
-        MessageAttributes: Object.fromEntries(
-          Object.entries(signed).map(([name, a]) => [name, { Type: a.DataType, Value: a.StringValue }]),
-        ),
-      });
-    const queue = new FakeQueue([
-      queued('good', {}, envelope(BODY)),
-      queued('changed', {}, envelope(BODY.replace('count', 'wipe'))),
-    ]);
-    const source = new VerifiedQueueSource({
-      source: queue,
-      verifier: new MessageVerifier({ secret: SECRET }),
-    });
-    expect((await source.receive(RECEIVE)).map((message) => message.messageId)).toEqual(['good']);
-    expect(queue.deleted).toEqual(['changed']);
-  });
-
   it('leaves a message on the queue, neither handed out nor deleted, while the replay memory is full', async () => {
     const signer = new MessageSigner({ secret: SECRET });
     const queue = new FakeQueue([

@@ -1,4 +1,4 @@
-import { unwrapSnsEnvelope } from './envelope.js';
+import { flattenAttributes } from './envelope.js';
 import { describeError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
 import type { MessageVerifier, SignatureRefusal } from './message-signing.js';
@@ -15,14 +15,30 @@ export interface VerifiedQueueSourceOptions {
   deadLetter?: ((message: QueueMessage, reason: SignatureRefusal) => Promise<boolean>) | undefined;
   /** Called for each refused message (not for one put off while the replay memory is full). */
   onRefused?: ((reason: SignatureRefusal) => void) | undefined;
+  /**
+   * What the signature covers in a message: its JSON-RPC text and flat attributes, read out of whatever
+   * wraps them on this channel; undefined for a message of the channel's own (an SNS subscription
+   * confirmation), which nobody signs and which passes unchecked to its handler.
+   * @default the body and attributes as the queue holds them
+   */
+  signedContent?: ((message: QueueMessage) => SignedContent | undefined) | undefined;
   logger?: Logger;
+}
+
+/** The parts of a message a signature covers. */
+export interface SignedContent {
+  body: string;
+  attributes: Readonly<Record<string, string>>;
+}
+
+function asQueued(message: QueueMessage): SignedContent {
+  return { body: message.body, attributes: flattenAttributes(message.attributes) };
 }
 
 /**
  * A queue source that hands out only messages signed with the secret (docs/protocol.md §8,
  * "Signature"): an unsigned, forged, stale or replayed message is logged, dead-lettered when a
- * dead-letter queue is configured, deleted, and never reaches whoever consumes the source. SNS control
- * messages (subscription confirmations) are SNS's own and pass unchecked, to the control handler.
+ * dead-letter queue is configured, deleted, and never reaches whoever consumes the source.
  */
 export class VerifiedQueueSource implements QueueSource {
   readonly #options: VerifiedQueueSourceOptions;
@@ -57,16 +73,12 @@ export class VerifiedQueueSource implements QueueSource {
     const messages = await this.#source.receive(request);
     const accepted: QueueMessage[] = [];
     for (const message of messages) {
-      const unwrapped = unwrapSnsEnvelope(message.body, message.attributes);
-      if (unwrapped.kind !== 'message') {
+      const signed = (this.#options.signedContent ?? asQueued)(message);
+      if (signed === undefined) {
         accepted.push(message);
         continue;
       }
-      const verdict = this.#options.verifier.verify({
-        body: unwrapped.body,
-        attributes: unwrapped.attributes,
-        deliveryId: message.messageId,
-      });
+      const verdict = this.#options.verifier.verify({ ...signed, deliveryId: message.messageId });
       if (verdict.ok) {
         accepted.push(message);
         continue;

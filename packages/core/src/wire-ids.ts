@@ -6,6 +6,7 @@ import type {
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { isAnswer, isRequest } from './codec.js';
+import { requestIdKey } from './request-ids.js';
 
 type ProgressToken = string | number;
 
@@ -96,7 +97,7 @@ export class WireIds {
       outgoing = { ...outgoing, params: { ...params, _meta: { ...meta, progressToken: wireToken } } };
     }
     this.#minted.set(wireId, minted);
-    this.#byClientId.set(idKey(request.id), wireId);
+    this.#byClientId.set(requestIdKey(request.id), wireId);
     return outgoing;
   }
 
@@ -104,7 +105,7 @@ export class WireIds {
     const params = notification.params as Record<string, unknown> | undefined;
     const requestId = params?.requestId;
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return notification;
-    const wireId = this.#byClientId.get(idKey(requestId));
+    const wireId = this.#byClientId.get(requestIdKey(requestId));
     if (wireId === undefined) return notification;
     // A cancelled request gets no answer (MCP): nothing is left to wait for.
     const minted = this.#minted.get(wireId);
@@ -126,7 +127,8 @@ export class WireIds {
 
   #forget(wireId: string, minted: Minted): void {
     this.#minted.delete(wireId);
-    if (this.#byClientId.get(idKey(minted.id)) === wireId) this.#byClientId.delete(idKey(minted.id));
+    if (this.#byClientId.get(requestIdKey(minted.id)) === wireId)
+      this.#byClientId.delete(requestIdKey(minted.id));
     if (minted.wireToken !== undefined) this.#byWireToken.delete(minted.wireToken);
   }
 }
@@ -134,8 +136,4 @@ export class WireIds {
 /** 128 random bits, as text: no one who has not seen it can name it. */
 export function unguessable(): string {
   return randomBytes(16).toString('base64url');
-}
-
-function idKey(id: RequestId): string {
-  return `${typeof id}:${id}`;
 }

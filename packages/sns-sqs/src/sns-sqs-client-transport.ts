@@ -1,4 +1,10 @@
-import { type BackoffOptions, ConfigurationError, type Logger, MetaKey, silentLogger } from '@asyncmcp/core';
+import {
+  ConfigurationError,
+  type Logger,
+  MetaKey,
+  type QueuePollingOptions,
+  silentLogger,
+} from '@asyncmcp/core';
 import {
   type SqsChannelClientTransportOptions,
   SqsClientTransport,
@@ -10,7 +16,10 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SnsPublisher } from './sns-publisher.js';
 import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
-export interface SnsSqsClientTransportOptions extends SubscriptionConfirmationOptions, SqsSigningOptions {
+export interface SnsSqsClientTransportOptions
+  extends SubscriptionConfirmationOptions,
+    SqsSigningOptions,
+    QueuePollingOptions {
   /** Publishes to the server's request topic. */
   snsClient: SNSClient;
   /** Reads this client's queue. */
@@ -29,12 +38,6 @@ export interface SnsSqsClientTransportOptions extends SubscriptionConfirmationOp
    * policy `{"SessionId": ["<this id>"]}`. @default none: the server picks the id
    */
   sessionId?: string;
-  /** Long-poll wait. @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** @default 30 */
-  visibilityTimeoutSeconds?: number;
   /**
    * Extra attributes on every message; at most 3 (1 with `signingSecret`), and no protocol attribute
    * names.
@@ -42,8 +45,6 @@ export interface SnsSqsClientTransportOptions extends SubscriptionConfirmationOp
   messageAttributes?: Record<string, string>;
   /** Size limit checked before publishing. @default 262144 (SNS) */
   maxMessageBytes?: number;
-  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
-  receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }
 

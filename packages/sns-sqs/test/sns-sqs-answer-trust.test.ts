@@ -2,8 +2,7 @@ import { RecordingLogger } from '@asyncmcp/core/testing';
 import { cleanupsAfterEach, pyClientAttributes, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { SnsSqsSessionManager } from '../src/index.js';
-import { testServerFactory } from './support.js';
+import { startManager } from './support.js';
 
 const emulator = useSqsEmulator();
 const cleanups = cleanupsAfterEach();
@@ -34,18 +33,12 @@ describe('trust on shared queues: SNS+SQS response topics', () => {
     await emulator.subscribe(ownTopic, answers, { raw: true });
     const [, , , region, account] = ownTopic.split(':');
     const logger = new RecordingLogger();
-    const manager = new SnsSqsSessionManager({
-      snsClient: emulator.snsClient,
-      sqsClient: emulator.sqsClient,
+    const manager = await startManager(emulator, cleanups, {
       requestQueueUrl,
-      createServer: testServerFactory(),
-      waitTimeSeconds: 1,
       deadLetterQueueUrl,
       allowedResponseDestinations: [`arn:aws:sns:eu-central-1:${account}:allowed-*`],
       logger,
     });
-    await manager.start();
-    cleanups.push(() => manager.close());
     const send = (arn: string, id: number) =>
       emulator.sqsClient.send(
         new SendMessageCommand({ QueueUrl: requestQueueUrl, ...initializeNaming(arn, id) }),

@@ -17,13 +17,8 @@ import {
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
-import {
-  type SnsSqsBackend,
-  type SnsSqsBackendOptions,
-  SnsSqsSessionManager,
-  snsSqsBackend,
-} from '../src/index.js';
-import { QueueReader, testServerFactory, textOf } from './support.js';
+import { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from '../src/index.js';
+import { QueueReader, startManager, textOf } from './support.js';
 
 const request = { timeout: 20_000 };
 
@@ -34,15 +29,9 @@ async function startServer() {
   const requestTopicArn = await emulator.createTopic('gw-requests');
   const requestQueueUrl = await emulator.createQueue('gw-requests');
   await emulator.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
-  const manager = new SnsSqsSessionManager({
-    snsClient: emulator.snsClient,
-    sqsClient: emulator.sqsClient,
+  const manager = await startManager(emulator, cleanups, {
     requestQueueUrl,
-    createServer: testServerFactory(),
-    waitTimeSeconds: 1,
   });
-  await manager.start();
-  cleanups.push(() => manager.close());
   return { manager, requestTopicArn, requestQueueUrl };
 }
 

@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest';
 import {
   SnsSqsClientTransport,
   type SnsSqsClientTransportOptions,
-  SnsSqsSessionManager,
   type SnsSqsSessionManagerOptions,
   snsSqsBackend,
 } from '../src/index.js';
@@ -20,6 +19,7 @@ import {
   publish,
   QueueReader,
   snsEnvelope,
+  startManager,
   testServerFactory,
   textOf,
 } from './support.js';
@@ -39,17 +39,12 @@ async function startServer(
   await emulator.subscribe(requestTopicArn, requestQueueUrl, { raw: options.raw });
   const logger = new RecordingLogger();
   const fixture = { calls: new Map<string, number>() };
-  const manager = new SnsSqsSessionManager({
-    snsClient: emulator.snsClient,
-    sqsClient: emulator.sqsClient,
+  const manager = await startManager(emulator, cleanups, {
     requestQueueUrl,
     createServer: testServerFactory(fixture),
-    waitTimeSeconds: 1,
     logger,
     ...options.manager,
   });
-  await manager.start();
-  cleanups.push(() => manager.close());
   return { manager, requestTopicArn, requestQueueUrl, logger, fixture };
 }
 

@@ -4,8 +4,8 @@ import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-suppo
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
-import { SnsSqsClientTransport, SnsSqsSessionManager } from '../src/index.js';
-import { testServerFactory, textOf } from './support.js';
+import { SnsSqsClientTransport } from '../src/index.js';
+import { startManager, testServerFactory, textOf } from './support.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const REFUSED = 'message refused: its signature does not hold';
@@ -26,17 +26,12 @@ async function startServer() {
   const requests = await channel('signed-requests');
   const logger = new RecordingLogger();
   const fixture = { calls: new Map<string, number>() };
-  const manager = new SnsSqsSessionManager({
-    snsClient: emulator.snsClient,
-    sqsClient: emulator.sqsClient,
+  const manager = await startManager(emulator, cleanups, {
     requestQueueUrl: requests.queueUrl,
     createServer: testServerFactory(fixture),
     signingSecret: SECRET,
-    waitTimeSeconds: 1,
     logger,
   });
-  await manager.start();
-  cleanups.push(() => manager.close());
   return { manager, logger, fixture, requestTopicArn: requests.topicArn };
 }
 

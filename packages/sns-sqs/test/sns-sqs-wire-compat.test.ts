@@ -11,7 +11,7 @@ import {
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { SnsSqsClientTransport, SnsSqsSessionManager, snsSqsBackend } from '../src/index.js';
+import { SnsSqsClientTransport, snsSqsBackend } from '../src/index.js';
 import {
   type Delivered,
   isCompactJson,
@@ -20,7 +20,7 @@ import {
   pyDumps,
   pyServerAttributes,
   QueueReader,
-  testServerFactory,
+  startManager,
   textOf,
 } from './support.js';
 
@@ -68,15 +68,9 @@ describe.each([
     const requestTopicArn = await emulator.createTopic('compat-requests');
     const requestQueueUrl = await emulator.createQueue('compat-requests');
     await emulator.subscribe(requestTopicArn, requestQueueUrl, { raw });
-    const manager = new SnsSqsSessionManager({
-      snsClient: emulator.snsClient,
-      sqsClient: emulator.sqsClient,
+    const manager = await startManager(emulator, cleanups, {
       requestQueueUrl,
-      createServer: testServerFactory(),
-      waitTimeSeconds: 1,
     });
-    await manager.start();
-    cleanups.push(() => manager.close());
     const client = await subscribedReader('compat-py-client', raw);
     return { manager, requestTopicArn, ...client };
   }

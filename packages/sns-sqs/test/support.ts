@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { flattenAttributes, type ReceivedAttributes } from '@asyncmcp/core';
-import { type JsonRpcSeen, QueueReader as QueueReaderOf } from '@asyncmcp-internal/test-support';
+import {
+  type Cleanup,
+  type JsonRpcSeen,
+  QueueReader as QueueReaderOf,
+  type SqsEmulator,
+} from '@asyncmcp-internal/test-support';
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { SnsSqsSessionManager, type SnsSqsSessionManagerOptions } from '../src/index.js';
 
 /** Test helpers shared by this package's end-to-end tests (not a test file itself). */
 
@@ -173,4 +179,25 @@ export function testServerFactory(fixture: ServerFixture = { calls: new Map() })
     );
     return server;
   };
+}
+
+/**
+ * A started `SnsSqsSessionManager` with this package's test defaults (the test server, 1 s polls), closed
+ * after the test; `options` add to or replace them.
+ */
+export async function startManager(
+  emulator: Pick<SqsEmulator, 'snsClient' | 'sqsClient'>,
+  cleanups: Cleanup[],
+  options: Partial<SnsSqsSessionManagerOptions> & { requestQueueUrl: string },
+): Promise<SnsSqsSessionManager> {
+  const manager = new SnsSqsSessionManager({
+    snsClient: emulator.snsClient,
+    sqsClient: emulator.sqsClient,
+    createServer: testServerFactory(),
+    waitTimeSeconds: 1,
+    ...options,
+  });
+  await manager.start();
+  cleanups.push(() => manager.close());
+  return manager;
 }

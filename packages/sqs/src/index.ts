@@ -9,6 +9,12 @@ export {
   topicRefusal,
 } from './response-destinations.js';
 export { LEASE_TAG, RESPONSE_QUEUE_LEASE } from './response-queue-lease.js';
+export {
+  SnsEnvelopeUnwrapper,
+  snsSignedContent,
+  type UnwrappedBody,
+  unwrapSnsEnvelope,
+} from './sns-envelope.js';
 export { type SqsBackend, type SqsBackendOptions, type SqsBackendStats, sqsBackend } from './sqs-backend.js';
 export {
   type SqsChannelBackend,

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import {
-  type BackoffOptions,
   ConfigurationError,
   describeError,
   type Logger,
   type MessageSigner,
   MetaKey,
+  type QueuePollingOptions,
   silentLogger,
 } from '@asyncmcp/core';
 import {
@@ -23,7 +23,7 @@ import { type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';
 
 export type { SqsBackendStats } from './sqs-channel-backend.js';
 
-export interface SqsBackendOptions extends SqsSigningOptions {
+export interface SqsBackendOptions extends SqsSigningOptions, QueuePollingOptions {
   sqsClient: SQSClient;
   /** The request queue of the async MCP server(s) the gateway forwards to. */
   requestQueueUrl: string;
@@ -43,18 +43,10 @@ export interface SqsBackendOptions extends SqsSigningOptions {
   responseQueueLeaseSeconds?: number;
   /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */
   clientId?: string;
-  /** @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** @default 30 */
-  visibilityTimeoutSeconds?: number;
   /** Extra attributes on every message; at most 3 (1 with `signingSecret`). */
   messageAttributes?: Record<string, string>;
   /** Size limit checked before sending. @default the request queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
-  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
-  receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }
 

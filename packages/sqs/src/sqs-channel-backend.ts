@@ -1,12 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import {
   Attribute,
-  type Backend,
   type BackendFleet,
-  type BackendMessageExtra,
-  type BackendSessionTransport,
   type BackendTransportContext,
-  type BackoffOptions,
   ClientSessionState,
   ConfigurationError,
   type Disposition,
@@ -21,90 +17,36 @@ import {
   type JSONRPCNotification,
   type Logger,
   type MessageSigning,
+  pickQueuePolling,
   QueueConsumer,
   type QueueMessage,
   RequestCorrelator,
   type RequestId,
   readWorkerHint,
-  sessionListeningNotification,
   sessionLogId,
   sessionLostError,
   silentLogger,
   type Transport,
   TransportStateError,
-  terminateSessionNotification,
-  toError,
-  type UnwrappedBody,
-  unwrapSnsEnvelope,
 } from '@asyncmcp/core';
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { ChannelBackendSession, type SessionChannel } from './channel-backend-session.js';
+import { handleControlMessage } from './control-messages.js';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
 import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
-import type { SqsBackendChannel, SqsControlMessageHandler } from './sqs-channels.js';
+import { SnsEnvelopeUnwrapper } from './sns-envelope.js';
+import type {
+  SqsBackendStats,
+  SqsChannelBackend,
+  SqsChannelBackendOptions,
+} from './sqs-channel-backend-options.js';
+import type { SqsBackendChannel } from './sqs-channels.js';
 import { toSqsDeliveryError } from './sqs-errors.js';
 import { SqsSender } from './sqs-queue.js';
-import {
-  readableQueue,
-  type SqsSigningOptions,
-  sqsMessageSigning,
-  validateSignedCustomAttributes,
-} from './sqs-signing.js';
+import { readableQueue, sqsMessageSigning, validateSignedCustomAttributes } from './sqs-signing.js';
 import { WorkerLink } from './worker-link.js';
 
-/**
- * With `signingSecret`, what the channel sends must be signed too: give the channel a sender or publisher
- * with the same secret (`sqsBackend` and `snsSqsBackend` do).
- */
-export interface SqsChannelBackendOptions<N extends string> extends SqsSigningOptions {
-  /** The backend's name in logs and metrics, e.g. `sns-sqs`. */
-  name: N;
-  /** Reads the response queue the channel opens. */
-  sqsClient: SQSClient;
-  /** How requests reach the servers and where their answers come back. */
-  channel: SqsBackendChannel;
-  /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */
-  clientId?: string;
-  /** @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** @default 30 */
-  visibilityTimeoutSeconds?: number;
-  /** Extra attributes on every message; at most 3 (1 with `signingSecret`). */
-  messageAttributes?: Record<string, string>;
-  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
-  receiveErrorBackoff?: BackoffOptions;
-  /** What to do with SNS control messages on the response queue. @default log and delete them */
-  onControlMessage?: SqsControlMessageHandler;
-  logger?: Logger;
-}
-
-export type SqsBackendStats = {
-  /** Answers and server messages delivered to a gateway session. */
-  routed: number;
-  /** Messages that matched no live session (late, duplicate, after close): dropped with a log line. */
-  unroutable: number;
-  /** Messages on the response queue that were not JSON-RPC. */
-  invalid: number;
-  /** With `signingSecret`: messages on the response queue refused for their signature (deleted unread). */
-  refused: number;
-  /**
-   * Answers dropped because no request of this gateway has their id, or because they came under another
-   * session's id than the one asked: forged, late or duplicate. Never delivered to a client.
-   */
-  unmatched: number;
-};
-
-export interface SqsChannelBackend<N extends string = string> extends Backend {
-  readonly name: N;
-  /** The response queue in use, once started. */
-  readonly responseQueueUrl: string | undefined;
-  readonly stats: SqsBackendStats;
-  /** Opens the channel (making what is missing) and starts polling. `createTransport` calls this. */
-  start(): Promise<void>;
-  /** Resolves when the servers' channel can be reached and the response queue is being read. */
-  checkReady(): Promise<void>;
-}
+export type { SqsBackendStats, SqsChannelBackend, SqsChannelBackendOptions };
 
 /**
  * A gateway backend that reads every session's answers from ONE SQS queue and sends through a channel
@@ -119,7 +61,7 @@ export function sqsChannelBackend<N extends string>(
   return new SqsChannelBackendImpl(options);
 }
 
-class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
+class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, SessionChannel {
   readonly specificationVersion = 'v1' as const;
   readonly name: N;
   readonly stats: SqsBackendStats = { routed: 0, unroutable: 0, invalid: 0, refused: 0, unmatched: 0 };
@@ -135,7 +77,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
   readonly #sessions = new Map<string, ChannelBackendSession>();
   readonly #byProposedId = new Map<string, ChannelBackendSession>();
   readonly #byServerSessionId = new Map<string, ChannelBackendSession>();
-  readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
+  readonly #envelopes = new SnsEnvelopeUnwrapper();
   #responseQueueUrl: string | undefined;
   /** Where a worker's inbox may be: the response queue's endpoint and account. */
   #scope: DestinationScope | undefined;
@@ -206,13 +148,10 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
       source: this.#responseQueue,
       handle: async (message) => ({ settled: Promise.resolve(this.#route(message)) }),
       orderingKey: (message) => {
-        const unwrapped = this.#unwrap(message);
+        const unwrapped = this.#envelopes.unwrap(message);
         return unwrapped.kind === 'message' ? unwrapped.attributes[Attribute.SessionId] : undefined;
       },
-      waitTimeSeconds: this.#options.waitTimeSeconds,
-      maxMessages: this.#options.maxMessages,
-      visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds,
-      errorBackoff: this.#options.receiveErrorBackoff,
+      ...pickQueuePolling(this.#options),
       logger: this.#logger,
     });
     this.#consumer.start();
@@ -342,15 +281,6 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
     this.#correlator.forgetSession(session.key);
   }
 
-  #unwrap(message: QueueMessage): UnwrappedBody {
-    let unwrapped = this.#unwrapped.get(message);
-    if (!unwrapped) {
-      unwrapped = unwrapSnsEnvelope(message.body, message.attributes);
-      this.#unwrapped.set(message, unwrapped);
-    }
-    return unwrapped;
-  }
-
   /**
    * Whether an answer under `sessionId` may be for a request of `session`: once the server named the
    * session, only under that id; before (the answer to its `initialize`), under any valid id, as a server
@@ -379,14 +309,9 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
 
   /** Routes one message from the response queue: by correlated request id first, then by session id. */
   #route(queued: QueueMessage): Disposition | Promise<Disposition> {
-    const unwrapped = this.#unwrap(queued);
+    const unwrapped = this.#envelopes.unwrap(queued);
     if (unwrapped.kind !== 'message') {
-      if (this.#options.onControlMessage) return this.#options.onControlMessage(unwrapped, queued);
-      this.#logger.info(
-        { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
-        'SNS control message deleted',
-      );
-      return 'delete';
+      return handleControlMessage(unwrapped, queued, this.#options.onControlMessage, this.#logger);
     }
     const decoded = decodeMessage(unwrapped.body);
     if (!decoded.ok) {
@@ -467,74 +392,4 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N> {
 
 function isProgressNotification(message: JSONRPCMessage): message is JSONRPCNotification {
   return 'method' in message && !('id' in message) && message.method === 'notifications/progress';
-}
-
-/** One gateway session's transport: sends through the backend, receives what the backend routes to it. */
-class ChannelBackendSession implements BackendSessionTransport {
-  readonly state: ClientSessionState;
-  link!: WorkerLink;
-  #closed = false;
-  #endAtServer = true;
-  onmessage?: Transport['onmessage'];
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-
-  constructor(
-    private readonly backend: SqsChannelBackendImpl<string>,
-    readonly context: BackendTransportContext,
-    readonly proposedSessionId: string,
-    stateOptions: ConstructorParameters<typeof ClientSessionState>[0],
-  ) {
-    this.state = new ClientSessionState(stateOptions);
-  }
-
-  get key(): string {
-    return this.context.sessionKey;
-  }
-
-  get sessionId(): string | undefined {
-    return this.state.sessionId;
-  }
-
-  setProtocolVersion(version: string): void {
-    this.state.protocolVersion = version;
-  }
-
-  async start(): Promise<void> {}
-
-  async send(message: JSONRPCMessage): Promise<void> {
-    if (this.#closed) throw new TransportStateError('closed');
-    await this.backend.sendFor(this, message);
-  }
-
-  deliver(message: JSONRPCMessage, extra?: BackendMessageExtra): void {
-    if (this.#closed) return;
-    try {
-      this.onmessage?.(message, extra);
-    } catch (error) {
-      this.onerror?.(toError(error));
-    }
-  }
-
-  keepServerSession(): void {
-    this.#endAtServer = false;
-  }
-
-  async listenHere(): Promise<void> {
-    if (this.#closed || this.state.sessionId === undefined) return;
-    await this.backend.sendFor(this, sessionListeningNotification(this.backend.answerMeta));
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    // The gateway session ended (DELETE, eviction, shutdown): end the server's session too, best effort,
-    // unless other instances of the fleet may still serve it.
-    if (this.#endAtServer && this.state.sessionId !== undefined && this.link.lostReason === undefined) {
-      await this.backend.sendFor(this, terminateSessionNotification()).catch(() => undefined);
-    }
-    this.#closed = true;
-    this.link.close();
-    this.backend.forget(this);
-    this.onclose?.();
-  }
 }

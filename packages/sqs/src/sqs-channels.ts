@@ -4,9 +4,9 @@ import type {
   JSONRPCRequest,
   MessageAttributes,
   QueueMessage,
-  UnwrappedBody,
 } from '@asyncmcp/core';
 import type { DestinationScope } from './response-destinations.js';
+import type { UnwrappedBody } from './sns-envelope.js';
 
 /**
  * The extension points of this package. Every transport here READS an SQS queue; what differs between

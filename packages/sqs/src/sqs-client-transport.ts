@@ -1,5 +1,4 @@
 import {
-  type BackoffOptions,
   ClientSessionState,
   ConfigurationError,
   type Disposition,
@@ -8,9 +7,10 @@ import {
   isInitializeResult,
   type Logger,
   type MessageSigning,
-  MetaKey,
+  pickQueuePolling,
   QueueConsumer,
   type QueueMessage,
+  type QueuePollingOptions,
   SessionLostError,
   sessionLogId,
   sessionLostError,
@@ -19,12 +19,14 @@ import {
   TransportStateError,
   terminateSessionNotification,
   toError,
-  unwrapSnsEnvelope,
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { handleControlMessage } from './control-messages.js';
 import { type DestinationScope, destinationScopeOf, loggableUrl } from './response-destinations.js';
+import { unwrapSnsEnvelope } from './sns-envelope.js';
 import type { SqsControlMessageHandler, SqsRequestChannel } from './sqs-channels.js';
+import { sqsRequestChannel } from './sqs-default-channels.js';
 import { SqsSender } from './sqs-queue.js';
 import {
   readableQueue,
@@ -34,7 +36,7 @@ import {
 } from './sqs-signing.js';
 import { WorkerLink } from './worker-link.js';
 
-export interface SqsClientTransportOptions extends SqsSigningOptions {
+export interface SqsClientTransportOptions extends SqsSigningOptions, QueuePollingOptions {
   sqsClient: SQSClient;
   /** The server's request queue; every client sends there. */
   requestQueueUrl: string;
@@ -42,12 +44,6 @@ export interface SqsClientTransportOptions extends SqsSigningOptions {
   responseQueueUrl: string;
   /** Sent as `ClientId`. @default a random UUID */
   clientId?: string;
-  /** Long-poll wait. @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** @default 30 */
-  visibilityTimeoutSeconds?: number;
   /**
    * Extra attributes on every message; at most 3 (1 with `signingSecret`), and no protocol attribute
    * names.
@@ -55,8 +51,6 @@ export interface SqsClientTransportOptions extends SqsSigningOptions {
   messageAttributes?: Record<string, string>;
   /** Size limit checked before sending. @default the request queue's `MaximumMessageSize` */
   maxMessageBytes?: number;
-  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
-  receiveErrorBackoff?: BackoffOptions;
   logger?: Logger;
 }
 
@@ -164,10 +158,7 @@ export class SqsClientTransport implements Transport {
       }),
       handle: async (message) => ({ settled: Promise.resolve(this.#receive(message)) }),
       orderingKey: () => 'client',
-      waitTimeSeconds: this.#options.waitTimeSeconds,
-      maxMessages: this.#options.maxMessages,
-      visibilityTimeoutSeconds: this.#options.visibilityTimeoutSeconds,
-      errorBackoff: this.#options.receiveErrorBackoff,
+      ...pickQueuePolling(this.#options),
       logger: this.#logger,
     });
     this.#consumer.start();
@@ -177,12 +168,7 @@ export class SqsClientTransport implements Transport {
     const unwrapped = unwrapSnsEnvelope(queued.body, queued.attributes);
     if (unwrapped.kind !== 'message') {
       const onControlMessage = isChannelOptions(this.#options) ? this.#options.onControlMessage : undefined;
-      if (onControlMessage) return onControlMessage(unwrapped, queued);
-      this.#logger.info(
-        { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
-        'SNS control message deleted',
-      );
-      return 'delete';
+      return handleControlMessage(unwrapped, queued, onControlMessage, this.#logger);
     }
     const decoded = decodeMessage(unwrapped.body);
     if (!decoded.ok) {
@@ -298,23 +284,4 @@ function isChannelOptions(
   options: SqsClientTransportOptions | SqsChannelClientTransportOptions,
 ): options is SqsChannelClientTransportOptions {
   return (options as Partial<SqsChannelClientTransportOptions>).requestChannel !== undefined;
-}
-
-/** The default request channel: the server's SQS request queue, answered on `_meta.responseQueueUrl`. */
-function sqsRequestChannel(
-  options: SqsClientTransportOptions,
-  signing: MessageSigning | undefined,
-): SqsRequestChannel {
-  const sender = new SqsSender(options.sqsClient, { signer: signing?.signer });
-  return {
-    meta: { [MetaKey.ResponseQueueUrl]: options.responseQueueUrl },
-    send: (outbound) =>
-      sender.send({
-        queueUrl: options.requestQueueUrl,
-        body: outbound.body,
-        attributes: outbound.attributes,
-        groupId: outbound.groupId,
-        maxMessageBytes: options.maxMessageBytes,
-      }),
-  };
 }

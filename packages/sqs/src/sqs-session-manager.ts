@@ -1,7 +1,6 @@
 import {
   Attribute,
   adoptionPingIn,
-  type BackoffOptions,
   buildServerAttributes,
   ConfigurationError,
   DestinationRefusedError,
@@ -12,36 +11,24 @@ import {
   encodeMessage,
   type Farewell,
   type InboundMessage,
-  isAnswer,
-  isInitializeResult,
   type JSONRPCMessage,
   type JSONRPCRequest,
   type Logger,
   type MessageSigning,
-  MetaKey,
+  pickQueuePolling,
   QueueConsumer,
   type QueueMessage,
-  type RequestId,
-  readMeta,
   SESSION_DEFAULTS,
   type SendTarget,
-  type ServerFactory,
   SessionDispatcher,
   type SessionInfo,
   type SessionManager,
   StatelessDispatcher,
-  sessionAliveNotification,
   sessionEndedNotification,
   silentLogger,
-  systemClock,
-  type UnwrappedBody,
-  unrefTimer,
-  unwrapSnsEnvelope,
-  WORKER_META_KEY,
-  type WorkerHint,
-  withResultMeta,
 } from '@asyncmcp/core';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { handleControlMessage } from './control-messages.js';
+import { DeadLetters } from './dead-letters.js';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
 import {
   type DestinationScope,
@@ -50,127 +37,15 @@ import {
   queueRefusal,
 } from './response-destinations.js';
 import { SenderBinding } from './sender-binding.js';
-import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
+import { SnsEnvelopeUnwrapper } from './sns-envelope.js';
+import { sqsReplyChannel } from './sqs-default-channels.js';
 import { SQS_WORKER_DEFAULTS } from './sqs-defaults.js';
-import { isFifoQueue, SqsSender } from './sqs-queue.js';
-import { readableQueue, type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';
-import { WorkerInbox, type WorkerInboxOption } from './worker-inbox.js';
+import type { SqsSessionManagerOptions } from './sqs-session-manager-options.js';
+import { readableQueue, sqsMessageSigning } from './sqs-signing.js';
+import { WorkerHints } from './worker-hints.js';
+import { WorkerInbox } from './worker-inbox.js';
 
-export interface SqsSessionManagerOptions extends SqsSigningOptions {
-  sqsClient: SQSClient;
-  /** The queue every client sends to. */
-  requestQueueUrl: string;
-  /** Makes the MCP server of each new session (`() => new McpServer(...)` with its tools registered). */
-  createServer: ServerFactory;
-  /** Long-poll wait. @default 20 */
-  waitTimeSeconds?: number;
-  /** @default 10 */
-  maxMessages?: number;
-  /** Visibility of a received request; extended every half of it while the request runs. @default 30 */
-  visibilityTimeoutSeconds?: number;
-  /**
-   * Messages that cannot be parsed, messages naming a response destination this manager refuses, and
-   * with `signingSecret` messages refused for their signature, go
-   * here before they are deleted. @default none (deleted with a log line)
-   */
-  deadLetterQueueUrl?: string;
-  /**
-   * Response destinations a message may name besides those of the request queue's own endpoint and
-   * account (PROTOCOL.md §8, "Destinations"): queue URL prefixes (`https://sqs.eu-west-1.amazonaws.com/111122223333/`,
-   * compared as parsed URLs) and, for `@asyncmcp/sns-sqs`, topic ARNs (a trailing `*` makes an ARN a
-   * prefix). Any other destination is refused: logged, dead-lettered (or deleted), never answered.
-   * @default none: only queues on the request queue's endpoint (the SQS client's explicit endpoint, or
-   * the request queue URL's origin) and account, and topics in its account and region
-   */
-  allowedResponseDestinations?: readonly string[];
-  /**
-   * Most live sessions; `initialize` beyond it gets a JSON-RPC error; `Infinity` lifts
-   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
-   */
-  maxSessions?: number;
-  /**
-   * Sessions idle this long (and not running a request) are closed; `Infinity` never.
-   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
-   */
-  sessionIdleTimeoutMs?: number;
-  /**
-   * Most requests one session may have running at once; beyond it a request is answered at once with a
-   * JSON-RPC error, so one session cannot take every slot (`maxInFlight`) of the manager.
-   * @default SESSION_DEFAULTS.maxInFlightPerSession (32)
-   */
-  maxInFlightPerSession?: number;
-  /**
-   * For managers that share one request queue (workers): hand a message for a session this manager does
-   * not hold back to the queue, up to this many receives of it, so the worker holding the session can
-   * take it; after that it is dropped with a log line. Sessions live in the worker that opened them, so
-   * with N workers a message needs about N receives on average. @default 0 (this manager is the queue's
-   * only reader)
-   */
-  releaseUnknownSessions?: number;
-  /**
-   * A queue of this worker's own (`'create'`, or `{ queueUrl }` of one made for it). Its `initialize`
-   * answers name it (`_meta["asyncmcp/worker"]`), so our clients and gateway send a session's later
-   * messages there: with several workers on one request queue, each request is received once, by the
-   * worker holding its session, and a client learns within seconds when that worker is gone. Peers that
-   * ignore the hint keep using the request queue (then set `releaseUnknownSessions`).
-   * @default none (every message comes through the request queue)
-   */
-  inbox?: WorkerInboxOption;
-  /**
-   * For servers that keep nothing per session: any manager on the request queue answers any request of
-   * any session, from a pool of started servers, and a request whose worker died comes back after its
-   * visibility timeout for another to answer. No session is held, so `inbox` cannot be given with it
-   * (`ConfigurationError`), and `maxSessions`, `sessionIdleTimeoutMs`, `releaseUnknownSessions` and the
-   * session callbacks are not used. Resource subscriptions get a JSON-RPC error.
-   * @default false
-   */
-  stateless?: boolean;
-  /**
-   * Binds each session to the SQS `SenderId` (the IAM identity the queue service says sent it) of the
-   * message that opened it, and refuses that session's messages from any other sender: logged,
-   * dead-lettered when `deadLetterQueueUrl` is set, else deleted. It needs nothing of the client, so it
-   * guards Python clients' sessions too. Only for messages sent straight to SQS: through SNS, every
-   * message's sender is SNS itself (`@asyncmcp/sns-sqs` does not offer it). A client whose credentials
-   * change identity mid-session (another role session name) loses its session. Not with `stateless`.
-   * @default false
-   */
-  bindSessionsToSender?: boolean;
-  /** Name prefix of an inbox this manager creates. @default 'asyncmcp-worker-' */
-  inboxQueueNamePrefix?: string;
-  /**
-   * While a request of a session that uses the inbox runs, the worker tells its client it is alive this
-   * often; a client that hears nothing for three intervals while a request waits takes the session as
-   * lost. @default 3
-   */
-  aliveIntervalSeconds?: number;
-  /**
-   * Most requests running at once; more wait (their visibility kept) up to 4 × this many received, then
-   * receiving pauses. Notifications, such as cancellations, never wait behind them. @default 100
-   */
-  maxInFlight?: number;
-  /** How long `close()` waits for running requests. @default 10000 */
-  shutdownTimeoutMs?: number;
-  /** Size limit checked before sending to a client. @default the client queue's `MaximumMessageSize` */
-  maxMessageBytes?: number;
-  /**
-   * Where each session's client is answered, and how. An extension point for transports built on this
-   * manager (`@asyncmcp/sns-sqs` publishes to the topic named in `_meta.clientTopicArn`); such a channel
-   * checks its own size limit, and `maxMessageBytes` is not used. With `signingSecret`, it must sign
-   * what it sends with the same secret.
-   * @default the SQS queue named in `_meta.responseQueueUrl`
-   */
-  replyChannel?: SqsReplyChannel;
-  /**
-   * What to do with SNS control messages on the request queue; an extension point like `replyChannel`.
-   * @default log and delete them
-   */
-  onControlMessage?: SqsControlMessageHandler;
-  /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF of `@asyncmcp/core` (200 ms … 1 s) */
-  receiveErrorBackoff?: BackoffOptions;
-  logger?: Logger;
-  onsessioninitialized?: (sessionId: string) => void;
-  onsessionclosed?: (sessionId: string) => void;
-}
+export type { SqsSessionManagerOptions };
 
 /** What the manager asks of either dispatcher: `SessionDispatcher`, or `StatelessDispatcher` (`stateless`). */
 interface Dispatcher {
@@ -196,15 +71,12 @@ export class SqsSessionManager implements SessionManager {
   readonly #consumer: QueueConsumer;
   #inbox: WorkerInbox | undefined;
   #inboxConsumer: QueueConsumer | undefined;
-  /** Sessions whose client sends to the inbox: they know our extensions, so they hear of liveness. */
-  readonly #affine = new Set<string>();
-  /** Answers that carry this worker's hint besides `initialize`'s: to adoption pings, by session and id. */
-  readonly #hintFor = new Set<string>();
-  #aliveTimer: (() => void) | undefined;
+  readonly #hints: WorkerHints;
   /** Each received message unwrapped once, for both its ordering key and its handling. */
-  readonly #unwrapped = new WeakMap<QueueMessage, UnwrappedBody>();
+  readonly #envelopes = new SnsEnvelopeUnwrapper();
   readonly #signing: MessageSigning | undefined;
   readonly #senders: SenderBinding | undefined;
+  readonly #deadLetters: DeadLetters;
   readonly stats = {
     poisoned: 0,
     unroutable: 0,
@@ -226,6 +98,8 @@ export class SqsSessionManager implements SessionManager {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#signing = sqsMessageSigning(options);
+    this.#hints = new WorkerHints({ aliveIntervalSeconds: options.aliveIntervalSeconds, stats: this.stats });
+    this.#deadLetters = new DeadLetters(options.sqsClient, options.deadLetterQueueUrl, this.#logger);
     const replies = options.replyChannel ?? sqsReplyChannel(options, this.#signing);
     if (options.stateless && options.inbox !== undefined) {
       throw new ConfigurationError(
@@ -248,7 +122,7 @@ export class SqsSessionManager implements SessionManager {
       });
     }
     const send = (original: JSONRPCMessage, { sessionId, address, relatedRequestId }: SendTarget<string>) => {
-      const message = this.#withHint(original, sessionId);
+      const message = this.#hints.withHint(original, sessionId, this.#inbox?.queueUrl);
       return replies.send(
         {
           message,
@@ -291,8 +165,7 @@ export class SqsSessionManager implements SessionManager {
         logger: this.#logger,
         onsessioninitialized: options.onsessioninitialized,
         onsessionclosed: (sessionId) => {
-          this.#affine.delete(sessionId);
-          for (const key of this.#hintFor) if (key.startsWith(`${sessionId}\0`)) this.#hintFor.delete(key);
+          this.#hints.forget(sessionId);
           this.#senders?.forget(sessionId);
           options.onsessionclosed?.(sessionId);
         },
@@ -308,7 +181,7 @@ export class SqsSessionManager implements SessionManager {
     const source = readableQueue(options.sqsClient, queueUrl, this.#signing, {
       logger: this.#logger,
       deadLetter:
-        options.deadLetterQueueUrl === undefined ? undefined : (message) => this.#deadLetter(message),
+        options.deadLetterQueueUrl === undefined ? undefined : (message) => this.#deadLetters.copy(message),
       onRefused: () => this.stats.refused++,
     });
     const inbox = this.#inbox;
@@ -326,21 +199,18 @@ export class SqsSessionManager implements SessionManager {
       // One session's messages are handed over in arrival order; sessions do not wait on each other.
       // The attributes may be inside an SNS envelope, so the key is read from the unwrapped message.
       orderingKey: (message) => {
-        const unwrapped = this.#unwrap(message);
+        const unwrapped = this.#envelopes.unwrap(message);
         if (unwrapped.kind !== 'message') return undefined;
         return unwrapped.attributes[Attribute.SessionId] ?? unwrapped.attributes[Attribute.ClientId];
       },
       // Only requests hold an in-flight slot: notifications and answers settle at once, so a
       // cancellation is read even when every slot is taken by the requests it cancels.
       holdsSlot: (message) => {
-        const unwrapped = this.#unwrap(message);
+        const unwrapped = this.#envelopes.unwrap(message);
         return unwrapped.kind === 'message' && unwrapped.attributes[Attribute.RequestId] !== undefined;
       },
-      waitTimeSeconds: options.waitTimeSeconds,
-      maxMessages: options.maxMessages,
-      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      ...pickQueuePolling(options),
       maxInFlight: options.maxInFlight,
-      errorBackoff: options.receiveErrorBackoff,
       logger: this.#logger,
     });
   }
@@ -391,48 +261,7 @@ export class SqsSessionManager implements SessionManager {
     }
     this.#inboxConsumer = this.#consumerOf(inboxQueueUrl, 'inbox');
     this.#inboxConsumer.start();
-    this.#startAliveTicker();
-  }
-
-  /**
-   * The hint an `initialize` answer, or an adoption ping's (PROTOCOL.md §7b), carries: where this
-   * session's later messages go, and liveness.
-   */
-  #withHint<M extends JSONRPCMessage>(message: M, sessionId: string): M {
-    const inbox = this.#inbox?.queueUrl;
-    if (inbox === undefined) return message;
-    const adopted =
-      isAnswer(message) && message.id !== undefined && this.#hintFor.delete(answerKey(sessionId, message.id));
-    if (!adopted && !isInitializeResult(message)) return message;
-    const hint: WorkerHint = { inbox, aliveIntervalSeconds: this.#aliveIntervalSeconds };
-    return withResultMeta(message, { [WORKER_META_KEY]: hint });
-  }
-
-  get #aliveIntervalSeconds(): number {
-    return this.#options.aliveIntervalSeconds ?? SQS_WORKER_DEFAULTS.aliveIntervalSeconds;
-  }
-
-  /**
-   * Tells the clients of requests that have run for half an interval or more that this worker is still
-   * at it: a long tool is not a dead worker. Quick calls cost nothing.
-   */
-  #startAliveTicker(): void {
-    const dispatcher = this.#stateful;
-    if (!dispatcher) return;
-    const intervalMs = this.#aliveIntervalSeconds * 1000;
-    const tick = () => {
-      for (const sessionId of dispatcher.sessionsBusyFor(intervalMs / 2)) {
-        if (!this.#affine.has(sessionId)) continue;
-        this.stats.aliveSent++;
-        void dispatcher.notify(sessionId, sessionAliveNotification());
-      }
-      this.#aliveTimer = schedule();
-    };
-    const schedule = () => {
-      const timer = unrefTimer(systemClock, tick, intervalMs);
-      return () => systemClock.clearTimeout(timer);
-    };
-    this.#aliveTimer = schedule();
+    if (this.#stateful) this.#hints.startAliveTicker(this.#stateful);
   }
 
   terminateSession(sessionId: string): Promise<boolean> {
@@ -446,9 +275,9 @@ export class SqsSessionManager implements SessionManager {
    */
   async close(): Promise<void> {
     const timeoutMs = this.#options.shutdownTimeoutMs ?? 10_000;
-    this.#aliveTimer?.();
+    this.#hints.stop();
     const farewell: Farewell = (sessionId) => {
-      if (!this.#affine.has(sessionId)) return undefined;
+      if (!this.#hints.isUsingInbox(sessionId)) return undefined;
       this.stats.farewells++;
       return sessionEndedNotification('the worker holding the session is stopping');
     };
@@ -458,25 +287,16 @@ export class SqsSessionManager implements SessionManager {
     await this.#inbox?.close();
   }
 
-  #unwrap(message: QueueMessage): UnwrappedBody {
-    let unwrapped = this.#unwrapped.get(message);
-    if (!unwrapped) {
-      unwrapped = unwrapSnsEnvelope(message.body, message.attributes);
-      this.#unwrapped.set(message, unwrapped);
-    }
-    return unwrapped;
-  }
-
   async #handle(message: QueueMessage, from: 'shared' | 'inbox'): Promise<{ settled: Promise<Disposition> }> {
-    const unwrapped = this.#unwrap(message);
+    const unwrapped = this.#envelopes.unwrap(message);
     if (unwrapped.kind !== 'message') {
-      if (this.#options.onControlMessage)
-        return { settled: this.#options.onControlMessage(unwrapped, message) };
-      this.#logger.info(
-        { kind: unwrapped.kind, topicArn: unwrapped.topicArn },
-        'SNS control message deleted',
+      const disposition = handleControlMessage(
+        unwrapped,
+        message,
+        this.#options.onControlMessage,
+        this.#logger,
       );
-      return { settled: Promise.resolve('delete') };
+      return { settled: Promise.resolve(disposition) };
     }
     if (this.#senders && !this.#senders.admits(unwrapped.attributes[Attribute.SessionId], message.senderId)) {
       return { settled: this.#refuseSender(message) };
@@ -494,8 +314,8 @@ export class SqsSessionManager implements SessionManager {
     );
     if (result.status === 'accepted') {
       // The worker holding the session answers the question with where to find it, as `initialize`.
-      if (adoption) this.#hintFor.add(answerKey(result.sessionId, adoption.id));
-      if (from === 'inbox') this.#affine.add(result.sessionId);
+      if (adoption) this.#hints.hintOnAnswer(result.sessionId, adoption.id);
+      if (from === 'inbox') this.#hints.usesInbox(result.sessionId);
       // The first message a session accepts is the `initialize` that opened it.
       this.#senders?.bind(result.sessionId, message.senderId);
       return { settled: result.settled.then((settlement) => (settlement === 'failed' ? 'retry' : 'delete')) };
@@ -523,55 +343,19 @@ export class SqsSessionManager implements SessionManager {
   }
 
   /** A message of a session from another sender than the one that opened it (`bindSessionsToSender`). */
-  async #refuseSender(message: QueueMessage): Promise<Disposition> {
+  #refuseSender(message: QueueMessage): Promise<Disposition> {
     this.stats.refused++;
-    const dlq = this.#options.deadLetterQueueUrl;
-    this.#logger.warn(
-      { messageId: message.messageId, senderId: message.senderId, deadLetterQueueUrl: dlq },
+    return this.#deadLetters.setAside(
+      message,
       'message refused: not from the sender that opened its session',
+      { senderId: message.senderId },
+      'warn',
     );
-    if (!dlq) return 'delete';
-    return (await this.#deadLetter(message)) ? 'delete' : 'retry';
   }
 
-  /** A message that will never be handled: keep a copy in the dead-letter queue, if there is one. */
-  async #setAside(message: QueueMessage, what: string, reason: string): Promise<Disposition> {
-    const dlq = this.#options.deadLetterQueueUrl;
-    this.#logger.error({ messageId: message.messageId, reason, deadLetterQueueUrl: dlq }, what);
-    if (!dlq) return 'delete';
-    return (await this.#deadLetter(message)) ? 'delete' : 'retry';
-  }
-
-  /** Copies a message to the dead-letter queue as it came; false when that failed (keep the message). */
-  async #deadLetter(message: QueueMessage): Promise<boolean> {
-    const dlq = this.#options.deadLetterQueueUrl as string;
-    try {
-      await this.#options.sqsClient.send(
-        new SendMessageCommand({
-          QueueUrl: dlq,
-          MessageBody: message.body,
-          MessageAttributes: Object.fromEntries(
-            Object.entries(message.attributes)
-              .filter(([, value]) => typeof value.StringValue === 'string')
-              .map(([name, value]) => [
-                name,
-                { DataType: value.DataType ?? 'String', StringValue: value.StringValue },
-              ]),
-          ),
-          ...(isFifoQueue(dlq)
-            ? { MessageGroupId: 'poison', MessageDeduplicationId: message.messageId }
-            : {}),
-        }),
-      );
-      return true;
-    } catch (error) {
-      // Keep the message rather than lose it; it comes back after its visibility timeout.
-      this.#logger.error(
-        { messageId: message.messageId, err: describeError(error) },
-        'could not dead-letter a message',
-      );
-      return false;
-    }
+  /** A message that will never be handled: logged, and kept in the dead-letter queue if there is one. */
+  #setAside(message: QueueMessage, what: string, reason: string): Promise<Disposition> {
+    return this.#deadLetters.setAside(message, what, { reason }, 'error');
   }
 }
 
@@ -583,28 +367,4 @@ function loggableDestination(address: string): string {
 function sumStats(a: Record<string, number>, b: Record<string, number> | undefined): Record<string, number> {
   if (!b) return { ...a };
   return Object.fromEntries(Object.entries(a).map(([name, value]) => [name, value + (b[name] ?? 0)]));
-}
-
-/** The default reply channel: the SQS queue each client names in `_meta.responseQueueUrl`. */
-function sqsReplyChannel(
-  options: SqsSessionManagerOptions,
-  signing: MessageSigning | undefined,
-): SqsReplyChannel {
-  const sender = new SqsSender(options.sqsClient, { signer: signing?.signer });
-  return {
-    addressDescription: `_meta.${MetaKey.ResponseQueueUrl}`,
-    addressOf: (initialize) => readMeta(initialize, MetaKey.ResponseQueueUrl),
-    send: (outbound, queueUrl) =>
-      sender.send({
-        queueUrl,
-        body: outbound.body,
-        attributes: outbound.attributes,
-        groupId: outbound.groupId,
-        maxMessageBytes: options.maxMessageBytes,
-      }),
-  };
-}
-
-function answerKey(sessionId: string, id: RequestId): string {
-  return `${sessionId}\0${typeof id}:${id}`;
 }

@@ -12,6 +12,7 @@ import {
   validateCustomAttributes,
 } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { snsSignedContent } from './sns-envelope.js';
 import { SqsQueueSource } from './sqs-queue.js';
 
 /** The signing options every SQS and SNS+SQS client, server and gateway backend takes. */
@@ -74,5 +75,6 @@ export function readableQueue(
     logger: options.logger,
     deadLetter: options.deadLetter,
     onRefused: options.onRefused,
+    signedContent: snsSignedContent,
   });
 }

@@ -1,12 +1,14 @@
 import {
   type Clock,
   type ClockTimer,
+  cancelledRequestId,
   isAnswer,
   isRequest,
   isSessionAliveNotification,
   isSessionGoneError,
   type JSONRPCMessage,
   type RequestId,
+  requestIdKey,
   retryWhileMissing,
   SESSION_DEFAULTS,
   sessionEndedReason,
@@ -123,7 +125,7 @@ export class WorkerLink {
       await retryWhileMissing(send, { graceMs, clock: this.#clock });
       this.#reached = true;
     } catch (error) {
-      if (isRequest(outbound.message)) this.#pending.delete(key(outbound.message.id));
+      if (isRequest(outbound.message)) this.#pending.delete(requestIdKey(outbound.message.id));
       const cause = (error as { cause?: unknown }).cause;
       if (classifySqsError(cause) === 'missing-queue') {
         this.#lose(`the worker holding the session stopped (its inbox ${inbox} is gone)`);
@@ -136,7 +138,7 @@ export class WorkerLink {
   received(message: JSONRPCMessage): Received {
     if (this.#hint === undefined || this.#lost !== undefined) return 'deliver';
     this.#lastSign = this.#clock.now();
-    if (isAnswer(message) && message.id !== undefined) this.#pending.delete(key(message.id));
+    if (isAnswer(message) && message.id !== undefined) this.#pending.delete(requestIdKey(message.id));
     if (isSessionAliveNotification(message)) return 'swallow';
     const ended = sessionEndedReason(message);
     if (ended !== undefined) {
@@ -163,11 +165,11 @@ export class WorkerLink {
   #sent(message: JSONRPCMessage): void {
     // A cancelled request gets no answer (MCP): it no longer waits on the worker.
     const cancelled = cancelledRequestId(message);
-    if (cancelled !== undefined) this.#pending.delete(key(cancelled));
+    if (cancelled !== undefined) this.#pending.delete(requestIdKey(cancelled));
     if (!isRequest(message)) return;
     // Silence counts from the first request after a quiet spell, not from the last message heard.
     if (this.#pending.size === 0) this.#lastSign = this.#clock.now();
-    this.#pending.set(key(message.id), message.id);
+    this.#pending.set(requestIdKey(message.id), message.id);
     this.#arm();
   }
 
@@ -209,15 +211,4 @@ export class WorkerLink {
     this.#disarm();
     this.#options.onLost(reason);
   }
-}
-
-function cancelledRequestId(message: JSONRPCMessage): RequestId | undefined {
-  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message)
-    return undefined;
-  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
-  return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
-}
-
-function key(id: RequestId): string {
-  return `${typeof id}:${id}`;
 }

@@ -1,8 +1,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { DispatchResult, InboundMessage, SendTarget } from '../dispatch-contract.js';
 import { RequestMetaKey, readMeta } from '../meta.js';
-import type { DispatchResult, InboundMessage, SendTarget } from '../session-dispatcher.js';
 import { StatelessDispatcher, type StatelessDispatcherOptions } from '../stateless-dispatcher.js';
 import { ManualClock } from './manual-clock.js';
 

@@ -1,0 +1,47 @@
+import type { Logger, QueuePollingOptions } from '@asyncmcp/core';
+import type { SqsSigningOptions } from '@asyncmcp/sqs';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SubscriptionConfirmationOptions } from './sns-subscription-confirmer.js';
+
+export interface SnsSqsBackendOptions
+  extends SubscriptionConfirmationOptions,
+    SqsSigningOptions,
+    QueuePollingOptions {
+  /** Publishes to the request topic; creates and removes the response topic when it makes one. */
+  snsClient: SNSClient;
+  /** Reads the response queue; creates and removes it when it makes one. */
+  sqsClient: SQSClient;
+  /** The request topic of the async MCP server(s) the gateway forwards to. */
+  requestTopicArn: string;
+  /**
+   * The topic servers publish this gateway's answers to, named in every `initialize` as
+   * `_meta.clientTopicArn`. When omitted, the backend creates a topic of its own on first use and
+   * deletes it on `close()`.
+   */
+  responseTopicArn?: string;
+  /**
+   * The one queue the backend reads, subscribed to the response topic. When omitted, the backend creates
+   * a queue, lets only the response topic send to it, subscribes it, and removes all three on `close()`.
+   * On a topic it was given (one several gateway instances may share) that subscription carries a
+   * filter policy on this instance's session ids, so only this instance's traffic arrives.
+   */
+  responseQueueUrl?: string;
+  /**
+   * Names this gateway instance: every session id it proposes is `<instanceId>.<gateway session key>`,
+   * which is what the filter policy of its subscription matches. Letters, digits, `-` and `_`.
+   * @default 8 random hex characters
+   */
+  instanceId?: string;
+  /** Name prefix of the topic and queue the backend creates. @default 'asyncmcp-gateway-' */
+  resourceNamePrefix?: string;
+  /** Raw message delivery on the subscription the backend creates (no SNS envelope). @default true */
+  rawMessageDelivery?: boolean;
+  /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */
+  clientId?: string;
+  /** Extra attributes on every message; at most 3 (1 with `signingSecret`). */
+  messageAttributes?: Record<string, string>;
+  /** Size limit checked before publishing. @default 262144 (SNS) */
+  maxMessageBytes?: number;
+  logger?: Logger;
+}
