@@ -194,7 +194,7 @@ export async function closeClientsAndKillAll(clients: Client[]): Promise<void> {
 export function emulatorBackendFlags(
   emulator: SqsEmulator,
   backend: 'sqs' | 'sns-sqs',
-  requests: ['--request-queue-url' | '--request-topic-arn', string],
+  requests: GatewayRequests,
 ): string[] {
   return ['--backend', backend, ...requests, '--endpoint-url', emulator.endpoint, '--region', 'us-east-1'];
 }
@@ -256,16 +256,25 @@ export async function startServeCli(
   return { cli, serving: await cli.waitForLog('serving') };
 }
 
+/** Where a gateway sends requests: a queue (`--backend sqs`) or a topic (`--backend sns-sqs`). */
+export type GatewayRequests = ['--request-queue-url' | '--request-topic-arn', string];
+
+/** The gateway CLI on a port of its own in front of the emulator, just spawned (`url()` waits for it). */
+export function spawnGatewayCli(
+  emulator: SqsEmulator,
+  requests: GatewayRequests,
+  flags: readonly string[] = [],
+  env: Record<string, string> = cleanEnv(),
+): CliProcess {
+  const backend = requests[0] === '--request-topic-arn' ? 'sns-sqs' : 'sqs';
+  return new CliProcess([...emulatorBackendFlags(emulator, backend, requests), '--port', '0', ...flags], env);
+}
+
 /** The gateway CLI on a port of its own in front of the emulator; resolves with its MCP URL. */
 export async function startGatewayCli(
   emulator: SqsEmulator,
-  requests: ['--request-queue-url' | '--request-topic-arn', string],
+  requests: GatewayRequests,
   flags: readonly string[] = [],
 ): Promise<string> {
-  const backend = requests[0] === '--request-topic-arn' ? 'sns-sqs' : 'sqs';
-  const gateway = new CliProcess(
-    [...emulatorBackendFlags(emulator, backend, requests), '--port', '0', ...flags],
-    cleanEnv(),
-  );
-  return gateway.url();
+  return spawnGatewayCli(emulator, requests, flags).url();
 }
