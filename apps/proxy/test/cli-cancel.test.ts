@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import type { QueueInspection } from '@asyncmcp-internal/test-support';
 import { textOf } from '@asyncmcp-internal/test-support';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -15,8 +14,8 @@ import {
   useCliEmulator,
   useGatewayClients,
 } from './e2e-suite.js';
+import { CANCEL_SERVER } from './fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/cancel-server.mjs', import.meta.url));
 /** More calls in one session than serve's default `maxInFlight` (100): the limit that clogged. */
 const CALLS = 200;
 /** One session may run CALLS requests here (32 by default), so the worker's own cap is what they meet. */
@@ -55,7 +54,7 @@ describe('cancelled calls through the real CLI (end to end)', () => {
   async function startServe(requestQueueUrl: string): Promise<{ serve: CliProcess; inboxQueueUrl: string }> {
     const { cli: serve, serving } = await startServeCli(sqs, {
       requestQueueUrl,
-      command: [process.execPath, FIXTURE],
+      command: [process.execPath, CANCEL_SERVER],
       flags: PER_SESSION,
     });
     expect(serving.inboxQueueUrl).toMatch(/asyncmcp-worker-/);

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CliProcess, cleanEnv, parseLog, within } from './cli-process.js';
 import { postUnderSession } from './e2e-suite.js';
+import { WORKER_SERVER } from './fixtures.js';
 import {
   type BalancedGateways,
   CALLS,
@@ -14,8 +14,6 @@ import {
   SESSIONS,
   useFleetSessions,
 } from './fleet-session.js';
-
-const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
 
 interface Fleet extends BalancedGateways {
   worker: CliProcess;
@@ -51,7 +49,7 @@ describe('webhook gateway instances behind a round-robin load balancer (end to e
         '--allow-private-networks',
         '--',
         process.execPath,
-        FIXTURE,
+        WORKER_SERVER,
       ],
       cleanEnv(env),
     );

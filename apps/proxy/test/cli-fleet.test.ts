@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { textOf } from '@asyncmcp-internal/test-support';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import {
   within,
 } from './cli-process.js';
 import { callTool, postUnderSession, useCliEmulator } from './e2e-suite.js';
+import { WORKER_SERVER } from './fixtures.js';
 import {
   type BalancedGateways,
   CALLS,
@@ -23,8 +23,6 @@ import {
   SESSIONS_MS,
   useFleetSessions,
 } from './fleet-session.js';
-
-const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
 
 interface Fleet extends BalancedGateways {
   requestQueueUrl: string;
@@ -55,7 +53,7 @@ describe.each([
     const { cli: worker, serving } = await startServeCli(sqs, {
       requestQueueUrl,
       backend,
-      command: [process.execPath, FIXTURE],
+      command: [process.execPath, WORKER_SERVER],
     });
     const gateways = [0, 1].map(() => spawnGatewayCli(sqs, requests));
     return {

@@ -1,5 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SqsEmulator } from '@asyncmcp-internal/test-support';
@@ -256,6 +258,16 @@ export async function startServeCli(
   return { cli, serving: await cli.waitForLog('serving') };
 }
 
+/** `count` serve workers side by side on one request queue, once each says it is serving. */
+export async function startServeWorkers(
+  emulator: SqsEmulator,
+  count: number,
+  options: Parameters<typeof startServeCli>[1],
+): Promise<{ workers: CliProcess[]; serving: Record<string, unknown>[] }> {
+  const started = await Promise.all(Array.from({ length: count }, () => startServeCli(emulator, options)));
+  return { workers: started.map(({ cli }) => cli), serving: started.map(({ serving }) => serving) };
+}
+
 /** Where a gateway sends requests: a queue (`--backend sqs`) or a topic (`--backend sns-sqs`). */
 export type GatewayRequests = ['--request-queue-url' | '--request-topic-arn', string];
 
@@ -277,4 +289,21 @@ export async function startGatewayCli(
   flags: readonly string[] = [],
 ): Promise<string> {
   return spawnGatewayCli(emulator, requests, flags).url();
+}
+
+/** Writes `lines` as a config file named `name` in a new temporary directory; returns its path. */
+export function writeConfigFile(name: string, lines: readonly string[]): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'asyncmcp-e2e-')), name);
+  writeFileSync(path, lines.join('\n'));
+  return path;
+}
+
+/** `asyncmcp-proxy demo` on a port of its own, once its banner is out; its MCP URL is the one the banner prints. */
+export async function startDemoCli(args: readonly string[] = []): Promise<{ cli: CliProcess; url: string }> {
+  const cli = new CliProcess(['demo', '--port', '0', ...args], cleanEnv());
+  const line = await cli.waitForLine('stdout', (candidate) => candidate.includes('MCP endpoint:'), 'the URL');
+  const url = /MCP endpoint:\s+(\S+)/.exec(line)?.[1];
+  if (!url) throw new Error(`no URL in "${line}"`);
+  await cli.waitForLine('stdout', (candidate) => candidate.includes('Ctrl-C'), 'the end of the banner');
+  return { cli, url };
 }

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { textOf } from '@asyncmcp-internal/test-support';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { type GatewayRequests, spawnGatewayCli, startServeCli, within } from './cli-process.js';
 import { callTool, echo, pollUntil, useCliEmulator, useGatewayClients } from './e2e-suite.js';
-
-const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
+import { WORKER_SERVER } from './fixtures.js';
 
 // The queue service going away and coming back, and a gateway going away for good: what each process
 // made is made again, and nothing waits for a timeout to learn what happened.
@@ -68,7 +66,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
     const { cli: worker, serving } = await startServeCli(sqs, {
       requestQueueUrl,
       backend,
-      command: [process.execPath, FIXTURE],
+      command: [process.execPath, WORKER_SERVER],
     });
     const gateway = spawnGatewayCli(sqs, requests);
     const url = await gateway.url();
@@ -130,7 +128,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
     const requestQueueUrl = await sqs.createQueue('outage-gone-gateway');
     const { cli: worker } = await startServeCli(sqs, {
       requestQueueUrl,
-      command: [process.execPath, FIXTURE],
+      command: [process.execPath, WORKER_SERVER],
     });
     const gateway = spawnGatewayCli(sqs, ['--request-queue-url', requestQueueUrl]);
     const url = await gateway.url();
@@ -151,7 +149,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
     gateway.child.kill('SIGKILL');
     await within(gateway.exited, 'the gateway dying');
     await sqs.sqsClient.send(new DeleteQueueCommand({ QueueUrl: responseQueueUrl }));
-    const [server] = await serverProcesses(worker.child.pid as number, FIXTURE);
+    const [server] = await serverProcesses(worker.child.pid as number, WORKER_SERVER);
     process.kill(server as number, 'SIGUSR2');
 
     // The answer finds no queue: the worker ends the session then, not at its idle timeout.
@@ -162,7 +160,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
     await within(worker.waitForLog('session closed'), 'the session closing');
     expect(String(gone.err)).toMatch(/queue does not exist/);
     await pollUntil(
-      async () => (await serverProcesses(worker.child.pid as number, FIXTURE)).length === 0,
+      async () => (await serverProcesses(worker.child.pid as number, WORKER_SERVER)).length === 0,
       "the session's server process ending",
       { interval: 100 },
     );

@@ -1,9 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { textOf } from '@asyncmcp-internal/test-support';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { type CliProcess, startGatewayCli, startServeCli, within } from './cli-process.js';
+import { type CliProcess, startGatewayCli, startServeWorkers, within } from './cli-process.js';
 import {
   CLIENT_TIMEOUT_MS,
   callTool,
@@ -12,8 +11,8 @@ import {
   useCliEmulator,
   useGatewayClients,
 } from './e2e-suite.js';
+import { WORKER_SERVER } from './fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
 /** The bound on a test's calls together. */
 const CALLS_MS = 60_000;
 const VISIBILITY_TIMEOUT_SECONDS = 5;
@@ -26,13 +25,11 @@ describe('stateless serve workers on one queue (end to end)', () => {
 
   async function startWorkers(requestQueueUrl: string, count: number): Promise<CliProcess[]> {
     const flags = ['--stateless', '--visibility-timeout', String(VISIBILITY_TIMEOUT_SECONDS)];
-    const started = await Promise.all(
-      Array.from({ length: count }, () =>
-        startServeCli(sqs, { requestQueueUrl, flags, command: [process.execPath, FIXTURE] }),
-      ),
-    );
-    const workers = started.map(({ cli }) => cli);
-    const serving = started.map(({ serving }) => serving);
+    const { workers, serving } = await startServeWorkers(sqs, count, {
+      requestQueueUrl,
+      flags,
+      command: [process.execPath, WORKER_SERVER],
+    });
     for (const log of serving) {
       expect(log.stateless).toBe(true);
       expect(log.inboxQueueUrl).toBeUndefined();

@@ -1,8 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { textOf } from '@asyncmcp-internal/test-support';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
-import { type CliProcess, startGatewayCli, startServeCli, within } from './cli-process.js';
+import { type CliProcess, startGatewayCli, startServeWorkers, within } from './cli-process.js';
 import {
   callTool,
   expectNoUnknownSessions,
@@ -11,8 +10,8 @@ import {
   useCliEmulator,
   useGatewayClients,
 } from './e2e-suite.js';
+import { WORKER_SERVER } from './fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
 /** Longer than any wait below: a call that fails did not fail by timing out. */
 const HOLD_MS = 120_000;
 /**
@@ -39,12 +38,12 @@ describe('serve workers on one queue (end to end)', () => {
     flags: string[] = [],
     backend: 'sqs' | 'sns-sqs' = 'sqs',
   ) {
-    const started = await Promise.all(
-      Array.from({ length: count }, () =>
-        startServeCli(sqs, { requestQueueUrl, backend, flags, command: [process.execPath, FIXTURE] }),
-      ),
-    );
-    return { workers: started.map(({ cli }) => cli), serving: started.map(({ serving }) => serving) };
+    return startServeWorkers(sqs, count, {
+      requestQueueUrl,
+      backend,
+      flags,
+      command: [process.execPath, WORKER_SERVER],
+    });
   }
 
   function startGateway(requestQueueUrl: string): Promise<string> {

@@ -1,9 +1,11 @@
 import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager } from '@asyncmcp/sqs';
+import type { SqsEmulator } from '@asyncmcp-internal/test-support';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { z } from 'zod';
 
 /**
@@ -73,6 +75,58 @@ export class TestServer {
     this.releaseAll();
     await this.manager?.close();
   }
+}
+
+/** Where the tests of a `describe` reach their TestServer. */
+export interface TestServerOnQueue {
+  readonly server: TestServer;
+  /** The queue the server reads requests from. */
+  readonly requestQueueUrl: string;
+  /** With `overTopic`: the topic the queue is subscribed to, where gateways publish. */
+  readonly requestTopicArn: string;
+}
+
+/**
+ * The TestServer on a new request queue of `emulator` for the tests of the calling `describe`: started
+ * before them, closed after them, its held calls released after each. With `overTopic` the queue is
+ * subscribed, without raw delivery (the server unwraps SNS envelopes), to a new request topic. Call it
+ * after `useCliEmulator` and `useGatewayClients`: after-hooks run newest first, so held calls are released
+ * before the clients close, and the server is closed before the emulator stops.
+ */
+export function useTestServer(
+  emulator: SqsEmulator,
+  prefix: string,
+  { overTopic = false }: { overTopic?: boolean } = {},
+): TestServerOnQueue {
+  const server = new TestServer();
+  let requestQueueUrl: string | undefined;
+  let requestTopicArn: string | undefined;
+  beforeAll(async () => {
+    requestQueueUrl = await emulator.createQueue(prefix);
+    if (overTopic) {
+      requestTopicArn = await emulator.createTopic(prefix);
+      await emulator.subscribe(requestTopicArn, requestQueueUrl);
+      await server.start({ sqsClient: emulator.sqsClient, snsClient: emulator.snsClient, requestQueueUrl });
+    } else {
+      await server.start({ sqsClient: emulator.sqsClient, requestQueueUrl });
+    }
+  });
+  afterEach(() => server.releaseAll());
+  afterAll(() => server.close());
+  const made = (value: string | undefined, what: string): string => {
+    if (value === undefined)
+      throw new Error(`the test server's ${what} is used outside the tests it was made for`);
+    return value;
+  };
+  return {
+    server,
+    get requestQueueUrl() {
+      return made(requestQueueUrl, 'request queue');
+    },
+    get requestTopicArn() {
+      return made(requestTopicArn, 'request topic');
+    },
+  };
 }
 
 export function textOf(result: unknown): string {
