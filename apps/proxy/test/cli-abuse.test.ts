@@ -10,7 +10,7 @@ import {
   startServeCli,
   within,
 } from './cli-process.js';
-import { sqsClientTransport, useCliEmulator, useGatewayClients } from './e2e-suite.js';
+import { sqsClientTransport, textOfCall, useCliEmulator, useGatewayClients } from './e2e-suite.js';
 import { textOf, useTestServer } from './test-server.js';
 
 // The real CLI (node dist/cli.js) attacked as a client could: each bound must hold, and the gateway
@@ -194,11 +194,7 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
       'MCP error -32603: Too many requests running in this session (limit 2): wait for one to finish, then retry',
     );
     const other = await connect(url);
-    const answer = await within(
-      other.callTool({ name: 'greet', arguments: { name: 'other' } }),
-      'other session',
-    );
-    expect(textOf(answer)).toBe('hello other, from the test server');
+    expect(await textOfCall(other, 'greet', { name: 'other' })).toBe('hello other, from the test server');
     server.releaseAll();
     expect((await within(Promise.all(held), 'the held calls')).map(textOf)).toEqual(['released', 'released']);
     await cli.waitForLog('request refused: too many running in the session');
@@ -225,11 +221,7 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
       'MCP error -32603: Too many requests running in this session (limit 2): wait for one to finish, then retry',
     );
     const other = await open('other');
-    const answer = await within(
-      other.callTool({ name: 'echo', arguments: { text: 'other' } }),
-      'other session',
-    );
-    expect(textOf(answer)).toBe('echo: other');
+    expect(await textOfCall(other, 'echo', { text: 'other' })).toBe('echo: other');
     expect(serve.lines.stderr.filter((line) => line.startsWith('hold started'))).toHaveLength(2);
   });
 
@@ -275,11 +267,7 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
     expect(await readUntilClosed(slow, 'the slow connection closing')).toMatch(/^HTTP\/1\.1 408/);
     // The gateway goes on serving.
     const client = await connect(url);
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'after' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello after, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'after' })).toBe('hello after, from the test server');
   });
 
   it('refuses --host 0.0.0.0 without a token, naming --auth-token and --insecure-no-auth', async () => {
@@ -302,11 +290,7 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
     const port = new URL(await withToken.url()).port;
     const local = `http://127.0.0.1:${port}/mcp`;
     const client = await connect(local, { authorization: `Bearer ${TOKEN}` });
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'token' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello token, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'token' })).toBe('hello token, from the test server');
 
     const insecure = gateway('--host', '0.0.0.0', '--insecure-no-auth');
     await insecure.url();

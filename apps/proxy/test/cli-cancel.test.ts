@@ -177,30 +177,26 @@ describe('cancelled calls through the real CLI (end to end)', () => {
     },
   ];
 
-  it.each(
-    routes,
-  )('$route: 200 cancelled calls leave other sessions and new ones answered, nothing in flight', async ({
-    prefix,
-    start,
-  }) => {
-    const requestQueueUrl = await sqs.createQueue(`${prefix}-requests`);
-    const { serve, inboxQueueUrl } = await startServe(requestQueueUrl);
-    const { what, transport } = await start(requestQueueUrl);
-    const queues = { requestQueue: requestQueueUrl, inbox: inboxQueueUrl };
-    const connect = async (): Promise<Session> => {
-      const opened = await transport();
-      const handedOver = recordHandOvers(opened);
-      return { client: await connectOver(opened, what), handedOver };
-    };
+  for (const { route, prefix, start } of routes)
+    it(`${route}: 200 cancelled calls leave other sessions and new ones answered, nothing in flight`, async () => {
+      const requestQueueUrl = await sqs.createQueue(`${prefix}-requests`);
+      const { serve, inboxQueueUrl } = await startServe(requestQueueUrl);
+      const { what, transport } = await start(requestQueueUrl);
+      const queues = { requestQueue: requestQueueUrl, inbox: inboxQueueUrl };
+      const connect = async (): Promise<Session> => {
+        const opened = await transport();
+        const handedOver = recordHandOvers(opened);
+        return { client: await connectOver(opened, what), handedOver };
+      };
 
-    const other = await connect();
-    await expectEcho(other, 'before', 'a call in the other session before', serve, queues);
-    const busy = await connect();
-    await cancelManyCalls(busy);
+      const other = await connect();
+      await expectEcho(other, 'before', 'a call in the other session before', serve, queues);
+      const busy = await connect();
+      await cancelManyCalls(busy);
 
-    await expectEcho(other, 'after', 'a call in the other session after the cancellations', serve, queues);
-    const fresh = await expectSoon(connect(), 'a new session initializing', serve, queues);
-    await expectEcho(fresh, 'new', 'a call in a new session', serve, queues);
-    await expectNothingLeft(serve, queues);
-  }, 60_000);
+      await expectEcho(other, 'after', 'a call in the other session after the cancellations', serve, queues);
+      const fresh = await expectSoon(connect(), 'a new session initializing', serve, queues);
+      await expectEcho(fresh, 'new', 'a call in a new session', serve, queues);
+      await expectNothingLeft(serve, queues);
+    }, 60_000);
 });

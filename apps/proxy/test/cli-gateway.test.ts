@@ -4,7 +4,7 @@ import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { CliProcess, cleanEnv, spawnGatewayCli, within, writeConfigFile } from './cli-process.js';
-import { useCliEmulator, useGatewayClients } from './e2e-suite.js';
+import { textOfCall, useCliEmulator, useGatewayClients } from './e2e-suite.js';
 import { textOf, useTestServer } from './test-server.js';
 
 /** URLs of the queues that exist now. */
@@ -36,11 +36,9 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
     const client = await connect(url);
     const { tools } = await within(client.listTools(), 'tools/list');
     expect(tools.map((tool) => tool.name).sort()).toEqual(['greet', 'hold']);
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'gateway' } }),
-      'tools/call',
+    expect(await textOfCall(client, 'greet', { name: 'gateway' })).toBe(
+      'hello gateway, from the test server',
     );
-    expect(textOf(result)).toBe('hello gateway, from the test server');
 
     // Every stdout line is a JSON log line.
     expect(cli.lines.stdout.every((line) => JSON.parse(line) !== null)).toBe(true);
@@ -54,11 +52,7 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
       cleanEnv(),
     );
     const client = await connect(await cli.url());
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'region' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello region, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'region' })).toBe('hello region, from the test server');
   });
 
   it('answers with JSON bodies instead of SSE streams under --json-response', async () => {
@@ -145,11 +139,7 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
     expect(refused.status).toBe(401);
 
     const client = await connect(url, { Authorization: `Bearer ${token}` });
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'config' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello config, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'config' })).toBe('hello config, from the test server');
   });
 
   it('exits 0 on SIGTERM after closing its sessions and deleting the queue it created', async () => {

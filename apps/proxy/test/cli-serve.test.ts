@@ -19,7 +19,7 @@ import {
   within,
   writeConfigFile,
 } from './cli-process.js';
-import { sqsClientTransport, useCliEmulator, useGatewayClients } from './e2e-suite.js';
+import { sqsClientTransport, textOfCall, useCliEmulator, useGatewayClients } from './e2e-suite.js';
 import { textOf } from './test-server.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/stdio-server.mjs', import.meta.url));
@@ -113,11 +113,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
       'getenv',
       'whoami',
     ]);
-    const result = await within(
-      client.callTool({ name: 'echo', arguments: { text: 'over SQS' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('echo: over SQS');
+    expect(await textOfCall(client, 'echo', { text: 'over SQS' })).toBe('echo: over SQS');
     await cli.waitForLog('session opened');
     // Every stdout line is a JSON log line.
     expect(cli.lines.stdout.every((line) => parseLog(line) !== undefined)).toBe(true);
@@ -181,11 +177,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     // The serve process is still there, and a new session gets a new child.
     expect(cli.child.exitCode).toBeNull();
     const fresh = await connect(requestQueueUrl);
-    const result = await within(
-      fresh.callTool({ name: 'echo', arguments: { text: 'still here' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('echo: still here');
+    expect(await textOfCall(fresh, 'echo', { text: 'still here' })).toBe('echo: still here');
     expect(await pidOf(fresh)).not.toBe(pid);
   });
 
@@ -248,11 +240,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     const first = await connect(requestQueueUrl);
     const second = await connect(requestQueueUrl);
     expect(first.getServerVersion()?.name).toBe('http-upstream');
-    const result = await within(
-      first.callTool({ name: 'greet', arguments: { name: 'SQS' } }),
-      'tools/call through the upstream',
-    );
-    expect(textOf(result)).toBe('hello SQS, from the HTTP upstream');
+    expect(await textOfCall(first, 'greet', { name: 'SQS' })).toBe('hello SQS, from the HTTP upstream');
     await within(second.callTool({ name: 'greet', arguments: { name: 'again' } }), 'a second call');
     expect(upstream.sessions.size).toBe(2);
     expect(new Set(upstream.tokens)).toEqual(new Set(['sesame, open']));
@@ -280,11 +268,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     expect(serving).toMatchObject({ maxSessions: 1, configFile, args: [FIXTURE, '--flag', '42'] });
 
     const client = await connect(requestQueueUrl);
-    const env = await within(
-      client.callTool({ name: 'getenv', arguments: { name: 'SERVE_FIXTURE_SECRET' } }),
-      'getenv',
-    );
-    expect(textOf(env)).toBe(secret);
+    expect(await textOfCall(client, 'getenv', { name: 'SERVE_FIXTURE_SECRET' })).toBe(secret);
     const args = await within(client.callTool({ name: 'args', arguments: {} }), 'args');
     expect(JSON.parse(textOf(args))).toEqual(['--flag', '42']);
 
@@ -408,11 +392,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
 
     const first = await connectOverSns(requestTopicArn);
     expect(first.getServerVersion()?.name).toBe('serve-fixture');
-    const result = await within(
-      first.callTool({ name: 'echo', arguments: { text: 'over SNS' } }),
-      'tools/call over SNS+SQS',
-    );
-    expect(textOf(result)).toBe('echo: over SNS');
+    expect(await textOfCall(first, 'echo', { text: 'over SNS' })).toBe('echo: over SNS');
     const second = await connectOverSns(requestTopicArn);
     const [pidA, pidB] = [await pidOf(first), await pidOf(second)];
     expect(pidA).not.toBe(pidB);

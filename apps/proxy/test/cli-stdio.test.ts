@@ -11,8 +11,8 @@ import {
   parseLog,
   within,
 } from './cli-process.js';
-import { useCliEmulator, useGatewayClients } from './e2e-suite.js';
-import { textOf, useTestServer } from './test-server.js';
+import { textOfCall, useCliEmulator, useGatewayClients } from './e2e-suite.js';
+import { useTestServer } from './test-server.js';
 
 // `asyncmcp-proxy --stdio`: one session on stdin/stdout, as a desktop client launches it.
 describe('asyncmcp-proxy --stdio (end to end)', () => {
@@ -42,11 +42,7 @@ describe('asyncmcp-proxy --stdio (end to end)', () => {
     client.onerror = (error) => transportErrors.push(error);
 
     await within(client.connect(transport), 'connecting over stdio');
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'stdio' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello stdio, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'stdio' })).toBe('hello stdio, from the test server');
     expect(transportErrors).toEqual([]);
     // Logs went to stderr, as JSON lines.
     const logLines = stderr

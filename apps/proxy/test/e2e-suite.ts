@@ -1,8 +1,9 @@
 import { SqsClientTransport } from '@asyncmcp/sqs';
-import { type SqsEmulator, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { type SqsEmulator, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, expect } from 'vitest';
 import { type CliProcess, killAll, WAIT_MS, within } from './cli-process.js';
 
@@ -92,6 +93,31 @@ export async function sqsClientTransport(
 /** `tools/call` of `name`, with a client timeout longer than any wait of a test. */
 export function callTool(client: Client, name: string, args: Record<string, unknown> = {}) {
   return client.callTool({ name, arguments: args }, undefined, { timeout: CLIENT_TIMEOUT_MS });
+}
+
+/** The text a `tools/call` of `name` answers (bounded): what most tests compare. */
+export async function textOfCall(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<string> {
+  return textOf(await within(client.callTool({ name, arguments: args }), `tools/call ${name}`));
+}
+
+/** The text a `tools/call` of `name` answers (bounded), with the progress the server sent for it, in order. */
+export async function callWithProgress(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ text: string; progress: Progress[] }> {
+  const progress: Progress[] = [];
+  const result = await within(
+    client.callTool({ name, arguments: args }, CallToolResultSchema, {
+      onprogress: (update) => progress.push(update),
+    }),
+    `tools/call ${name}`,
+  );
+  return { text: textOf(result), progress };
 }
 
 /** The `echo` tool of the worker fixtures, which answers `echo: <text>`. */

@@ -1,8 +1,6 @@
 import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager } from '@asyncmcp/sqs';
 import type { SqsEmulator } from '@asyncmcp-internal/test-support';
-import type { SNSClient } from '@aws-sdk/client-sns';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll } from 'vitest';
@@ -48,21 +46,13 @@ export class TestServer {
     return server;
   };
 
-  async start(options: {
-    sqsClient: SQSClient;
-    requestQueueUrl: string;
-    snsClient?: SNSClient;
-  }): Promise<void> {
-    const managerOptions = {
-      sqsClient: options.sqsClient,
-      requestQueueUrl: options.requestQueueUrl,
-      createServer: this.createServer,
-      waitTimeSeconds: 1,
-    };
-    this.manager =
-      options.snsClient === undefined
-        ? new SqsSessionManager(managerOptions)
-        : new SnsSqsSessionManager({ ...managerOptions, snsClient: options.snsClient });
+  /** Starts serving on `requestQueueUrl` of `emulator`; `overTopic` answers on each client's topic (sns-sqs). */
+  async start(emulator: SqsEmulator, requestQueueUrl: string, overTopic: boolean): Promise<void> {
+    const { sqsClient, snsClient } = emulator;
+    const options = { sqsClient, requestQueueUrl, createServer: this.createServer, waitTimeSeconds: 1 };
+    this.manager = overTopic
+      ? new SnsSqsSessionManager({ ...options, snsClient })
+      : new SqsSessionManager(options);
     await this.manager.start();
   }
 
@@ -106,10 +96,8 @@ export function useTestServer(
     if (overTopic) {
       requestTopicArn = await emulator.createTopic(prefix);
       await emulator.subscribe(requestTopicArn, requestQueueUrl);
-      await server.start({ sqsClient: emulator.sqsClient, snsClient: emulator.snsClient, requestQueueUrl });
-    } else {
-      await server.start({ sqsClient: emulator.sqsClient, requestQueueUrl });
     }
+    await server.start(emulator, requestQueueUrl, overTopic);
   });
   afterEach(() => server.releaseAll());
   afterAll(() => server.close());
