@@ -1,5 +1,22 @@
 export { type Cleanup, cleanupsAfterEach } from './cleanups.js';
 export {
+  adoptions,
+  connectSteered,
+  echoText,
+  expectEchoes,
+  expectMalformedSessionRefused,
+  expectSessionToOutliveItsInstance,
+  expectUnknownSessionRefused,
+  FLEET_MCP_HEADERS,
+  type FleetInstance,
+  type FleetRoute,
+  fleetEchoServer,
+  forgedSessionId,
+  openSplitSession,
+  postUnderSession,
+  roundRobin,
+} from './gateway-fleet.js';
+export {
   DOCUMENTED_NGINX_CONFIG,
   deriveNginxServers,
   findNginx,
