@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freeLoopbackPort } from '@asyncmcp-internal/test-support';
 import { describe, expect, it } from 'vitest';
 import { CliProcess, cleanEnv, parseLog, within } from './cli-process.js';
 import { postUnderSession } from './e2e-suite.js';
@@ -17,16 +17,6 @@ import {
 
 interface Fleet extends BalancedGateways {
   worker: CliProcess;
-}
-
-/** A free loopback port: a gateway must be told its own webhook base URL, so its port is picked first. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 // Two gateway instances with --backend webhook, each on its own port and --webhook-base-url, in front of
@@ -54,7 +44,7 @@ describe('webhook gateway instances behind a round-robin load balancer (end to e
       cleanEnv(env),
     );
     const serverUrl = String((await worker.waitForLog('serving')).url);
-    const ports = await Promise.all([freePort(), freePort()]);
+    const ports = await Promise.all([freeLoopbackPort(), freeLoopbackPort()]);
     const gateways = ports.map(
       (port) =>
         new CliProcess(

@@ -2,12 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { LATEST_PROTOCOL_VERSION, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  LATEST_PROTOCOL_VERSION,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'vitest';
 import { z } from 'zod';
 import type { Cleanup } from './cleanups.js';
 import { textOf } from './mcp-results.js';
 
+// Imported as a namespace (`import * as fleet from '@asyncmcp-internal/test-support/gateway-fleet'`).
 // What the fleet tests of the gateway library share, whatever the backend behind it: gateway instances in
 // one process, a client whose every HTTP request the test sends to the instance it chooses (a load balancer
 // it steers), and what an instance answers for sessions it did not open.
@@ -16,7 +20,7 @@ import { textOf } from './mcp-results.js';
 const REQUEST = { timeout: 20_000 };
 
 /** The headers of an MCP POST (or, with another `accept`, GET) sent by hand. */
-export const FLEET_MCP_HEADERS = {
+const MCP_HEADERS = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
   'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
@@ -44,9 +48,12 @@ export function roundRobin<I extends FleetInstance>(a: I, b: I): FleetRoute<I> {
  * A `createServer` for a session manager: each session's server says it may change its tools (so it can
  * speak outside a request) and has `echo`, which answers its text; each one made is pushed on `servers`.
  */
-export function fleetEchoServer(name: string, servers: McpServer[]): () => McpServer {
+export function echoServer(name: string, servers: McpServer[]): () => McpServer {
   return () => {
-    const server = new McpServer({ name, version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
+    const server = new McpServer(
+      { name, version: '1.0.0' },
+      { capabilities: { tools: { listChanged: true } } },
+    );
     server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
       content: [{ type: 'text', text }],
     }));
@@ -87,6 +94,17 @@ export async function expectEchoes(client: Client, label: string, count: number)
   }
 }
 
+/** A session through `a` and `b` in turn under an id the fleet signed (64 hex digits), answering 4 calls. */
+export async function expectSignedSession(
+  a: FleetInstance,
+  b: FleetInstance,
+  cleanups: Cleanup[],
+): Promise<void> {
+  const { client, transport } = await connectSteered(roundRobin(a, b), cleanups);
+  expect(transport.sessionId).toMatch(/^[0-9a-f]{64}$/);
+  await expectEchoes(client, 'signed', 4);
+}
+
 /** How many sessions `instance` asked the servers about, by outcome (`adopted`, `unknown`). */
 export async function adoptions(instance: FleetInstance, outcome: string): Promise<number> {
   const metric = await instance.proxy.metrics.sessionsAdopted.get();
@@ -99,7 +117,7 @@ export async function adoptions(instance: FleetInstance, outcome: string): Promi
 export function postUnderSession(instance: FleetInstance, sessionId: string, id = 1): Promise<Response> {
   return fetch(instance.url, {
     method: 'POST',
-    headers: { ...FLEET_MCP_HEADERS, 'mcp-session-id': sessionId },
+    headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId },
     body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list' }),
   });
 }
@@ -125,7 +143,7 @@ export async function expectMalformedSessionRefused(instance: FleetInstance): Pr
   const before = await adoptions(instance, 'unknown');
   const malformed = await fetch(instance.url, {
     method: 'GET',
-    headers: { ...FLEET_MCP_HEADERS, accept: 'text/event-stream', 'mcp-session-id': 'not-one-of-ours' },
+    headers: { ...MCP_HEADERS, accept: 'text/event-stream', 'mcp-session-id': 'not-one-of-ours' },
   });
   expect(malformed.status).toBe(404);
   expect(await adoptions(instance, 'unknown')).toBe(before);
@@ -147,7 +165,10 @@ export async function openSplitSession(
   const server = servers[opened] as McpServer;
   let timer: NodeJS.Timeout | undefined;
   const heard = new Promise<void>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error('the client heard no tools/list_changed within 15000 ms')), 15_000);
+    timer = setTimeout(
+      () => reject(new Error('the client heard no tools/list_changed within 15000 ms')),
+      15_000,
+    );
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve());
   }).finally(() => clearTimeout(timer));
   heard.catch(() => undefined);

@@ -1,22 +1,5 @@
 export { type Cleanup, cleanupsAfterEach } from './cleanups.js';
 export {
-  adoptions,
-  connectSteered,
-  echoText,
-  expectEchoes,
-  expectMalformedSessionRefused,
-  expectSessionToOutliveItsInstance,
-  expectUnknownSessionRefused,
-  FLEET_MCP_HEADERS,
-  type FleetInstance,
-  type FleetRoute,
-  fleetEchoServer,
-  forgedSessionId,
-  openSplitSession,
-  postUnderSession,
-  roundRobin,
-} from './gateway-fleet.js';
-export {
   DOCUMENTED_NGINX_CONFIG,
   deriveNginxServers,
   findNginx,
@@ -25,6 +8,7 @@ export {
   startLoadBalancer,
 } from './load-balancer.js';
 export { textOf } from './mcp-results.js';
+export { freeLoopbackPort } from './ports.js';
 export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
 export {

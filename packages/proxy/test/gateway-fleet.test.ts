@@ -1,22 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger } from '@asyncmcp/core';
 import { SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
-import {
-  adoptions,
-  cleanupsAfterEach,
-  connectSteered,
-  echoText,
-  expectEchoes,
-  expectMalformedSessionRefused,
-  expectSessionToOutliveItsInstance,
-  expectUnknownSessionRefused,
-  fleetEchoServer,
-  forgedSessionId,
-  openSplitSession,
-  postUnderSession,
-  roundRobin,
-  useSqsEmulator,
-} from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import * as fleet from '@asyncmcp-internal/test-support/gateway-fleet';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProxyServer, type ProxyServer } from '../src/index.js';
@@ -48,7 +34,7 @@ describe('a fleet of gateway instances over one request queue', () => {
         requestQueueUrl,
         waitTimeSeconds: 1,
         signingSecret: kind === 'signed' ? SECRET : undefined,
-        createServer: fleetEchoServer('fleet-test', servers),
+        createServer: fleet.echoServer('fleet-test', servers),
       });
       await manager.start();
       workers[kind] = { manager, requestQueueUrl };
@@ -74,17 +60,17 @@ describe('a fleet of gateway instances over one request queue', () => {
   it('serves a session on whichever instance each request reaches (plain round robin)', async () => {
     const a = await startInstance();
     const b = await startInstance();
-    const { client } = await connectSteered(roundRobin(a, b), cleanups);
-    await expectEchoes(client, 'call', 6);
+    const { client } = await fleet.connectSteered(fleet.roundRobin(a, b), cleanups);
+    await fleet.expectEchoes(client, 'call', 6);
     // The instance that did not open the session took it over once, with one round trip.
-    expect((await adoptions(a, 'adopted')) + (await adoptions(b, 'adopted'))).toBe(1);
+    expect((await fleet.adoptions(a, 'adopted')) + (await fleet.adoptions(b, 'adopted'))).toBe(1);
   });
 
   it('sends what the server says outside a request to the instance that holds the GET stream', async () => {
     const a = await startInstance();
     const b = await startInstance();
     // Every POST to one instance, the GET stream to the other.
-    const { client, server, heard } = await openSplitSession(a, b, servers, cleanups);
+    const { client, server, heard } = await fleet.openSplitSession(a, b, servers, cleanups);
     // Until the server has read where the session listens now, what it sends goes to the opener (which
     // has no stream for it); keep saying it until the client hears it through the other instance.
     let heardIt = false;
@@ -100,13 +86,13 @@ describe('a fleet of gateway instances over one request queue', () => {
         { timeout: 15_000, interval: 200 },
       )
       .toBe(true);
-    expect(await echoText(client, 'still here')).toBe('still here');
+    expect(await fleet.echoText(client, 'still here')).toBe('still here');
   });
 
   it('answers 404 for a session id no instance opened after one round trip, and at once for a malformed one', async () => {
     const b = await startInstance();
-    await expectUnknownSessionRefused(b);
-    await expectMalformedSessionRefused(b);
+    await fleet.expectUnknownSessionRefused(b);
+    await fleet.expectMalformedSessionRefused(b);
     // Nothing is left on the request queue: the servers answered the one question asked.
     await expect
       .poll(() => sqs.inspect(workers.plain.requestQueueUrl), { timeout: 10_000 })
@@ -120,21 +106,19 @@ describe('a fleet of gateway instances over one request queue', () => {
   it('with a fleet secret, adopts only session ids the fleet minted, without asking the servers about others', async () => {
     const a = await startInstance('signed');
     const b = await startInstance('signed');
-    const { client, transport } = await connectSteered(roundRobin(a, b), cleanups);
-    expect(transport.sessionId).toMatch(/^[0-9a-f]{64}$/);
-    await expectEchoes(client, 'signed', 4);
+    await fleet.expectSignedSession(a, b, cleanups);
     // Well formed, but its tag was not made with the fleet's secret: refused here, nothing sent.
     const before = handled(workers.signed.manager);
-    const response = await postUnderSession(b, forgedSessionId());
+    const response = await fleet.postUnderSession(b, fleet.forgedSessionId());
     expect(response.status).toBe(404);
-    expect(await adoptions(b, 'unknown')).toBe(0);
+    expect(await fleet.adoptions(b, 'unknown')).toBe(0);
     expect(handled(workers.signed.manager)).toBe(before);
   });
 
   it('leaves its sessions to the others when an instance stops, and a DELETE through any instance ends one', async () => {
     const a = await startInstance();
     const b = await startInstance();
-    await expectSessionToOutliveItsInstance(a, b, workers.plain.manager, cleanups);
+    await fleet.expectSessionToOutliveItsInstance(a, b, workers.plain.manager, cleanups);
   });
 
   it('finds the worker holding a session among several on the queue, and sends to its inbox after', async () => {
@@ -146,7 +130,7 @@ describe('a fleet of gateway instances over one request queue', () => {
           requestQueueUrl,
           waitTimeSeconds: 1,
           inbox: 'create',
-          createServer: fleetEchoServer('fleet-worker', []),
+          createServer: fleet.echoServer('fleet-worker', []),
         });
         await manager.start();
         cleanups.push(() => manager.close());
@@ -181,14 +165,14 @@ describe('a fleet of gateway instances over one request queue', () => {
     const sessions = 6;
     for (let index = 0; index < sessions; index++) {
       // Opened on one instance; every later request on the other, which must find the session's worker.
-      const { client } = await connectSteered(
+      const { client } = await fleet.connectSteered(
         (method, sequence) => (sequence === 0 && method === 'POST' ? a : b),
         cleanups,
       );
-      await expectEchoes(client, `s${index}`, 3);
+      await fleet.expectEchoes(client, `s${index}`, 3);
     }
-    expect(await adoptions(b, 'adopted')).toBe(sessions);
-    expect(await adoptions(b, 'unknown')).toBe(0);
+    expect(await fleet.adoptions(b, 'adopted')).toBe(sessions);
+    expect(await fleet.adoptions(b, 'unknown')).toBe(0);
     // Through the request queue: each session's initialize (from one instance) and adoption ping (from
     // the other); everything else went straight to the inbox of the worker holding it.
     expect(sentTo.get(requestQueueUrl)).toBe(2 * sessions);

@@ -1,23 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { silentLogger } from '@asyncmcp/core';
 import { createProxyServer, type ProxyServer } from '@asyncmcp/proxy';
-import {
-  adoptions,
-  cleanupsAfterEach,
-  connectSteered,
-  echoText,
-  expectEchoes,
-  expectMalformedSessionRefused,
-  expectSessionToOutliveItsInstance,
-  expectUnknownSessionRefused,
-  fleetEchoServer,
-  forgedSessionId,
-  openSplitSession,
-  postUnderSession,
-  roundRobin,
-} from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, freeLoopbackPort } from '@asyncmcp-internal/test-support';
+import * as fleet from '@asyncmcp-internal/test-support/gateway-fleet';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,15 +35,6 @@ interface Worker {
   received: Received[];
 }
 
-/** A free loopback port: each gateway must know its own webhook base URL before it listens. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 describe('a fleet of gateway instances over one webhook server', () => {
   const servers: McpServer[] = [];
   const workers = {} as Record<'plain' | 'signed', Worker>;
@@ -70,7 +46,7 @@ describe('a fleet of gateway instances over one webhook server', () => {
         // The gateways are on loopback.
         allowPrivateNetworks: true,
         signingSecret: kind === 'signed' ? SECRET : undefined,
-        createServer: fleetEchoServer('webhook-fleet-test', servers),
+        createServer: fleet.echoServer('webhook-fleet-test', servers),
       });
       workers[kind] = { manager, url: await manager.listen({ port: 0 }), received: [] };
     }
@@ -100,7 +76,7 @@ describe('a fleet of gateway instances over one webhook server', () => {
   }
 
   async function startInstance(kind: 'plain' | 'signed' = 'plain'): Promise<Instance> {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const backend = webhookBackend({
       serverUrl: workers[kind].url,
       webhookBaseUrl: `http://127.0.0.1:${port}`,
@@ -118,10 +94,10 @@ describe('a fleet of gateway instances over one webhook server', () => {
     const b = await startInstance();
     const worker = workers.plain;
     const from = worker.received.length;
-    const { client, transport } = await connectSteered(roundRobin(a, b), cleanups);
-    await expectEchoes(client, 'call', 6);
+    const { client, transport } = await fleet.connectSteered(fleet.roundRobin(a, b), cleanups);
+    await fleet.expectEchoes(client, 'call', 6);
     // The instance that did not open the session took it over once, with one round trip.
-    expect((await adoptions(a, 'adopted')) + (await adoptions(b, 'adopted'))).toBe(1);
+    expect((await fleet.adoptions(a, 'adopted')) + (await fleet.adoptions(b, 'adopted'))).toBe(1);
 
     const mine = worker.received.slice(from);
     const initialize = mine.find((message) => message.rpcMethod === 'initialize');
@@ -151,7 +127,7 @@ describe('a fleet of gateway instances over one webhook server', () => {
     const a = await startInstance();
     const b = await startInstance();
     // Every POST to one instance, the GET stream to the other.
-    const { client, server, heard } = await openSplitSession(a, b, servers, cleanups);
+    const { client, server, heard } = await fleet.openSplitSession(a, b, servers, cleanups);
     await expect
       .poll(
         () =>
@@ -168,19 +144,19 @@ describe('a fleet of gateway instances over one webhook server', () => {
     // The server took the listening notification before it speaks: what it says now goes to b.
     server.sendToolListChanged();
     await heard;
-    expect(await echoText(client, 'still here')).toBe('still here');
+    expect(await fleet.echoText(client, 'still here')).toBe('still here');
   });
 
   it('answers 404 for a session id no instance opened after one round trip, and at once for a malformed one', async () => {
     const b = await startInstance();
     const worker = workers.plain;
     const from = worker.received.length;
-    await expectUnknownSessionRefused(b);
+    await fleet.expectUnknownSessionRefused(b);
     // One question, and no DELETE of a session that was never there.
     expect(worker.received.slice(from).map((message) => [message.method, message.rpcMethod])).toEqual([
       ['POST', 'ping'],
     ]);
-    await expectMalformedSessionRefused(b);
+    await fleet.expectMalformedSessionRefused(b);
     expect(worker.received.length).toBe(from + 1);
     expect(b.backend.stats.sessions).toBe(0);
   });
@@ -188,9 +164,7 @@ describe('a fleet of gateway instances over one webhook server', () => {
   it('with a signing secret, adopts only session ids the fleet minted, without asking the server about others', async () => {
     const a = await startInstance('signed');
     const b = await startInstance('signed');
-    const { client, transport } = await connectSteered(roundRobin(a, b), cleanups);
-    expect(transport.sessionId).toMatch(/^[0-9a-f]{64}$/);
-    await expectEchoes(client, 'signed', 4);
+    await fleet.expectSignedSession(a, b, cleanups);
     // Well formed, but its tag was not made with the fleet's secret: refused here, nothing sent.
     const before = workers.signed.received.length;
     const asked = () => {
@@ -198,9 +172,9 @@ describe('a fleet of gateway instances over one webhook server', () => {
       return { accepted, rejected, requestsRefused, badSignatures };
     };
     const metrics = asked();
-    const response = await postUnderSession(b, forgedSessionId());
+    const response = await fleet.postUnderSession(b, fleet.forgedSessionId());
     expect(response.status).toBe(404);
-    expect(await adoptions(b, 'unknown')).toBe(0);
+    expect(await fleet.adoptions(b, 'unknown')).toBe(0);
     expect(workers.signed.received.length).toBe(before);
     expect(asked()).toEqual(metrics);
   });
@@ -208,6 +182,6 @@ describe('a fleet of gateway instances over one webhook server', () => {
   it('leaves its sessions to the other instance when one stops, and a DELETE through any instance ends one', async () => {
     const a = await startInstance();
     const b = await startInstance();
-    await expectSessionToOutliveItsInstance(a, b, workers.plain.manager, cleanups);
+    await fleet.expectSessionToOutliveItsInstance(a, b, workers.plain.manager, cleanups);
   });
 });
