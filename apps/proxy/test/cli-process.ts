@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { SqsEmulator } from '@asyncmcp-internal/test-support';
+import { type SqsEmulator, WAIT_MS, within } from '@asyncmcp-internal/test-support';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
 /** The built CLI: these tests run what users run. `pnpm test` builds it first (see turbo.json). */
 export const CLI_PATH = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-/** Every wait in these tests is bounded by this, so a hang fails with the output seen so far. */
-export const WAIT_MS = 20_000;
+// Every wait in these tests is bounded (by WAIT_MS unless one says otherwise), so a hang fails with the
+// output seen so far; `within` bounds any other promise the same way.
+export { WAIT_MS, within };
 
 export function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) {
@@ -168,15 +169,6 @@ export async function runCli(
   // 'exit' can come before the last output lines are read.
   await within(cli.drained, 'the end of the output');
   return { ...exit, stdout: cli.lines.stdout, stderr: cli.lines.stderr };
-}
-
-/** `promise`, or a rejection naming `what` once `ms` have passed: every wait in these tests is bounded. */
-export function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Kills whatever a test left running. */

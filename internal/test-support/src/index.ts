@@ -18,3 +18,4 @@ export {
   startSqsEmulator,
   useSqsEmulator,
 } from './sqs-emulator.js';
+export { WAIT_MS, within } from './within.js';

@@ -1,30 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { type Backend, silentLogger } from '@asyncmcp/core';
+import type { Backend } from '@asyncmcp/core';
 import { countdown, ManualClock, RecordingLogger } from '@asyncmcp/core/testing';
-import { SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
-import { cleanupsAfterEach, type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { type SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
+import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ElicitRequestSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createProxyServer, type ProxyServerOptions } from '../src/index.js';
+import type { ProxyServerOptions } from '../src/index.js';
+import {
+  completeRawSession,
+  INIT,
+  MCP_HEADERS,
+  startGatewayOnQueue,
+  startSqsWorker,
+} from './gateway-harness.js';
 
 const request = { timeout: 20_000 };
-const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: LATEST_PROTOCOL_VERSION,
-    capabilities: {},
-    clientInfo: { name: 'raw', version: '1' },
-  },
-};
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
 interface Hooks {
   /** Resolves the `hang` tool; until then it waits. */
   release?: Promise<void>;
@@ -99,42 +94,23 @@ function requestWithHost(
   });
 }
 
-function text(result: unknown): string {
-  return ((result as { content: Array<{ text?: string }> }).content ?? [])
-    .map((part) => part.text ?? '')
-    .join('');
-}
-
 describe('gateway over HTTP', () => {
-  let sqs: SqsEmulator;
+  const sqs = useSqsEmulator();
   const hooks: Hooks = {};
   let manager: SqsSessionManager;
   let requestQueueUrl: string;
   const cleanups = cleanupsAfterEach();
 
   beforeAll(async () => {
-    sqs = await startSqsEmulator();
     requestQueueUrl = await sqs.createQueue('gateway-http');
-    manager = new SqsSessionManager({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      createServer: testServer(hooks),
-      waitTimeSeconds: 1,
-    });
-    await manager.start();
+    manager = await startSqsWorker(sqs, requestQueueUrl, testServer(hooks));
   });
   afterAll(async () => {
     await manager.close();
-    await sqs.stop();
   });
 
-  async function startGateway(options: Partial<ProxyServerOptions> = {}) {
-    const backend =
-      options.backend ?? sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1 });
-    const proxy = createProxyServer({ backend, port: 0, logger: silentLogger, ...options });
-    const { url } = await proxy.listen();
-    cleanups.push(() => proxy.close());
-    return { proxy, url, backend };
+  function startGateway(options: Partial<ProxyServerOptions> = {}) {
+    return startGatewayOnQueue(sqs, requestQueueUrl, cleanups, options);
   }
 
   async function connect(
@@ -275,7 +251,7 @@ describe('gateway over HTTP', () => {
     expect(wrong.headers.get('www-authenticate')).toContain('invalid_token');
     const { client } = await connect(url, { requestInit: { headers: { authorization: `Bearer ${token}` } } });
     expect(
-      text(await client.callTool({ name: 'echo', arguments: { text: 'authorised' } }, undefined, request)),
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'authorised' } }, undefined, request)),
     ).toBe('authorised');
   });
 
@@ -438,7 +414,9 @@ describe('gateway over HTTP', () => {
       action: 'accept',
       content: { name: 'Ada' },
     }));
-    expect(text(await client.callTool({ name: 'ask', arguments: {} }, undefined, request))).toBe('hello Ada');
+    expect(textOf(await client.callTool({ name: 'ask', arguments: {} }, undefined, request))).toBe(
+      'hello Ada',
+    );
   });
 
   it('answers with one JSON body per request when JSON responses are on', async () => {
@@ -511,7 +489,7 @@ describe('gateway over HTTP', () => {
     const sessions = await Promise.all(Array.from({ length: 50 }, () => connect(url)));
     const answers = await Promise.all(
       sessions.map(async ({ client }, index) =>
-        text(
+        textOf(
           await client.callTool({ name: 'echo', arguments: { text: `client ${index}` } }, undefined, request),
         ),
       ),
@@ -540,21 +518,7 @@ describe('gateway over HTTP', () => {
       release = resolve;
     });
     const { url } = await startGateway();
-    const init = await initialize(url);
-    const sessionId = init.headers.get('mcp-session-id') as string;
-    // The client waits for the initialize answer before anything else, as the protocol requires.
-    expect(await init.text()).toContain('"protocolVersion"');
-    const headers = {
-      ...MCP_HEADERS,
-      'mcp-session-id': sessionId,
-      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-    };
-    await fetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-    });
-
+    const headers = await completeRawSession(url, await initialize(url));
     const call = await fetch(url, {
       method: 'POST',
       headers,
