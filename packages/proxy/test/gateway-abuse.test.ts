@@ -16,7 +16,14 @@ import {
   methodLabel,
   type ProxyServerOptions,
 } from '../src/index.js';
-import { INIT, MCP_HEADERS, rawSession, startGatewayOnQueue, startSqsWorker } from './gateway-harness.js';
+import {
+  INIT,
+  MCP_HEADERS,
+  postJson,
+  rawSession,
+  startGatewayOnQueue,
+  startSqsWorker,
+} from './gateway-harness.js';
 
 // Attacks on the gateway as a client could make them, each against a bound that must hold.
 
@@ -178,11 +185,7 @@ describe('gateway under abuse', () => {
   it('answers a text/plain initialize with 415, opening nothing and logging no error', async () => {
     const logger = new RecordingLogger();
     const { url, proxy } = await startGateway({ logger });
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'content-type': 'text/plain' },
-      body: JSON.stringify(INIT),
-    });
+    const response = await postJson(url, INIT, { 'content-type': 'text/plain' });
     expect(response.status).toBe(415);
     expect(await response.json()).toEqual({
       jsonrpc: '2.0',

@@ -27,6 +27,15 @@ export const MCP_HEADERS = {
   accept: 'application/json, text/event-stream',
 };
 
+/** `body` POSTed to `url` as JSON, by hand, with the MCP headers (`headers` added to them, or replacing them). */
+export function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: JSON.stringify(body) });
+}
+
 /** The server side on `requestQueueUrl`: an SqsSessionManager making each session's server with `createServer`, started. */
 export async function startSqsWorker(
   sqs: SqsEmulator,

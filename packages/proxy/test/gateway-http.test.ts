@@ -15,6 +15,7 @@ import {
   completeRawSession,
   INIT,
   MCP_HEADERS,
+  postJson,
   startGatewayOnQueue,
   startSqsWorker,
 } from './gateway-harness.js';
@@ -109,6 +110,16 @@ describe('gateway over HTTP', () => {
     await manager.close();
   });
 
+  /** The next `hang` call runs until it is aborted: `started` and `aborted` count down when it does either. */
+  function holdUntilAborted() {
+    const aborted = countdown(1, 15_000);
+    const started = countdown(1, 15_000);
+    hooks.onAbort = aborted.signal;
+    hooks.onStart = started.signal;
+    hooks.release = new Promise(() => {});
+    return { aborted, started };
+  }
+
   function startGateway(options: Partial<ProxyServerOptions> = {}) {
     return startGatewayOnQueue(sqs, requestQueueUrl, cleanups, options);
   }
@@ -128,11 +139,11 @@ describe('gateway over HTTP', () => {
   }
 
   async function initialize(url: string, headers: Record<string, string> = {}, capabilities = {}) {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, ...headers },
-      body: JSON.stringify({ ...INIT, params: { ...INIT.params, capabilities } }),
-    });
+    const response = await postJson(
+      url,
+      { ...INIT, params: { ...INIT.params, capabilities } },
+      { ...headers },
+    );
     return response;
   }
 
@@ -154,11 +165,7 @@ describe('gateway over HTTP', () => {
       [INIT],
       { jsonrpc: '2.0', id: 1, method: 'server/discover' },
     ]) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28' },
-        body: JSON.stringify(body),
-      });
+      const response = await postJson(url, body, { 'mcp-protocol-version': '2026-07-28' });
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({
         error: { message: 'Bad Request: No valid session ID provided' },
@@ -203,11 +210,11 @@ describe('gateway over HTTP', () => {
 
   it('answers unknown and missing sessions, and a deleted session stays gone', async () => {
     const { url } = await startGateway();
-    const unknown = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': 'f'.repeat(32) },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
-    });
+    const unknown = await postJson(
+      url,
+      { jsonrpc: '2.0', id: 2, method: 'ping' },
+      { 'mcp-session-id': 'f'.repeat(32) },
+    );
     expect(unknown.status).toBe(404);
     const missingGet = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream' } });
     expect(missingGet.status).toBe(400);
@@ -217,11 +224,11 @@ describe('gateway over HTTP', () => {
     const { transport } = await connect(url);
     const sessionId = transport.sessionId as string;
     await transport.terminateSession();
-    const reused = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
-    });
+    const reused = await postJson(
+      url,
+      { jsonrpc: '2.0', id: 2, method: 'ping' },
+      { 'mcp-session-id': sessionId },
+    );
     expect(reused.status).toBe(404);
     expect(await reused.json()).toMatchObject({
       error: { message: `Session has been terminated: ${sessionId}` },
@@ -231,11 +238,11 @@ describe('gateway over HTTP', () => {
   it('answers a body that is JSON but not JSON-RPC with a validation error', async () => {
     const { url } = await startGateway();
     const { transport } = await connect(url);
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': transport.sessionId as string },
-      body: JSON.stringify({ jsonrpc: '1.0', id: 4, method: 'ping' }),
-    });
+    const response = await postJson(
+      url,
+      { jsonrpc: '1.0', id: 4, method: 'ping' },
+      { 'mcp-session-id': transport.sessionId as string },
+    );
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ id: 4, error: { code: -32602 } });
   });
@@ -287,11 +294,7 @@ describe('gateway over HTTP', () => {
 
   it('refuses an oversize body with 413', async () => {
     const { url } = await startGateway({ maxBodySize: '1kb' });
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: MCP_HEADERS,
-      body: JSON.stringify({ ...INIT, params: { ...INIT.params, padding: 'x'.repeat(4096) } }),
-    });
+    const response = await postJson(url, { ...INIT, params: { ...INIT.params, padding: 'x'.repeat(4096) } });
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({ error: { code: -32600 } });
   });
@@ -344,11 +347,7 @@ describe('gateway over HTTP', () => {
   });
 
   it('answers with a JSON-RPC error when the backend does not answer in time, and tells the server', async () => {
-    const aborted = countdown(1, 15_000);
-    const started = countdown(1, 15_000);
-    hooks.onAbort = aborted.signal;
-    hooks.onStart = started.signal;
-    hooks.release = new Promise(() => {});
+    const { aborted, started } = holdUntilAborted();
     // The gateway's clock moves only when the test moves it: initialize cannot time out on a slow machine,
     // and the call times out once it is running, not before.
     const clock = new ManualClock();
@@ -388,11 +387,7 @@ describe('gateway over HTTP', () => {
   }
 
   it('forwards cancellation from the client to the server', async () => {
-    const aborted = countdown(1, 15_000);
-    const started = countdown(1, 15_000);
-    hooks.onAbort = aborted.signal;
-    hooks.onStart = started.signal;
-    hooks.release = new Promise(() => {});
+    const { aborted, started } = holdUntilAborted();
     const { url } = await startGateway();
     const { client } = await connect(url);
     const controller = new AbortController();
