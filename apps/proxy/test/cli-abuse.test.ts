@@ -1,22 +1,17 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { SqsClientTransport } from '@asyncmcp/sqs';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  CliProcess,
-  cleanEnv,
-  closeClientsAndKillAll,
+  type CliProcess,
   emulatorBackendFlags,
   parseLog,
   runCli,
+  spawnGatewayCli,
   startServeCli,
-  stopEmulator,
   within,
 } from './cli-process.js';
-import { TestServer, textOf } from './test-server.js';
+import { sqsClientTransport, textOfCall, useCliEmulator, useGatewayClients } from './e2e-suite.js';
+import { textOf, useTestServer } from './test-server.js';
 
 // The real CLI (node dist/cli.js) attacked as a client could: each bound must hold, and the gateway
 // must keep serving the others.
@@ -62,48 +57,13 @@ function errorLines(cli: CliProcess): string[] {
 }
 
 describe('asyncmcp-proxy under abuse (end to end)', () => {
-  let sqs: SqsEmulator;
-  let requestQueueUrl: string;
-  const server = new TestServer();
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-    requestQueueUrl = await sqs.createQueue('cli-abuse-requests');
-    await server.start({ sqsClient: sqs.sqsClient, requestQueueUrl });
-  });
-
-  afterEach(async () => {
-    server.releaseAll();
-    await closeClientsAndKillAll(clients);
-  });
-
-  afterAll(async () => {
-    await server.close();
-    await stopEmulator(sqs);
-  });
+  const sqs = useCliEmulator();
+  const { connect, connectOver } = useGatewayClients('cli-abuse');
+  const testServer = useTestServer(sqs, 'cli-abuse-requests');
+  const { server } = testServer;
 
   const gateway = (...flags: string[]) =>
-    new CliProcess(
-      [
-        ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
-        '--port',
-        '0',
-        ...flags,
-      ],
-      cleanEnv(),
-    );
-
-  async function connect(url: string, headers?: Record<string, string>): Promise<Client> {
-    const client = new Client({ name: 'cli-abuse', version: '1.0.0' });
-    clients.push(client);
-    const transport = new StreamableHTTPClientTransport(
-      new URL(url),
-      headers ? { requestInit: { headers } } : {},
-    );
-    await within(client.connect(transport), 'connecting through the gateway');
-    return client;
-  }
+    spawnGatewayCli(sqs, ['--request-queue-url', testServer.requestQueueUrl], flags);
 
   /** A session opened by hand; the headers of its later POSTs. */
   async function rawSession(
@@ -234,11 +194,7 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
       'MCP error -32603: Too many requests running in this session (limit 2): wait for one to finish, then retry',
     );
     const other = await connect(url);
-    const answer = await within(
-      other.callTool({ name: 'greet', arguments: { name: 'other' } }),
-      'other session',
-    );
-    expect(textOf(answer)).toBe('hello other, from the test server');
+    expect(await textOfCall(other, 'greet', { name: 'other' })).toBe('hello other, from the test server');
     server.releaseAll();
     expect((await within(Promise.all(held), 'the held calls')).map(textOf)).toEqual(['released', 'released']);
     await cli.waitForLog('request refused: too many running in the session');
@@ -252,18 +208,8 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
       flags: ['--max-in-flight-per-session', '2'],
     });
     // Straight over SQS, as a client of the shared queue could: no gateway in front to cap it.
-    const open = async (name: string) => {
-      const client = new Client({ name, version: '1.0.0' });
-      clients.push(client);
-      const transport = new SqsClientTransport({
-        sqsClient: sqs.sqsClient,
-        requestQueueUrl: queue,
-        responseQueueUrl: await sqs.createQueue(`cli-abuse-${name}`),
-        waitTimeSeconds: 1,
-      });
-      await within(client.connect(transport), `${name} connecting over SQS`);
-      return client;
-    };
+    const open = async (name: string) =>
+      connectOver(await sqsClientTransport(sqs, queue, `cli-abuse-${name}`), `${name} connecting over SQS`);
     const greedy = await open('greedy');
     for (const tag of ['a', 'b']) {
       greedy.callTool({ name: 'hold', arguments: { ms: 600_000, tag } }).catch(() => undefined);
@@ -275,11 +221,7 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
       'MCP error -32603: Too many requests running in this session (limit 2): wait for one to finish, then retry',
     );
     const other = await open('other');
-    const answer = await within(
-      other.callTool({ name: 'echo', arguments: { text: 'other' } }),
-      'other session',
-    );
-    expect(textOf(answer)).toBe('echo: other');
+    expect(await textOfCall(other, 'echo', { text: 'other' })).toBe('echo: other');
     expect(serve.lines.stderr.filter((line) => line.startsWith('hold started'))).toHaveLength(2);
   });
 
@@ -325,16 +267,12 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
     expect(await readUntilClosed(slow, 'the slow connection closing')).toMatch(/^HTTP\/1\.1 408/);
     // The gateway goes on serving.
     const client = await connect(url);
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'after' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello after, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'after' })).toBe('hello after, from the test server');
   });
 
   it('refuses --host 0.0.0.0 without a token, naming --auth-token and --insecure-no-auth', async () => {
     const result = await runCli([
-      ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
+      ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', testServer.requestQueueUrl]),
       '--port',
       '0',
       '--host',
@@ -352,11 +290,7 @@ describe('asyncmcp-proxy under abuse (end to end)', () => {
     const port = new URL(await withToken.url()).port;
     const local = `http://127.0.0.1:${port}/mcp`;
     const client = await connect(local, { authorization: `Bearer ${TOKEN}` });
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'token' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello token, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'token' })).toBe('hello token, from the test server');
 
     const insecure = gateway('--host', '0.0.0.0', '--insecure-no-auth');
     await insecure.url();

@@ -2,35 +2,32 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
+  cleanupsAfterEach,
   pyClientAttributes,
   pyServerAttributes,
   rpcOf,
-  type SqsEmulator,
   SqsQueueReader,
   startSqsEmulator,
   textOf,
 } from '@asyncmcp-internal/test-support';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   CliProcess,
   cleanEnv,
-  closeClientsAndKillAll,
-  emulatorBackendFlags,
   parseLog,
+  spawnGatewayCli,
   stopEmulator,
   WAIT_MS,
   within,
 } from './cli-process.js';
+import { echo as callEcho, callTool, useCliEmulator, useGatewayClients } from './e2e-suite.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
 const LOCALHOST_RESOLVES = pathToFileURL(
   fileURLToPath(new URL('./fixtures/localhost-resolves.mjs', import.meta.url)),
 ).href;
-/** Longer than any wait below: a call that fails did not fail by timing out. */
-const CLIENT_TIMEOUT_MS = 120_000;
 const REFUSED_LOG = 'message rejected: it names a response destination this server does not send to';
 const DROPPED_LOG = 'answer for no request of this gateway dropped';
 
@@ -75,22 +72,10 @@ function initializeNaming(responseQueueUrl: string) {
 // (the emulator's queue URLs name sqs.us-east-1.localhost), the gateway CLI in front. Attacks come from
 // someone who can SendMessage on the queues, without any secret.
 describe('answers go only where they may, and nobody forges one (real CLI, end to end)', () => {
-  let sqs: SqsEmulator;
-  const clients: Client[] = [];
-  const closers: Array<() => Promise<void>> = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-
-  afterEach(async () => {
-    await closeClientsAndKillAll(clients);
-    await Promise.allSettled(closers.splice(0).map((close) => close()));
-  });
-
-  afterAll(async () => {
-    await stopEmulator(sqs);
-  });
+  const sqs = useCliEmulator();
+  // Made before the clients' hook, so they run after it (after-hooks run newest first).
+  const closers = cleanupsAfterEach();
+  const { connect } = useGatewayClients('trust-e2e');
 
   /** `asyncmcp-proxy serve` without --endpoint-url, on an inbox made for it. */
   async function startServe(requestQueueUrl: string, flags: string[] = []) {
@@ -117,27 +102,12 @@ describe('answers go only where they may, and nobody forges one (real CLI, end t
   }
 
   async function startGateway(requestQueueUrl: string) {
-    const cli = new CliProcess(
-      [...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]), '--port', '0'],
-      cleanEnv(),
-    );
+    const cli = spawnGatewayCli(sqs, ['--request-queue-url', requestQueueUrl]);
     return { cli, url: await cli.url() };
   }
 
-  async function connect(url: string) {
-    const client = new Client({ name: 'trust-e2e', version: '1.0.0' });
-    clients.push(client);
-    await within(client.connect(new StreamableHTTPClientTransport(new URL(url))), 'connecting');
-    return client;
-  }
-
   async function echo(client: Client, text: string): Promise<string> {
-    return textOf(
-      await within(
-        client.callTool({ name: 'echo', arguments: { text } }, undefined, { timeout: CLIENT_TIMEOUT_MS }),
-        'tools/call echo',
-      ),
-    );
+    return textOf(await within(callEcho(client, text), 'tools/call echo'));
   }
 
   it('never answers an initialize on a queue of another host: nothing reaches it, the message is dead-lettered, the worker keeps serving', async () => {
@@ -205,9 +175,7 @@ describe('answers go only where they may, and nobody forges one (real CLI, end t
     const created = await gateway.cli.waitForLog('created the gateway response queue');
     const responseQueueUrl = String(created.responseQueueUrl);
 
-    const pending = client.callTool({ name: 'wait_release', arguments: {} }, undefined, {
-      timeout: CLIENT_TIMEOUT_MS,
-    });
+    const pending = callTool(client, 'wait_release');
     await serve.waitForLine('stderr', (line) => line.includes('wait_release: running'), 'the call running');
 
     // What the client's own ids would be, as numbers and as strings, under the live session's id.
@@ -235,10 +203,7 @@ describe('answers go only where they may, and nobody forges one (real CLI, end t
       `${forgedIds.length} forged answers dropped`,
     );
 
-    const release = await within(
-      client.callTool({ name: 'release', arguments: {} }, undefined, { timeout: CLIENT_TIMEOUT_MS }),
-      'tools/call release',
-    );
+    const release = await within(callTool(client, 'release'), 'tools/call release');
     expect(textOf(release)).toBe('released');
     expect(textOf(await within(pending, 'the pending call'))).toBe('the genuine answer');
     const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
@@ -246,7 +211,7 @@ describe('answers go only where they may, and nobody forges one (real CLI, end t
       `asyncmcp_gateway_backend_stat{backend="sqs",stat="unmatched"} ${forgedIds.length}`,
     );
     // What a reader of the queue sees is not the gateway's HTTP session id, nor any part of it.
-    const httpSessionId = (client.transport as StreamableHTTPClientTransport | undefined)?.sessionId;
+    const httpSessionId = client.transport?.sessionId;
     expect(httpSessionId).toMatch(/^[0-9a-f]{32,}$/);
     expect(sessionId).not.toContain(httpSessionId as string);
     expect(httpSessionId).not.toContain(sessionId);

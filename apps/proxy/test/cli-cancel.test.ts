@@ -1,34 +1,27 @@
-import { fileURLToPath } from 'node:url';
-import { SqsClientTransport } from '@asyncmcp/sqs';
-import {
-  type QueueInspection,
-  type SqsEmulator,
-  startSqsEmulator,
-  textOf,
-} from '@asyncmcp-internal/test-support';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { QueueInspection } from '@asyncmcp-internal/test-support';
+import { textOf } from '@asyncmcp-internal/test-support';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { type CliProcess, startGatewayCli, startServeCli, within } from './cli-process.js';
 import {
-  type CliProcess,
-  closeClientsAndKillAll,
-  startGatewayCli,
-  startServeCli,
-  stopEmulator,
-  within,
-} from './cli-process.js';
+  CLIENT_TIMEOUT_MS,
+  echo,
+  pollUntil,
+  sqsClientTransport,
+  useCliEmulator,
+  useGatewayClients,
+} from './e2e-suite.js';
+import { CANCEL_SERVER } from './fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/cancel-server.mjs', import.meta.url));
 /** More calls in one session than serve's default `maxInFlight` (100): the limit that clogged. */
 const CALLS = 200;
 /** One session may run CALLS requests here (32 by default), so the worker's own cap is what they meet. */
 const PER_SESSION = ['--max-in-flight-per-session', String(CALLS)];
 /** Far longer than the test: a call that ends did so because it was cancelled. */
 const HOLD_MS = 600_000;
-/** Longer than any wait below: a call that fails did not fail by timing out at the client. */
-const CLIENT_TIMEOUT_MS = 120_000;
 /** "At once": well under the 9 s after which a client takes a silent worker's session as lost. */
 const ANSWER_MS = 8_000;
 
@@ -54,26 +47,14 @@ function recordHandOvers(transport: Transport): Map<string, Promise<void>> {
 // flight. Each cancelled request must settle at once — its queue message deleted, its place in flight
 // freed — so the worker keeps answering its other sessions and new ones, and no message is left behind.
 describe('cancelled calls through the real CLI (end to end)', () => {
-  let sqs: SqsEmulator;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-
-  afterEach(async () => {
-    await closeClientsAndKillAll(clients);
-  });
-
-  afterAll(async () => {
-    await stopEmulator(sqs);
-  });
+  const sqs = useCliEmulator();
+  const { connectOver } = useGatewayClients('cancel-e2e');
 
   /** One `serve` worker with its default limits but the per-session one; its inbox is where sessions go after initialize. */
   async function startServe(requestQueueUrl: string): Promise<{ serve: CliProcess; inboxQueueUrl: string }> {
     const { cli: serve, serving } = await startServeCli(sqs, {
       requestQueueUrl,
-      command: [process.execPath, FIXTURE],
+      command: [process.execPath, CANCEL_SERVER],
       flags: PER_SESSION,
     });
     expect(serving.inboxQueueUrl).toMatch(/asyncmcp-worker-/);
@@ -107,16 +88,6 @@ describe('cancelled calls through the real CLI (end to end)', () => {
     }
   }
 
-  /** Resolves once `condition` holds, checking it every few milliseconds (bounded). */
-  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-    await within(
-      (async () => {
-        while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
-      })(),
-      what,
-    );
-  }
-
   /**
    * Nothing left on the queues, in flight or visible, and every hold the server started was cancelled
    * there. Deletion follows settlement asynchronously, so this polls (bounded).
@@ -131,7 +102,7 @@ describe('cancelled calls through the real CLI (end to end)', () => {
       return started === cancelled;
     };
     try {
-      await until(empty, 'the queues emptying');
+      await pollUntil(empty, 'the queues emptying', { interval: 20 });
     } catch (error) {
       throw new Error(`${String(error)}; state: ${await describeState(serve, queues)}`);
     }
@@ -155,9 +126,10 @@ describe('cancelled calls through the real CLI (end to end)', () => {
       }),
     );
     const outcomes = Promise.allSettled(calls);
-    await until(
+    await pollUntil(
       async () => [...session.handedOver.keys()].filter((id) => !before.has(id)).length === CALLS,
       `${CALLS} calls reaching the transport`,
+      { interval: 20 },
     );
     const sends = [...session.handedOver].filter(([id]) => !before.has(id)).map(([, sent]) => sent);
     await within(Promise.all(sends), `${CALLS} calls handed over`);
@@ -176,68 +148,55 @@ describe('cancelled calls through the real CLI (end to end)', () => {
     serve: CliProcess,
     queues: Record<string, string>,
   ) {
-    const result = await expectSoon(
-      session.client.callTool({ name: 'echo', arguments: { text } }, undefined, {
-        timeout: CLIENT_TIMEOUT_MS,
-      }),
-      what,
-      serve,
-      queues,
-    );
+    const result = await expectSoon(echo(session.client, text), what, serve, queues);
     expect(textOf(result)).toBe(`echo: ${text}`);
   }
 
-  it('through the gateway CLI: 200 cancelled calls leave other sessions and new ones answered, nothing in flight', async () => {
-    const requestQueueUrl = await sqs.createQueue('cancel-gateway-requests');
-    const { serve, inboxQueueUrl } = await startServe(requestQueueUrl);
-    const url = await startGatewayCli(sqs, ['--request-queue-url', requestQueueUrl], PER_SESSION);
-    const queues = { requestQueue: requestQueueUrl, inbox: inboxQueueUrl };
-    const connect = async (): Promise<Session> => {
-      const transport = new StreamableHTTPClientTransport(new URL(url));
-      const handedOver = recordHandOvers(transport);
-      const client = new Client({ name: 'cancel-e2e', version: '1.0.0' });
-      clients.push(client);
-      await within(client.connect(transport), 'connecting through the gateway');
-      return { client, handedOver };
-    };
+  /** Ways a client reaches the worker on `requestQueueUrl`: each starts what it needs, then makes a transport per session. */
+  const routes = [
+    {
+      route: 'through the gateway CLI',
+      prefix: 'cancel-gateway',
+      async start(requestQueueUrl: string) {
+        const url = await startGatewayCli(sqs, ['--request-queue-url', requestQueueUrl], PER_SESSION);
+        return {
+          what: 'connecting through the gateway',
+          transport: async () => new StreamableHTTPClientTransport(new URL(url)),
+        };
+      },
+    },
+    {
+      route: 'straight over SQS (SqsClientTransport)',
+      prefix: 'cancel-sqs',
+      async start(requestQueueUrl: string) {
+        return {
+          what: 'connecting over SQS',
+          transport: () => sqsClientTransport(sqs, requestQueueUrl, 'cancel-sqs-client'),
+        };
+      },
+    },
+  ];
 
-    const other = await connect();
-    await expectEcho(other, 'before', 'a call in the other session before', serve, queues);
-    const busy = await connect();
-    await cancelManyCalls(busy);
+  for (const { route, prefix, start } of routes)
+    it(`${route}: 200 cancelled calls leave other sessions and new ones answered, nothing in flight`, async () => {
+      const requestQueueUrl = await sqs.createQueue(`${prefix}-requests`);
+      const { serve, inboxQueueUrl } = await startServe(requestQueueUrl);
+      const { what, transport } = await start(requestQueueUrl);
+      const queues = { requestQueue: requestQueueUrl, inbox: inboxQueueUrl };
+      const connect = async (): Promise<Session> => {
+        const opened = await transport();
+        const handedOver = recordHandOvers(opened);
+        return { client: await connectOver(opened, what), handedOver };
+      };
 
-    await expectEcho(other, 'after', 'a call in the other session after the cancellations', serve, queues);
-    const fresh = await expectSoon(connect(), 'a new session initializing', serve, queues);
-    await expectEcho(fresh, 'new', 'a call in a new session', serve, queues);
-    await expectNothingLeft(serve, queues);
-  }, 60_000);
+      const other = await connect();
+      await expectEcho(other, 'before', 'a call in the other session before', serve, queues);
+      const busy = await connect();
+      await cancelManyCalls(busy);
 
-  it('straight over SQS (SqsClientTransport): the same', async () => {
-    const requestQueueUrl = await sqs.createQueue('cancel-sqs-requests');
-    const { serve, inboxQueueUrl } = await startServe(requestQueueUrl);
-    const queues = { requestQueue: requestQueueUrl, inbox: inboxQueueUrl };
-    const connect = async (): Promise<Session> => {
-      const transport = new SqsClientTransport({
-        sqsClient: sqs.sqsClient,
-        requestQueueUrl,
-        responseQueueUrl: await sqs.createQueue('cancel-sqs-client'),
-        waitTimeSeconds: 1,
-      });
-      const handedOver = recordHandOvers(transport);
-      const client = new Client({ name: 'cancel-e2e', version: '1.0.0' });
-      clients.push(client);
-      await within(client.connect(transport), 'connecting over SQS');
-      return { client, handedOver };
-    };
-
-    const other = await connect();
-    await expectEcho(other, 'before', 'a call in the other session before', serve, queues);
-    const busy = await connect();
-    await cancelManyCalls(busy);
-
-    await expectEcho(other, 'after', 'a call in the other session after the cancellations', serve, queues);
-    const fresh = await expectSoon(connect(), 'a new session initializing', serve, queues);
-    await expectEcho(fresh, 'new', 'a call in a new session', serve, queues);
-    await expectNothingLeft(serve, queues);
-  }, 60_000);
+      await expectEcho(other, 'after', 'a call in the other session after the cancellations', serve, queues);
+      const fresh = await expectSoon(connect(), 'a new session initializing', serve, queues);
+      await expectEcho(fresh, 'new', 'a call in a new session', serve, queues);
+      await expectNothingLeft(serve, queues);
+    }, 60_000);
 });

@@ -1,21 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import type { SqsEmulator } from '@asyncmcp-internal/test-support';
 import { ListTopicsCommand } from '@aws-sdk/client-sns';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CliProcess,
-  cleanEnv,
-  closeClientsAndKillAll,
-  emulatorBackendFlags,
-  stopEmulator,
-  within,
-} from './cli-process.js';
-import { TestServer, textOf } from './test-server.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { describe, expect, it } from 'vitest';
+import { CliProcess, cleanEnv, spawnGatewayCli, within, writeConfigFile } from './cli-process.js';
+import { textOfCall, useCliEmulator, useGatewayClients } from './e2e-suite.js';
+import { textOf, useTestServer } from './test-server.js';
 
 /** URLs of the queues that exist now. */
 async function queueUrls(emulator: SqsEmulator): Promise<string[]> {
@@ -28,62 +18,27 @@ async function topicArns(emulator: SqsEmulator): Promise<string[]> {
   return (Topics ?? []).flatMap((topic) => (topic.TopicArn === undefined ? [] : [topic.TopicArn]));
 }
 
-/** An SDK client connected to the gateway at `url` over Streamable HTTP, closed after each test. */
-async function connectTo(clients: Client[], url: string, headers?: Record<string, string>): Promise<Client> {
-  const client = new Client({ name: 'cli-e2e', version: '1.0.0' });
-  clients.push(client);
-  const transport = new StreamableHTTPClientTransport(
-    new URL(url),
-    headers ? { requestInit: { headers } } : {},
-  );
-  await within(client.connect(transport), 'connecting through the gateway');
-  return client;
-}
-
 // The real CLI (node dist/cli.js) in front of an async MCP server on the emulator's SQS queue.
 describe('asyncmcp-proxy --backend sqs (end to end)', () => {
-  let sqs: SqsEmulator;
-  let requestQueueUrl: string;
-  const server = new TestServer();
-  const clients: Client[] = [];
+  const sqs = useCliEmulator();
+  const { connect } = useGatewayClients('cli-e2e');
+  const testServer = useTestServer(sqs, 'cli-gateway-requests');
+  const { server } = testServer;
 
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-    requestQueueUrl = await sqs.createQueue('cli-gateway-requests');
-    await server.start({ sqsClient: sqs.sqsClient, requestQueueUrl });
-  });
-
-  afterEach(async () => {
-    server.releaseAll();
-    await closeClientsAndKillAll(clients);
-  });
-
-  afterAll(async () => {
-    await server.close();
-    await stopEmulator(sqs);
-  });
-
-  const sqsFlags = () => [
-    ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
-    '--port',
-    '0',
-  ];
-
-  const connect = (url: string, headers?: Record<string, string>) => connectTo(clients, url, headers);
+  const gateway = (flags: string[] = []) =>
+    spawnGatewayCli(sqs, ['--request-queue-url', testServer.requestQueueUrl], flags);
 
   it('serves a tool of the async server to a Streamable HTTP client', async () => {
-    const cli = new CliProcess(sqsFlags(), cleanEnv());
+    const cli = gateway();
     const url = await cli.url();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
 
     const client = await connect(url);
     const { tools } = await within(client.listTools(), 'tools/list');
     expect(tools.map((tool) => tool.name).sort()).toEqual(['greet', 'hold']);
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'gateway' } }),
-      'tools/call',
+    expect(await textOfCall(client, 'greet', { name: 'gateway' })).toBe(
+      'hello gateway, from the test server',
     );
-    expect(textOf(result)).toBe('hello gateway, from the test server');
 
     // Every stdout line is a JSON log line.
     expect(cli.lines.stdout.every((line) => JSON.parse(line) !== null)).toBe(true);
@@ -91,21 +46,17 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
 
   it('takes the region from the queue URL when none is given anywhere', async () => {
     // The emulator's queue URLs name their region (sqs.us-east-1.localhost), as AWS's do.
-    expect(requestQueueUrl).toContain('sqs.us-east-1.');
+    expect(testServer.requestQueueUrl).toContain('sqs.us-east-1.');
     const cli = new CliProcess(
-      ['--request-queue-url', requestQueueUrl, '--endpoint-url', sqs.endpoint, '--port', '0'],
+      ['--request-queue-url', testServer.requestQueueUrl, '--endpoint-url', sqs.endpoint, '--port', '0'],
       cleanEnv(),
     );
     const client = await connect(await cli.url());
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'region' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello region, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'region' })).toBe('hello region, from the test server');
   });
 
   it('answers with JSON bodies instead of SSE streams under --json-response', async () => {
-    const cli = new CliProcess([...sqsFlags(), '--json-response'], cleanEnv());
+    const cli = gateway(['--json-response']);
     const url = await cli.url();
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const post = (body: unknown, extra: Record<string, string> = {}) =>
@@ -139,7 +90,7 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
   });
 
   it('answers /health, /ready and /metrics', async () => {
-    const cli = new CliProcess(sqsFlags(), cleanEnv());
+    const cli = gateway();
     const base = new URL(await cli.url());
 
     const health = await within(fetch(new URL('/health', base)), 'GET /health');
@@ -156,20 +107,15 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
   });
 
   it('takes its settings from a YAML config file and the environment', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'asyncmcp-proxy-e2e-'));
-    const configFile = join(directory, 'gateway.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'backend: sqs',
-        `requestQueueUrl: ${requestQueueUrl}`,
-        `endpointUrl: ${sqs.endpoint}`,
-        'region: us-east-1',
-        'port: 8080',
-        'path: /custom/mcp',
-        'logLevel: debug',
-      ].join('\n'),
-    );
+    const configFile = writeConfigFile('gateway.yaml', [
+      'backend: sqs',
+      `requestQueueUrl: ${testServer.requestQueueUrl}`,
+      `endpointUrl: ${sqs.endpoint}`,
+      'region: us-east-1',
+      'port: 8080',
+      'path: /custom/mcp',
+      'logLevel: debug',
+    ]);
     const token = 'e2e-secret-token';
     // The env port wins over the file's 8080, so the test gets a free port.
     const cli = new CliProcess(
@@ -193,15 +139,11 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
     expect(refused.status).toBe(401);
 
     const client = await connect(url, { Authorization: `Bearer ${token}` });
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'config' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello config, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'config' })).toBe('hello config, from the test server');
   });
 
   it('exits 0 on SIGTERM after closing its sessions and deleting the queue it created', async () => {
-    const cli = new CliProcess(sqsFlags(), cleanEnv());
+    const cli = gateway();
     const client = await connect(await cli.url());
     await within(client.callTool({ name: 'greet', arguments: { name: 'x' } }), 'tools/call');
     const created = await cli.waitForLog('created the gateway response queue');
@@ -215,7 +157,7 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
   });
 
   it('exits at once on a second signal while the first waits for running requests', async () => {
-    const cli = new CliProcess(sqsFlags(), cleanEnv());
+    const cli = gateway();
     const client = await connect(await cli.url());
     const started = server.holdStarted;
     // Never answered: the server holds it until afterEach, and the gateway is gone by then.
@@ -234,47 +176,22 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
 // The real CLI with --backend sns-sqs: it publishes to the request topic, the async MCP server reads a
 // queue subscribed to it and publishes its answers to the gateway's response topic.
 describe('asyncmcp-proxy --backend sns-sqs (end to end)', () => {
-  let emulator: SqsEmulator;
-  let requestTopicArn: string;
-  const server = new TestServer();
-  const clients: Client[] = [];
+  const emulator = useCliEmulator();
+  const { connect } = useGatewayClients('cli-e2e');
+  const testServer = useTestServer(emulator, 'cli-gateway-requests', { overTopic: true });
 
-  beforeAll(async () => {
-    emulator = await startSqsEmulator();
-    requestTopicArn = await emulator.createTopic('cli-gateway-requests');
-    const requestQueueUrl = await emulator.createQueue('cli-gateway-topic-requests');
-    // Without raw delivery: the server unwraps SNS envelopes.
-    await emulator.subscribe(requestTopicArn, requestQueueUrl);
-    await server.start({ sqsClient: emulator.sqsClient, snsClient: emulator.snsClient, requestQueueUrl });
-  });
-
-  afterEach(async () => {
-    server.releaseAll();
-    await closeClientsAndKillAll(clients);
-  });
-
-  afterAll(async () => {
-    await server.close();
-    await stopEmulator(emulator);
-  });
-
-  const snsSqsFlags = () => [
-    ...emulatorBackendFlags(emulator, 'sns-sqs', ['--request-topic-arn', requestTopicArn]),
-    '--port',
-    '0',
-  ];
-
-  const connect = (url: string) => connectTo(clients, url);
+  const gateway = (env = cleanEnv()) =>
+    spawnGatewayCli(emulator, ['--request-topic-arn', testServer.requestTopicArn], [], env);
 
   async function greet(client: Client, name: string): Promise<string> {
     return textOf(await within(client.callTool({ name: 'greet', arguments: { name } }), 'tools/call'));
   }
 
   it('serves a tool of the async server to a Streamable HTTP client', async () => {
-    const cli = new CliProcess(snsSqsFlags(), cleanEnv());
+    const cli = gateway();
     expect(await cli.waitForLog('starting the gateway')).toMatchObject({
       backend: 'sns-sqs',
-      requestTopicArn,
+      requestTopicArn: testServer.requestTopicArn,
       responseTopicArn: '(created on first session)',
       responseQueueUrl: '(created on first session)',
     });
@@ -293,7 +210,7 @@ describe('asyncmcp-proxy --backend sns-sqs (end to end)', () => {
   });
 
   it('exits 0 on SIGTERM after removing the response topic and queue it created', async () => {
-    const cli = new CliProcess(snsSqsFlags(), cleanEnv());
+    const cli = gateway();
     const client = await connect(await cli.url());
     expect(await greet(client, 'x')).toBe('hello x, from the test server');
     const responseTopicArn = String(
@@ -315,8 +232,8 @@ describe('asyncmcp-proxy --backend sns-sqs (end to end)', () => {
   it('shares a response topic from the environment with another instance, each reading its own sessions', async () => {
     const responseTopicArn = await emulator.createTopic('cli-gateway-shared-responses');
     const env = cleanEnv({ ASYNCMCP_RESPONSE_TOPIC_ARN: responseTopicArn });
-    const first = new CliProcess(snsSqsFlags(), env);
-    const second = new CliProcess(snsSqsFlags(), env);
+    const first = gateway(env);
+    const second = gateway(env);
     expect(await first.waitForLog('starting the gateway')).toMatchObject({ responseTopicArn });
     const [a, b] = [await connect(await first.url()), await connect(await second.url())];
     const answers = await Promise.all([greet(a, 'first'), greet(b, 'second'), greet(a, 'again')]);
@@ -345,22 +262,18 @@ describe('asyncmcp-proxy --backend sns-sqs (end to end)', () => {
     const responseQueueUrl = await emulator.createQueue('cli-gateway-own-responses');
     // Given both, the subscription is the operator's.
     await emulator.subscribe(responseTopicArn, responseQueueUrl, { raw: true });
-    const configFile = join(mkdtempSync(join(tmpdir(), 'asyncmcp-proxy-e2e-')), 'gateway.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'backend: sns_sqs',
-        `requestTopicArn: ${requestTopicArn}`,
-        `responseTopicArn: ${responseTopicArn}`,
-        `responseQueueUrl: ${responseQueueUrl}`,
-        `endpointUrl: ${emulator.endpoint}`,
-        'region: us-east-1',
-      ].join('\n'),
-    );
+    const configFile = writeConfigFile('gateway.yaml', [
+      'backend: sns_sqs',
+      `requestTopicArn: ${testServer.requestTopicArn}`,
+      `responseTopicArn: ${responseTopicArn}`,
+      `responseQueueUrl: ${responseQueueUrl}`,
+      `endpointUrl: ${emulator.endpoint}`,
+      'region: us-east-1',
+    ]);
     const cli = new CliProcess(['--config', configFile], cleanEnv({ ASYNCMCP_PORT: '0' }));
     expect(await cli.waitForLog('starting the gateway')).toMatchObject({
       backend: 'sns-sqs',
-      requestTopicArn,
+      requestTopicArn: testServer.requestTopicArn,
       responseTopicArn,
       responseQueueUrl,
       configFile,

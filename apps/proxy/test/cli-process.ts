@@ -1,15 +1,18 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { SqsEmulator } from '@asyncmcp-internal/test-support';
+import { type SqsEmulator, WAIT_MS, within } from '@asyncmcp-internal/test-support';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
 /** The built CLI: these tests run what users run. `pnpm test` builds it first (see turbo.json). */
 export const CLI_PATH = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-/** Every wait in these tests is bounded by this, so a hang fails with the output seen so far. */
-export const WAIT_MS = 20_000;
+// Every wait in these tests is bounded (by WAIT_MS unless one says otherwise), so a hang fails with the
+// output seen so far; `within` bounds any other promise the same way.
+export { WAIT_MS, within };
 
 export function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) {
@@ -168,15 +171,6 @@ export async function runCli(
   return { ...exit, stdout: cli.lines.stdout, stderr: cli.lines.stderr };
 }
 
-/** `promise`, or a rejection naming `what` once `ms` have passed: every wait in these tests is bounded. */
-export function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Kills whatever a test left running. */
 export async function killAll(): Promise<void> {
   const left = [...running];
@@ -194,7 +188,7 @@ export async function closeClientsAndKillAll(clients: Client[]): Promise<void> {
 export function emulatorBackendFlags(
   emulator: SqsEmulator,
   backend: 'sqs' | 'sns-sqs',
-  requests: ['--request-queue-url' | '--request-topic-arn', string],
+  requests: GatewayRequests,
 ): string[] {
   return ['--backend', backend, ...requests, '--endpoint-url', emulator.endpoint, '--region', 'us-east-1'];
 }
@@ -256,16 +250,52 @@ export async function startServeCli(
   return { cli, serving: await cli.waitForLog('serving') };
 }
 
+/** `count` serve workers side by side on one request queue, once each says it is serving. */
+export async function startServeWorkers(
+  emulator: SqsEmulator,
+  count: number,
+  options: Parameters<typeof startServeCli>[1],
+): Promise<{ workers: CliProcess[]; serving: Record<string, unknown>[] }> {
+  const started = await Promise.all(Array.from({ length: count }, () => startServeCli(emulator, options)));
+  return { workers: started.map(({ cli }) => cli), serving: started.map(({ serving }) => serving) };
+}
+
+/** Where a gateway sends requests: a queue (`--backend sqs`) or a topic (`--backend sns-sqs`). */
+export type GatewayRequests = ['--request-queue-url' | '--request-topic-arn', string];
+
+/** The gateway CLI on a port of its own in front of the emulator, just spawned (`url()` waits for it). */
+export function spawnGatewayCli(
+  emulator: SqsEmulator,
+  requests: GatewayRequests,
+  flags: readonly string[] = [],
+  env: Record<string, string> = cleanEnv(),
+): CliProcess {
+  const backend = requests[0] === '--request-topic-arn' ? 'sns-sqs' : 'sqs';
+  return new CliProcess([...emulatorBackendFlags(emulator, backend, requests), '--port', '0', ...flags], env);
+}
+
 /** The gateway CLI on a port of its own in front of the emulator; resolves with its MCP URL. */
 export async function startGatewayCli(
   emulator: SqsEmulator,
-  requests: ['--request-queue-url' | '--request-topic-arn', string],
+  requests: GatewayRequests,
   flags: readonly string[] = [],
 ): Promise<string> {
-  const backend = requests[0] === '--request-topic-arn' ? 'sns-sqs' : 'sqs';
-  const gateway = new CliProcess(
-    [...emulatorBackendFlags(emulator, backend, requests), '--port', '0', ...flags],
-    cleanEnv(),
-  );
-  return gateway.url();
+  return spawnGatewayCli(emulator, requests, flags).url();
+}
+
+/** Writes `lines` as a config file named `name` in a new temporary directory; returns its path. */
+export function writeConfigFile(name: string, lines: readonly string[]): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'asyncmcp-e2e-')), name);
+  writeFileSync(path, lines.join('\n'));
+  return path;
+}
+
+/** `asyncmcp-proxy demo` on a port of its own, once its banner is out; its MCP URL is the one the banner prints. */
+export async function startDemoCli(args: readonly string[] = []): Promise<{ cli: CliProcess; url: string }> {
+  const cli = new CliProcess(['demo', '--port', '0', ...args], cleanEnv());
+  const line = await cli.waitForLine('stdout', (candidate) => candidate.includes('MCP endpoint:'), 'the URL');
+  const url = /MCP endpoint:\s+(\S+)/.exec(line)?.[1];
+  if (!url) throw new Error(`no URL in "${line}"`);
+  await cli.waitForLine('stdout', (candidate) => candidate.includes('Ctrl-C'), 'the end of the banner');
+  return { cli, url };
 }

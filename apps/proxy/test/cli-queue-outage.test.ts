@@ -1,54 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { type SqsEmulator, startSqsEmulator, textOf } from '@asyncmcp-internal/test-support';
+import { textOf } from '@asyncmcp-internal/test-support';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CliProcess,
-  cleanEnv,
-  closeClientsAndKillAll,
-  emulatorBackendFlags,
-  startServeCli,
-  stopEmulator,
-  WAIT_MS,
-  within,
-} from './cli-process.js';
-
-const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
-/** Longer than any wait below: a call that fails did not fail by timing out. */
-const CLIENT_TIMEOUT_MS = 120_000;
+import { describe, expect, it } from 'vitest';
+import { type GatewayRequests, spawnGatewayCli, startServeCli, within } from './cli-process.js';
+import { callTool, echo, pollUntil, useCliEmulator, useGatewayClients } from './e2e-suite.js';
+import { WORKER_SERVER } from './fixtures.js';
 
 // The queue service going away and coming back, and a gateway going away for good: what each process
 // made is made again, and nothing waits for a timeout to learn what happened.
 describe('the queue service and the gateway going away (end to end)', () => {
-  let sqs: SqsEmulator;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-
-  afterEach(async () => {
-    await closeClientsAndKillAll(clients);
-  });
-
-  afterAll(async () => {
-    await stopEmulator(sqs);
-  });
-
-  function startGateway(
-    requestQueueUrl: string,
-    requests: ['--request-queue-url' | '--request-topic-arn', string] = [
-      '--request-queue-url',
-      requestQueueUrl,
-    ],
-  ): CliProcess {
-    const backend = requests[0] === '--request-topic-arn' ? 'sns-sqs' : 'sqs';
-    return new CliProcess([...emulatorBackendFlags(sqs, backend, requests), '--port', '0'], cleanEnv());
-  }
+  const sqs = useCliEmulator();
+  const { connect } = useGatewayClients('outage-e2e');
 
   /**
    * What the operator makes (again, after the service lost it): the request queue, and for `sns-sqs` the
@@ -57,23 +20,12 @@ describe('the queue service and the gateway going away (end to end)', () => {
   async function makeRequestPath(
     backend: 'sqs' | 'sns-sqs',
     name: string,
-  ): Promise<{ requestQueueUrl: string; requests: ['--request-queue-url' | '--request-topic-arn', string] }> {
+  ): Promise<{ requestQueueUrl: string; requests: GatewayRequests }> {
     const requestQueueUrl = await sqs.createNamedQueue(name);
     if (backend === 'sqs') return { requestQueueUrl, requests: ['--request-queue-url', requestQueueUrl] };
     const requestTopicArn = await sqs.createNamedTopic(name);
     await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
     return { requestQueueUrl, requests: ['--request-topic-arn', requestTopicArn] };
-  }
-
-  async function connect(url: string): Promise<Client> {
-    const client = new Client({ name: 'outage-e2e', version: '1.0.0' });
-    clients.push(client);
-    await within(client.connect(new StreamableHTTPClientTransport(new URL(url))), 'connecting');
-    return client;
-  }
-
-  function echo(client: Client, text: string) {
-    return client.callTool({ name: 'echo', arguments: { text } }, undefined, { timeout: CLIENT_TIMEOUT_MS });
   }
 
   /** Processes below `rootPid` (children, grandchildren …) whose command line names `needle`, from /proc. */
@@ -105,13 +57,6 @@ describe('the queue service and the gateway going away (end to end)', () => {
     return found;
   }
 
-  /** Until `check` passes: a state nothing announces (a status code, a process table), polled, bounded. */
-  async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-    await expect
-      .poll(() => check().catch(() => false), { timeout: WAIT_MS, interval: 100, message: what })
-      .toBe(true);
-  }
-
   it.each([
     'sqs',
     'sns-sqs',
@@ -121,9 +66,9 @@ describe('the queue service and the gateway going away (end to end)', () => {
     const { cli: worker, serving } = await startServeCli(sqs, {
       requestQueueUrl,
       backend,
-      command: [process.execPath, FIXTURE],
+      command: [process.execPath, WORKER_SERVER],
     });
-    const gateway = startGateway(requestQueueUrl, requests);
+    const gateway = spawnGatewayCli(sqs, requests);
     const url = await gateway.url();
     const ready = new URL('/ready', url);
     const client = await connect(url);
@@ -165,21 +110,27 @@ describe('the queue service and the gateway going away (end to end)', () => {
     expect(String(serving.inboxQueueUrl)).toMatch(/asyncmcp-worker-/);
     // Nothing is left behind on any queue, and the gateway says it is ready again.
     for (const queue of [requestQueueUrl, String(serving.inboxQueueUrl), responseQueueUrl]) {
-      await until(async () => {
-        const seen = await sqs.inspect(queue);
-        return seen.ready === 0 && seen.inFlight === 0;
-      }, `${queue} being empty`);
+      await pollUntil(
+        async () => {
+          const seen = await sqs.inspect(queue);
+          return seen.ready === 0 && seen.inFlight === 0;
+        },
+        `${queue} being empty`,
+        { interval: 100 },
+      );
     }
-    await until(async () => (await fetch(ready)).status === 200, 'the gateway being ready again');
+    await pollUntil(async () => (await fetch(ready)).status === 200, 'the gateway being ready again', {
+      interval: 100,
+    });
   }, 90_000);
 
   it("ends a worker's session, and its server process, when its gateway's response queue is gone", async () => {
     const requestQueueUrl = await sqs.createQueue('outage-gone-gateway');
     const { cli: worker } = await startServeCli(sqs, {
       requestQueueUrl,
-      command: [process.execPath, FIXTURE],
+      command: [process.execPath, WORKER_SERVER],
     });
-    const gateway = startGateway(requestQueueUrl);
+    const gateway = spawnGatewayCli(sqs, ['--request-queue-url', requestQueueUrl]);
     const url = await gateway.url();
     // The gateway makes its response queue for its first session.
     const client = await connect(url);
@@ -190,9 +141,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
 
     // A call is running on the worker when the gateway dies for good and its queue is removed (by the
     // next start's clean-up, a lifecycle policy, or an operator); it ends only when the test says so.
-    void client
-      .callTool({ name: 'wait_release', arguments: {} }, undefined, { timeout: CLIENT_TIMEOUT_MS })
-      .catch(() => undefined);
+    void callTool(client, 'wait_release').catch(() => undefined);
     await within(
       worker.waitForLine('stderr', (line) => line.includes('wait_release: running'), 'the call running'),
       'the call reaching the server',
@@ -200,7 +149,7 @@ describe('the queue service and the gateway going away (end to end)', () => {
     gateway.child.kill('SIGKILL');
     await within(gateway.exited, 'the gateway dying');
     await sqs.sqsClient.send(new DeleteQueueCommand({ QueueUrl: responseQueueUrl }));
-    const [server] = await serverProcesses(worker.child.pid as number, FIXTURE);
+    const [server] = await serverProcesses(worker.child.pid as number, WORKER_SERVER);
     process.kill(server as number, 'SIGUSR2');
 
     // The answer finds no queue: the worker ends the session then, not at its idle timeout.
@@ -210,9 +159,10 @@ describe('the queue service and the gateway going away (end to end)', () => {
     );
     await within(worker.waitForLog('session closed'), 'the session closing');
     expect(String(gone.err)).toMatch(/queue does not exist/);
-    await until(
-      async () => (await serverProcesses(worker.child.pid as number, FIXTURE)).length === 0,
+    await pollUntil(
+      async () => (await serverProcesses(worker.child.pid as number, WORKER_SERVER)).length === 0,
       "the session's server process ending",
+      { interval: 100 },
     );
   }, 90_000);
 });

@@ -1,22 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SqsClientTransport } from '@asyncmcp/sqs';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CliProcess,
-  cleanEnv,
-  closeClientsAndKillAll,
-  emulatorBackendFlags,
-  stopEmulator,
-  within,
-} from './cli-process.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProcess, cleanEnv, emulatorBackendFlags, within } from './cli-process.js';
+import { pollUntil, sqsClientTransport, useCliEmulator, useGatewayClients } from './e2e-suite.js';
 import { textOf } from './test-server.js';
 
 // A stdio server that outlives the end of its stdin, with a grandchild that ignores SIGTERM.
 const FIXTURE = fileURLToPath(new URL('./fixtures/stubborn-stdio-server.mjs', import.meta.url));
-const BOUND_MS = 20_000;
 
 /** Whether `pid` runs; a zombie (exited, its parent's wait still missing) does not. */
 function isRunning(pid: number): boolean {
@@ -29,11 +19,7 @@ function isRunning(pid: number): boolean {
 }
 
 async function waitUntilGone(pid: number, what: string): Promise<void> {
-  const deadline = Date.now() + BOUND_MS;
-  while (isRunning(pid)) {
-    if (Date.now() > deadline) throw new Error(`${what} (pid ${pid}) still runs after ${BOUND_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await pollUntil(async () => !isRunning(pid), `${what} (pid ${pid}) ending`);
 }
 
 /** The reaper sidecar `parent` started (its command line names the script). */
@@ -51,22 +37,13 @@ function reapersOf(parent: number): number[] {
 // `asyncmcp-proxy serve` SIGKILLed, so that none of its own shutdown runs: its stdio children, and what
 // they started, must not outlive it.
 describe('asyncmcp-proxy serve, killed', () => {
-  let sqs: SqsEmulator;
-  const clients: Client[] = [];
+  const sqs = useCliEmulator();
   const pids: number[] = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-
-  afterEach(async () => {
-    await closeClientsAndKillAll(clients);
+  // Registered before the clients' hook, so it runs after it (after-hooks run newest first).
+  afterEach(() => {
     for (const pid of pids.splice(0)) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
   });
-
-  afterAll(async () => {
-    await stopEmulator(sqs);
-  });
+  const { connectOver } = useGatewayClients('cli-serve-reaper');
 
   it('takes its stdio children and their descendants with it when SIGKILLed', async () => {
     const requestQueueUrl = await sqs.createQueue('cli-serve-reaper-requests');
@@ -87,17 +64,8 @@ describe('asyncmcp-proxy serve, killed', () => {
     );
     await cli.waitForLog('serving');
 
-    const client = new Client({ name: 'cli-serve-reaper', version: '1.0.0' });
-    clients.push(client);
-    await within(
-      client.connect(
-        new SqsClientTransport({
-          sqsClient: sqs.sqsClient,
-          requestQueueUrl,
-          responseQueueUrl: await sqs.createQueue('cli-serve-reaper-client'),
-          waitTimeSeconds: 1,
-        }),
-      ),
+    const client = await connectOver(
+      await sqsClientTransport(sqs, requestQueueUrl, 'cli-serve-reaper-client'),
       'connecting over SQS',
     );
     const { child, grandchild } = JSON.parse(

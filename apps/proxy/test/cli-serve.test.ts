@@ -1,29 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SnsSqsClientTransport } from '@asyncmcp/sns-sqs';
-import { SqsClientTransport } from '@asyncmcp/sqs';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { DEFAULT_INHERITED_ENV_VARS } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   CliProcess,
   cleanEnv,
-  closeClientsAndKillAll,
   emulatorBackendFlags,
   parseLog,
-  stopEmulator,
   within,
+  writeConfigFile,
 } from './cli-process.js';
+import { sqsClientTransport, textOfCall, useCliEmulator, useGatewayClients } from './e2e-suite.js';
 import { textOf } from './test-server.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/stdio-server.mjs', import.meta.url));
@@ -54,25 +50,17 @@ function procStat(pid: number): { state: string; parent: number } | undefined {
 // `asyncmcp-proxy serve`: the real CLI puts a stdio (or Streamable HTTP) MCP server on the emulator's
 // SQS queue, and SDK clients reach it through SqsClientTransport.
 describe('asyncmcp-proxy serve (end to end)', () => {
-  let sqs: SqsEmulator;
-  const clients: Client[] = [];
+  const sqs = useCliEmulator();
   const httpServers: Server[] = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-
-  afterEach(async () => {
-    await closeClientsAndKillAll(clients);
+  // Registered before the clients' hook, so it runs after it (after-hooks run newest first): the clients
+  // close, and the CLI processes go, while the HTTP upstreams still answer.
+  afterEach(() => {
     for (const server of httpServers.splice(0)) {
       server.closeAllConnections();
       server.close();
     }
   });
-
-  afterAll(async () => {
-    await stopEmulator(sqs);
-  });
+  const { connectOver } = useGatewayClients('cli-serve-e2e');
 
   const sqsFlags = (requestQueueUrl: string) =>
     emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]);
@@ -92,16 +80,10 @@ describe('asyncmcp-proxy serve (end to end)', () => {
 
   /** An SDK client on its own response queue, connected through the request queue. */
   async function connect(requestQueueUrl: string): Promise<Client> {
-    const transport = new SqsClientTransport({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      responseQueueUrl: await sqs.createQueue('cli-serve-client'),
-      waitTimeSeconds: 1,
-    });
-    const client = new Client({ name: 'cli-serve-e2e', version: '1.0.0' });
-    clients.push(client);
-    await within(client.connect(transport), 'connecting over SQS');
-    return client;
+    return connectOver(
+      await sqsClientTransport(sqs, requestQueueUrl, 'cli-serve-client'),
+      'connecting over SQS',
+    );
   }
 
   async function pidOf(client: Client): Promise<number> {
@@ -131,11 +113,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
       'getenv',
       'whoami',
     ]);
-    const result = await within(
-      client.callTool({ name: 'echo', arguments: { text: 'over SQS' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('echo: over SQS');
+    expect(await textOfCall(client, 'echo', { text: 'over SQS' })).toBe('echo: over SQS');
     await cli.waitForLog('session opened');
     // Every stdout line is a JSON log line.
     expect(cli.lines.stdout.every((line) => parseLog(line) !== undefined)).toBe(true);
@@ -199,11 +177,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     // The serve process is still there, and a new session gets a new child.
     expect(cli.child.exitCode).toBeNull();
     const fresh = await connect(requestQueueUrl);
-    const result = await within(
-      fresh.callTool({ name: 'echo', arguments: { text: 'still here' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('echo: still here');
+    expect(await textOfCall(fresh, 'echo', { text: 'still here' })).toBe('echo: still here');
     expect(await pidOf(fresh)).not.toBe(pid);
   });
 
@@ -266,11 +240,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     const first = await connect(requestQueueUrl);
     const second = await connect(requestQueueUrl);
     expect(first.getServerVersion()?.name).toBe('http-upstream');
-    const result = await within(
-      first.callTool({ name: 'greet', arguments: { name: 'SQS' } }),
-      'tools/call through the upstream',
-    );
-    expect(textOf(result)).toBe('hello SQS, from the HTTP upstream');
+    expect(await textOfCall(first, 'greet', { name: 'SQS' })).toBe('hello SQS, from the HTTP upstream');
     await within(second.callTool({ name: 'greet', arguments: { name: 'again' } }), 'a second call');
     expect(upstream.sessions.size).toBe(2);
     expect(new Set(upstream.tokens)).toEqual(new Set(['sesame, open']));
@@ -278,20 +248,16 @@ describe('asyncmcp-proxy serve (end to end)', () => {
 
   it('takes its settings from a config file and the environment, and passes the command what the file names', async () => {
     const requestQueueUrl = await sqs.createQueue('cli-serve-config');
-    const configFile = join(mkdtempSync(join(tmpdir(), 'asyncmcp-serve-e2e-')), 'serve.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'backend: sqs',
-        `requestQueueUrl: ${requestQueueUrl}`,
-        `endpointUrl: ${sqs.endpoint}`,
-        'region: us-east-1',
-        'maxSessions: 5',
-        `command: ${JSON.stringify(process.execPath)}`,
-        `args: [${JSON.stringify(FIXTURE)}, --flag, 42]`,
-        'env: [SERVE_FIXTURE_SECRET]',
-      ].join('\n'),
-    );
+    const configFile = writeConfigFile('serve.yaml', [
+      'backend: sqs',
+      `requestQueueUrl: ${requestQueueUrl}`,
+      `endpointUrl: ${sqs.endpoint}`,
+      'region: us-east-1',
+      'maxSessions: 5',
+      `command: ${JSON.stringify(process.execPath)}`,
+      `args: [${JSON.stringify(FIXTURE)}, --flag, 42]`,
+      'env: [SERVE_FIXTURE_SECRET]',
+    ]);
     const secret = `secret-${randomUUID()}`;
     // The environment's session cap (1) wins over the file's (5).
     const cli = new CliProcess(
@@ -302,11 +268,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
     expect(serving).toMatchObject({ maxSessions: 1, configFile, args: [FIXTURE, '--flag', '42'] });
 
     const client = await connect(requestQueueUrl);
-    const env = await within(
-      client.callTool({ name: 'getenv', arguments: { name: 'SERVE_FIXTURE_SECRET' } }),
-      'getenv',
-    );
-    expect(textOf(env)).toBe(secret);
+    expect(await textOfCall(client, 'getenv', { name: 'SERVE_FIXTURE_SECRET' })).toBe(secret);
     const args = await within(client.callTool({ name: 'args', arguments: {} }), 'args');
     expect(JSON.parse(textOf(args))).toEqual(['--flag', '42']);
 
@@ -416,10 +378,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
       responseQueueUrl,
       waitTimeSeconds: 1,
     });
-    const client = new Client({ name: 'cli-serve-sns-e2e', version: '1.0.0' });
-    clients.push(client);
-    await within(client.connect(transport), 'connecting over SNS+SQS');
-    return client;
+    return connectOver(transport, 'connecting over SNS+SQS');
   }
 
   it('serves a stdio MCP server over SNS+SQS, one child process per session', async () => {
@@ -433,11 +392,7 @@ describe('asyncmcp-proxy serve (end to end)', () => {
 
     const first = await connectOverSns(requestTopicArn);
     expect(first.getServerVersion()?.name).toBe('serve-fixture');
-    const result = await within(
-      first.callTool({ name: 'echo', arguments: { text: 'over SNS' } }),
-      'tools/call over SNS+SQS',
-    );
-    expect(textOf(result)).toBe('echo: over SNS');
+    expect(await textOfCall(first, 'echo', { text: 'over SNS' })).toBe('echo: over SNS');
     const second = await connectOverSns(requestTopicArn);
     const [pidA, pidB] = [await pidOf(first), await pidOf(second)];
     expect(pidA).not.toBe(pidB);

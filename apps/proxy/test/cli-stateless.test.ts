@@ -1,51 +1,35 @@
-import { fileURLToPath } from 'node:url';
-import { type SqsEmulator, startSqsEmulator, textOf } from '@asyncmcp-internal/test-support';
+import { textOf } from '@asyncmcp-internal/test-support';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { type CliProcess, startGatewayCli, startServeWorkers, within } from './cli-process.js';
 import {
-  type CliProcess,
-  closeClientsAndKillAll,
-  startGatewayCli,
-  startServeCli,
-  stopEmulator,
-  within,
-} from './cli-process.js';
+  CLIENT_TIMEOUT_MS,
+  callTool,
+  expectNoUnknownSessions,
+  pollUntil,
+  useCliEmulator,
+  useGatewayClients,
+} from './e2e-suite.js';
+import { WORKER_SERVER } from './fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
-/** Longer than any wait below: a call that fails did not fail by timing out. */
-const CLIENT_TIMEOUT_MS = 60_000;
+/** The bound on a test's calls together. */
+const CALLS_MS = 60_000;
 const VISIBILITY_TIMEOUT_SECONDS = 5;
 
 // `asyncmcp-proxy serve --stateless` workers on one request queue, the real gateway CLI in front, SDK
 // clients through it: any worker answers any request of any session, and a worker that dies loses nothing.
 describe('stateless serve workers on one queue (end to end)', () => {
-  let sqs: SqsEmulator;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-
-  afterEach(async () => {
-    await closeClientsAndKillAll(clients);
-  });
-
-  afterAll(async () => {
-    await stopEmulator(sqs);
-  });
+  const sqs = useCliEmulator();
+  const { connect } = useGatewayClients('stateless-e2e');
 
   async function startWorkers(requestQueueUrl: string, count: number): Promise<CliProcess[]> {
     const flags = ['--stateless', '--visibility-timeout', String(VISIBILITY_TIMEOUT_SECONDS)];
-    const started = await Promise.all(
-      Array.from({ length: count }, () =>
-        startServeCli(sqs, { requestQueueUrl, flags, command: [process.execPath, FIXTURE] }),
-      ),
-    );
-    const workers = started.map(({ cli }) => cli);
-    const serving = started.map(({ serving }) => serving);
+    const { workers, serving } = await startServeWorkers(sqs, count, {
+      requestQueueUrl,
+      flags,
+      command: [process.execPath, WORKER_SERVER],
+    });
     for (const log of serving) {
       expect(log.stateless).toBe(true);
       expect(log.inboxQueueUrl).toBeUndefined();
@@ -55,18 +39,6 @@ describe('stateless serve workers on one queue (end to end)', () => {
 
   function startGateway(requestQueueUrl: string): Promise<string> {
     return startGatewayCli(sqs, ['--request-queue-url', requestQueueUrl]);
-  }
-
-  async function connect(url: string): Promise<Client> {
-    const transport = new StreamableHTTPClientTransport(new URL(url));
-    const client = new Client({ name: 'stateless-e2e', version: '1.0.0' });
-    clients.push(client);
-    await within(client.connect(transport), 'connecting through the gateway');
-    return client;
-  }
-
-  function call(client: Client, name: string, args: Record<string, unknown> = {}) {
-    return client.callTool({ name, arguments: args }, undefined, { timeout: CLIENT_TIMEOUT_MS });
   }
 
   async function queueCounts(queueUrl: string): Promise<{ visible: number; notVisible: number }> {
@@ -82,26 +54,9 @@ describe('stateless serve workers on one queue (end to end)', () => {
     };
   }
 
-  /** Resolves once `check` holds, polling the emulator (bounded). */
-  async function until(check: () => Promise<boolean>, what: string, ms?: number): Promise<void> {
-    await within(
-      (async () => {
-        while (!(await check())) await new Promise((resolve) => setImmediate(resolve));
-      })(),
-      what,
-      ms,
-    );
-  }
-
   /** Deletes are asynchronous: the queue empties soon after the last answer. */
   async function untilEmpty(queueUrl: string): Promise<void> {
-    await until(async () => (await sqs.queueDepth(queueUrl)) === 0, 'the request queue emptying');
-  }
-
-  function expectNoUnknownSessions(workers: CliProcess[]): void {
-    for (const worker of workers) {
-      expect(worker.lines.stdout.some((line) => line.includes('unknown session'))).toBe(false);
-    }
+    await pollUntil(async () => (await sqs.queueDepth(queueUrl)) === 0, 'the request queue emptying');
   }
 
   it('answers the calls of one session on several workers, all of them', async () => {
@@ -118,14 +73,14 @@ describe('stateless serve workers on one queue (end to end)', () => {
           for (let index = 0; index < 5; index++) {
             // `echo` and `worker` alternate on the same session; both must come back right.
             const text = `s${session} c${index}`;
-            expect(textOf(await call(client, 'echo', { text }))).toBe(`echo: ${text}`);
-            seen.push(Number(textOf(await call(client, 'worker'))));
+            expect(textOf(await callTool(client, 'echo', { text }))).toBe(`echo: ${text}`);
+            seen.push(Number(textOf(await callTool(client, 'worker'))));
           }
           return seen;
         }),
       ),
       '120 calls on 12 sessions',
-      CLIENT_TIMEOUT_MS,
+      CALLS_MS,
     );
 
     for (const seen of answeredBy) for (const pid of seen) expect(pids.has(pid)).toBe(true);
@@ -147,12 +102,12 @@ describe('stateless serve workers on one queue (end to end)', () => {
 
     let settled = 0;
     const holds = sessions.map((client) =>
-      call(client, 'hold', { ms: 6_000 }).finally(() => {
+      callTool(client, 'hold', { ms: 6_000 }).finally(() => {
         settled++;
       }),
     );
     // All 12 received by the victim (nothing visible, 12 in flight): they run there.
-    await until(async () => {
+    await pollUntil(async () => {
       const { visible, notVisible } = await queueCounts(requestQueueUrl);
       return visible === 0 && notVisible === 12;
     }, 'the victim receiving all 12 calls');
@@ -162,7 +117,7 @@ describe('stateless serve workers on one queue (end to end)', () => {
     const killed = Date.now();
     await within(victim.exited, 'the worker dying');
 
-    const outcomes = await within(Promise.allSettled(holds), 'the 12 calls answered', CLIENT_TIMEOUT_MS);
+    const outcomes = await within(Promise.allSettled(holds), 'the 12 calls answered', CALLS_MS);
     const survivors = new Set(others.map((worker) => worker.child.pid));
     for (const outcome of outcomes) {
       expect(outcome.status).toBe('fulfilled');
@@ -188,7 +143,9 @@ describe('stateless serve workers on one queue (end to end)', () => {
     );
     await expect(within(subscribing, 'the subscribe answer')).rejects.toThrow(/stateless/);
     // The session carries on.
-    expect(textOf(await within(call(client, 'echo', { text: 'after' }), 'a call after'))).toBe('echo: after');
+    expect(textOf(await within(callTool(client, 'echo', { text: 'after' }), 'a call after'))).toBe(
+      'echo: after',
+    );
     expectNoUnknownSessions(workers);
     await untilEmpty(requestQueueUrl);
   });

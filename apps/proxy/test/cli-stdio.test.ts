@@ -1,47 +1,29 @@
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   assertBuilt,
   CLI_PATH,
   CliProcess,
   cleanEnv,
-  closeClientsAndKillAll,
   emulatorBackendFlags,
   parseLog,
-  stopEmulator,
   within,
 } from './cli-process.js';
-import { TestServer, textOf } from './test-server.js';
+import { textOfCall, useCliEmulator, useGatewayClients } from './e2e-suite.js';
+import { useTestServer } from './test-server.js';
 
 // `asyncmcp-proxy --stdio`: one session on stdin/stdout, as a desktop client launches it.
 describe('asyncmcp-proxy --stdio (end to end)', () => {
-  let sqs: SqsEmulator;
-  let requestQueueUrl: string;
-  const server = new TestServer();
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    assertBuilt();
-    sqs = await startSqsEmulator();
-    requestQueueUrl = await sqs.createQueue('cli-stdio-requests');
-    await server.start({ sqsClient: sqs.sqsClient, requestQueueUrl });
-  });
-
-  afterEach(async () => {
-    await closeClientsAndKillAll(clients);
-  });
-
-  afterAll(async () => {
-    await server.close();
-    await stopEmulator(sqs);
-  });
+  beforeAll(() => assertBuilt());
+  const sqs = useCliEmulator();
+  const { clients } = useGatewayClients('stdio-e2e');
+  const testServer = useTestServer(sqs, 'cli-stdio-requests');
 
   const stdioArgs = () => [
     '--stdio',
-    ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', requestQueueUrl]),
+    ...emulatorBackendFlags(sqs, 'sqs', ['--request-queue-url', testServer.requestQueueUrl]),
   ];
 
   it('serves an SDK client that launches it over stdio', async () => {
@@ -60,11 +42,7 @@ describe('asyncmcp-proxy --stdio (end to end)', () => {
     client.onerror = (error) => transportErrors.push(error);
 
     await within(client.connect(transport), 'connecting over stdio');
-    const result = await within(
-      client.callTool({ name: 'greet', arguments: { name: 'stdio' } }),
-      'tools/call',
-    );
-    expect(textOf(result)).toBe('hello stdio, from the test server');
+    expect(await textOfCall(client, 'greet', { name: 'stdio' })).toBe('hello stdio, from the test server');
     expect(transportErrors).toEqual([]);
     // Logs went to stderr, as JSON lines.
     const logLines = stderr

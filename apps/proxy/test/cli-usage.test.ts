@@ -23,6 +23,15 @@ async function refused(args: string[], env = cleanEnv()): Promise<string> {
   return result.stderr[0]!;
 }
 
+/** Like `refused`, for a refusal found before logging starts: nothing at all on stdout. */
+async function refusedBeforeLogging(args: string[]): Promise<string> {
+  const result = await runCli(args);
+  expect(result.stdout).toEqual([]);
+  expect(result.code, result.stderr.join('\n')).toBe(2);
+  expect(result.stderr).toHaveLength(1);
+  return result.stderr[0]!;
+}
+
 describe('asyncmcp-proxy usage', () => {
   it('documents every flag with its environment variables and default in --help', async () => {
     const result = await runCli(['--help']);
@@ -177,12 +186,9 @@ describe('asyncmcp-proxy usage', () => {
   });
 
   it('refuses a missing request queue URL, before logging anything', async () => {
-    const result = await runCli([]);
-    expect(result.stdout).toEqual([]);
-    expect(result.stderr).toEqual([
+    expect(await refusedBeforeLogging([])).toBe(
       'asyncmcp-proxy: the sqs backend needs a request queue URL: pass --request-queue-url, set ASYNCMCP_REQUEST_QUEUE_URL, or add requestQueueUrl to the config file',
-    ]);
-    expect(result.code).toBe(2);
+    );
   });
 
   it('refuses a bad port from a flag or the legacy PORT variable', async () => {
@@ -201,12 +207,9 @@ describe('asyncmcp-proxy usage', () => {
   });
 
   it('refuses webhook and hybrid without a server URL, or on a non-loopback host without a base URL, before logging anything', async () => {
-    const noServer = await runCli(['--backend', 'hybrid']);
-    expect(noServer.stdout).toEqual([]);
-    expect(noServer.stderr).toEqual([
+    expect(await refusedBeforeLogging(['--backend', 'hybrid'])).toBe(
       "asyncmcp-proxy: the hybrid backend needs the server's endpoint, such as http://mcp.internal:8000/mcp: pass --server-url, set ASYNCMCP_SERVER_URL, or add serverUrl to the config file",
-    ]);
-    expect(noServer.code).toBe(2);
+    );
     expect(
       await refused(
         ['--server-url', 'http://127.0.0.1:8000/mcp/request', '--host', '0.0.0.0'],
@@ -238,12 +241,9 @@ describe('asyncmcp-proxy usage', () => {
   });
 
   it('refuses sns-sqs without a request topic, before logging anything', async () => {
-    const result = await runCli(['--backend', 'sns_sqs']);
-    expect(result.stdout).toEqual([]);
-    expect(result.stderr).toEqual([
+    expect(await refusedBeforeLogging(['--backend', 'sns_sqs'])).toBe(
       'asyncmcp-proxy: the sns-sqs backend needs a request topic ARN: pass --request-topic-arn, set ASYNCMCP_REQUEST_TOPIC_ARN, or add requestTopicArn to the config file',
-    ]);
-    expect(result.code).toBe(2);
+    );
     expect(await refused(['--backend', 'sns-sqs', '--request-topic-arn', 'mcp-requests'])).toBe(
       'asyncmcp-proxy: invalid request topic ARN "mcp-requests" from --request-topic-arn: expected an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:mcp-requests',
     );

@@ -12,15 +12,15 @@ import {
   WebhookClientTransport,
   WebhookSessionManager,
 } from '@asyncmcp/webhook';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { CallToolResultSchema, McpError, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CLI_PATH, CliProcess, cleanEnv, isOrderedSubset, killAll, parseLog, within } from './cli-process.js';
+import { CLI_PATH, CliProcess, cleanEnv, isOrderedSubset, parseLog, within } from './cli-process.js';
+import { callWithProgress, textOfCall, useGatewayClients } from './e2e-suite.js';
 import { textOf } from './test-server.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/stdio-server.mjs', import.meta.url));
@@ -96,22 +96,6 @@ class LogWaiter {
   }
 }
 
-/** An SDK client, closed after each test. */
-async function connectWith(clients: Client[], transport: Transport, what: string): Promise<Client> {
-  const client = new Client({ name: 'cli-webhook-e2e', version: '1.0.0' });
-  clients.push(client);
-  await within(client.connect(transport), what);
-  return client;
-}
-
-function connectToGateway(clients: Client[], url: string): Promise<Client> {
-  return connectWith(
-    clients,
-    new StreamableHTTPClientTransport(new URL(url)),
-    'connecting through the gateway',
-  );
-}
-
 async function greet(client: Client, name: string): Promise<string> {
   return textOf(await within(client.callTool({ name: 'greet', arguments: { name } }), 'tools/call greet'));
 }
@@ -130,7 +114,6 @@ async function rejectionOf(promise: Promise<unknown>, what: string): Promise<unk
 // The real CLI with --backend webhook in front of a WebhookSessionManager started here: the gateway
 // POSTs every message to the server, which answers on the gateway's own webhook route.
 describe('asyncmcp-proxy --backend webhook (end to end)', () => {
-  const clients: Client[] = [];
   const closed = new ClosedSessions();
   const secret = newSecret();
   let server: WebhookSessionManager;
@@ -155,12 +138,11 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
   });
 
   const servers: Array<{ close(): void }> = [];
-
-  afterEach(async () => {
-    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
-    await killAll();
+  // Registered before the clients' hook, so it runs after it (after-hooks run newest first).
+  afterEach(() => {
     for (const other of servers.splice(0)) other.close();
   });
+  const { connect, connectOver } = useGatewayClients('cli-webhook-e2e');
 
   afterAll(async () => {
     await Promise.allSettled([server.close(), signed.close()]);
@@ -190,20 +172,14 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
     const receiving = await cli.waitForLog('receiving webhooks');
     expect(receiving.webhookUrl).toBe(`${new URL(url).origin}/webhooks/<session>`);
 
-    const client = await connectToGateway(clients, url);
+    const client = await connect(url);
     expect(client.getServerVersion()?.name).toBe('cli-webhook-server');
     const { tools } = await within(client.listTools(), 'tools/list');
     expect(tools.map((tool) => tool.name).sort()).toEqual(['greet', 'slow']);
     expect(await greet(client, 'gateway')).toBe('hello gateway, over webhooks');
 
-    const progress: Progress[] = [];
-    const slow = await within(
-      client.callTool({ name: 'slow', arguments: { steps: 3 } }, CallToolResultSchema, {
-        onprogress: (update) => progress.push(update),
-      }),
-      'tools/call slow',
-    );
-    expect(textOf(slow)).toBe('done after 3 steps');
+    const { text: slow, progress } = await callWithProgress(client, 'slow', { steps: 3 });
+    expect(slow).toBe('done after 3 steps');
     expect(progress.map((update) => update.progress)).toEqual([1, 2, 3]);
 
     // The server adopted the session id the gateway proposed: a secret of its own, not the gateway's HTTP
@@ -268,7 +244,7 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
       cleanEnv({ ASYNCMCP_SIGNING_SECRET: secret }),
     );
     expect(await cli.waitForLog('starting the gateway')).toMatchObject({ backend: 'webhook', signing: 'on' });
-    const client = await connectToGateway(clients, await cli.url());
+    const client = await connect(await cli.url());
     expect(await greet(client, 'signed')).toBe('hello signed, over webhooks');
     const secretBytes = secret.slice('whsec_'.length);
     expect(cli.lines.stdout.some((line) => line.includes(secretBytes))).toBe(false);
@@ -279,10 +255,7 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
       ['--backend', 'webhook', '--server-url', signedUrl, '--port', '0'],
       cleanEnv(),
     );
-    const error = await rejectionOf(
-      connectToGateway(clients, await unsigned.url()),
-      'the refused initialize',
-    );
+    const error = await rejectionOf(connect(await unsigned.url()), 'the refused initialize');
     expect(error).toBeInstanceOf(McpError);
     expect((error as McpError).message).toMatch(/Missing webhook signature/);
   });
@@ -297,7 +270,7 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
     });
     const stderr: string[] = [];
     transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-    const client = await connectWith(clients, transport, 'connecting over stdio');
+    const client = await connectOver(transport, 'connecting over stdio');
     expect(await greet(client, 'stdio')).toBe('hello stdio, over webhooks');
     const logs = stderr
       .join('')
@@ -336,7 +309,7 @@ describe('asyncmcp-proxy --backend webhook (end to end)', () => {
     const url = await cli.url();
     forwarder.target = Number(new URL(url).port);
 
-    const client = await connectToGateway(clients, url);
+    const client = await connect(url);
     expect(await greet(client, 'base URL')).toBe('hello base URL, over webhooks');
     // Every answer came through the proxy, to the configured path.
     expect(forwarder.paths.length).toBeGreaterThan(0);
@@ -389,7 +362,7 @@ async function startForwarder(prefix: string): Promise<{
 // --backend hybrid: Streamable HTTP to a HybridSessionManager, whose webhook tools answer on the
 // gateway's webhook route while the others answer on the stream.
 describe('asyncmcp-proxy --backend hybrid (end to end)', () => {
-  const clients: Client[] = [];
+  const { connect } = useGatewayClients('cli-webhook-e2e');
   let server: HybridSessionManager;
   let serverUrl: string;
   // The server logs each answer its webhook took (after the gateway's 2xx, so after the client may
@@ -406,11 +379,6 @@ describe('asyncmcp-proxy --backend hybrid (end to end)', () => {
     serverUrl = await server.listen({ port: 0 });
   });
 
-  afterEach(async () => {
-    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
-    await killAll();
-  });
-
   afterAll(async () => {
     await server.close();
   });
@@ -418,17 +386,11 @@ describe('asyncmcp-proxy --backend hybrid (end to end)', () => {
   it('answers a webhook tool through the webhook and the others on the stream', async () => {
     const cli = new CliProcess(['--backend', 'hybrid', '--server-url', serverUrl, '--port', '0'], cleanEnv());
     expect(await cli.waitForLog('starting the gateway')).toMatchObject({ backend: 'hybrid', serverUrl });
-    const client = await connectToGateway(clients, await cli.url());
+    const client = await connect(await cli.url());
 
     const delivered = webhookAnswers.next();
-    const progress: Progress[] = [];
-    const slow = await within(
-      client.callTool({ name: 'slow', arguments: { steps: 2 } }, CallToolResultSchema, {
-        onprogress: (update) => progress.push(update),
-      }),
-      'tools/call slow (a webhook tool)',
-    );
-    expect(textOf(slow)).toBe('done after 2 steps');
+    const { text: slow, progress } = await callWithProgress(client, 'slow', { steps: 2 });
+    expect(slow).toBe('done after 2 steps');
     await delivered;
     const answers = server.stats.webhookAnswers;
     // Progress comes on the stream, the answer on the webhook: nothing orders the two channels, so
@@ -446,12 +408,7 @@ describe('asyncmcp-proxy --backend hybrid (end to end)', () => {
 
 // `serve --backend webhook|hybrid`: the real CLI puts the stdio fixture on an HTTP endpoint of its own.
 describe('asyncmcp-proxy serve --backend webhook|hybrid (end to end)', () => {
-  const clients: Client[] = [];
-
-  afterEach(async () => {
-    await Promise.allSettled(clients.splice(0).map((client) => client.close()));
-    await killAll();
-  });
+  const { connect, connectOver } = useGatewayClients('cli-webhook-e2e');
 
   async function serve(
     args: string[],
@@ -480,17 +437,12 @@ describe('asyncmcp-proxy serve --backend webhook|hybrid (end to end)', () => {
       allowPrivateNetworks: true,
     });
 
-    const client = await connectWith(
-      clients,
+    const client = await connectOver(
       new WebhookClientTransport({ serverUrl: url, listen: { port: 0 } }),
       'connecting over webhooks',
     );
     expect(client.getServerVersion()?.name).toBe('serve-fixture');
-    const result = await within(
-      client.callTool({ name: 'echo', arguments: { text: 'over webhooks' } }),
-      'echo',
-    );
-    expect(textOf(result)).toBe('echo: over webhooks');
+    expect(await textOfCall(client, 'echo', { text: 'over webhooks' })).toBe('echo: over webhooks');
     await cli.waitForLog('session opened');
 
     cli.child.kill('SIGTERM');
@@ -504,7 +456,7 @@ describe('asyncmcp-proxy serve --backend webhook|hybrid (end to end)', () => {
   it('refuses a loopback webhook without --allow-private-networks (SSRF guard)', async () => {
     const { url } = await serve(['--backend', 'webhook', '--port', '0']);
     const error = await rejectionOf(
-      connectWith(clients, new WebhookClientTransport({ serverUrl: url, listen: { port: 0 } }), 'connecting'),
+      connectOver(new WebhookClientTransport({ serverUrl: url, listen: { port: 0 } }), 'connecting'),
       'the refused initialize',
     );
     expect(error).toBeInstanceOf(McpError);
@@ -517,16 +469,14 @@ describe('asyncmcp-proxy serve --backend webhook|hybrid (end to end)', () => {
       cleanEnv({ ASYNCMCP_SIGNING_SECRET: secret }),
     );
     expect(serving.signing).toBe('on');
-    const client = await connectWith(
-      clients,
+    const client = await connectOver(
       new WebhookClientTransport({ serverUrl: url, listen: { port: 0 }, signingSecret: secret }),
       'connecting with a signature',
     );
-    const result = await within(client.callTool({ name: 'echo', arguments: { text: 'signed' } }), 'echo');
-    expect(textOf(result)).toBe('echo: signed');
+    expect(await textOfCall(client, 'echo', { text: 'signed' })).toBe('echo: signed');
 
     const error = await rejectionOf(
-      connectWith(clients, new WebhookClientTransport({ serverUrl: url, listen: { port: 0 } }), 'connecting'),
+      connectOver(new WebhookClientTransport({ serverUrl: url, listen: { port: 0 } }), 'connecting'),
       'the unsigned initialize',
     );
     expect(error).toBeInstanceOf(McpError);
@@ -546,13 +496,11 @@ describe('asyncmcp-proxy serve --backend webhook|hybrid (end to end)', () => {
     ]);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     expect(serving).toMatchObject({ backend: 'hybrid', webhookTools: ['echo'] });
-    const client = await connectWith(
-      clients,
+    const client = await connectOver(
       new StreamableHttpWebhookClientTransport({ serverUrl: url, listen: { port: 0 } }),
       'connecting to the hybrid',
     );
-    const result = await within(client.callTool({ name: 'echo', arguments: { text: 'hybrid' } }), 'echo');
-    expect(textOf(result)).toBe('echo: hybrid');
+    expect(await textOfCall(client, 'echo', { text: 'hybrid' })).toBe('echo: hybrid');
     const args = await within(client.callTool({ name: 'args', arguments: {} }), 'args');
     expect(JSON.parse(textOf(args))).toEqual([]);
   });
@@ -569,11 +517,7 @@ describe('asyncmcp-proxy serve --backend webhook|hybrid (end to end)', () => {
       ['--backend', 'webhook', '--server-url', serverUrl, '--port', '0'],
       cleanEnv(),
     );
-    const client = await connectToGateway(clients, await gateway.url());
-    const result = await within(
-      client.callTool({ name: 'echo', arguments: { text: 'all the way' } }),
-      'echo',
-    );
-    expect(textOf(result)).toBe('echo: all the way');
+    const client = await connect(await gateway.url());
+    expect(await textOfCall(client, 'echo', { text: 'all the way' })).toBe('echo: all the way');
   });
 });

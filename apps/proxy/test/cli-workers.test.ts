@@ -1,20 +1,19 @@
-import { fileURLToPath } from 'node:url';
-import { type SqsEmulator, startSqsEmulator, textOf } from '@asyncmcp-internal/test-support';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { textOf } from '@asyncmcp-internal/test-support';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { describe, expect, it } from 'vitest';
+import { type CliProcess, startGatewayCli, startServeWorkers, within } from './cli-process.js';
 import {
-  type CliProcess,
-  closeClientsAndKillAll,
-  startGatewayCli,
-  startServeCli,
-  stopEmulator,
-  within,
-} from './cli-process.js';
+  callTool,
+  expectNoUnknownSessions,
+  pollUntil,
+  statusUnderSession,
+  useCliEmulator,
+  useGatewayClients,
+} from './e2e-suite.js';
+import { WORKER_SERVER } from './fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/worker-server.mjs', import.meta.url));
 /** Longer than any wait below: a call that fails did not fail by timing out. */
-const CLIENT_TIMEOUT_MS = 120_000;
+const HOLD_MS = 120_000;
 /**
  * The tests that start three workers and a dozen sessions: each wait inside has its own bound, and on a
  * loaded machine (CI runs suites side by side) they add up to more than the default per-test bound.
@@ -23,26 +22,15 @@ const HEAVY_TEST_MS = 150_000;
 
 interface Session {
   client: Client;
-  transport: StreamableHTTPClientTransport;
+  /** The gateway's id for the session. */
+  sessionId: string;
 }
 
 // Several `asyncmcp-proxy serve` workers on one request queue, the real gateway CLI in front, SDK clients
 // through it: what people run MCP on queues for, and what happens when a worker dies.
 describe('serve workers on one queue (end to end)', () => {
-  let sqs: SqsEmulator;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    sqs = await startSqsEmulator();
-  });
-
-  afterEach(async () => {
-    await closeClientsAndKillAll(clients);
-  });
-
-  afterAll(async () => {
-    await stopEmulator(sqs);
-  });
+  const sqs = useCliEmulator();
+  const clients = useGatewayClients('workers-e2e');
 
   async function startWorkers(
     requestQueueUrl: string,
@@ -50,12 +38,12 @@ describe('serve workers on one queue (end to end)', () => {
     flags: string[] = [],
     backend: 'sqs' | 'sns-sqs' = 'sqs',
   ) {
-    const started = await Promise.all(
-      Array.from({ length: count }, () =>
-        startServeCli(sqs, { requestQueueUrl, backend, flags, command: [process.execPath, FIXTURE] }),
-      ),
-    );
-    return { workers: started.map(({ cli }) => cli), serving: started.map(({ serving }) => serving) };
+    return startServeWorkers(sqs, count, {
+      requestQueueUrl,
+      backend,
+      flags,
+      command: [process.execPath, WORKER_SERVER],
+    });
   }
 
   function startGateway(requestQueueUrl: string): Promise<string> {
@@ -77,15 +65,12 @@ describe('serve workers on one queue (end to end)', () => {
   }
 
   async function connect(url: string): Promise<Session> {
-    const transport = new StreamableHTTPClientTransport(new URL(url));
-    const client = new Client({ name: 'workers-e2e', version: '1.0.0' });
-    clients.push(client);
-    await within(client.connect(transport), 'connecting through the gateway');
-    return { client, transport };
+    const client = await clients.connect(url);
+    return { client, sessionId: client.transport?.sessionId as string };
   }
 
   function call(session: Session, name: string, args: Record<string, unknown> = {}) {
-    return session.client.callTool({ name, arguments: args }, undefined, { timeout: CLIENT_TIMEOUT_MS });
+    return callTool(session.client, name, args);
   }
 
   /** The pid of the serve worker holding a session. */
@@ -93,30 +78,10 @@ describe('serve workers on one queue (end to end)', () => {
     return Number(textOf(await within(call(session, 'worker'), 'tools/call worker')));
   }
 
-  /** A bare POST on a gateway session, as any client sends it; resolves with the HTTP status. */
-  async function statusOfNextRequest(url: string, sessionId: string): Promise<number> {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': sessionId,
-        'mcp-protocol-version': '2025-11-25',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 'probe', method: 'tools/list' }),
-    });
-    await response.body?.cancel();
-    return response.status;
-  }
-
-  /** Resolves once the gateway answers the session's next request with 404 (bounded). */
+  /** Until the gateway answers the session's next request with 404 (bounded). */
   async function until404(url: string, sessionId: string): Promise<void> {
-    await within(
-      (async () => {
-        while ((await statusOfNextRequest(url, sessionId)) !== 404) {
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      })(),
+    await pollUntil(
+      async () => (await statusUnderSession(url, sessionId)) === 404,
       `404 for session ${sessionId}`,
     );
   }
@@ -150,9 +115,7 @@ describe('serve workers on one queue (end to end)', () => {
   }
 
   async function expectNothingLeft(workers: CliProcess[], queues: string[]) {
-    for (const worker of workers) {
-      expect(worker.lines.stdout.some((line) => line.includes('unknown session'))).toBe(false);
-    }
+    expectNoUnknownSessions(workers);
     // Settled messages are deleted in batches a moment after their answers: wait for the last of them.
     for (const queueUrl of queues) {
       await expect.poll(() => sqs.queueDepth(queueUrl), { timeout: 10_000 }).toBe(0);
@@ -215,7 +178,7 @@ describe('serve workers on one queue (end to end)', () => {
       const kept = sessions.filter((session) => session.worker !== victimPid);
 
       // One call running on each lost session when the worker dies, one sent after.
-      const running = lost.map((session) => call(session, 'hold', { ms: CLIENT_TIMEOUT_MS }));
+      const running = lost.map((session) => call(session, 'hold', { ms: HOLD_MS }));
       victim.child.kill('SIGKILL');
       await within(victim.exited, 'the worker dying');
       const later = lost.map((session) => call(session, 'echo', { text: 'after' }));
@@ -229,7 +192,7 @@ describe('serve workers on one queue (end to end)', () => {
         expect(message).toMatch(/Session lost|not found|terminated|ended|404/i);
         expect(message).not.toMatch(/timed out/i);
       }
-      for (const session of lost) await until404(url, session.transport.sessionId as string);
+      for (const session of lost) await until404(url, session.sessionId);
 
       // A new session works at once, on a live worker; the other workers' sessions carry on.
       const fresh = await connect(url);
@@ -265,7 +228,7 @@ describe('serve workers on one queue (end to end)', () => {
     worker.child.kill('SIGTERM');
     expect((await worker.waitForExit()).code).toBe(0);
     for (const session of sessions.filter((candidate) => candidate.worker === stopping)) {
-      await until404(url, session.transport.sessionId as string);
+      await until404(url, session.sessionId);
     }
     for (const session of sessions.filter((candidate) => candidate.worker !== stopping)) {
       expect(textOf(await within(call(session, 'echo', { text: 'on' }), 'a kept session'))).toBe('echo: on');

@@ -1,9 +1,9 @@
 import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager } from '@asyncmcp/sqs';
-import type { SNSClient } from '@aws-sdk/client-sns';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsEmulator } from '@asyncmcp-internal/test-support';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { z } from 'zod';
 
 /**
@@ -46,21 +46,13 @@ export class TestServer {
     return server;
   };
 
-  async start(options: {
-    sqsClient: SQSClient;
-    requestQueueUrl: string;
-    snsClient?: SNSClient;
-  }): Promise<void> {
-    const managerOptions = {
-      sqsClient: options.sqsClient,
-      requestQueueUrl: options.requestQueueUrl,
-      createServer: this.createServer,
-      waitTimeSeconds: 1,
-    };
-    this.manager =
-      options.snsClient === undefined
-        ? new SqsSessionManager(managerOptions)
-        : new SnsSqsSessionManager({ ...managerOptions, snsClient: options.snsClient });
+  /** Starts serving on `requestQueueUrl` of `emulator`; `overTopic` answers on each client's topic (sns-sqs). */
+  async start(emulator: SqsEmulator, requestQueueUrl: string, overTopic: boolean): Promise<void> {
+    const { sqsClient, snsClient } = emulator;
+    const options = { sqsClient, requestQueueUrl, createServer: this.createServer, waitTimeSeconds: 1 };
+    this.manager = overTopic
+      ? new SnsSqsSessionManager({ ...options, snsClient })
+      : new SqsSessionManager(options);
     await this.manager.start();
   }
 
@@ -73,6 +65,56 @@ export class TestServer {
     this.releaseAll();
     await this.manager?.close();
   }
+}
+
+/** Where the tests of a `describe` reach their TestServer. */
+export interface TestServerOnQueue {
+  readonly server: TestServer;
+  /** The queue the server reads requests from. */
+  readonly requestQueueUrl: string;
+  /** With `overTopic`: the topic the queue is subscribed to, where gateways publish. */
+  readonly requestTopicArn: string;
+}
+
+/**
+ * The TestServer on a new request queue of `emulator` for the tests of the calling `describe`: started
+ * before them, closed after them, its held calls released after each. With `overTopic` the queue is
+ * subscribed, without raw delivery (the server unwraps SNS envelopes), to a new request topic. Call it
+ * after `useCliEmulator` and `useGatewayClients`: after-hooks run newest first, so held calls are released
+ * before the clients close, and the server is closed before the emulator stops.
+ */
+export function useTestServer(
+  emulator: SqsEmulator,
+  prefix: string,
+  { overTopic = false }: { overTopic?: boolean } = {},
+): TestServerOnQueue {
+  const server = new TestServer();
+  let requestQueueUrl: string | undefined;
+  let requestTopicArn: string | undefined;
+  beforeAll(async () => {
+    requestQueueUrl = await emulator.createQueue(prefix);
+    if (overTopic) {
+      requestTopicArn = await emulator.createTopic(prefix);
+      await emulator.subscribe(requestTopicArn, requestQueueUrl);
+    }
+    await server.start(emulator, requestQueueUrl, overTopic);
+  });
+  afterEach(() => server.releaseAll());
+  afterAll(() => server.close());
+  const made = (value: string | undefined, what: string): string => {
+    if (value === undefined)
+      throw new Error(`the test server's ${what} is used outside the tests it was made for`);
+    return value;
+  };
+  return {
+    server,
+    get requestQueueUrl() {
+      return made(requestQueueUrl, 'request queue');
+    },
+    get requestTopicArn() {
+      return made(requestTopicArn, 'request topic');
+    },
+  };
 }
 
 export function textOf(result: unknown): string {

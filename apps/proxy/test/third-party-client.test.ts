@@ -4,10 +4,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureNode22 } from '@asyncmcp-examples/everything-server';
+import { cleanupsAfterEach } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliProcess, cleanEnv, killAll, within } from './cli-process.js';
+import { cleanEnv, killAll, startDemoCli, within } from './cli-process.js';
 import { textOf } from './test-server.js';
 
 // Real third-party MCP clients, each run as its own process. mcp-remote bridges a stdio client to the
@@ -38,24 +39,13 @@ async function run(command: string, args: string[]): Promise<{ code: number | nu
 }
 
 describe('third-party clients (the MCP Inspector CLI, mcp-remote) through the gateway CLI', () => {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    while (cleanups.length > 0)
-      await cleanups
-        .pop()?.()
-        .catch(() => undefined);
-    await killAll();
-  });
+  afterEach(() => killAll());
+  // Made after the hook above, so they run before it (after-hooks run newest first).
+  const cleanups = cleanupsAfterEach();
 
   it('the MCP Inspector CLI lists the demo tools through the gateway', async () => {
     const node22 = await ensureNode22();
-    const cli = new CliProcess(['demo', '--port', '0'], cleanEnv());
-    const line = await cli.waitForLine(
-      'stdout',
-      (candidate) => candidate.includes('MCP endpoint:'),
-      'the URL',
-    );
-    const url = /MCP endpoint:\s+(\S+)/.exec(line)?.[1] as string;
+    const { url } = await startDemoCli();
     const { code, stdout } = await run(node22, [
       inspectorCli,
       '--cli',
@@ -73,13 +63,7 @@ describe('third-party clients (the MCP Inspector CLI, mcp-remote) through the ga
   }, 300_000);
 
   it('lists and calls tools of the demo server over SQS', async () => {
-    const cli = new CliProcess(['demo', '--port', '0'], cleanEnv());
-    const line = await cli.waitForLine(
-      'stdout',
-      (candidate) => candidate.includes('MCP endpoint:'),
-      'the URL',
-    );
-    const url = /MCP endpoint:\s+(\S+)/.exec(line)?.[1] as string;
+    const { url } = await startDemoCli();
 
     // mcp-remote keeps OAuth state in a config directory; give it a throwaway one.
     const configDir = await mkdtemp(join(tmpdir(), 'mcp-remote-'));

@@ -8,6 +8,7 @@ export {
   startLoadBalancer,
 } from './load-balancer.js';
 export { textOf } from './mcp-results.js';
+export { freeLoopbackPort } from './ports.js';
 export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
 export {
@@ -17,3 +18,4 @@ export {
   startSqsEmulator,
   useSqsEmulator,
 } from './sqs-emulator.js';
+export { WAIT_MS, within } from './within.js';

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { silentLogger } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import { SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
-import { cleanupsAfterEach, type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { type SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
+import { cleanupsAfterEach, textOf, useSqsEmulator, WAIT_MS, within } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ClientRequestSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { ClientRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -16,31 +16,18 @@ import {
   methodLabel,
   type ProxyServerOptions,
 } from '../src/index.js';
+import {
+  INIT,
+  MCP_HEADERS,
+  postJson,
+  rawSession,
+  startGatewayOnQueue,
+  startSqsWorker,
+} from './gateway-harness.js';
 
 // Attacks on the gateway as a client could make them, each against a bound that must hold.
 
-const BOUND_MS = 20_000;
-const request = { timeout: BOUND_MS };
-const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: LATEST_PROTOCOL_VERSION,
-    capabilities: {},
-    clientInfo: { name: 'raw', version: '1' },
-  },
-};
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
-/** `promise`, or a rejection naming `what` once the bound has passed. */
-function within<T>(promise: Promise<T>, what: string, ms = BOUND_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const request = { timeout: 20_000 };
 
 /** A raw TCP connection to the gateway, once connected. */
 async function openSocket(url: string): Promise<Socket> {
@@ -67,12 +54,6 @@ function readUntilClosed(socket: Socket, what: string): Promise<string> {
   );
 }
 
-function text(result: unknown): string {
-  return ((result as { content: Array<{ text?: string }> }).content ?? [])
-    .map((part) => part.text ?? '')
-    .join('');
-}
-
 describe('request method labels', () => {
   it('are the request methods of the MCP specification, as the SDK knows them', () => {
     const sdkMethods = ClientRequestSchema.options.map((schema) => schema.shape.method.value);
@@ -88,7 +69,7 @@ describe('request method labels', () => {
 });
 
 describe('gateway under abuse', () => {
-  let sqs: SqsEmulator;
+  const sqs = useSqsEmulator();
   let manager: SqsSessionManager;
   let requestQueueUrl: string;
   const releases: Array<() => void> = [];
@@ -96,39 +77,27 @@ describe('gateway under abuse', () => {
   const cleanups = cleanupsAfterEach();
 
   beforeAll(async () => {
-    sqs = await startSqsEmulator();
     requestQueueUrl = await sqs.createQueue('gateway-abuse');
-    manager = new SqsSessionManager({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      waitTimeSeconds: 1,
-      createServer: () => {
-        const server = new McpServer({ name: 'abuse-test', version: '1.0.0' });
-        server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
-          content: [{ type: 'text', text }],
-        }));
-        server.registerTool('hold', {}, async () => {
-          holdStarted?.signal();
-          await new Promise<void>((resolve) => releases.push(resolve));
-          return { content: [{ type: 'text', text: 'released' }] };
-        });
-        return server;
-      },
+    manager = await startSqsWorker(sqs, requestQueueUrl, () => {
+      const server = new McpServer({ name: 'abuse-test', version: '1.0.0' });
+      server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
+        content: [{ type: 'text', text }],
+      }));
+      server.registerTool('hold', {}, async () => {
+        holdStarted?.signal();
+        await new Promise<void>((resolve) => releases.push(resolve));
+        return { content: [{ type: 'text', text: 'released' }] };
+      });
+      return server;
     });
-    await manager.start();
   });
   afterAll(async () => {
     for (const release of releases.splice(0)) release();
     await manager.close();
-    await sqs.stop();
   });
 
-  async function startGateway(options: Partial<ProxyServerOptions> = {}) {
-    const backend = sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1 });
-    const proxy = createProxyServer({ backend, port: 0, logger: silentLogger, ...options });
-    const { url } = await proxy.listen();
-    cleanups.push(() => proxy.close());
-    return { proxy, url, base: url.replace(/\/mcp$/, '') };
+  function startGateway(options: Partial<ProxyServerOptions> = {}) {
+    return startGatewayOnQueue(sqs, requestQueueUrl, cleanups, options);
   }
 
   async function connect(url: string, headers?: Record<string, string>) {
@@ -143,24 +112,6 @@ describe('gateway under abuse', () => {
       await client.close();
     });
     return { client, transport };
-  }
-
-  /** A session opened by hand: its headers for later POSTs. */
-  async function rawSession(url: string): Promise<Record<string, string>> {
-    const init = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(INIT) });
-    const sessionId = init.headers.get('mcp-session-id') as string;
-    expect(await init.text()).toContain('"protocolVersion"');
-    const headers = {
-      ...MCP_HEADERS,
-      'mcp-session-id': sessionId,
-      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-    };
-    await fetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-    });
-    return headers;
   }
 
   it('keeps /metrics small after 20 requests with 1 MB method names', async () => {
@@ -221,9 +172,9 @@ describe('gateway under abuse', () => {
     expect(proxy.sessionIds()).toEqual([]);
     // The slots are free: a real client gets in at once, not after the idle timeout.
     const { client } = await connect(url);
-    expect(text(await client.callTool({ name: 'echo', arguments: { text: 'in' } }, undefined, request))).toBe(
-      'in',
-    );
+    expect(
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'in' } }, undefined, request)),
+    ).toBe('in');
     expect(proxy.sessionIds()).toHaveLength(1);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^asyncmcp_gateway_sessions_rejected_total\{reason="refused"\} 20$/m);
@@ -234,11 +185,7 @@ describe('gateway under abuse', () => {
   it('answers a text/plain initialize with 415, opening nothing and logging no error', async () => {
     const logger = new RecordingLogger();
     const { url, proxy } = await startGateway({ logger });
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'content-type': 'text/plain' },
-      body: JSON.stringify(INIT),
-    });
+    const response = await postJson(url, INIT, { 'content-type': 'text/plain' });
     expect(response.status).toBe(415);
     expect(await response.json()).toEqual({
       jsonrpc: '2.0',
@@ -266,7 +213,7 @@ describe('gateway under abuse', () => {
   it('refuses a request beyond maxInFlightPerSession with a clear error; other sessions go on', async () => {
     const { url, base } = await startGateway({ maxInFlightPerSession: 2 });
     const { client } = await connect(url);
-    const started = countdown(2, BOUND_MS);
+    const started = countdown(2, WAIT_MS);
     holdStarted = started;
     const held = [1, 2].map(() => client.callTool({ name: 'hold', arguments: {} }, undefined, request));
     for (const call of held) call.catch(() => undefined);
@@ -278,13 +225,13 @@ describe('gateway under abuse', () => {
     );
     const other = await connect(url);
     expect(
-      text(await other.client.callTool({ name: 'echo', arguments: { text: 'other' } }, undefined, request)),
+      textOf(await other.client.callTool({ name: 'echo', arguments: { text: 'other' } }, undefined, request)),
     ).toBe('other');
     for (const release of releases.splice(0)) release();
-    expect((await Promise.all(held)).map(text)).toEqual(['released', 'released']);
+    expect((await Promise.all(held)).map(textOf)).toEqual(['released', 'released']);
     // With the running calls answered, the session may call again.
     expect(
-      text(await client.callTool({ name: 'echo', arguments: { text: 'again' } }, undefined, request)),
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'again' } }, undefined, request)),
     ).toBe('again');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^asyncmcp_gateway_requests_total\{method="tools\/call",outcome="refused"\} 1$/m);

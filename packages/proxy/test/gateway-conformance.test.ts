@@ -1,9 +1,10 @@
 import { silentLogger } from '@asyncmcp/core';
 import { type ConformanceTarget, describeTransportConformance } from '@asyncmcp/core/testing';
-import { SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
+import { sqsBackend } from '@asyncmcp/sqs';
 import { startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createProxyServer } from '../src/index.js';
+import { startSqsWorker } from './gateway-harness.js';
 
 async function gatewayTarget(): Promise<ConformanceTarget> {
   const sqs = await startSqsEmulator();
@@ -12,16 +13,7 @@ async function gatewayTarget(): Promise<ConformanceTarget> {
   const proxy = createProxyServer({ backend, port: 0, logger: silentLogger });
   const { url } = await proxy.listen();
   return {
-    async startServer(createServer) {
-      const manager = new SqsSessionManager({
-        sqsClient: sqs.sqsClient,
-        requestQueueUrl,
-        createServer,
-        waitTimeSeconds: 1,
-      });
-      await manager.start();
-      return manager;
-    },
+    startServer: (createServer) => startSqsWorker(sqs, requestQueueUrl, createServer),
     createClientTransport: () => new StreamableHTTPClientTransport(new URL(url)),
     async close() {
       await proxy.close();

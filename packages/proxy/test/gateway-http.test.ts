@@ -1,30 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { type Backend, silentLogger } from '@asyncmcp/core';
+import type { Backend } from '@asyncmcp/core';
 import { countdown, ManualClock, RecordingLogger } from '@asyncmcp/core/testing';
-import { SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
-import { cleanupsAfterEach, type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { type SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
+import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ElicitRequestSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createProxyServer, type ProxyServerOptions } from '../src/index.js';
+import type { ProxyServerOptions } from '../src/index.js';
+import {
+  completeRawSession,
+  INIT,
+  MCP_HEADERS,
+  postJson,
+  startGatewayOnQueue,
+  startSqsWorker,
+} from './gateway-harness.js';
 
 const request = { timeout: 20_000 };
-const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: LATEST_PROTOCOL_VERSION,
-    capabilities: {},
-    clientInfo: { name: 'raw', version: '1' },
-  },
-};
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
 interface Hooks {
   /** Resolves the `hang` tool; until then it waits. */
   release?: Promise<void>;
@@ -99,42 +95,33 @@ function requestWithHost(
   });
 }
 
-function text(result: unknown): string {
-  return ((result as { content: Array<{ text?: string }> }).content ?? [])
-    .map((part) => part.text ?? '')
-    .join('');
-}
-
 describe('gateway over HTTP', () => {
-  let sqs: SqsEmulator;
+  const sqs = useSqsEmulator();
   const hooks: Hooks = {};
   let manager: SqsSessionManager;
   let requestQueueUrl: string;
   const cleanups = cleanupsAfterEach();
 
   beforeAll(async () => {
-    sqs = await startSqsEmulator();
     requestQueueUrl = await sqs.createQueue('gateway-http');
-    manager = new SqsSessionManager({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      createServer: testServer(hooks),
-      waitTimeSeconds: 1,
-    });
-    await manager.start();
+    manager = await startSqsWorker(sqs, requestQueueUrl, testServer(hooks));
   });
   afterAll(async () => {
     await manager.close();
-    await sqs.stop();
   });
 
-  async function startGateway(options: Partial<ProxyServerOptions> = {}) {
-    const backend =
-      options.backend ?? sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1 });
-    const proxy = createProxyServer({ backend, port: 0, logger: silentLogger, ...options });
-    const { url } = await proxy.listen();
-    cleanups.push(() => proxy.close());
-    return { proxy, url, backend };
+  /** The next `hang` call runs until it is aborted: `started` and `aborted` count down when it does either. */
+  function holdUntilAborted() {
+    const aborted = countdown(1, 15_000);
+    const started = countdown(1, 15_000);
+    hooks.onAbort = aborted.signal;
+    hooks.onStart = started.signal;
+    hooks.release = new Promise(() => {});
+    return { aborted, started };
+  }
+
+  function startGateway(options: Partial<ProxyServerOptions> = {}) {
+    return startGatewayOnQueue(sqs, requestQueueUrl, cleanups, options);
   }
 
   async function connect(
@@ -152,11 +139,11 @@ describe('gateway over HTTP', () => {
   }
 
   async function initialize(url: string, headers: Record<string, string> = {}, capabilities = {}) {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, ...headers },
-      body: JSON.stringify({ ...INIT, params: { ...INIT.params, capabilities } }),
-    });
+    const response = await postJson(
+      url,
+      { ...INIT, params: { ...INIT.params, capabilities } },
+      { ...headers },
+    );
     return response;
   }
 
@@ -178,11 +165,7 @@ describe('gateway over HTTP', () => {
       [INIT],
       { jsonrpc: '2.0', id: 1, method: 'server/discover' },
     ]) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28' },
-        body: JSON.stringify(body),
-      });
+      const response = await postJson(url, body, { 'mcp-protocol-version': '2026-07-28' });
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({
         error: { message: 'Bad Request: No valid session ID provided' },
@@ -227,11 +210,11 @@ describe('gateway over HTTP', () => {
 
   it('answers unknown and missing sessions, and a deleted session stays gone', async () => {
     const { url } = await startGateway();
-    const unknown = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': 'f'.repeat(32) },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
-    });
+    const unknown = await postJson(
+      url,
+      { jsonrpc: '2.0', id: 2, method: 'ping' },
+      { 'mcp-session-id': 'f'.repeat(32) },
+    );
     expect(unknown.status).toBe(404);
     const missingGet = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream' } });
     expect(missingGet.status).toBe(400);
@@ -241,11 +224,11 @@ describe('gateway over HTTP', () => {
     const { transport } = await connect(url);
     const sessionId = transport.sessionId as string;
     await transport.terminateSession();
-    const reused = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
-    });
+    const reused = await postJson(
+      url,
+      { jsonrpc: '2.0', id: 2, method: 'ping' },
+      { 'mcp-session-id': sessionId },
+    );
     expect(reused.status).toBe(404);
     expect(await reused.json()).toMatchObject({
       error: { message: `Session has been terminated: ${sessionId}` },
@@ -255,11 +238,11 @@ describe('gateway over HTTP', () => {
   it('answers a body that is JSON but not JSON-RPC with a validation error', async () => {
     const { url } = await startGateway();
     const { transport } = await connect(url);
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': transport.sessionId as string },
-      body: JSON.stringify({ jsonrpc: '1.0', id: 4, method: 'ping' }),
-    });
+    const response = await postJson(
+      url,
+      { jsonrpc: '1.0', id: 4, method: 'ping' },
+      { 'mcp-session-id': transport.sessionId as string },
+    );
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ id: 4, error: { code: -32602 } });
   });
@@ -275,7 +258,7 @@ describe('gateway over HTTP', () => {
     expect(wrong.headers.get('www-authenticate')).toContain('invalid_token');
     const { client } = await connect(url, { requestInit: { headers: { authorization: `Bearer ${token}` } } });
     expect(
-      text(await client.callTool({ name: 'echo', arguments: { text: 'authorised' } }, undefined, request)),
+      textOf(await client.callTool({ name: 'echo', arguments: { text: 'authorised' } }, undefined, request)),
     ).toBe('authorised');
   });
 
@@ -311,11 +294,7 @@ describe('gateway over HTTP', () => {
 
   it('refuses an oversize body with 413', async () => {
     const { url } = await startGateway({ maxBodySize: '1kb' });
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: MCP_HEADERS,
-      body: JSON.stringify({ ...INIT, params: { ...INIT.params, padding: 'x'.repeat(4096) } }),
-    });
+    const response = await postJson(url, { ...INIT, params: { ...INIT.params, padding: 'x'.repeat(4096) } });
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({ error: { code: -32600 } });
   });
@@ -368,11 +347,7 @@ describe('gateway over HTTP', () => {
   });
 
   it('answers with a JSON-RPC error when the backend does not answer in time, and tells the server', async () => {
-    const aborted = countdown(1, 15_000);
-    const started = countdown(1, 15_000);
-    hooks.onAbort = aborted.signal;
-    hooks.onStart = started.signal;
-    hooks.release = new Promise(() => {});
+    const { aborted, started } = holdUntilAborted();
     // The gateway's clock moves only when the test moves it: initialize cannot time out on a slow machine,
     // and the call times out once it is running, not before.
     const clock = new ManualClock();
@@ -412,11 +387,7 @@ describe('gateway over HTTP', () => {
   }
 
   it('forwards cancellation from the client to the server', async () => {
-    const aborted = countdown(1, 15_000);
-    const started = countdown(1, 15_000);
-    hooks.onAbort = aborted.signal;
-    hooks.onStart = started.signal;
-    hooks.release = new Promise(() => {});
+    const { aborted, started } = holdUntilAborted();
     const { url } = await startGateway();
     const { client } = await connect(url);
     const controller = new AbortController();
@@ -438,7 +409,9 @@ describe('gateway over HTTP', () => {
       action: 'accept',
       content: { name: 'Ada' },
     }));
-    expect(text(await client.callTool({ name: 'ask', arguments: {} }, undefined, request))).toBe('hello Ada');
+    expect(textOf(await client.callTool({ name: 'ask', arguments: {} }, undefined, request))).toBe(
+      'hello Ada',
+    );
   });
 
   it('answers with one JSON body per request when JSON responses are on', async () => {
@@ -511,7 +484,7 @@ describe('gateway over HTTP', () => {
     const sessions = await Promise.all(Array.from({ length: 50 }, () => connect(url)));
     const answers = await Promise.all(
       sessions.map(async ({ client }, index) =>
-        text(
+        textOf(
           await client.callTool({ name: 'echo', arguments: { text: `client ${index}` } }, undefined, request),
         ),
       ),
@@ -540,21 +513,7 @@ describe('gateway over HTTP', () => {
       release = resolve;
     });
     const { url } = await startGateway();
-    const init = await initialize(url);
-    const sessionId = init.headers.get('mcp-session-id') as string;
-    // The client waits for the initialize answer before anything else, as the protocol requires.
-    expect(await init.text()).toContain('"protocolVersion"');
-    const headers = {
-      ...MCP_HEADERS,
-      'mcp-session-id': sessionId,
-      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-    };
-    await fetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-    });
-
+    const headers = await completeRawSession(url, await initialize(url));
     const call = await fetch(url, {
       method: 'POST',
       headers,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ServerFactory } from '@asyncmcp/core';
-import { SqsClientTransport, SqsSessionManager } from '@asyncmcp/sqs';
+import { SqsClientTransport } from '@asyncmcp/sqs';
 import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
@@ -16,6 +16,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createHttpUpstreamFactory, createStdioServerFactory } from '../src/index.js';
+import { startSqsWorker } from './gateway-harness.js';
 
 const request = { timeout: 20_000 };
 const fixture = fileURLToPath(new URL('./fixtures/stdio-server.mjs', import.meta.url));
@@ -35,13 +36,7 @@ describe('serve: an existing MCP server behind SQS', () => {
 
   async function serve(createServer: ServerFactory) {
     const requestQueueUrl = await sqs.createQueue('serve');
-    const manager = new SqsSessionManager({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      createServer,
-      waitTimeSeconds: 1,
-    });
-    await manager.start();
+    const manager = await startSqsWorker(sqs, requestQueueUrl, createServer);
     cleanups.push(() => manager.close());
     return { manager, requestQueueUrl };
   }

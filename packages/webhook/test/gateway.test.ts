@@ -1,8 +1,7 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { silentLogger, type Transport } from '@asyncmcp/core';
 import { type ConformanceTarget, describeTransportConformance } from '@asyncmcp/core/testing';
 import { createProxyServer, type ProxyServer } from '@asyncmcp/proxy';
+import { freeLoopbackPort } from '@asyncmcp-internal/test-support';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   HybridSessionManager,
@@ -11,15 +10,6 @@ import {
   WebhookSessionManager,
   webhookBackend,
 } from '../src/index.js';
-
-/** A free loopback port for the gateway, which must know its own webhook base URL before it listens. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /**
  * Any MCP client → the asyncmcp gateway (Streamable HTTP) → a webhook or hybrid backend → the async
@@ -43,7 +33,7 @@ function gatewayTarget(kind: 'webhook' | 'hybrid'): () => Promise<ConformanceTar
                 adoptProposedSessionIds: true,
               });
         const serverUrl = await manager.listen({ port: 0 });
-        const port = await freePort();
+        const port = await freeLoopbackPort();
         const webhookBaseUrl = `http://127.0.0.1:${port}`;
         const backend: WebhookRouteBackend =
           kind === 'webhook'

@@ -1,41 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { silentLogger } from '@asyncmcp/core';
-import { countdown } from '@asyncmcp/core/testing';
 import { createProxyServer, type ProxyServer } from '@asyncmcp/proxy';
-import { cleanupsAfterEach } from '@asyncmcp-internal/test-support';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { cleanupsAfterEach, freeLoopbackPort } from '@asyncmcp-internal/test-support';
+import * as fleet from '@asyncmcp-internal/test-support/gateway-fleet';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  LATEST_PROTOCOL_VERSION,
-  ToolListChangedNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { type WebhookBackend, WebhookSessionManager, webhookBackend } from '../src/index.js';
 
 // Two gateway instances, each with its own webhookBackend (its own webhook base URL), in front of one
 // webhook server: a client whose requests a load balancer spreads over both keeps one session.
 
-const request = { timeout: 20_000 };
 const SECRET = randomBytes(32).toString('base64');
-const MCP_HEADERS = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-};
 
 interface Instance {
   proxy: ProxyServer;
   backend: WebhookBackend;
   url: URL;
 }
-
-/** Where each of a client's HTTP requests goes: a load balancer the test steers. */
-type Route = (method: string, sequence: number) => Instance;
 
 /** One message the server's endpoint received. */
 interface Received {
@@ -53,21 +35,6 @@ interface Worker {
   received: Received[];
 }
 
-function adopted(instance: Instance, outcome: string): Promise<number> {
-  return instance.proxy.metrics.sessionsAdopted.get().then((metric) => {
-    return metric.values.find((value) => value.labels.outcome === outcome)?.value ?? 0;
-  });
-}
-
-/** A free loopback port: each gateway must know its own webhook base URL before it listens. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 describe('a fleet of gateway instances over one webhook server', () => {
   const servers: McpServer[] = [];
   const workers = {} as Record<'plain' | 'signed', Worker>;
@@ -79,17 +46,7 @@ describe('a fleet of gateway instances over one webhook server', () => {
         // The gateways are on loopback.
         allowPrivateNetworks: true,
         signingSecret: kind === 'signed' ? SECRET : undefined,
-        createServer: () => {
-          const server = new McpServer(
-            { name: 'webhook-fleet-test', version: '1.0.0' },
-            { capabilities: { tools: { listChanged: true } } },
-          );
-          server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
-            content: [{ type: 'text', text }],
-          }));
-          servers.push(server);
-          return server;
-        },
+        createServer: fleet.echoServer('webhook-fleet-test', servers),
       });
       workers[kind] = { manager, url: await manager.listen({ port: 0 }), received: [] };
     }
@@ -119,7 +76,7 @@ describe('a fleet of gateway instances over one webhook server', () => {
   }
 
   async function startInstance(kind: 'plain' | 'signed' = 'plain'): Promise<Instance> {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const backend = webhookBackend({
       serverUrl: workers[kind].url,
       webhookBaseUrl: `http://127.0.0.1:${port}`,
@@ -132,37 +89,15 @@ describe('a fleet of gateway instances over one webhook server', () => {
     return { proxy, backend, url: new URL(url) };
   }
 
-  async function connect(route: Route) {
-    let sequence = 0;
-    const steered: typeof fetch = (input, init) => {
-      const target = route(init?.method ?? 'GET', sequence++).url;
-      const url = new URL(String(input instanceof Request ? input.url : input));
-      url.host = target.host;
-      return fetch(url, init);
-    };
-    const client = new Client({ name: 'webhook-fleet-client', version: '1.0.0' });
-    const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:1/mcp'), {
-      fetch: steered,
-    });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
-    return { client, transport };
-  }
-
-  async function echo(client: Client, text: string): Promise<string> {
-    const result = await client.callTool({ name: 'echo', arguments: { text } }, undefined, request);
-    return (result.content as Array<{ text: string }>)[0]?.text ?? '';
-  }
-
   it('serves a session opened on one instance through the other (plain round robin), each answered at its own webhook', async () => {
     const a = await startInstance();
     const b = await startInstance();
     const worker = workers.plain;
     const from = worker.received.length;
-    const { client, transport } = await connect((_method, sequence) => (sequence % 2 === 0 ? a : b));
-    for (let index = 0; index < 6; index++) expect(await echo(client, `call ${index}`)).toBe(`call ${index}`);
+    const { client, transport } = await fleet.connectSteered(fleet.roundRobin(a, b), cleanups);
+    await fleet.expectEchoes(client, 'call', 6);
     // The instance that did not open the session took it over once, with one round trip.
-    expect((await adopted(a, 'adopted')) + (await adopted(b, 'adopted'))).toBe(1);
+    expect((await fleet.adoptions(a, 'adopted')) + (await fleet.adoptions(b, 'adopted'))).toBe(1);
 
     const mine = worker.received.slice(from);
     const initialize = mine.find((message) => message.rpcMethod === 'initialize');
@@ -191,13 +126,8 @@ describe('a fleet of gateway instances over one webhook server', () => {
   it('sends what the server says outside a request to the instance that holds the GET stream, once told', async () => {
     const a = await startInstance();
     const b = await startInstance();
-    const opened = servers.length;
     // Every POST to one instance, the GET stream to the other.
-    const { client } = await connect((method) => (method === 'GET' ? b : a));
-    const server = servers[opened] as McpServer;
-    const heard = countdown(1, 15_000);
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => heard.signal());
-    await expect.poll(() => adopted(b, 'adopted'), { timeout: 10_000 }).toBe(1);
+    const { client, server, heard } = await fleet.openSplitSession(a, b, servers, cleanups);
     await expect
       .poll(
         () =>
@@ -213,35 +143,20 @@ describe('a fleet of gateway instances over one webhook server', () => {
     expect(new URL(listening?.webhookUrl as string).origin).toBe(b.url.origin);
     // The server took the listening notification before it speaks: what it says now goes to b.
     server.sendToolListChanged();
-    await heard.done;
-    expect(await echo(client, 'still here')).toBe('still here');
+    await heard;
+    expect(await fleet.echoText(client, 'still here')).toBe('still here');
   });
 
   it('answers 404 for a session id no instance opened after one round trip, and at once for a malformed one', async () => {
     const b = await startInstance();
     const worker = workers.plain;
     const from = worker.received.length;
-    const unknown = randomBytes(16).toString('hex');
-    const response = await fetch(b.url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': unknown },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-    });
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({
-      error: { code: -32001, message: `Session not found: ${unknown}` },
-    });
-    expect(await adopted(b, 'unknown')).toBe(1);
+    await fleet.expectUnknownSessionRefused(b);
     // One question, and no DELETE of a session that was never there.
     expect(worker.received.slice(from).map((message) => [message.method, message.rpcMethod])).toEqual([
       ['POST', 'ping'],
     ]);
-    const malformed = await fetch(b.url, {
-      method: 'GET',
-      headers: { ...MCP_HEADERS, accept: 'text/event-stream', 'mcp-session-id': 'not-one-of-ours' },
-    });
-    expect(malformed.status).toBe(404);
-    expect(await adopted(b, 'unknown')).toBe(1);
+    await fleet.expectMalformedSessionRefused(b);
     expect(worker.received.length).toBe(from + 1);
     expect(b.backend.stats.sessions).toBe(0);
   });
@@ -249,25 +164,17 @@ describe('a fleet of gateway instances over one webhook server', () => {
   it('with a signing secret, adopts only session ids the fleet minted, without asking the server about others', async () => {
     const a = await startInstance('signed');
     const b = await startInstance('signed');
-    const { client, transport } = await connect((_method, sequence) => (sequence % 2 === 0 ? a : b));
-    expect(transport.sessionId).toMatch(/^[0-9a-f]{64}$/);
-    for (let index = 0; index < 4; index++)
-      expect(await echo(client, `signed ${index}`)).toBe(`signed ${index}`);
+    await fleet.expectSignedSession(a, b, cleanups);
     // Well formed, but its tag was not made with the fleet's secret: refused here, nothing sent.
-    const forged = `${randomBytes(16).toString('hex')}${randomBytes(16).toString('hex')}`;
     const before = workers.signed.received.length;
     const asked = () => {
       const { accepted, rejected, requestsRefused, badSignatures } = workers.signed.manager.metrics;
       return { accepted, rejected, requestsRefused, badSignatures };
     };
     const metrics = asked();
-    const response = await fetch(b.url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': forged },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-    });
+    const response = await fleet.postUnderSession(b, fleet.forgedSessionId());
     expect(response.status).toBe(404);
-    expect(await adopted(b, 'unknown')).toBe(0);
+    expect(await fleet.adoptions(b, 'unknown')).toBe(0);
     expect(workers.signed.received.length).toBe(before);
     expect(asked()).toEqual(metrics);
   });
@@ -275,21 +182,6 @@ describe('a fleet of gateway instances over one webhook server', () => {
   it('leaves its sessions to the other instance when one stops, and a DELETE through any instance ends one', async () => {
     const a = await startInstance();
     const b = await startInstance();
-    let current = a;
-    const { client, transport } = await connect(() => current);
-    expect(await echo(client, 'on a')).toBe('on a');
-    const live = workers.plain.manager.sessions.size;
-    await a.proxy.close();
-    current = b;
-    expect(await echo(client, 'on b')).toBe('on b');
-    expect(workers.plain.manager.sessions.size).toBe(live);
-    await transport.terminateSession();
-    await expect.poll(() => workers.plain.manager.sessions.size, { timeout: 10_000 }).toBe(live - 1);
-    const after = await fetch(b.url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': transport.sessionId ?? '' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
-    });
-    expect(after.status).toBe(404);
+    await fleet.expectSessionToOutliveItsInstance(a, b, workers.plain.manager, cleanups);
   });
 });
