@@ -60,7 +60,7 @@ const SESSION_DEFAULTS = {
   aliveIntervalSeconds: 3,
   stateless: false,
   bindSessionsToSender: false,
-  visibilityTimeoutSeconds: 30,
+  visibilityTimeoutSeconds: 10,
   // A command's children get a minimal environment, nothing of serve's secrets.
   childEnvironment: { passEnvironment: false, variables: [] },
   // Messages go unsigned, as Python peers send them.

@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '@asyncmcp/core';
+import { QUEUE_DEFAULTS, silentLogger } from '@asyncmcp/core';
 import { startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
@@ -75,7 +75,7 @@ describe('startServe', () => {
     aliveIntervalSeconds: 3,
     stateless: false,
     bindSessionsToSender: false,
-    visibilityTimeoutSeconds: 30,
+    visibilityTimeoutSeconds: QUEUE_DEFAULTS.visibilityTimeoutSeconds,
     logLevel: 'info',
     configFile: undefined,
   } satisfies Partial<ServeConfig>;

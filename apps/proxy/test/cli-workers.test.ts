@@ -1,7 +1,8 @@
 import { textOf } from '@asyncmcp-internal/test-support';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { describe, expect, it } from 'vitest';
-import { type CliProcess, startGatewayCli, startServeWorkers, within } from './cli-process.js';
+import { type CliProcess, startGatewayCli, startServeWorkers, WAIT_MS, within } from './cli-process.js';
 import {
   callTool,
   expectNoUnknownSessions,
@@ -19,6 +20,8 @@ const HOLD_MS = 120_000;
  * loaded machine (CI runs suites side by side) they add up to more than the default per-test bound.
  */
 const HEAVY_TEST_MS = 150_000;
+/** What one more session opened at the same moment may add to the wait: a server process starting. */
+const SESSION_START_MS = 3_000;
 
 interface Session {
   client: Client;
@@ -86,8 +89,24 @@ describe('serve workers on one queue (end to end)', () => {
     );
   }
 
+  /**
+   * `count` sessions opened at once. Each starts a server process on its worker (serve runs one per
+   * session), so a dozen at once on a loaded machine take longer than one connect's bound: the bound grows
+   * with the count.
+   */
   async function openSessionsOn(url: string, count: number) {
-    const sessions = await Promise.all(Array.from({ length: count }, () => connect(url)));
+    const opening = (index: number) =>
+      clients.connectOver(
+        new StreamableHTTPClientTransport(new URL(url)),
+        `connecting session ${index + 1} of ${count} through the gateway`,
+        WAIT_MS + count * SESSION_START_MS,
+      );
+    const sessions = await Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const client = await opening(index);
+        return { client, sessionId: client.transport?.sessionId as string };
+      }),
+    );
     const holders = await Promise.all(sessions.map((session) => workerOf(session)));
     return sessions.map((session, index) => ({ ...session, worker: holders[index] as number }));
   }
@@ -206,6 +225,31 @@ describe('serve workers on one queue (end to end)', () => {
     },
     HEAVY_TEST_MS,
   );
+
+  it('serves a request that a dead worker’s open receive took, once its visibility timeout passes', async () => {
+    const requestQueueUrl = await sqs.createQueue('workers-ghost-receive');
+    const { workers } = await startWorkers(requestQueueUrl, 1);
+    const url = await startGateway(requestQueueUrl);
+    const dead = workers[0] as CliProcess;
+    dead.child.kill('SIGKILL');
+    await within(dead.exited, 'the worker dying');
+
+    // The dead worker's long poll is still open at the queue service, which hands it the `initialize`:
+    // the message is in flight to nobody.
+    const connecting = clients.connectOver(
+      new StreamableHTTPClientTransport(new URL(url)),
+      'connecting while the only reader is a dead worker’s receive',
+    );
+    await expect
+      .poll(async () => (await sqs.inspect(requestQueueUrl)).inFlight, { timeout: WAIT_MS })
+      .toBe(1);
+
+    // A live worker gets it when its visibility timeout (QUEUE_DEFAULTS, 10 s) passes: within the
+    // connect's bound, where the former 30 s made the client wait past it.
+    await startWorkers(requestQueueUrl, 1);
+    const client = await connecting;
+    expect(textOf(await within(callTool(client, 'echo', { text: 'late' }), 'a call'))).toBe('echo: late');
+  });
 
   it('does not take a long call for a dead worker', async () => {
     const requestQueueUrl = await sqs.createQueue('workers-long');

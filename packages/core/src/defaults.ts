@@ -32,6 +32,12 @@ export const SESSION_DEFAULTS = {
 
 /** What a queue consumer starts from; `asyncmcp-proxy serve` reads them from here for its settings. */
 export const QUEUE_DEFAULTS = {
-  /** Visibility of a received message, extended every half of it while the message runs. */
-  visibilityTimeoutSeconds: 30,
+  /**
+   * Visibility of a received message, extended every half of it while the message runs. It is also how
+   * long a message stays hidden when its reader died holding it, or when a long poll left open by a
+   * reader that died takes it after the reader is gone: the queue service answers that receive to
+   * nobody. Short, so a request another reader could serve waits seconds, not half a minute; the
+   * heartbeat keeps a long call's message hidden for as long as it runs.
+   */
+  visibilityTimeoutSeconds: 10,
 } as const;

@@ -11,7 +11,7 @@ export interface QueuePollingOptions {
   maxMessages?: number;
   /**
    * Visibility of a received message; a message still being handled is extended by this much every half
-   * of it. @default QUEUE_DEFAULTS.visibilityTimeoutSeconds (30)
+   * of it. @default QUEUE_DEFAULTS.visibilityTimeoutSeconds (10)
    */
   visibilityTimeoutSeconds?: number;
   /** Delays between receive attempts after errors. @default RECEIVE_ERROR_BACKOFF (200 ms … 1 s) */
