@@ -82,7 +82,7 @@ export const GATEWAY_SETTINGS = {
     env: ['ASYNCMCP_WEBHOOK_PATH'],
     type: values.webhookPath,
     description:
-      'webhook, hybrid: where the gateway receives webhooks, one path below it per session; served without the Host, Origin and token checks of the MCP endpoint (the server calls it)',
+      'webhook, hybrid: where the gateway receives webhooks, one path below it per session; served without the Host, Origin and token checks of the MCP endpoint (the server calls it); must not overlap --path, /health, /ready or /metrics',
     default: WEBHOOK_DEFAULTS.webhookPath,
     backends: ['webhook', 'hybrid'],
   }),
@@ -94,6 +94,7 @@ export const GATEWAY_SETTINGS = {
     description:
       'Standard Webhooks secret shared with the servers (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): sqs, sns-sqs: every message is signed, and answers without a valid signature are refused; webhook, hybrid: deliveries without a valid signature are refused, and with webhook the requests are signed too; never logged',
     absent: 'unsigned',
+    readmeSection: 'Signed queue messages',
   }),
   port: setting({
     flag: '--port',
@@ -108,7 +109,8 @@ export const GATEWAY_SETTINGS = {
     value: '<host>',
     env: ['ASYNCMCP_HOST'],
     type: values.host,
-    description: 'interface to bind; anything but loopback exposes the gateway to the network',
+    description:
+      'interface to bind; anything but loopback exposes the gateway to the network, and needs --auth-token (or --insecure-no-auth)',
     default: PROXY_DEFAULTS.host,
   }),
   path: setting({
@@ -124,7 +126,8 @@ export const GATEWAY_SETTINGS = {
     value: '<token>',
     env: ['ASYNCMCP_AUTH_TOKEN', 'AUTH_TOKEN'],
     type: values.authToken,
-    description: 'require "Authorization: Bearer <token>" on MCP requests (at least 8 characters)',
+    description:
+      'require "Authorization: Bearer <token>" on MCP requests and /metrics (at least 8 characters)',
     absent: 'none',
   }),
   corsOrigins: setting({
@@ -207,7 +210,7 @@ export const GATEWAY_SETTINGS = {
     value: '<seconds>',
     env: ['ASYNCMCP_HTTP_HEADERS_TIMEOUT'],
     type: seconds('HTTP headers timeout'),
-    description: 'a client must send its request headers within this time',
+    description: 'a client must send its request headers within this time (408 otherwise)',
     default: PROXY_DEFAULTS.http.headersTimeoutMs / 1000,
   }),
   httpRequestTimeout: setting({
@@ -216,7 +219,7 @@ export const GATEWAY_SETTINGS = {
     env: ['ASYNCMCP_HTTP_REQUEST_TIMEOUT'],
     type: seconds('HTTP request timeout'),
     description:
-      'a client must send its whole HTTP request (headers and body) within this time; answers and SSE streams are not limited by it',
+      'a client must send its whole HTTP request (headers and body) within this time; answers and SSE streams are not limited by it; not shorter than --http-headers-timeout',
     default: PROXY_DEFAULTS.http.requestTimeoutMs / 1000,
   }),
   httpKeepAliveTimeout: setting({
@@ -233,7 +236,8 @@ export const GATEWAY_SETTINGS = {
     value: '<n>',
     env: ['ASYNCMCP_MAX_CONNECTIONS'],
     type: values.atLeastOne('max connections'),
-    description: 'most open HTTP connections; one beyond it is closed at once',
+    description:
+      'most open HTTP connections; one beyond it is closed at once (an SDK client holds one or two per session)',
     default: PROXY_DEFAULTS.http.maxConnections,
   }),
   jsonResponse: setting({
@@ -241,7 +245,7 @@ export const GATEWAY_SETTINGS = {
     env: ['ASYNCMCP_JSON_RESPONSE'],
     type: boolean('json-response switch'),
     description:
-      "answer each POST with one JSON body instead of an SSE stream: cheaper per call, but a call's answer cannot be resumed, and a server's messages during a call go on the session's GET stream",
+      "answer each POST with one JSON body instead of an SSE stream: less work per call (see bench/README.md), but a call's answer cannot be resumed, and a server's messages during a call (progress, logs, sampling, elicitation) go on the session's GET stream, which the client must hold (SDK clients open it once initialized)",
     default: false,
   }),
   stdio: setting({

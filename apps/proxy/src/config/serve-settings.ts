@@ -74,7 +74,7 @@ export const SERVE_SETTINGS_TABLE = {
   signingSecret: setting({
     ...GATEWAY_SETTINGS.signingSecret,
     description:
-      'Standard Webhooks secret shared with the clients (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): sqs, sns-sqs: every message is signed, and unsigned, stale, replayed or forged requests are refused; webhook, hybrid: deliveries are signed, and with webhook unsigned requests are refused; never logged',
+      'Standard Webhooks secret shared with the clients (base64 of 16 bytes or more, optionally whsec_-prefixed, as Standard Webhooks tools make them): sqs, sns-sqs: every message is signed, and unsigned (injected), forged, stale or replayed requests are refused: dead-lettered with --dead-letter-queue-url, else deleted; webhook, hybrid: deliveries are signed, and with webhook unsigned requests are refused; never logged',
   }),
   allowPrivateNetworks: setting({
     flag: '--allow-private-networks',
@@ -111,7 +111,8 @@ export const SERVE_SETTINGS_TABLE = {
     value: '<"Name: value">',
     env: ['ASYNCMCP_UPSTREAM_HEADER'],
     type: upstreamHeaders,
-    description: 'header on every request to --upstream-url; repeatable, comma-separated in env',
+    description:
+      'header on every request to --upstream-url; repeatable, comma-separated in env, a list or { Name: value } mapping in the file',
     absent: 'none',
   }),
   env: setting({
@@ -120,7 +121,7 @@ export const SERVE_SETTINGS_TABLE = {
     env: ['ASYNCMCP_ENV'],
     type: childVariables,
     description:
-      "a variable for the server's child processes: NAME=value sets it, NAME alone passes serve's own value; repeatable, comma-separated in env. Children get only these and a minimal environment (HOME, PATH, USER, SHELL, TERM, LOGNAME), never serve's token, signing secret or AWS keys",
+      "a variable for the server's child processes: NAME=value sets it, NAME alone passes serve's own value; repeatable (each flag whole, so values keep their commas), comma-separated in env, a list or { NAME: value } mapping in the file (null passes serve's value). Children get only these and a minimal environment (HOME, PATH, USER, SHELL, TERM, LOGNAME), never serve's token, signing secret or AWS keys",
     absent: 'none',
   }),
   passEnvironment: setting({
@@ -161,7 +162,7 @@ export const SERVE_SETTINGS_TABLE = {
     env: ['ASYNCMCP_DEAD_LETTER_QUEUE_URL'],
     type: values.queueUrl('dead-letter queue URL', 'my-dlq'),
     description:
-      'sqs, sns-sqs: an SQS queue that keeps a copy of each request that cannot be parsed, or that is refused (--signing-secret, --bind-sessions-to-sender)',
+      'sqs, sns-sqs: an SQS queue that keeps a copy of each request that cannot be parsed, that is refused for its signature (--signing-secret) or sender (--bind-sessions-to-sender), or that names a response destination it refuses',
     absent: 'none (such requests are deleted with a log line)',
     backends: ['sqs', 'sns-sqs'],
   }),
@@ -171,7 +172,7 @@ export const SERVE_SETTINGS_TABLE = {
     env: ['ASYNCMCP_ALLOWED_RESPONSE_QUEUE'],
     type: list('allowed response queue', values.responseDestination),
     description:
-      "sqs, sns-sqs: a response destination a client may name besides the request queue's own endpoint and account: a queue URL prefix (https://sqs.eu-west-1.amazonaws.com/111122223333/replies-) or, with sns-sqs, a topic ARN (a trailing * makes it a prefix); repeatable, comma-separated in env. Others are refused: logged, dead-lettered or deleted, never answered",
+      "sqs, sns-sqs: a response destination a client may name besides the request queue's own endpoint and account: a queue URL prefix (https://sqs.eu-west-1.amazonaws.com/111122223333/replies-, compared as a parsed URL) or, with sns-sqs, a topic ARN (a trailing * makes it a prefix); repeatable, comma-separated in env. Others are refused: logged, dead-lettered or deleted, never answered",
     absent: "none: only queues on the request queue's endpoint and account (topics: its account and region)",
     backends: ['sqs', 'sns-sqs'],
   }),
@@ -189,9 +190,10 @@ export const SERVE_SETTINGS_TABLE = {
       Number.MAX_SAFE_INTEGER,
     ),
     description:
-      'sqs, sns-sqs: for several serve processes (workers) on one request queue: hand a request for a session another worker holds back to the queue, up to this many receives of it, so that worker can take it; 10 × the number of workers, say',
+      'sqs, sns-sqs: for several serve processes (workers) on one request queue, with clients that ignore inboxes (Python asyncmcp): hand a request for a session another worker holds back to the queue, up to this many receives of it, so that worker can take it; 10 × the number of workers, say',
     default: SQS_WORKER_DEFAULTS.releaseUnknownSessions,
-    describeDefault: (value) => `${value} (this serve is the queue's only reader: such requests are deleted)`,
+    describeDefault: (value) =>
+      `${value} (this serve is the queue's only reader: such a request is answered Session not found at once, or dropped when it names no answer address (Python clients' requests))`,
     backends: ['sqs', 'sns-sqs'],
   }),
   inbox: setting({
@@ -200,7 +202,7 @@ export const SERVE_SETTINGS_TABLE = {
     env: ['ASYNCMCP_INBOX'],
     type: inbox,
     description:
-      "sqs, sns-sqs: this worker's own SQS queue, named in each initialize answer so a session's later requests come straight here, never to another worker: create (made at start, deleted at stop), none, or the URL of a queue made for this worker",
+      "sqs, sns-sqs: this worker's own SQS queue, named in each initialize answer so a session's later requests come straight here, never to another worker: create (made at start, deleted at stop), none, or the URL of a queue made for this worker; create or a URL is refused with --stateless",
     default: 'create',
     describeDefault: (value) => `${value} (none with --stateless)`,
     backends: ['sqs', 'sns-sqs'],
@@ -232,6 +234,7 @@ export const SERVE_SETTINGS_TABLE = {
       "sqs: a session takes messages only from the sender (SQS SenderId, the sender's IAM identity) of its initialize; others are refused (dead-lettered or deleted). Needs no secret and nothing of clients; each client must keep one identity for its sessions; not with --stateless",
     default: false,
     backends: ['sqs'],
+    readmeSection: 'Signed queue messages',
   }),
   visibilityTimeout: setting({
     flag: '--visibility-timeout',
@@ -247,7 +250,10 @@ export const SERVE_SETTINGS_TABLE = {
     default: QUEUE_DEFAULTS.visibilityTimeoutSeconds,
     backends: ['sqs', 'sns-sqs'],
   }),
-  region: GATEWAY_SETTINGS.region,
+  region: setting({
+    ...GATEWAY_SETTINGS.region,
+    absent: "the region the request queue URL names, else the AWS SDK's own lookup (shared config profile)",
+  }),
   endpointUrl: GATEWAY_SETTINGS.endpointUrl,
   logLevel: GATEWAY_SETTINGS.logLevel,
 };
@@ -259,6 +265,14 @@ export const SERVE_SETTINGS = describeSettings(SERVE_SETTINGS_TABLE);
 
 /** Config-file keys of `serve` that are not flags: the stdio server to run, as after `--`. */
 export const SERVE_FILE_ONLY_KEYS = ['command', 'args'] as const;
+
+/** The stdio server's command line, which has no flag or variable: as the README's table shows it. */
+export const SERVE_COMMAND = {
+  usage: '-- <command> [args…]',
+  fileKeys: SERVE_FILE_ONLY_KEYS,
+  description:
+    'the stdio MCP server, started once per session; in the file, command is a program or a list such as [node, server.js], and args are appended to it',
+} as const;
 
 /** The file-only keys' shapes, for the JSON Schema. */
 export const SERVE_FILE_ONLY_SCHEMAS = {

@@ -39,6 +39,8 @@ export interface SettingDefinition<T = unknown> {
   readonly sharedInEnvironment?: boolean;
   /** Required by every backend it belongs to: the refusal when it is missing. */
   readonly required?: (backend: BackendName) => GatewayConfigError;
+  /** The README section that says more about the setting; the README's settings table links it. */
+  readonly readmeSection?: string;
 }
 
 /** A table of settings by key (the config file's key), in help order. */
@@ -90,22 +92,30 @@ export function describeSettings(table: SettingTable): SettingSpec[] {
   });
 }
 
-/** Help's default: the default value as text (by backend where it differs), in the words around it. */
-export function defaultTextOf(definition: SettingDefinition): string | undefined {
+/**
+ * Help's default: the default value as text (by backend where it differs), in the words around it.
+ * `formatValue` dresses each value (the README sets them as code).
+ */
+export function defaultTextOf(
+  definition: SettingDefinition,
+  formatValue: (value: string) => string = (value) => value,
+): string | undefined {
   const describe = definition.describeDefault ?? ((value: string) => value);
+  const format = (value: unknown) => formatDefault(value, formatValue);
   if (definition.defaultByBackend !== undefined) {
     const byBackend = Object.entries(definition.defaultByBackend).map(
-      ([backend, value]) => `${formatDefault(value)} with ${backend}`,
+      ([backend, value]) => `${format(value)} with ${backend}`,
     );
     return describe(byBackend.join(', '));
   }
-  if (definition.default !== undefined) return describe(formatDefault(definition.default));
+  if (definition.default !== undefined) return describe(format(definition.default));
   return definition.absent;
 }
 
-function formatDefault(value: unknown): string {
-  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join(', ');
-  return String(value);
+function formatDefault(value: unknown, formatValue: (value: string) => string): string {
+  if (Array.isArray(value))
+    return value.length === 0 ? 'none' : value.map(String).map(formatValue).join(', ');
+  return formatValue(String(value));
 }
 
 /** A setting's default for `backend`. */
