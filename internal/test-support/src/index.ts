@@ -1,3 +1,4 @@
+export { type AwsCall, commandNamesOf, watchCalls } from './aws-calls.js';
 export { type Cleanup, cleanupsAfterEach } from './cleanups.js';
 export {
   DOCUMENTED_NGINX_CONFIG,

@@ -7,14 +7,13 @@ import {
   sessionLogId,
 } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, commandNamesOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
-  type SNSClient,
 } from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from '../src/index.js';
@@ -52,32 +51,6 @@ async function connect(backend: SnsSqsBackend, name = 'gw') {
   await client.connect(transport, request);
   cleanups.push(() => client.close());
   return { client, transport };
-}
-
-/** Every command name an SNS client sends, in order. */
-function snsCommandsOf(client: SNSClient): string[] {
-  const names: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      names.push(String(context.commandName));
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordCommands' },
-  );
-  return names;
-}
-
-/** Every command name an SQS client sends, in order. */
-function sqsCommandsOf(client: SQSClient): string[] {
-  const names: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      names.push(String(context.commandName));
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordCommands' },
-  );
-  return names;
 }
 
 const exists = {
@@ -247,7 +220,7 @@ describe('snsSqsBackend', () => {
     const { requestTopicArn } = await startServer();
     const sqsClient = emulator.newClient();
     cleanups.push(async () => sqsClient.destroy());
-    const sqs = sqsCommandsOf(sqsClient);
+    const sqs = commandNamesOf(sqsClient);
     const backend = newBackend({ requestTopicArn, sqsClient });
     const starting = backend.start();
     await backend.close();
@@ -269,8 +242,8 @@ describe('snsSqsBackend', () => {
       snsClient.destroy();
       sqsClient.destroy();
     });
-    const sns = snsCommandsOf(snsClient);
-    const sqs = sqsCommandsOf(sqsClient);
+    const sns = commandNamesOf(snsClient);
+    const sqs = commandNamesOf(sqsClient);
     const backend = newBackend({ requestTopicArn, responseTopicArn, responseQueueUrl, snsClient, sqsClient });
     const { client } = await connect(backend);
     expect(
