@@ -1,5 +1,6 @@
 export { type AwsCall, commandNamesOf, watchCalls } from './aws-calls.js';
 export { type Cleanup, cleanupsAfterEach } from './cleanups.js';
+export { type InitializeRequestOptions, initializeRequest } from './initialize-request.js';
 export {
   DOCUMENTED_NGINX_CONFIG,
   deriveNginxServers,

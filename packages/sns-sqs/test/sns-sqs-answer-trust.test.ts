@@ -1,5 +1,10 @@
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, pyClientAttributes, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import {
+  cleanupsAfterEach,
+  initializeRequest,
+  pyClientAttributes,
+  useSqsEmulator,
+} from '@asyncmcp-internal/test-support';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { startManager } from './support.js';
@@ -9,17 +14,9 @@ const cleanups = cleanupsAfterEach();
 
 function initializeNaming(clientTopicArn: string, id: number) {
   return {
-    MessageBody: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'intruder', version: '1' },
-        _meta: { clientTopicArn },
-      },
-    }),
+    MessageBody: JSON.stringify(
+      initializeRequest(id, { clientInfo: { name: 'intruder', version: '1' }, meta: { clientTopicArn } }),
+    ),
     MessageAttributes: pyClientAttributes({ method: 'initialize', id }),
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sessionLogId } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, initializeRequest, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -159,17 +159,12 @@ describe('the merge rule (SQS attributes first, the envelope’s for names not a
     const answers = new QueueReader(emulator.sqsClient, await emulator.createQueue('merge-answers'));
     const responseTopicArn = await emulator.createTopic('merge-answers');
     await emulator.subscribe(responseTopicArn, answers.queueUrl, { raw: true });
-    const initialize = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
+    const initialize = JSON.stringify(
+      initializeRequest(1, {
         clientInfo: { name: 'merge', version: '1' },
-        _meta: { clientTopicArn: responseTopicArn },
-      },
-    });
+        meta: { clientTopicArn: responseTopicArn },
+      }),
+    );
     const proposed = `merge-${randomUUID()}`;
     await emulator.sqsClient.send(
       new SendMessageCommand({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, initializeRequest, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
@@ -134,17 +134,7 @@ describe('malformed and unroutable messages', () => {
 
   it('refuses an initialize that names no client topic, with a log line', async () => {
     const { manager, logger, requestTopicArn } = await startServer();
-    const initialize = {
-      jsonrpc: '2.0' as const,
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'x', version: '1' },
-        _meta: { responseQueueUrl: 'http://wrong-transport' },
-      },
-    };
+    const initialize = initializeRequest(1, { meta: { responseQueueUrl: 'http://wrong-transport' } });
     await publish(
       emulator.snsClient,
       requestTopicArn,

@@ -1,6 +1,6 @@
 import { buildClientAttributes, buildServerAttributes } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, initializeRequest, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
@@ -115,17 +115,10 @@ describe('SNS+SQS signed messages', () => {
   it('refuses an unsigned peer’s initialize (a Python client) when it has a secret: no session opens', async () => {
     const server = await startServer();
     const responses = await channel('unsigned-responses');
-    const initialize = {
-      jsonrpc: '2.0' as const,
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'python-like', version: '0' },
-        _meta: { clientTopicArn: responses.topicArn },
-      },
-    };
+    const initialize = initializeRequest(1, {
+      clientInfo: { name: 'python-like', version: '0' },
+      meta: { clientTopicArn: responses.topicArn },
+    });
     await emulator.snsClient.send(
       new PublishCommand({
         TopicArn: server.requestTopicArn,

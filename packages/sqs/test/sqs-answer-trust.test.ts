@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { RecordingLogger } from '@asyncmcp/core/testing';
 import {
   cleanupsAfterEach,
+  initializeRequest,
   pyClientAttributes,
   pyServerAttributes,
   resolveLocalhostNames,
@@ -59,17 +60,9 @@ async function countingServer() {
 }
 
 function initializeBody(id: number, responseQueueUrl: string): string {
-  return JSON.stringify({
-    jsonrpc: '2.0',
-    id,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 'intruder', version: '1' },
-      _meta: { responseQueueUrl },
-    },
-  });
+  return JSON.stringify(
+    initializeRequest(id, { clientInfo: { name: 'intruder', version: '1' }, meta: { responseQueueUrl } }),
+  );
 }
 
 describe('trust on shared queues: SQS', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConfigurationError, type Logger, sessionLogId } from '@asyncmcp/core';
 import {
   cleanupsAfterEach,
+  initializeRequest,
   isCompactJson,
   nowSeconds,
   PY_SERVER_INFO,
@@ -659,17 +660,7 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
     await transport.start();
     cleanups.push(() => transport.close());
 
-    await transport.send({
-      jsonrpc: '2.0',
-      id: 'init-1',
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'x', version: '1' },
-        _meta: { other: 'kept' },
-      },
-    });
+    await transport.send(initializeRequest('init-1', { meta: { other: 'kept' } }));
     const initialize = rpcOf(await requests.next());
     // Ids are opaque to servers: ours go out unguessable, never the caller's own.
     expect(initialize.id).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{22}$/));
