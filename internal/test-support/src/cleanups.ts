@@ -18,3 +18,13 @@ export function cleanupsAfterEach(): Cleanup[] {
   });
   return cleanups;
 }
+
+/** Starts `part` (a session manager, transport or backend); `cleanups` closes it after the test. */
+export async function started<T extends { start(): Promise<unknown>; close(): Promise<unknown> }>(
+  part: T,
+  cleanups: Cleanup[],
+): Promise<T> {
+  await part.start();
+  cleanups.push(() => part.close());
+  return part;
+}

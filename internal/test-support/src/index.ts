@@ -1,5 +1,5 @@
 export { type AwsCall, commandNamesOf, watchCalls } from './aws-calls.js';
-export { type Cleanup, cleanupsAfterEach } from './cleanups.js';
+export { type Cleanup, cleanupsAfterEach, started } from './cleanups.js';
 export { type InitializeRequestOptions, initializeRequest } from './initialize-request.js';
 export {
   DOCUMENTED_NGINX_CONFIG,
@@ -13,6 +13,7 @@ export { textOf } from './mcp-results.js';
 export { freeLoopbackPort } from './ports.js';
 export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
+export { connectedClient, echoText, REQUEST_TIMEOUT_MS } from './sdk-client.js';
 export {
   type QueueInspection,
   resolveLocalhostNames,

@@ -7,14 +7,19 @@ import {
   sessionLogId,
 } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, commandNamesOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import {
+  cleanupsAfterEach,
+  commandNamesOf,
+  connectedClient,
+  echoText,
+  useSqsEmulator,
+} from '@asyncmcp-internal/test-support';
 import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
 } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from '../src/index.js';
 import { QueueReader, startManager, textOf } from './support.js';
@@ -47,9 +52,7 @@ function newBackend(options: Partial<SnsSqsBackendOptions> & { requestTopicArn: 
 
 async function connect(backend: SnsSqsBackend, name = 'gw') {
   const transport = await backend.createTransport({ sessionKey: `${name}-${randomUUID()}` });
-  const client = new Client({ name, version: '1.0.0' });
-  await client.connect(transport, request);
-  cleanups.push(() => client.close());
+  const client = await connectedClient(transport, cleanups, name);
   return { client, transport };
 }
 
@@ -111,9 +114,7 @@ describe('snsSqsBackend', () => {
     expect(backend.fleet).toBeDefined();
     const sessionKey = (backend.fleet as NonNullable<typeof backend.fleet>).mintSessionKey();
     const transport = await backend.createTransport({ sessionKey });
-    const client = new Client({ name: 'proposal', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const _client = await connectedClient(transport, cleanups, 'proposal');
     expect(transport.sessionId).toMatch(/^[0-9a-f]{32}$/);
     expect(sessionKey).not.toContain(transport.sessionId);
     expect([...manager.sessions.keys()]).toEqual([transport.sessionId]);
@@ -126,9 +127,7 @@ describe('snsSqsBackend', () => {
     // Answers reach this instance by the prefix its queue's filter matches: sessions stay with it.
     expect(backend.fleet).toBeUndefined();
     const transport = await backend.createTransport({ sessionKey: 'key-1' });
-    const client = new Client({ name: 'proposal', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const _client = await connectedClient(transport, cleanups, 'proposal');
     expect(transport.sessionId).toMatch(/^gw_1\.[0-9a-f]{32}$/);
     expect(transport.sessionId).not.toContain('key-1');
     expect([...manager.sessions.keys()]).toEqual([transport.sessionId]);
@@ -162,9 +161,7 @@ describe('snsSqsBackend', () => {
       ],
     });
     const { client } = await connect(backend);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'own' } }, undefined, request)),
-    ).toBe('own');
+    expect(await echoText(client, 'own')).toBe('own');
     await backend.close();
     expect(await exists.topic(topicArn)).toBe(false);
     expect(await exists.queue(queueUrl)).toBe(false);
@@ -180,9 +177,7 @@ describe('snsSqsBackend', () => {
       rawMessageDelivery: false,
     });
     const { client } = await connect(backend);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'given' } }, undefined, request)),
-    ).toBe('given');
+    expect(await echoText(client, 'given')).toBe('given');
     const queueUrl = backend.responseQueueUrl as string;
     const [subscription] = await subscriptionsOf(responseTopicArn);
     expect(subscription?.attributes.RawMessageDelivery).toBe('false');
@@ -200,9 +195,7 @@ describe('snsSqsBackend', () => {
     const responseQueueUrl = await emulator.createQueue('given-queue');
     const backend = newBackend({ requestTopicArn, responseQueueUrl });
     const { client } = await connect(backend);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'q' } }, undefined, request)),
-    ).toBe('q');
+    expect(await echoText(client, 'q')).toBe('q');
     const topicArn = backend.responseTopicArn as string;
     const [subscription] = await subscriptionsOf(topicArn);
     expect(subscription?.endpoint).toBe(await emulator.queueArn(responseQueueUrl));
@@ -246,9 +239,7 @@ describe('snsSqsBackend', () => {
     const sqs = commandNamesOf(sqsClient);
     const backend = newBackend({ requestTopicArn, responseTopicArn, responseQueueUrl, snsClient, sqsClient });
     const { client } = await connect(backend);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'b' } }, undefined, request)),
-    ).toBe('b');
+    expect(await echoText(client, 'b')).toBe('b');
     await client.close();
     await backend.close();
     expect(new Set(sns)).toEqual(new Set(['PublishCommand']));
@@ -368,9 +359,7 @@ describe('snsSqsBackend', () => {
     await expect(
       client.callTool({ name: 'echo', arguments: { text: 'z'.repeat(5_000) } }, undefined, request),
     ).rejects.toThrow(/exceeds the SNS message limit of 4096 bytes/);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'fits' } }, undefined, request)),
-    ).toBe('fits');
+    expect(await echoText(client, 'fits')).toBe('fits');
   });
 
   it('reports readiness from the request topic', async () => {

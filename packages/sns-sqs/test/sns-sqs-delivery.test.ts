@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { sessionLogId } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, initializeRequest, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import {
+  cleanupsAfterEach,
+  connectedClient,
+  echoText,
+  initializeRequest,
+  useSqsEmulator,
+} from '@asyncmcp-internal/test-support';
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import {
@@ -88,9 +93,7 @@ async function connectClient(
     logger,
     ...options.transport,
   });
-  const client = new Client({ name: 'delivery-client', version: '1.0.0' });
-  await client.connect(transport, request);
-  cleanups.push(() => client.close());
+  const client = await connectedClient(transport, cleanups, 'delivery-client');
   return { client, transport, logger, ...channel };
 }
 
@@ -125,9 +128,7 @@ describe('delivery forms', () => {
 
     const { client, transport } = await connectClient(requestTopicArn, { channel });
     expect(manager.sessions.has(transport.sessionId as string)).toBe(true);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'both forms' } }, undefined, request)),
-    ).toBe('both forms');
+    expect(await echoText(client, 'both forms')).toBe('both forms');
 
     const isEcho = (message: Delivered) => JSON.stringify(message.rpc.result ?? {}).includes('both forms');
     const raw = await rawCopy.next(isEcho);
@@ -268,9 +269,7 @@ describe('SNS control messages', () => {
     const line = await logger.waitFor('SNS control message deleted');
     expect(line.fields).toEqual({ kind: 'subscription-confirmation', topicArn: responseTopicArn });
     await expect.poll(() => emulator.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
   });
 
   it('the gateway backend logs and deletes one on its response queue without counting it', async () => {
@@ -380,9 +379,7 @@ describe('fan-out', () => {
     });
     await expect.poll(() => emulator.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
     expect(logger.entries.filter((entry) => entry.message.includes('released'))).toEqual([]);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'still' } }, undefined, request)),
-    ).toBe('still');
+    expect(await echoText(client, 'still')).toBe('still');
   });
 });
 
@@ -393,9 +390,7 @@ describe('the SNS size limit', () => {
     await expect(
       client.callTool({ name: 'big', arguments: { bytes: 300_000 } }, undefined, request),
     ).rejects.toThrow(/Internal error: Message of \d+ bytes exceeds the SNS message limit of 262144 bytes/);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'unharmed' } }, undefined, request)),
-    ).toBe('unharmed');
+    expect(await echoText(client, 'unharmed')).toBe('unharmed');
   });
 
   it('checks a configured, smaller limit on the server', async () => {
@@ -418,9 +413,7 @@ describe('the SNS size limit', () => {
     ).rejects.toThrow(/Message of \d+ bytes exceeds the SNS message limit of 262144 bytes/);
     expect(published.length).toBe(before);
     // A request that fits still goes out.
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'ok' } }, undefined, request)),
-    ).toBe('ok');
+    expect(await echoText(client, 'ok')).toBe('ok');
   });
 });
 
@@ -441,9 +434,7 @@ describe('FIFO topics', () => {
       channel,
       transport: { snsClient: clientSns },
     });
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'fifo' } }, undefined, request)),
-    ).toBe('fifo');
+    expect(await echoText(client, 'fifo')).toBe('fifo');
     const sessionId = transport.sessionId as string;
     expect(clientPublishes.map((input) => input.MessageAttributes?.Method?.StringValue)).toEqual([
       'initialize',

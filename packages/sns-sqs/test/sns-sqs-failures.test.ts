@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, initializeRequest, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import {
+  cleanupsAfterEach,
+  connectedClient,
+  echoText,
+  initializeRequest,
+  useSqsEmulator,
+} from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
@@ -71,9 +77,7 @@ async function connectClient(requestTopicArn: string, response?: { topicArn: str
     receiveErrorBackoff: FAST_RETRY,
     logger,
   });
-  const client = new Client({ name: 'failures-client', version: '1.0.0' });
-  await client.connect(transport, request);
-  cleanups.push(() => client.close());
+  const client = await connectedClient(transport, cleanups, 'failures-client');
   return { client, transport, logger };
 }
 
@@ -200,9 +204,7 @@ describe('an unreachable endpoint', () => {
     const { topicArn: requestTopicArn } = await topicWithQueue(name);
     await logger.waitFor('receive recovered');
     const { client } = await connectClient(requestTopicArn);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'back' } }, undefined, request)),
-    ).toBe('back');
+    expect(await echoText(client, 'back')).toBe('back');
   });
 
   it('recovers a session when the endpoint goes down and comes back mid-session', async () => {
@@ -213,9 +215,7 @@ describe('an unreachable endpoint', () => {
     await manager.start();
     const responses = await topicWithQueue(responseName, true);
     const { client, transport, logger: clientLogger } = await connectClient(requests.topicArn, responses);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }, undefined, request)),
-    ).toBe('before');
+    expect(await echoText(client, 'before')).toBe('before');
 
     const serverMark = logger.entries.length;
     const clientMark = clientLogger.entries.length;
@@ -233,9 +233,7 @@ describe('an unreachable endpoint', () => {
     await topicWithQueue(responseName, true);
     await logger.waitFor('receive recovered', 15_000, serverMark);
     await clientLogger.waitFor('receive recovered', 15_000, clientMark);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
     expect(manager.sessions.has(transport.sessionId as string)).toBe(true);
   });
 });

@@ -1,15 +1,20 @@
 import { buildClientAttributes, buildServerAttributes } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, initializeRequest, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import {
+  cleanupsAfterEach,
+  connectedClient,
+  echoText,
+  initializeRequest,
+  useSqsEmulator,
+} from '@asyncmcp-internal/test-support';
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { SnsSqsClientTransport } from '../src/index.js';
-import { startManager, testServerFactory, textOf } from './support.js';
+import { startManager, testServerFactory } from './support.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const REFUSED = 'message refused: its signature does not hold';
-const request = { timeout: 20_000 };
+const _request = { timeout: 20_000 };
 
 const emulator = useSqsEmulator();
 const cleanups = cleanupsAfterEach();
@@ -60,12 +65,8 @@ describe('SNS+SQS signed messages', () => {
       waitTimeSeconds: 1,
       logger,
     });
-    const client = new Client({ name: 'signed-client', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }, undefined, request)),
-    ).toBe('hi');
+    const client = await connectedClient(transport, cleanups, 'signed-client');
+    expect(await echoText(client, 'hi')).toBe('hi');
     expect(published.length).toBeGreaterThan(0);
     for (const input of published) {
       expect(input.MessageAttributes?.Signature?.StringValue).toMatch(/^v1,/);
@@ -106,9 +107,7 @@ describe('SNS+SQS signed messages', () => {
     );
     expect((await logger.waitFor(REFUSED)).fields).toMatchObject({ reason: 'unsigned' });
 
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'again' } }, undefined, request)),
-    ).toBe('again');
+    expect(await echoText(client, 'again')).toBe('again');
     expect(server.fixture.calls.get('echo:injected')).toBeUndefined();
   });
 

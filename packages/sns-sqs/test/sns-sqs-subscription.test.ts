@@ -4,6 +4,7 @@ import {
   type AwsCall,
   cleanupsAfterEach,
   type SqsEmulator,
+  started,
   startSqsEmulator,
   watchCalls,
 } from '@asyncmcp-internal/test-support';
@@ -113,37 +114,40 @@ const readers: Array<[string, StartReader]> = [
   [
     'SnsSqsSessionManager',
     async (setup) => {
-      const manager = new SnsSqsSessionManager({
-        ...readerOptions(setup),
-        requestQueueUrl: setup.queueUrl,
-        createServer: testServerFactory(),
-      });
-      await manager.start();
-      cleanups.push(() => manager.close());
+      await started(
+        new SnsSqsSessionManager({
+          ...readerOptions(setup),
+          requestQueueUrl: setup.queueUrl,
+          createServer: testServerFactory(),
+        }),
+        cleanups,
+      );
     },
   ],
   [
     'SnsSqsClientTransport',
     async (setup) => {
-      const transport = new SnsSqsClientTransport({
-        ...readerOptions(setup),
-        ...(await clientTopics()),
-        responseQueueUrl: setup.queueUrl,
-      });
-      await transport.start();
-      cleanups.push(() => transport.close());
+      await started(
+        new SnsSqsClientTransport({
+          ...readerOptions(setup),
+          ...(await clientTopics()),
+          responseQueueUrl: setup.queueUrl,
+        }),
+        cleanups,
+      );
     },
   ],
   [
     'snsSqsBackend',
     async (setup) => {
-      const backend = snsSqsBackend({
-        ...readerOptions(setup),
-        ...(await clientTopics()),
-        responseQueueUrl: setup.queueUrl,
-      });
-      await backend.start();
-      cleanups.push(() => backend.close());
+      await started(
+        snsSqsBackend({
+          ...readerOptions(setup),
+          ...(await clientTopics()),
+          responseQueueUrl: setup.queueUrl,
+        }),
+        cleanups,
+      );
     },
   ],
 ];

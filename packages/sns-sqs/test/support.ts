@@ -5,6 +5,7 @@ import {
   type JsonRpcSeen,
   QueueReader as QueueReaderOf,
   type SqsEmulator,
+  started,
 } from '@asyncmcp-internal/test-support';
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
@@ -190,14 +191,15 @@ export async function startManager(
   cleanups: Cleanup[],
   options: Partial<SnsSqsSessionManagerOptions> & { requestQueueUrl: string },
 ): Promise<SnsSqsSessionManager> {
-  const manager = new SnsSqsSessionManager({
-    snsClient: emulator.snsClient,
-    sqsClient: emulator.sqsClient,
-    createServer: testServerFactory(),
-    waitTimeSeconds: 1,
-    ...options,
-  });
-  await manager.start();
-  cleanups.push(() => manager.close());
+  const manager = await started(
+    new SnsSqsSessionManager({
+      snsClient: emulator.snsClient,
+      sqsClient: emulator.sqsClient,
+      createServer: testServerFactory(),
+      waitTimeSeconds: 1,
+      ...options,
+    }),
+    cleanups,
+  );
   return manager;
 }

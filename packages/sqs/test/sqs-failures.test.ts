@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage, sessionLogId } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import {
+  cleanupsAfterEach,
+  connectedClient,
+  echoText,
+  started,
+  textOf,
+  useSqsEmulator,
+} from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -70,17 +77,18 @@ describe('SQS failure handling', () => {
   async function startManager(fixture: Fixture, options: Partial<SqsSessionManagerOptions> = {}) {
     const requestQueueUrl = options.requestQueueUrl ?? (await sqs.createQueue('requests'));
     const logger = new RecordingLogger();
-    const manager = new SqsSessionManager({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      createServer: createServer(fixture),
-      waitTimeSeconds: 1,
-      receiveErrorBackoff: FAST_RETRY,
-      logger,
-      ...options,
-    });
-    await manager.start();
-    cleanups.push(() => manager.close());
+    const manager = await started(
+      new SqsSessionManager({
+        sqsClient: sqs.sqsClient,
+        requestQueueUrl,
+        createServer: createServer(fixture),
+        waitTimeSeconds: 1,
+        receiveErrorBackoff: FAST_RETRY,
+        logger,
+        ...options,
+      }),
+      cleanups,
+    );
     return { manager, requestQueueUrl, logger };
   }
 
@@ -93,9 +101,7 @@ describe('SQS failure handling', () => {
       waitTimeSeconds: 1,
       receiveErrorBackoff: FAST_RETRY,
     });
-    const client = new Client({ name: 'failures-client', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const client = await connectedClient(transport, cleanups, 'failures-client');
     return { client, transport, responseQueueUrl };
   }
 
@@ -158,9 +164,7 @@ describe('SQS failure handling', () => {
       client.callTool({ name: 'big', arguments: { bytes: 1_100_000 } }, undefined, request),
     ).rejects.toThrow(/Internal error: Message of \d+ bytes exceeds the SQS message limit of 1048576 bytes/);
     // The session is unharmed.
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
   });
 
   it('refuses to send a request too large for the queue, before sending it', async () => {
@@ -242,9 +246,7 @@ describe('SQS failure handling', () => {
     }
     expect(fixture.calls.size).toBe(20);
     // Each cancellation freed its place: another call runs at once, and nothing is left on the queue.
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
     await expect.poll(() => manager.metrics.inFlight, { timeout: 10_000 }).toBe(0);
     await expect.poll(() => sqs.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
   });
@@ -291,9 +293,7 @@ describe('SQS failure handling', () => {
     await sqs.createNamedQueue(name);
     await logger.waitFor('receive recovered');
     const { client } = await connectClient(requestQueueUrl);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'back' } }, undefined, request)),
-    ).toBe('back');
+    expect(await echoText(client, 'back')).toBe('back');
   });
 
   it('recovers a session when the endpoint goes down and comes back mid-session', async () => {
@@ -309,12 +309,8 @@ describe('SQS failure handling', () => {
       waitTimeSeconds: 1,
       receiveErrorBackoff: FAST_RETRY,
     });
-    const client = new Client({ name: 'mid', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }, undefined, request)),
-    ).toBe('before');
+    const client = await connectedClient(transport, cleanups, 'mid');
+    expect(await echoText(client, 'before')).toBe('before');
 
     const failuresBefore = logger.entries.length;
     await sqs.stop();
@@ -329,9 +325,7 @@ describe('SQS failure handling', () => {
     await sqs.createNamedQueue(requestName);
     await sqs.createNamedQueue(responseName);
     await logger.waitFor('receive recovered', 15_000, failuresBefore);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
   });
 
   it('logs a missing request queue clearly and keeps retrying', async () => {
@@ -356,9 +350,7 @@ describe('SQS failure handling', () => {
       waitTimeSeconds: 1,
       logger,
     });
-    const client = new Client({ name: 'reused-queue', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const client = await connectedClient(transport, cleanups, 'reused-queue');
     const late = { jsonrpc: '2.0' as const, id: 99, result: { content: [] } };
     await sqs.sqsClient.send(
       new SendMessageCommand({
@@ -370,9 +362,7 @@ describe('SQS failure handling', () => {
     const line = await logger.waitFor('message for another session deleted');
     expect(line.fields.other).toBe(sessionLogId('an-earlier-session'));
     await expect.poll(() => sqs.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'fine' } }, undefined, request)),
-    ).toBe('fine');
+    expect(await echoText(client, 'fine')).toBe('fine');
   });
 
   it('lets workers share one request queue, each message reaching the worker that holds its session', async () => {
@@ -410,12 +400,8 @@ describe('SQS failure handling', () => {
     const second = await startManager({ calls: new Map() });
     const a = await connectClient(first.requestQueueUrl);
     const b = await connectClient(second.requestQueueUrl);
-    expect(
-      textOf(await a.client.callTool({ name: 'echo', arguments: { text: 'A' } }, undefined, request)),
-    ).toBe('A');
-    expect(
-      textOf(await b.client.callTool({ name: 'echo', arguments: { text: 'B' } }, undefined, request)),
-    ).toBe('B');
+    expect(await echoText(a.client, 'A')).toBe('A');
+    expect(await echoText(b.client, 'B')).toBe('B');
     expect([...first.manager.sessions.keys()]).toEqual([a.transport.sessionId]);
     expect([...second.manager.sessions.keys()]).toEqual([b.transport.sessionId]);
   });

@@ -1,6 +1,6 @@
 import { buildClientAttributes } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, started, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -107,17 +107,18 @@ describe('sessions bound to their sender (SQS SenderId)', () => {
     cleanups.push(async () => {
       for (const client of [managerSqs, clientSqs, attackerSqs]) client.destroy();
     });
-    const manager = new SqsSessionManager({
-      sqsClient: managerSqs,
-      requestQueueUrl,
-      createServer: counterServer,
-      bindSessionsToSender: true,
-      deadLetterQueueUrl,
-      waitTimeSeconds: 1,
-      logger,
-    });
-    await manager.start();
-    cleanups.push(() => manager.close());
+    const manager = await started(
+      new SqsSessionManager({
+        sqsClient: managerSqs,
+        requestQueueUrl,
+        createServer: counterServer,
+        bindSessionsToSender: true,
+        deadLetterQueueUrl,
+        waitTimeSeconds: 1,
+        logger,
+      }),
+      cleanups,
+    );
     const transport = new SqsClientTransport({
       sqsClient: clientSqs,
       requestQueueUrl,

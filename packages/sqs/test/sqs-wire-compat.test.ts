@@ -15,6 +15,7 @@ import {
   pyToolCall,
   rpcOf,
   SqsQueueReader,
+  started,
   useSqsEmulator,
 } from '@asyncmcp-internal/test-support';
 import {
@@ -138,16 +139,17 @@ async function startManager(
   options: { requestQueueUrl?: string; logger?: Logger; sqsClient?: SQSClient } = {},
 ): Promise<{ manager: SqsSessionManager; requestQueueUrl: string }> {
   const requestQueueUrl = options.requestQueueUrl ?? (await sqs.createQueue('compat-requests'));
-  const manager = new SqsSessionManager({
-    sqsClient: options.sqsClient ?? sqs.sqsClient,
-    requestQueueUrl,
-    createServer,
-    waitTimeSeconds: 1,
-    visibilityTimeoutSeconds: 10,
-    logger: options.logger,
-  });
-  await manager.start();
-  cleanups.push(() => manager.close());
+  const manager = await started(
+    new SqsSessionManager({
+      sqsClient: options.sqsClient ?? sqs.sqsClient,
+      requestQueueUrl,
+      createServer,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 10,
+      logger: options.logger,
+    }),
+    cleanups,
+  );
   return { manager, requestQueueUrl };
 }
 
