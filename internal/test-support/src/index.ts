@@ -13,6 +13,13 @@ export { textOf } from './mcp-results.js';
 export { freeLoopbackPort } from './ports.js';
 export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
+export {
+  expectUnknownSessionRejected,
+  GONE_SESSION_ID,
+  sendLateNotification,
+  UNKNOWN_SESSION_ID,
+  UNKNOWN_SESSION_REQUEST,
+} from './routing-scenarios.js';
 export { connectedClient, echoText, REQUEST_TIMEOUT_MS } from './sdk-client.js';
 export {
   type QueueInspection,

@@ -1,13 +1,13 @@
 import { RecordingLogger } from '@asyncmcp/core/testing';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
 import {
   cleanupsAfterEach,
   initializeRequest,
   pyClientAttributes,
+  startManager,
   useSqsEmulator,
-} from '@asyncmcp-internal/test-support';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { describe, expect, it } from 'vitest';
-import { startManager } from './support.js';
+} from './support.js';
 
 const emulator = useSqsEmulator();
 const cleanups = cleanupsAfterEach();

@@ -1,28 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ConfigurationError,
-  encodeMessage,
-  type JSONRPCMessage,
-  type MessageExtraInfo,
-  sessionLogId,
-} from '@asyncmcp/core';
+import { ConfigurationError, type JSONRPCMessage, type MessageExtraInfo, sessionLogId } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import {
-  cleanupsAfterEach,
-  commandNamesOf,
-  connectedClient,
-  echoText,
-  useSqsEmulator,
-} from '@asyncmcp-internal/test-support';
 import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
 } from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from '../src/index.js';
-import { QueueReader, startManager, textOf } from './support.js';
+import {
+  cleanupsAfterEach,
+  commandNamesOf,
+  connectedClient,
+  echoText,
+  GONE_SESSION_ID,
+  QueueReader,
+  sendLateNotification,
+  startManager,
+  textOf,
+  useSqsEmulator,
+} from './support.js';
 
 const request = { timeout: 20_000 };
 
@@ -335,20 +333,9 @@ describe('snsSqsBackend', () => {
     const logger = new RecordingLogger();
     const backend = newBackend({ requestTopicArn, logger });
     await backend.start();
-    const stray = {
-      jsonrpc: '2.0' as const,
-      method: 'notifications/message',
-      params: { level: 'info', data: 'late' },
-    };
-    await emulator.sqsClient.send(
-      new SendMessageCommand({
-        QueueUrl: backend.responseQueueUrl,
-        MessageBody: encodeMessage(stray),
-        MessageAttributes: { SessionId: { DataType: 'String', StringValue: 'gone-session' } },
-      }),
-    );
+    await sendLateNotification(emulator.sqsClient, backend.responseQueueUrl as string);
     const line = await logger.waitFor('message for no live gateway session dropped');
-    expect(line.fields.sessionId).toBe(sessionLogId('gone-session'));
+    expect(line.fields.sessionId).toBe(sessionLogId(GONE_SESSION_ID));
     expect(backend.stats.unroutable).toBe(1);
   });
 

@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sessionLogId } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import {
-  cleanupsAfterEach,
-  connectedClient,
-  echoText,
-  initializeRequest,
-  useSqsEmulator,
-} from '@asyncmcp-internal/test-support';
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -19,7 +12,11 @@ import {
   snsSqsBackend,
 } from '../src/index.js';
 import {
+  cleanupsAfterEach,
+  connectedClient,
   type Delivered,
+  echoText,
+  initializeRequest,
   isCompactJson,
   publish,
   QueueReader,
@@ -27,6 +24,7 @@ import {
   startManager,
   testServerFactory,
   textOf,
+  useSqsEmulator,
 } from './support.js';
 
 const request = { timeout: 20_000 };

@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import {
-  cleanupsAfterEach,
-  connectedClient,
-  echoText,
-  initializeRequest,
-  useSqsEmulator,
-} from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +9,20 @@ import {
   SnsSqsSessionManager,
   type SnsSqsSessionManagerOptions,
 } from '../src/index.js';
-import { publish, type ServerFixture, testServerFactory, textOf } from './support.js';
+import {
+  cleanupsAfterEach,
+  connectedClient,
+  echoText,
+  expectUnknownSessionRejected,
+  initializeRequest,
+  publish,
+  type ServerFixture,
+  testServerFactory,
+  textOf,
+  UNKNOWN_SESSION_ID,
+  UNKNOWN_SESSION_REQUEST,
+  useSqsEmulator,
+} from './support.js';
 
 const FAST_RETRY = { baseMs: 20, maxMs: 200 };
 const request = { timeout: 20_000 };
@@ -111,19 +117,10 @@ describe('malformed and unroutable messages', () => {
 
   it('logs and counts a message for an unknown session', async () => {
     const { manager, logger, requestTopicArn } = await startServer();
-    const message = { jsonrpc: '2.0' as const, id: 5, method: 'tools/list' };
-    await publish(
-      emulator.snsClient,
-      requestTopicArn,
-      encodeMessage(message),
-      buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' }),
-    );
-    const line = await logger.waitFor('message rejected: unknown session');
-    expect(line.fields).toMatchObject({
-      reason: 'unknown-session',
-      detail: 'Session not found: no-such-session',
-    });
-    await expect.poll(() => manager.metrics.unroutable, { timeout: 5_000 }).toBe(1);
+    const message = UNKNOWN_SESSION_REQUEST;
+    const attributes = buildClientAttributes({ message, clientId: 'c', sessionId: UNKNOWN_SESSION_ID });
+    await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
+    await expectUnknownSessionRejected(logger, () => manager.metrics.unroutable);
   });
 
   it('answers a terminated session’s request with an error carrying its id', async () => {

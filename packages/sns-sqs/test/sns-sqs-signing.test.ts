@@ -1,16 +1,17 @@
 import { buildClientAttributes, buildServerAttributes } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
+import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
+import { describe, expect, it } from 'vitest';
+import { SnsSqsClientTransport } from '../src/index.js';
 import {
   cleanupsAfterEach,
   connectedClient,
   echoText,
   initializeRequest,
+  startManager,
+  testServerFactory,
   useSqsEmulator,
-} from '@asyncmcp-internal/test-support';
-import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
-import { describe, expect, it } from 'vitest';
-import { SnsSqsClientTransport } from '../src/index.js';
-import { startManager, testServerFactory } from './support.js';
+} from './support.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const REFUSED = 'message refused: its signature does not hold';

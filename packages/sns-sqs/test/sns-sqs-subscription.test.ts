@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Recorded, RecordingLogger } from '@asyncmcp/core/testing';
 import {
   type AwsCall,
-  cleanupsAfterEach,
   type SqsEmulator,
-  started,
   startSqsEmulator,
   watchCalls,
 } from '@asyncmcp-internal/test-support';
@@ -17,7 +15,7 @@ import {
   type SubscriptionConfirmationOptions,
   snsSqsBackend,
 } from '../src/index.js';
-import { testServerFactory } from './support.js';
+import { cleanupsAfterEach, started, testServerFactory } from './support.js';
 
 let emulator: SqsEmulator;
 const cleanups = cleanupsAfterEach();

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { BackendMessageExtra, JSONRPCMessage } from '@asyncmcp/core';
 import {
-  cleanupsAfterEach,
   PY_SERVER_INFO,
   pyInitialize,
   pyInitializeResult,
   pyToolCall,
-  useSqsEmulator,
 } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { SnsSqsClientTransport, snsSqsBackend } from '../src/index.js';
 import {
+  cleanupsAfterEach,
   type Delivered,
   isCompactJson,
   publish,
@@ -22,6 +21,7 @@ import {
   QueueReader,
   startManager,
   textOf,
+  useSqsEmulator,
 } from './support.js';
 
 /**

@@ -15,15 +15,8 @@ import { SnsSqsSessionManager, type SnsSqsSessionManagerOptions } from '../src/i
 
 /** Test helpers shared by this package's end-to-end tests (not a test file itself). */
 
-export {
-  isCompactJson,
-  type JsonRpcSeen,
-  nowSeconds,
-  pyClientAttributes,
-  pyDumps,
-  pyServerAttributes,
-  textOf,
-} from '@asyncmcp-internal/test-support';
+// Everything the repository's tests share, so this package's tests import their helpers from one place.
+export * from '@asyncmcp-internal/test-support';
 
 export type SnsAttributes = Record<string, MessageAttributeValue>;
 

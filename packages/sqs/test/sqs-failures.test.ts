@@ -5,8 +5,13 @@ import {
   cleanupsAfterEach,
   connectedClient,
   echoText,
+  expectUnknownSessionRejected,
+  GONE_SESSION_ID,
+  sendLateNotification,
   started,
   textOf,
+  UNKNOWN_SESSION_ID,
+  UNKNOWN_SESSION_REQUEST,
   useSqsEmulator,
 } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -141,20 +146,15 @@ describe('SQS failure handling', () => {
 
   it('logs and counts a message for an unknown session instead of dropping it silently', async () => {
     const { manager, requestQueueUrl, logger } = await startManager({ calls: new Map() });
-    const message = { jsonrpc: '2.0' as const, id: 5, method: 'tools/list' };
+    const message = UNKNOWN_SESSION_REQUEST;
     await sqs.sqsClient.send(
       new SendMessageCommand({
         QueueUrl: requestQueueUrl,
         MessageBody: encodeMessage(message),
-        MessageAttributes: buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' }),
+        MessageAttributes: buildClientAttributes({ message, clientId: 'c', sessionId: UNKNOWN_SESSION_ID }),
       }),
     );
-    const line = await logger.waitFor('message rejected: unknown session');
-    expect(line.fields).toMatchObject({
-      reason: 'unknown-session',
-      detail: 'Session not found: no-such-session',
-    });
-    await expect.poll(() => manager.metrics.unroutable, { timeout: 5_000 }).toBe(1);
+    await expectUnknownSessionRejected(logger, () => manager.metrics.unroutable);
   });
 
   it('turns an answer too large for the queue into a JSON-RPC error for that request', async () => {
@@ -475,20 +475,9 @@ describe('sqsBackend', () => {
     const backend = sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1, logger });
     try {
       await backend.start();
-      const stray = {
-        jsonrpc: '2.0' as const,
-        method: 'notifications/message',
-        params: { level: 'info', data: 'late' },
-      };
-      await sqs.sqsClient.send(
-        new SendMessageCommand({
-          QueueUrl: backend.responseQueueUrl,
-          MessageBody: encodeMessage(stray),
-          MessageAttributes: { SessionId: { DataType: 'String', StringValue: 'gone-session' } },
-        }),
-      );
+      await sendLateNotification(sqs.sqsClient, backend.responseQueueUrl as string);
       const line = await logger.waitFor('message for no live gateway session dropped');
-      expect(line.fields.sessionId).toBe(sessionLogId('gone-session'));
+      expect(line.fields.sessionId).toBe(sessionLogId(GONE_SESSION_ID));
       expect(backend.stats.unroutable).toBe(1);
     } finally {
       await backend.close();
