@@ -19,12 +19,12 @@ export function cleanupsAfterEach(): Cleanup[] {
   return cleanups;
 }
 
-/** Starts `part` (a session manager, transport or backend); `cleanups` closes it after the test. */
+/** Starts `part` (a session manager, transport or backend); `cleanups`, when given, closes it after the test. */
 export async function started<T extends { start(): Promise<unknown>; close(): Promise<unknown> }>(
   part: T,
-  cleanups: Cleanup[],
+  cleanups?: Cleanup[],
 ): Promise<T> {
   await part.start();
-  cleanups.push(() => part.close());
+  cleanups?.push(() => part.close());
   return part;
 }

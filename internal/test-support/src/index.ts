@@ -13,6 +13,7 @@ export { textOf } from './mcp-results.js';
 export { freeLoopbackPort } from './ports.js';
 export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
+export { useQueueTestBed } from './queue-test-bed.js';
 export {
   expectUnknownSessionRejected,
   GONE_SESSION_ID,

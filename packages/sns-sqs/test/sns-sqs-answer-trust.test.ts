@@ -1,16 +1,9 @@
 import { RecordingLogger } from '@asyncmcp/core/testing';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import {
-  cleanupsAfterEach,
-  initializeRequest,
-  pyClientAttributes,
-  startManager,
-  useSqsEmulator,
-} from './support.js';
+import { initializeRequest, pyClientAttributes, startManager, useQueueTestBed } from './support.js';
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 function initializeNaming(clientTopicArn: string, id: number) {
   return {

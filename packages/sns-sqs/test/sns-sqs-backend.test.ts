@@ -10,7 +10,6 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from '../src/index.js';
 import {
-  cleanupsAfterEach,
   commandNamesOf,
   connectedClient,
   echoText,
@@ -19,13 +18,12 @@ import {
   sendLateNotification,
   startManager,
   textOf,
-  useSqsEmulator,
+  useQueueTestBed,
 } from './support.js';
 
 const request = { timeout: 20_000 };
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 async function startServer() {
   const requestTopicArn = await emulator.createTopic('gw-requests');

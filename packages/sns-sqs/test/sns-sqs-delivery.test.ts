@@ -12,7 +12,6 @@ import {
   snsSqsBackend,
 } from '../src/index.js';
 import {
-  cleanupsAfterEach,
   connectedClient,
   type Delivered,
   echoText,
@@ -24,13 +23,12 @@ import {
   startManager,
   testServerFactory,
   textOf,
-  useSqsEmulator,
+  useQueueTestBed,
 } from './support.js';
 
 const request = { timeout: 20_000 };
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 /** A request topic with the server's queue subscribed to it, and a manager reading that queue. */
 async function startServer(

@@ -10,7 +10,6 @@ import {
   type SnsSqsSessionManagerOptions,
 } from '../src/index.js';
 import {
-  cleanupsAfterEach,
   connectedClient,
   echoText,
   expectUnknownSessionRejected,
@@ -21,14 +20,13 @@ import {
   textOf,
   UNKNOWN_SESSION_ID,
   UNKNOWN_SESSION_REQUEST,
-  useSqsEmulator,
+  useQueueTestBed,
 } from './support.js';
 
 const FAST_RETRY = { baseMs: 20, maxMs: 200 };
 const request = { timeout: 20_000 };
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 /** Makes (or, after a restart, makes again) a topic with a queue subscribed to it, by fixed names. */
 async function topicWithQueue(name: string, raw = false) {

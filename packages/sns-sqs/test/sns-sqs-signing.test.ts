@@ -4,21 +4,19 @@ import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
 import { SnsSqsClientTransport } from '../src/index.js';
 import {
-  cleanupsAfterEach,
   connectedClient,
   echoText,
   initializeRequest,
   startManager,
   testServerFactory,
-  useSqsEmulator,
+  useQueueTestBed,
 } from './support.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const REFUSED = 'message refused: its signature does not hold';
 const _request = { timeout: 20_000 };
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 /** A topic with a queue subscribed to it in SNS envelopes (the attributes travel inside the envelope). */
 async function channel(prefix: string) {

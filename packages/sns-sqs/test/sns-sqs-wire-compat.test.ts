@@ -11,7 +11,6 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js'
 import { describe, expect, it } from 'vitest';
 import { SnsSqsClientTransport, snsSqsBackend } from '../src/index.js';
 import {
-  cleanupsAfterEach,
   type Delivered,
   isCompactJson,
   publish,
@@ -21,7 +20,7 @@ import {
   QueueReader,
   startManager,
   textOf,
-  useSqsEmulator,
+  useQueueTestBed,
 } from './support.js';
 
 /**
@@ -31,8 +30,7 @@ import {
  * envelopes (attributes inside, as `{Type, Value}`) and with raw delivery (attributes on the SQS message).
  */
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 /** A topic with a queue subscribed to it in the given form, read as a Python peer reads it. */
 async function subscribedReader(prefix: string, raw: boolean) {

@@ -2,7 +2,6 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RecordingLogger } from '@asyncmcp/core/testing';
 import {
-  cleanupsAfterEach,
   connectedClient,
   initializeRequest,
   pyClientAttributes,
@@ -10,7 +9,7 @@ import {
   resolveLocalhostNames,
   started,
   textOf,
-  useSqsEmulator,
+  useQueueTestBed,
 } from '@asyncmcp-internal/test-support';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -67,8 +66,7 @@ function initializeBody(id: number, responseQueueUrl: string): string {
 }
 
 describe('trust on shared queues: SQS', () => {
-  const sqs = useSqsEmulator();
-  const cleanups = cleanupsAfterEach();
+  const { emulator: sqs, cleanups } = useQueueTestBed();
 
   async function startManager(options: { deadLetterQueueUrl?: string; allowed?: string[] } = {}) {
     const requestQueueUrl = await sqs.createQueue('trust-requests');

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage, sessionLogId } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
 import {
-  cleanupsAfterEach,
   connectedClient,
   echoText,
   expectUnknownSessionRejected,
@@ -12,6 +11,7 @@ import {
   textOf,
   UNKNOWN_SESSION_ID,
   UNKNOWN_SESSION_REQUEST,
+  useQueueTestBed,
   useSqsEmulator,
 } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -76,8 +76,7 @@ async function receiveOne(sqsClient: SQSClient, queueUrl: string, attempts = 10)
 }
 
 describe('SQS failure handling', () => {
-  const sqs = useSqsEmulator();
-  const cleanups = cleanupsAfterEach();
+  const { emulator: sqs, cleanups } = useQueueTestBed();
 
   async function startManager(fixture: Fixture, options: Partial<SqsSessionManagerOptions> = {}) {
     const requestQueueUrl = options.requestQueueUrl ?? (await sqs.createQueue('requests'));

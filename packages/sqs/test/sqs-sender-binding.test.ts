@@ -1,6 +1,6 @@
 import { buildClientAttributes } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, started, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { started, textOf, useQueueTestBed } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -93,8 +93,7 @@ function counterServer() {
 }
 
 describe('sessions bound to their sender (SQS SenderId)', () => {
-  const sqs = useSqsEmulator();
-  const cleanups = cleanupsAfterEach();
+  const { emulator: sqs, cleanups } = useQueueTestBed();
 
   it('refuses a message of a session from another sender than the one that opened it; the session keeps working', async () => {
     const senders = new SenderIds();

@@ -1,12 +1,6 @@
 import { buildServerAttributes, ConfigurationError, MessageSigner } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import {
-  cleanupsAfterEach,
-  connectedClient,
-  echoText,
-  started,
-  useSqsEmulator,
-} from '@asyncmcp-internal/test-support';
+import { connectedClient, echoText, started, useQueueTestBed } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -27,8 +21,7 @@ function echoServer() {
 }
 
 describe('SQS signed messages', () => {
-  const sqs = useSqsEmulator();
-  const cleanups = cleanupsAfterEach();
+  const { emulator: sqs, cleanups } = useQueueTestBed();
 
   it('the client transport signs and checks: calls work, a forged answer on its queue is refused', async () => {
     const requestQueueUrl = await sqs.createQueue('signed-requests');

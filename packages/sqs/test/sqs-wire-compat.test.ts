@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, type Logger, sessionLogId } from '@asyncmcp/core';
 import {
-  cleanupsAfterEach,
   initializeRequest,
   isCompactJson,
   nowSeconds,
@@ -16,7 +15,7 @@ import {
   rpcOf,
   SqsQueueReader,
   started,
-  useSqsEmulator,
+  useQueueTestBed,
 } from '@asyncmcp-internal/test-support';
 import {
   type Message,
@@ -88,8 +87,7 @@ function attr(message: Message, name: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Fixtures
 
-const sqs = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator: sqs, cleanups } = useQueueTestBed();
 
 function createServer(): McpServer {
   const server = new McpServer({ name: 'wire-compat-server', version: '1.0.0' });
