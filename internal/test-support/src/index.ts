@@ -15,13 +15,14 @@ export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
 export { useQueueTestBed } from './queue-test-bed.js';
 export {
+  ECHO_ONCE_REQUEST,
   expectUnknownSessionRejected,
   GONE_SESSION_ID,
   sendLateNotification,
   UNKNOWN_SESSION_ID,
   UNKNOWN_SESSION_REQUEST,
 } from './routing-scenarios.js';
-export { connectedClient, echoText, REQUEST_TIMEOUT_MS } from './sdk-client.js';
+export { connectedClient, echoFromEach, echoText, REQUEST_TIMEOUT_MS } from './sdk-client.js';
 export {
   type QueueInspection,
   resolveLocalhostNames,

@@ -40,3 +40,11 @@ export async function expectUnknownSessionRejected(
   });
   await expect.poll(unroutable, { timeout: 5_000 }).toBe(1);
 }
+
+/** A call whose effect can be counted: sent twice as a redelivery, its `echo` must run once. */
+export const ECHO_ONCE_REQUEST: JSONRPCRequest = {
+  jsonrpc: '2.0',
+  id: 'dup-1',
+  method: 'tools/call',
+  params: { name: 'echo', arguments: { text: 'once' } },
+};

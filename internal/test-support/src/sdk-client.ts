@@ -23,3 +23,8 @@ export async function connectedClient(
 export async function echoText(client: Client, text: string, timeout = REQUEST_TIMEOUT_MS): Promise<string> {
   return textOf(await client.callTool({ name: 'echo', arguments: { text } }, undefined, { timeout }));
 }
+
+/** Each client echoes `session <its index>`; the answers, in client order. */
+export function echoFromEach(clients: readonly Client[]): Promise<string[]> {
+  return Promise.all(clients.map((client, index) => echoText(client, `session ${index}`)));
+}

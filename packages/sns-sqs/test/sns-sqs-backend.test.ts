@@ -12,6 +12,7 @@ import { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from '..
 import {
   commandNamesOf,
   connectedClient,
+  echoFromEach,
   echoText,
   GONE_SESSION_ID,
   QueueReader,
@@ -84,17 +85,7 @@ describe('snsSqsBackend', () => {
     const clients = await Promise.all(
       Array.from({ length: 50 }, (_, index) => connect(backend, `fifty-${index}`)),
     );
-    const answers = await Promise.all(
-      clients.map(async ({ client }, index) =>
-        textOf(
-          await client.callTool(
-            { name: 'echo', arguments: { text: `session ${index}` } },
-            undefined,
-            request,
-          ),
-        ),
-      ),
-    );
+    const answers = await echoFromEach(clients.map(({ client }) => client));
     expect(answers).toEqual(clients.map((_, index) => `session ${index}`));
     expect(manager.sessions.size).toBe(50);
     for (const { transport } of clients)

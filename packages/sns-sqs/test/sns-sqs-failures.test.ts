@@ -11,6 +11,7 @@ import {
 } from '../src/index.js';
 import {
   connectedClient,
+  ECHO_ONCE_REQUEST,
   echoText,
   expectUnknownSessionRejected,
   initializeRequest,
@@ -149,12 +150,7 @@ describe('malformed and unroutable messages', () => {
     const fixture: ServerFixture = { calls: new Map() };
     const { manager, logger, requestTopicArn } = await startServer({}, fixture);
     const { transport } = await connectClient(requestTopicArn);
-    const message = {
-      jsonrpc: '2.0' as const,
-      id: 'dup-1',
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { text: 'once' } },
-    };
+    const message = ECHO_ONCE_REQUEST;
     const attributes = buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId });
     await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
     await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);

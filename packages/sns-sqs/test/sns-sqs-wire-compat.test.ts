@@ -17,6 +17,7 @@ import {
   pyClientAttributes,
   pyDumps,
   pyServerAttributes,
+  pyUnsupportedVersionRequest,
   QueueReader,
   startManager,
   textOf,
@@ -175,18 +176,8 @@ describe.each([
   it('answers an unsupported ProtocolVersion with -32600 and the request’s own id', async () => {
     const { requestTopicArn, topicArn, reader } = await startServer();
     const { sessionId } = await pyHandshake(requestTopicArn, topicArn, reader);
-    await publish(
-      emulator.snsClient,
-      requestTopicArn,
-      pyDumps({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
-      pyClientAttributes({
-        method: 'tools/list',
-        id: 7,
-        sessionId,
-        clientId: 'py-client',
-        protocolVersion: '1999-01-01',
-      }),
-    );
+    const { body, attributes } = pyUnsupportedVersionRequest(sessionId);
+    await publish(emulator.snsClient, requestTopicArn, body, attributes);
     const error = await reader.nextRpc((rpc) => rpc.id === 7);
     expect(error.rpc).toEqual({
       jsonrpc: '2.0',

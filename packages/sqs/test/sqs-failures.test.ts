@@ -3,6 +3,8 @@ import { buildClientAttributes, encodeMessage, sessionLogId } from '@asyncmcp/co
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
 import {
   connectedClient,
+  ECHO_ONCE_REQUEST,
+  echoFromEach,
   echoText,
   expectUnknownSessionRejected,
   GONE_SESSION_ID,
@@ -178,12 +180,7 @@ describe('SQS failure handling', () => {
     const fixture: Fixture = { calls: new Map() };
     const { requestQueueUrl, logger, manager } = await startManager(fixture);
     const { transport, responseQueueUrl } = await connectClient(requestQueueUrl);
-    const message = {
-      jsonrpc: '2.0' as const,
-      id: 'dup-1',
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { text: 'once' } },
-    };
+    const message = ECHO_ONCE_REQUEST;
     const attributes = buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId });
     const send = () =>
       sqs.sqsClient.send(
@@ -430,17 +427,7 @@ describe('sqsBackend', () => {
           return client;
         }),
       );
-      const answers = await Promise.all(
-        clients.map(async (client, index) =>
-          textOf(
-            await client.callTool(
-              { name: 'echo', arguments: { text: `session ${index}` } },
-              undefined,
-              request,
-            ),
-          ),
-        ),
-      );
+      const answers = await echoFromEach(clients);
       expect(answers).toEqual(clients.map((_, index) => `session ${index}`));
       expect(manager.sessions.size).toBe(50);
       expect(backend.stats.unroutable).toBe(0);

@@ -12,6 +12,7 @@ import {
   pyInitializeResult,
   pyServerAttributes,
   pyToolCall,
+  pyUnsupportedVersionRequest,
   rpcOf,
   SqsQueueReader,
   started,
@@ -294,17 +295,8 @@ describe('Python-style client → SqsSessionManager', () => {
     const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-version'));
     const sessionId = await pyHandshake(requestQueueUrl, responses);
 
-    await sendRaw(
-      requestQueueUrl,
-      pyDumps({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
-      pyClientAttributes({
-        method: 'tools/list',
-        id: 7,
-        sessionId,
-        clientId: 'py-client',
-        protocolVersion: '1999-01-01',
-      }),
-    );
+    const { body, attributes } = pyUnsupportedVersionRequest(sessionId);
+    await sendRaw(requestQueueUrl, body, attributes);
     const error = await responses.nextRpc((rpc) => rpc.id === 7);
     expect(rpcOf(error)).toEqual({
       jsonrpc: '2.0',
