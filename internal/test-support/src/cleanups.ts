@@ -28,3 +28,10 @@ export async function started<T extends { start(): Promise<unknown>; close(): Pr
   cleanups?.push(() => part.close());
   return part;
 }
+
+/** Has `cleanups` destroy `clients` (AWS SDK clients a test made for itself) after the test. */
+export function destroyAfterTest(cleanups: Cleanup[], ...clients: Array<{ destroy(): void }>): void {
+  cleanups.push(async () => {
+    for (const client of clients) client.destroy();
+  });
+}

@@ -1,5 +1,5 @@
 export { type AwsCall, commandNamesOf, watchCalls } from './aws-calls.js';
-export { type Cleanup, cleanupsAfterEach, started } from './cleanups.js';
+export { type Cleanup, cleanupsAfterEach, destroyAfterTest, started } from './cleanups.js';
 export { type InitializeRequestOptions, initializeRequest } from './initialize-request.js';
 export {
   DOCUMENTED_NGINX_CONFIG,

@@ -12,6 +12,7 @@ import { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from '..
 import {
   commandNamesOf,
   connectedClient,
+  destroyAfterTest,
   echoFromEach,
   echoText,
   GONE_SESSION_ID,
@@ -218,10 +219,7 @@ describe('snsSqsBackend', () => {
     await emulator.subscribe(responseTopicArn, responseQueueUrl);
     const snsClient = emulator.newSnsClient();
     const sqsClient = emulator.newClient();
-    cleanups.push(async () => {
-      snsClient.destroy();
-      sqsClient.destroy();
-    });
+    destroyAfterTest(cleanups, snsClient, sqsClient);
     const sns = commandNamesOf(snsClient);
     const sqs = commandNamesOf(sqsClient);
     const backend = newBackend({ requestTopicArn, responseTopicArn, responseQueueUrl, snsClient, sqsClient });

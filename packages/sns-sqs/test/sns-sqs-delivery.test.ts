@@ -14,6 +14,7 @@ import {
 import {
   connectedClient,
   type Delivered,
+  destroyAfterTest,
   echoText,
   initializeRequest,
   isCompactJson,
@@ -417,10 +418,7 @@ describe('FIFO topics', () => {
   it('groups by client id, then by session id, with a unique deduplication id per publish', async () => {
     const serverSns = emulator.newSnsClient();
     const clientSns = emulator.newSnsClient();
-    cleanups.push(async () => {
-      serverSns.destroy();
-      clientSns.destroy();
-    });
+    destroyAfterTest(cleanups, serverSns, clientSns);
     const serverPublishes = capturePublishes(serverSns);
     const clientPublishes = capturePublishes(clientSns);
     const { requestTopicArn } = await startServer({ fifo: true, manager: { snsClient: serverSns } });

@@ -1,6 +1,6 @@
 import { buildClientAttributes } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { started, textOf, useQueueTestBed } from '@asyncmcp-internal/test-support';
+import { destroyAfterTest, started, textOf, useQueueTestBed } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -103,9 +103,7 @@ describe('sessions bound to their sender (SQS SenderId)', () => {
     const managerSqs = senders.receiving(sqs.newClient());
     const clientSqs = senders.sendingAs(sqs.newClient(), 'AIDACLIENT');
     const attackerSqs = senders.sendingAs(sqs.newClient(), 'AIDAATTACKER');
-    cleanups.push(async () => {
-      for (const client of [managerSqs, clientSqs, attackerSqs]) client.destroy();
-    });
+    destroyAfterTest(cleanups, managerSqs, clientSqs, attackerSqs);
     const manager = await started(
       new SqsSessionManager({
         sqsClient: managerSqs,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, type Logger, sessionLogId } from '@asyncmcp/core';
 import {
+  destroyAfterTest,
   initializeRequest,
   isCompactJson,
   nowSeconds,
@@ -759,10 +760,7 @@ describe('FIFO queues', () => {
     expect(requestQueueUrl.endsWith('.fifo')).toBe(true);
     const serverSqs = sqs.newClient();
     const clientSqs = sqs.newClient();
-    cleanups.push(async () => {
-      serverSqs.destroy();
-      clientSqs.destroy();
-    });
+    destroyAfterTest(cleanups, serverSqs, clientSqs);
     const serverSends = captureSends(serverSqs);
     const clientSends = captureSends(clientSqs);
     await startManager({ requestQueueUrl, sqsClient: serverSqs });
