@@ -22,6 +22,7 @@ import {
   UNKNOWN_SESSION_ID,
   UNKNOWN_SESSION_REQUEST,
   useQueueTestBed,
+  watchCalls,
 } from './support.js';
 
 const FAST_RETRY = { baseMs: 20, maxMs: 200 };
@@ -236,14 +237,9 @@ describe('delivery semantics inherited from SqsSessionManager', () => {
     const fixture: ServerFixture = { calls: new Map(), gate: heartbeats.done, onWait: started.signal };
     const sqsClient = emulator.newClient();
     cleanups.push(async () => sqsClient.destroy());
-    sqsClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args);
-        if (context.commandName === 'ChangeMessageVisibilityCommand') heartbeats.signal();
-        return result;
-      },
-      { step: 'initialize', name: 'countHeartbeats' },
-    );
+    watchCalls(sqsClient, (call) => {
+      if (call.ok && call.command === 'ChangeMessageVisibility') heartbeats.signal();
+    });
     const { manager, requestTopicArn, requestQueueUrl } = await startServer(
       { sqsClient, visibilityTimeoutSeconds: 1 },
       fixture,

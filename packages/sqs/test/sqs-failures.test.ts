@@ -15,6 +15,7 @@ import {
   UNKNOWN_SESSION_REQUEST,
   useQueueTestBed,
   useSqsEmulator,
+  watchCalls,
 } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -202,14 +203,9 @@ describe('SQS failure handling', () => {
     const heartbeats = countdown(3, 20_000);
     const fixture: Fixture = { calls: new Map(), heartbeats: heartbeats.done };
     const managerClient = sqs.newClient();
-    managerClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args);
-        if (context.commandName === 'ChangeMessageVisibilityCommand') heartbeats.signal();
-        return result;
-      },
-      { step: 'initialize', name: 'countHeartbeats' },
-    );
+    watchCalls(managerClient, (call) => {
+      if (call.ok && call.command === 'ChangeMessageVisibility') heartbeats.signal();
+    });
     const { requestQueueUrl } = await startManager(fixture, {
       sqsClient: managerClient,
       visibilityTimeoutSeconds: 1,
