@@ -169,6 +169,21 @@ async function sendRaw(
   );
 }
 
+/** Answers a client's initialize as a Python server does, naming a fresh session: that session's id. */
+async function answerPyInitialize(
+  responseQueueUrl: string,
+  initializeId: string | number,
+  protocolVersion: string,
+): Promise<string> {
+  const sessionId = randomUUID().replaceAll('-', '');
+  await sendRaw(
+    responseQueueUrl,
+    pyInitializeResult(initializeId, protocolVersion),
+    pyServerAttributes(sessionId),
+  );
+  return sessionId;
+}
+
 /** A Python client's handshake: initialize, read the answer, send notifications/initialized. */
 async function pyHandshake(
   requestQueueUrl: string,
@@ -620,12 +635,7 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
   it('answers a Python server’s own request (ping) with its id and the session attributes', async () => {
     const { responseQueueUrl, requests, transport, connected } = await connectToPythonServer('compat-ping');
     const initializeId = rpcOf(await requests.next()).id as string | number;
-    const sessionId = randomUUID().replaceAll('-', '');
-    await sendRaw(
-      responseQueueUrl,
-      pyInitializeResult(initializeId, '2025-06-18'),
-      pyServerAttributes(sessionId),
-    );
+    const sessionId = await answerPyInitialize(responseQueueUrl, initializeId, '2025-06-18');
     await connected;
     await requests.nextRpc((rpc) => rpc.method === 'notifications/initialized');
 
@@ -680,12 +690,7 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
       }),
       pyServerAttributes('not-the-session'),
     );
-    const sessionId = randomUUID().replaceAll('-', '');
-    await sendRaw(
-      responseQueueUrl,
-      pyInitializeResult(initializeId, '2025-03-26'),
-      pyServerAttributes(sessionId),
-    );
+    const sessionId = await answerPyInitialize(responseQueueUrl, initializeId, '2025-03-26');
     await connected;
     expect(transport.sessionId).toBe(sessionId);
     const initialized = await requests.next();
