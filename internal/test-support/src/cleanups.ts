@@ -18,3 +18,20 @@ export function cleanupsAfterEach(): Cleanup[] {
   });
   return cleanups;
 }
+
+/** Starts `part` (a session manager, transport or backend); `cleanups`, when given, closes it after the test. */
+export async function started<T extends { start(): Promise<unknown>; close(): Promise<unknown> }>(
+  part: T,
+  cleanups?: Cleanup[],
+): Promise<T> {
+  await part.start();
+  cleanups?.push(() => part.close());
+  return part;
+}
+
+/** Has `cleanups` destroy `clients` (AWS SDK clients a test made for itself) after the test. */
+export function destroyAfterTest(cleanups: Cleanup[], ...clients: Array<{ destroy(): void }>): void {
+  cleanups.push(async () => {
+    for (const client of clients) client.destroy();
+  });
+}

@@ -1,4 +1,6 @@
-export { type Cleanup, cleanupsAfterEach } from './cleanups.js';
+export { type AwsCall, commandNamesOf, watchCalls } from './aws-calls.js';
+export { type Cleanup, cleanupsAfterEach, destroyAfterTest, started } from './cleanups.js';
+export { type InitializeRequestOptions, initializeRequest } from './initialize-request.js';
 export {
   DOCUMENTED_NGINX_CONFIG,
   deriveNginxServers,
@@ -11,6 +13,16 @@ export { textOf } from './mcp-results.js';
 export { freeLoopbackPort } from './ports.js';
 export * from './python-wire.js';
 export { type QueueDecoding, QueueReader, rpcOf, SqsQueueReader } from './queue-reader.js';
+export { useQueueTestBed } from './queue-test-bed.js';
+export {
+  ECHO_ONCE_REQUEST,
+  expectUnknownSessionRejected,
+  GONE_SESSION_ID,
+  sendLateNotification,
+  UNKNOWN_SESSION_ID,
+  UNKNOWN_SESSION_REQUEST,
+} from './routing-scenarios.js';
+export { connectedClient, echoFromEach, echoText, REQUEST_TIMEOUT_MS } from './sdk-client.js';
 export {
   type QueueInspection,
   resolveLocalhostNames,

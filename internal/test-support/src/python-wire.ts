@@ -120,3 +120,17 @@ export interface JsonRpcSeen {
   result?: Record<string, unknown>;
   error?: { code: number; message: string };
 }
+
+/** A Python client's `tools/list` (id 7) in `sessionId` naming a protocol version no server supports. */
+export function pyUnsupportedVersionRequest(sessionId: string) {
+  return {
+    body: pyDumps({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
+    attributes: pyClientAttributes({
+      method: 'tools/list',
+      id: 7,
+      sessionId,
+      clientId: 'py-client',
+      protocolVersion: '1999-01-01',
+    }),
+  };
+}

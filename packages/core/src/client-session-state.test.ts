@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ClientSessionState } from './client-session-state.js';
 import { flattenAttributes, type MessageAttributes } from './envelope.js';
 import { AsyncMcpError, ConfigurationError } from './errors.js';
+import { thrownBy } from './testing/thrown-by.js';
 
 const initialize: JSONRPCRequest = {
   jsonrpc: '2.0',
@@ -20,6 +21,14 @@ const initializeResult: JSONRPCMessage = {
   id: 0,
   result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 's', version: '1' } },
 };
+/** The initialize answer, carrying `worker` as its worker hint. */
+function initializeResultHinting(worker: unknown): JSONRPCMessage {
+  const { result } = initializeResult as { result: object };
+  return {
+    ...initializeResult,
+    result: { ...result, _meta: { 'asyncmcp/worker': worker } },
+  } as JSONRPCMessage;
+}
 const initialized: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/initialized' };
 const toolsList: JSONRPCMessage = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
 
@@ -27,15 +36,6 @@ const META = { responseQueueUrl: 'https://sqs.local/000/client-q' };
 
 function names(attributes: MessageAttributes): Record<string, string> {
   return flattenAttributes(attributes);
-}
-
-function constructionError(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected construction to throw');
 }
 
 describe('ClientSessionState', () => {
@@ -61,13 +61,7 @@ describe('ClientSessionState', () => {
   it('reads the worker hint of the initialize answer', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META });
     state.prepare(initialize);
-    const hinted = {
-      ...initializeResult,
-      result: {
-        ...(initializeResult as { result: object }).result,
-        _meta: { 'asyncmcp/worker': { inbox: 'https://sqs.local/000/inbox', aliveIntervalSeconds: 3 } },
-      },
-    } as JSONRPCMessage;
+    const hinted = initializeResultHinting({ inbox: 'https://sqs.local/000/inbox', aliveIntervalSeconds: 3 });
     expect(state.receive(hinted, { SessionId: 's-1' }).status).toBe('deliver');
     expect(state.worker).toEqual({ inbox: 'https://sqs.local/000/inbox', aliveIntervalSeconds: 3 });
     // Not stateless: requests carry only the answer address.
@@ -77,13 +71,7 @@ describe('ClientSessionState', () => {
   it('puts what a fresh server needs on every request of a stateless session', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META });
     state.prepare(initialize);
-    const stateless = {
-      ...initializeResult,
-      result: {
-        ...(initializeResult as { result: object }).result,
-        _meta: { 'asyncmcp/worker': { stateless: true } },
-      },
-    } as JSONRPCMessage;
+    const stateless = initializeResultHinting({ stateless: true });
     state.receive(stateless, { SessionId: 's-1' });
     expect(state.prepare(toolsList).message).toEqual({
       ...toolsList,
@@ -101,10 +89,7 @@ describe('ClientSessionState', () => {
 
   it('ignores a malformed worker hint', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META });
-    const odd = {
-      ...initializeResult,
-      result: { ...(initializeResult as { result: object }).result, _meta: { 'asyncmcp/worker': 'nope' } },
-    } as JSONRPCMessage;
+    const odd = initializeResultHinting('nope');
     state.receive(odd, { SessionId: 's-1' });
     expect(state.worker).toBeUndefined();
   });
@@ -247,16 +232,14 @@ describe('ClientSessionState', () => {
       { 'bad name': 'x' },
     ];
     for (const customAttributes of cases) {
-      const error = constructionError(
-        () => new ClientSessionState({ wireIds: false, meta: META, customAttributes }),
-      );
+      const error = thrownBy(() => new ClientSessionState({ wireIds: false, meta: META, customAttributes }));
       expect(error).toBeInstanceOf(ConfigurationError);
       expect(AsyncMcpError.isInstance(error) && error.code).toBe('ASYNCMCP_CONFIGURATION');
     }
   });
 
   it('throws a ConfigurationError at construction for an invalid proposed session id', () => {
-    const error = constructionError(
+    const error = thrownBy(
       () => new ClientSessionState({ wireIds: false, meta: META, proposedSessionId: 'not valid' }),
     );
     expect(AsyncMcpError.isInstance(error) && error.code).toBe('ASYNCMCP_CONFIGURATION');

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DedupeWindow, dedupeKey } from './dedupe-window.js';
-
-function clock(start = 1_000): { now: () => number; advance: (ms: number) => void } {
-  let time = start;
-  return {
-    now: () => time,
-    advance: (ms) => {
-      time += ms;
-    },
-  };
-}
+import { ManualClock } from './testing/manual-clock.js';
 
 describe('dedupeKey', () => {
   it('distinguishes sessions, and numeric from string ids', () => {
@@ -57,8 +48,8 @@ describe('DedupeWindow', () => {
   });
 
   it('remembers an answered key until the TTL passes, then forgets it', () => {
-    const time = clock();
-    const window = new DedupeWindow({ ttlMs: 1_000, now: time.now });
+    const time = new ManualClock(1_000);
+    const window = new DedupeWindow({ ttlMs: 1_000, now: () => time.now() });
     window.begin('k');
     time.advance(5_000); // time spent in flight does not count
     window.complete('k');
@@ -70,8 +61,8 @@ describe('DedupeWindow', () => {
   });
 
   it('never expires a key that is still in flight', () => {
-    const time = clock();
-    const window = new DedupeWindow({ ttlMs: 10, now: time.now });
+    const time = new ManualClock(1_000);
+    const window = new DedupeWindow({ ttlMs: 10, now: () => time.now() });
     window.begin('k');
     time.advance(1_000_000);
     expect(window.begin('k')).toBe('in-flight');

@@ -5,6 +5,21 @@ import { isValidSessionId } from './session-id.js';
 
 const SECRET = randomBytes(32).toString('base64');
 
+/**
+ * For a fleet without a secret and one with: what `derive` makes of a fresh key, once checked that a
+ * second instance of the fleet makes the same of it and that another key makes something else.
+ */
+function derivedAlike(derive: (ids: FleetSessionIds, key: string) => string) {
+  return [undefined, SECRET].map((secret) => {
+    const ids = new FleetSessionIds({ secret });
+    const key = ids.mint();
+    const derived = derive(ids, key);
+    expect(derive(new FleetSessionIds({ secret }), key)).toBe(derived);
+    expect(derive(ids, ids.mint())).not.toBe(derived);
+    return { ids, key, derived };
+  });
+}
+
 describe('FleetSessionIds', () => {
   it('without a secret: 32 random hex characters, adoptable by any instance, never repeated', () => {
     const a = new FleetSessionIds();
@@ -42,17 +57,11 @@ describe('FleetSessionIds', () => {
   });
 
   it('derives the same queue session id on every instance, which does not contain the key', () => {
-    for (const secret of [undefined, SECRET]) {
-      const a = new FleetSessionIds({ secret });
-      const b = new FleetSessionIds({ secret });
-      const key = a.mint();
-      const queueId = a.queueSessionIdOf(key);
-      expect(b.queueSessionIdOf(key)).toBe(queueId);
+    for (const { key, derived: queueId } of derivedAlike((ids, key) => ids.queueSessionIdOf(key))) {
       expect(isValidSessionId(queueId)).toBe(true);
       expect(queueId).toMatch(/^[0-9a-f]{32}$/);
       expect(key).not.toContain(queueId);
       expect(queueId).not.toBe(key.slice(0, 32));
-      expect(a.queueSessionIdOf(a.mint())).not.toBe(queueId);
     }
     // Keyed by the secret: a fleet with another secret names the same key differently.
     const key = new FleetSessionIds().mint();
@@ -62,16 +71,10 @@ describe('FleetSessionIds', () => {
   });
 
   it('derives the same webhook route on every instance, unrelated to the key and to the session id', () => {
-    for (const secret of [undefined, SECRET]) {
-      const a = new FleetSessionIds({ secret });
-      const b = new FleetSessionIds({ secret });
-      const key = a.mint();
-      const route = a.routeOf(key);
-      expect(b.routeOf(key)).toBe(route);
+    for (const { ids, key, derived: route } of derivedAlike((ids, key) => ids.routeOf(key))) {
       expect(route).toMatch(/^[A-Za-z0-9_-]{22}$/);
-      expect(a.routeOf(a.mint())).not.toBe(route);
       // Neither the key nor the session id can be read from the route, nor the route from the session id.
-      const sessionId = a.queueSessionIdOf(key);
+      const sessionId = ids.queueSessionIdOf(key);
       const routeHex = Buffer.from(route, 'base64url').toString('hex');
       expect(routeHex).not.toBe(sessionId);
       expect(key).not.toContain(routeHex);

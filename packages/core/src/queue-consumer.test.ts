@@ -367,6 +367,16 @@ describe('QueueConsumer', () => {
   });
 
   describe('deletions wait a little for company', () => {
+    /** Runs `test` on fake timeouts, and on real ones again after it however it ends. */
+    async function onFakeTimers(test: () => Promise<void>): Promise<void> {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        await test();
+      } finally {
+        vi.useRealTimers();
+      }
+    }
+
     /** A queue that deletes in batches and says when each batch call is made. */
     function batchingQueue() {
       const queue = new FakeQueue();
@@ -386,9 +396,8 @@ describe('QueueConsumer', () => {
       return { queue, source, batches, nextBatch };
     }
 
-    it('deletes messages settled within the linger in one call, after it', async () => {
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-      try {
+    it('deletes messages settled within the linger in one call, after it', () =>
+      onFakeTimers(async () => {
         const { queue, source, batches, nextBatch } = batchingQueue();
         const settle = [deferred<Disposition>(), deferred<Disposition>(), deferred<Disposition>()];
         const handed = countdown(3, 5_000);
@@ -414,14 +423,10 @@ describe('QueueConsumer', () => {
         await deleted;
         expect(batches).toEqual([['0', '1', '2']]);
         await consumer.stop();
-      } finally {
-        vi.useRealTimers();
-      }
-    });
+      }));
 
-    it('deletes a full batch at once', async () => {
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-      try {
+    it('deletes a full batch at once', () =>
+      onFakeTimers(async () => {
         const { queue, source, batches, nextBatch } = batchingQueue();
         const consumer = new QueueConsumer({
           source,
@@ -435,14 +440,10 @@ describe('QueueConsumer', () => {
         await deleted;
         expect(batches).toEqual([Array.from({ length: 10 }, (_, i) => `m${i}`)]);
         await consumer.stop();
-      } finally {
-        vi.useRealTimers();
-      }
-    });
+      }));
 
-    it('gives a settled message its slot back while it waits to be deleted', async () => {
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-      try {
+    it('gives a settled message its slot back while it waits to be deleted', () =>
+      onFakeTimers(async () => {
         const { queue, source, batches } = batchingQueue();
         const handed: string[] = [];
         const both = countdown(2, 5_000);
@@ -464,10 +465,7 @@ describe('QueueConsumer', () => {
         expect(batches).toEqual([]);
         await consumer.stop();
         expect(batches.flat().sort()).toEqual(['first', 'second']);
-      } finally {
-        vi.useRealTimers();
-      }
-    });
+      }));
 
     it('deletes what waits as soon as it stops, without waiting out the linger', async () => {
       const { queue, source, batches } = batchingQueue();

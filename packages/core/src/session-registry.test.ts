@@ -2,20 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SESSION_DEFAULTS } from './defaults.js';
 import { AsyncMcpError, SessionError } from './errors.js';
 import { SessionRegistry, type SessionRegistryOptions } from './session-registry.js';
+import { ManualClock } from './testing/manual-clock.js';
+import { thrownBy } from './testing/thrown-by.js';
 
 interface Value {
   name: string;
   busy?: boolean;
-}
-
-function clock(start = 10_000): { now: () => number; advance: (ms: number) => void } {
-  let time = start;
-  return {
-    now: () => time,
-    advance: (ms) => {
-      time += ms;
-    },
-  };
 }
 
 const registries: SessionRegistry<Value>[] = [];
@@ -28,15 +20,6 @@ function registry(options: SessionRegistryOptions<Value> = {}): SessionRegistry<
 afterEach(() => {
   for (const created of registries.splice(0)) created.dispose();
 });
-
-function thrown(run: () => void): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('SessionRegistry', () => {
   it('adds and gets sessions', () => {
@@ -65,8 +48,8 @@ describe('SessionRegistry', () => {
   });
 
   it('records when a session ended', () => {
-    const time = clock(5_000);
-    const sessions = registry({ now: time.now });
+    const time = new ManualClock(5_000);
+    const sessions = registry({ now: () => time.now() });
     sessions.add('s1', { name: 'a' });
     time.advance(250);
     sessions.remove('s1');
@@ -92,7 +75,7 @@ describe('SessionRegistry', () => {
   it('refuses a duplicate id', () => {
     const sessions = registry();
     sessions.add('s1', { name: 'a' });
-    const error = thrown(() => sessions.add('s1', { name: 'b' }));
+    const error = thrownBy(() => sessions.add('s1', { name: 'b' }));
     expect(error).toBeInstanceOf(SessionError);
     expect(sessions.get('s1')?.name).toBe('a');
   });
@@ -104,7 +87,7 @@ describe('SessionRegistry', () => {
     expect(sessions.hasRoom()).toBe(true);
     sessions.add('s2', { name: 'b' });
     expect(sessions.hasRoom()).toBe(false);
-    const error = thrown(() => sessions.add('s3', { name: 'c' }));
+    const error = thrownBy(() => sessions.add('s3', { name: 'c' }));
     expect(error).toBeInstanceOf(SessionError);
     expect(AsyncMcpError.isInstance(error) && error.code).toBe('ASYNCMCP_SESSION_LIMIT');
     expect(AsyncMcpError.isInstance(error) && error.isRetryable).toBe(true);
@@ -129,9 +112,9 @@ describe('SessionRegistry', () => {
   });
 
   it('evicts sessions idle for SESSION_DEFAULTS.sessionIdleTimeoutMs by default, never only when asked to', () => {
-    const time = clock(0);
-    const sessions = registry({ now: time.now });
-    const kept = registry({ now: time.now, idleTimeoutMs: Number.POSITIVE_INFINITY });
+    const time = new ManualClock(0);
+    const sessions = registry({ now: () => time.now() });
+    const kept = registry({ now: () => time.now(), idleTimeoutMs: Number.POSITIVE_INFINITY });
     sessions.add('s1', { name: 'a' });
     kept.add('s1', { name: 'a' });
     time.advance(SESSION_DEFAULTS.sessionIdleTimeoutMs - 1);
@@ -144,8 +127,8 @@ describe('SessionRegistry', () => {
   });
 
   it('touch records activity', () => {
-    const time = clock(1_000);
-    const sessions = registry({ now: time.now });
+    const time = new ManualClock(1_000);
+    const sessions = registry({ now: () => time.now() });
     sessions.add('s1', { name: 'a' });
     expect(sessions.lastActivityAt('s1')).toBe(1_000);
     time.advance(500);
@@ -157,11 +140,11 @@ describe('SessionRegistry', () => {
 
   describe('sweep', () => {
     it('evicts sessions idle for the timeout, tombstones them and calls onEvict', () => {
-      const time = clock();
+      const time = new ManualClock(10_000);
       const evicted: Array<[string, string]> = [];
       const sessions = registry({
         idleTimeoutMs: 1_000,
-        now: time.now,
+        now: () => time.now(),
         onEvict: (id, value) => {
           // Called after it left the registry.
           expect(sessions.get(id)).toBeUndefined();
@@ -184,8 +167,8 @@ describe('SessionRegistry', () => {
     });
 
     it('touch postpones eviction', () => {
-      const time = clock();
-      const sessions = registry({ idleTimeoutMs: 1_000, now: time.now });
+      const time = new ManualClock(10_000);
+      const sessions = registry({ idleTimeoutMs: 1_000, now: () => time.now() });
       sessions.add('s1', { name: 'a' });
       time.advance(900);
       sessions.touch('s1');
@@ -196,11 +179,11 @@ describe('SessionRegistry', () => {
     });
 
     it('does not evict a busy session', () => {
-      const time = clock();
+      const time = new ManualClock(10_000);
       const busy = { name: 'busy', busy: true };
       const sessions = registry({
         idleTimeoutMs: 100,
-        now: time.now,
+        now: () => time.now(),
         isBusy: (value) => value.busy === true,
       });
       sessions.add('s1', busy);
@@ -213,8 +196,8 @@ describe('SessionRegistry', () => {
     });
 
     it('does nothing with an infinite idle timeout', () => {
-      const time = clock();
-      const sessions = registry({ now: time.now, idleTimeoutMs: Number.POSITIVE_INFINITY });
+      const time = new ManualClock(10_000);
+      const sessions = registry({ now: () => time.now(), idleTimeoutMs: Number.POSITIVE_INFINITY });
       sessions.add('s1', { name: 'a' });
       time.advance(1e12);
       expect(sessions.sweep()).toEqual([]);

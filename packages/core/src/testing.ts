@@ -11,4 +11,5 @@ export {
 } from './testing/describe-transport-conformance.js';
 export { ManualClock } from './testing/manual-clock.js';
 export { countdown, MessageTap } from './testing/message-tap.js';
+export { Recorded } from './testing/recorded.js';
 export { type LogEntry, RecordingLogger } from './testing/recording-logger.js';

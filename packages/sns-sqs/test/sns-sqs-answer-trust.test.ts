@@ -1,25 +1,15 @@
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, pyClientAttributes, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { startManager } from './support.js';
+import { initializeRequest, pyClientAttributes, startManager, useQueueTestBed } from './support.js';
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 function initializeNaming(clientTopicArn: string, id: number) {
   return {
-    MessageBody: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'intruder', version: '1' },
-        _meta: { clientTopicArn },
-      },
-    }),
+    MessageBody: JSON.stringify(
+      initializeRequest(id, { clientInfo: { name: 'intruder', version: '1' }, meta: { clientTopicArn } }),
+    ),
     MessageAttributes: pyClientAttributes({ method: 'initialize', id }),
   };
 }

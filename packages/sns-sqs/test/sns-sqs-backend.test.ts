@@ -1,29 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ConfigurationError,
-  encodeMessage,
-  type JSONRPCMessage,
-  type MessageExtraInfo,
-  sessionLogId,
-} from '@asyncmcp/core';
+import { ConfigurationError, type JSONRPCMessage, type MessageExtraInfo, sessionLogId } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
-  type SNSClient,
 } from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from '../src/index.js';
-import { QueueReader, startManager, textOf } from './support.js';
+import {
+  commandNamesOf,
+  connectedClient,
+  destroyAfterTest,
+  echoFromEach,
+  echoText,
+  GONE_SESSION_ID,
+  QueueReader,
+  sendLateNotification,
+  startManager,
+  textOf,
+  useQueueTestBed,
+} from './support.js';
 
 const request = { timeout: 20_000 };
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 async function startServer() {
   const requestTopicArn = await emulator.createTopic('gw-requests');
@@ -48,36 +50,8 @@ function newBackend(options: Partial<SnsSqsBackendOptions> & { requestTopicArn: 
 
 async function connect(backend: SnsSqsBackend, name = 'gw') {
   const transport = await backend.createTransport({ sessionKey: `${name}-${randomUUID()}` });
-  const client = new Client({ name, version: '1.0.0' });
-  await client.connect(transport, request);
-  cleanups.push(() => client.close());
+  const client = await connectedClient(transport, cleanups, name);
   return { client, transport };
-}
-
-/** Every command name an SNS client sends, in order. */
-function snsCommandsOf(client: SNSClient): string[] {
-  const names: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      names.push(String(context.commandName));
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordCommands' },
-  );
-  return names;
-}
-
-/** Every command name an SQS client sends, in order. */
-function sqsCommandsOf(client: SQSClient): string[] {
-  const names: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      names.push(String(context.commandName));
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordCommands' },
-  );
-  return names;
 }
 
 const exists = {
@@ -112,17 +86,7 @@ describe('snsSqsBackend', () => {
     const clients = await Promise.all(
       Array.from({ length: 50 }, (_, index) => connect(backend, `fifty-${index}`)),
     );
-    const answers = await Promise.all(
-      clients.map(async ({ client }, index) =>
-        textOf(
-          await client.callTool(
-            { name: 'echo', arguments: { text: `session ${index}` } },
-            undefined,
-            request,
-          ),
-        ),
-      ),
-    );
+    const answers = await echoFromEach(clients.map(({ client }) => client));
     expect(answers).toEqual(clients.map((_, index) => `session ${index}`));
     expect(manager.sessions.size).toBe(50);
     for (const { transport } of clients)
@@ -138,9 +102,7 @@ describe('snsSqsBackend', () => {
     expect(backend.fleet).toBeDefined();
     const sessionKey = (backend.fleet as NonNullable<typeof backend.fleet>).mintSessionKey();
     const transport = await backend.createTransport({ sessionKey });
-    const client = new Client({ name: 'proposal', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const _client = await connectedClient(transport, cleanups, 'proposal');
     expect(transport.sessionId).toMatch(/^[0-9a-f]{32}$/);
     expect(sessionKey).not.toContain(transport.sessionId);
     expect([...manager.sessions.keys()]).toEqual([transport.sessionId]);
@@ -153,9 +115,7 @@ describe('snsSqsBackend', () => {
     // Answers reach this instance by the prefix its queue's filter matches: sessions stay with it.
     expect(backend.fleet).toBeUndefined();
     const transport = await backend.createTransport({ sessionKey: 'key-1' });
-    const client = new Client({ name: 'proposal', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const _client = await connectedClient(transport, cleanups, 'proposal');
     expect(transport.sessionId).toMatch(/^gw_1\.[0-9a-f]{32}$/);
     expect(transport.sessionId).not.toContain('key-1');
     expect([...manager.sessions.keys()]).toEqual([transport.sessionId]);
@@ -189,9 +149,7 @@ describe('snsSqsBackend', () => {
       ],
     });
     const { client } = await connect(backend);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'own' } }, undefined, request)),
-    ).toBe('own');
+    expect(await echoText(client, 'own')).toBe('own');
     await backend.close();
     expect(await exists.topic(topicArn)).toBe(false);
     expect(await exists.queue(queueUrl)).toBe(false);
@@ -207,9 +165,7 @@ describe('snsSqsBackend', () => {
       rawMessageDelivery: false,
     });
     const { client } = await connect(backend);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'given' } }, undefined, request)),
-    ).toBe('given');
+    expect(await echoText(client, 'given')).toBe('given');
     const queueUrl = backend.responseQueueUrl as string;
     const [subscription] = await subscriptionsOf(responseTopicArn);
     expect(subscription?.attributes.RawMessageDelivery).toBe('false');
@@ -227,9 +183,7 @@ describe('snsSqsBackend', () => {
     const responseQueueUrl = await emulator.createQueue('given-queue');
     const backend = newBackend({ requestTopicArn, responseQueueUrl });
     const { client } = await connect(backend);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'q' } }, undefined, request)),
-    ).toBe('q');
+    expect(await echoText(client, 'q')).toBe('q');
     const topicArn = backend.responseTopicArn as string;
     const [subscription] = await subscriptionsOf(topicArn);
     expect(subscription?.endpoint).toBe(await emulator.queueArn(responseQueueUrl));
@@ -247,7 +201,7 @@ describe('snsSqsBackend', () => {
     const { requestTopicArn } = await startServer();
     const sqsClient = emulator.newClient();
     cleanups.push(async () => sqsClient.destroy());
-    const sqs = sqsCommandsOf(sqsClient);
+    const sqs = commandNamesOf(sqsClient);
     const backend = newBackend({ requestTopicArn, sqsClient });
     const starting = backend.start();
     await backend.close();
@@ -265,17 +219,12 @@ describe('snsSqsBackend', () => {
     await emulator.subscribe(responseTopicArn, responseQueueUrl);
     const snsClient = emulator.newSnsClient();
     const sqsClient = emulator.newClient();
-    cleanups.push(async () => {
-      snsClient.destroy();
-      sqsClient.destroy();
-    });
-    const sns = snsCommandsOf(snsClient);
-    const sqs = sqsCommandsOf(sqsClient);
+    destroyAfterTest(cleanups, snsClient, sqsClient);
+    const sns = commandNamesOf(snsClient);
+    const sqs = commandNamesOf(sqsClient);
     const backend = newBackend({ requestTopicArn, responseTopicArn, responseQueueUrl, snsClient, sqsClient });
     const { client } = await connect(backend);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'b' } }, undefined, request)),
-    ).toBe('b');
+    expect(await echoText(client, 'b')).toBe('b');
     await client.close();
     await backend.close();
     expect(new Set(sns)).toEqual(new Set(['PublishCommand']));
@@ -371,20 +320,9 @@ describe('snsSqsBackend', () => {
     const logger = new RecordingLogger();
     const backend = newBackend({ requestTopicArn, logger });
     await backend.start();
-    const stray = {
-      jsonrpc: '2.0' as const,
-      method: 'notifications/message',
-      params: { level: 'info', data: 'late' },
-    };
-    await emulator.sqsClient.send(
-      new SendMessageCommand({
-        QueueUrl: backend.responseQueueUrl,
-        MessageBody: encodeMessage(stray),
-        MessageAttributes: { SessionId: { DataType: 'String', StringValue: 'gone-session' } },
-      }),
-    );
+    await sendLateNotification(emulator.sqsClient, backend.responseQueueUrl as string);
     const line = await logger.waitFor('message for no live gateway session dropped');
-    expect(line.fields.sessionId).toBe(sessionLogId('gone-session'));
+    expect(line.fields.sessionId).toBe(sessionLogId(GONE_SESSION_ID));
     expect(backend.stats.unroutable).toBe(1);
   });
 
@@ -395,9 +333,7 @@ describe('snsSqsBackend', () => {
     await expect(
       client.callTool({ name: 'echo', arguments: { text: 'z'.repeat(5_000) } }, undefined, request),
     ).rejects.toThrow(/exceeds the SNS message limit of 4096 bytes/);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'fits' } }, undefined, request)),
-    ).toBe('fits');
+    expect(await echoText(client, 'fits')).toBe('fits');
   });
 
   it('reports readiness from the request topic', async () => {

@@ -1,6 +1,6 @@
 import { buildClientAttributes } from '@asyncmcp/core';
 import { type ConformanceTarget, describeTransportConformance } from '@asyncmcp/core/testing';
-import { startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { started, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SnsSqsClientTransport, SnsSqsSessionManager, snsSqsBackend } from '../src/index.js';
 import { publish } from './support.js';
 
@@ -24,17 +24,16 @@ function snsSqsTarget(kind: 'envelope' | 'raw' | 'backend'): () => Promise<Confo
       resourceNamePrefix: 'conformance-gateway-',
     });
     return {
-      async startServer(createServer) {
-        const manager = new SnsSqsSessionManager({
-          snsClient,
-          sqsClient,
-          requestQueueUrl,
-          createServer,
-          visibilityTimeoutSeconds: 5,
-        });
-        await manager.start();
-        return manager;
-      },
+      startServer: (createServer) =>
+        started(
+          new SnsSqsSessionManager({
+            snsClient,
+            sqsClient,
+            requestQueueUrl,
+            createServer,
+            visibilityTimeoutSeconds: 5,
+          }),
+        ),
       async createClientTransport(index) {
         if (kind === 'backend') return backend.createTransport({ sessionKey: `gw-${index}-${Date.now()}` });
         const responseTopicArn = await emulator.createTopic(`conformance-client-${index}`);

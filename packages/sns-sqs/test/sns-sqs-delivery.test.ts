@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sessionLogId } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,7 +12,11 @@ import {
   snsSqsBackend,
 } from '../src/index.js';
 import {
+  connectedClient,
   type Delivered,
+  destroyAfterTest,
+  echoText,
+  initializeRequest,
   isCompactJson,
   publish,
   QueueReader,
@@ -22,12 +24,12 @@ import {
   startManager,
   testServerFactory,
   textOf,
+  useQueueTestBed,
 } from './support.js';
 
 const request = { timeout: 20_000 };
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 /** A request topic with the server's queue subscribed to it, and a manager reading that queue. */
 async function startServer(
@@ -88,9 +90,7 @@ async function connectClient(
     logger,
     ...options.transport,
   });
-  const client = new Client({ name: 'delivery-client', version: '1.0.0' });
-  await client.connect(transport, request);
-  cleanups.push(() => client.close());
+  const client = await connectedClient(transport, cleanups, 'delivery-client');
   return { client, transport, logger, ...channel };
 }
 
@@ -125,9 +125,7 @@ describe('delivery forms', () => {
 
     const { client, transport } = await connectClient(requestTopicArn, { channel });
     expect(manager.sessions.has(transport.sessionId as string)).toBe(true);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'both forms' } }, undefined, request)),
-    ).toBe('both forms');
+    expect(await echoText(client, 'both forms')).toBe('both forms');
 
     const isEcho = (message: Delivered) => JSON.stringify(message.rpc.result ?? {}).includes('both forms');
     const raw = await rawCopy.next(isEcho);
@@ -159,17 +157,12 @@ describe('the merge rule (SQS attributes first, the envelope’s for names not a
     const answers = new QueueReader(emulator.sqsClient, await emulator.createQueue('merge-answers'));
     const responseTopicArn = await emulator.createTopic('merge-answers');
     await emulator.subscribe(responseTopicArn, answers.queueUrl, { raw: true });
-    const initialize = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
+    const initialize = JSON.stringify(
+      initializeRequest(1, {
         clientInfo: { name: 'merge', version: '1' },
-        _meta: { clientTopicArn: responseTopicArn },
-      },
-    });
+        meta: { clientTopicArn: responseTopicArn },
+      }),
+    );
     const proposed = `merge-${randomUUID()}`;
     await emulator.sqsClient.send(
       new SendMessageCommand({
@@ -273,9 +266,7 @@ describe('SNS control messages', () => {
     const line = await logger.waitFor('SNS control message deleted');
     expect(line.fields).toEqual({ kind: 'subscription-confirmation', topicArn: responseTopicArn });
     await expect.poll(() => emulator.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
   });
 
   it('the gateway backend logs and deletes one on its response queue without counting it', async () => {
@@ -385,9 +376,7 @@ describe('fan-out', () => {
     });
     await expect.poll(() => emulator.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
     expect(logger.entries.filter((entry) => entry.message.includes('released'))).toEqual([]);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'still' } }, undefined, request)),
-    ).toBe('still');
+    expect(await echoText(client, 'still')).toBe('still');
   });
 });
 
@@ -398,9 +387,7 @@ describe('the SNS size limit', () => {
     await expect(
       client.callTool({ name: 'big', arguments: { bytes: 300_000 } }, undefined, request),
     ).rejects.toThrow(/Internal error: Message of \d+ bytes exceeds the SNS message limit of 262144 bytes/);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'unharmed' } }, undefined, request)),
-    ).toBe('unharmed');
+    expect(await echoText(client, 'unharmed')).toBe('unharmed');
   });
 
   it('checks a configured, smaller limit on the server', async () => {
@@ -423,9 +410,7 @@ describe('the SNS size limit', () => {
     ).rejects.toThrow(/Message of \d+ bytes exceeds the SNS message limit of 262144 bytes/);
     expect(published.length).toBe(before);
     // A request that fits still goes out.
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'ok' } }, undefined, request)),
-    ).toBe('ok');
+    expect(await echoText(client, 'ok')).toBe('ok');
   });
 });
 
@@ -433,10 +418,7 @@ describe('FIFO topics', () => {
   it('groups by client id, then by session id, with a unique deduplication id per publish', async () => {
     const serverSns = emulator.newSnsClient();
     const clientSns = emulator.newSnsClient();
-    cleanups.push(async () => {
-      serverSns.destroy();
-      clientSns.destroy();
-    });
+    destroyAfterTest(cleanups, serverSns, clientSns);
     const serverPublishes = capturePublishes(serverSns);
     const clientPublishes = capturePublishes(clientSns);
     const { requestTopicArn } = await startServer({ fifo: true, manager: { snsClient: serverSns } });
@@ -446,9 +428,7 @@ describe('FIFO topics', () => {
       channel,
       transport: { snsClient: clientSns },
     });
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'fifo' } }, undefined, request)),
-    ).toBe('fifo');
+    expect(await echoText(client, 'fifo')).toBe('fifo');
     const sessionId = transport.sessionId as string;
     expect(clientPublishes.map((input) => input.MessageAttributes?.Method?.StringValue)).toEqual([
       'initialize',

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
@@ -10,13 +9,26 @@ import {
   SnsSqsSessionManager,
   type SnsSqsSessionManagerOptions,
 } from '../src/index.js';
-import { publish, type ServerFixture, testServerFactory, textOf } from './support.js';
+import {
+  connectedClient,
+  ECHO_ONCE_REQUEST,
+  echoText,
+  expectUnknownSessionRejected,
+  initializeRequest,
+  publish,
+  type ServerFixture,
+  testServerFactory,
+  textOf,
+  UNKNOWN_SESSION_ID,
+  UNKNOWN_SESSION_REQUEST,
+  useQueueTestBed,
+  watchCalls,
+} from './support.js';
 
 const FAST_RETRY = { baseMs: 20, maxMs: 200 };
 const request = { timeout: 20_000 };
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 /** Makes (or, after a restart, makes again) a topic with a queue subscribed to it, by fixed names. */
 async function topicWithQueue(name: string, raw = false) {
@@ -71,9 +83,7 @@ async function connectClient(requestTopicArn: string, response?: { topicArn: str
     receiveErrorBackoff: FAST_RETRY,
     logger,
   });
-  const client = new Client({ name: 'failures-client', version: '1.0.0' });
-  await client.connect(transport, request);
-  cleanups.push(() => client.close());
+  const client = await connectedClient(transport, cleanups, 'failures-client');
   return { client, transport, logger };
 }
 
@@ -107,19 +117,10 @@ describe('malformed and unroutable messages', () => {
 
   it('logs and counts a message for an unknown session', async () => {
     const { manager, logger, requestTopicArn } = await startServer();
-    const message = { jsonrpc: '2.0' as const, id: 5, method: 'tools/list' };
-    await publish(
-      emulator.snsClient,
-      requestTopicArn,
-      encodeMessage(message),
-      buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' }),
-    );
-    const line = await logger.waitFor('message rejected: unknown session');
-    expect(line.fields).toMatchObject({
-      reason: 'unknown-session',
-      detail: 'Session not found: no-such-session',
-    });
-    await expect.poll(() => manager.metrics.unroutable, { timeout: 5_000 }).toBe(1);
+    const message = UNKNOWN_SESSION_REQUEST;
+    const attributes = buildClientAttributes({ message, clientId: 'c', sessionId: UNKNOWN_SESSION_ID });
+    await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
+    await expectUnknownSessionRejected(logger, () => manager.metrics.unroutable);
   });
 
   it('answers a terminated session’s request with an error carrying its id', async () => {
@@ -134,17 +135,7 @@ describe('malformed and unroutable messages', () => {
 
   it('refuses an initialize that names no client topic, with a log line', async () => {
     const { manager, logger, requestTopicArn } = await startServer();
-    const initialize = {
-      jsonrpc: '2.0' as const,
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'x', version: '1' },
-        _meta: { responseQueueUrl: 'http://wrong-transport' },
-      },
-    };
+    const initialize = initializeRequest(1, { meta: { responseQueueUrl: 'http://wrong-transport' } });
     await publish(
       emulator.snsClient,
       requestTopicArn,
@@ -160,12 +151,7 @@ describe('malformed and unroutable messages', () => {
     const fixture: ServerFixture = { calls: new Map() };
     const { manager, logger, requestTopicArn } = await startServer({}, fixture);
     const { transport } = await connectClient(requestTopicArn);
-    const message = {
-      jsonrpc: '2.0' as const,
-      id: 'dup-1',
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { text: 'once' } },
-    };
+    const message = ECHO_ONCE_REQUEST;
     const attributes = buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId });
     await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
     await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
@@ -210,9 +196,7 @@ describe('an unreachable endpoint', () => {
     const { topicArn: requestTopicArn } = await topicWithQueue(name);
     await logger.waitFor('receive recovered');
     const { client } = await connectClient(requestTopicArn);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'back' } }, undefined, request)),
-    ).toBe('back');
+    expect(await echoText(client, 'back')).toBe('back');
   });
 
   it('recovers a session when the endpoint goes down and comes back mid-session', async () => {
@@ -223,9 +207,7 @@ describe('an unreachable endpoint', () => {
     await manager.start();
     const responses = await topicWithQueue(responseName, true);
     const { client, transport, logger: clientLogger } = await connectClient(requests.topicArn, responses);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }, undefined, request)),
-    ).toBe('before');
+    expect(await echoText(client, 'before')).toBe('before');
 
     const serverMark = logger.entries.length;
     const clientMark = clientLogger.entries.length;
@@ -243,9 +225,7 @@ describe('an unreachable endpoint', () => {
     await topicWithQueue(responseName, true);
     await logger.waitFor('receive recovered', 15_000, serverMark);
     await clientLogger.waitFor('receive recovered', 15_000, clientMark);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
     expect(manager.sessions.has(transport.sessionId as string)).toBe(true);
   });
 });
@@ -257,14 +237,9 @@ describe('delivery semantics inherited from SqsSessionManager', () => {
     const fixture: ServerFixture = { calls: new Map(), gate: heartbeats.done, onWait: started.signal };
     const sqsClient = emulator.newClient();
     cleanups.push(async () => sqsClient.destroy());
-    sqsClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args);
-        if (context.commandName === 'ChangeMessageVisibilityCommand') heartbeats.signal();
-        return result;
-      },
-      { step: 'initialize', name: 'countHeartbeats' },
-    );
+    watchCalls(sqsClient, (call) => {
+      if (call.ok && call.command === 'ChangeMessageVisibility') heartbeats.signal();
+    });
     const { manager, requestTopicArn, requestQueueUrl } = await startServer(
       { sqsClient, visibilityTimeoutSeconds: 1 },
       fixture,

@@ -1,18 +1,22 @@
 import { buildClientAttributes, buildServerAttributes } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { SnsSqsClientTransport } from '../src/index.js';
-import { startManager, testServerFactory, textOf } from './support.js';
+import {
+  connectedClient,
+  echoText,
+  initializeRequest,
+  startManager,
+  testServerFactory,
+  useQueueTestBed,
+} from './support.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const REFUSED = 'message refused: its signature does not hold';
-const request = { timeout: 20_000 };
+const _request = { timeout: 20_000 };
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 /** A topic with a queue subscribed to it in SNS envelopes (the attributes travel inside the envelope). */
 async function channel(prefix: string) {
@@ -60,12 +64,8 @@ describe('SNS+SQS signed messages', () => {
       waitTimeSeconds: 1,
       logger,
     });
-    const client = new Client({ name: 'signed-client', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }, undefined, request)),
-    ).toBe('hi');
+    const client = await connectedClient(transport, cleanups, 'signed-client');
+    expect(await echoText(client, 'hi')).toBe('hi');
     expect(published.length).toBeGreaterThan(0);
     for (const input of published) {
       expect(input.MessageAttributes?.Signature?.StringValue).toMatch(/^v1,/);
@@ -106,26 +106,17 @@ describe('SNS+SQS signed messages', () => {
     );
     expect((await logger.waitFor(REFUSED)).fields).toMatchObject({ reason: 'unsigned' });
 
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'again' } }, undefined, request)),
-    ).toBe('again');
+    expect(await echoText(client, 'again')).toBe('again');
     expect(server.fixture.calls.get('echo:injected')).toBeUndefined();
   });
 
   it('refuses an unsigned peer’s initialize (a Python client) when it has a secret: no session opens', async () => {
     const server = await startServer();
     const responses = await channel('unsigned-responses');
-    const initialize = {
-      jsonrpc: '2.0' as const,
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'python-like', version: '0' },
-        _meta: { clientTopicArn: responses.topicArn },
-      },
-    };
+    const initialize = initializeRequest(1, {
+      clientInfo: { name: 'python-like', version: '0' },
+      meta: { clientTopicArn: responses.topicArn },
+    });
     await emulator.snsClient.send(
       new PublishCommand({
         TopicArn: server.requestTopicArn,

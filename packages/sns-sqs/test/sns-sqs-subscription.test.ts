@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { Recorded, RecordingLogger } from '@asyncmcp/core/testing';
+import {
+  type AwsCall,
+  type SqsEmulator,
+  startSqsEmulator,
+  watchCalls,
+} from '@asyncmcp-internal/test-support';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +15,7 @@ import {
   type SubscriptionConfirmationOptions,
   snsSqsBackend,
 } from '../src/index.js';
-import { testServerFactory } from './support.js';
+import { cleanupsAfterEach, started, testServerFactory } from './support.js';
 
 let emulator: SqsEmulator;
 const cleanups = cleanupsAfterEach();
@@ -22,72 +27,27 @@ afterAll(async () => {
   await emulator.stop();
 });
 
-interface Call {
-  command: string;
-  input: Record<string, unknown>;
-  ok: boolean;
-}
-
 /**
  * The SNS and SQS commands a reader sends, in the order they complete, with a bounded wait for one of
  * them. Both clients share the record, so the order of a confirmation and a deletion can be checked.
  */
 class CallRecorder {
-  readonly calls: Call[] = [];
-  readonly #waiters = new Set<{ match: (call: Call) => boolean; resolve: (call: Call) => void }>();
+  readonly #calls = new Recorded<AwsCall>();
+  readonly calls: AwsCall[] = this.#calls.items;
 
   watch(client: SNSClient | SQSClient): void {
-    (client as SQSClient).middlewareStack.add(
-      (next, context) => async (args) => {
-        const record = (ok: boolean) =>
-          this.#record({
-            command: String(context.commandName).replace(/Command$/, ''),
-            input: args.input as Record<string, unknown>,
-            ok,
-          });
-        try {
-          const result = await next(args);
-          record(true);
-          return result;
-        } catch (error) {
-          record(false);
-          throw error;
-        }
-      },
-      { step: 'initialize', name: 'recordCalls' },
-    );
+    watchCalls(client, (call) => this.#calls.record(call));
   }
 
-  named(...commands: string[]): Call[] {
+  named(...commands: string[]): AwsCall[] {
     return this.calls.filter((call) => commands.includes(call.command));
   }
 
-  waitFor(commands: string[], timeoutMs = 10_000): Promise<Call> {
-    const match = (call: Call) => commands.includes(call.command);
-    const seen = this.calls.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const waiter = { match, resolve };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(new Error(`no ${commands.join(' or ')} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      waiter.resolve = (call) => {
-        clearTimeout(timer);
-        resolve(call);
-      };
-      this.#waiters.add(waiter);
+  waitFor(commands: string[], timeoutMs = 10_000): Promise<AwsCall> {
+    return this.#calls.waitFor((call) => commands.includes(call.command), {
+      timeoutMs,
+      what: commands.join(' or '),
     });
-  }
-
-  #record(call: Call): void {
-    this.calls.push(call);
-    for (const waiter of this.#waiters) {
-      if (waiter.match(call)) {
-        this.#waiters.delete(waiter);
-        waiter.resolve(call);
-      }
-    }
   }
 }
 
@@ -135,58 +95,57 @@ interface Setup {
 /** Starts one of the three SNS+SQS readers on `queueUrl`. */
 type StartReader = (setup: Setup) => Promise<void>;
 
+/** What every reader here is given: fast polls, and a message back on the queue 1 s after a failure. */
+function readerOptions({ logger, snsClient, sqsClient, options }: Setup) {
+  return { snsClient, sqsClient, waitTimeSeconds: 1, visibilityTimeoutSeconds: 1, logger, ...options };
+}
+
+/** The topics a gateway-side reader sends on and answers come back from; confirmations never use them. */
+async function clientTopics() {
+  return {
+    requestTopicArn: await emulator.createTopic('sub-requests'),
+    responseTopicArn: await emulator.createTopic('sub-responses'),
+  };
+}
+
 const readers: Array<[string, StartReader]> = [
   [
     'SnsSqsSessionManager',
-    async ({ queueUrl, logger, snsClient, sqsClient, options }) => {
-      const manager = new SnsSqsSessionManager({
-        snsClient,
-        sqsClient,
-        requestQueueUrl: queueUrl,
-        createServer: testServerFactory(),
-        waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: 1,
-        logger,
-        ...options,
-      });
-      await manager.start();
-      cleanups.push(() => manager.close());
+    async (setup) => {
+      await started(
+        new SnsSqsSessionManager({
+          ...readerOptions(setup),
+          requestQueueUrl: setup.queueUrl,
+          createServer: testServerFactory(),
+        }),
+        cleanups,
+      );
     },
   ],
   [
     'SnsSqsClientTransport',
-    async ({ queueUrl, logger, snsClient, sqsClient, options }) => {
-      const transport = new SnsSqsClientTransport({
-        snsClient,
-        sqsClient,
-        requestTopicArn: await emulator.createTopic('sub-requests'),
-        responseTopicArn: await emulator.createTopic('sub-responses'),
-        responseQueueUrl: queueUrl,
-        waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: 1,
-        logger,
-        ...options,
-      });
-      await transport.start();
-      cleanups.push(() => transport.close());
+    async (setup) => {
+      await started(
+        new SnsSqsClientTransport({
+          ...readerOptions(setup),
+          ...(await clientTopics()),
+          responseQueueUrl: setup.queueUrl,
+        }),
+        cleanups,
+      );
     },
   ],
   [
     'snsSqsBackend',
-    async ({ queueUrl, logger, snsClient, sqsClient, options }) => {
-      const backend = snsSqsBackend({
-        snsClient,
-        sqsClient,
-        requestTopicArn: await emulator.createTopic('sub-requests'),
-        responseTopicArn: await emulator.createTopic('sub-responses'),
-        responseQueueUrl: queueUrl,
-        waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: 1,
-        logger,
-        ...options,
-      });
-      await backend.start();
-      cleanups.push(() => backend.close());
+    async (setup) => {
+      await started(
+        snsSqsBackend({
+          ...readerOptions(setup),
+          ...(await clientTopics()),
+          responseQueueUrl: setup.queueUrl,
+        }),
+        cleanups,
+      );
     },
   ],
 ];
@@ -212,8 +171,8 @@ async function confirmationOnQueue(
   await emulator.sqsClient.send(
     new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: subscriptionConfirmation(topicArn, token) }),
   );
-  const { snsClient: _given, token: _token, topicArn: _topic, ...readerOptions } = options;
-  await startReader({ queueUrl, calls, logger, snsClient, sqsClient, options: readerOptions });
+  const { snsClient: _given, token: _token, topicArn: _topic, ...startOptions } = options;
+  await startReader({ queueUrl, calls, logger, snsClient, sqsClient, options: startOptions });
   return { queueUrl, topicArn, subscriptionArn, token, calls, logger };
 }
 
@@ -240,7 +199,7 @@ describe.each(readers)('%s and SNS subscription confirmations', (_name, startRea
     expect(confirmations).toEqual([
       { command: 'ConfirmSubscription', input: { TopicArn: topicArn, Token: token }, ok: true },
     ]);
-    expect(calls.calls.indexOf(confirmations[0] as Call)).toBeLessThan(calls.calls.indexOf(deletion));
+    expect(calls.calls.indexOf(confirmations[0] as AwsCall)).toBeLessThan(calls.calls.indexOf(deletion));
     expect(await queueDepth(queueUrl)).toEqual({ visible: 0, inFlight: 0 });
   });
 

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { BackendMessageExtra, JSONRPCMessage } from '@asyncmcp/core';
 import {
-  cleanupsAfterEach,
   PY_SERVER_INFO,
   pyInitialize,
   pyInitializeResult,
   pyToolCall,
-  useSqsEmulator,
 } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
@@ -19,9 +17,11 @@ import {
   pyClientAttributes,
   pyDumps,
   pyServerAttributes,
+  pyUnsupportedVersionRequest,
   QueueReader,
   startManager,
   textOf,
+  useQueueTestBed,
 } from './support.js';
 
 /**
@@ -31,8 +31,7 @@ import {
  * envelopes (attributes inside, as `{Type, Value}`) and with raw delivery (attributes on the SQS message).
  */
 
-const emulator = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator, cleanups } = useQueueTestBed();
 
 /** A topic with a queue subscribed to it in the given form, read as a Python peer reads it. */
 async function subscribedReader(prefix: string, raw: boolean) {
@@ -177,18 +176,8 @@ describe.each([
   it('answers an unsupported ProtocolVersion with -32600 and the request’s own id', async () => {
     const { requestTopicArn, topicArn, reader } = await startServer();
     const { sessionId } = await pyHandshake(requestTopicArn, topicArn, reader);
-    await publish(
-      emulator.snsClient,
-      requestTopicArn,
-      pyDumps({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
-      pyClientAttributes({
-        method: 'tools/list',
-        id: 7,
-        sessionId,
-        clientId: 'py-client',
-        protocolVersion: '1999-01-01',
-      }),
-    );
+    const { body, attributes } = pyUnsupportedVersionRequest(sessionId);
+    await publish(emulator.snsClient, requestTopicArn, body, attributes);
     const error = await reader.nextRpc((rpc) => rpc.id === 7);
     expect(error.rpc).toEqual({
       jsonrpc: '2.0',

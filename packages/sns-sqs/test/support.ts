@@ -5,6 +5,7 @@ import {
   type JsonRpcSeen,
   QueueReader as QueueReaderOf,
   type SqsEmulator,
+  started,
 } from '@asyncmcp-internal/test-support';
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
@@ -14,15 +15,8 @@ import { SnsSqsSessionManager, type SnsSqsSessionManagerOptions } from '../src/i
 
 /** Test helpers shared by this package's end-to-end tests (not a test file itself). */
 
-export {
-  isCompactJson,
-  type JsonRpcSeen,
-  nowSeconds,
-  pyClientAttributes,
-  pyDumps,
-  pyServerAttributes,
-  textOf,
-} from '@asyncmcp-internal/test-support';
+// Everything the repository's tests share, so this package's tests import their helpers from one place.
+export * from '@asyncmcp-internal/test-support';
 
 export type SnsAttributes = Record<string, MessageAttributeValue>;
 
@@ -190,14 +184,15 @@ export async function startManager(
   cleanups: Cleanup[],
   options: Partial<SnsSqsSessionManagerOptions> & { requestQueueUrl: string },
 ): Promise<SnsSqsSessionManager> {
-  const manager = new SnsSqsSessionManager({
-    snsClient: emulator.snsClient,
-    sqsClient: emulator.sqsClient,
-    createServer: testServerFactory(),
-    waitTimeSeconds: 1,
-    ...options,
-  });
-  await manager.start();
-  cleanups.push(() => manager.close());
+  const manager = await started(
+    new SnsSqsSessionManager({
+      snsClient: emulator.snsClient,
+      sqsClient: emulator.sqsClient,
+      createServer: testServerFactory(),
+      waitTimeSeconds: 1,
+      ...options,
+    }),
+    cleanups,
+  );
   return manager;
 }

@@ -2,15 +2,16 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RecordingLogger } from '@asyncmcp/core/testing';
 import {
-  cleanupsAfterEach,
+  connectedClient,
+  initializeRequest,
   pyClientAttributes,
   pyServerAttributes,
   resolveLocalhostNames,
+  started,
   textOf,
-  useSqsEmulator,
+  useQueueTestBed,
 } from '@asyncmcp-internal/test-support';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { describe, expect, it } from 'vitest';
@@ -59,38 +60,30 @@ async function countingServer() {
 }
 
 function initializeBody(id: number, responseQueueUrl: string): string {
-  return JSON.stringify({
-    jsonrpc: '2.0',
-    id,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 'intruder', version: '1' },
-      _meta: { responseQueueUrl },
-    },
-  });
+  return JSON.stringify(
+    initializeRequest(id, { clientInfo: { name: 'intruder', version: '1' }, meta: { responseQueueUrl } }),
+  );
 }
 
 describe('trust on shared queues: SQS', () => {
-  const sqs = useSqsEmulator();
-  const cleanups = cleanupsAfterEach();
+  const { emulator: sqs, cleanups } = useQueueTestBed();
 
   async function startManager(options: { deadLetterQueueUrl?: string; allowed?: string[] } = {}) {
     const requestQueueUrl = await sqs.createQueue('trust-requests');
     const logger = new RecordingLogger();
     const latch = latchedServer();
-    const manager = new SqsSessionManager({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      createServer: latch.createServer,
-      waitTimeSeconds: 1,
-      deadLetterQueueUrl: options.deadLetterQueueUrl,
-      allowedResponseDestinations: options.allowed,
-      logger,
-    });
-    await manager.start();
-    cleanups.push(() => manager.close());
+    const manager = await started(
+      new SqsSessionManager({
+        sqsClient: sqs.sqsClient,
+        requestQueueUrl,
+        createServer: latch.createServer,
+        waitTimeSeconds: 1,
+        deadLetterQueueUrl: options.deadLetterQueueUrl,
+        allowedResponseDestinations: options.allowed,
+        logger,
+      }),
+      cleanups,
+    );
     return { manager, requestQueueUrl, logger, latch };
   }
 
@@ -146,15 +139,16 @@ describe('trust on shared queues: SQS', () => {
     cleanups.push(async () => sqsClient.destroy());
     const requestQueueUrl = await sqs.createQueue('trust-allow-requests');
     const latch = latchedServer();
-    const manager = new SqsSessionManager({
-      sqsClient,
-      requestQueueUrl,
-      createServer: latch.createServer,
-      waitTimeSeconds: 1,
-      allowedResponseDestinations: [`${attacker.origin}/000000000000/allowed-`],
-    });
-    await manager.start();
-    cleanups.push(() => manager.close());
+    const manager = await started(
+      new SqsSessionManager({
+        sqsClient,
+        requestQueueUrl,
+        createServer: latch.createServer,
+        waitTimeSeconds: 1,
+        allowedResponseDestinations: [`${attacker.origin}/000000000000/allowed-`],
+      }),
+      cleanups,
+    );
     const send = (id: number, responseQueueUrl: string) =>
       sqs.sqsClient.send(
         new SendMessageCommand({
@@ -200,9 +194,7 @@ describe('trust on shared queues: SQS', () => {
       responseQueueUrl,
       waitTimeSeconds: 1,
     });
-    const client = new Client({ name: 'trust', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const client = await connectedClient(transport, cleanups, 'trust');
     const pending = client.callTool({ name: 'wait', arguments: {} }, undefined, request);
     await latch.running;
     const forged = await forgeResults(responseQueueUrl, transport.sessionId as string);
@@ -216,9 +208,7 @@ describe('trust on shared queues: SQS', () => {
     const backend = sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1 });
     cleanups.push(() => backend.close());
     const transport: Transport = await backend.createTransport({ sessionKey: 'http-session-key' });
-    const client = new Client({ name: 'trust-gateway', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const client = await connectedClient(transport, cleanups, 'trust-gateway');
     // The queue session id is its own secret: nothing of the gateway's key is in it.
     const sessionId = transport.sessionId as string;
     expect(sessionId).toMatch(/^[0-9a-f]{32}$/);

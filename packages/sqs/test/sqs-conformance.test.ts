@@ -1,6 +1,6 @@
 import { buildClientAttributes } from '@asyncmcp/core';
 import { type ConformanceTarget, describeTransportConformance } from '@asyncmcp/core/testing';
-import { type SqsEmulator, startSqsEmulator } from '@asyncmcp-internal/test-support';
+import { type SqsEmulator, started, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { SqsClientTransport, SqsSessionManager, sqsBackend } from '../src/index.js';
 
@@ -15,16 +15,10 @@ function sqsTarget(kind: 'client transport' | 'backend'): () => Promise<Conforma
       responseQueueNamePrefix: 'conformance-gateway-',
     });
     return {
-      async startServer(createServer) {
-        const manager = new SqsSessionManager({
-          sqsClient,
-          requestQueueUrl,
-          createServer,
-          visibilityTimeoutSeconds: 5,
-        });
-        await manager.start();
-        return manager;
-      },
+      startServer: (createServer) =>
+        started(
+          new SqsSessionManager({ sqsClient, requestQueueUrl, createServer, visibilityTimeoutSeconds: 5 }),
+        ),
       async createClientTransport(index) {
         if (kind === 'backend') return backend.createTransport({ sessionKey: `gw-${index}-${Date.now()}` });
         const responseQueueUrl = await sqs.createQueue(`conformance-client-${index}`);

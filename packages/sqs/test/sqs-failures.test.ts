@@ -1,7 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage, sessionLogId } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import {
+  connectedClient,
+  ECHO_ONCE_REQUEST,
+  echoFromEach,
+  echoText,
+  expectUnknownSessionRejected,
+  GONE_SESSION_ID,
+  sendLateNotification,
+  started,
+  textOf,
+  UNKNOWN_SESSION_ID,
+  UNKNOWN_SESSION_REQUEST,
+  useQueueTestBed,
+  useSqsEmulator,
+  watchCalls,
+} from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -64,23 +79,23 @@ async function receiveOne(sqsClient: SQSClient, queueUrl: string, attempts = 10)
 }
 
 describe('SQS failure handling', () => {
-  const sqs = useSqsEmulator();
-  const cleanups = cleanupsAfterEach();
+  const { emulator: sqs, cleanups } = useQueueTestBed();
 
   async function startManager(fixture: Fixture, options: Partial<SqsSessionManagerOptions> = {}) {
     const requestQueueUrl = options.requestQueueUrl ?? (await sqs.createQueue('requests'));
     const logger = new RecordingLogger();
-    const manager = new SqsSessionManager({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      createServer: createServer(fixture),
-      waitTimeSeconds: 1,
-      receiveErrorBackoff: FAST_RETRY,
-      logger,
-      ...options,
-    });
-    await manager.start();
-    cleanups.push(() => manager.close());
+    const manager = await started(
+      new SqsSessionManager({
+        sqsClient: sqs.sqsClient,
+        requestQueueUrl,
+        createServer: createServer(fixture),
+        waitTimeSeconds: 1,
+        receiveErrorBackoff: FAST_RETRY,
+        logger,
+        ...options,
+      }),
+      cleanups,
+    );
     return { manager, requestQueueUrl, logger };
   }
 
@@ -93,9 +108,7 @@ describe('SQS failure handling', () => {
       waitTimeSeconds: 1,
       receiveErrorBackoff: FAST_RETRY,
     });
-    const client = new Client({ name: 'failures-client', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const client = await connectedClient(transport, cleanups, 'failures-client');
     return { client, transport, responseQueueUrl };
   }
 
@@ -135,20 +148,15 @@ describe('SQS failure handling', () => {
 
   it('logs and counts a message for an unknown session instead of dropping it silently', async () => {
     const { manager, requestQueueUrl, logger } = await startManager({ calls: new Map() });
-    const message = { jsonrpc: '2.0' as const, id: 5, method: 'tools/list' };
+    const message = UNKNOWN_SESSION_REQUEST;
     await sqs.sqsClient.send(
       new SendMessageCommand({
         QueueUrl: requestQueueUrl,
         MessageBody: encodeMessage(message),
-        MessageAttributes: buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' }),
+        MessageAttributes: buildClientAttributes({ message, clientId: 'c', sessionId: UNKNOWN_SESSION_ID }),
       }),
     );
-    const line = await logger.waitFor('message rejected: unknown session');
-    expect(line.fields).toMatchObject({
-      reason: 'unknown-session',
-      detail: 'Session not found: no-such-session',
-    });
-    await expect.poll(() => manager.metrics.unroutable, { timeout: 5_000 }).toBe(1);
+    await expectUnknownSessionRejected(logger, () => manager.metrics.unroutable);
   });
 
   it('turns an answer too large for the queue into a JSON-RPC error for that request', async () => {
@@ -158,9 +166,7 @@ describe('SQS failure handling', () => {
       client.callTool({ name: 'big', arguments: { bytes: 1_100_000 } }, undefined, request),
     ).rejects.toThrow(/Internal error: Message of \d+ bytes exceeds the SQS message limit of 1048576 bytes/);
     // The session is unharmed.
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
   });
 
   it('refuses to send a request too large for the queue, before sending it', async () => {
@@ -175,12 +181,7 @@ describe('SQS failure handling', () => {
     const fixture: Fixture = { calls: new Map() };
     const { requestQueueUrl, logger, manager } = await startManager(fixture);
     const { transport, responseQueueUrl } = await connectClient(requestQueueUrl);
-    const message = {
-      jsonrpc: '2.0' as const,
-      id: 'dup-1',
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { text: 'once' } },
-    };
+    const message = ECHO_ONCE_REQUEST;
     const attributes = buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId });
     const send = () =>
       sqs.sqsClient.send(
@@ -202,14 +203,9 @@ describe('SQS failure handling', () => {
     const heartbeats = countdown(3, 20_000);
     const fixture: Fixture = { calls: new Map(), heartbeats: heartbeats.done };
     const managerClient = sqs.newClient();
-    managerClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args);
-        if (context.commandName === 'ChangeMessageVisibilityCommand') heartbeats.signal();
-        return result;
-      },
-      { step: 'initialize', name: 'countHeartbeats' },
-    );
+    watchCalls(managerClient, (call) => {
+      if (call.ok && call.command === 'ChangeMessageVisibility') heartbeats.signal();
+    });
     const { requestQueueUrl } = await startManager(fixture, {
       sqsClient: managerClient,
       visibilityTimeoutSeconds: 1,
@@ -242,9 +238,7 @@ describe('SQS failure handling', () => {
     }
     expect(fixture.calls.size).toBe(20);
     // Each cancellation freed its place: another call runs at once, and nothing is left on the queue.
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
     await expect.poll(() => manager.metrics.inFlight, { timeout: 10_000 }).toBe(0);
     await expect.poll(() => sqs.queueDepth(requestQueueUrl), { timeout: 10_000 }).toBe(0);
   });
@@ -291,9 +285,7 @@ describe('SQS failure handling', () => {
     await sqs.createNamedQueue(name);
     await logger.waitFor('receive recovered');
     const { client } = await connectClient(requestQueueUrl);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'back' } }, undefined, request)),
-    ).toBe('back');
+    expect(await echoText(client, 'back')).toBe('back');
   });
 
   it('recovers a session when the endpoint goes down and comes back mid-session', async () => {
@@ -309,12 +301,8 @@ describe('SQS failure handling', () => {
       waitTimeSeconds: 1,
       receiveErrorBackoff: FAST_RETRY,
     });
-    const client = new Client({ name: 'mid', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }, undefined, request)),
-    ).toBe('before');
+    const client = await connectedClient(transport, cleanups, 'mid');
+    expect(await echoText(client, 'before')).toBe('before');
 
     const failuresBefore = logger.entries.length;
     await sqs.stop();
@@ -329,9 +317,7 @@ describe('SQS failure handling', () => {
     await sqs.createNamedQueue(requestName);
     await sqs.createNamedQueue(responseName);
     await logger.waitFor('receive recovered', 15_000, failuresBefore);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }, undefined, request)),
-    ).toBe('after');
+    expect(await echoText(client, 'after')).toBe('after');
   });
 
   it('logs a missing request queue clearly and keeps retrying', async () => {
@@ -356,9 +342,7 @@ describe('SQS failure handling', () => {
       waitTimeSeconds: 1,
       logger,
     });
-    const client = new Client({ name: 'reused-queue', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
+    const client = await connectedClient(transport, cleanups, 'reused-queue');
     const late = { jsonrpc: '2.0' as const, id: 99, result: { content: [] } };
     await sqs.sqsClient.send(
       new SendMessageCommand({
@@ -370,9 +354,7 @@ describe('SQS failure handling', () => {
     const line = await logger.waitFor('message for another session deleted');
     expect(line.fields.other).toBe(sessionLogId('an-earlier-session'));
     await expect.poll(() => sqs.queueDepth(responseQueueUrl), { timeout: 10_000 }).toBe(0);
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'fine' } }, undefined, request)),
-    ).toBe('fine');
+    expect(await echoText(client, 'fine')).toBe('fine');
   });
 
   it('lets workers share one request queue, each message reaching the worker that holds its session', async () => {
@@ -410,12 +392,8 @@ describe('SQS failure handling', () => {
     const second = await startManager({ calls: new Map() });
     const a = await connectClient(first.requestQueueUrl);
     const b = await connectClient(second.requestQueueUrl);
-    expect(
-      textOf(await a.client.callTool({ name: 'echo', arguments: { text: 'A' } }, undefined, request)),
-    ).toBe('A');
-    expect(
-      textOf(await b.client.callTool({ name: 'echo', arguments: { text: 'B' } }, undefined, request)),
-    ).toBe('B');
+    expect(await echoText(a.client, 'A')).toBe('A');
+    expect(await echoText(b.client, 'B')).toBe('B');
     expect([...first.manager.sessions.keys()]).toEqual([a.transport.sessionId]);
     expect([...second.manager.sessions.keys()]).toEqual([b.transport.sessionId]);
   });
@@ -445,17 +423,7 @@ describe('sqsBackend', () => {
           return client;
         }),
       );
-      const answers = await Promise.all(
-        clients.map(async (client, index) =>
-          textOf(
-            await client.callTool(
-              { name: 'echo', arguments: { text: `session ${index}` } },
-              undefined,
-              request,
-            ),
-          ),
-        ),
-      );
+      const answers = await echoFromEach(clients);
       expect(answers).toEqual(clients.map((_, index) => `session ${index}`));
       expect(manager.sessions.size).toBe(50);
       expect(backend.stats.unroutable).toBe(0);
@@ -489,20 +457,9 @@ describe('sqsBackend', () => {
     const backend = sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1, logger });
     try {
       await backend.start();
-      const stray = {
-        jsonrpc: '2.0' as const,
-        method: 'notifications/message',
-        params: { level: 'info', data: 'late' },
-      };
-      await sqs.sqsClient.send(
-        new SendMessageCommand({
-          QueueUrl: backend.responseQueueUrl,
-          MessageBody: encodeMessage(stray),
-          MessageAttributes: { SessionId: { DataType: 'String', StringValue: 'gone-session' } },
-        }),
-      );
+      await sendLateNotification(sqs.sqsClient, backend.responseQueueUrl as string);
       const line = await logger.waitFor('message for no live gateway session dropped');
-      expect(line.fields.sessionId).toBe(sessionLogId('gone-session'));
+      expect(line.fields.sessionId).toBe(sessionLogId(GONE_SESSION_ID));
       expect(backend.stats.unroutable).toBe(1);
     } finally {
       await backend.close();

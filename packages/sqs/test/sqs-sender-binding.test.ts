@@ -1,6 +1,6 @@
 import { buildClientAttributes } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { destroyAfterTest, started, textOf, useQueueTestBed } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -93,8 +93,7 @@ function counterServer() {
 }
 
 describe('sessions bound to their sender (SQS SenderId)', () => {
-  const sqs = useSqsEmulator();
-  const cleanups = cleanupsAfterEach();
+  const { emulator: sqs, cleanups } = useQueueTestBed();
 
   it('refuses a message of a session from another sender than the one that opened it; the session keeps working', async () => {
     const senders = new SenderIds();
@@ -104,20 +103,19 @@ describe('sessions bound to their sender (SQS SenderId)', () => {
     const managerSqs = senders.receiving(sqs.newClient());
     const clientSqs = senders.sendingAs(sqs.newClient(), 'AIDACLIENT');
     const attackerSqs = senders.sendingAs(sqs.newClient(), 'AIDAATTACKER');
-    cleanups.push(async () => {
-      for (const client of [managerSqs, clientSqs, attackerSqs]) client.destroy();
-    });
-    const manager = new SqsSessionManager({
-      sqsClient: managerSqs,
-      requestQueueUrl,
-      createServer: counterServer,
-      bindSessionsToSender: true,
-      deadLetterQueueUrl,
-      waitTimeSeconds: 1,
-      logger,
-    });
-    await manager.start();
-    cleanups.push(() => manager.close());
+    destroyAfterTest(cleanups, managerSqs, clientSqs, attackerSqs);
+    const manager = await started(
+      new SqsSessionManager({
+        sqsClient: managerSqs,
+        requestQueueUrl,
+        createServer: counterServer,
+        bindSessionsToSender: true,
+        deadLetterQueueUrl,
+        waitTimeSeconds: 1,
+        logger,
+      }),
+      cleanups,
+    );
     const transport = new SqsClientTransport({
       sqsClient: clientSqs,
       requestQueueUrl,

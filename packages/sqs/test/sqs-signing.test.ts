@@ -1,6 +1,6 @@
 import { buildServerAttributes, ConfigurationError, MessageSigner } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
+import { connectedClient, echoText, started, useQueueTestBed } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -10,7 +10,7 @@ import { SqsClientTransport, SqsSessionManager, sqsBackend } from '../src/index.
 
 const SECRET = 'whsec_YSBzZWNyZXQgc2hhcmVkIGJ5IGNsaWVudCBhbmQgc2VydmVy';
 const REFUSED = 'message refused: its signature does not hold';
-const request = { timeout: 20_000 };
+const _request = { timeout: 20_000 };
 
 function echoServer() {
   const server = new McpServer({ name: 'signed', version: '1.0.0' });
@@ -21,21 +21,21 @@ function echoServer() {
 }
 
 describe('SQS signed messages', () => {
-  const sqs = useSqsEmulator();
-  const cleanups = cleanupsAfterEach();
+  const { emulator: sqs, cleanups } = useQueueTestBed();
 
   it('the client transport signs and checks: calls work, a forged answer on its queue is refused', async () => {
     const requestQueueUrl = await sqs.createQueue('signed-requests');
     const responseQueueUrl = await sqs.createQueue('signed-responses');
-    const manager = new SqsSessionManager({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      createServer: echoServer,
-      signingSecret: SECRET,
-      waitTimeSeconds: 1,
-    });
-    await manager.start();
-    cleanups.push(() => manager.close());
+    const _manager = await started(
+      new SqsSessionManager({
+        sqsClient: sqs.sqsClient,
+        requestQueueUrl,
+        createServer: echoServer,
+        signingSecret: SECRET,
+        waitTimeSeconds: 1,
+      }),
+      cleanups,
+    );
     const logger = new RecordingLogger();
     const transport = new SqsClientTransport({
       sqsClient: sqs.sqsClient,
@@ -45,12 +45,8 @@ describe('SQS signed messages', () => {
       waitTimeSeconds: 1,
       logger,
     });
-    const client = new Client({ name: 'signed-client', version: '1.0.0' });
-    await client.connect(transport, request);
-    cleanups.push(() => client.close());
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'one' } }, undefined, request)),
-    ).toBe('one');
+    const client = await connectedClient(transport, cleanups, 'signed-client');
+    expect(await echoText(client, 'one')).toBe('one');
 
     // Signed with another secret, for the live session: the client refuses it before reading it.
     const forged = { jsonrpc: '2.0' as const, id: 5, result: { content: [] } };
@@ -65,26 +61,25 @@ describe('SQS signed messages', () => {
       }),
     );
     expect((await logger.waitFor(REFUSED)).fields).toMatchObject({ reason: 'forged' });
-    expect(
-      textOf(await client.callTool({ name: 'echo', arguments: { text: 'two' } }, undefined, request)),
-    ).toBe('two');
+    expect(await echoText(client, 'two')).toBe('two');
   });
 
   it('a server with a secret refuses an unsigned client (a Python peer) and dead-letters its messages', async () => {
     const requestQueueUrl = await sqs.createQueue('signed-requests');
     const deadLetterQueueUrl = await sqs.createQueue('signed-dlq');
     const logger = new RecordingLogger();
-    const manager = new SqsSessionManager({
-      sqsClient: sqs.sqsClient,
-      requestQueueUrl,
-      createServer: echoServer,
-      signingSecret: SECRET,
-      deadLetterQueueUrl,
-      waitTimeSeconds: 1,
-      logger,
-    });
-    await manager.start();
-    cleanups.push(() => manager.close());
+    const manager = await started(
+      new SqsSessionManager({
+        sqsClient: sqs.sqsClient,
+        requestQueueUrl,
+        createServer: echoServer,
+        signingSecret: SECRET,
+        deadLetterQueueUrl,
+        waitTimeSeconds: 1,
+        logger,
+      }),
+      cleanups,
+    );
     const transport = new SqsClientTransport({
       sqsClient: sqs.sqsClient,
       requestQueueUrl,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, type Logger, sessionLogId } from '@asyncmcp/core';
 import {
-  cleanupsAfterEach,
+  destroyAfterTest,
+  initializeRequest,
   isCompactJson,
   nowSeconds,
   PY_SERVER_INFO,
@@ -12,9 +13,11 @@ import {
   pyInitializeResult,
   pyServerAttributes,
   pyToolCall,
+  pyUnsupportedVersionRequest,
   rpcOf,
   SqsQueueReader,
-  useSqsEmulator,
+  started,
+  useQueueTestBed,
 } from '@asyncmcp-internal/test-support';
 import {
   type Message,
@@ -86,8 +89,7 @@ function attr(message: Message, name: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Fixtures
 
-const sqs = useSqsEmulator();
-const cleanups = cleanupsAfterEach();
+const { emulator: sqs, cleanups } = useQueueTestBed();
 
 function createServer(): McpServer {
   const server = new McpServer({ name: 'wire-compat-server', version: '1.0.0' });
@@ -137,16 +139,17 @@ async function startManager(
   options: { requestQueueUrl?: string; logger?: Logger; sqsClient?: SQSClient } = {},
 ): Promise<{ manager: SqsSessionManager; requestQueueUrl: string }> {
   const requestQueueUrl = options.requestQueueUrl ?? (await sqs.createQueue('compat-requests'));
-  const manager = new SqsSessionManager({
-    sqsClient: options.sqsClient ?? sqs.sqsClient,
-    requestQueueUrl,
-    createServer,
-    waitTimeSeconds: 1,
-    visibilityTimeoutSeconds: 10,
-    logger: options.logger,
-  });
-  await manager.start();
-  cleanups.push(() => manager.close());
+  const manager = await started(
+    new SqsSessionManager({
+      sqsClient: options.sqsClient ?? sqs.sqsClient,
+      requestQueueUrl,
+      createServer,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 10,
+      logger: options.logger,
+    }),
+    cleanups,
+  );
   return { manager, requestQueueUrl };
 }
 
@@ -164,6 +167,21 @@ async function sendRaw(
       ...extra,
     }),
   );
+}
+
+/** Answers a client's initialize as a Python server does, naming a fresh session: that session's id. */
+async function answerPyInitialize(
+  responseQueueUrl: string,
+  initializeId: string | number,
+  protocolVersion: string,
+): Promise<string> {
+  const sessionId = randomUUID().replaceAll('-', '');
+  await sendRaw(
+    responseQueueUrl,
+    pyInitializeResult(initializeId, protocolVersion),
+    pyServerAttributes(sessionId),
+  );
+  return sessionId;
 }
 
 /** A Python client's handshake: initialize, read the answer, send notifications/initialized. */
@@ -293,17 +311,8 @@ describe('Python-style client → SqsSessionManager', () => {
     const responses = new SqsQueueReader(sqs.sqsClient, await sqs.createQueue('compat-version'));
     const sessionId = await pyHandshake(requestQueueUrl, responses);
 
-    await sendRaw(
-      requestQueueUrl,
-      pyDumps({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
-      pyClientAttributes({
-        method: 'tools/list',
-        id: 7,
-        sessionId,
-        clientId: 'py-client',
-        protocolVersion: '1999-01-01',
-      }),
-    );
+    const { body, attributes } = pyUnsupportedVersionRequest(sessionId);
+    await sendRaw(requestQueueUrl, body, attributes);
     const error = await responses.nextRpc((rpc) => rpc.id === 7);
     expect(rpcOf(error)).toEqual({
       jsonrpc: '2.0',
@@ -626,12 +635,7 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
   it('answers a Python server’s own request (ping) with its id and the session attributes', async () => {
     const { responseQueueUrl, requests, transport, connected } = await connectToPythonServer('compat-ping');
     const initializeId = rpcOf(await requests.next()).id as string | number;
-    const sessionId = randomUUID().replaceAll('-', '');
-    await sendRaw(
-      responseQueueUrl,
-      pyInitializeResult(initializeId, '2025-06-18'),
-      pyServerAttributes(sessionId),
-    );
+    const sessionId = await answerPyInitialize(responseQueueUrl, initializeId, '2025-06-18');
     await connected;
     await requests.nextRpc((rpc) => rpc.method === 'notifications/initialized');
 
@@ -659,17 +663,7 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
     await transport.start();
     cleanups.push(() => transport.close());
 
-    await transport.send({
-      jsonrpc: '2.0',
-      id: 'init-1',
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'x', version: '1' },
-        _meta: { other: 'kept' },
-      },
-    });
+    await transport.send(initializeRequest('init-1', { meta: { other: 'kept' } }));
     const initialize = rpcOf(await requests.next());
     // Ids are opaque to servers: ours go out unguessable, never the caller's own.
     expect(initialize.id).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{22}$/));
@@ -696,12 +690,7 @@ describe('SqsClientTransport + SDK Client → Python-style server', () => {
       }),
       pyServerAttributes('not-the-session'),
     );
-    const sessionId = randomUUID().replaceAll('-', '');
-    await sendRaw(
-      responseQueueUrl,
-      pyInitializeResult(initializeId, '2025-03-26'),
-      pyServerAttributes(sessionId),
-    );
+    const sessionId = await answerPyInitialize(responseQueueUrl, initializeId, '2025-03-26');
     await connected;
     expect(transport.sessionId).toBe(sessionId);
     const initialized = await requests.next();
@@ -776,10 +765,7 @@ describe('FIFO queues', () => {
     expect(requestQueueUrl.endsWith('.fifo')).toBe(true);
     const serverSqs = sqs.newClient();
     const clientSqs = sqs.newClient();
-    cleanups.push(async () => {
-      serverSqs.destroy();
-      clientSqs.destroy();
-    });
+    destroyAfterTest(cleanups, serverSqs, clientSqs);
     const serverSends = captureSends(serverSqs);
     const clientSends = captureSends(clientSqs);
     await startManager({ requestQueueUrl, sqsClient: serverSqs });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { initializeRequest } from '@asyncmcp-internal/test-support';
 
 /** A node:http server on a free loopback port; tests put the handler they need behind it. */
 export interface LoopbackServer {
@@ -65,15 +66,7 @@ export const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 /** The `initialize` a client with no SDK POSTs by hand, naming the webhook the server must deliver to. */
 export function rawInitialize(webhookUrl: string, clientName: string): string {
-  return JSON.stringify({
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: clientName, version: '1' },
-      _meta: { webhookUrl },
-    },
-  });
+  return JSON.stringify(
+    initializeRequest(0, { clientInfo: { name: clientName, version: '1' }, meta: { webhookUrl } }),
+  );
 }

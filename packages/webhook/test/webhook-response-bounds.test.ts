@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { cleanupsAfterEach } from '@asyncmcp-internal/test-support';
+import { cleanupsAfterEach, started } from '@asyncmcp-internal/test-support';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { describe, expect, it } from 'vitest';
 import { WebhookClientTransport, WebhookSessionManager } from '../src/index.js';
@@ -111,13 +111,14 @@ describe("a server's reply is read only so far by the client", () => {
       reply.open({ closed: streamWithoutEnd(res, { 'X-Session-ID': 'session-endless' }) });
     });
     cleanups.push(() => server.close());
-    const transport = new WebhookClientTransport({
-      serverUrl: `${server.origin}/mcp/request`,
-      listen: { port: 0 },
-      terminateOnClose: false,
-    });
-    await transport.start();
-    cleanups.push(() => transport.close());
+    const transport = await started(
+      new WebhookClientTransport({
+        serverUrl: `${server.origin}/mcp/request`,
+        listen: { port: 0 },
+        terminateOnClose: false,
+      }),
+      cleanups,
+    );
 
     await within(
       transport.send({

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Json, pyDumps } from '@asyncmcp-internal/test-support';
+import { initializeRequest, type Json, pyDumps } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
@@ -100,17 +100,8 @@ describe('a Python asyncmcp client against WebhookSessionManager', () => {
   }
 
   const initialize = (id: number, meta?: Record<string, Json>) =>
-    pyDumps({
-      jsonrpc: '2.0',
-      id,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'mcp', version: '0.1.0' },
-        ...(meta ? { _meta: meta } : {}),
-      },
-    });
+    // The request is plain JSON: only its type is wider than `Json`.
+    pyDumps(initializeRequest(id, { clientInfo: { name: 'mcp', version: '0.1.0' }, meta }) as Json);
 
   async function openSession(clientId = `py-${randomUUID()}`): Promise<string> {
     const reply = await post(

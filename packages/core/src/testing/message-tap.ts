@@ -1,16 +1,15 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { Recorded } from './recorded.js';
 
 /**
  * Wraps a transport so a test sees every message it receives before the SDK does, and can wait for one
  * matching a predicate — with a bound, never a sleep.
  */
 export class MessageTap implements Transport {
-  readonly received: JSONRPCMessage[] = [];
-  readonly #waiters = new Set<{
-    match: (m: JSONRPCMessage) => boolean;
-    resolve: (m: JSONRPCMessage) => void;
-  }>();
+  readonly #received = new Recorded<JSONRPCMessage>();
+  /** Every message received so far, in order. */
+  readonly received: JSONRPCMessage[] = this.#received.items;
   onmessage?: Transport['onmessage'];
   onclose?: () => void;
   onerror?: (error: Error) => void;
@@ -27,13 +26,7 @@ export class MessageTap implements Transport {
 
   async start(): Promise<void> {
     this.inner.onmessage = (message, extra) => {
-      this.received.push(message);
-      for (const waiter of this.#waiters) {
-        if (waiter.match(message)) {
-          this.#waiters.delete(waiter);
-          waiter.resolve(message);
-        }
-      }
+      this.#received.record(message);
       this.onmessage?.(message, extra);
     };
     this.inner.onclose = () => this.onclose?.();
@@ -51,22 +44,7 @@ export class MessageTap implements Transport {
 
   /** Resolves with the first received message (past or future) matching `match`; rejects after `timeoutMs`. */
   waitFor(match: (message: JSONRPCMessage) => boolean, timeoutMs = 10_000): Promise<JSONRPCMessage> {
-    const seen = this.received.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        match,
-        resolve: (message: JSONRPCMessage) => {
-          clearTimeout(timer);
-          resolve(message);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(new Error(`no matching message within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#waiters.add(waiter);
-    });
+    return this.#received.waitFor(match, { timeoutMs, what: 'matching message' });
   }
 }
 
