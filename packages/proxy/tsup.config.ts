@@ -7,6 +7,4 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // import.meta.url in the CommonJS build too: it finds the stdio reaper's script (stdio-reaper.ts).
-  shims: true,
 });
