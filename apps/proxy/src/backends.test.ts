@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { silentLogger } from '@asyncmcp/core';
 import type { SnsSqsBackend } from '@asyncmcp/sns-sqs';
 import type { WebhookBackend } from '@asyncmcp/webhook';
@@ -237,10 +235,7 @@ describe('createBackend: webhook and hybrid', () => {
     try {
       expect(handle.backend.name).toBe('webhook');
       expect(handle.backend.httpRoute?.path).toBe('/webhooks');
-      expect(handle.webhookBaseUrl).toBe('http://gateway-1.internal:8080');
-      expect((handle.backend as WebhookBackend).webhookUrlFor('k1')).toBe(
-        'http://gateway-1.internal:8080/webhooks/k1',
-      );
+      expect((handle.backend as WebhookBackend).webhookBaseUrl).toBe('http://gateway-1.internal:8080');
       // No AWS client for an HTTP backend.
       const transport = await handle.backend.createTransport({ sessionKey: 'k1' });
       await transport.start();
@@ -312,94 +307,27 @@ describe('createBackend: webhook and hybrid', () => {
     }
   });
 
-  it('without a base URL, takes the address the gateway listens on, and opens no session before', async () => {
+  // The webhook package's tests (webhook-backend-address.test.ts) cover the backend before and after it
+  // learns its address; here, that the gateway's backends leave it to the listening address.
+  it('without a base URL, leaves the webhook address to the gateway listening', async () => {
     const { requests, fetch } = recordingFetch();
     const handle = await createBackend(
       { ...webhook, webhookBaseUrl: undefined, webhookPath: undefined },
       { logger: silentLogger, fetch },
     );
     try {
-      // The route is there from the start, for the gateway to mount.
-      expect(handle.backend.httpRoute?.path).toBe('/webhooks');
-      expect(handle.webhookBaseUrl).toBeUndefined();
-      await expect(handle.backend.createTransport({ sessionKey: 'early' })).rejects.toThrow(
-        'the webhook backend has no webhook address yet: the gateway is not listening',
-      );
-      await expect(handle.backend.checkReady?.()).rejects.toThrow(/not listening yet/);
-      expect(handle.backend.stats).toEqual({ sessions: 0, routed: 0, refused: 0, unroutable: 0 });
-
-      handle.listening?.('http://127.0.0.1:43210');
-      expect(handle.webhookBaseUrl).toBe('http://127.0.0.1:43210');
-      const transport = await handle.backend.createTransport({ sessionKey: 'k4' });
-      expect(handle.backend.stats).toMatchObject({ sessions: 1 });
+      const backend = handle.backend as WebhookBackend;
+      expect(backend.httpRoute.path).toBe('/webhooks');
+      expect(backend.webhookBaseUrl).toBeUndefined();
+      await backend.listening({ origin: 'http://127.0.0.1:43210' });
+      const transport = await backend.createTransport({ sessionKey: 'k4' });
       await transport.start();
       await transport.send(initialize);
       expect(JSON.parse(requests[0]?.body ?? '{}').params._meta.webhookUrl).toMatch(
         /^http:\/\/127\.0\.0\.1:43210\/webhooks\/[A-Za-z0-9_-]{22}$/,
       );
-      // Once is all: a second address changes nothing.
-      handle.listening?.('http://127.0.0.1:1');
-      expect(handle.webhookBaseUrl).toBe('http://127.0.0.1:43210');
       await transport.close();
     } finally {
-      await handle.close();
-    }
-    await expect(handle.backend.createTransport({ sessionKey: 'late' })).rejects.toThrow();
-  });
-
-  it('without a base URL, serves a fleet too once bound (the webhook backend), and the hybrid none', async () => {
-    const handle = await createBackend(
-      { ...webhook, webhookBaseUrl: undefined, signingSecret: SECRET },
-      { logger: silentLogger, fetch: recordingFetch().fetch },
-    );
-    const bound = await createBackend(
-      { ...webhook, signingSecret: SECRET },
-      { logger: silentLogger, fetch: recordingFetch().fetch },
-    );
-    const hybrid = await createBackend(
-      { ...webhook, backend: 'hybrid', webhookBaseUrl: undefined },
-      { logger: silentLogger, fetch: recordingFetch().fetch },
-    );
-    try {
-      // The gateway reads it before it listens: there from the start, adopting nothing until bound.
-      const fleet = handle.backend.fleet;
-      expect(fleet).toBeDefined();
-      const key = bound.backend.fleet?.mintSessionKey() as string;
-      expect(fleet?.mayAdopt(key)).toBe(false);
-      expect(() => fleet?.mintSessionKey()).toThrow(/not listening/);
-      handle.listening?.('http://127.0.0.1:43211');
-      // The same secret, the same fleet: a key one instance minted, the other adopts.
-      expect(fleet?.mayAdopt(key)).toBe(true);
-      expect(bound.backend.fleet?.mayAdopt(fleet?.mintSessionKey() as string)).toBe(true);
-      expect(fleet?.mayAdopt(`${key.slice(0, 32)}${'0'.repeat(32)}`)).toBe(false);
-      expect(hybrid.backend.fleet).toBeUndefined();
-    } finally {
-      await Promise.all([handle.close(), bound.close(), hybrid.close()]);
-    }
-  });
-
-  it('routes a delivery for no live session to 404 before and after binding', async () => {
-    const handle = await createBackend(
-      { ...webhook, webhookBaseUrl: undefined },
-      { logger: silentLogger, fetch: recordingFetch().fetch },
-    );
-    const server = createServer((req, res) => void handle.backend.httpRoute?.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = server.address() as AddressInfo;
-      const deliver = () =>
-        fetch(`http://127.0.0.1:${port}/webhooks/nobody`, {
-          method: 'POST',
-          body: '{}',
-          signal: AbortSignal.timeout(5_000),
-        });
-      expect((await deliver()).status).toBe(404);
-      handle.listening?.(`http://127.0.0.1:${port}`);
-      expect((await deliver()).status).toBe(404);
-      expect(handle.backend.stats).toMatchObject({ unroutable: 1 });
-    } finally {
-      server.closeAllConnections();
-      server.close();
       await handle.close();
     }
   });

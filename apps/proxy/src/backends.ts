@@ -1,7 +1,7 @@
 import type { Backend, Logger } from '@asyncmcp/core';
 import { snsSqsBackend } from '@asyncmcp/sns-sqs';
 import { sqsBackend } from '@asyncmcp/sqs';
-import { hybridBackend, WEBHOOK_DEFAULTS, type WebhookRouteBackend, webhookBackend } from '@asyncmcp/webhook';
+import { hybridBackend, webhookBackend } from '@asyncmcp/webhook';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -12,21 +12,10 @@ import type {
   GatewayBackendConfig,
   WebhookGatewayBackend,
 } from './config/index.js';
-import { ListeningRouteBackend } from './route-backend.js';
 
 /** A backend with the clients made for it; `close()` closes the backend and releases the clients. */
 export interface BackendHandle {
   readonly backend: Backend;
-  /**
-   * webhook, hybrid: the base URL of each session's webhook (`<base><webhookPath>/<session>`); undefined
-   * until `listening()` when it is the gateway's own address.
-   */
-  readonly webhookBaseUrl?: string | undefined;
-  /**
-   * Tells a backend that receives webhooks where the gateway's HTTP server listens (`http://host:port`),
-   * once it does; a backend whose base URL was left to the listening address is completed here.
-   */
-  listening?(origin: string): void;
   close(): Promise<void>;
 }
 
@@ -104,41 +93,25 @@ export function createBackend(
 }
 
 /**
- * The webhook or hybrid backend: with a webhook base URL, the library backend itself; without one, a
- * backend completed by `listening(origin)` with the gateway's own address (the configuration allows
- * that only on loopback, where the server on the same machine can reach it).
+ * The webhook or hybrid backend. Without a webhook base URL it takes the gateway's own address once the
+ * gateway listens (the configuration allows that only on loopback, where the server on the same machine
+ * can reach it).
  */
 function webhookRouteBackend(
   name: 'webhook' | 'hybrid',
   config: BackendSettings & { backend: 'webhook' | 'hybrid' },
   options: CreateBackendOptions,
 ): BackendHandle {
-  const serverUrl = config.serverUrl;
-  const webhookPath = config.webhookPath ?? WEBHOOK_DEFAULTS.webhookPath;
-  const build = (webhookBaseUrl: string): WebhookRouteBackend<typeof name> => {
-    const common = {
-      serverUrl,
-      webhookBaseUrl,
-      webhookPath,
-      signingSecret: config.signingSecret,
-      fetch: options.fetch,
-      logger: options.logger,
-    };
-    return name === 'webhook' ? webhookBackend(common) : hybridBackend(common);
+  const common = {
+    serverUrl: config.serverUrl,
+    webhookBaseUrl: config.webhookBaseUrl,
+    webhookPath: config.webhookPath,
+    signingSecret: config.signingSecret,
+    fetch: options.fetch,
+    logger: options.logger,
   };
-  if (config.webhookBaseUrl !== undefined) {
-    const backend = build(config.webhookBaseUrl);
-    return { backend, webhookBaseUrl: config.webhookBaseUrl, listening() {}, close: () => backend.close() };
-  }
-  const backend = new ListeningRouteBackend(name, webhookPath, build);
-  return {
-    backend,
-    get webhookBaseUrl() {
-      return backend.webhookBaseUrl;
-    },
-    listening: (origin) => backend.bind(origin),
-    close: () => backend.close(),
-  };
+  const backend = name === 'webhook' ? webhookBackend(common) : hybridBackend(common);
+  return { backend, close: () => backend.close() };
 }
 
 /** The backend `build` makes, owning `clients`: they are released if it cannot be made, or once it is closed. */

@@ -16,7 +16,8 @@ import {
   type ServeFlagValues,
   type SettingSpec,
 } from './config/index.js';
-import { ListenError, startGateway } from './gateway.js';
+import { startGateway } from './gateway.js';
+import { ListenError } from './listen-error.js';
 import { startServe } from './serve.js';
 
 const NAME = 'asyncmcp-proxy';

@@ -1,5 +1,5 @@
 import type { Backend, Logger } from '@asyncmcp/core';
-import { createProxyServer, isLoopbackHost } from '@asyncmcp/proxy';
+import { createProxyServer } from '@asyncmcp/proxy';
 import { snsSqsBackend } from '@asyncmcp/sns-sqs';
 import { sqsBackend } from '@asyncmcp/sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -8,7 +8,7 @@ import { startFauxqs } from 'fauxqs';
 import { createBackend } from './backends.js';
 import type { BackendName } from './config/index.js';
 import { DEMO_TOOLS, DEMO_WEBHOOK_TOOLS, startDemoHttpServer, startDemoServer } from './demo-server.js';
-import { ListenError } from './gateway.js';
+import { asListenError } from './listen-error.js';
 
 export interface RunningDemo {
   readonly url: string;
@@ -83,7 +83,7 @@ export async function startDemo(options: {
     try {
       ({ url } = await proxy.listen());
     } catch (error) {
-      throw new ListenError(options, error);
+      throw asListenError(options, error);
     }
     return { url, backend: backendName, close: cleanUp };
   } catch (error) {
@@ -131,29 +131,17 @@ async function startWebhookDemo(options: {
     });
     cleanups.push(() => proxy.close());
     let url: string;
-    let port: number;
     try {
-      ({ url, port } = await proxy.listen());
+      // Also gives the backend its webhook address: on every interface, the loopback one the server uses.
+      ({ url } = await proxy.listen());
     } catch (error) {
-      throw new ListenError(options, error);
+      throw asListenError(options, error);
     }
-    handle.listening?.(loopbackOrigin(options.host, new URL(url).origin, port));
     return { url, backend, close: cleanUp };
   } catch (error) {
     await cleanUp();
     throw error;
   }
-}
-
-/**
- * Where the demo server (on 127.0.0.1) reaches the gateway: its listening address, or loopback when it
- * listens on every interface.
- */
-function loopbackOrigin(host: string, origin: string, port: number): string {
-  if (isLoopbackHost(host)) return origin;
-  if (host === '0.0.0.0') return `http://127.0.0.1:${port}`;
-  if (host === '::' || host === '[::]') return `http://[::1]:${port}`;
-  return origin;
 }
 
 /** The demo's request topic, with the server's request queue subscribed to it (raw delivery). */

@@ -1,9 +1,8 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type BackendHttpRoute, describeError, type Logger } from '@asyncmcp/core';
-import { createLimitedHttpServer, createProxyServer, isLoopbackHost, proxyStdio } from '@asyncmcp/proxy';
+import { describeError, type Logger } from '@asyncmcp/core';
+import { createProxyServer, isLoopbackHost, type ProxyStdio, proxyStdio } from '@asyncmcp/proxy';
 import { type BackendHandle, createBackend } from './backends.js';
 import type { GatewayConfig } from './config/index.js';
+import { asListenError } from './listen-error.js';
 
 export interface RunningGateway {
   /** The MCP endpoint; undefined in stdio mode. */
@@ -78,17 +77,6 @@ function redactUrl(value: string): string {
   }
 }
 
-/** Completes a webhook backend with the address now listening, and says where webhooks are received. */
-function announceWebhooks(handle: BackendHandle, origin: string, logger: Logger): void {
-  const route = handle.backend.httpRoute;
-  if (handle.listening === undefined || route === undefined) return;
-  handle.listening(origin);
-  logger.info(
-    { backend: handle.backend.name, webhookUrl: `${handle.webhookBaseUrl}${route.path}/<session>` },
-    'receiving webhooks',
-  );
-}
-
 async function startHttp(
   config: GatewayConfig,
   handle: BackendHandle,
@@ -114,11 +102,11 @@ async function startHttp(
   });
   let url: string;
   try {
+    // Also tells a webhook backend where it listens, for its webhook URLs.
     ({ url } = await proxy.listen());
   } catch (error) {
-    throw new ListenError(config, error);
+    throw asListenError(config, error);
   }
-  announceWebhooks(handle, new URL(url).origin, logger);
   if (!isLoopbackHost(config.host) && config.authToken === undefined) {
     // Only with --insecure-no-auth: the configuration refuses it otherwise.
     logger.warn(
@@ -147,86 +135,24 @@ async function startStdio(
   handle: BackendHandle,
   logger: Logger,
 ): Promise<RunningGateway> {
-  // stdio has no HTTP server of its own: a backend that receives webhooks gets one on --host/--port.
-  const route = handle.backend.httpRoute;
-  const receiver = route === undefined ? undefined : await listenForRoute(route, config);
-  let session: Awaited<ReturnType<typeof proxyStdio>>;
+  let session: ProxyStdio;
   try {
-    if (receiver) announceWebhooks(handle, receiver.origin, logger);
+    // A backend that receives webhooks gets an HTTP server for its route on --host/--port.
     session = await proxyStdio({
       backend: handle.backend,
       logger,
       requestTimeoutMs: config.requestTimeoutMs,
+      host: config.host,
+      port: config.port,
+      http: config.http,
     });
   } catch (error) {
-    await receiver?.close();
-    throw error;
+    throw asListenError(config, error);
   }
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= session
-      .close()
-      .then(() => handle.close())
-      .finally(() => receiver?.close());
+    closing ??= session.close().then(() => handle.close());
     return closing;
   };
   return { url: undefined, ended: session.closed.then(close), close };
-}
-
-/** An HTTP server for a backend's route alone (stdio mode); everything else gets 404. */
-async function listenForRoute(
-  route: BackendHttpRoute,
-  config: Pick<GatewayConfig, 'host' | 'port' | 'http'>,
-): Promise<{ origin: string; close(): Promise<void> }> {
-  const server: Server = createLimitedHttpServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (path !== route.path && !path.startsWith(`${route.path}/`)) {
-      req.resume();
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
-      return;
-    }
-    Promise.resolve(route.handle(req, res)).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end();
-    });
-  }, config.http);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    throw new ListenError(config, error);
-  }
-  const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return {
-    origin: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-/** The HTTP port could not be bound; the message says which and what to do. */
-export class ListenError extends Error {
-  constructor(config: Pick<GatewayConfig, 'host' | 'port'>, cause: unknown) {
-    const code = (cause as { code?: unknown }).code;
-    const where = `${config.host}:${config.port}`;
-    const message =
-      code === 'EADDRINUSE'
-        ? `cannot listen on ${where}: the port is in use; pass another --port (0 picks a free one)`
-        : code === 'EACCES'
-          ? `cannot listen on ${where}: permission denied; use a port above 1023`
-          : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
-            ? `cannot listen on ${where}: no such interface on this machine; check --host`
-            : `cannot listen on ${where}: ${describeError(cause)}`;
-    super(message, { cause });
-    this.name = 'ListenError';
-  }
 }

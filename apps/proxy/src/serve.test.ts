@@ -7,7 +7,7 @@ import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { GatewayConfigError, type ServeConfig, type ServeHttpConfig } from './config/index.js';
-import { ListenError } from './gateway.js';
+import { ListenError } from './listen-error.js';
 import { assertRunnable, startServe } from './serve.js';
 
 const posix = process.platform !== 'win32';

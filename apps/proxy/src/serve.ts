@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { Logger, ServerFactory } from '@asyncmcp/core';
-import { createHttpUpstreamFactory, createStdioServerFactory, isLoopbackHost } from '@asyncmcp/proxy';
+import { isLoopbackHost } from '@asyncmcp/proxy';
 import { SnsSqsSessionManager } from '@asyncmcp/sns-sqs';
 import { SqsSessionManager, type SqsSessionManagerOptions } from '@asyncmcp/sqs';
 import { HybridSessionManager, WebhookSessionManager } from '@asyncmcp/webhook';
@@ -9,7 +9,8 @@ import { type AwsClientFactories, createSnsSqsClients, createSqsClient } from '.
 import { childEnvironment, childEnvironmentFields } from './child-environment.js';
 import { GatewayConfigError } from './config/errors.js';
 import type { Environment, ServeConfig, ServeHttpConfig, ServeQueueConfig } from './config/index.js';
-import { ListenError } from './gateway.js';
+import { ListenError } from './listen-error.js';
+import { createHttpUpstreamFactory, createStdioServerFactory } from './upstream-server.js';
 
 /**
  * `asyncmcp-proxy serve`: an existing MCP server, unchanged, on an async transport — an SQS request

@@ -3,20 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProcess, cleanEnv, emulatorBackendFlags, within } from './cli-process.js';
 import { pollUntil, sqsClientTransport, useCliEmulator, useGatewayClients } from './e2e-suite.js';
+import { isRunning } from './processes.js';
 import { textOf } from './test-server.js';
 
 // A stdio server that outlives the end of its stdin, with a grandchild that ignores SIGTERM.
 const FIXTURE = fileURLToPath(new URL('./fixtures/stubborn-stdio-server.mjs', import.meta.url));
-
-/** Whether `pid` runs; a zombie (exited, its parent's wait still missing) does not. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
-    return stat !== '' && !stat.startsWith('Z');
-  } catch {
-    return false;
-  }
-}
 
 async function waitUntilGone(pid: number, what: string): Promise<void> {
   await pollUntil(async () => !isRunning(pid), `${what} (pid ${pid}) ending`);

@@ -120,6 +120,16 @@ export interface BackendHttpRoute {
   handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
 }
 
+/** Where the gateway's HTTP server listens, as the gateway tells a backend once it does. */
+export interface BackendListeningAddress {
+  /**
+   * `http://host:port` of the listening server, as a process on the same machine reaches it: a server
+   * bound to every interface (`0.0.0.0`, `::`) is named by its loopback address, and a port of 0 by the
+   * port the system chose. A backend whose peers are elsewhere needs its public address configured.
+   */
+  readonly origin: string;
+}
+
 /**
  * A backend is what the gateway talks to: it opens one client `Transport` per gateway session and is
  * closed once. A backend may share one physical channel (one response queue, one poller) among all of
@@ -141,5 +151,13 @@ export interface Backend {
   readonly fleet?: BackendFleet;
   /** A route the gateway must serve for this backend (webhook deliveries), if it receives over HTTP. */
   readonly httpRoute?: BackendHttpRoute;
+  /**
+   * Called once the gateway's HTTP server listens, before the gateway takes its first session: with
+   * Streamable HTTP in front, always; in stdio mode, for a backend with an `httpRoute` (the gateway then
+   * runs an HTTP server for that route alone). A backend that receives on `httpRoute` and was given no
+   * public address of its own learns it here. A rejection stops the gateway from starting. Optional and
+   * new in `v1` without a version change: a backend without it is never called.
+   */
+  listening?(address: BackendListeningAddress): void | Promise<void>;
   close(): Promise<void>;
 }

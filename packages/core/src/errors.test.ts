@@ -26,6 +26,7 @@ describe('AsyncMcpErrorCode', () => {
       Delivery: 'ASYNCMCP_DELIVERY_FAILED',
       Timeout: 'ASYNCMCP_TIMEOUT',
       DestinationRefused: 'ASYNCMCP_DESTINATION_REFUSED',
+      Listen: 'ASYNCMCP_LISTEN',
     });
   });
 });

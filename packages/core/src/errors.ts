@@ -20,6 +20,7 @@ export const AsyncMcpErrorCode = {
   Delivery: 'ASYNCMCP_DELIVERY_FAILED',
   Timeout: 'ASYNCMCP_TIMEOUT',
   DestinationRefused: 'ASYNCMCP_DESTINATION_REFUSED',
+  Listen: 'ASYNCMCP_LISTEN',
 } as const;
 export type AsyncMcpErrorCode = (typeof AsyncMcpErrorCode)[keyof typeof AsyncMcpErrorCode];
 

@@ -5,7 +5,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { describe, expect, it } from 'vitest';
-import { createProxyServer, type ProxyServerOptions } from './create-proxy-server.js';
+import { createProxyServer } from './create-proxy-server.js';
+import type { ProxyServerOptions } from './proxy-server-options.js';
 
 // Every wait has its own bound, far below the SDK's 60 s request timeout: a call the gateway leaves
 // pending fails the test with that bound instead of passing late.

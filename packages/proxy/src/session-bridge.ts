@@ -13,6 +13,7 @@ import {
   jsonRpcError,
   type Logger,
   type RequestId,
+  requestIdKey,
   sessionBusyError,
   silentLogger,
   systemClock,
@@ -151,7 +152,7 @@ export class SessionBridge {
     if (
       isRequest(message) &&
       this.#inFlight.size >= this.#maxInFlight &&
-      !this.#inFlight.has(key(message.id))
+      !this.#inFlight.has(requestIdKey(message.id))
     ) {
       // Refused here, so one session cannot pile work on the backend's shared queue or its workers.
       this.#observer.onRequestEnd?.(message.method, 'refused', 0);
@@ -171,7 +172,7 @@ export class SessionBridge {
         progressToken: meta?.progressToken,
         timer: unrefTimer(this.#clock, () => this.#timeout(message.id), this.#timeoutMs),
       };
-      this.#inFlight.set(key(message.id), entry);
+      this.#inFlight.set(requestIdKey(message.id), entry);
       this.#observer.onRequest?.(message.method);
     } else if (isNotification(message) && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId;
@@ -192,7 +193,7 @@ export class SessionBridge {
   }
 
   #timeout(id: RequestId): void {
-    const entry = this.#inFlight.get(key(id));
+    const entry = this.#inFlight.get(requestIdKey(id));
     if (!entry || !this.#end(id, 'timeout')) return;
     this.#logger.warn(
       { requestId: id, method: entry.method, timeoutMs: this.#timeoutMs },
@@ -217,10 +218,10 @@ export class SessionBridge {
 
   /** Stops tracking a request. Returns false when it was not (or no longer) tracked. */
   #end(id: RequestId, outcome: 'answered' | 'error' | 'timeout' | 'cancelled'): boolean {
-    const entry = this.#inFlight.get(key(id));
+    const entry = this.#inFlight.get(requestIdKey(id));
     if (!entry) return false;
     if (entry.timer) this.#clock.clearTimeout(entry.timer);
-    this.#inFlight.delete(key(id));
+    this.#inFlight.delete(requestIdKey(id));
     this.#observer.onRequestEnd?.(entry.method, outcome, (performance.now() - entry.startedAt) / 1000);
     if (this.#inFlight.size === 0) this.#releaseIdleWaiters();
     return true;
@@ -247,7 +248,7 @@ export class SessionBridge {
   /** The client request a server notification or request belongs to, when it can be told. */
   #relatedRequestOf(message: JSONRPCMessage, extra: BackendMessageExtra | undefined): RequestId | undefined {
     const named = extra?.relatedRequestId;
-    if (named !== undefined && this.#inFlight.has(key(named))) return named;
+    if (named !== undefined && this.#inFlight.has(requestIdKey(named))) return named;
     if (isNotification(message) && message.method === 'notifications/progress') {
       const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
       for (const entry of this.#inFlight.values()) if (entry.progressToken === token) return entry.id;
@@ -350,10 +351,6 @@ export class SessionBridge {
     );
     this.#cancelled = Promise.all([this.#cancelled, ...sent]);
   }
-}
-
-function key(id: RequestId): string {
-  return `${typeof id}:${id}`;
 }
 
 /** The error a request gets when its session ends before the server answered it. */

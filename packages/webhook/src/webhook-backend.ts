@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  AsyncMcpError,
+  AsyncMcpErrorCode,
   type Backend,
   type BackendFleet,
   type BackendHttpRoute,
+  type BackendListeningAddress,
   type BackendTransportContext,
   ConfigurationError,
   DeliveryError,
@@ -37,24 +41,30 @@ export interface WebhookBackendStats {
 }
 
 /**
- * A gateway backend that receives on HTTP: the gateway mounts `handleWebhook` at `webhookPath` on its
- * own HTTP server (for every method and every path below it), and each session's webhook URL is
- * `${webhookBaseUrl}${webhookPath}/${route}` — one path per session, so every delivery reaches exactly
+ * A gateway backend that receives on HTTP: its one route, `httpRoute`, takes every delivery (every
+ * method, every path below `httpRoute.path`), and each session's webhook URL is
+ * `${webhookBaseUrl}${httpRoute.path}/${route}` — one path per session, so every delivery reaches exactly
  * the session it is for, and many sessions share one backend. The route is a secret of the session's
  * own, like the session id proposed to the server: neither is the gateway's key for the session (its
  * HTTP `Mcp-Session-Id`), and neither tells the key or the other one.
+ *
+ * The asyncmcp gateway serves `httpRoute` itself. On a server of your own, hand it every request for
+ * `httpRoute.path` and below: `app.use(backend.httpRoute.path, (req, res) => backend.httpRoute.handle(req, res))`.
  */
 export interface WebhookRouteBackend<N extends string = string> extends Backend {
   readonly name: N;
-  /** Where the gateway mounts `handleWebhook`, e.g. `/webhooks`; sessions use the paths below it. */
-  readonly webhookPath: string;
-  /** The Node handler for every request under `webhookPath`. */
-  readonly handleWebhook: NodeRequestHandler;
-  /** The webhook URL of the session answered on `route` (each session's route is its own secret). */
-  webhookUrlFor(route: string): string;
+  /** The route that receives the deliveries, e.g. `/webhooks`; each session has a path below it. */
+  readonly httpRoute: BackendHttpRoute;
+  /**
+   * The base of every session's webhook URL: the configured `webhookBaseUrl`, or, left out, the address
+   * the gateway listens on once it says so (`listening`); undefined until then.
+   */
+  readonly webhookBaseUrl: string | undefined;
   readonly stats: Readonly<WebhookBackendStats>;
   /** Resolves when the server's endpoint answers HTTP at all; rejects with the reason otherwise. */
   checkReady(): Promise<void>;
+  /** Takes the gateway's address as the base URL, unless one was configured; logs where webhooks arrive. */
+  listening(address: BackendListeningAddress): void;
 }
 
 interface RouteBackendOptions {
@@ -63,9 +73,12 @@ interface RouteBackendOptions {
   /**
    * The public base URL at which this gateway instance's HTTP server is reachable by the server, e.g.
    * `https://gateway-1.internal.example.com`. A path in it is kept (for a reverse proxy that strips it).
+   * Left out, it is the address the gateway listens on, which it tells the backend (`listening`) before
+   * the first session: right when the server runs on the same machine, or names the gateway the same way.
+   * @default the gateway's listening address
    */
-  webhookBaseUrl: string | URL;
-  /** The path the gateway mounts the backend's route at. @default '/webhooks' */
+  webhookBaseUrl?: string | URL;
+  /** The path of the backend's route (`httpRoute.path`). @default '/webhooks' */
   webhookPath?: string;
   /** Verify (and, for `webhookBackend`, sign) with Standard Webhooks headers. @default unsigned */
   signingSecret?: WebhookSecret;
@@ -108,8 +121,8 @@ export type HybridBackend = WebhookRouteBackend<'hybrid'>;
  * Python's do).
  *
  * @example
- * const backend = webhookBackend({ serverUrl: 'http://mcp:8000/mcp/request', webhookBaseUrl: 'http://gateway:3000' });
- * app.all(`${backend.webhookPath}/*key`, backend.handleWebhook); // or app.use(backend.webhookPath, …)
+ * const backend = webhookBackend({ serverUrl: 'http://mcp:8000/mcp/request' });
+ * await createProxyServer({ backend }).listen(); // serves backend.httpRoute, tells the backend its address
  */
 export function webhookBackend(options: WebhookBackendOptions): WebhookBackend {
   const clientId = options.clientId ?? gatewayClientId();
@@ -177,6 +190,11 @@ export function hybridBackend(options: HybridBackendOptions): HybridBackend {
   });
 }
 
+/** A base URL as sessions' webhook URLs start: absolute, no trailing slash. */
+function baseUrl(value: string | URL): string {
+  return new URL(String(value)).href.replace(/\/+$/, '');
+}
+
 function gatewayClientId(): string {
   return `asyncmcp-gateway-${randomBytes(4).toString('hex')}`;
 }
@@ -197,9 +215,11 @@ type MakeTransport = (input: TransportInput) => RoutedTransport;
 class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
   readonly specificationVersion = 'v1' as const;
   readonly name: N;
-  readonly webhookPath: string;
+  readonly httpRoute: BackendHttpRoute;
   readonly stats: WebhookBackendStats = { sessions: 0, routed: 0, refused: 0, unroutable: 0 };
-  readonly #base: string;
+  /** Without a configured base URL, undefined until the gateway says where it listens. */
+  #base: string | undefined;
+  readonly #path: string;
   readonly #serverUrl: URL;
   readonly #fetch: FetchLike;
   readonly #logger: Logger;
@@ -216,13 +236,20 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
   constructor(name: N, options: RouteBackendOptions, make: MakeTransport, fleetIds?: FleetSessionIds) {
     this.name = name;
     this.#fleetIds = fleetIds;
+    // No session opens before the backend has an address, so none is minted or adopted before either.
     this.fleet =
       fleetIds === undefined
         ? undefined
-        : { mintSessionKey: () => fleetIds.mint(), mayAdopt: (key) => fleetIds.mayAdopt(key) };
+        : {
+            mintSessionKey: () => {
+              this.#addressed();
+              return fleetIds.mint();
+            },
+            mayAdopt: (key) => this.#base !== undefined && fleetIds.mayAdopt(key),
+          };
     try {
       this.#serverUrl = new URL(String(options.serverUrl));
-      this.#base = new URL(String(options.webhookBaseUrl)).href.replace(/\/+$/, '');
+      this.#base = options.webhookBaseUrl === undefined ? undefined : baseUrl(options.webhookBaseUrl);
     } catch {
       throw new ConfigurationError(`${name}Backend needs a valid serverUrl and webhookBaseUrl`);
     }
@@ -230,23 +257,40 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     if (path === '/' || /[?#]/.test(path)) {
       throw new ConfigurationError(`webhookPath must be a path below the root, got "${options.webhookPath}"`);
     }
-    this.webhookPath = path;
+    this.#path = path;
+    this.httpRoute = { path, handle: (req, res) => this.#handleDelivery(req, res) };
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#logger = options.logger ?? silentLogger;
     this.#make = make;
   }
 
-  /** The route in the form of core's `Backend` contract, so the gateway mounts it without knowing us. */
-  get httpRoute(): BackendHttpRoute {
-    return { path: this.webhookPath, handle: this.handleWebhook };
+  get webhookBaseUrl(): string | undefined {
+    return this.#base;
   }
 
-  webhookUrlFor(route: string): string {
-    return `${this.#base}${this.webhookPath}/${encodeURIComponent(route)}`;
+  listening(address: BackendListeningAddress): void {
+    // A configured base URL wins (a reverse proxy, another host name); the first address is kept.
+    this.#base ??= baseUrl(address.origin);
+    this.#logger.info(
+      { backend: this.name, webhookUrl: `${this.#base}${this.#path}/<session>` },
+      'receiving webhooks',
+    );
+  }
+
+  /** The base URL, or the error of a backend asked for a session before it has one. */
+  #addressed(): string {
+    if (this.#base === undefined) {
+      throw new AsyncMcpError({
+        code: AsyncMcpErrorCode.TransportNotStarted,
+        message: `the ${this.name} backend has no webhook address yet: the gateway is not listening`,
+      });
+    }
+    return this.#base;
   }
 
   async createTransport(context: BackendTransportContext): Promise<Transport> {
     if (this.#closed) throw new TransportStateError('closed', 'backend');
+    const base = this.#addressed();
     if (this.#keys.has(context.sessionKey)) {
       throw new ConfigurationError(`A session with key ${context.sessionKey} is already open`);
     }
@@ -260,7 +304,7 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     const proposedSessionId = this.#fleetIds?.queueSessionIdOf(key) ?? generateSessionId('hex');
     const transport = this.#make({
       proposedSessionId,
-      webhookUrl: this.webhookUrlFor(route),
+      webhookUrl: `${base}${this.#path}/${encodeURIComponent(route)}`,
       logger: context.logger ?? this.#logger,
       adopted: context.adopted,
       hooks: {
@@ -279,9 +323,9 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     return transport;
   }
 
-  readonly handleWebhook: NodeRequestHandler = async (req, res) => {
+  async #handleDelivery(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = requestPath(req);
-    const prefix = `${this.webhookPath}/`;
+    const prefix = `${this.#path}/`;
     const encoded = path.startsWith(prefix) ? path.slice(prefix.length) : undefined;
     let route: string | undefined;
     try {
@@ -309,9 +353,14 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     await session.handleWebhook(req, res);
     if (res.statusCode === 200) this.stats.routed++;
     else this.stats.refused++;
-  };
+  }
 
   async checkReady(): Promise<void> {
+    if (this.#base === undefined) {
+      throw new DeliveryError({
+        message: `The ${this.name} server has no webhook to call: the gateway is not listening yet`,
+      });
+    }
     try {
       // Any HTTP answer (a 405 to OPTIONS, say) shows the endpoint is there.
       const response = await this.#fetch(this.#serverUrl, {

@@ -11,7 +11,9 @@ function hybridTarget(kind: 'client transport' | 'backend'): () => Promise<Confo
     let serverUrl = '';
     const transports: StreamableHttpWebhookClientTransport[] = [];
     let backend: ReturnType<typeof hybridBackend> | undefined;
-    const gateway: LoopbackServer = await startLoopbackServer((req, res) => backend?.handleWebhook(req, res));
+    const gateway: LoopbackServer = await startLoopbackServer((req, res) =>
+      backend?.httpRoute.handle(req, res),
+    );
     let sessions = 0;
     return {
       async startServer(createServer) {

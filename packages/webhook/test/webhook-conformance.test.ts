@@ -57,7 +57,9 @@ function backendTarget(): () => Promise<ConformanceTarget> {
   return async () => {
     let serverUrl = '';
     let backend: ReturnType<typeof webhookBackend> | undefined;
-    const gateway: LoopbackServer = await startLoopbackServer((req, res) => backend?.handleWebhook(req, res));
+    const gateway: LoopbackServer = await startLoopbackServer((req, res) =>
+      backend?.httpRoute.handle(req, res),
+    );
     let sessions = 0;
     return {
       async startServer(createServer) {

@@ -6,9 +6,9 @@ import {
   silentLogger,
   type Transport,
 } from '@asyncmcp/core';
+import { SessionBridge } from '@asyncmcp/proxy';
 import { StdioClientTransport, type StdioServerParameters } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SessionBridge } from './session-bridge.js';
 import { forgetExited, reapOnExit } from './stdio-reaper.js';
 
 export interface UpstreamServerOptions {

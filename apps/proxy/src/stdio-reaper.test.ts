@@ -4,23 +4,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { cleanupsAfterEach } from '@asyncmcp-internal/test-support';
 import { describe, expect, it } from 'vitest';
+import { isRunning } from '../test/processes.js';
 
 // A real parent process runs a stdio server through createStdioServerFactory and is SIGKILLed: no
 // handler of its own runs, and only the reaper can end the child (which ignores the end of its stdin)
 // and the grandchild (which ignores SIGTERM too).
-const PARENT = fileURLToPath(new URL('../test/fixtures/reaped-parent.mjs', import.meta.url));
+const PARENT = fileURLToPath(new URL('../test/fixtures/upstream/reaped-parent.mjs', import.meta.url));
 /** Every wait's bound: generous, as the parent fixture compiles TypeScript at start on a loaded machine. */
 const BOUND_MS = 40_000;
-
-/** Whether `pid` runs; a zombie (exited, its parent's wait still missing) does not. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
-    return stat !== '' && !stat.startsWith('Z');
-  } catch {
-    return false;
-  }
-}
 
 /** Polls `done` until it holds, failing with `what` after BOUND_MS. */
 async function waitFor(done: () => boolean, what: string): Promise<void> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ServerFactory } from '@asyncmcp/core';
-import { SqsClientTransport } from '@asyncmcp/sqs';
+import { SqsClientTransport, SqsSessionManager } from '@asyncmcp/sqs';
 import { cleanupsAfterEach, textOf, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
@@ -15,11 +15,10 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createHttpUpstreamFactory, createStdioServerFactory } from '../src/index.js';
-import { startSqsWorker } from './gateway-harness.js';
+import { createHttpUpstreamFactory, createStdioServerFactory } from '../src/upstream-server.js';
 
 const request = { timeout: 20_000 };
-const fixture = fileURLToPath(new URL('./fixtures/stdio-server.mjs', import.meta.url));
+const fixture = fileURLToPath(new URL('./fixtures/upstream/stdio-server.mjs', import.meta.url));
 
 function isAlive(pid: number): boolean {
   try {
@@ -36,7 +35,15 @@ describe('serve: an existing MCP server behind SQS', () => {
 
   async function serve(createServer: ServerFactory) {
     const requestQueueUrl = await sqs.createQueue('serve');
-    const manager = await startSqsWorker(sqs, requestQueueUrl, createServer);
+    // Short polls, so close() does not wait out a long one.
+    const polling = { waitTimeSeconds: 1 };
+    const manager = new SqsSessionManager({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl,
+      createServer,
+      ...polling,
+    });
+    await manager.start();
     cleanups.push(() => manager.close());
     return { manager, requestQueueUrl };
   }
