@@ -75,25 +75,25 @@ export class MessageSigner {
    * `attributes` with the signature of `body` and them: `Timestamp` set to now, a fresh `SignatureId`,
    * and `Signature`. Throws a `ConfigurationError` when they would pass the attribute limit.
    */
-  sign(body: string, attributes: MessageAttributes): MessageAttributes {
+  sign(body: string, attributes: Readonly<MessageAttributes>): MessageAttributes {
     const signed: MessageAttributes = { ...attributes };
     delete signed[SignatureAttribute.Signature];
     const timestamp = Math.floor(this.#now() / 1000);
     const id = newSignatureId();
-    signed[Attribute.Timestamp] = { DataType: 'Number', StringValue: String(timestamp) };
-    signed[SignatureAttribute.Id] = { DataType: 'String', StringValue: id };
+    signed[Attribute.Timestamp] = String(timestamp);
+    signed[SignatureAttribute.Id] = id;
     const count = Object.keys(signed).length + 1;
     if (count > MAX_MESSAGE_ATTRIBUTES) {
       throw new ConfigurationError(
         `A signed message would carry ${count} message attributes, over the limit of ${MAX_MESSAGE_ATTRIBUTES}: use fewer custom attributes`,
       );
     }
-    const flat: Record<string, string> = {};
-    for (const [name, attribute] of Object.entries(signed)) flat[name] = attribute.StringValue;
-    signed[SignatureAttribute.Signature] = {
-      DataType: 'String',
-      StringValue: computeSignature(this.#key, id, timestamp, signedPayload(flat, body)),
-    };
+    signed[SignatureAttribute.Signature] = computeSignature(
+      this.#key,
+      id,
+      timestamp,
+      signedPayload(signed, body),
+    );
     return signed;
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
+import { toSqsAttributes } from '@asyncmcp/sqs';
 import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -112,7 +113,7 @@ describe('malformed and unroutable messages', () => {
       emulator.snsClient,
       requestTopicArn,
       encodeMessage(message),
-      buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' }),
+      toSqsAttributes(buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' })),
     );
     const line = await logger.waitFor('message rejected: unknown session');
     expect(line.fields).toMatchObject({
@@ -149,7 +150,7 @@ describe('malformed and unroutable messages', () => {
       emulator.snsClient,
       requestTopicArn,
       encodeMessage(initialize),
-      buildClientAttributes({ message: initialize, clientId: 'c' }),
+      toSqsAttributes(buildClientAttributes({ message: initialize, clientId: 'c' })),
     );
     const line = await logger.waitFor('message rejected: initialize without a reply address');
     expect(line.fields.detail).toBe('Validation error: initialize is missing _meta.clientTopicArn');
@@ -166,7 +167,9 @@ describe('malformed and unroutable messages', () => {
       method: 'tools/call',
       params: { name: 'echo', arguments: { text: 'once' } },
     };
-    const attributes = buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId });
+    const attributes = toSqsAttributes(
+      buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId }),
+    );
     await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
     await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
     await logger.waitFor('redelivered request skipped');

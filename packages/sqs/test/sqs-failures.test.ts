@@ -12,6 +12,7 @@ import {
   SqsSessionManager,
   type SqsSessionManagerOptions,
   sqsBackend,
+  toSqsAttributes,
 } from '../src/index.js';
 
 const FAST_RETRY = { baseMs: 20, maxMs: 200 };
@@ -140,7 +141,9 @@ describe('SQS failure handling', () => {
       new SendMessageCommand({
         QueueUrl: requestQueueUrl,
         MessageBody: encodeMessage(message),
-        MessageAttributes: buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' }),
+        MessageAttributes: toSqsAttributes(
+          buildClientAttributes({ message, clientId: 'c', sessionId: 'no-such-session' }),
+        ),
       }),
     );
     const line = await logger.waitFor('message rejected: unknown session');
@@ -187,7 +190,7 @@ describe('SQS failure handling', () => {
         new SendMessageCommand({
           QueueUrl: requestQueueUrl,
           MessageBody: encodeMessage(message),
-          MessageAttributes: attributes,
+          MessageAttributes: toSqsAttributes(attributes),
         }),
       );
     await send();
