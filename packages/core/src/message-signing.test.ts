@@ -9,20 +9,11 @@ import {
   SignatureAttribute,
   signedPayload,
 } from './message-signing.js';
+import { ManualClock } from './testing/manual-clock.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const T0 = 1_700_000_000_000;
 const BODY = '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"count"}}';
-
-function clock(start = T0) {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
 
 function request(): MessageAttributes {
   return buildClientAttributes({
@@ -104,13 +95,13 @@ describe('MessageVerifier', () => {
   }
 
   it('accepts a message signed with the secret', () => {
-    const { signer, verifier } = pair(clock().now);
+    const { signer, verifier } = pair(() => T0);
     const verdict = verifier.verify(received(signer.sign(BODY, request())));
     expect(verdict.ok).toBe(true);
   });
 
   it('accepts a signed server→client message', () => {
-    const { signer, verifier } = pair(clock().now);
+    const { signer, verifier } = pair(() => T0);
     const attributes = signer.sign(
       BODY,
       buildServerAttributes({ message: { jsonrpc: '2.0', id: 1, result: {} }, sessionId: 's' }),
@@ -124,9 +115,12 @@ describe('MessageVerifier', () => {
   });
 
   it('refuses a message signed with another secret', () => {
-    const time = clock();
-    const forger = new MessageSigner({ secret: 'whsec_YW5vdGhlciBzZWNyZXQgb2YgMTYrIGJ5dGVz', now: time.now });
-    const verdict = new MessageVerifier({ secret: SECRET, now: time.now }).verify(
+    const time = new ManualClock(T0);
+    const forger = new MessageSigner({
+      secret: 'whsec_YW5vdGhlciBzZWNyZXQgb2YgMTYrIGJ5dGVz',
+      now: () => time.now(),
+    });
+    const verdict = new MessageVerifier({ secret: SECRET, now: () => time.now() }).verify(
       received(forger.sign(BODY, request())),
     );
     expect(verdict).toMatchObject({ ok: false, reason: 'forged' });
@@ -140,7 +134,7 @@ describe('MessageVerifier', () => {
     ['Timestamp', String(T0 / 1000 + 1)],
     ['SignatureId', 'msg_other'],
   ])('refuses a message whose %s was changed', (name, value) => {
-    const { signer, verifier } = pair(clock().now);
+    const { signer, verifier } = pair(() => T0);
     const flat = signer.sign(BODY, request());
     flat[name] = value;
     expect(verifier.verify({ body: BODY, attributes: flat, deliveryId: 'd' })).toMatchObject({
@@ -150,7 +144,7 @@ describe('MessageVerifier', () => {
   });
 
   it('refuses a message with an attribute added or removed', () => {
-    const { signer, verifier } = pair(clock().now);
+    const { signer, verifier } = pair(() => T0);
     const flat = signer.sign(BODY, request());
     expect(
       verifier.verify({ body: BODY, attributes: { ...flat, Extra: 'x' }, deliveryId: 'a' }),
@@ -164,7 +158,7 @@ describe('MessageVerifier', () => {
   });
 
   it('refuses a message whose body was changed', () => {
-    const { signer, verifier } = pair(clock().now);
+    const { signer, verifier } = pair(() => T0);
     const attributes = signer.sign(BODY, request());
     expect(verifier.verify(received(attributes, BODY.replace('count', 'wipe')))).toMatchObject({
       reason: 'forged',
@@ -172,7 +166,7 @@ describe('MessageVerifier', () => {
   });
 
   it('refuses a Timestamp that is not whole seconds', () => {
-    const { signer, verifier } = pair(clock().now);
+    const { signer, verifier } = pair(() => T0);
     const flat = signer.sign(BODY, request());
     flat.Timestamp = `${flat.Timestamp}.5`;
     expect(verifier.verify({ body: BODY, attributes: flat, deliveryId: 'd' })).toMatchObject({
@@ -181,9 +175,9 @@ describe('MessageVerifier', () => {
   });
 
   it('accepts a message up to the tolerance old or ahead, and refuses it a second later', () => {
-    const time = clock();
-    const signer = new MessageSigner({ secret: SECRET, now: time.now });
-    const verifier = new MessageVerifier({ secret: SECRET, toleranceSeconds: 60, now: time.now });
+    const time = new ManualClock(T0);
+    const signer = new MessageSigner({ secret: SECRET, now: () => time.now() });
+    const verifier = new MessageVerifier({ secret: SECRET, toleranceSeconds: 60, now: () => time.now() });
     const old = signer.sign(BODY, request());
     const older = signer.sign(BODY, request());
     time.advance(60_000);
@@ -196,7 +190,7 @@ describe('MessageVerifier', () => {
   });
 
   it('refuses a replay: the same signed message sent again, as a new queue message', () => {
-    const { signer, verifier } = pair(clock().now);
+    const { signer, verifier } = pair(() => T0);
     const attributes = signer.sign(BODY, request());
     expect(verifier.verify(received(attributes, BODY, 'sqs-1')).ok).toBe(true);
     expect(verifier.verify(received(attributes, BODY, 'sqs-2'))).toMatchObject({
@@ -206,9 +200,9 @@ describe('MessageVerifier', () => {
   });
 
   it('accepts a redelivery of the queue message it accepted (a retry, a hand-back) within the tolerance', () => {
-    const time = clock();
-    const signer = new MessageSigner({ secret: SECRET, now: time.now });
-    const verifier = new MessageVerifier({ secret: SECRET, toleranceSeconds: 60, now: time.now });
+    const time = new ManualClock(T0);
+    const signer = new MessageSigner({ secret: SECRET, now: () => time.now() });
+    const verifier = new MessageVerifier({ secret: SECRET, toleranceSeconds: 60, now: () => time.now() });
     const attributes = signer.sign(BODY, request());
     expect(verifier.verify(received(attributes, BODY, 'sqs-1')).ok).toBe(true);
     time.advance(30_000);
@@ -221,13 +215,13 @@ describe('MessageVerifier', () => {
   });
 
   it('keeps ids for the tolerance window: a full memory refuses new messages as busy until ids expire', () => {
-    const time = clock();
-    const signer = new MessageSigner({ secret: SECRET, now: time.now });
+    const time = new ManualClock(T0);
+    const signer = new MessageSigner({ secret: SECRET, now: () => time.now() });
     const verifier = new MessageVerifier({
       secret: SECRET,
       toleranceSeconds: 60,
       replayMemory: 3,
-      now: time.now,
+      now: () => time.now(),
     });
     const first = signer.sign(BODY, request());
     expect(verifier.verify(received(first, BODY, 'd0')).ok).toBe(true);
@@ -247,11 +241,11 @@ describe('MessageVerifier', () => {
   });
 
   it('accepts any v1 entry of a rotated secret, and skips other schemes', () => {
-    const time = clock();
-    const flat = new MessageSigner({ secret: SECRET, now: time.now }).sign(BODY, request());
+    const time = new ManualClock(T0);
+    const flat = new MessageSigner({ secret: SECRET, now: () => time.now() }).sign(BODY, request());
     flat.Signature = `v2,abc v1,${Buffer.alloc(32).toString('base64')} ${flat.Signature}`;
     expect(
-      new MessageVerifier({ secret: SECRET, now: time.now }).verify({
+      new MessageVerifier({ secret: SECRET, now: () => time.now() }).verify({
         body: BODY,
         attributes: flat,
         deliveryId: 'd',
