@@ -5,6 +5,7 @@ import { ConfigurationError } from './errors.js';
 import {
   createMessageSigning,
   MessageSigner,
+  type MessageSigningOptions,
   MessageVerifier,
   SignatureAttribute,
   signedPayload,
@@ -87,10 +88,14 @@ describe('MessageSigner', () => {
 });
 
 describe('MessageVerifier', () => {
-  function pair(now: () => number) {
+  /** A signer and a verifier of the secret on one clock; `verifying` sets the verifier's limits. */
+  function pair(
+    now: () => number,
+    verifying: Pick<MessageSigningOptions, 'toleranceSeconds' | 'replayMemory'> = {},
+  ) {
     return {
       signer: new MessageSigner({ secret: SECRET, now }),
-      verifier: new MessageVerifier({ secret: SECRET, now }),
+      verifier: new MessageVerifier({ secret: SECRET, now, ...verifying }),
     };
   }
 
@@ -176,8 +181,7 @@ describe('MessageVerifier', () => {
 
   it('accepts a message up to the tolerance old or ahead, and refuses it a second later', () => {
     const time = new ManualClock(T0);
-    const signer = new MessageSigner({ secret: SECRET, now: () => time.now() });
-    const verifier = new MessageVerifier({ secret: SECRET, toleranceSeconds: 60, now: () => time.now() });
+    const { signer, verifier } = pair(() => time.now(), { toleranceSeconds: 60 });
     const old = signer.sign(BODY, request());
     const older = signer.sign(BODY, request());
     time.advance(60_000);
@@ -201,8 +205,7 @@ describe('MessageVerifier', () => {
 
   it('accepts a redelivery of the queue message it accepted (a retry, a hand-back) within the tolerance', () => {
     const time = new ManualClock(T0);
-    const signer = new MessageSigner({ secret: SECRET, now: () => time.now() });
-    const verifier = new MessageVerifier({ secret: SECRET, toleranceSeconds: 60, now: () => time.now() });
+    const { signer, verifier } = pair(() => time.now(), { toleranceSeconds: 60 });
     const attributes = signer.sign(BODY, request());
     expect(verifier.verify(received(attributes, BODY, 'sqs-1')).ok).toBe(true);
     time.advance(30_000);
@@ -216,13 +219,7 @@ describe('MessageVerifier', () => {
 
   it('keeps ids for the tolerance window: a full memory refuses new messages as busy until ids expire', () => {
     const time = new ManualClock(T0);
-    const signer = new MessageSigner({ secret: SECRET, now: () => time.now() });
-    const verifier = new MessageVerifier({
-      secret: SECRET,
-      toleranceSeconds: 60,
-      replayMemory: 3,
-      now: () => time.now(),
-    });
+    const { signer, verifier } = pair(() => time.now(), { toleranceSeconds: 60, replayMemory: 3 });
     const first = signer.sign(BODY, request());
     expect(verifier.verify(received(first, BODY, 'd0')).ok).toBe(true);
     for (let index = 1; index < 3; index++) {

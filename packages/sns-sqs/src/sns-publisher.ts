@@ -39,51 +39,29 @@ export class SnsPublisher {
   readonly #sender: SignedBatchSender;
 
   /** With a `signer`, every message is signed (body and attributes) as it is published. */
-  constructor(
-    private readonly snsClient: SNSClient,
-    options: { signer?: MessageSigner | undefined } = {},
-  ) {
-    const service: AwsMessageService = {
-      label: 'SNS message',
-      batchCall: 'SNS PublishBatch',
-      limitOf: async () => SNS_MAX_MESSAGE_BYTES,
-      sendOne: (topicArn, entry) => this.#publishOne(topicArn, entry),
-      sendBatch: (topicArn, entries) => this.#publishBatch(topicArn, entries),
-    };
-    // A batch's messages together must fit in one message's default limit.
-    this.#sender = new SignedBatchSender(service, {
-      signer: options.signer,
+  constructor(snsClient: SNSClient, options: { signer?: MessageSigner | undefined } = {}) {
+    const sns: AwsMessageService = {
+      service: 'SNS',
+      operations: { one: 'Publish', batch: 'PublishBatch' },
+      // A batch's messages together must fit in one message's default limit.
       maxBatchBytes: SNS_MAX_MESSAGE_BYTES,
-    });
+      limitOf: async () => SNS_MAX_MESSAGE_BYTES,
+      sendOne: (TopicArn, entry) => snsClient.send(new PublishCommand({ TopicArn, ...snsEntry(entry) })),
+      sendBatch: async (TopicArn, entries) => {
+        const PublishBatchRequestEntries = entries.map((entry, index) => ({
+          Id: String(index),
+          ...snsEntry(entry),
+        }));
+        return (await snsClient.send(new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries })))
+          .Failed;
+      },
+      deliveryError: toSnsDeliveryError,
+    };
+    this.#sender = new SignedBatchSender(sns, { signer: options.signer });
   }
 
   publish(input: SnsPublishInput): Promise<void> {
     const { topicArn, ...message } = input;
     return this.#sender.send({ destination: topicArn, ...message });
-  }
-
-  async #publishOne(topicArn: string, entry: AwsMessageEntry): Promise<void> {
-    try {
-      await this.snsClient.send(new PublishCommand({ TopicArn: topicArn, ...snsEntry(entry) }));
-    } catch (error) {
-      throw toSnsDeliveryError(error, 'Publish', topicArn);
-    }
-  }
-
-  async #publishBatch(topicArn: string, entries: readonly AwsMessageEntry[]) {
-    try {
-      const result = await this.snsClient.send(
-        new PublishBatchCommand({
-          TopicArn: topicArn,
-          PublishBatchRequestEntries: entries.map((entry, index) => ({
-            Id: String(index),
-            ...snsEntry(entry),
-          })),
-        }),
-      );
-      return result.Failed ?? [];
-    } catch (error) {
-      throw toSnsDeliveryError(error, 'PublishBatch', topicArn);
-    }
   }
 }

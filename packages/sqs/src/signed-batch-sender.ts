@@ -38,15 +38,22 @@ export interface AwsBatchFailure {
 
 /** The calls of one AWS service that put messages on its destinations. */
 export interface AwsMessageService {
-  /** Names the message in errors: `SQS message`, `SNS message`. */
-  readonly label: string;
-  /** Names the batch call in errors: `SQS SendMessageBatch`. */
-  readonly batchCall: string;
-  /** The most bytes one message (and one batch) may hold on `destination`. */
+  /** Names the service in errors: `SQS`, `SNS`. */
+  readonly service: string;
+  /** The names of its calls, for errors: `{ one: 'SendMessage', batch: 'SendMessageBatch' }`. */
+  readonly operations: { readonly one: string; readonly batch: string };
+  /** The most bytes one batch call may carry. */
+  readonly maxBatchBytes: number;
+  /** The most bytes one message may hold on `destination`. */
   limitOf(destination: string): Promise<number>;
-  sendOne(destination: string, entry: AwsMessageEntry): Promise<void>;
+  sendOne(destination: string, entry: AwsMessageEntry): Promise<unknown>;
   /** Sends entries whose ids are their indexes (as strings); resolves with the refused ones. */
-  sendBatch(destination: string, entries: readonly AwsMessageEntry[]): Promise<readonly AwsBatchFailure[]>;
+  sendBatch(
+    destination: string,
+    entries: readonly AwsMessageEntry[],
+  ): Promise<readonly AwsBatchFailure[] | undefined>;
+  /** An SDK error of one of these calls, in the words of the service. */
+  deliveryError(error: unknown, operation: string, destination: string): DeliveryError;
 }
 
 /**
@@ -60,16 +67,13 @@ export class SignedBatchSender {
   readonly #signer: MessageSigner | undefined;
   readonly #batcher: TurnBatcher<SignedBatchInput>;
 
-  constructor(
-    service: AwsMessageService,
-    options: { signer?: MessageSigner | undefined; maxBatchBytes: number },
-  ) {
+  constructor(service: AwsMessageService, options: { signer?: MessageSigner | undefined } = {}) {
     this.#service = service;
     this.#signer = options.signer;
     this.#batcher = new TurnBatcher<SignedBatchInput>({
       maxEntries: 10,
-      maxBytes: options.maxBatchBytes,
-      sendOne: (destination, input) => service.sendOne(destination, entryOf(input)),
+      maxBytes: service.maxBatchBytes,
+      sendOne: (destination, input) => this.#sendOne(destination, input),
       sendBatch: (destination, inputs) => this.#sendBatch(destination, inputs),
     });
   }
@@ -81,21 +85,38 @@ export class SignedBatchSender {
       ? { ...unsigned, attributes: this.#signer.sign(unsigned.body, unsigned.attributes) }
       : unsigned;
     const size = sqsMessageSize(input.body, input.attributes);
-    if (size > limit) throw new MessageTooLargeError({ size, limit, channel: this.#service.label });
+    if (size > limit) {
+      throw new MessageTooLargeError({ size, limit, channel: `${this.#service.service} message` });
+    }
     return this.#batcher.add(input.destination, input, size);
+  }
+
+  async #sendOne(destination: string, input: SignedBatchInput): Promise<void> {
+    const { operations } = this.#service;
+    try {
+      await this.#service.sendOne(destination, entryOf(input));
+    } catch (error) {
+      throw this.#service.deliveryError(error, operations.one, destination);
+    }
   }
 
   async #sendBatch(
     destination: string,
     inputs: readonly SignedBatchInput[],
   ): Promise<Array<Error | undefined>> {
-    const failures = await this.#service.sendBatch(destination, inputs.map(entryOf));
+    const { service, operations } = this.#service;
+    let failures: readonly AwsBatchFailure[];
+    try {
+      failures = (await this.#service.sendBatch(destination, inputs.map(entryOf))) ?? [];
+    } catch (error) {
+      throw this.#service.deliveryError(error, operations.batch, destination);
+    }
     const failed = new Map(failures.map((failure) => [failure.Id, failure]));
     return inputs.map((_, index) => {
       const failure = failed.get(String(index));
       if (!failure) return undefined;
       return new DeliveryError({
-        message: `${this.#service.batchCall} refused a message on ${destination}: ${failure.Code ?? 'error'}: ${failure.Message ?? ''}`,
+        message: `${service} ${operations.batch} refused a message on ${destination}: ${failure.Code ?? 'error'}: ${failure.Message ?? ''}`,
         isRetryable: failure.SenderFault !== true,
       });
     });

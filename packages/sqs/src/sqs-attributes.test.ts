@@ -3,17 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { fromSqsAttributes, sqsMessageSize, toSqsAttributes } from './sqs-attributes.js';
 
 const NOW = 1_700_000_123_987;
+const REQUEST = { jsonrpc: '2.0' as const, id: 5, method: 'tools/call' };
+/** A client request with every attribute of the protocol set, and a custom one. */
+const EVERY = {
+  message: REQUEST,
+  clientId: 'c',
+  sessionId: 's',
+  protocolVersion: 'v',
+  custom: { Team: 'a' },
+};
 
 describe('toSqsAttributes', () => {
   it('spells every attribute as a String but Timestamp, a Number', () => {
-    const attributes = buildClientAttributes({
-      message: { jsonrpc: '2.0', id: 5, method: 'tools/call' },
-      clientId: 'c',
-      sessionId: 's',
-      protocolVersion: 'v',
-      custom: { Team: 'a' },
-      now: NOW,
-    });
+    const attributes = buildClientAttributes({ ...EVERY, now: NOW });
     const spelled = toSqsAttributes(attributes);
     expect(Object.keys(spelled)).toEqual(Object.keys(attributes));
     for (const [name, attribute] of Object.entries(spelled)) {

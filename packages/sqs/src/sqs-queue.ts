@@ -53,44 +53,24 @@ export class SqsSender {
     private readonly sqsClient: SQSClient,
     options: { signer?: MessageSigner | undefined } = {},
   ) {
-    const service: AwsMessageService = {
-      label: 'SQS message',
-      batchCall: 'SQS SendMessageBatch',
-      limitOf: (queueUrl) => this.#limitOf(queueUrl),
-      sendOne: (queueUrl, entry) => this.#sendOne(queueUrl, entry),
-      sendBatch: (queueUrl, entries) => this.#sendBatch(queueUrl, entries),
-    };
-    this.#sender = new SignedBatchSender(service, {
-      signer: options.signer,
+    const sqs: AwsMessageService = {
+      service: 'SQS',
+      operations: { one: 'SendMessage', batch: 'SendMessageBatch' },
       maxBatchBytes: SQS_MAX_MESSAGE_BYTES,
-    });
+      limitOf: (queueUrl) => this.#limitOf(queueUrl),
+      sendOne: (QueueUrl, entry) => sqsClient.send(new SendMessageCommand({ QueueUrl, ...sqsEntry(entry) })),
+      sendBatch: async (QueueUrl, entries) => {
+        const Entries = entries.map((entry, index) => ({ Id: String(index), ...sqsEntry(entry) }));
+        return (await sqsClient.send(new SendMessageBatchCommand({ QueueUrl, Entries }))).Failed;
+      },
+      deliveryError: toSqsDeliveryError,
+    };
+    this.#sender = new SignedBatchSender(sqs, { signer: options.signer });
   }
 
   send(input: SqsSendInput): Promise<void> {
     const { queueUrl, ...message } = input;
     return this.#sender.send({ destination: queueUrl, ...message });
-  }
-
-  async #sendOne(queueUrl: string, entry: AwsMessageEntry): Promise<void> {
-    try {
-      await this.sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, ...sqsEntry(entry) }));
-    } catch (error) {
-      throw toSqsDeliveryError(error, 'SendMessage', queueUrl);
-    }
-  }
-
-  async #sendBatch(queueUrl: string, entries: readonly AwsMessageEntry[]) {
-    try {
-      const result = await this.sqsClient.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: entries.map((entry, index) => ({ Id: String(index), ...sqsEntry(entry) })),
-        }),
-      );
-      return result.Failed ?? [];
-    } catch (error) {
-      throw toSqsDeliveryError(error, 'SendMessageBatch', queueUrl);
-    }
   }
 
   /** The queue's `MaximumMessageSize`, asked once; the SQS maximum when the queue will not say. */
