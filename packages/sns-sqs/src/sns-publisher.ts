@@ -1,8 +1,9 @@
-import type { MessageAttributes, MessageSigner } from '@asyncmcp/core';
+import type { MessageSigner } from '@asyncmcp/core';
 import {
   type AwsMessageEntry,
   type AwsMessageService,
   isFifoDestination,
+  type SignedBatchInput,
   SignedBatchSender,
 } from '@asyncmcp/sqs';
 import { PublishBatchCommand, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
@@ -14,15 +15,9 @@ export const SNS_MAX_MESSAGE_BYTES = 262_144;
 /** A topic whose ARN ends in `.fifo` needs a group id and a deduplication id on every publish. */
 export const isFifoTopic: (topicArn: string) => boolean = isFifoDestination;
 
-export interface SnsPublishInput {
+/** One message for a topic, its text published as `Message`; the size limit defaults to `SNS_MAX_MESSAGE_BYTES`. */
+export interface SnsPublishInput extends Omit<SignedBatchInput, 'destination'> {
   topicArn: string;
-  /** The JSON-RPC text, published as `Message`. */
-  body: string;
-  attributes: MessageAttributes;
-  /** FIFO group: the session id, or the client id before a session exists. */
-  groupId: string;
-  /** @default SNS_MAX_MESSAGE_BYTES */
-  maxMessageBytes?: number | undefined;
 }
 
 /** The fields of one message, the same in `Publish` and in a `PublishBatch` entry. */

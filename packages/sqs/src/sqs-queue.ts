@@ -1,4 +1,4 @@
-import type { MessageAttributes, MessageSigner, QueueMessage, QueueSource } from '@asyncmcp/core';
+import type { MessageSigner, QueueMessage, QueueSource } from '@asyncmcp/core';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
@@ -13,6 +13,7 @@ import {
   type AwsMessageEntry,
   type AwsMessageService,
   isFifoDestination,
+  type SignedBatchInput,
   SignedBatchSender,
 } from './signed-batch-sender.js';
 import { fromSqsAttributes } from './sqs-attributes.js';
@@ -24,14 +25,9 @@ export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** A queue whose URL ends in `.fifo` needs a group id and a deduplication id on every send. */
 export const isFifoQueue: (queueUrl: string) => boolean = isFifoDestination;
 
-export interface SqsSendInput {
+/** One message for a queue; without `maxMessageBytes`, the queue's own `MaximumMessageSize` applies. */
+export interface SqsSendInput extends Omit<SignedBatchInput, 'destination'> {
   queueUrl: string;
-  body: string;
-  attributes: MessageAttributes;
-  /** FIFO group: the session id, or the client id before a session exists. */
-  groupId: string;
-  /** Override of the size limit; otherwise the queue's own `MaximumMessageSize`. */
-  maxMessageBytes?: number | undefined;
 }
 
 /** The fields of one message, the same in `SendMessage` and in a `SendMessageBatch` entry. */
