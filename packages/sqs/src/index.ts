@@ -9,14 +9,13 @@ export {
   topicRefusal,
 } from './response-destinations.js';
 export { LEASE_TAG, RESPONSE_QUEUE_LEASE } from './response-queue-lease.js';
-export {
-  type AwsBatchFailure,
-  type AwsMessageEntry,
-  type AwsMessageService,
-  isFifoDestination,
-  type SignedBatchInput,
-  SignedBatchSender,
+export type {
+  AwsBatchFailure,
+  AwsMessageEntry,
+  AwsMessageService,
+  SignedBatchInput,
 } from './signed-batch-sender.js';
+export { isFifoDestination, SignedBatchSender } from './signed-batch-sender.js';
 export {
   SnsEnvelopeUnwrapper,
   snsSignedContent,
