@@ -5,6 +5,7 @@ import {
   type MessageAttributes,
   MessageSigner,
 } from '@asyncmcp/core';
+import { toSqsAttributes } from '@asyncmcp/sqs';
 import { type SqsEmulator, SqsQueueReader, startSqsEmulator, textOf } from '@asyncmcp-internal/test-support';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -188,12 +189,16 @@ describe.each<Backend>(['sqs', 'sns-sqs'])('signed messages over %s (end to end)
         new SendMessageCommand({
           QueueUrl: where.queueUrl,
           MessageBody: text,
-          MessageAttributes: attributes,
+          MessageAttributes: toSqsAttributes(attributes),
         }),
       );
     } else {
       await sqs.snsClient.send(
-        new PublishCommand({ TopicArn: where.topicArn, Message: text, MessageAttributes: attributes }),
+        new PublishCommand({
+          TopicArn: where.topicArn,
+          Message: text,
+          MessageAttributes: toSqsAttributes(attributes),
+        }),
       );
     }
   }
@@ -392,7 +397,7 @@ describe('sessions bound to their sender over sqs (end to end)', () => {
           new SendMessageCommand({
             QueueUrl: queueUrl,
             MessageBody: JSON.stringify(injected.message),
-            MessageAttributes: injected.attributes,
+            MessageAttributes: toSqsAttributes(injected.attributes),
           }),
         );
       }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
-import { buildClientAttributes, flattenAttributes } from '@asyncmcp/core';
+import { buildClientAttributes } from '@asyncmcp/core';
 import { type ConformanceTarget, describeTransportConformance } from '@asyncmcp/core/testing';
 import {
   BroadcastChannelClientTransport,
@@ -33,7 +33,7 @@ function broadcastChannelTarget(kind: 'client transport' | 'backend'): () => Pro
           clientId: 'raw',
           sessionId,
         });
-        const wire: WireMessage = { body: text, attributes: flattenAttributes(attributes) };
+        const wire: WireMessage = { body: text, attributes };
         raw.postMessage(wire);
       },
       async close() {

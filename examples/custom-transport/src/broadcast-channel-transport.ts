@@ -7,7 +7,6 @@ import {
   decodeMessage,
   describeError,
   encodeMessage,
-  flattenAttributes,
   type JSONRPCMessage,
   type Logger,
   type MessageAttributes,
@@ -31,15 +30,15 @@ import {
 /** The `_meta` key under which a client names its reply channel. */
 export const REPLY_CHANNEL_META_KEY = 'replyChannel';
 
-/** What crosses a channel: the encoded JSON-RPC text and flat attributes, exactly as on a queue. */
+/** What crosses a channel: the encoded JSON-RPC text and its attributes, exactly as on a queue. */
 export interface WireMessage {
   body: string;
-  attributes: Record<string, string>;
+  attributes: MessageAttributes;
 }
 
 /** Encodes a message and its attributes for the channel. */
 function toWire(message: JSONRPCMessage, attributes: MessageAttributes): WireMessage {
-  return { body: encodeMessage(message), attributes: flattenAttributes(attributes) };
+  return { body: encodeMessage(message), attributes };
 }
 
 /** Anything can be posted on a channel, so check the shape before trusting it. */

@@ -1,7 +1,6 @@
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { ClientSessionState } from './client-session-state.js';
-import { flattenAttributes, type MessageAttributes } from './envelope.js';
 import { AsyncMcpError, ConfigurationError } from './errors.js';
 import { thrownBy } from './testing/thrown-by.js';
 
@@ -33,10 +32,6 @@ const initialized: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/ini
 const toolsList: JSONRPCMessage = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
 
 const META = { responseQueueUrl: 'https://sqs.local/000/client-q' };
-
-function names(attributes: MessageAttributes): Record<string, string> {
-  return flattenAttributes(attributes);
-}
 
 describe('ClientSessionState', () => {
   it('injects _meta into initialize, keeping the caller params and _meta keys', () => {
@@ -97,13 +92,13 @@ describe('ClientSessionState', () => {
   it('sends ClientId always, a random UUID by default', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META });
     expect(state.clientId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(names(state.prepare(initialize).attributes).ClientId).toBe(state.clientId);
+    expect(state.prepare(initialize).attributes.ClientId).toBe(state.clientId);
     expect(new ClientSessionState({ wireIds: false, meta: META }).clientId).not.toBe(state.clientId);
   });
 
   it('sends no SessionId or ProtocolVersion on initialize without a proposal', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META, clientId: 'c' });
-    const attributes = names(state.prepare(initialize).attributes);
+    const attributes = state.prepare(initialize).attributes;
     expect(attributes).toMatchObject({
       MessageType: 'jsonrpc',
       Method: 'initialize',
@@ -116,11 +111,11 @@ describe('ClientSessionState', () => {
 
   it("sends a proposed session id until the server names the session, then the server's id", () => {
     const state = new ClientSessionState({ wireIds: false, meta: META, proposedSessionId: 'gw-session-1' });
-    expect(names(state.prepare(initialize).attributes).SessionId).toBe('gw-session-1');
-    expect(names(state.prepare(toolsList).attributes).SessionId).toBe('gw-session-1');
+    expect(state.prepare(initialize).attributes.SessionId).toBe('gw-session-1');
+    expect(state.prepare(toolsList).attributes.SessionId).toBe('gw-session-1');
     expect(state.sessionId).toBeUndefined();
     state.receive(initializeResult, { SessionId: 'server-picked' });
-    expect(names(state.prepare(toolsList).attributes).SessionId).toBe('server-picked');
+    expect(state.prepare(toolsList).attributes.SessionId).toBe('server-picked');
   });
 
   it('before the answer, refuses messages of another session when it proposed an id', () => {
@@ -140,8 +135,8 @@ describe('ClientSessionState', () => {
 
   it('sends no session id before the answer when none was proposed', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META });
-    expect('SessionId' in names(state.prepare(initialize).attributes)).toBe(false);
-    expect('SessionId' in names(state.prepare(toolsList).attributes)).toBe(false);
+    expect('SessionId' in state.prepare(initialize).attributes).toBe(false);
+    expect('SessionId' in state.prepare(toolsList).attributes).toBe(false);
   });
 
   it('adopts the session id from an initialize result with a SessionId attribute', () => {
@@ -178,7 +173,7 @@ describe('ClientSessionState', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META, proposedSessionId: 'proposed' });
     state.receive(initializeResult, { SessionId: 'minted' });
     expect(state.sessionId).toBe('minted');
-    expect(names(state.prepare(initialize).attributes).SessionId).toBe('minted');
+    expect(state.prepare(initialize).attributes.SessionId).toBe('minted');
   });
 
   it('sends SessionId and ProtocolVersion on everything after initialize', () => {
@@ -186,7 +181,7 @@ describe('ClientSessionState', () => {
     state.receive(initializeResult, { SessionId: 'sess-1' });
     state.protocolVersion = '2025-06-18';
     for (const message of [initialized, toolsList, { jsonrpc: '2.0', id: 4, result: {} } as JSONRPCMessage]) {
-      const attributes = names(state.prepare(message).attributes);
+      const attributes = state.prepare(message).attributes;
       expect(attributes.SessionId).toBe('sess-1');
       expect(attributes.ProtocolVersion).toBe('2025-06-18');
       expect(attributes.ClientId).toBe('c');
@@ -196,7 +191,7 @@ describe('ClientSessionState', () => {
   it('never sends ProtocolVersion on initialize', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META });
     state.protocolVersion = '2025-06-18';
-    expect('ProtocolVersion' in names(state.prepare(initialize).attributes)).toBe(false);
+    expect('ProtocolVersion' in state.prepare(initialize).attributes).toBe(false);
   });
 
   it('refuses messages carrying a different SessionId once it has one', () => {
@@ -219,7 +214,7 @@ describe('ClientSessionState', () => {
       customAttributes: { Team: 'search', Env: 'prod' },
     });
     for (const message of [initialize, toolsList]) {
-      const attributes = names(state.prepare(message).attributes);
+      const attributes = state.prepare(message).attributes;
       expect(attributes.Team).toBe('search');
       expect(attributes.Env).toBe('prod');
     }
@@ -274,7 +269,7 @@ describe('ClientSessionState ids on the wire', () => {
       const id = (message as JSONRPCRequest).id;
       expect(typeof id).toBe('string');
       expect(String(id)).toMatch(/^[A-Za-z0-9_-]{22}$/);
-      expect(names(attributes).RequestId).toBe(id);
+      expect(attributes.RequestId).toBe(id);
       ids.add(id);
     }
     expect(ids.size).toBe(50);

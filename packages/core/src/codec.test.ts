@@ -90,72 +90,57 @@ describe('decodeMessage: malformed input (PROTOCOL.md §5)', () => {
     expectParseError(decodeMessage(bytes));
   });
 
-  it('rejects an empty array (a batch) as a validation error', () => {
-    expectValidationError(decodeMessage('[]'));
-  });
+  /** Not a JSON-RPC message: what the error says (`is` exactly, or `has` a part), and the id it carries. */
+  const INVALID: ReadonlyArray<{
+    what: string;
+    text: string;
+    id?: string | number;
+    is?: string;
+    has?: string;
+  }> = [
+    { what: 'an empty array (a batch)', text: '[]' },
+    {
+      what: 'a batch of valid messages, even one with readable ids',
+      text: '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}]',
+      has: 'batch',
+    },
+    { what: 'null', text: 'null', is: 'Validation error: expected a JSON object, got null' },
+    { what: 'a number', text: '42', is: 'Validation error: expected a JSON object, got number' },
+    { what: 'a string', text: '"ping"', is: 'Validation error: expected a JSON object, got string' },
+    { what: 'a boolean', text: 'true' },
+    {
+      what: 'jsonrpc "1.0", with the readable request id',
+      text: '{"jsonrpc":"1.0","id":7,"method":"ping"}',
+      id: 7,
+      is: 'Validation error: jsonrpc must be "2.0", got "1.0"',
+    },
+    {
+      what: 'a missing jsonrpc, with the readable string request id',
+      text: '{"id":"abc","method":"ping"}',
+      id: 'abc',
+      is: 'Validation error: jsonrpc must be "2.0", got nothing',
+    },
+    { what: 'a numeric jsonrpc version', text: '{"jsonrpc":2,"id":3,"method":"ping"}', id: 3 },
+    {
+      what: 'a method that is not a string',
+      text: '{"jsonrpc":"2.0","id":9,"method":5}',
+      id: 9,
+      has: 'method',
+    },
+    { what: 'a notification whose method is not a string', text: '{"jsonrpc":"2.0","method":{"name":"x"}}' },
+    {
+      what: 'an unsafe huge numeric id, without echoing it',
+      text: '{"jsonrpc":"2.0","id":12345678901234567890,"method":"ping"}',
+      has: 'id',
+    },
+    { what: 'a non-integer numeric id', text: '{"jsonrpc":"2.0","id":1.5,"method":"ping"}' },
+    { what: 'a null id', text: '{"jsonrpc":"2.0","id":null,"method":"ping"}' },
+  ];
 
-  it('rejects a batch of valid messages, even one with readable ids', () => {
-    const error = expectValidationError(
-      decodeMessage('[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}]'),
-    );
-    expect(error.error.message).toContain('batch');
-  });
-
-  it('rejects null', () => {
-    const error = expectValidationError(decodeMessage('null'));
-    expect(error.error.message).toBe('Validation error: expected a JSON object, got null');
-  });
-
-  it('rejects a number', () => {
-    const error = expectValidationError(decodeMessage('42'));
-    expect(error.error.message).toBe('Validation error: expected a JSON object, got number');
-  });
-
-  it('rejects a string', () => {
-    const error = expectValidationError(decodeMessage('"ping"'));
-    expect(error.error.message).toBe('Validation error: expected a JSON object, got string');
-  });
-
-  it('rejects a boolean', () => {
-    expectValidationError(decodeMessage('true'));
-  });
-
-  it('rejects jsonrpc "1.0" and puts the readable request id in the error', () => {
-    const error = expectValidationError(decodeMessage('{"jsonrpc":"1.0","id":7,"method":"ping"}'), 7);
-    expect(error.error.message).toBe('Validation error: jsonrpc must be "2.0", got "1.0"');
-  });
-
-  it('rejects a missing jsonrpc and puts the readable string request id in the error', () => {
-    const error = expectValidationError(decodeMessage('{"id":"abc","method":"ping"}'), 'abc');
-    expect(error.error.message).toBe('Validation error: jsonrpc must be "2.0", got nothing');
-  });
-
-  it('rejects a numeric jsonrpc version', () => {
-    expectValidationError(decodeMessage('{"jsonrpc":2,"id":3,"method":"ping"}'), 3);
-  });
-
-  it('rejects a method that is not a string, with the request id', () => {
-    const error = expectValidationError(decodeMessage('{"jsonrpc":"2.0","id":9,"method":5}'), 9);
-    expect(error.error.message).toContain('method');
-  });
-
-  it('rejects a notification whose method is not a string, with "server-error"', () => {
-    expectValidationError(decodeMessage('{"jsonrpc":"2.0","method":{"name":"x"}}'));
-  });
-
-  it('rejects an unsafe huge numeric id and does not echo it', () => {
-    const error = expectValidationError(
-      decodeMessage('{"jsonrpc":"2.0","id":12345678901234567890,"method":"ping"}'),
-    );
-    expect(error.error.message).toContain('id');
-  });
-
-  it('rejects a non-integer numeric id', () => {
-    expectValidationError(decodeMessage('{"jsonrpc":"2.0","id":1.5,"method":"ping"}'));
-  });
-
-  it('rejects a null id', () => {
-    expectValidationError(decodeMessage('{"jsonrpc":"2.0","id":null,"method":"ping"}'));
+  it.each(INVALID)('rejects $what as a validation error', ({ text, id, is, has }) => {
+    const error = expectValidationError(decodeMessage(text), id);
+    if (is !== undefined) expect(error.error.message).toBe(is);
+    if (has !== undefined) expect(error.error.message).toContain(has);
   });
 
   it('rejects an object with neither method, result nor error', () => {

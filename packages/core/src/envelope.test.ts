@@ -5,7 +5,6 @@ import {
   buildClientAttributes,
   buildServerAttributes,
   CLIENT_RESERVED_ATTRIBUTE_COUNT,
-  flattenAttributes,
   MAX_MESSAGE_ATTRIBUTES,
   MESSAGE_TYPE_JSONRPC,
   readEnvelope,
@@ -21,10 +20,6 @@ const stringIdRequest: JSONRPCMessage = { jsonrpc: '2.0', id: 'abc', method: 'pi
 const notification: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/initialized' };
 const response: JSONRPCMessage = { jsonrpc: '2.0', id: 5, result: {} };
 const errorResponse: JSONRPCMessage = { jsonrpc: '2.0', id: 5, error: { code: -32603, message: 'x' } };
-
-function str(value: string): { DataType: 'String'; StringValue: string } {
-  return { DataType: 'String', StringValue: value };
-}
 
 function expectConfigurationError(run: () => void, pattern: RegExp): void {
   let caught: unknown;
@@ -42,16 +37,10 @@ function expectConfigurationError(run: () => void, pattern: RegExp): void {
 
 describe('constants', () => {
   it('names the protocol attributes exactly as PROTOCOL.md §1, plus our optional RelatedRequestId', () => {
-    expect(Attribute).toEqual({
-      MessageType: 'MessageType',
-      Timestamp: 'Timestamp',
-      RequestId: 'RequestId',
-      Method: 'Method',
-      SessionId: 'SessionId',
-      ClientId: 'ClientId',
-      ProtocolVersion: 'ProtocolVersion',
-      RelatedRequestId: 'RelatedRequestId',
-    });
+    const names = ['MessageType', 'Timestamp', 'RequestId', 'Method', 'SessionId', 'ClientId'];
+    expect(Object.values(Attribute)).toEqual([...names, 'ProtocolVersion', 'RelatedRequestId']);
+    // Each constant is spelled as the attribute it names.
+    for (const [key, name] of Object.entries(Attribute)) expect(name).toBe(key);
     expect(MESSAGE_TYPE_JSONRPC).toBe('jsonrpc');
     expect(MAX_MESSAGE_ATTRIBUTES).toBe(10);
     expect(CLIENT_RESERVED_ATTRIBUTE_COUNT).toBe(7);
@@ -68,10 +57,7 @@ describe('buildServerAttributes with a related request', () => {
     expect(
       buildServerAttributes({ message: notification, sessionId: 's', relatedRequestId: 'g-1' })
         .RelatedRequestId,
-    ).toEqual({
-      DataType: 'String',
-      StringValue: 'g-1',
-    });
+    ).toBe('g-1');
     const answer = { jsonrpc: '2.0' as const, id: 4, result: {} };
     expect(
       buildServerAttributes({ message: answer, sessionId: 's', relatedRequestId: 4 }).RelatedRequestId,
@@ -81,7 +67,7 @@ describe('buildServerAttributes with a related request', () => {
 });
 
 describe('buildClientAttributes', () => {
-  it('sets every protocol attribute on a request, Timestamp as Number in Unix seconds', () => {
+  it('sets every protocol attribute on a request, Timestamp in Unix seconds', () => {
     const attributes = buildClientAttributes({
       message: request,
       clientId: 'client-1',
@@ -90,25 +76,25 @@ describe('buildClientAttributes', () => {
       now: NOW,
     });
     expect(attributes).toEqual({
-      MessageType: str('jsonrpc'),
-      Timestamp: { DataType: 'Number', StringValue: NOW_SECONDS },
-      RequestId: str('5'),
-      Method: str('tools/call'),
-      ClientId: str('client-1'),
-      SessionId: str('sess-1'),
-      ProtocolVersion: str('2025-06-18'),
+      MessageType: 'jsonrpc',
+      Timestamp: NOW_SECONDS,
+      RequestId: '5',
+      Method: 'tools/call',
+      ClientId: 'client-1',
+      SessionId: 'sess-1',
+      ProtocolVersion: '2025-06-18',
     });
   });
 
   it('uses String(id) for a string request id', () => {
     const attributes = buildClientAttributes({ message: stringIdRequest, clientId: 'c', now: NOW });
-    expect(attributes.RequestId).toEqual(str('abc'));
-    expect(attributes.Method).toEqual(str('ping'));
+    expect(attributes.RequestId).toEqual('abc');
+    expect(attributes.Method).toEqual('ping');
   });
 
   it('sets Method but not RequestId on a notification', () => {
     const attributes = buildClientAttributes({ message: notification, clientId: 'c', now: NOW });
-    expect(attributes.Method).toEqual(str('notifications/initialized'));
+    expect(attributes.Method).toEqual('notifications/initialized');
     expect('RequestId' in attributes).toBe(false);
   });
 
@@ -123,29 +109,14 @@ describe('buildClientAttributes', () => {
     const attributes = buildClientAttributes({ message: request, clientId: 'c', now: NOW });
     expect('SessionId' in attributes).toBe(false);
     expect('ProtocolVersion' in attributes).toBe(false);
-    expect(attributes.ClientId).toEqual(str('c'));
-  });
-
-  it('uses only String and Number data types (Number only for Timestamp)', () => {
-    const attributes = buildClientAttributes({
-      message: request,
-      clientId: 'c',
-      sessionId: 's',
-      protocolVersion: 'v',
-      custom: { Team: 'a' },
-      now: NOW,
-    });
-    for (const [name, attribute] of Object.entries(attributes)) {
-      expect(attribute.DataType).toBe(name === 'Timestamp' ? 'Number' : 'String');
-      expect(typeof attribute.StringValue).toBe('string');
-    }
+    expect(attributes.ClientId).toEqual('c');
   });
 
   it('defaults the timestamp to now, in seconds', () => {
     const before = Math.floor(Date.now() / 1000);
     const attributes = buildClientAttributes({ message: request, clientId: 'c' });
     const after = Math.floor(Date.now() / 1000);
-    const value = Number(attributes.Timestamp?.StringValue);
+    const value = Number(attributes.Timestamp);
     expect(Number.isInteger(value)).toBe(true);
     expect(value).toBeGreaterThanOrEqual(before);
     expect(value).toBeLessThanOrEqual(after);
@@ -165,11 +136,11 @@ describe('buildClientAttributes', () => {
       },
       now: NOW,
     });
-    expect(attributes.Team).toEqual(str('search'));
-    expect(attributes.SessionId).toEqual(str('real-session'));
-    expect(attributes.ClientId).toEqual(str('real-client'));
-    expect(attributes.MessageType).toEqual(str('jsonrpc'));
-    expect(attributes.Method).toEqual(str('tools/call'));
+    expect(attributes.Team).toEqual('search');
+    expect(attributes.SessionId).toEqual('real-session');
+    expect(attributes.ClientId).toEqual('real-client');
+    expect(attributes.MessageType).toEqual('jsonrpc');
+    expect(attributes.Method).toEqual('tools/call');
   });
 
   it('does not smuggle in a reserved attribute that was absent', () => {
@@ -182,7 +153,7 @@ describe('buildClientAttributes', () => {
     expect('RequestId' in attributes).toBe(false);
     expect('ProtocolVersion' in attributes).toBe(false);
     expect('SessionId' in attributes).toBe(false);
-    expect(attributes.Timestamp).toEqual({ DataType: 'Number', StringValue: NOW_SECONDS });
+    expect(attributes.Timestamp).toEqual(NOW_SECONDS);
   });
 });
 
@@ -190,9 +161,9 @@ describe('buildServerAttributes', () => {
   it('always carries the session id, and no ClientId', () => {
     const attributes = buildServerAttributes({ message: response, sessionId: 'sess-9', now: NOW });
     expect(attributes).toEqual({
-      MessageType: str('jsonrpc'),
-      Timestamp: { DataType: 'Number', StringValue: NOW_SECONDS },
-      SessionId: str('sess-9'),
+      MessageType: 'jsonrpc',
+      Timestamp: NOW_SECONDS,
+      SessionId: 'sess-9',
     });
   });
 
@@ -202,8 +173,8 @@ describe('buildServerAttributes', () => {
       sessionId: 's',
       now: NOW,
     });
-    expect(attributes.RequestId).toEqual(str('0'));
-    expect(attributes.Method).toEqual(str('sampling/createMessage'));
+    expect(attributes.RequestId).toEqual('0');
+    expect(attributes.Method).toEqual('sampling/createMessage');
   });
 
   it('adds only Method on notifications', () => {
@@ -216,7 +187,7 @@ describe('buildServerAttributes', () => {
       sessionId: 's',
       now: NOW,
     });
-    expect(attributes.Method).toEqual(str('notifications/progress'));
+    expect(attributes.Method).toEqual('notifications/progress');
     expect('RequestId' in attributes).toBe(false);
   });
 });
@@ -276,43 +247,6 @@ describe('validateCustomAttributes', () => {
     expectConfigurationError(() => validateCustomAttributes({ Team: '' }), /must be a non-empty string/);
     const numeric = { Team: 5 } as unknown as Record<string, string>;
     expectConfigurationError(() => validateCustomAttributes(numeric), /must be a non-empty string/);
-  });
-});
-
-describe('flattenAttributes', () => {
-  it('is empty for undefined', () => {
-    expect(flattenAttributes(undefined)).toEqual({});
-  });
-
-  it('reads SQS StringValue and SNS envelope Value shapes', () => {
-    expect(
-      flattenAttributes({
-        SessionId: { DataType: 'String', StringValue: 'abc' },
-        Timestamp: { DataType: 'Number', StringValue: '17' },
-        ClientId: { Type: 'String', Value: 'client' },
-      }),
-    ).toEqual({ SessionId: 'abc', Timestamp: '17', ClientId: 'client' });
-  });
-
-  it('prefers StringValue when both are present and skips attributes without a string value', () => {
-    expect(
-      flattenAttributes({
-        Both: { StringValue: 'sqs', Value: 'sns' },
-        Binary: { DataType: 'Binary' },
-      }),
-    ).toEqual({ Both: 'sqs' });
-  });
-
-  it('round-trips what the builders produce', () => {
-    const built = buildClientAttributes({ message: request, clientId: 'c', sessionId: 's', now: NOW });
-    expect(flattenAttributes(built)).toEqual({
-      MessageType: 'jsonrpc',
-      Timestamp: NOW_SECONDS,
-      RequestId: '5',
-      Method: 'tools/call',
-      ClientId: 'c',
-      SessionId: 's',
-    });
   });
 });
 

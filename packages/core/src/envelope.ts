@@ -3,8 +3,9 @@ import { isAnswer, isNotification, isRequest } from './codec.js';
 import { ConfigurationError } from './errors.js';
 
 /**
- * The message-attribute envelope of PROTOCOL.md §1–§2. The attribute shape `{ DataType, StringValue }`
- * is the one both the SQS and the SNS clients take on send, so builders here feed either unchanged.
+ * The message-attribute envelope of PROTOCOL.md §1–§2, as flat `name → string` maps: what a channel
+ * carries beside the body (queue message attributes, HTTP headers, record headers). Each transport
+ * spells them its own way at its edge; core never sees a channel's attribute shape.
  */
 
 export const Attribute = {
@@ -31,11 +32,8 @@ export const MAX_MESSAGE_ATTRIBUTES = 10;
 
 const RESERVED = new Set<string>(Object.values(Attribute));
 
-export interface MessageAttribute {
-  DataType: 'String' | 'Number';
-  StringValue: string;
-}
-export type MessageAttributes = Record<string, MessageAttribute>;
+/** A message's attributes, name → value. */
+export type MessageAttributes = Record<string, string>;
 
 export interface ClientAttributesInput {
   message: JSONRPCMessage;
@@ -50,13 +48,12 @@ export interface ClientAttributesInput {
 /** Attributes on a client→server message. */
 export function buildClientAttributes(input: ClientAttributesInput): MessageAttributes {
   const attributes = baseAttributes(input.message, input.now);
-  attributes[Attribute.ClientId] = string(input.clientId);
-  if (input.sessionId !== undefined) attributes[Attribute.SessionId] = string(input.sessionId);
-  if (input.protocolVersion !== undefined)
-    attributes[Attribute.ProtocolVersion] = string(input.protocolVersion);
+  attributes[Attribute.ClientId] = input.clientId;
+  if (input.sessionId !== undefined) attributes[Attribute.SessionId] = input.sessionId;
+  if (input.protocolVersion !== undefined) attributes[Attribute.ProtocolVersion] = input.protocolVersion;
   if (input.custom) {
     for (const [name, value] of Object.entries(input.custom)) {
-      if (!RESERVED.has(name)) attributes[name] = string(value);
+      if (!RESERVED.has(name)) attributes[name] = value;
     }
   }
   return attributes;
@@ -70,29 +67,25 @@ export function buildServerAttributes(input: {
   now?: number;
 }): MessageAttributes {
   const attributes = baseAttributes(input.message, input.now);
-  attributes[Attribute.SessionId] = string(input.sessionId);
+  attributes[Attribute.SessionId] = input.sessionId;
   if (input.relatedRequestId !== undefined && !isAnswer(input.message)) {
-    attributes[Attribute.RelatedRequestId] = string(String(input.relatedRequestId));
+    attributes[Attribute.RelatedRequestId] = String(input.relatedRequestId);
   }
   return attributes;
 }
 
 function baseAttributes(message: JSONRPCMessage, now = Date.now()): MessageAttributes {
   const attributes: MessageAttributes = {
-    [Attribute.MessageType]: string(MESSAGE_TYPE_JSONRPC),
-    [Attribute.Timestamp]: { DataType: 'Number', StringValue: String(Math.floor(now / 1000)) },
+    [Attribute.MessageType]: MESSAGE_TYPE_JSONRPC,
+    [Attribute.Timestamp]: String(Math.floor(now / 1000)),
   };
   if (isRequest(message)) {
-    attributes[Attribute.RequestId] = string(String(message.id));
-    attributes[Attribute.Method] = string(message.method);
+    attributes[Attribute.RequestId] = String(message.id);
+    attributes[Attribute.Method] = message.method;
   } else if (isNotification(message)) {
-    attributes[Attribute.Method] = string(message.method);
+    attributes[Attribute.Method] = message.method;
   }
   return attributes;
-}
-
-function string(value: string): MessageAttribute {
-  return { DataType: 'String', StringValue: value };
 }
 
 /** The most attributes a client message can carry of its own (all of §1 set at once). */
@@ -134,28 +127,6 @@ export function validateCustomAttributes(
       `${names.length} custom message attributes given, but only ${budget} fit beside the protocol's own (limit ${MAX_MESSAGE_ATTRIBUTES})`,
     );
   }
-}
-
-/** Received attributes in the shapes the SQS client (`StringValue`) and SNS envelopes (`Value`) use. */
-export type ReceivedAttributes = Record<
-  string,
-  {
-    DataType?: string | undefined;
-    StringValue?: string | undefined;
-    Value?: string | undefined;
-    Type?: string | undefined;
-  }
->;
-
-/** Flattens received attributes to a plain name → string map. */
-export function flattenAttributes(attributes: ReceivedAttributes | undefined): Record<string, string> {
-  const flat: Record<string, string> = {};
-  if (!attributes) return flat;
-  for (const [name, attribute] of Object.entries(attributes)) {
-    const value = attribute?.StringValue ?? attribute?.Value;
-    if (typeof value === 'string') flat[name] = value;
-  }
-  return flat;
 }
 
 /** The protocol attributes of a received message, read back. */

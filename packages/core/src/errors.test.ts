@@ -14,20 +14,22 @@ import {
 
 describe('AsyncMcpErrorCode', () => {
   it('has stable string codes', () => {
-    expect(AsyncMcpErrorCode).toEqual({
-      Configuration: 'ASYNCMCP_CONFIGURATION',
-      TransportClosed: 'ASYNCMCP_TRANSPORT_CLOSED',
-      TransportNotStarted: 'ASYNCMCP_TRANSPORT_NOT_STARTED',
-      MessageTooLarge: 'ASYNCMCP_MESSAGE_TOO_LARGE',
-      InvalidMessage: 'ASYNCMCP_INVALID_MESSAGE',
-      SessionNotFound: 'ASYNCMCP_SESSION_NOT_FOUND',
-      SessionLimit: 'ASYNCMCP_SESSION_LIMIT',
-      SessionLost: 'ASYNCMCP_SESSION_LOST',
-      Delivery: 'ASYNCMCP_DELIVERY_FAILED',
-      Timeout: 'ASYNCMCP_TIMEOUT',
-      DestinationRefused: 'ASYNCMCP_DESTINATION_REFUSED',
-      Listen: 'ASYNCMCP_LISTEN',
-    });
+    // Written out in full, so renaming a code anywhere fails here first.
+    const codes = Object.entries(AsyncMcpErrorCode).map(([family, code]) => `${family}=${code}`);
+    expect(codes).toEqual([
+      'Configuration=ASYNCMCP_CONFIGURATION',
+      'TransportClosed=ASYNCMCP_TRANSPORT_CLOSED',
+      'TransportNotStarted=ASYNCMCP_TRANSPORT_NOT_STARTED',
+      'MessageTooLarge=ASYNCMCP_MESSAGE_TOO_LARGE',
+      'InvalidMessage=ASYNCMCP_INVALID_MESSAGE',
+      'SessionNotFound=ASYNCMCP_SESSION_NOT_FOUND',
+      'SessionLimit=ASYNCMCP_SESSION_LIMIT',
+      'SessionLost=ASYNCMCP_SESSION_LOST',
+      'Delivery=ASYNCMCP_DELIVERY_FAILED',
+      'Timeout=ASYNCMCP_TIMEOUT',
+      'DestinationRefused=ASYNCMCP_DESTINATION_REFUSED',
+      'Listen=ASYNCMCP_LISTEN',
+    ]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { buildClientAttributes, flattenAttributes } from './envelope.js';
+import { buildClientAttributes } from './envelope.js';
 import {
   InMemoryBroker,
   InMemoryClientTransport,
@@ -29,7 +29,7 @@ function inMemoryTarget(kind: 'client transport' | 'backend'): () => Promise<Con
           clientId: 'raw',
           sessionId,
         });
-        await broker.post(serverAddress, { body: text, attributes: flattenAttributes(attributes) });
+        await broker.post(serverAddress, { body: text, attributes });
       },
       close: () => backend.close(),
     };

@@ -5,7 +5,7 @@ import { ClientSessionState } from './client-session-state.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { Backend, ServerFactory, SessionInfo, SessionManager } from './contracts.js';
 import type { InboundMessage } from './dispatch-contract.js';
-import { buildServerAttributes, flattenAttributes } from './envelope.js';
+import { buildServerAttributes } from './envelope.js';
 import { TransportStateError } from './errors.js';
 import { readMeta } from './meta.js';
 import { terminateSessionNotification } from './session-control.js';
@@ -46,7 +46,7 @@ export class InMemorySessionManager implements SessionManager {
       send: (message, { sessionId, address, relatedRequestId }) =>
         options.broker.post(address, {
           body: encodeMessage(message),
-          attributes: flattenAttributes(buildServerAttributes({ message, sessionId, relatedRequestId })),
+          attributes: buildServerAttributes({ message, sessionId, relatedRequestId }),
         }),
     });
   }
@@ -113,7 +113,7 @@ export class InMemoryClientTransport implements Transport {
     const body = encodeMessage(prepared.message);
     await this.options.broker.post(this.options.serverAddress, {
       body,
-      attributes: flattenAttributes(prepared.attributes),
+      attributes: prepared.attributes,
     });
   }
 

@@ -28,6 +28,7 @@ export * from './session-control.js';
 export * from './session-dispatcher.js';
 export * from './session-id.js';
 export * from './session-registry.js';
+export { SessionTable } from './session-table.js';
 export * from './signature.js';
 export * from './stateless-dispatcher.js';
 export * from './turn-batcher.js';

@@ -1,13 +1,11 @@
 import { Attribute, MAX_MESSAGE_ATTRIBUTES, type MessageAttributes } from './envelope.js';
 import { ConfigurationError } from './errors.js';
 import {
-  computeSignature,
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
   newSignatureId,
   parseSignatureTimestamp,
+  SigningKey,
   type SigningSecret,
-  signatureMatches,
-  signingKey,
 } from './signature.js';
 
 /**
@@ -63,37 +61,30 @@ export interface MessageSigningOptions {
 
 /** Signs outgoing queue messages with one secret. */
 export class MessageSigner {
-  readonly #key: Buffer;
-  readonly #now: () => number;
+  readonly #key: SigningKey;
 
   constructor(options: Pick<MessageSigningOptions, 'secret' | 'now'>) {
-    this.#key = signingKey(options.secret);
-    this.#now = options.now ?? Date.now;
+    this.#key = new SigningKey(options.secret, { now: options.now });
   }
 
   /**
    * `attributes` with the signature of `body` and them: `Timestamp` set to now, a fresh `SignatureId`,
    * and `Signature`. Throws a `ConfigurationError` when they would pass the attribute limit.
    */
-  sign(body: string, attributes: MessageAttributes): MessageAttributes {
+  sign(body: string, attributes: Readonly<MessageAttributes>): MessageAttributes {
     const signed: MessageAttributes = { ...attributes };
     delete signed[SignatureAttribute.Signature];
-    const timestamp = Math.floor(this.#now() / 1000);
+    const timestamp = this.#key.nowSeconds();
     const id = newSignatureId();
-    signed[Attribute.Timestamp] = { DataType: 'Number', StringValue: String(timestamp) };
-    signed[SignatureAttribute.Id] = { DataType: 'String', StringValue: id };
+    signed[Attribute.Timestamp] = String(timestamp);
+    signed[SignatureAttribute.Id] = id;
     const count = Object.keys(signed).length + 1;
     if (count > MAX_MESSAGE_ATTRIBUTES) {
       throw new ConfigurationError(
         `A signed message would carry ${count} message attributes, over the limit of ${MAX_MESSAGE_ATTRIBUTES}: use fewer custom attributes`,
       );
     }
-    const flat: Record<string, string> = {};
-    for (const [name, attribute] of Object.entries(signed)) flat[name] = attribute.StringValue;
-    signed[SignatureAttribute.Signature] = {
-      DataType: 'String',
-      StringValue: computeSignature(this.#key, id, timestamp, signedPayload(flat, body)),
-    };
+    signed[SignatureAttribute.Signature] = this.#key.sign(id, timestamp, signedPayload(signed, body));
     return signed;
   }
 }
@@ -137,21 +128,19 @@ export interface SignedMessage {
  * `busy` (to be tried later) rather than letting a replay through.
  */
 export class MessageVerifier {
-  readonly #key: Buffer;
+  readonly #key: SigningKey;
   readonly #toleranceSeconds: number;
   readonly #memory: number;
-  readonly #now: () => number;
   /** SignatureId → the delivery it came in and the time (ms) from which its timestamp is refused anyway. */
   readonly #seen = new Map<string, { deliveryId: string; expiresAt: number }>();
 
   constructor(options: MessageSigningOptions) {
-    this.#key = signingKey(options.secret);
+    this.#key = new SigningKey(options.secret, { now: options.now });
     this.#toleranceSeconds = options.toleranceSeconds ?? DEFAULT_SIGNATURE_TOLERANCE_SECONDS;
     if (!Number.isInteger(this.#toleranceSeconds) || this.#toleranceSeconds < 1) {
       throw new ConfigurationError('signatureToleranceSeconds must be a whole number of seconds, 1 or more');
     }
     this.#memory = options.replayMemory ?? 100_000;
-    this.#now = options.now ?? Date.now;
   }
 
   get toleranceSeconds(): number {
@@ -176,10 +165,10 @@ export class MessageVerifier {
       return { ok: false, reason: 'malformed', detail: 'Timestamp is not whole Unix seconds' };
     }
     const payload = signedPayload(attributes, message.body);
-    if (!signatureMatches(this.#key, id, timestamp, payload, signatures)) {
+    if (!this.#key.matches(id, timestamp, payload, signatures)) {
       return { ok: false, reason: 'forged', detail: 'no signature matches the message' };
     }
-    const now = this.#now();
+    const now = this.#key.now();
     const seen = this.#seen.get(id);
     if (seen !== undefined && now < seen.expiresAt) {
       if (seen.deliveryId === message.deliveryId) return { ok: true, id };

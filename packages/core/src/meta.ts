@@ -9,15 +9,18 @@ export const MetaKey = {
 } as const;
 export type MetaKey = (typeof MetaKey)[keyof typeof MetaKey];
 
+/** The prefix MCP reserves for its own `_meta` keys. */
+const MCP_META_PREFIX = 'io.modelcontextprotocol/';
+
 /**
  * The `_meta` keys by which a request carries what a fresh server needs to answer it without a session
  * (MCP 2026-07-28). Our clients put them on every request of a session whose worker said it is
  * stateless (`asyncmcp/worker` with `stateless: true`).
  */
 export const RequestMetaKey = {
-  ProtocolVersion: 'io.modelcontextprotocol/protocolVersion',
-  ClientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
-  ClientInfo: 'io.modelcontextprotocol/clientInfo',
+  ProtocolVersion: `${MCP_META_PREFIX}protocolVersion`,
+  ClientCapabilities: `${MCP_META_PREFIX}clientCapabilities`,
+  ClientInfo: `${MCP_META_PREFIX}clientInfo`,
 } as const;
 export type RequestMetaKey = (typeof RequestMetaKey)[keyof typeof RequestMetaKey];
 

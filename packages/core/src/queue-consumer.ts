@@ -1,6 +1,6 @@
 import { Backoff, type BackoffOptions, delay } from './backoff.js';
 import { QUEUE_DEFAULTS } from './defaults.js';
-import type { ReceivedAttributes } from './envelope.js';
+import type { MessageAttributes } from './envelope.js';
 import { describeError } from './errors.js';
 import { KeyedSerialQueue } from './keyed-serial-queue.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -11,7 +11,8 @@ export interface QueueMessage {
   readonly messageId: string;
   readonly receiptHandle: string;
   readonly body: string;
-  readonly attributes: ReceivedAttributes;
+  /** Its attributes, name → value, as the queue's adapter reads them. */
+  readonly attributes: Readonly<MessageAttributes>;
   /** How many times the queue has handed this message out, when it says. */
   readonly receiveCount?: number;
   /**

@@ -93,3 +93,38 @@ export function newSignatureId(): string {
 export function parseSignatureTimestamp(text: string): number | undefined {
   return /^\d{1,12}$/.test(text) ? Number(text) : undefined;
 }
+
+/**
+ * One secret's key with the clock its timestamps are read from: what every signer and verifier of a
+ * channel holds, so signing and checking are written once whatever the channel puts them in.
+ */
+export class SigningKey {
+  readonly #key: Buffer;
+  readonly #now: () => number;
+
+  /** `name` says which setting an error about the secret is about. */
+  constructor(secret: SigningSecret, options: { name?: string; now?: (() => number) | undefined } = {}) {
+    this.#key = signingKey(secret, options.name);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The clock, in milliseconds. */
+  now(): number {
+    return this.#now();
+  }
+
+  /** The clock in whole Unix seconds, as timestamps are signed. */
+  nowSeconds(): number {
+    return Math.floor(this.#now() / 1000);
+  }
+
+  /** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<payload>">`. */
+  sign(id: string, timestamp: number, payload: string | Buffer): string {
+    return computeSignature(this.#key, id, timestamp, payload);
+  }
+
+  /** Whether one of `signatures` (space-separated) signs the payload; compared in constant time. */
+  matches(id: string, timestamp: number, payload: string | Buffer, signatures: string): boolean {
+    return signatureMatches(this.#key, id, timestamp, payload, signatures);
+  }
+}

@@ -1,4 +1,3 @@
-import { flattenAttributes } from './envelope.js';
 import { describeError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
 import type { MessageVerifier, SignatureRefusal } from './message-signing.js';
@@ -32,7 +31,7 @@ export interface SignedContent {
 }
 
 function asQueued(message: QueueMessage): SignedContent {
-  return { body: message.body, attributes: flattenAttributes(message.attributes) };
+  return { body: message.body, attributes: message.attributes };
 }
 
 /**

@@ -117,7 +117,7 @@ describe('SnsPublisher', () => {
   it('counts the attributes toward the limit and refuses before publishing', async () => {
     const { snsClient, published } = recordingClient();
     const publisher = new SnsPublisher(snsClient);
-    const attributes = { SessionId: { DataType: 'String' as const, StringValue: 'abc' } };
+    const attributes = { SessionId: 'abc' };
     // 9 + 6 + 3 bytes of attribute: a body that fits alone no longer fits with them.
     const body = 'x'.repeat(SNS_MAX_MESSAGE_BYTES - 10);
     const refused = publisher.publish({ topicArn: 'arn:t', body, attributes, groupId: 'g' });

@@ -75,22 +75,18 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
     const { snsClient, sqsClient } = this.#options;
     const name = this.#name;
     if (this.#topicArn === undefined) {
-      try {
-        const created = await snsClient.send(new CreateTopicCommand({ Name: name }));
-        this.#topicArn = created.TopicArn;
-      } catch (error) {
-        throw toSnsDeliveryError(error, 'CreateTopic', name);
-      }
+      const created = snsClient.send(new CreateTopicCommand({ Name: name }));
+      this.#topicArn = (
+        await made(created, (error) => toSnsDeliveryError(error, 'CreateTopic', name))
+      ).TopicArn;
       this.#createdTopic = true;
       this.#logger.info({ responseTopicArn: this.#topicArn }, 'created the gateway response topic');
     }
     if (this.#queueUrl === undefined) {
-      try {
-        const created = await sqsClient.send(new CreateQueueCommand({ QueueName: name }));
-        this.#queueUrl = created.QueueUrl;
-      } catch (error) {
-        throw toSqsDeliveryError(error, 'CreateQueue', name);
-      }
+      const created = sqsClient.send(new CreateQueueCommand({ QueueName: name }));
+      this.#queueUrl = (
+        await made(created, (error) => toSqsDeliveryError(error, 'CreateQueue', name))
+      ).QueueUrl;
       this.#createdQueue = true;
       this.#logger.info({ responseQueueUrl: this.#queueUrl }, 'created the gateway response queue');
     }
@@ -257,4 +253,13 @@ function topicOnlyPolicy(queueArn: string, topicArn: string): Record<string, unk
       },
     ],
   };
+}
+
+/** What a create call resolved with, or its failure in the words of the service that refused. */
+async function made<T>(call: Promise<T>, failure: (error: unknown) => Error): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw failure(error);
+  }
 }

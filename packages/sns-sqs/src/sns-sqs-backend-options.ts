@@ -1,19 +1,7 @@
-import type { Logger, QueuePollingOptions } from '@asyncmcp/core';
-import type { SqsSigningOptions } from '@asyncmcp/sqs';
-import type { SNSClient } from '@aws-sdk/client-sns';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { SubscriptionConfirmationOptions } from './sns-subscription-confirmer.js';
+import type { Logger } from '@asyncmcp/core';
+import type { SnsSqsRequestTopicOptions } from './sns-sqs-request-topic-options.js';
 
-export interface SnsSqsBackendOptions
-  extends SubscriptionConfirmationOptions,
-    SqsSigningOptions,
-    QueuePollingOptions {
-  /** Publishes to the request topic; creates and removes the response topic when it makes one. */
-  snsClient: SNSClient;
-  /** Reads the response queue; creates and removes it when it makes one. */
-  sqsClient: SQSClient;
-  /** The request topic of the async MCP server(s) the gateway forwards to. */
-  requestTopicArn: string;
+export interface SnsSqsBackendOptions extends SnsSqsRequestTopicOptions {
   /**
    * The topic servers publish this gateway's answers to, named in every `initialize` as
    * `_meta.clientTopicArn`. When omitted, the backend creates a topic of its own on first use and

@@ -1,31 +1,10 @@
-import {
-  ConfigurationError,
-  type Logger,
-  MetaKey,
-  type QueuePollingOptions,
-  silentLogger,
-} from '@asyncmcp/core';
-import {
-  type SqsChannelClientTransportOptions,
-  SqsClientTransport,
-  type SqsSigningOptions,
-  sqsMessageSigning,
-} from '@asyncmcp/sqs';
-import type { SNSClient } from '@aws-sdk/client-sns';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ConfigurationError, type Logger, MetaKey, silentLogger } from '@asyncmcp/core';
+import { type SqsChannelClientTransportOptions, SqsClientTransport, sqsMessageSigning } from '@asyncmcp/sqs';
 import { SnsPublisher } from './sns-publisher.js';
-import { type SubscriptionConfirmationOptions, subscriptionConfirmer } from './sns-subscription-confirmer.js';
+import type { SnsSqsRequestTopicOptions } from './sns-sqs-request-topic-options.js';
+import { subscriptionConfirmer } from './sns-subscription-confirmer.js';
 
-export interface SnsSqsClientTransportOptions
-  extends SubscriptionConfirmationOptions,
-    SqsSigningOptions,
-    QueuePollingOptions {
-  /** Publishes to the server's request topic. */
-  snsClient: SNSClient;
-  /** Reads this client's queue. */
-  sqsClient: SQSClient;
-  /** The server's request topic; every client publishes there. */
-  requestTopicArn: string;
+export interface SnsSqsClientTransportOptions extends SnsSqsRequestTopicOptions {
   /** This client's response topic; named to the server in `initialize` as `_meta.clientTopicArn`. */
   responseTopicArn: string;
   /** This client's queue, subscribed to `responseTopicArn` (raw delivery or not). */

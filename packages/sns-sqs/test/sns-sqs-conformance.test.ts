@@ -1,5 +1,6 @@
 import { buildClientAttributes } from '@asyncmcp/core';
 import { type ConformanceTarget, describeTransportConformance } from '@asyncmcp/core/testing';
+import { toSqsAttributes } from '@asyncmcp/sqs';
 import { started, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SnsSqsClientTransport, SnsSqsSessionManager, snsSqsBackend } from '../src/index.js';
 import { publish } from './support.js';
@@ -48,11 +49,9 @@ function snsSqsTarget(kind: 'envelope' | 'raw' | 'backend'): () => Promise<Confo
         });
       },
       async injectRaw(text, sessionId) {
-        const attributes = buildClientAttributes({
-          message: { jsonrpc: '2.0', method: 'x' },
-          clientId: 'raw',
-          sessionId,
-        });
+        const attributes = toSqsAttributes(
+          buildClientAttributes({ message: { jsonrpc: '2.0', method: 'x' }, clientId: 'raw', sessionId }),
+        );
         await publish(snsClient, requestTopicArn, text, attributes);
       },
       async close() {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildClientAttributes, encodeMessage } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
+import { toSqsAttributes } from '@asyncmcp/sqs';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
@@ -119,7 +120,7 @@ describe('malformed and unroutable messages', () => {
     const { manager, logger, requestTopicArn } = await startServer();
     const message = UNKNOWN_SESSION_REQUEST;
     const attributes = buildClientAttributes({ message, clientId: 'c', sessionId: UNKNOWN_SESSION_ID });
-    await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
+    await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), toSqsAttributes(attributes));
     await expectUnknownSessionRejected(logger, () => manager.metrics.unroutable);
   });
 
@@ -140,7 +141,7 @@ describe('malformed and unroutable messages', () => {
       emulator.snsClient,
       requestTopicArn,
       encodeMessage(initialize),
-      buildClientAttributes({ message: initialize, clientId: 'c' }),
+      toSqsAttributes(buildClientAttributes({ message: initialize, clientId: 'c' })),
     );
     const line = await logger.waitFor('message rejected: initialize without a reply address');
     expect(line.fields.detail).toBe('Validation error: initialize is missing _meta.clientTopicArn');
@@ -152,7 +153,9 @@ describe('malformed and unroutable messages', () => {
     const { manager, logger, requestTopicArn } = await startServer({}, fixture);
     const { transport } = await connectClient(requestTopicArn);
     const message = ECHO_ONCE_REQUEST;
-    const attributes = buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId });
+    const attributes = toSqsAttributes(
+      buildClientAttributes({ message, clientId: 'dup', sessionId: transport.sessionId }),
+    );
     await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
     await publish(emulator.snsClient, requestTopicArn, encodeMessage(message), attributes);
     await logger.waitFor('redelivered request skipped');

@@ -1,5 +1,6 @@
 import { buildClientAttributes, buildServerAttributes } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
+import { toSqsAttributes } from '@asyncmcp/sqs';
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
 import { SnsSqsClientTransport } from '../src/index.js';
@@ -88,7 +89,9 @@ describe('SNS+SQS signed messages', () => {
       new PublishCommand({
         TopicArn: server.requestTopicArn,
         Message: JSON.stringify(injected),
-        MessageAttributes: buildClientAttributes({ message: injected, clientId: 'x', sessionId }),
+        MessageAttributes: toSqsAttributes(
+          buildClientAttributes({ message: injected, clientId: 'x', sessionId }),
+        ),
       }),
     );
     const refusal = await server.logger.waitFor(REFUSED);
@@ -101,7 +104,7 @@ describe('SNS+SQS signed messages', () => {
       new PublishCommand({
         TopicArn: responses.topicArn,
         Message: JSON.stringify(forged),
-        MessageAttributes: buildServerAttributes({ message: forged, sessionId }),
+        MessageAttributes: toSqsAttributes(buildServerAttributes({ message: forged, sessionId })),
       }),
     );
     expect((await logger.waitFor(REFUSED)).fields).toMatchObject({ reason: 'unsigned' });
@@ -121,7 +124,9 @@ describe('SNS+SQS signed messages', () => {
       new PublishCommand({
         TopicArn: server.requestTopicArn,
         Message: JSON.stringify(initialize),
-        MessageAttributes: buildClientAttributes({ message: initialize, clientId: 'python' }),
+        MessageAttributes: toSqsAttributes(
+          buildClientAttributes({ message: initialize, clientId: 'python' }),
+        ),
       }),
     );
     expect((await server.logger.waitFor(REFUSED)).fields).toMatchObject({ reason: 'unsigned' });

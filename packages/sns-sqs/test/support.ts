@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { flattenAttributes, type ReceivedAttributes } from '@asyncmcp/core';
+import { fromSqsAttributes } from '@asyncmcp/sqs';
 import {
   type Cleanup,
   type JsonRpcSeen,
@@ -108,7 +108,7 @@ function delivered(message: Message): Delivered {
       envelope: undefined,
       text: body,
       rpc: parsed as JsonRpcSeen,
-      attributes: flattenAttributes(sqs as ReceivedAttributes),
+      attributes: fromSqsAttributes(sqs),
       types: Object.fromEntries(Object.entries(sqs).map(([name, value]) => [name, value.DataType ?? ''])),
     };
   }

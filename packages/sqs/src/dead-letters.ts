@@ -1,5 +1,6 @@
 import { type Disposition, describeError, type Logger, type QueueMessage } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { toSqsAttributes } from './sqs-attributes.js';
 import { isFifoQueue } from './sqs-queue.js';
 
 /**
@@ -40,14 +41,7 @@ export class DeadLetters {
         new SendMessageCommand({
           QueueUrl: dlq,
           MessageBody: message.body,
-          MessageAttributes: Object.fromEntries(
-            Object.entries(message.attributes)
-              .filter(([, value]) => typeof value.StringValue === 'string')
-              .map(([name, value]) => [
-                name,
-                { DataType: value.DataType ?? 'String', StringValue: value.StringValue },
-              ]),
-          ),
+          MessageAttributes: toSqsAttributes(message.attributes),
           ...(isFifoQueue(dlq)
             ? { MessageGroupId: 'poison', MessageDeduplicationId: message.messageId }
             : {}),

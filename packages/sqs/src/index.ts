@@ -9,12 +9,27 @@ export {
   topicRefusal,
 } from './response-destinations.js';
 export { LEASE_TAG, RESPONSE_QUEUE_LEASE } from './response-queue-lease.js';
+export type {
+  AwsBatchFailure,
+  AwsMessageEntry,
+  AwsMessageService,
+  SignedBatchInput,
+} from './signed-batch-sender.js';
+export { isFifoDestination, SignedBatchSender } from './signed-batch-sender.js';
 export {
   SnsEnvelopeUnwrapper,
   snsSignedContent,
   type UnwrappedBody,
   unwrapSnsEnvelope,
 } from './sns-envelope.js';
+export {
+  fromSqsAttributes,
+  type ReceivedSqsAttributes,
+  type SqsMessageAttribute,
+  type SqsMessageAttributes,
+  sqsMessageSize,
+  toSqsAttributes,
+} from './sqs-attributes.js';
 export { type SqsBackend, type SqsBackendOptions, type SqsBackendStats, sqsBackend } from './sqs-backend.js';
 export {
   type SqsChannelBackend,
@@ -49,7 +64,7 @@ export {
   SQS_MAX_MESSAGE_BYTES,
   SqsQueueSource,
   SqsSender,
-  sqsMessageSize,
+  type SqsSendInput,
 } from './sqs-queue.js';
 export { SqsSessionManager, type SqsSessionManagerOptions } from './sqs-session-manager.js';
 export { readableQueue, type SqsSigningOptions, sqsMessageSigning } from './sqs-signing.js';

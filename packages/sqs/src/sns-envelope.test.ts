@@ -13,6 +13,7 @@ import {
   type UnwrappedBody,
   unwrapSnsEnvelope,
 } from './sns-envelope.js';
+import { toSqsAttributes } from './sqs-attributes.js';
 
 function message(result: UnwrappedBody): {
   body: string;
@@ -39,10 +40,8 @@ describe('unwrapSnsEnvelope', () => {
     });
   }
 
-  it('passes a raw (raw-delivery) body through with flattened SQS attributes', () => {
-    const result = message(
-      unwrapSnsEnvelope(jsonRpcBody, { SessionId: { DataType: 'String', StringValue: 's1' } }),
-    );
+  it('passes a raw (raw-delivery) body through with its SQS attributes', () => {
+    const result = message(unwrapSnsEnvelope(jsonRpcBody, { SessionId: 's1' }));
     expect(result).toEqual({ body: jsonRpcBody, attributes: { SessionId: 's1' }, fromSns: false });
   });
 
@@ -80,12 +79,7 @@ describe('unwrapSnsEnvelope', () => {
 
   it('merges: SQS attributes first, envelope attributes only for names not already present', () => {
     const envelope = notification({ SessionId: 'from-envelope', Method: 'ping' });
-    const result = message(
-      unwrapSnsEnvelope(envelope, {
-        SessionId: { DataType: 'String', StringValue: 'from-sqs' },
-        ClientId: { DataType: 'String', StringValue: 'c' },
-      }),
-    );
+    const result = message(unwrapSnsEnvelope(envelope, { SessionId: 'from-sqs', ClientId: 'c' }));
     expect(result.attributes).toEqual({ SessionId: 'from-sqs', ClientId: 'c', Method: 'ping' });
   });
 
@@ -231,7 +225,10 @@ describe('VerifiedQueueSource over SNS deliveries (snsSignedContent)', () => {
         Type: 'Notification',
         Message: message,
         MessageAttributes: Object.fromEntries(
-          Object.entries(signed).map(([name, a]) => [name, { Type: a.DataType, Value: a.StringValue }]),
+          Object.entries(toSqsAttributes(signed)).map(([name, a]) => [
+            name,
+            { Type: a.DataType, Value: a.StringValue },
+          ]),
         ),
       });
     const { source, deleted } = verified({

@@ -1,4 +1,5 @@
-import { flattenAttributes, type QueueMessage, type ReceivedAttributes } from '@asyncmcp/core';
+import type { MessageAttributes, QueueMessage } from '@asyncmcp/core';
+import { fromSqsAttributes, type ReceivedSqsAttributes } from './sqs-attributes.js';
 
 /**
  * SNS delivers to an SQS queue either the message as published (raw delivery) or wrapped in a JSON
@@ -22,8 +23,11 @@ export type UnwrappedBody =
  * `Message` carries the JSON-RPC text in `Message` and may carry attributes; SQS attributes win over
  * envelope attributes of the same name. Anything else is returned as the raw body.
  */
-export function unwrapSnsEnvelope(body: string, sqsAttributes?: ReceivedAttributes): UnwrappedBody {
-  const attributes = flattenAttributes(sqsAttributes);
+export function unwrapSnsEnvelope(
+  body: string,
+  sqsAttributes: Readonly<MessageAttributes> = {},
+): UnwrappedBody {
+  const attributes: MessageAttributes = { ...sqsAttributes };
   // Cheap test first: a JSON-RPC body never has a top-level "Type".
   if (!body.includes('"Type"')) return { kind: 'message', body, attributes, fromSnsEnvelope: false };
   let envelope: unknown;
@@ -46,7 +50,7 @@ export function unwrapSnsEnvelope(body: string, sqsAttributes?: ReceivedAttribut
     return { kind: 'subscription-confirmation', subscribeUrl, topicArn, token };
   }
   if (record.Type === 'UnsubscribeConfirmation') return { kind: 'unsubscribe-confirmation', topicArn };
-  const inner = flattenAttributes(record.MessageAttributes as ReceivedAttributes | undefined);
+  const inner = fromSqsAttributes(record.MessageAttributes as ReceivedSqsAttributes | undefined);
   for (const [name, value] of Object.entries(inner)) {
     if (!Object.hasOwn(attributes, name)) attributes[name] = value;
   }

@@ -59,30 +59,21 @@ export type SqsBackend = SqsChannelBackend<'sqs'>;
  */
 export function sqsBackend(options: SqsBackendOptions): SqsBackend {
   if (!options.requestQueueUrl) throw new ConfigurationError('sqsBackend needs a requestQueueUrl');
+  // What only the queue channel reads stays with it; the rest is the channel backend's.
   const {
-    sqsClient,
-    requestQueueUrl,
-    responseQueueUrl,
-    responseQueueNamePrefix,
-    responseQueueLeaseSeconds,
-    maxMessageBytes,
+    requestQueueUrl: _request,
+    responseQueueUrl: _response,
+    responseQueueNamePrefix: _prefix,
+    responseQueueLeaseSeconds: _lease,
+    maxMessageBytes: _max,
     ...rest
   } = options;
-  return sqsChannelBackend({
-    ...rest,
-    name: 'sqs',
-    sqsClient,
-    channel: new SqsQueueBackendChannel({
-      sqsClient,
-      requestQueueUrl,
-      responseQueueUrl,
-      responseQueueNamePrefix,
-      responseQueueLeaseSeconds,
-      maxMessageBytes,
-      signer: sqsMessageSigning(options)?.signer,
-      logger: options.logger ?? silentLogger,
-    }),
+  const channel = new SqsQueueBackendChannel({
+    ...options,
+    signer: sqsMessageSigning(options)?.signer,
+    logger: options.logger ?? silentLogger,
   });
+  return sqsChannelBackend({ ...rest, name: 'sqs', channel });
 }
 
 /** Sends to the request queue; answers come back on a response queue, made here when none is given. */

@@ -23,6 +23,7 @@ import {
   RequestCorrelator,
   type RequestId,
   readWorkerHint,
+  SessionTable,
   sessionLogId,
   sessionLostError,
   silentLogger,
@@ -74,9 +75,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
   readonly #inboxSender: SqsSender;
   readonly #clientId: string;
   /** Live sessions by gateway key, by the session id they proposed, and by the one their server uses. */
-  readonly #sessions = new Map<string, ChannelBackendSession>();
-  readonly #byProposedId = new Map<string, ChannelBackendSession>();
-  readonly #byServerSessionId = new Map<string, ChannelBackendSession>();
+  readonly #sessions = new SessionTable<ChannelBackendSession, 'proposed' | 'server'>();
   readonly #envelopes = new SnsEnvelopeUnwrapper();
   #responseQueueUrl: string | undefined;
   /** Where a worker's inbox may be: the response queue's endpoint and account. */
@@ -160,9 +159,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
   async createTransport(context: BackendTransportContext): Promise<Transport> {
     await this.start();
     if (this.#closed) throw new TransportStateError('closed', 'backend');
-    if (this.#sessions.has(context.sessionKey)) {
-      throw new ConfigurationError(`A session with key ${context.sessionKey} is already open`);
-    }
+    this.#sessions.assertVacant(context.sessionKey);
     if (context.adopted !== undefined && this.#fleetIds === undefined) {
       throw new ConfigurationError(`The ${this.name} backend cannot adopt sessions of other instances`);
     }
@@ -185,13 +182,12 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
       sender: this.#inboxSender,
       onLost: (reason) => this.#lose(session, reason),
     });
-    this.#sessions.set(context.sessionKey, session);
-    this.#byProposedId.set(proposedSessionId, session);
+    this.#sessions.add(context.sessionKey, session, { proposed: proposedSessionId });
     if (context.adopted !== undefined) {
       // Opened by another instance: the server holds it under the id both compute; no initialize here.
       session.state.sessionId = proposedSessionId;
       session.state.protocolVersion = context.adopted.protocolVersion;
-      this.#byServerSessionId.set(proposedSessionId, session);
+      this.#sessions.index('server', proposedSessionId, session);
     }
     return session;
   }
@@ -214,7 +210,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#sessions.values()].map((session) => session.close()));
+    await this.#sessions.closeAll((session) => session.close());
     // A start still opening the channel finishes first, so what it made is removed below and its
     // poller (if it got that far) is stopped before the queue goes.
     await this.#starting?.catch(() => undefined);
@@ -270,14 +266,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
   }
 
   forget(session: ChannelBackendSession): void {
-    this.#sessions.delete(session.key);
-    if (this.#byProposedId.get(session.proposedSessionId) === session) {
-      this.#byProposedId.delete(session.proposedSessionId);
-    }
-    const serverSessionId = session.state.sessionId;
-    if (serverSessionId !== undefined && this.#byServerSessionId.get(serverSessionId) === session) {
-      this.#byServerSessionId.delete(serverSessionId);
-    }
+    this.#sessions.remove(session.key, session);
     this.#correlator.forgetSession(session.key);
   }
 
@@ -344,7 +333,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
       if (answer) delivered = answer.message;
       if (isInitializeResult(delivered) && sessionId !== undefined && session.state.sessionId === undefined) {
         session.state.adopt(sessionId, delivered);
-        this.#byServerSessionId.set(sessionId, session);
+        this.#sessions.index('server', sessionId, session);
         this.#attach(session);
       } else if (session.state.worker === undefined && readWorkerHint(delivered) !== undefined) {
         // A session adopted from another instance learns where its worker is from its adoption ping.
@@ -352,7 +341,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
         this.#attach(session);
       }
     } else if (sessionId !== undefined) {
-      session = this.#byServerSessionId.get(sessionId) ?? this.#byProposedId.get(sessionId);
+      session = this.#sessions.find('server', sessionId) ?? this.#sessions.find('proposed', sessionId);
     }
     if (!session) {
       this.stats.unroutable++;

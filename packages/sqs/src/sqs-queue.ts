@@ -1,16 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import type { MessageSigner, QueueMessage, QueueSource } from '@asyncmcp/core';
 import {
-  byteLength,
-  DeliveryError,
-  type MessageAttributes,
-  type MessageSigner,
-  MessageTooLargeError,
-  type QueueMessage,
-  type QueueSource,
-  TurnBatcher,
-} from '@asyncmcp/core';
-import {
-  type BatchResultErrorEntry,
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
@@ -20,44 +9,30 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import {
+  type AwsMessageEntry,
+  type AwsMessageService,
+  isFifoDestination,
+  type SignedBatchInput,
+  SignedBatchSender,
+} from './signed-batch-sender.js';
+import { fromSqsAttributes } from './sqs-attributes.js';
 import { toSqsDeliveryError } from './sqs-errors.js';
 
 /** The largest message SQS accepts on any queue (body plus attributes). */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 
 /** A queue whose URL ends in `.fifo` needs a group id and a deduplication id on every send. */
-export function isFifoQueue(queueUrl: string): boolean {
-  return queueUrl.endsWith('.fifo');
-}
+export const isFifoQueue: (queueUrl: string) => boolean = isFifoDestination;
 
-/** SQS counts a message's size as its body plus every attribute's name, type and value. */
-export function sqsMessageSize(body: string, attributes: MessageAttributes): number {
-  let size = byteLength(body);
-  for (const [name, attribute] of Object.entries(attributes)) {
-    size += byteLength(name) + byteLength(attribute.DataType) + byteLength(attribute.StringValue);
-  }
-  return size;
-}
-
-export interface SqsSendInput {
+/** One message for a queue; without `maxMessageBytes`, the queue's own `MaximumMessageSize` applies. */
+export interface SqsSendInput extends Omit<SignedBatchInput, 'destination'> {
   queueUrl: string;
-  body: string;
-  attributes: MessageAttributes;
-  /** FIFO group: the session id, or the client id before a session exists. */
-  groupId: string;
-  /** Override of the size limit; otherwise the queue's own `MaximumMessageSize`. */
-  maxMessageBytes?: number | undefined;
 }
 
 /** The fields of one message, the same in `SendMessage` and in a `SendMessageBatch` entry. */
-function entryOf(input: SqsSendInput) {
-  return {
-    MessageBody: input.body,
-    MessageAttributes: input.attributes,
-    ...(isFifoQueue(input.queueUrl)
-      ? { MessageGroupId: input.groupId, MessageDeduplicationId: randomUUID() }
-      : {}),
-  };
+function sqsEntry(entry: AwsMessageEntry) {
+  return { MessageBody: entry.body, MessageAttributes: entry.attributes, ...entry.fifo };
 }
 
 /**
@@ -67,64 +42,31 @@ function entryOf(input: SqsSendInput) {
  */
 export class SqsSender {
   readonly #limits = new Map<string, Promise<number>>();
-  readonly #batcher: TurnBatcher<SqsSendInput>;
-  readonly #signer: MessageSigner | undefined;
+  readonly #sender: SignedBatchSender;
 
   /** With a `signer`, every message is signed (body and attributes) as it is sent. */
   constructor(
     private readonly sqsClient: SQSClient,
     options: { signer?: MessageSigner | undefined } = {},
   ) {
-    this.#signer = options.signer;
-    this.#batcher = new TurnBatcher<SqsSendInput>({
-      maxEntries: 10,
-      maxBytes: SQS_MAX_MESSAGE_BYTES,
-      sendOne: (queueUrl, input) => this.#sendOne(queueUrl, input),
-      sendBatch: (queueUrl, inputs) => this.#sendBatch(queueUrl, inputs),
-    });
+    const sqs: AwsMessageService = {
+      service: 'SQS',
+      operations: { one: 'SendMessage', batch: 'SendMessageBatch' },
+      maxBatchBytes: SQS_MAX_MESSAGE_BYTES,
+      limitOf: (queueUrl) => this.#limitOf(queueUrl),
+      sendOne: (QueueUrl, entry) => sqsClient.send(new SendMessageCommand({ QueueUrl, ...sqsEntry(entry) })),
+      sendBatch: async (QueueUrl, entries) => {
+        const Entries = entries.map((entry, index) => ({ Id: String(index), ...sqsEntry(entry) }));
+        return (await sqsClient.send(new SendMessageBatchCommand({ QueueUrl, Entries }))).Failed;
+      },
+      deliveryError: toSqsDeliveryError,
+    };
+    this.#sender = new SignedBatchSender(sqs, { signer: options.signer });
   }
 
-  async send(unsigned: SqsSendInput): Promise<void> {
-    const limit = unsigned.maxMessageBytes ?? (await this.#limitOf(unsigned.queueUrl));
-    // Signed after the limit is known, so the timestamp is as close to the send as it can be.
-    const input = this.#signer
-      ? { ...unsigned, attributes: this.#signer.sign(unsigned.body, unsigned.attributes) }
-      : unsigned;
-    const size = sqsMessageSize(input.body, input.attributes);
-    if (size > limit) throw new MessageTooLargeError({ size, limit, channel: 'SQS message' });
-    return this.#batcher.add(input.queueUrl, input, size);
-  }
-
-  async #sendOne(queueUrl: string, input: SqsSendInput): Promise<void> {
-    try {
-      await this.sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, ...entryOf(input) }));
-    } catch (error) {
-      throw toSqsDeliveryError(error, 'SendMessage', queueUrl);
-    }
-  }
-
-  async #sendBatch(queueUrl: string, inputs: readonly SqsSendInput[]): Promise<Array<Error | undefined>> {
-    let failures: BatchResultErrorEntry[];
-    try {
-      const result = await this.sqsClient.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: inputs.map((input, index) => ({ Id: String(index), ...entryOf(input) })),
-        }),
-      );
-      failures = result.Failed ?? [];
-    } catch (error) {
-      throw toSqsDeliveryError(error, 'SendMessageBatch', queueUrl);
-    }
-    const failed = new Map(failures.map((failure) => [failure.Id, failure]));
-    return inputs.map((_, index) => {
-      const failure = failed.get(String(index));
-      if (!failure) return undefined;
-      return new DeliveryError({
-        message: `SQS SendMessageBatch refused a message on ${queueUrl}: ${failure.Code ?? 'error'}: ${failure.Message ?? ''}`,
-        isRetryable: failure.SenderFault !== true,
-      });
-    });
+  send(input: SqsSendInput): Promise<void> {
+    const { queueUrl, ...message } = input;
+    return this.#sender.send({ destination: queueUrl, ...message });
   }
 
   /** The queue's `MaximumMessageSize`, asked once; the SQS maximum when the queue will not say. */
@@ -179,7 +121,7 @@ export class SqsQueueSource implements QueueSource {
         messageId: message.MessageId ?? '',
         receiptHandle: message.ReceiptHandle ?? '',
         body: message.Body ?? '',
-        attributes: message.MessageAttributes ?? {},
+        attributes: fromSqsAttributes(message.MessageAttributes),
         receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
         ...(message.Attributes?.SenderId === undefined ? {} : { senderId: message.Attributes.SenderId }),
       }));

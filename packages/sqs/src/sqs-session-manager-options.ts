@@ -1,10 +1,21 @@
-import type { Logger, QueuePollingOptions, ServerFactory } from '@asyncmcp/core';
+import type { QueuePollingOptions, ServerFactory, SessionDispatcherOptions } from '@asyncmcp/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SqsControlMessageHandler, SqsReplyChannel } from './sqs-channels.js';
 import type { SqsSigningOptions } from './sqs-signing.js';
 import type { WorkerInboxOption } from './worker-inbox.js';
 
-export interface SqsSessionManagerOptions extends SqsSigningOptions, QueuePollingOptions {
+/** What the manager passes on to core's dispatcher as it is, documented there. */
+type DispatcherSettings = Pick<
+  SessionDispatcherOptions<string>,
+  | 'maxSessions'
+  | 'sessionIdleTimeoutMs'
+  | 'maxInFlightPerSession'
+  | 'logger'
+  | 'onsessioninitialized'
+  | 'onsessionclosed'
+>;
+
+export interface SqsSessionManagerOptions extends SqsSigningOptions, QueuePollingOptions, DispatcherSettings {
   sqsClient: SQSClient;
   /** The queue every client sends to. */
   requestQueueUrl: string;
@@ -25,22 +36,6 @@ export interface SqsSessionManagerOptions extends SqsSigningOptions, QueuePollin
    * the request queue URL's origin) and account, and topics in its account and region
    */
   allowedResponseDestinations?: readonly string[];
-  /**
-   * Most live sessions; `initialize` beyond it gets a JSON-RPC error; `Infinity` lifts
-   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
-   */
-  maxSessions?: number;
-  /**
-   * Sessions idle this long (and not running a request) are closed; `Infinity` never.
-   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
-   */
-  sessionIdleTimeoutMs?: number;
-  /**
-   * Most requests one session may have running at once; beyond it a request is answered at once with a
-   * JSON-RPC error, so one session cannot take every slot (`maxInFlight`) of the manager.
-   * @default SESSION_DEFAULTS.maxInFlightPerSession (32)
-   */
-  maxInFlightPerSession?: number;
   /**
    * For managers that share one request queue (workers): hand a message for a session this manager does
    * not hold back to the queue, up to this many receives of it, so the worker holding the session can
@@ -107,7 +102,4 @@ export interface SqsSessionManagerOptions extends SqsSigningOptions, QueuePollin
    * @default log and delete them
    */
   onControlMessage?: SqsControlMessageHandler;
-  logger?: Logger;
-  onsessioninitialized?: (sessionId: string) => void;
-  onsessionclosed?: (sessionId: string) => void;
 }

@@ -2,7 +2,7 @@ import { buildClientAttributes } from '@asyncmcp/core';
 import { type ConformanceTarget, describeTransportConformance } from '@asyncmcp/core/testing';
 import { type SqsEmulator, started, startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { SqsClientTransport, SqsSessionManager, sqsBackend } from '../src/index.js';
+import { SqsClientTransport, SqsSessionManager, sqsBackend, toSqsAttributes } from '../src/index.js';
 
 function sqsTarget(kind: 'client transport' | 'backend'): () => Promise<ConformanceTarget> {
   return async () => {
@@ -34,7 +34,7 @@ function sqsTarget(kind: 'client transport' | 'backend'): () => Promise<Conforma
           new SendMessageCommand({
             QueueUrl: requestQueueUrl,
             MessageBody: text,
-            MessageAttributes: attributes,
+            MessageAttributes: toSqsAttributes(attributes),
           }),
         );
       },

@@ -27,6 +27,7 @@ import {
   SqsSessionManager,
   type SqsSessionManagerOptions,
   sqsBackend,
+  toSqsAttributes,
 } from '../src/index.js';
 
 const FAST_RETRY = { baseMs: 20, maxMs: 200 };
@@ -153,7 +154,9 @@ describe('SQS failure handling', () => {
       new SendMessageCommand({
         QueueUrl: requestQueueUrl,
         MessageBody: encodeMessage(message),
-        MessageAttributes: buildClientAttributes({ message, clientId: 'c', sessionId: UNKNOWN_SESSION_ID }),
+        MessageAttributes: toSqsAttributes(
+          buildClientAttributes({ message, clientId: 'c', sessionId: UNKNOWN_SESSION_ID }),
+        ),
       }),
     );
     await expectUnknownSessionRejected(logger, () => manager.metrics.unroutable);
@@ -188,7 +191,7 @@ describe('SQS failure handling', () => {
         new SendMessageCommand({
           QueueUrl: requestQueueUrl,
           MessageBody: encodeMessage(message),
-          MessageAttributes: attributes,
+          MessageAttributes: toSqsAttributes(attributes),
         }),
       );
     await send();

@@ -5,7 +5,7 @@ import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { describe, expect, it } from 'vitest';
-import { SqsClientTransport, SqsSessionManager } from '../src/index.js';
+import { SqsClientTransport, SqsSessionManager, toSqsAttributes } from '../src/index.js';
 
 const WAIT_MS = 20_000;
 
@@ -142,12 +142,14 @@ describe('sessions bound to their sender (SQS SenderId)', () => {
       new SendMessageCommand({
         QueueUrl: requestQueueUrl,
         MessageBody: JSON.stringify(injected),
-        MessageAttributes: buildClientAttributes({
-          message: injected,
-          clientId: 'attacker',
-          sessionId,
-          protocolVersion: '2025-11-25',
-        }),
+        MessageAttributes: toSqsAttributes(
+          buildClientAttributes({
+            message: injected,
+            clientId: 'attacker',
+            sessionId,
+            protocolVersion: '2025-11-25',
+          }),
+        ),
       }),
     );
     const refusal = await logger.waitFor('message refused: not from the sender that opened its session');

@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { SqsClientTransport, SqsSessionManager, sqsBackend } from '../src/index.js';
+import { SqsClientTransport, SqsSessionManager, sqsBackend, toSqsAttributes } from '../src/index.js';
 
 const SECRET = 'whsec_YSBzZWNyZXQgc2hhcmVkIGJ5IGNsaWVudCBhbmQgc2VydmVy';
 const REFUSED = 'message refused: its signature does not hold';
@@ -55,9 +55,11 @@ describe('SQS signed messages', () => {
       new SendMessageCommand({
         QueueUrl: responseQueueUrl,
         MessageBody: body,
-        MessageAttributes: new MessageSigner({
-          secret: 'whsec_bm90IHRoZSBzZWNyZXQsIGJ1dCBsb25nIGVub3VnaA==',
-        }).sign(body, buildServerAttributes({ message: forged, sessionId: transport.sessionId as string })),
+        MessageAttributes: toSqsAttributes(
+          new MessageSigner({
+            secret: 'whsec_bm90IHRoZSBzZWNyZXQsIGJ1dCBsb25nIGVub3VnaA==',
+          }).sign(body, buildServerAttributes({ message: forged, sessionId: transport.sessionId as string })),
+        ),
       }),
     );
     expect((await logger.waitFor(REFUSED)).fields).toMatchObject({ reason: 'forged' });

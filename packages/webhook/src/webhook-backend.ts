@@ -14,6 +14,7 @@ import {
   FleetSessionIds,
   generateSessionId,
   type Logger,
+  SessionTable,
   sessionLogId,
   silentLogger,
   type Transport,
@@ -224,10 +225,8 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
   readonly #fetch: FetchLike;
   readonly #logger: Logger;
   readonly #make: MakeTransport;
-  /** Live sessions by their route (the last segment of their webhook path). */
-  readonly #sessions = new Map<string, RoutedTransport>();
-  /** The gateway keys of the live sessions, so one key opens one session. */
-  readonly #keys = new Set<string>();
+  /** Live sessions by gateway key, and by their route (the last segment of their webhook path). */
+  readonly #sessions = new SessionTable<RoutedTransport, 'route'>();
   /** Derives each session's route and session id from its key, when any instance may serve it. */
   readonly #fleetIds: FleetSessionIds | undefined;
   readonly fleet: BackendFleet | undefined;
@@ -291,9 +290,7 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
   async createTransport(context: BackendTransportContext): Promise<Transport> {
     if (this.#closed) throw new TransportStateError('closed', 'backend');
     const base = this.#addressed();
-    if (this.#keys.has(context.sessionKey)) {
-      throw new ConfigurationError(`A session with key ${context.sessionKey} is already open`);
-    }
+    this.#sessions.assertVacant(context.sessionKey);
     if (context.adopted !== undefined && this.#fleetIds === undefined) {
       throw new ConfigurationError(`The ${this.name} backend cannot adopt sessions of other instances`);
     }
@@ -309,16 +306,11 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
       adopted: context.adopted,
       hooks: {
         onclosed: () => {
-          if (this.#sessions.get(route) === transport) {
-            this.#sessions.delete(route);
-            this.#keys.delete(key);
-            this.stats.sessions = this.#sessions.size;
-          }
+          if (this.#sessions.remove(key, transport)) this.stats.sessions = this.#sessions.size;
         },
       },
     });
-    this.#sessions.set(route, transport);
-    this.#keys.add(key);
+    this.#sessions.add(key, transport, { route });
     this.stats.sessions = this.#sessions.size;
     return transport;
   }
@@ -336,7 +328,7 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
     } catch {
       route = undefined;
     }
-    const session = route === undefined ? undefined : this.#sessions.get(route);
+    const session = route === undefined ? undefined : this.#sessions.find('route', route);
     if (!session) {
       this.stats.unroutable++;
       // The path's last segment is a session's secret route: logged as its digest, never as it is.
@@ -380,9 +372,7 @@ class RouteBackend<N extends string> implements WebhookRouteBackend<N> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#sessions.values()].map((transport) => transport.close()));
-    this.#sessions.clear();
-    this.#keys.clear();
+    await this.#sessions.closeAll((transport) => transport.close());
     this.stats.sessions = 0;
   }
 }

@@ -38,11 +38,11 @@ const CLIENT_HEADER_OF: Readonly<Record<string, string>> = {
  * The §3 client→server headers, from the envelope core's `ClientSessionState` builds: the handshake state
  * (client id, session id, negotiated version) is the same for every transport; only its spelling differs.
  */
-export function headersFromAttributes(attributes: MessageAttributes): Record<string, string> {
+export function headersFromAttributes(attributes: Readonly<MessageAttributes>): Record<string, string> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  for (const [name, attribute] of Object.entries(attributes)) {
+  for (const [name, value] of Object.entries(attributes)) {
     const header = CLIENT_HEADER_OF[name];
-    if (header !== undefined) headers[header] = attribute.StringValue;
+    if (header !== undefined) headers[header] = value;
   }
   return headers;
 }

@@ -1,20 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { ConfigurationError } from '@asyncmcp/core';
+import { ManualClock } from '@asyncmcp/core/testing';
 import { describe, expect, it } from 'vitest';
 import { decodeWebhookSecret, SignatureHeader, WebhookSigner, WebhookVerifier } from './webhook-signing.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const T0 = 1_700_000_000_000;
-
-function clock(start = T0) {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
 
 describe('Standard Webhooks signing', () => {
   it('signs "<id>.<timestamp>.<body>" with HMAC-SHA256 of the decoded whsec_ secret', () => {
@@ -137,9 +128,9 @@ describe('secret decoding', () => {
 
 describe('verification', () => {
   it('verifies a good signature once and refuses its replay with 409', () => {
-    const time = clock();
-    const signer = new WebhookSigner(SECRET, time.now);
-    const verifier = new WebhookVerifier({ secret: SECRET, now: time.now });
+    const time = new ManualClock(T0);
+    const signer = new WebhookSigner(SECRET, () => time.now());
+    const verifier = new WebhookVerifier({ secret: SECRET, now: () => time.now() });
     const headers = signer.headers('body', 'msg_once');
     expect(verifier.verify(headers, 'body')).toEqual({ ok: true, id: 'msg_once' });
     expect(verifier.verify(headers, 'body')).toMatchObject({ ok: false, status: 409 });
@@ -149,15 +140,17 @@ describe('verification', () => {
   });
 
   it('refuses a wrong secret, a changed body, a changed id and missing headers with 401', () => {
-    const time = clock();
-    const verifier = new WebhookVerifier({ secret: SECRET, now: time.now });
-    const forged = new WebhookSigner('whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', time.now).headers('body');
+    const time = new ManualClock(T0);
+    const verifier = new WebhookVerifier({ secret: SECRET, now: () => time.now() });
+    const forged = new WebhookSigner('whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', () => time.now()).headers(
+      'body',
+    );
     expect(verifier.verify(forged, 'body')).toMatchObject({
       ok: false,
       status: 401,
       reason: 'Invalid webhook signature',
     });
-    const good = new WebhookSigner(SECRET, time.now).headers('body');
+    const good = new WebhookSigner(SECRET, () => time.now()).headers('body');
     expect(verifier.verify(good, 'body!')).toMatchObject({ ok: false, status: 401 });
     expect(verifier.verify({ ...good, [SignatureHeader.Id]: 'msg_other' }, 'body')).toMatchObject({
       ok: false,
@@ -172,9 +165,9 @@ describe('verification', () => {
   });
 
   it('accepts any valid v1 signature among several (secret rotation)', () => {
-    const time = clock();
-    const verifier = new WebhookVerifier({ secret: SECRET, now: time.now });
-    const good = new WebhookSigner(SECRET, time.now).headers('body', 'msg_rot');
+    const time = new ManualClock(T0);
+    const verifier = new WebhookVerifier({ secret: SECRET, now: () => time.now() });
+    const good = new WebhookSigner(SECRET, () => time.now()).headers('body', 'msg_rot');
     const signature = `v2,abc v1,AAAA ${good[SignatureHeader.Signature]}`;
     expect(verifier.verify({ ...good, [SignatureHeader.Signature]: signature }, 'body')).toMatchObject({
       ok: true,
@@ -182,8 +175,8 @@ describe('verification', () => {
   });
 
   it('refuses timestamps more than 5 minutes off, either way', () => {
-    const time = clock();
-    const verifier = new WebhookVerifier({ secret: SECRET, now: time.now });
+    const time = new ManualClock(T0);
+    const verifier = new WebhookVerifier({ secret: SECRET, now: () => time.now() });
     const old = new WebhookSigner(SECRET, () => T0 - 301_000).headers('body');
     const future = new WebhookSigner(SECRET, () => T0 + 301_000).headers('body');
     const edge = new WebhookSigner(SECRET, () => T0 - 299_000).headers('body');
@@ -193,9 +186,9 @@ describe('verification', () => {
   });
 
   it('remembers a bounded number of ids, forgetting expired ones first', () => {
-    const time = clock();
-    const signer = new WebhookSigner(SECRET, time.now);
-    const verifier = new WebhookVerifier({ secret: SECRET, now: time.now, replayMemory: 3 });
+    const time = new ManualClock(T0);
+    const signer = new WebhookSigner(SECRET, () => time.now());
+    const verifier = new WebhookVerifier({ secret: SECRET, now: () => time.now(), replayMemory: 3 });
     const first = signer.headers('b', 'msg_1');
     verifier.verify(first, 'b');
     time.advance(700_000); // msg_1 is now past twice the tolerance

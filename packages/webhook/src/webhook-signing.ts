@@ -4,8 +4,8 @@ import {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
   newSignatureId,
   parseSignatureTimestamp,
+  SigningKey,
   type SigningSecret,
-  signatureMatches,
   signingKey,
 } from '@asyncmcp/core';
 
@@ -45,21 +45,19 @@ export const newWebhookId: () => string = newSignatureId;
 
 /** Signs outgoing bodies with one secret. */
 export class WebhookSigner {
-  readonly #key: Buffer;
-  readonly #now: () => number;
+  readonly #key: SigningKey;
 
   constructor(secret: WebhookSecret, now: () => number = Date.now) {
-    this.#key = decodeWebhookSecret(secret);
-    this.#now = now;
+    this.#key = new SigningKey(secret, { now });
   }
 
   /** The three signature headers for `body`; pass the same `id` on every retry of one message. */
   headers(body: string | Buffer, id: string = newWebhookId()): Record<string, string> {
-    const timestamp = Math.floor(this.#now() / 1000);
+    const timestamp = this.#key.nowSeconds();
     return {
       [SignatureHeader.Id]: id,
       [SignatureHeader.Timestamp]: String(timestamp),
-      [SignatureHeader.Signature]: computeSignature(this.#key, id, timestamp, body),
+      [SignatureHeader.Signature]: this.#key.sign(id, timestamp, body),
     };
   }
 }
@@ -89,18 +87,16 @@ export type VerifyResult =
  * tolerance are forgotten first, as their timestamps would be refused anyway.
  */
 export class WebhookVerifier {
-  readonly #key: Buffer;
+  readonly #key: SigningKey;
   readonly #toleranceSeconds: number;
   readonly #memory: number;
-  readonly #now: () => number;
   /** id → the time (ms) after which its timestamp is refused anyway. Insertion order ≈ arrival order. */
   readonly #seen = new Map<string, number>();
 
   constructor(options: WebhookVerifierOptions) {
-    this.#key = decodeWebhookSecret(options.secret);
+    this.#key = new SigningKey(options.secret, { now: options.now });
     this.#toleranceSeconds = options.toleranceSeconds ?? DEFAULT_SIGNATURE_TOLERANCE_SECONDS;
     this.#memory = options.replayMemory ?? 10_000;
-    this.#now = options.now ?? Date.now;
   }
 
   verify(headers: IncomingHttpHeaders, body: string | Buffer): VerifyResult {
@@ -114,12 +110,12 @@ export class WebhookVerifier {
     if (timestamp === undefined) {
       return { ok: false, status: 401, reason: 'Invalid webhook-timestamp' };
     }
-    const nowSeconds = Math.floor(this.#now() / 1000);
+    const nowSeconds = this.#key.nowSeconds();
     if (Math.abs(nowSeconds - timestamp) > this.#toleranceSeconds) {
       return { ok: false, status: 401, reason: 'webhook-timestamp outside the tolerance' };
     }
     // The header may list several signatures (during a secret rotation); any valid v1 one is enough.
-    if (!signatureMatches(this.#key, id, timestamp, body, signatures)) {
+    if (!this.#key.matches(id, timestamp, body, signatures)) {
       return { ok: false, status: 401, reason: 'Invalid webhook signature' };
     }
     if (this.#seen.has(id)) return { ok: false, status: 409, reason: `Replayed webhook-id: ${id}` };
@@ -142,7 +138,7 @@ export class WebhookVerifier {
   #remember(id: string, expiresAt: number): void {
     this.#seen.set(id, expiresAt);
     if (this.#seen.size <= this.#memory) return;
-    const now = this.#now();
+    const now = this.#key.now();
     // Arrival order is close to expiry order: the expired ones are at the front.
     for (const [seenId, expiry] of this.#seen) {
       if (this.#seen.size <= this.#memory || expiry >= now) break;
