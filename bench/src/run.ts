@@ -12,16 +12,18 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { awsClients } from './aws-clients.js';
 import { latencyChart } from './chart.js';
 import { type Child, startChild } from './child-process.js';
 import { buildCli } from './cli-process.js';
 import { countingSqsClient } from './counting-sqs-client.js';
+import { callConcurrently, connect, echo } from './mcp-calls.js';
+import { type GatewayProfile, printGatewayProfile, profileGateway } from './profile-gateway.js';
 import { type LatencySummary, round, summarize, timeSequential } from './stats.js';
+import { checkTargets, printTargets } from './targets.js';
 import { measureWorkersRow, type WorkersRow, type WorkersRowSpec } from './workers.js';
 
 const { values } = parseArgs({
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     sessions: { type: 'string' },
     only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick ?? false;
@@ -46,13 +49,20 @@ const IDLE_WINDOW_MS = quick ? 41_000 : 60_000;
 const WORKER_SESSIONS = quick ? 6 : 12;
 const WORKER_CALLS_PER_SESSION = quick ? 4 : 10;
 const WORKER_WARMUP_PER_SESSION = quick ? 5 : 40;
+/** Before each read of the counters: what the calls before set off (lingering deletes) is done. */
+const SETTLE_MS = 300;
+const PROFILE_DIRECTORY = new URL('../results/profiles/', import.meta.url).pathname;
 
 type Json = Record<string, unknown>;
 const children: Array<Child<unknown>> = [];
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function child<I>(script: string, env: Record<string, string> = {}): Promise<Child<I>> {
-  const started = await startChild<I>(script, env);
+async function child<I>(
+  script: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Child<I>> {
+  const started = await startChild<I>(script, env, nodeArgs);
   children.push(started as Child<unknown>);
   return started;
 }
@@ -66,37 +76,42 @@ async function queue(sqs: SQSClient, name: string): Promise<string> {
   return QueueUrl as string;
 }
 
-async function connect(transport: Transport): Promise<Client> {
-  const client = new Client({ name: 'bench', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
-
-async function echo(client: Client, index: number): Promise<void> {
-  const result = await client.callTool({ name: 'echo', arguments: { text: `m${index}` } }, undefined, {
-    timeout: 15_000,
-  });
-  if ((result.content as Array<{ text: string }>)[0]?.text !== `m${index}`) throw new Error('wrong answer');
-}
-
 interface PathResult {
   name: string;
   latency: LatencySummary;
   throughput?: number;
   /** CPU milliseconds each process spent per call: during the sequential calls and with 32 sessions. */
   cpuMsPerCall?: { sequential: Record<string, number>; concurrent: Record<string, number> };
+  /** SQS and SNS API requests per call, every process of the path (queue paths only). */
+  apiCallsPerCall?: { sequential: number; concurrent: number; concurrentByProcess: ApiCallsByProcess };
 }
+
+/** Per process role, per command (`SendMessageBatchCommand`, …). */
+type ApiCallsByProcess = Record<string, Record<string, number>>;
 
 /** The processes of a path, by role, each with its control endpoint (the client is this process). */
 type PathParts = Record<string, { info: { control: string } }>;
 
-async function cpuTimes(parts: PathParts): Promise<Record<string, number>> {
+interface Snapshot {
+  cpu: Record<string, number>;
+  apiCalls: ApiCallsByProcess;
+}
+
+/**
+ * CPU time and API request counts of every process of a path, once what the calls before set off has
+ * settled. `localApiCalls`: the counts of this process's own queue clients (a direct path's client).
+ */
+async function snapshot(parts: PathParts, localApiCalls?: Record<string, number>): Promise<Snapshot> {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const { user, system } = process.cpuUsage();
-  const times: Record<string, number> = { client: (user + system) / 1000 };
+  const cpu: Record<string, number> = { client: (user + system) / 1000 };
+  const apiCalls: ApiCallsByProcess = localApiCalls ? { client: { ...localApiCalls } } : {};
   for (const [role, part] of Object.entries(parts)) {
-    times[role] = Number((await getJson(`${part.info.control}/stats`)).cpuMs);
+    const stats = await getJson(`${part.info.control}/stats`);
+    cpu[role] = Number(stats.cpuMs);
+    if (stats.calls) apiCalls[role] = { ...(stats.calls as Record<string, number>) };
   }
-  return times;
+  return { cpu, apiCalls };
 }
 
 function perCall(before: Record<string, number>, after: Record<string, number>, calls: number) {
@@ -105,38 +120,69 @@ function perCall(before: Record<string, number>, after: Record<string, number>, 
   );
 }
 
-async function callConcurrently(clients: Client[], calls: number): Promise<void> {
-  await Promise.all(
-    clients.map(async (c) => {
-      for (let i = 0; i < calls; i++) await echo(c, i);
-    }),
-  );
+function apiCallsPerCall(before: Snapshot, after: Snapshot, calls: number) {
+  const byProcess: ApiCallsByProcess = {};
+  let total = 0;
+  for (const [role, counts] of Object.entries(after.apiCalls)) {
+    const deltas = perCall(before.apiCalls[role] ?? {}, counts, calls);
+    const made = Object.entries(deltas).filter(([, perCallCount]) => perCallCount > 0);
+    if (made.length > 0) byProcess[role] = Object.fromEntries(made);
+    total += Object.entries(counts).reduce(
+      (sum, [command, count]) => sum + count - (before.apiCalls[role]?.[command] ?? 0),
+      0,
+    );
+  }
+  return { total: round(total / calls), byProcess };
 }
 
 /**
  * Warms the path up (sequential calls, then every session at once, so the code under load is compiled
  * too), then times SEQUENTIAL sequential calls and CONCURRENT_SESSIONS sessions calling at once.
  */
-async function measurePath(name: string, open: () => Promise<Client>, parts: PathParts): Promise<PathResult> {
+async function measurePath(
+  name: string,
+  open: () => Promise<Client>,
+  parts: PathParts,
+  /** Queue paths: count their API requests, these being the counts of this process's own clients. */
+  apiCalls?: { local?: Record<string, number> },
+): Promise<PathResult> {
   log(`• ${name}: warm-up`);
   const client = await open();
   const clients = await Promise.all(Array.from({ length: CONCURRENT_SESSIONS }, () => open()));
   await timeSequential(WARMUP, (i) => echo(client, i));
   await callConcurrently(clients, WARMUP_PER_SESSION);
   log(`• ${name}: latency`);
-  let before = await cpuTimes(parts);
+  const beforeSequential = await snapshot(parts, apiCalls?.local);
   const latency = summarize(await timeSequential(SEQUENTIAL, (i) => echo(client, i)));
-  const sequential = perCall(before, await cpuTimes(parts), SEQUENTIAL);
+  const afterSequential = await snapshot(parts, apiCalls?.local);
   await client.close();
   log(`• ${name}: throughput with ${CONCURRENT_SESSIONS} sessions`);
-  before = await cpuTimes(parts);
+  const before = await snapshot(parts, apiCalls?.local);
   const started = performance.now();
   await callConcurrently(clients, CALLS_PER_SESSION);
   const seconds = (performance.now() - started) / 1000;
   const calls = CONCURRENT_SESSIONS * CALLS_PER_SESSION;
-  const concurrent = perCall(before, await cpuTimes(parts), calls);
+  const after = await snapshot(parts, apiCalls?.local);
   await Promise.all(clients.map((c) => c.close()));
-  return { name, latency, throughput: round(calls / seconds, 1), cpuMsPerCall: { sequential, concurrent } };
+  const concurrentApiCalls = apiCallsPerCall(before, after, calls);
+  return {
+    name,
+    latency,
+    throughput: round(calls / seconds, 1),
+    cpuMsPerCall: {
+      sequential: perCall(beforeSequential.cpu, afterSequential.cpu, SEQUENTIAL),
+      concurrent: perCall(before.cpu, after.cpu, calls),
+    },
+    ...(apiCalls
+      ? {
+          apiCallsPerCall: {
+            sequential: apiCallsPerCall(beforeSequential, afterSequential, SEQUENTIAL).total,
+            concurrent: concurrentApiCalls.total,
+            concurrentByProcess: concurrentApiCalls.byProcess,
+          },
+        }
+      : {}),
+  };
 }
 
 async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult> {
@@ -398,7 +444,7 @@ async function main(): Promise<void> {
     BENCH_ENDPOINT: endpoint,
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
   });
-  const { client: clientSqs } = countingSqsClient(endpoint);
+  const { client: clientSqs, counts: clientSqsCounts } = countingSqsClient(endpoint);
   const direct = await measurePath(
     'direct-sqs',
     async () =>
@@ -410,6 +456,7 @@ async function main(): Promise<void> {
         }),
       ),
     { emulator, server: sqsServer },
+    { local: clientSqsCounts },
   );
   const gateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
@@ -419,8 +466,27 @@ async function main(): Promise<void> {
     'gateway-sqs',
     () => connect(new StreamableHTTPClientTransport(new URL(gateway.info.url))),
     { emulator, server: sqsServer, gateway },
+    {},
   );
   await gateway.stop();
+
+  let gatewayProfile: GatewayProfile | undefined;
+  if (values.profile) {
+    gatewayProfile = await profileGateway({
+      startGateway: (nodeArgs) =>
+        child(
+          './child-gateway.ts',
+          { BENCH_ENDPOINT: endpoint, BENCH_REQUEST_QUEUE_URL: requestQueueUrl },
+          nodeArgs,
+        ),
+      open: (url) => connect(new StreamableHTTPClientTransport(new URL(url))),
+      sessions: CONCURRENT_SESSIONS,
+      warmupCallsPerSession: WARMUP_PER_SESSION * 3,
+      callsPerSession: CALLS_PER_SESSION,
+      directory: PROFILE_DIRECTORY,
+      log,
+    });
+  }
 
   // The same gateway answering with one JSON body per call instead of an SSE stream (--json-response).
   const jsonGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
@@ -432,6 +498,7 @@ async function main(): Promise<void> {
     'gateway-sqs-json',
     () => connect(new StreamableHTTPClientTransport(new URL(jsonGateway.info.url))),
     { emulator, server: sqsServer, gateway: jsonGateway },
+    {},
   );
   await jsonGateway.stop();
 
@@ -439,6 +506,7 @@ async function main(): Promise<void> {
   const sessionGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
+    BENCH_MAX_SESSIONS: String(Math.max(100_000, IDLE_SESSIONS + 1)),
   });
   await openIdleSessions(sessionGateway.info.url, 1);
   const heapBefore = Number((await getJson(`${sessionGateway.info.control}/heap`)).heapUsed);
@@ -465,14 +533,14 @@ async function main(): Promise<void> {
     BENCH_BACKEND: 'sns-sqs',
     BENCH_REQUEST_QUEUE_URL: snsRequestQueue,
   });
-  const { sqsClient: snsClientSqs } = awsClients(endpoint);
+  const { sqsClient: snsClientSqs, snsClient: snsClientSns, counts: snsClientCounts } = awsClients(endpoint);
   const directSns = await measurePath(
     'direct-sns-sqs',
     async () => {
       const responseTopicArn = await topic('sns-resp');
       return connect(
         new SnsSqsClientTransport({
-          snsClient,
+          snsClient: snsClientSns,
           sqsClient: snsClientSqs,
           requestTopicArn,
           responseTopicArn,
@@ -481,6 +549,7 @@ async function main(): Promise<void> {
       );
     },
     { emulator, server: snsServer },
+    { local: snsClientCounts },
   );
   const snsGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
@@ -491,6 +560,7 @@ async function main(): Promise<void> {
     'gateway-sns-sqs',
     () => connect(new StreamableHTTPClientTransport(new URL(snsGateway.info.url))),
     { emulator, server: snsServer, gateway: snsGateway },
+    {},
   );
   await snsGateway.stop();
   await snsServer.stop();
@@ -591,8 +661,26 @@ async function main(): Promise<void> {
       callsPerSession: CALLS_PER_SESSION,
     },
     paths,
+    // The targets' figures (issue #17), each from what this run measured; `targets` says which are met.
+    gatewayCpuMsPerCall: viaGateway.cpuMsPerCall?.concurrent.gateway ?? Number.NaN,
+    gatewayAddedOverHttpFloorP50Ms: round(viaGateway.latency.p50 - direct.latency.p50 - hop.latency.p50),
+    sqsCallsPerToolCall: {
+      concurrent: viaGateway.apiCallsPerCall?.concurrent ?? Number.NaN,
+      sequential: viaGateway.apiCallsPerCall?.sequential ?? Number.NaN,
+      concurrentByProcess: viaGateway.apiCallsPerCall?.concurrentByProcess ?? {},
+    },
+    sessions100k: {
+      sessions: IDLE_SESSIONS,
+      heapBytesPerSession: Math.round((heapAfter - heapBefore) / IDLE_SESSIONS),
+      openedPerSecond: round(IDLE_SESSIONS / (openMs / 1000), 1),
+    },
+    gatewayOverDirectThroughput: {
+      sqs: round((viaGateway.throughput ?? 0) / (direct.throughput ?? 1)),
+      snsSqs: round((viaSnsGateway.throughput ?? 0) / (directSns.throughput ?? 1)),
+      webhook: round((viaWebhookGateway.throughput ?? 0) / (directWebhook.throughput ?? 1)),
+    },
+    // Reported figures, not targets.
     gatewayOverDirectP50: round(viaGateway.latency.p50 / direct.latency.p50),
-    gatewayOverDirectThroughput: round((viaGateway.throughput ?? 0) / (direct.throughput ?? 1)),
     gatewayOverRawFloorP50: round(viaGateway.latency.p50 / floor.latency.p50),
     gatewayAddedLatencyP50Ms: round(viaGateway.latency.p50 - direct.latency.p50),
     // The least any HTTP hop adds here: gateway ÷ direct at p50 can be no better than this.
@@ -643,8 +731,10 @@ async function main(): Promise<void> {
       liveOnGateway: sessionStats.sessions,
     },
     idle,
+    ...(gatewayProfile ? { gatewayProfile } : {}),
     durationSeconds: round((Date.now() - startedAt) / 1000, 1),
   };
+  const targets = checkTargets(results);
 
   const cpu = (p: PathResult, role: string) => String(p.cpuMsPerCall?.concurrent[role] ?? '—');
   const table = [
@@ -680,7 +770,7 @@ async function main(): Promise<void> {
   console.log(
     `gateway ÷ direct p50          ${results.gatewayOverDirectP50}  (added ${results.gatewayAddedLatencyP50Ms} ms)`,
   );
-  console.log(`gateway ÷ direct throughput   ${results.gatewayOverDirectThroughput}`);
+  console.log(`gateway ÷ direct throughput   ${results.gatewayOverDirectThroughput.sqs}`);
   console.log(`gateway ÷ raw floor p50       ${results.gatewayOverRawFloorP50}`);
   console.log(
     `bare HTTP hop p50             ${hop.latency.p50} ms  (best possible gateway ÷ direct: ${results.bestPossibleGatewayOverDirectP50})`,
@@ -695,11 +785,17 @@ async function main(): Promise<void> {
 
   console.log('');
   printWorkers(results.workers);
+  console.log('');
+  printTargets(targets);
+  if (gatewayProfile) {
+    console.log('');
+    printGatewayProfile(gatewayProfile);
+  }
 
   const out = new URL('../results/', import.meta.url);
   await mkdir(out, { recursive: true });
   const name = 'latest';
-  await writeFile(new URL(`${name}.json`, out), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(new URL(`${name}.json`, out), `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
   await writeFile(new URL(`${name}-latency.svg`, out), latencyChart(paths));
   log(`results written to bench/results/${name}.json and ${name}-latency.svg (${results.durationSeconds} s)`);
 }
