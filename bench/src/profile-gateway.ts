@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Child } from './child-process.js';
@@ -42,14 +42,10 @@ export async function profileGateway(options: GatewayProfileOptions): Promise<Ga
   const { directory, log } = options;
   log(`• gateway-sqs under node --cpu-prof: ${options.sessions} sessions calling at once`);
   await mkdir(directory, { recursive: true });
-  const name = 'gateway-sqs.cpuprofile';
-  const gateway = await options.startGateway([
-    '--cpu-prof',
-    '--cpu-prof-dir',
-    directory,
-    '--cpu-prof-name',
-    name,
-  ]);
+  // Every thread writes a profile (the module loader's too, with tsx), so each goes under its default
+  // name, which holds the process id and thread id, into a folder of this run's own.
+  const scratch = await mkdtemp(join(directory, 'run-'));
+  const gateway = await options.startGateway(['--cpu-prof', '--cpu-prof-dir', scratch]);
   const clients = await Promise.all(
     Array.from({ length: options.sessions }, () => options.open(gateway.info.url)),
   );
@@ -60,7 +56,12 @@ export async function profileGateway(options: GatewayProfileOptions): Promise<Ga
   await Promise.all(clients.map((client) => client.close()));
   // The profile is written as the process exits.
   await gateway.stop();
-  const file = join(directory, name);
+  const written = await readdir(scratch);
+  const mainThread = written.find((name) => name.includes(`.${gateway.process.pid}.0.`));
+  if (!mainThread) throw new Error(`no profile of the gateway's main thread among ${written.join(', ')}`);
+  const file = join(directory, 'gateway-sqs.cpuprofile');
+  await rename(join(scratch, mainThread), file);
+  await rm(scratch, { recursive: true });
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   return {
     file,

@@ -35,8 +35,10 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick ?? false;
-if (values.only !== undefined && values.only !== 'workers') {
-  throw new Error(`--only takes "workers" (the workers rows alone), not "${values.only}"`);
+if (values.only !== undefined && values.only !== 'workers' && values.only !== 'profile') {
+  throw new Error(
+    `--only takes "workers" (the workers rows alone) or "profile" (the gateway's CPU profile alone), not "${values.only}"`,
+  );
 }
 const SEQUENTIAL = quick ? 200 : 500;
 const WARMUP = quick ? 100 : 300;
@@ -401,6 +403,35 @@ async function workersOnly(
   log(`results written to bench/results/workers.json (${rows.durationSeconds} s)`);
 }
 
+/** The gateway-sqs path's gateway under `node --cpu-prof`, given the concurrent load of the path. */
+async function gatewaySqsProfile(endpoint: string, requestQueueUrl: string): Promise<GatewayProfile> {
+  return await profileGateway({
+    startGateway: (nodeArgs) =>
+      child(
+        './child-gateway.ts',
+        { BENCH_ENDPOINT: endpoint, BENCH_REQUEST_QUEUE_URL: requestQueueUrl },
+        nodeArgs,
+      ),
+    open: (url) => connect(new StreamableHTTPClientTransport(new URL(url))),
+    sessions: CONCURRENT_SESSIONS,
+    // More than a path's warm-up: the profile is for the code as it runs once optimised.
+    warmupCallsPerSession: WARMUP_PER_SESSION * 3,
+    callsPerSession: CALLS_PER_SESSION,
+    directory: PROFILE_DIRECTORY,
+    log,
+  });
+}
+
+/** `--only profile`: the gateway's CPU profile alone, with the SQS server it needs; no figures written. */
+async function profileOnly(endpoint: string, admin: SQSClient): Promise<void> {
+  const requestQueueUrl = await queue(admin, 'mcp-req');
+  await child('./child-sqs-server.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
+  });
+  printGatewayProfile(await gatewaySqsProfile(endpoint, requestQueueUrl));
+}
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   // The workers rows run the gateway CLI as users do: its build, made now if out of date.
@@ -409,6 +440,7 @@ async function main(): Promise<void> {
   const endpoint = emulator.info.endpoint;
   const { client: admin } = countingSqsClient(endpoint);
   if (values.only === 'workers') return await workersOnly(emulator, admin, startedAt);
+  if (values.only === 'profile') return await profileOnly(endpoint, admin);
 
   // Idle cost runs beside everything else, on queues nothing else touches.
   const idleRequestQueue = await queue(admin, 'idle-req');
@@ -472,20 +504,7 @@ async function main(): Promise<void> {
 
   let gatewayProfile: GatewayProfile | undefined;
   if (values.profile) {
-    gatewayProfile = await profileGateway({
-      startGateway: (nodeArgs) =>
-        child(
-          './child-gateway.ts',
-          { BENCH_ENDPOINT: endpoint, BENCH_REQUEST_QUEUE_URL: requestQueueUrl },
-          nodeArgs,
-        ),
-      open: (url) => connect(new StreamableHTTPClientTransport(new URL(url))),
-      sessions: CONCURRENT_SESSIONS,
-      warmupCallsPerSession: WARMUP_PER_SESSION * 3,
-      callsPerSession: CALLS_PER_SESSION,
-      directory: PROFILE_DIRECTORY,
-      log,
-    });
+    gatewayProfile = await gatewaySqsProfile(endpoint, requestQueueUrl);
   }
 
   // The same gateway answering with one JSON body per call instead of an SSE stream (--json-response).
