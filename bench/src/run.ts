@@ -12,7 +12,6 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { awsClients } from './aws-clients.js';
@@ -20,9 +19,10 @@ import { latencyChart } from './chart.js';
 import { type Child, startChild } from './child-process.js';
 import { buildCli } from './cli-process.js';
 import { countingSqsClient } from './counting-sqs-client.js';
-import { callConcurrently, connect, echo } from './mcp-calls.js';
+import { connect } from './mcp-calls.js';
+import { measurePath, type PathResult, type PathSettings } from './measure-path.js';
 import { type GatewayProfile, printGatewayProfile, profileGateway } from './profile-gateway.js';
-import { type LatencySummary, round, summarize, timeSequential } from './stats.js';
+import { round, summarize, timeSequential } from './stats.js';
 import { checkTargets, printTargets } from './targets.js';
 import { measureWorkersRow, type WorkersRow, type WorkersRowSpec } from './workers.js';
 
@@ -51,13 +51,20 @@ const IDLE_WINDOW_MS = quick ? 41_000 : 60_000;
 const WORKER_SESSIONS = quick ? 6 : 12;
 const WORKER_CALLS_PER_SESSION = quick ? 4 : 10;
 const WORKER_WARMUP_PER_SESSION = quick ? 5 : 40;
-/** Before each read of the counters: what the calls before set off (lingering deletes) is done. */
-const SETTLE_MS = 300;
 const PROFILE_DIRECTORY = new URL('../results/profiles/', import.meta.url).pathname;
 
 type Json = Record<string, unknown>;
 const children: Array<Child<unknown>> = [];
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const PATH_SETTINGS: PathSettings = {
+  sequential: SEQUENTIAL,
+  warmup: WARMUP,
+  warmupPerSession: WARMUP_PER_SESSION,
+  concurrentSessions: CONCURRENT_SESSIONS,
+  callsPerSession: CALLS_PER_SESSION,
+  settleMs: 300,
+  log,
+};
 
 async function child<I>(
   script: string,
@@ -76,115 +83,6 @@ async function getJson(url: string): Promise<Json> {
 async function queue(sqs: SQSClient, name: string): Promise<string> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${randomUUID()}` }));
   return QueueUrl as string;
-}
-
-interface PathResult {
-  name: string;
-  latency: LatencySummary;
-  throughput?: number;
-  /** CPU milliseconds each process spent per call: during the sequential calls and with 32 sessions. */
-  cpuMsPerCall?: { sequential: Record<string, number>; concurrent: Record<string, number> };
-  /** SQS and SNS API requests per call, every process of the path (queue paths only). */
-  apiCallsPerCall?: { sequential: number; concurrent: number; concurrentByProcess: ApiCallsByProcess };
-}
-
-/** Per process role, per command (`SendMessageBatchCommand`, …). */
-type ApiCallsByProcess = Record<string, Record<string, number>>;
-
-/** The processes of a path, by role, each with its control endpoint (the client is this process). */
-type PathParts = Record<string, { info: { control: string } }>;
-
-interface Snapshot {
-  cpu: Record<string, number>;
-  apiCalls: ApiCallsByProcess;
-}
-
-/**
- * CPU time and API request counts of every process of a path, once what the calls before set off has
- * settled. `localApiCalls`: the counts of this process's own queue clients (a direct path's client).
- */
-async function snapshot(parts: PathParts, localApiCalls?: Record<string, number>): Promise<Snapshot> {
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  const { user, system } = process.cpuUsage();
-  const cpu: Record<string, number> = { client: (user + system) / 1000 };
-  const apiCalls: ApiCallsByProcess = localApiCalls ? { client: { ...localApiCalls } } : {};
-  for (const [role, part] of Object.entries(parts)) {
-    const stats = await getJson(`${part.info.control}/stats`);
-    cpu[role] = Number(stats.cpuMs);
-    if (stats.calls) apiCalls[role] = { ...(stats.calls as Record<string, number>) };
-  }
-  return { cpu, apiCalls };
-}
-
-function perCall(before: Record<string, number>, after: Record<string, number>, calls: number) {
-  return Object.fromEntries(
-    Object.entries(after).map(([role, ms]) => [role, round((ms - (before[role] ?? 0)) / calls)]),
-  );
-}
-
-function apiCallsPerCall(before: Snapshot, after: Snapshot, calls: number) {
-  const byProcess: ApiCallsByProcess = {};
-  let total = 0;
-  for (const [role, counts] of Object.entries(after.apiCalls)) {
-    const deltas = perCall(before.apiCalls[role] ?? {}, counts, calls);
-    const made = Object.entries(deltas).filter(([, perCallCount]) => perCallCount > 0);
-    if (made.length > 0) byProcess[role] = Object.fromEntries(made);
-    total += Object.entries(counts).reduce(
-      (sum, [command, count]) => sum + count - (before.apiCalls[role]?.[command] ?? 0),
-      0,
-    );
-  }
-  return { total: round(total / calls), byProcess };
-}
-
-/**
- * Warms the path up (sequential calls, then every session at once, so the code under load is compiled
- * too), then times SEQUENTIAL sequential calls and CONCURRENT_SESSIONS sessions calling at once.
- */
-async function measurePath(
-  name: string,
-  open: () => Promise<Client>,
-  parts: PathParts,
-  /** Queue paths: count their API requests, these being the counts of this process's own clients. */
-  apiCalls?: { local?: Record<string, number> },
-): Promise<PathResult> {
-  log(`• ${name}: warm-up`);
-  const client = await open();
-  const clients = await Promise.all(Array.from({ length: CONCURRENT_SESSIONS }, () => open()));
-  await timeSequential(WARMUP, (i) => echo(client, i));
-  await callConcurrently(clients, WARMUP_PER_SESSION);
-  log(`• ${name}: latency`);
-  const beforeSequential = await snapshot(parts, apiCalls?.local);
-  const latency = summarize(await timeSequential(SEQUENTIAL, (i) => echo(client, i)));
-  const afterSequential = await snapshot(parts, apiCalls?.local);
-  await client.close();
-  log(`• ${name}: throughput with ${CONCURRENT_SESSIONS} sessions`);
-  const before = await snapshot(parts, apiCalls?.local);
-  const started = performance.now();
-  await callConcurrently(clients, CALLS_PER_SESSION);
-  const seconds = (performance.now() - started) / 1000;
-  const calls = CONCURRENT_SESSIONS * CALLS_PER_SESSION;
-  const after = await snapshot(parts, apiCalls?.local);
-  await Promise.all(clients.map((c) => c.close()));
-  const concurrentApiCalls = apiCallsPerCall(before, after, calls);
-  return {
-    name,
-    latency,
-    throughput: round(calls / seconds, 1),
-    cpuMsPerCall: {
-      sequential: perCall(beforeSequential.cpu, afterSequential.cpu, SEQUENTIAL),
-      concurrent: perCall(before.cpu, after.cpu, calls),
-    },
-    ...(apiCalls
-      ? {
-          apiCallsPerCall: {
-            sequential: apiCallsPerCall(beforeSequential, afterSequential, SEQUENTIAL).total,
-            concurrent: concurrentApiCalls.total,
-            concurrentByProcess: concurrentApiCalls.byProcess,
-          },
-        }
-      : {}),
-  };
 }
 
 async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult> {
@@ -465,6 +363,7 @@ async function main(): Promise<void> {
 
   const http = await child<{ url: string; control: string }>('./child-http-server.ts');
   const baseline = await measurePath(
+    PATH_SETTINGS,
     'baseline-http',
     () => connect(new StreamableHTTPClientTransport(new URL(http.info.url))),
     { server: http },
@@ -478,6 +377,7 @@ async function main(): Promise<void> {
   });
   const { client: clientSqs, counts: clientSqsCounts } = countingSqsClient(endpoint);
   const direct = await measurePath(
+    PATH_SETTINGS,
     'direct-sqs',
     async () =>
       connect(
@@ -495,6 +395,7 @@ async function main(): Promise<void> {
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
   });
   const viaGateway = await measurePath(
+    PATH_SETTINGS,
     'gateway-sqs',
     () => connect(new StreamableHTTPClientTransport(new URL(gateway.info.url))),
     { emulator, server: sqsServer, gateway },
@@ -514,6 +415,7 @@ async function main(): Promise<void> {
     BENCH_JSON_RESPONSE: 'true',
   });
   const viaJsonGateway = await measurePath(
+    PATH_SETTINGS,
     'gateway-sqs-json',
     () => connect(new StreamableHTTPClientTransport(new URL(jsonGateway.info.url))),
     { emulator, server: sqsServer, gateway: jsonGateway },
@@ -554,6 +456,7 @@ async function main(): Promise<void> {
   });
   const { sqsClient: snsClientSqs, snsClient: snsClientSns, counts: snsClientCounts } = awsClients(endpoint);
   const directSns = await measurePath(
+    PATH_SETTINGS,
     'direct-sns-sqs',
     async () => {
       const responseTopicArn = await topic('sns-resp');
@@ -576,6 +479,7 @@ async function main(): Promise<void> {
     BENCH_REQUEST_TOPIC_ARN: requestTopicArn,
   });
   const viaSnsGateway = await measurePath(
+    PATH_SETTINGS,
     'gateway-sns-sqs',
     () => connect(new StreamableHTTPClientTransport(new URL(snsGateway.info.url))),
     { emulator, server: snsServer, gateway: snsGateway },
@@ -587,6 +491,7 @@ async function main(): Promise<void> {
   // And over HTTP webhooks (no queue at all; the server POSTs answers back).
   const webhookServer = await child<{ url: string; control: string }>('./child-webhook-server.ts');
   const directWebhook = await measurePath(
+    PATH_SETTINGS,
     'direct-webhook',
     () =>
       connect(
@@ -603,6 +508,7 @@ async function main(): Promise<void> {
     BENCH_SERVER_URL: webhookServer.info.url,
   });
   const viaWebhookGateway = await measurePath(
+    PATH_SETTINGS,
     'gateway-webhook',
     () => connect(new StreamableHTTPClientTransport(new URL(webhookGateway.info.url))),
     { server: webhookServer, gateway: webhookGateway },
