@@ -1,4 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getJson } from './get-json.js';
 import { callConcurrently, echo } from './mcp-calls.js';
 import { type LatencySummary, round, summarize, timeSequential } from './stats.js';
 
@@ -12,10 +13,6 @@ export interface PathSettings {
   /** Before each read of the counters: what the calls before set off (lingering deletes) is done. */
   settleMs: number;
   log: (line: string) => void;
-}
-
-async function getJson(url: string): Promise<Record<string, unknown>> {
-  return (await (await fetch(url)).json()) as Record<string, unknown>;
 }
 
 export interface PathResult {

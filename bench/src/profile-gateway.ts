@@ -8,6 +8,7 @@ import {
   type SelfTime,
   summarizeProfile,
 } from './cpu-profile-summary.js';
+import { getJson } from './get-json.js';
 import { callConcurrently } from './mcp-calls.js';
 
 /**
@@ -36,7 +37,7 @@ export interface GatewayProfile {
 }
 
 const monotonicUs = async (control: string) =>
-  Number(((await (await fetch(`${control}/stats`)).json()) as { monotonicUs: number }).monotonicUs);
+  (await getJson<{ monotonicUs: number }>(`${control}/stats`)).monotonicUs;
 
 export async function profileGateway(options: GatewayProfileOptions): Promise<GatewayProfile> {
   const { directory, log } = options;

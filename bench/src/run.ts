@@ -19,8 +19,10 @@ import { latencyChart } from './chart.js';
 import { type Child, startChild } from './child-process.js';
 import { buildCli } from './cli-process.js';
 import { countingSqsClient } from './counting-sqs-client.js';
+import { getJson } from './get-json.js';
 import { connect } from './mcp-calls.js';
 import { measurePath, type PathResult, type PathSettings } from './measure-path.js';
+import { printTable } from './print-table.js';
 import { type GatewayProfile, printGatewayProfile, profileGateway } from './profile-gateway.js';
 import { round, summarize, timeSequential } from './stats.js';
 import { checkTargets, printTargets } from './targets.js';
@@ -74,10 +76,6 @@ async function child<I>(
   const started = await startChild<I>(script, env, nodeArgs);
   children.push(started as Child<unknown>);
   return started;
-}
-
-async function getJson(url: string): Promise<Json> {
-  return (await (await fetch(url)).json()) as Json;
 }
 
 async function queue(sqs: SQSClient, name: string): Promise<string> {
@@ -264,10 +262,7 @@ function printWorkers(workers: WorkersResults): void {
           .join(', '),
       ]),
   ];
-  const widths =
-    table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
-  for (const row of table)
-    console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  '));
+  printTable(table);
   for (const [name, ratios] of [
     ['SQS', workers.sqs],
     ['SNS+SQS', workers.snsSqs],
@@ -686,11 +681,7 @@ async function main(): Promise<void> {
       cpu(p, 'emulator'),
     ]),
   ];
-  const widths =
-    table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
-  const print = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
-  console.log(print(table[0] as string[]));
-  for (const row of table.slice(1)) console.log(print(row));
+  printTable(table);
   console.log('');
   console.log(
     `gateway ÷ direct p50          ${results.gatewayOverDirectP50}  (added ${results.gatewayAddedLatencyP50Ms} ms)`,

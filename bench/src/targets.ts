@@ -1,3 +1,5 @@
+import { printTable } from './print-table.js';
+
 /**
  * The targets of one run (issue #17's table), each checked against the figure the run measured. A figure
  * measured under other conditions than its target's (fewer idle sessions than 100,000) is reported with
@@ -85,7 +87,5 @@ export function printTargets(checks: TargetCheck[]): void {
       `${verdict(check.met)}${check.note ? ` (${check.note})` : ''}`,
     ]),
   ];
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  '));
+  printTable(rows);
 }
