@@ -78,8 +78,9 @@ export function summarizeProfile(
     busyMs += ms;
     const owner = packageOf(frame.url, frame.functionName);
     byPackage.set(owner, (byPackage.get(owner) ?? 0) + ms);
+    // The package beside the file: a bundle's `dist/index.js` alone does not say whose it is.
     const where =
-      frame.url === '' ? '' : ` ${frame.url.split('/').slice(-2).join('/')}:${frame.lineNumber + 1}`;
+      frame.url === '' ? '' : ` (${owner}) ${frame.url.split('/').at(-1)}:${frame.lineNumber + 1}`;
     const name = `${frame.functionName || '(anonymous)'}${where}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
   }
