@@ -1,7 +1,7 @@
 import { SNSClient } from '@aws-sdk/client-sns';
-import { countingSqsClient } from './counting-sqs-client.js';
+import { countApiRequests, countingSqsClient } from './counting-sqs-client.js';
 
-/** The SNS and SQS clients of one bench process, pointed at the emulator; SQS calls are counted. */
+/** The SNS and SQS clients of one bench process, pointed at the emulator; the API requests of both are counted together. */
 export function awsClients(endpoint: string) {
   const { client: sqsClient, counts, receiveTimes } = countingSqsClient(endpoint);
   const snsClient = new SNSClient({
@@ -9,5 +9,6 @@ export function awsClients(endpoint: string) {
     endpoint,
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
+  countApiRequests(snsClient, counts, receiveTimes);
   return { sqsClient, snsClient, counts, receiveTimes };
 }

@@ -34,7 +34,7 @@ const proxy = createProxyServer({
   backend,
   port,
   logger: silentLogger,
-  maxSessions: 100_000,
+  maxSessions: Number(process.env.BENCH_MAX_SESSIONS ?? 100_000),
   enableJsonResponse: process.env.BENCH_JSON_RESPONSE === 'true',
   sessionIdleTimeoutMs: 3_600_000,
 });

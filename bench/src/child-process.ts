@@ -15,6 +15,7 @@ export interface Child<I> {
 export async function startChild<I>(
   script: string,
   env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
   timeoutMs = 30_000,
 ): Promise<Child<I>> {
   const file = fileURLToPath(new URL(script, import.meta.url));
@@ -22,7 +23,7 @@ export async function startChild<I>(
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF]
     : [];
-  const child = spawn(process.execPath, ['--expose-gc', ...profile, '--import', 'tsx', file], {
+  const child = spawn(process.execPath, ['--expose-gc', ...profile, ...nodeArgs, '--import', 'tsx', file], {
     env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,7 +1,33 @@
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 /**
- * An SQS client that counts its API calls by command, and keeps when its latest receives started, for
+ * Counts the API requests `client` sends, by command, into `counts`, and keeps when its latest receives
+ * started in `receiveTimes`. Counted per HTTP request (after the retry step), so a retried call counts
+ * as often as it is sent: what the queue service bills.
+ */
+export function countApiRequests(
+  client: SQSClient | SNSClient,
+  counts: Record<string, number>,
+  receiveTimes: number[],
+): void {
+  // Both clients' stacks take the same middleware; the union of their types does not type-check `add`.
+  (client as SQSClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? 'unknown';
+      counts[name] = (counts[name] ?? 0) + 1;
+      if (name === 'ReceiveMessageCommand') {
+        receiveTimes.push(Date.now());
+        if (receiveTimes.length > 200) receiveTimes.shift();
+      }
+      return next(args);
+    },
+    { step: 'deserialize', name: 'benchRequestCounter' },
+  );
+}
+
+/**
+ * An SQS client that counts its API requests by command, and keeps when its latest receives started, for
  * the idle-cost figures.
  */
 export function countingSqsClient(endpoint: string): {
@@ -16,18 +42,7 @@ export function countingSqsClient(endpoint: string): {
   });
   const counts: Record<string, number> = {};
   const receiveTimes: number[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = context.commandName ?? 'unknown';
-      counts[name] = (counts[name] ?? 0) + 1;
-      if (name === 'ReceiveMessageCommand') {
-        receiveTimes.push(Date.now());
-        if (receiveTimes.length > 200) receiveTimes.shift();
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchCallCounter' },
-  );
+  countApiRequests(client, counts, receiveTimes);
   return { client, counts, receiveTimes };
 }
 

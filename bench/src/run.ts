@@ -12,16 +12,20 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { awsClients } from './aws-clients.js';
 import { latencyChart } from './chart.js';
 import { type Child, startChild } from './child-process.js';
 import { buildCli } from './cli-process.js';
 import { countingSqsClient } from './counting-sqs-client.js';
-import { type LatencySummary, round, summarize, timeSequential } from './stats.js';
+import { getJson } from './get-json.js';
+import { connect } from './mcp-calls.js';
+import { measurePath, type PathResult, type PathSettings } from './measure-path.js';
+import { printTable } from './print-table.js';
+import { type GatewayProfile, printGatewayProfile, profileGateway } from './profile-gateway.js';
+import { round, summarize, timeSequential } from './stats.js';
+import { checkTargets, printTargets } from './targets.js';
 import { measureWorkersRow, type WorkersRow, type WorkersRowSpec } from './workers.js';
 
 const { values } = parseArgs({
@@ -29,11 +33,14 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     sessions: { type: 'string' },
     only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick ?? false;
-if (values.only !== undefined && values.only !== 'workers') {
-  throw new Error(`--only takes "workers" (the workers rows alone), not "${values.only}"`);
+if (values.only !== undefined && values.only !== 'workers' && values.only !== 'profile') {
+  throw new Error(
+    `--only takes "workers" (the workers rows alone) or "profile" (the gateway's CPU profile alone), not "${values.only}"`,
+  );
 }
 const SEQUENTIAL = quick ? 200 : 500;
 const WARMUP = quick ? 100 : 300;
@@ -46,97 +53,34 @@ const IDLE_WINDOW_MS = quick ? 41_000 : 60_000;
 const WORKER_SESSIONS = quick ? 6 : 12;
 const WORKER_CALLS_PER_SESSION = quick ? 4 : 10;
 const WORKER_WARMUP_PER_SESSION = quick ? 5 : 40;
+const PROFILE_DIRECTORY = new URL('../results/profiles/', import.meta.url).pathname;
 
 type Json = Record<string, unknown>;
 const children: Array<Child<unknown>> = [];
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const PATH_SETTINGS: PathSettings = {
+  sequential: SEQUENTIAL,
+  warmup: WARMUP,
+  warmupPerSession: WARMUP_PER_SESSION,
+  concurrentSessions: CONCURRENT_SESSIONS,
+  callsPerSession: CALLS_PER_SESSION,
+  settleMs: 300,
+  log,
+};
 
-async function child<I>(script: string, env: Record<string, string> = {}): Promise<Child<I>> {
-  const started = await startChild<I>(script, env);
+async function child<I>(
+  script: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Child<I>> {
+  const started = await startChild<I>(script, env, nodeArgs);
   children.push(started as Child<unknown>);
   return started;
-}
-
-async function getJson(url: string): Promise<Json> {
-  return (await (await fetch(url)).json()) as Json;
 }
 
 async function queue(sqs: SQSClient, name: string): Promise<string> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${randomUUID()}` }));
   return QueueUrl as string;
-}
-
-async function connect(transport: Transport): Promise<Client> {
-  const client = new Client({ name: 'bench', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
-
-async function echo(client: Client, index: number): Promise<void> {
-  const result = await client.callTool({ name: 'echo', arguments: { text: `m${index}` } }, undefined, {
-    timeout: 15_000,
-  });
-  if ((result.content as Array<{ text: string }>)[0]?.text !== `m${index}`) throw new Error('wrong answer');
-}
-
-interface PathResult {
-  name: string;
-  latency: LatencySummary;
-  throughput?: number;
-  /** CPU milliseconds each process spent per call: during the sequential calls and with 32 sessions. */
-  cpuMsPerCall?: { sequential: Record<string, number>; concurrent: Record<string, number> };
-}
-
-/** The processes of a path, by role, each with its control endpoint (the client is this process). */
-type PathParts = Record<string, { info: { control: string } }>;
-
-async function cpuTimes(parts: PathParts): Promise<Record<string, number>> {
-  const { user, system } = process.cpuUsage();
-  const times: Record<string, number> = { client: (user + system) / 1000 };
-  for (const [role, part] of Object.entries(parts)) {
-    times[role] = Number((await getJson(`${part.info.control}/stats`)).cpuMs);
-  }
-  return times;
-}
-
-function perCall(before: Record<string, number>, after: Record<string, number>, calls: number) {
-  return Object.fromEntries(
-    Object.entries(after).map(([role, ms]) => [role, round((ms - (before[role] ?? 0)) / calls)]),
-  );
-}
-
-async function callConcurrently(clients: Client[], calls: number): Promise<void> {
-  await Promise.all(
-    clients.map(async (c) => {
-      for (let i = 0; i < calls; i++) await echo(c, i);
-    }),
-  );
-}
-
-/**
- * Warms the path up (sequential calls, then every session at once, so the code under load is compiled
- * too), then times SEQUENTIAL sequential calls and CONCURRENT_SESSIONS sessions calling at once.
- */
-async function measurePath(name: string, open: () => Promise<Client>, parts: PathParts): Promise<PathResult> {
-  log(`• ${name}: warm-up`);
-  const client = await open();
-  const clients = await Promise.all(Array.from({ length: CONCURRENT_SESSIONS }, () => open()));
-  await timeSequential(WARMUP, (i) => echo(client, i));
-  await callConcurrently(clients, WARMUP_PER_SESSION);
-  log(`• ${name}: latency`);
-  let before = await cpuTimes(parts);
-  const latency = summarize(await timeSequential(SEQUENTIAL, (i) => echo(client, i)));
-  const sequential = perCall(before, await cpuTimes(parts), SEQUENTIAL);
-  await client.close();
-  log(`• ${name}: throughput with ${CONCURRENT_SESSIONS} sessions`);
-  before = await cpuTimes(parts);
-  const started = performance.now();
-  await callConcurrently(clients, CALLS_PER_SESSION);
-  const seconds = (performance.now() - started) / 1000;
-  const calls = CONCURRENT_SESSIONS * CALLS_PER_SESSION;
-  const concurrent = perCall(before, await cpuTimes(parts), calls);
-  await Promise.all(clients.map((c) => c.close()));
-  return { name, latency, throughput: round(calls / seconds, 1), cpuMsPerCall: { sequential, concurrent } };
 }
 
 async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult> {
@@ -318,10 +262,7 @@ function printWorkers(workers: WorkersResults): void {
           .join(', '),
       ]),
   ];
-  const widths =
-    table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
-  for (const row of table)
-    console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  '));
+  printTable(table);
   for (const [name, ratios] of [
     ['SQS', workers.sqs],
     ['SNS+SQS', workers.snsSqs],
@@ -355,6 +296,35 @@ async function workersOnly(
   log(`results written to bench/results/workers.json (${rows.durationSeconds} s)`);
 }
 
+/** The gateway-sqs path's gateway under `node --cpu-prof`, given the concurrent load of the path. */
+async function gatewaySqsProfile(endpoint: string, requestQueueUrl: string): Promise<GatewayProfile> {
+  return await profileGateway({
+    startGateway: (nodeArgs) =>
+      child(
+        './child-gateway.ts',
+        { BENCH_ENDPOINT: endpoint, BENCH_REQUEST_QUEUE_URL: requestQueueUrl },
+        nodeArgs,
+      ),
+    open: (url) => connect(new StreamableHTTPClientTransport(new URL(url))),
+    sessions: CONCURRENT_SESSIONS,
+    // More than a path's warm-up: the profile is for the code as it runs once optimised.
+    warmupCallsPerSession: WARMUP_PER_SESSION * 3,
+    callsPerSession: CALLS_PER_SESSION,
+    directory: PROFILE_DIRECTORY,
+    log,
+  });
+}
+
+/** `--only profile`: the gateway's CPU profile alone, with the SQS server it needs; no figures written. */
+async function profileOnly(endpoint: string, admin: SQSClient): Promise<void> {
+  const requestQueueUrl = await queue(admin, 'mcp-req');
+  await child('./child-sqs-server.ts', {
+    BENCH_ENDPOINT: endpoint,
+    BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
+  });
+  printGatewayProfile(await gatewaySqsProfile(endpoint, requestQueueUrl));
+}
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   // The workers rows run the gateway CLI as users do: its build, made now if out of date.
@@ -363,6 +333,7 @@ async function main(): Promise<void> {
   const endpoint = emulator.info.endpoint;
   const { client: admin } = countingSqsClient(endpoint);
   if (values.only === 'workers') return await workersOnly(emulator, admin, startedAt);
+  if (values.only === 'profile') return await profileOnly(endpoint, admin);
 
   // Idle cost runs beside everything else, on queues nothing else touches.
   const idleRequestQueue = await queue(admin, 'idle-req');
@@ -387,6 +358,7 @@ async function main(): Promise<void> {
 
   const http = await child<{ url: string; control: string }>('./child-http-server.ts');
   const baseline = await measurePath(
+    PATH_SETTINGS,
     'baseline-http',
     () => connect(new StreamableHTTPClientTransport(new URL(http.info.url))),
     { server: http },
@@ -398,8 +370,9 @@ async function main(): Promise<void> {
     BENCH_ENDPOINT: endpoint,
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
   });
-  const { client: clientSqs } = countingSqsClient(endpoint);
+  const { client: clientSqs, counts: clientSqsCounts } = countingSqsClient(endpoint);
   const direct = await measurePath(
+    PATH_SETTINGS,
     'direct-sqs',
     async () =>
       connect(
@@ -410,17 +383,25 @@ async function main(): Promise<void> {
         }),
       ),
     { emulator, server: sqsServer },
+    { local: clientSqsCounts },
   );
   const gateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
   });
   const viaGateway = await measurePath(
+    PATH_SETTINGS,
     'gateway-sqs',
     () => connect(new StreamableHTTPClientTransport(new URL(gateway.info.url))),
     { emulator, server: sqsServer, gateway },
+    {},
   );
   await gateway.stop();
+
+  let gatewayProfile: GatewayProfile | undefined;
+  if (values.profile) {
+    gatewayProfile = await gatewaySqsProfile(endpoint, requestQueueUrl);
+  }
 
   // The same gateway answering with one JSON body per call instead of an SSE stream (--json-response).
   const jsonGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
@@ -429,9 +410,11 @@ async function main(): Promise<void> {
     BENCH_JSON_RESPONSE: 'true',
   });
   const viaJsonGateway = await measurePath(
+    PATH_SETTINGS,
     'gateway-sqs-json',
     () => connect(new StreamableHTTPClientTransport(new URL(jsonGateway.info.url))),
     { emulator, server: sqsServer, gateway: jsonGateway },
+    {},
   );
   await jsonGateway.stop();
 
@@ -439,6 +422,7 @@ async function main(): Promise<void> {
   const sessionGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
     BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
+    BENCH_MAX_SESSIONS: String(Math.max(100_000, IDLE_SESSIONS + 1)),
   });
   await openIdleSessions(sessionGateway.info.url, 1);
   const heapBefore = Number((await getJson(`${sessionGateway.info.control}/heap`)).heapUsed);
@@ -465,14 +449,15 @@ async function main(): Promise<void> {
     BENCH_BACKEND: 'sns-sqs',
     BENCH_REQUEST_QUEUE_URL: snsRequestQueue,
   });
-  const { sqsClient: snsClientSqs } = awsClients(endpoint);
+  const { sqsClient: snsClientSqs, snsClient: snsClientSns, counts: snsClientCounts } = awsClients(endpoint);
   const directSns = await measurePath(
+    PATH_SETTINGS,
     'direct-sns-sqs',
     async () => {
       const responseTopicArn = await topic('sns-resp');
       return connect(
         new SnsSqsClientTransport({
-          snsClient,
+          snsClient: snsClientSns,
           sqsClient: snsClientSqs,
           requestTopicArn,
           responseTopicArn,
@@ -481,6 +466,7 @@ async function main(): Promise<void> {
       );
     },
     { emulator, server: snsServer },
+    { local: snsClientCounts },
   );
   const snsGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
     BENCH_ENDPOINT: endpoint,
@@ -488,9 +474,11 @@ async function main(): Promise<void> {
     BENCH_REQUEST_TOPIC_ARN: requestTopicArn,
   });
   const viaSnsGateway = await measurePath(
+    PATH_SETTINGS,
     'gateway-sns-sqs',
     () => connect(new StreamableHTTPClientTransport(new URL(snsGateway.info.url))),
     { emulator, server: snsServer, gateway: snsGateway },
+    {},
   );
   await snsGateway.stop();
   await snsServer.stop();
@@ -498,6 +486,7 @@ async function main(): Promise<void> {
   // And over HTTP webhooks (no queue at all; the server POSTs answers back).
   const webhookServer = await child<{ url: string; control: string }>('./child-webhook-server.ts');
   const directWebhook = await measurePath(
+    PATH_SETTINGS,
     'direct-webhook',
     () =>
       connect(
@@ -514,6 +503,7 @@ async function main(): Promise<void> {
     BENCH_SERVER_URL: webhookServer.info.url,
   });
   const viaWebhookGateway = await measurePath(
+    PATH_SETTINGS,
     'gateway-webhook',
     () => connect(new StreamableHTTPClientTransport(new URL(webhookGateway.info.url))),
     { server: webhookServer, gateway: webhookGateway },
@@ -591,8 +581,26 @@ async function main(): Promise<void> {
       callsPerSession: CALLS_PER_SESSION,
     },
     paths,
+    // The targets' figures (issue #17), each from what this run measured; `targets` says which are met.
+    gatewayCpuMsPerCall: viaGateway.cpuMsPerCall?.concurrent.gateway ?? Number.NaN,
+    gatewayAddedOverHttpFloorP50Ms: round(viaGateway.latency.p50 - direct.latency.p50 - hop.latency.p50),
+    sqsCallsPerToolCall: {
+      concurrent: viaGateway.apiCallsPerCall?.concurrent ?? Number.NaN,
+      sequential: viaGateway.apiCallsPerCall?.sequential ?? Number.NaN,
+      concurrentByProcess: viaGateway.apiCallsPerCall?.concurrentByProcess ?? {},
+    },
+    sessions100k: {
+      sessions: IDLE_SESSIONS,
+      heapBytesPerSession: Math.round((heapAfter - heapBefore) / IDLE_SESSIONS),
+      openedPerSecond: round(IDLE_SESSIONS / (openMs / 1000), 1),
+    },
+    gatewayOverDirectThroughput: {
+      sqs: round((viaGateway.throughput ?? 0) / (direct.throughput ?? 1)),
+      snsSqs: round((viaSnsGateway.throughput ?? 0) / (directSns.throughput ?? 1)),
+      webhook: round((viaWebhookGateway.throughput ?? 0) / (directWebhook.throughput ?? 1)),
+    },
+    // Reported figures, not targets.
     gatewayOverDirectP50: round(viaGateway.latency.p50 / direct.latency.p50),
-    gatewayOverDirectThroughput: round((viaGateway.throughput ?? 0) / (direct.throughput ?? 1)),
     gatewayOverRawFloorP50: round(viaGateway.latency.p50 / floor.latency.p50),
     gatewayAddedLatencyP50Ms: round(viaGateway.latency.p50 - direct.latency.p50),
     // The least any HTTP hop adds here: gateway ÷ direct at p50 can be no better than this.
@@ -643,8 +651,10 @@ async function main(): Promise<void> {
       liveOnGateway: sessionStats.sessions,
     },
     idle,
+    ...(gatewayProfile ? { gatewayProfile } : {}),
     durationSeconds: round((Date.now() - startedAt) / 1000, 1),
   };
+  const targets = checkTargets(results);
 
   const cpu = (p: PathResult, role: string) => String(p.cpuMsPerCall?.concurrent[role] ?? '—');
   const table = [
@@ -671,16 +681,12 @@ async function main(): Promise<void> {
       cpu(p, 'emulator'),
     ]),
   ];
-  const widths =
-    table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
-  const print = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
-  console.log(print(table[0] as string[]));
-  for (const row of table.slice(1)) console.log(print(row));
+  printTable(table);
   console.log('');
   console.log(
     `gateway ÷ direct p50          ${results.gatewayOverDirectP50}  (added ${results.gatewayAddedLatencyP50Ms} ms)`,
   );
-  console.log(`gateway ÷ direct throughput   ${results.gatewayOverDirectThroughput}`);
+  console.log(`gateway ÷ direct throughput   ${results.gatewayOverDirectThroughput.sqs}`);
   console.log(`gateway ÷ raw floor p50       ${results.gatewayOverRawFloorP50}`);
   console.log(
     `bare HTTP hop p50             ${hop.latency.p50} ms  (best possible gateway ÷ direct: ${results.bestPossibleGatewayOverDirectP50})`,
@@ -695,11 +701,17 @@ async function main(): Promise<void> {
 
   console.log('');
   printWorkers(results.workers);
+  console.log('');
+  printTargets(targets);
+  if (gatewayProfile) {
+    console.log('');
+    printGatewayProfile(gatewayProfile);
+  }
 
   const out = new URL('../results/', import.meta.url);
   await mkdir(out, { recursive: true });
   const name = 'latest';
-  await writeFile(new URL(`${name}.json`, out), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(new URL(`${name}.json`, out), `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
   await writeFile(new URL(`${name}-latency.svg`, out), latencyChart(paths));
   log(`results written to bench/results/${name}.json and ${name}-latency.svg (${results.durationSeconds} s)`);
 }

@@ -5,6 +5,7 @@ import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CliProcess } from './cli-process.js';
+import { getJson } from './get-json.js';
 import { descendantsOf, totalCpuMs } from './proc-cpu.js';
 import { type LatencySummary, round, summarize } from './stats.js';
 
@@ -83,10 +84,6 @@ export interface WorkersEnvironment {
   emulatorControl: string;
   settings: WorkersSettings;
   log: (line: string) => void;
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  return (await (await fetch(url)).json()) as T;
 }
 
 /** Calls in the window, by role and operation. */
