@@ -27,6 +27,12 @@ export * from './server-pool.js';
 export * from './session-control.js';
 export * from './session-dispatcher.js';
 export * from './session-id.js';
+export {
+  type LifecycleSession,
+  SessionLifecycle,
+  type SessionLifecycleOptions,
+  type SessionLifecycleStats,
+} from './session-lifecycle.js';
 export * from './session-registry.js';
 export * from './signature.js';
 export * from './stateless-dispatcher.js';

@@ -15,13 +15,12 @@ import {
   readMeta,
   type ServerFactory,
   type SessionInfo,
+  SessionLifecycle,
+  type SessionLifecycleStats,
   type SessionManager,
-  SessionRegistry,
-  sessionLogId,
   sessionNotFoundError,
   sessionTerminatedError,
   silentLogger,
-  snapshotSessions,
   validationError,
 } from '@asyncmcp/core';
 import {
@@ -30,6 +29,12 @@ import {
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { EndpointListener } from './endpoint-listener.js';
 import { type HybridContext, HybridSession } from './hybrid-session.js';
+import {
+  HybridWebhookAnswers,
+  type WebhookAnswerStats,
+  type WebhookToolSelector,
+  webhookToolPredicate,
+} from './hybrid-webhook-answers.js';
 import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
 import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
 import { WebhookHeader } from './webhook-headers.js';
@@ -41,9 +46,6 @@ import {
   readBody,
   sendJson,
 } from './webhook-http.js';
-
-/** Which tools answer by webhook: names, or a predicate on the name. */
-export type WebhookToolSelector = readonly string[] | ReadonlySet<string> | ((toolName: string) => boolean);
 
 /** The options of the SDK transport each session runs on that the hybrid lets through. */
 export type HybridTransportOptions = Pick<
@@ -90,15 +92,7 @@ export interface HybridSessionManagerOptions extends WebhookDeliveryOptions {
   onsessionclosed?: (sessionId: string) => void;
 }
 
-export interface HybridStats {
-  sessionsOpened: number;
-  sessionsClosed: number;
-  /** Answers delivered by webhook. */
-  webhookAnswers: number;
-  /** Answers the webhook did not take, sent on the stream instead (`webhookFallback: 'stream'`). */
-  webhookFallbacks: number;
-  /** Answers the webhook did not take, turned into a JSON-RPC error (`webhookFallback: 'error'`). */
-  webhookErrors: number;
+export interface HybridStats extends SessionLifecycleStats, WebhookAnswerStats {
   /** HTTP requests refused before reaching a session (unknown session, bad body, limits …). */
   requestsRefused: number;
 }
@@ -112,20 +106,14 @@ export interface HybridStats {
  * stream (or becomes a JSON-RPC error there): no request is left open.
  */
 export class HybridSessionManager implements SessionManager {
-  readonly stats: HybridStats = {
-    sessionsOpened: 0,
-    sessionsClosed: 0,
-    webhookAnswers: 0,
-    webhookFallbacks: 0,
-    webhookErrors: 0,
-    requestsRefused: 0,
-  };
   readonly #options: HybridSessionManagerOptions;
   readonly #logger: Logger;
-  readonly #registry: SessionRegistry<HybridSession>;
+  readonly #lifecycle: SessionLifecycle<HybridSession>;
   readonly #deliverer: WebhookDeliverer;
+  readonly #answers: HybridWebhookAnswers;
   readonly #context: HybridContext;
   readonly #endpoint: EndpointListener;
+  #requestsRefused = 0;
   #closed = false;
 
   constructor(options: HybridSessionManagerOptions) {
@@ -140,36 +128,36 @@ export class HybridSessionManager implements SessionManager {
       this.#logger,
     );
     this.#deliverer = new WebhookDeliverer({ ...options, logger: this.#logger });
-    this.#registry = new SessionRegistry<HybridSession>({
-      maxSessions: options.maxSessions,
-      idleTimeoutMs: options.sessionIdleTimeoutMs,
-      isBusy: (session) => session.busy,
-      onEvict: (sessionId, session) => {
-        this.#logger.info({ sessionId: sessionLogId(sessionId) }, 'session evicted after being idle');
-        void this.#end(session);
-      },
-    });
-    const select = options.webhookTools;
-    const isWebhookTool =
-      typeof select === 'function'
-        ? (name: unknown) => typeof name === 'string' && select(name)
-        : (
-            (names: ReadonlySet<string>) => (name: unknown) =>
-              typeof name === 'string' && names.has(name)
-          )(new Set(select));
-    this.#context = {
+    this.#answers = new HybridWebhookAnswers({
       deliverer: this.#deliverer,
       logger: this.#logger,
-      stats: this.stats,
       fallback: options.webhookFallback ?? 'stream',
-      isWebhookTool,
-      touch: (sessionId) => this.#registry.touch(sessionId),
-      end: (session) => this.#end(session),
+    });
+    this.#lifecycle = new SessionLifecycle<HybridSession>({
+      maxSessions: options.maxSessions,
+      idleTimeoutMs: options.sessionIdleTimeoutMs,
+      logger: this.#logger,
+      isBusy: (session) => session.busy,
+      // Ends the session's open streams; the SDK transport's `onclose` comes back here, to no effect.
+      release: (session) => session.http.close(),
+      onsessioninitialized: options.onsessioninitialized,
+      onsessionclosed: options.onsessionclosed,
+    });
+    this.#context = {
+      answers: this.#answers,
+      isWebhookTool: webhookToolPredicate(options.webhookTools),
+      touch: (sessionId) => this.#lifecycle.touch(sessionId),
+      end: (session) => this.#lifecycle.end(session),
     };
   }
 
+  /** Sessions opened and closed, answers by webhook and their fallbacks, and requests refused. */
+  get stats(): HybridStats {
+    return { ...this.#lifecycle.stats, ...this.#answers.stats, requestsRefused: this.#requestsRefused };
+  }
+
   get sessions(): ReadonlyMap<string, SessionInfo> {
-    return snapshotSessions(this.#registry);
+    return this.#lifecycle.sessions;
   }
 
   /** The endpoint's URL once `listen()` has bound it. */
@@ -181,7 +169,7 @@ export class HybridSessionManager implements SessionManager {
     return {
       ...this.stats,
       ...this.#deliverer.stats,
-      sessions: this.#registry.size,
+      sessions: this.#lifecycle.size,
       queued: this.#deliverer.queued,
     };
   }
@@ -195,9 +183,9 @@ export class HybridSessionManager implements SessionManager {
   }
 
   async terminateSession(sessionId: string): Promise<boolean> {
-    const session = this.#registry.get(sessionId);
+    const session = this.#lifecycle.get(sessionId);
     if (!session) return false;
-    await this.#end(session);
+    await this.#lifecycle.end(session);
     return true;
   }
 
@@ -205,8 +193,7 @@ export class HybridSessionManager implements SessionManager {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#registry.entries()].map(([, session]) => this.#end(session)));
-    this.#registry.dispose();
+    await this.#lifecycle.endAll();
     await this.#deliverer.close();
     await this.#endpoint.close();
   }
@@ -237,9 +224,9 @@ export class HybridSessionManager implements SessionManager {
     }
     const sessionId = headerValue(req.headers, WebhookHeader.McpSessionId);
     if (sessionId !== undefined) {
-      const status = this.#registry.status(sessionId);
+      const status = this.#lifecycle.status(sessionId);
       if (status.state === 'live') {
-        this.#registry.touch(sessionId);
+        this.#lifecycle.touch(sessionId);
         await status.value.http.handleRequest(req, res, parsed);
         return;
       }
@@ -263,13 +250,8 @@ export class HybridSessionManager implements SessionManager {
   async #open(req: IncomingMessage, res: ServerResponse, initialize: JSONRPCMessage & { id: RequestId }) {
     const requestId = initialize.id;
     if (this.#closed) return this.#refuse(res, 503, internalError('server is shutting down', requestId));
-    if (!this.#registry.hasRoom()) {
-      return this.#refuse(
-        res,
-        503,
-        internalError(`too many sessions (limit ${this.#registry.maxSessions})`, requestId),
-      );
-    }
+    const full = this.#lifecycle.noRoomError(requestId);
+    if (full) return this.#refuse(res, 503, full);
     const webhookUrl = readMeta(initialize, MetaKey.WebhookUrl);
     if (webhookUrl !== undefined) {
       try {
@@ -283,7 +265,7 @@ export class HybridSessionManager implements SessionManager {
     const sessionId =
       this.#options.adoptProposedSessionIds &&
       isValidSessionId(proposed) &&
-      this.#registry.status(proposed).state === 'unknown'
+      this.#lifecycle.status(proposed).state === 'unknown'
         ? proposed
         : randomUUID();
     const http = new StreamableHTTPServerTransport({
@@ -292,64 +274,23 @@ export class HybridSessionManager implements SessionManager {
     });
     const clientId = headerValue(req.headers, WebhookHeader.ClientId);
     const session = new HybridSession(this.#context, sessionId, http, webhookUrl, clientId);
-    this.#registry.add(sessionId, session);
+    this.#lifecycle.add(session);
     try {
-      const server = await this.#options.createServer();
-      session.server = server;
-      await server.connect(session);
+      await this.#lifecycle.connectServer(session, this.#options.createServer);
     } catch (error) {
-      this.#registry.remove(sessionId);
-      session.ended = true;
-      this.#logger.error(
-        { sessionId: sessionLogId(sessionId), err: describeError(error) },
-        'could not create the MCP server for a session',
-      );
-      return this.#refuse(
-        res,
-        500,
-        internalError(`could not start a server for the session: ${describeError(error)}`, requestId),
-      );
+      return this.#refuse(res, 500, this.#lifecycle.failedToStart(session, error, requestId));
     }
     await http.handleRequest(req, res, initialize);
     if (http.sessionId === undefined) {
       // The SDK refused this initialize (and said why in its reply): nothing was opened.
-      await this.#end(session);
+      await this.#lifecycle.end(session);
       return;
     }
-    session.initialized = true;
-    this.stats.sessionsOpened++;
-    this.#logger.info(
-      { sessionId: sessionLogId(sessionId), clientId, webhook: webhookUrl !== undefined },
-      'session opened',
-    );
-    this.#options.onsessioninitialized?.(sessionId);
-  }
-
-  async #end(session: HybridSession): Promise<void> {
-    if (session.ended) return;
-    session.ended = true;
-    this.#registry.remove(session.sessionId);
-    await session.http.close().catch((error: unknown) => {
-      this.#logger.warn(
-        { sessionId: sessionLogId(session.sessionId), err: describeError(error) },
-        'transport close failed',
-      );
-    });
-    await session.server?.close().catch((error: unknown) => {
-      this.#logger.warn(
-        { sessionId: sessionLogId(session.sessionId), err: describeError(error) },
-        'server close failed',
-      );
-    });
-    session.fireClose();
-    if (!session.initialized) return;
-    this.stats.sessionsClosed++;
-    this.#logger.info({ sessionId: sessionLogId(session.sessionId) }, 'session closed');
-    this.#options.onsessionclosed?.(session.sessionId);
+    this.#lifecycle.opened(session, { clientId, webhook: webhookUrl !== undefined });
   }
 
   #refuse(res: ServerResponse, status: number, body: unknown): void {
-    this.stats.requestsRefused++;
+    this.#requestsRefused++;
     sendJson(res, status, body);
   }
 }
