@@ -1,6 +1,5 @@
 import {
   type JSONRPCErrorResponse,
-  type JSONRPCMessage,
   type JSONRPCNotification,
   type JSONRPCRequest,
   type JSONRPCResultResponse,
@@ -10,8 +9,9 @@ import { ClientReplies } from './client-replies.js';
 import { type Clock, systemClock } from './clock.js';
 import { decodeMessage, isInitializeRequest, isRequest } from './codec.js';
 import type { ServerFactory, SessionInfo } from './contracts.js';
-import { DedupeWindow, type DedupeWindowOptions, dedupeKey } from './dedupe-window.js';
+import { DedupeWindow, dedupeKey } from './dedupe-window.js';
 import type {
+  DispatcherOptions,
   DispatcherStats,
   DispatchResult,
   InboundMessage,
@@ -35,24 +35,13 @@ import { WORKER_META_KEY, withResultMeta } from './meta.js';
 import type { PooledServer } from './pooled-server.js';
 import { initializeKeyOf, requestKeyOf, type ServerKey } from './server-key.js';
 import { emptyServerPoolStats, ServerPool, type ServerPoolStats } from './server-pool.js';
-import { type SessionIdFormat, sessionIdFor } from './session-id.js';
+import { sessionIdFor } from './session-id.js';
 import { settleWithin } from './settle-within.js';
 import { StatelessRunner, type StatelessRunnerStats } from './stateless-runner.js';
 
-export interface StatelessDispatcherOptions<A> {
+export interface StatelessDispatcherOptions<A> extends DispatcherOptions<A> {
   /** Makes a pooled server; called once per `ServerKey` the pool has no server for. */
   createServer: ServerFactory;
-  /** Reads where to answer a request from the request itself (e.g. `_meta.responseQueueUrl`). */
-  addressOf: (message: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => A | undefined;
-  /** What `addressOf` looks for, for the error when it is missing, e.g. `_meta.responseQueueUrl`. */
-  addressDescription: string;
-  /** Sends one message to a client. Throw a `MessageTooLargeError` for an oversize message. */
-  send: (message: JSONRPCMessage, target: SendTarget<A>) => Promise<void>;
-  /** @default 'hex' */
-  sessionIdFormat?: SessionIdFormat;
-  /** @default the versions the installed MCP SDK supports */
-  supportedProtocolVersions?: readonly string[];
-  dedupe?: DedupeWindowOptions;
   /** Servers kept, one per `ServerKey`; see `ServerPoolOptions.maxServers`. @default 4 */
   maxServers?: number;
   /** Pooled servers unused this long are closed. @default 60000 */
@@ -61,7 +50,6 @@ export interface StatelessDispatcherOptions<A> {
   serverStartTimeoutMs?: number;
   /** Time source of the pool's timeouts and of `close`'s deadline; tests pass a `ManualClock`. @default systemClock */
   clock?: Clock;
-  logger?: Logger;
 }
 
 export interface StatelessDispatcherStats extends DispatcherStats, ServerPoolStats, StatelessRunnerStats {}
