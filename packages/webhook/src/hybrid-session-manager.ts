@@ -1,33 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  ConfigurationError,
   describeError,
   internalError,
   isValidSessionId,
   type JSONRPCMessage,
-  JsonRpcErrorCode,
   jsonRpcError,
   type Logger,
   MetaKey,
   parseError,
   type RequestId,
   readMeta,
-  type ServerFactory,
   type SessionInfo,
   SessionLifecycle,
   type SessionLifecycleStats,
   type SessionManager,
   sessionNotFoundError,
   sessionTerminatedError,
-  silentLogger,
   validationError,
 } from '@asyncmcp/core';
 import {
   StreamableHTTPServerTransport,
   type StreamableHTTPServerTransportOptions,
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { EndpointListener } from './endpoint-listener.js';
 import { type HybridContext, HybridSession } from './hybrid-session.js';
 import {
   HybridWebhookAnswers,
@@ -35,17 +30,10 @@ import {
   type WebhookToolSelector,
   webhookToolPredicate,
 } from './hybrid-webhook-answers.js';
+import { type HttpSessionManagerOptions, ManagerEndpoint } from './manager-endpoint.js';
 import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
-import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
 import { WebhookHeader } from './webhook-headers.js';
-import {
-  DEFAULT_MAX_BODY_BYTES,
-  headerValue,
-  type ListenOptions,
-  type NodeRequestHandler,
-  readBody,
-  sendJson,
-} from './webhook-http.js';
+import { headerValue, type ListenOptions, type NodeRequestHandler } from './webhook-http.js';
 
 /** The options of the SDK transport each session runs on that the hybrid lets through. */
 export type HybridTransportOptions = Pick<
@@ -53,9 +41,7 @@ export type HybridTransportOptions = Pick<
   'allowedHosts' | 'allowedOrigins' | 'enableDnsRebindingProtection' | 'keepAliveMs'
 >;
 
-export interface HybridSessionManagerOptions extends WebhookDeliveryOptions {
-  /** Makes the MCP server of each new session. */
-  createServer: ServerFactory;
+export interface HybridSessionManagerOptions extends HttpSessionManagerOptions {
   /** The tools whose `tools/call` answers are POSTed to the session's webhook instead of its stream. */
   webhookTools: WebhookToolSelector;
   /**
@@ -66,18 +52,6 @@ export interface HybridSessionManagerOptions extends WebhookDeliveryOptions {
   webhookFallback?: 'stream' | 'error';
   /** The endpoint's path when `listen()` serves it. @default '/mcp' */
   path?: string;
-  /**
-   * Most live sessions; `initialize` beyond it gets 503 and a JSON-RPC error; `Infinity` lifts
-   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
-   */
-  maxSessions?: number;
-  /**
-   * Sessions idle this long (and not running a request) are closed; `Infinity` never.
-   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
-   */
-  sessionIdleTimeoutMs?: number;
-  /** Largest request body read. @default 4 MiB */
-  maxBodyBytes?: number;
   /** Passed to each session's SDK `StreamableHTTPServerTransport`. */
   transportOptions?: HybridTransportOptions;
   /**
@@ -87,9 +61,6 @@ export interface HybridSessionManagerOptions extends WebhookDeliveryOptions {
    * a guessable one. @default false
    */
   adoptProposedSessionIds?: boolean;
-  logger?: Logger;
-  onsessioninitialized?: (sessionId: string) => void;
-  onsessionclosed?: (sessionId: string) => void;
 }
 
 export interface HybridStats extends SessionLifecycleStats, WebhookAnswerStats {
@@ -109,27 +80,20 @@ export class HybridSessionManager implements SessionManager {
   readonly #options: HybridSessionManagerOptions;
   readonly #logger: Logger;
   readonly #lifecycle: SessionLifecycle<HybridSession>;
-  readonly #deliverer: WebhookDeliverer;
   readonly #answers: HybridWebhookAnswers;
   readonly #context: HybridContext;
-  readonly #endpoint: EndpointListener;
-  #requestsRefused = 0;
+  readonly #endpoint: ManagerEndpoint;
   #closed = false;
 
   constructor(options: HybridSessionManagerOptions) {
-    if (typeof options.createServer !== 'function') {
-      throw new ConfigurationError('HybridSessionManager needs createServer');
-    }
     this.#options = options;
-    this.#logger = options.logger ?? silentLogger;
-    this.#endpoint = new EndpointListener(
-      options.path ?? WEBHOOK_DEFAULTS.hybridEndpointPath,
-      (req, res) => this.handleRequest(req, res),
-      this.#logger,
-    );
-    this.#deliverer = new WebhookDeliverer({ ...options, logger: this.#logger });
+    this.#endpoint = ManagerEndpoint.of('HybridSessionManager', options, {
+      path: WEBHOOK_DEFAULTS.hybridEndpointPath,
+      handler: (req, res) => this.handleRequest(req, res),
+    });
+    this.#logger = this.#endpoint.logger;
     this.#answers = new HybridWebhookAnswers({
-      deliverer: this.#deliverer,
+      deliverer: this.#endpoint.deliverer,
       logger: this.#logger,
       fallback: options.webhookFallback ?? 'stream',
     });
@@ -153,7 +117,11 @@ export class HybridSessionManager implements SessionManager {
 
   /** Sessions opened and closed, answers by webhook and their fallbacks, and requests refused. */
   get stats(): HybridStats {
-    return { ...this.#lifecycle.stats, ...this.#answers.stats, requestsRefused: this.#requestsRefused };
+    return {
+      ...this.#lifecycle.stats,
+      ...this.#answers.stats,
+      requestsRefused: this.#endpoint.requestsRefused,
+    };
   }
 
   get sessions(): ReadonlyMap<string, SessionInfo> {
@@ -168,9 +136,9 @@ export class HybridSessionManager implements SessionManager {
   get metrics(): Record<string, number> {
     return {
       ...this.stats,
-      ...this.#deliverer.stats,
+      ...this.#endpoint.deliverer.stats,
       sessions: this.#lifecycle.size,
-      queued: this.#deliverer.queued,
+      queued: this.#endpoint.deliverer.queued,
     };
   }
 
@@ -194,7 +162,6 @@ export class HybridSessionManager implements SessionManager {
     if (this.#closed) return;
     this.#closed = true;
     await this.#lifecycle.endAll();
-    await this.#deliverer.close();
     await this.#endpoint.close();
   }
 
@@ -202,17 +169,8 @@ export class HybridSessionManager implements SessionManager {
   readonly handleRequest: NodeRequestHandler = async (req, res) => {
     let parsed: unknown;
     if (req.method === 'POST') {
-      const body = await readBody(req, this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-      if (body.kind === 'too-large') {
-        return this.#refuse(
-          res,
-          413,
-          jsonRpcError(JsonRpcErrorCode.InvalidRequest, 'Request body too large'),
-        );
-      }
-      if (body.kind === 'consumed') {
-        return this.#refuse(res, 400, parseError('the request body was already read by another handler'));
-      }
+      const body = await this.#endpoint.readBody(req, res);
+      if (body === undefined) return;
       if (body.kind === 'parsed') parsed = body.value;
       else {
         try {
@@ -255,7 +213,7 @@ export class HybridSessionManager implements SessionManager {
     const webhookUrl = readMeta(initialize, MetaKey.WebhookUrl);
     if (webhookUrl !== undefined) {
       try {
-        await this.#deliverer.check(webhookUrl);
+        await this.#endpoint.deliverer.check(webhookUrl);
       } catch (error) {
         this.#logger.warn({ detail: describeError(error) }, 'initialize with an unusable webhookUrl refused');
         return this.#refuse(res, 400, validationError(describeError(error), requestId));
@@ -290,8 +248,7 @@ export class HybridSessionManager implements SessionManager {
   }
 
   #refuse(res: ServerResponse, status: number, body: unknown): void {
-    this.#requestsRefused++;
-    sendJson(res, status, body);
+    this.#endpoint.refuse(res, status, body);
   }
 }
 
