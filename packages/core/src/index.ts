@@ -32,6 +32,7 @@ export {
   SessionLifecycle,
   type SessionLifecycleOptions,
   type SessionLifecycleStats,
+  type SessionLimits,
 } from './session-lifecycle.js';
 export * from './session-registry.js';
 export * from './signature.js';

@@ -2,8 +2,9 @@ import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from './clock.js';
 import type { ServerFactory } from './contracts.js';
 import type { DispatcherOptions } from './dispatch-contract.js';
+import type { SessionLimits } from './session-lifecycle.js';
 
-export interface SessionDispatcherOptions<A> extends DispatcherOptions<A> {
+export interface SessionDispatcherOptions<A> extends DispatcherOptions<A>, SessionLimits {
   /** Makes the MCP server of each new session. */
   createServer: ServerFactory;
   /**
@@ -11,13 +12,6 @@ export interface SessionDispatcherOptions<A> extends DispatcherOptions<A> {
    * `notifications/asyncmcp/listening` naming another address).
    */
   addressOf: (initialize: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => A | undefined;
-  /** Most live sessions; `Infinity` lifts the limit. @default SESSION_DEFAULTS.maxSessions (1000) */
-  maxSessions?: number;
-  /**
-   * Sessions with no traffic and no running request for this long are closed; `Infinity` never.
-   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
-   */
-  sessionIdleTimeoutMs?: number;
   /**
    * Most requests one session may have running at once; a request beyond it is answered at once with a
    * JSON-RPC error (and its message is done with), so one session cannot take every slot of the worker.

@@ -24,6 +24,20 @@ export interface LifecycleSession extends SessionInfoSource {
   fireClose(): void;
 }
 
+/** How many sessions a server manager holds, and for how long an idle one is kept. */
+export interface SessionLimits {
+  /**
+   * Most live sessions; an `initialize` beyond it is refused with a JSON-RPC error. `Infinity` lifts
+   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
+   */
+  maxSessions?: number;
+  /**
+   * Sessions with no traffic and no running request for this long are closed; `Infinity` never.
+   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
+   */
+  sessionIdleTimeoutMs?: number;
+}
+
 export interface SessionLifecycleOptions<S> {
   /** @default SESSION_DEFAULTS.maxSessions (1000) */
   maxSessions?: number | undefined;

@@ -6,6 +6,7 @@ import {
   type Logger,
   parseError,
   type ServerFactory,
+  type SessionLimits,
   silentLogger,
 } from '@asyncmcp/core';
 import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
@@ -21,21 +22,11 @@ import {
 } from './webhook-http.js';
 
 /** The options every webhook server manager takes, whichever way it carries messages. */
-export interface HttpSessionManagerOptions extends WebhookDeliveryOptions {
+export interface HttpSessionManagerOptions extends WebhookDeliveryOptions, SessionLimits {
   /** Makes the MCP server of each new session (`() => new McpServer(...)` with its tools registered). */
   createServer: ServerFactory;
   /** The endpoint's path when `listen()` serves it. */
   path?: string;
-  /**
-   * Most live sessions; `initialize` beyond it gets 503 and a JSON-RPC error; `Infinity` lifts
-   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
-   */
-  maxSessions?: number;
-  /**
-   * Sessions idle this long (and not running a request) are closed; `Infinity` never.
-   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
-   */
-  sessionIdleTimeoutMs?: number;
   /** Largest request body read. @default 4 MiB */
   maxBodyBytes?: number;
   logger?: Logger;
