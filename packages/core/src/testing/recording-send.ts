@@ -1,5 +1,6 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { SendTarget } from '../dispatch-contract.js';
+import { Recorded } from './recorded.js';
 
 /*
  * What the dispatchers' tests share (not published): a recording `send`, and bounded waits on it.
@@ -39,12 +40,11 @@ export interface Sent {
 
 /** A recording `send`. Hooks may hold a message (`gate`) or make its send throw (`fail`). */
 export class RecordingSend {
-  readonly sent: Sent[] = [];
+  readonly #sent = new Recorded<Sent>();
   /** Every send tried, including those `gate` held or `fail` failed. */
   readonly attempts: Sent[] = [];
   gate: ((message: JSONRPCMessage) => Promise<void> | undefined) | undefined;
   fail: ((message: JSONRPCMessage, address: string) => Error | undefined) | undefined;
-  readonly #waiters: Array<{ predicate: (sent: Sent) => boolean; resolve: (sent: Sent) => void }> = [];
 
   readonly send = async (message: JSONRPCMessage, target: SendTarget<string>): Promise<void> => {
     const entry = { message, target: { ...target } };
@@ -53,18 +53,16 @@ export class RecordingSend {
     if (gate) await gate;
     const error = this.fail?.(message, target.address);
     if (error) throw error;
-    this.sent.push(entry);
-    for (const waiter of [...this.#waiters]) {
-      if (!waiter.predicate(entry)) continue;
-      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-      waiter.resolve(entry);
-    }
+    this.#sent.record(entry);
   };
+
+  /** Every message sent, in order. */
+  get sent(): Sent[] {
+    return this.#sent.items;
+  }
 
   /** The first sent message matching, now or later (bounded). */
   waitFor(predicate: (sent: Sent) => boolean, label: string): Promise<Sent> {
-    const existing = this.sent.find(predicate);
-    if (existing) return Promise.resolve(existing);
-    return within(new Promise<Sent>((resolve) => this.#waiters.push({ predicate, resolve })), label);
+    return this.#sent.waitFor(predicate, { timeoutMs: WAIT_MS, what: label });
   }
 }
