@@ -1,4 +1,14 @@
-import type { JSONRPCErrorResponse, JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  JSONRPCErrorResponse,
+  JSONRPCMessage,
+  JSONRPCRequest,
+  RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from './clock.js';
+import type { ServerFactory } from './contracts.js';
+import type { DedupeWindowOptions } from './dedupe-window.js';
+import type { Logger } from './logger.js';
+import type { SessionIdFormat } from './session-id.js';
 
 /*
  * What a dispatcher takes and hands back, shared by `SessionDispatcher` and `StatelessDispatcher` so a
@@ -85,4 +95,27 @@ export interface DispatcherStats {
   sessionsClosed: number;
   /** Sessions ended because their client's address (queue, topic) no longer exists. */
   clientsGone: number;
+}
+
+/** What every dispatcher is given: where its servers come from, and how it reads and reaches a client. */
+export interface DispatcherOptions<A> {
+  createServer: ServerFactory;
+  /**
+   * Reads where a client is answered from its message (e.g. `_meta.responseQueueUrl`). Throws a
+   * `DestinationRefusedError` for an address the server will not send to: the message is then rejected
+   * (`refused-destination`) and nothing is sent anywhere.
+   */
+  addressOf: (message: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => A | undefined;
+  /** What `addressOf` looks for, for the error when it is missing, e.g. `_meta.responseQueueUrl`. */
+  addressDescription: string;
+  /** Sends one message to a client. Throw a `MessageTooLargeError` for an oversize message. */
+  send: (message: JSONRPCMessage, target: SendTarget<A>) => Promise<void>;
+  /** @default 'hex' */
+  sessionIdFormat?: SessionIdFormat;
+  /** @default the versions the installed MCP SDK supports */
+  supportedProtocolVersions?: readonly string[];
+  dedupe?: DedupeWindowOptions;
+  /** Time source of the dispatcher's timeouts; tests pass a `ManualClock`. @default systemClock */
+  clock?: Clock;
+  logger?: Logger;
 }

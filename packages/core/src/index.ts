@@ -27,6 +27,13 @@ export * from './server-pool.js';
 export * from './session-control.js';
 export * from './session-dispatcher.js';
 export * from './session-id.js';
+export {
+  type LifecycleSession,
+  SessionLifecycle,
+  type SessionLifecycleOptions,
+  type SessionLifecycleStats,
+  type SessionLimits,
+} from './session-lifecycle.js';
 export * from './session-registry.js';
 export { SessionTable } from './session-table.js';
 export * from './signature.js';

@@ -24,76 +24,17 @@ import { readMeta } from './meta.js';
 import { SessionDispatcher, type SessionDispatcherOptions } from './session-dispatcher.js';
 import { ManualClock } from './testing/manual-clock.js';
 import { RecordingLogger } from './testing/recording-logger.js';
+import { flush, RecordingSend, type Sent, track, within } from './testing/recording-send.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------
 
-const WAIT_MS = 5_000;
 const PROTOCOL_VERSION = '2025-06-18';
 const ADDRESS = 'https://sqs.local/000/client-a';
 
-/** Bounds every wait: rejects with a clear message instead of hanging the test. */
-function within<T>(promise: Promise<T>, label: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${label}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Lets every pending microtask and I/O callback run: used to show something has NOT happened. */
-function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Tracks whether a promise has settled yet, without waiting for it. */
-function track<T>(promise: Promise<T>): { done: () => boolean; value: () => T | undefined } {
-  let done = false;
-  let value: T | undefined;
-  void promise.then((v) => {
-    done = true;
-    value = v;
-  });
-  return { done: () => done, value: () => value };
-}
-
-interface Sent {
-  message: JSONRPCMessage;
-  target: { sessionId: string; address: string };
-}
-
-/** A recording `send`. Hooks may hold a message (gate) or make its send throw (fail). */
-class Outbox {
-  readonly sent: Sent[] = [];
-  readonly attempts: Sent[] = [];
-  gate: ((message: JSONRPCMessage) => Promise<void> | undefined) | undefined;
-  fail: ((message: JSONRPCMessage, address: string) => Error | undefined) | undefined;
-  readonly #waiters: Array<{ predicate: (sent: Sent) => boolean; resolve: (sent: Sent) => void }> = [];
-
-  readonly send = async (message: JSONRPCMessage, target: { sessionId: string; address: string }) => {
-    const entry = { message, target: { ...target } };
-    this.attempts.push(entry);
-    const gate = this.gate?.(message);
-    if (gate) await gate;
-    const error = this.fail?.(message, target.address);
-    if (error) throw error;
-    this.sent.push(entry);
-    for (const waiter of [...this.#waiters]) {
-      if (waiter.predicate(entry)) {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        waiter.resolve(entry);
-      }
-    }
-  };
-
-  /** The first sent message matching, now or later (bounded). */
-  waitFor(predicate: (sent: Sent) => boolean, label: string): Promise<Sent> {
-    const existing = this.sent.find(predicate);
-    if (existing) return Promise.resolve(existing);
-    return within(new Promise<Sent>((resolve) => this.#waiters.push({ predicate, resolve })), label);
-  }
-
+/** The recording `send`, and the answer to a request by id alone. */
+class Outbox extends RecordingSend {
   /** The answer (result or error) with this id. */
   answer(id: RequestId): Promise<Sent> {
     return this.waitFor(

@@ -1,6 +1,5 @@
 import {
   type JSONRPCErrorResponse,
-  type JSONRPCMessage,
   type JSONRPCNotification,
   type JSONRPCRequest,
   type JSONRPCResultResponse,
@@ -10,8 +9,9 @@ import { ClientReplies } from './client-replies.js';
 import { type Clock, systemClock } from './clock.js';
 import { decodeMessage, isInitializeRequest, isRequest } from './codec.js';
 import type { ServerFactory, SessionInfo } from './contracts.js';
-import { DedupeWindow, type DedupeWindowOptions, dedupeKey } from './dedupe-window.js';
+import { DedupeWindow, dedupeKey } from './dedupe-window.js';
 import type {
+  DispatcherOptions,
   DispatcherStats,
   DispatchResult,
   InboundMessage,
@@ -22,12 +22,11 @@ import type {
 import { logRejection, readAddress, refusedDestination, rejected } from './dispatch-rejections.js';
 import { Attribute } from './envelope.js';
 import { describeError } from './errors.js';
+import { checkSessionClaim, malformedMessage, protocolVersionProblem } from './inbound-checks.js';
 import {
   internalError,
-  invalidSessionIdFormatError,
   JsonRpcErrorCode,
   jsonRpcError,
-  missingSessionIdError,
   unsupportedProtocolVersionError,
   validationError,
 } from './jsonrpc-errors.js';
@@ -36,23 +35,13 @@ import { WORKER_META_KEY, withResultMeta } from './meta.js';
 import type { PooledServer } from './pooled-server.js';
 import { initializeKeyOf, requestKeyOf, type ServerKey } from './server-key.js';
 import { emptyServerPoolStats, ServerPool, type ServerPoolStats } from './server-pool.js';
-import { isValidSessionId, type SessionIdFormat, sessionIdFor } from './session-id.js';
+import { sessionIdFor } from './session-id.js';
+import { settleWithin } from './settle-within.js';
 import { StatelessRunner, type StatelessRunnerStats } from './stateless-runner.js';
 
-export interface StatelessDispatcherOptions<A> {
+export interface StatelessDispatcherOptions<A> extends DispatcherOptions<A> {
   /** Makes a pooled server; called once per `ServerKey` the pool has no server for. */
   createServer: ServerFactory;
-  /** Reads where to answer a request from the request itself (e.g. `_meta.responseQueueUrl`). */
-  addressOf: (message: JSONRPCRequest, attributes: Readonly<Record<string, string>>) => A | undefined;
-  /** What `addressOf` looks for, for the error when it is missing, e.g. `_meta.responseQueueUrl`. */
-  addressDescription: string;
-  /** Sends one message to a client. Throw a `MessageTooLargeError` for an oversize message. */
-  send: (message: JSONRPCMessage, target: SendTarget<A>) => Promise<void>;
-  /** @default 'hex' */
-  sessionIdFormat?: SessionIdFormat;
-  /** @default the versions the installed MCP SDK supports */
-  supportedProtocolVersions?: readonly string[];
-  dedupe?: DedupeWindowOptions;
   /** Servers kept, one per `ServerKey`; see `ServerPoolOptions.maxServers`. @default 4 */
   maxServers?: number;
   /** Pooled servers unused this long are closed. @default 60000 */
@@ -61,7 +50,6 @@ export interface StatelessDispatcherOptions<A> {
   serverStartTimeoutMs?: number;
   /** Time source of the pool's timeouts and of `close`'s deadline; tests pass a `ManualClock`. @default systemClock */
   clock?: Clock;
-  logger?: Logger;
 }
 
 export interface StatelessDispatcherStats extends DispatcherStats, ServerPoolStats, StatelessRunnerStats {}
@@ -163,15 +151,10 @@ export class StatelessDispatcher<A> {
     const claimed = attributes[Attribute.SessionId];
     const decoded = decodeMessage(inbound.body);
     if (!decoded.ok) {
-      const parse = decoded.error.error.code === JsonRpcErrorCode.ParseError;
-      const address = parse ? undefined : this.#addressOfInvalid(inbound.body, attributes);
-      return this.#reject(
-        parse ? 'parse' : 'validation',
-        decoded.error,
-        claimed,
-        'malformed message',
-        address,
-      );
+      const problem = malformedMessage(decoded.error);
+      const address =
+        problem.reason === 'parse' ? undefined : this.#addressOfInvalid(inbound.body, attributes);
+      return this.#reject(problem.reason, problem.error, claimed, problem.what, address);
     }
     const message = decoded.message;
     const request = isRequest(message) ? message : undefined;
@@ -182,10 +165,9 @@ export class StatelessDispatcher<A> {
       );
     }
     const address = read.address;
-    const version = attributes[Attribute.ProtocolVersion];
-    if (version !== undefined && !this.#supported.includes(version)) {
-      const error = unsupportedProtocolVersionError(version, this.#supported, request?.id);
-      return this.#reject('protocol-version', error, claimed, 'unsupported protocol version', address);
+    const wrongVersion = protocolVersionProblem(attributes, this.#supported, request?.id);
+    if (wrongVersion) {
+      return this.#reject(wrongVersion.reason, wrongVersion.error, claimed, wrongVersion.what, address);
     }
     // Not answered: once released, the message goes to a worker that is not stopping.
     if (this.#closing) {
@@ -198,30 +180,20 @@ export class StatelessDispatcher<A> {
       );
     }
     if (isInitializeRequest(message)) return this.#initialize(message, claimed, address);
-    if (claimed === undefined || claimed === '') {
-      return this.#reject('missing-session', missingSessionIdError(request?.id), undefined, 'no session id');
-    }
-    if (!isValidSessionId(claimed)) {
+    const claim = checkSessionClaim(claimed, request?.id);
+    if ('problem' in claim) {
+      const { reason, error, what } = claim.problem;
       // Answered with the id the client sent, so that client can match it.
-      const error = invalidSessionIdFormatError(claimed, request?.id);
-      return this.#reject('invalid-session', error, undefined, 'bad session id', address, claimed);
+      return this.#reject(reason, error, undefined, what, address, claimed || undefined);
     }
-    if (!request) return this.#notification(message as JSONRPCNotification, claimed);
-    return this.#request(request, claimed, address);
+    if (!request) return this.#notification(message as JSONRPCNotification, claim.sessionId);
+    return this.#request(request, claim.sessionId, address);
   }
 
   /** Stops accepting messages, waits up to `timeoutMs` for running requests, then closes every server. */
   async close({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
     this.#closing = true;
-    const running = this.#runner.settledAll();
-    if (running.length > 0 && timeoutMs > 0) {
-      let timer: ReturnType<Clock['setTimeout']> | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = this.#clock.setTimeout(resolve, timeoutMs);
-      });
-      await Promise.race([Promise.allSettled(running), deadline]);
-      if (timer) this.#clock.clearTimeout(timer);
-    }
+    await settleWithin(this.#runner.settledAll(), timeoutMs, this.#clock);
     // Requests still running fail as their servers close: the queue gives them to another worker.
     await this.#pool.close();
   }

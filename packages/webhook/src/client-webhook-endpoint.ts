@@ -9,6 +9,7 @@ import {
   type Logger,
   MetaKey,
   type RequestId,
+  sessionLogId,
   type Transport,
   toError,
   withMeta,
@@ -53,8 +54,16 @@ export interface ClientWebhookEndpointOptions {
   logger: Logger;
   /** Whose `onmessage` gets what arrives: the SDK sets it only once the transport exists. */
   transport: Pick<Transport, 'onmessage' | 'onerror'>;
-  /** Why a delivery is not this client's to take (closed, or for another session); nothing to take it. */
-  refusal(message: JSONRPCMessage, headers: IncomingHttpHeaders): ReceiveRefusal | undefined;
+  /** Whether the transport is closed: every delivery is then refused (410). */
+  closed(): boolean;
+  /**
+   * The session a delivery is for when that is not this client's session (it is refused, 404), with the
+   * client's own, for the log; undefined for a delivery this client takes.
+   */
+  otherSession(
+    message: JSONRPCMessage,
+    headers: IncomingHttpHeaders,
+  ): { named: string | undefined; own: string | undefined } | undefined;
   /**
    * A message as the SDK must see it, ids as the client gave them (PROTOCOL.md §8, "Ids on the wire");
    * undefined for an answer to no request this client sent, which is dropped and counted. `headers` are
@@ -98,7 +107,7 @@ export class ClientWebhookEndpoint {
       now: options.now,
       logger: options.logger,
       receive: (message, headers) => {
-        const refusal = options.refusal(message, headers);
+        const refusal = this.#refusal(message, headers);
         if (refusal) return refusal;
         const related = this.ledger.pendingByText(headerValue(headers, WebhookHeader.RelatedRequestId));
         const relatedRequestId = related === undefined ? undefined : options.clientIdOf(related);
@@ -109,6 +118,18 @@ export class ClientWebhookEndpoint {
   }
 
   readonly handle: NodeRequestHandler = (req, res) => this.#receiver.handle(req, res);
+
+  /** Why a delivery is not this client's to take (closed, or for another session). */
+  #refusal(message: JSONRPCMessage, headers: IncomingHttpHeaders): ReceiveRefusal | undefined {
+    if (this.#options.closed()) return { status: 410, error: 'The transport is closed' };
+    const other = this.#options.otherSession(message, headers);
+    if (other === undefined) return undefined;
+    this.#options.logger.warn(
+      { sessionId: sessionLogId(other.own), other: sessionLogId(other.named) },
+      'delivery for another session refused',
+    );
+    return { status: 404, error: `Session not found: ${other.named}` };
+  }
 
   /** The URL named to the server in `initialize`; with `listen` on port 0, known once listening. */
   get url(): string | undefined {

@@ -101,18 +101,11 @@ export class StreamableHttpWebhookClientTransport implements Transport {
       now: options.now,
       logger: this.#logger,
       transport: this,
-      refusal: (_message, received) => {
-        if (this.#closed) return { status: 410, error: 'The transport is closed' };
+      closed: () => this.#closed,
+      otherSession: (_message, received) => {
         const named = headerValue(received, WebhookHeader.McpSessionId);
         const own = this.#http.sessionId;
-        if (named !== undefined && own !== undefined && named !== own) {
-          this.#logger.warn(
-            { sessionId: sessionLogId(own), other: sessionLogId(named) },
-            'delivery for another session refused',
-          );
-          return { status: 404, error: `Session not found: ${named}` };
-        }
-        return undefined;
+        return named !== undefined && own !== undefined && named !== own ? { named, own } : undefined;
       },
       restore: (message) => {
         const inbound = this.#wire.inbound(message);

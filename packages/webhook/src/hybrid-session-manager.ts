@@ -1,49 +1,39 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  ConfigurationError,
   describeError,
   internalError,
   isValidSessionId,
   type JSONRPCMessage,
-  JsonRpcErrorCode,
   jsonRpcError,
   type Logger,
   MetaKey,
   parseError,
   type RequestId,
   readMeta,
-  type ServerFactory,
   type SessionInfo,
+  SessionLifecycle,
+  type SessionLifecycleStats,
   type SessionManager,
-  SessionRegistry,
-  sessionLogId,
   sessionNotFoundError,
   sessionTerminatedError,
-  silentLogger,
-  snapshotSessions,
   validationError,
 } from '@asyncmcp/core';
 import {
   StreamableHTTPServerTransport,
   type StreamableHTTPServerTransportOptions,
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { EndpointListener } from './endpoint-listener.js';
 import { type HybridContext, HybridSession } from './hybrid-session.js';
-import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
-import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
-import { WebhookHeader } from './webhook-headers.js';
 import {
-  DEFAULT_MAX_BODY_BYTES,
-  headerValue,
-  type ListenOptions,
-  type NodeRequestHandler,
-  readBody,
-  sendJson,
-} from './webhook-http.js';
-
-/** Which tools answer by webhook: names, or a predicate on the name. */
-export type WebhookToolSelector = readonly string[] | ReadonlySet<string> | ((toolName: string) => boolean);
+  HybridWebhookAnswers,
+  type WebhookAnswerStats,
+  type WebhookToolSelector,
+  webhookToolPredicate,
+} from './hybrid-webhook-answers.js';
+import { type HttpSessionManagerOptions, ManagerEndpoint } from './manager-endpoint.js';
+import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
+import { WebhookHeader } from './webhook-headers.js';
+import { headerValue, type ListenOptions, type NodeRequestHandler } from './webhook-http.js';
 
 /** The options of the SDK transport each session runs on that the hybrid lets through. */
 export type HybridTransportOptions = Pick<
@@ -51,9 +41,7 @@ export type HybridTransportOptions = Pick<
   'allowedHosts' | 'allowedOrigins' | 'enableDnsRebindingProtection' | 'keepAliveMs'
 >;
 
-export interface HybridSessionManagerOptions extends WebhookDeliveryOptions {
-  /** Makes the MCP server of each new session. */
-  createServer: ServerFactory;
+export interface HybridSessionManagerOptions extends HttpSessionManagerOptions {
   /** The tools whose `tools/call` answers are POSTed to the session's webhook instead of its stream. */
   webhookTools: WebhookToolSelector;
   /**
@@ -64,18 +52,6 @@ export interface HybridSessionManagerOptions extends WebhookDeliveryOptions {
   webhookFallback?: 'stream' | 'error';
   /** The endpoint's path when `listen()` serves it. @default '/mcp' */
   path?: string;
-  /**
-   * Most live sessions; `initialize` beyond it gets 503 and a JSON-RPC error; `Infinity` lifts
-   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
-   */
-  maxSessions?: number;
-  /**
-   * Sessions idle this long (and not running a request) are closed; `Infinity` never.
-   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
-   */
-  sessionIdleTimeoutMs?: number;
-  /** Largest request body read. @default 4 MiB */
-  maxBodyBytes?: number;
   /** Passed to each session's SDK `StreamableHTTPServerTransport`. */
   transportOptions?: HybridTransportOptions;
   /**
@@ -85,20 +61,9 @@ export interface HybridSessionManagerOptions extends WebhookDeliveryOptions {
    * a guessable one. @default false
    */
   adoptProposedSessionIds?: boolean;
-  logger?: Logger;
-  onsessioninitialized?: (sessionId: string) => void;
-  onsessionclosed?: (sessionId: string) => void;
 }
 
-export interface HybridStats {
-  sessionsOpened: number;
-  sessionsClosed: number;
-  /** Answers delivered by webhook. */
-  webhookAnswers: number;
-  /** Answers the webhook did not take, sent on the stream instead (`webhookFallback: 'stream'`). */
-  webhookFallbacks: number;
-  /** Answers the webhook did not take, turned into a JSON-RPC error (`webhookFallback: 'error'`). */
-  webhookErrors: number;
+export interface HybridStats extends SessionLifecycleStats, WebhookAnswerStats {
   /** HTTP requests refused before reaching a session (unknown session, bad body, limits …). */
   requestsRefused: number;
 }
@@ -112,64 +77,55 @@ export interface HybridStats {
  * stream (or becomes a JSON-RPC error there): no request is left open.
  */
 export class HybridSessionManager implements SessionManager {
-  readonly stats: HybridStats = {
-    sessionsOpened: 0,
-    sessionsClosed: 0,
-    webhookAnswers: 0,
-    webhookFallbacks: 0,
-    webhookErrors: 0,
-    requestsRefused: 0,
-  };
   readonly #options: HybridSessionManagerOptions;
   readonly #logger: Logger;
-  readonly #registry: SessionRegistry<HybridSession>;
-  readonly #deliverer: WebhookDeliverer;
+  readonly #lifecycle: SessionLifecycle<HybridSession>;
+  readonly #answers: HybridWebhookAnswers;
   readonly #context: HybridContext;
-  readonly #endpoint: EndpointListener;
+  readonly #endpoint: ManagerEndpoint;
   #closed = false;
 
   constructor(options: HybridSessionManagerOptions) {
-    if (typeof options.createServer !== 'function') {
-      throw new ConfigurationError('HybridSessionManager needs createServer');
-    }
     this.#options = options;
-    this.#logger = options.logger ?? silentLogger;
-    this.#endpoint = new EndpointListener(
-      options.path ?? WEBHOOK_DEFAULTS.hybridEndpointPath,
-      (req, res) => this.handleRequest(req, res),
-      this.#logger,
-    );
-    this.#deliverer = new WebhookDeliverer({ ...options, logger: this.#logger });
-    this.#registry = new SessionRegistry<HybridSession>({
+    this.#endpoint = ManagerEndpoint.of('HybridSessionManager', options, {
+      path: WEBHOOK_DEFAULTS.hybridEndpointPath,
+      handler: (req, res) => this.handleRequest(req, res),
+    });
+    this.#logger = this.#endpoint.logger;
+    this.#answers = new HybridWebhookAnswers({
+      deliverer: this.#endpoint.deliverer,
+      logger: this.#logger,
+      fallback: options.webhookFallback ?? 'stream',
+    });
+    this.#lifecycle = new SessionLifecycle<HybridSession>({
       maxSessions: options.maxSessions,
       idleTimeoutMs: options.sessionIdleTimeoutMs,
-      isBusy: (session) => session.busy,
-      onEvict: (sessionId, session) => {
-        this.#logger.info({ sessionId: sessionLogId(sessionId) }, 'session evicted after being idle');
-        void this.#end(session);
-      },
-    });
-    const select = options.webhookTools;
-    const isWebhookTool =
-      typeof select === 'function'
-        ? (name: unknown) => typeof name === 'string' && select(name)
-        : (
-            (names: ReadonlySet<string>) => (name: unknown) =>
-              typeof name === 'string' && names.has(name)
-          )(new Set(select));
-    this.#context = {
-      deliverer: this.#deliverer,
       logger: this.#logger,
-      stats: this.stats,
-      fallback: options.webhookFallback ?? 'stream',
-      isWebhookTool,
-      touch: (sessionId) => this.#registry.touch(sessionId),
-      end: (session) => this.#end(session),
+      isBusy: (session) => session.busy,
+      // Ends the session's open streams; the SDK transport's `onclose` comes back here, to no effect.
+      release: (session) => session.http.close(),
+      onsessioninitialized: options.onsessioninitialized,
+      onsessionclosed: options.onsessionclosed,
+    });
+    this.#context = {
+      answers: this.#answers,
+      isWebhookTool: webhookToolPredicate(options.webhookTools),
+      touch: (sessionId) => this.#lifecycle.touch(sessionId),
+      end: (session) => this.#lifecycle.end(session),
+    };
+  }
+
+  /** Sessions opened and closed, answers by webhook and their fallbacks, and requests refused. */
+  get stats(): HybridStats {
+    return {
+      ...this.#lifecycle.stats,
+      ...this.#answers.stats,
+      requestsRefused: this.#endpoint.requestsRefused,
     };
   }
 
   get sessions(): ReadonlyMap<string, SessionInfo> {
-    return snapshotSessions(this.#registry);
+    return this.#lifecycle.sessions;
   }
 
   /** The endpoint's URL once `listen()` has bound it. */
@@ -180,9 +136,9 @@ export class HybridSessionManager implements SessionManager {
   get metrics(): Record<string, number> {
     return {
       ...this.stats,
-      ...this.#deliverer.stats,
-      sessions: this.#registry.size,
-      queued: this.#deliverer.queued,
+      ...this.#endpoint.deliverer.stats,
+      sessions: this.#lifecycle.size,
+      queued: this.#endpoint.deliverer.queued,
     };
   }
 
@@ -195,9 +151,9 @@ export class HybridSessionManager implements SessionManager {
   }
 
   async terminateSession(sessionId: string): Promise<boolean> {
-    const session = this.#registry.get(sessionId);
+    const session = this.#lifecycle.get(sessionId);
     if (!session) return false;
-    await this.#end(session);
+    await this.#lifecycle.end(session);
     return true;
   }
 
@@ -205,9 +161,7 @@ export class HybridSessionManager implements SessionManager {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#registry.entries()].map(([, session]) => this.#end(session)));
-    this.#registry.dispose();
-    await this.#deliverer.close();
+    await this.#lifecycle.endAll();
     await this.#endpoint.close();
   }
 
@@ -215,17 +169,8 @@ export class HybridSessionManager implements SessionManager {
   readonly handleRequest: NodeRequestHandler = async (req, res) => {
     let parsed: unknown;
     if (req.method === 'POST') {
-      const body = await readBody(req, this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-      if (body.kind === 'too-large') {
-        return this.#refuse(
-          res,
-          413,
-          jsonRpcError(JsonRpcErrorCode.InvalidRequest, 'Request body too large'),
-        );
-      }
-      if (body.kind === 'consumed') {
-        return this.#refuse(res, 400, parseError('the request body was already read by another handler'));
-      }
+      const body = await this.#endpoint.readBody(req, res);
+      if (body === undefined) return;
       if (body.kind === 'parsed') parsed = body.value;
       else {
         try {
@@ -237,9 +182,9 @@ export class HybridSessionManager implements SessionManager {
     }
     const sessionId = headerValue(req.headers, WebhookHeader.McpSessionId);
     if (sessionId !== undefined) {
-      const status = this.#registry.status(sessionId);
+      const status = this.#lifecycle.status(sessionId);
       if (status.state === 'live') {
-        this.#registry.touch(sessionId);
+        this.#lifecycle.touch(sessionId);
         await status.value.http.handleRequest(req, res, parsed);
         return;
       }
@@ -263,17 +208,12 @@ export class HybridSessionManager implements SessionManager {
   async #open(req: IncomingMessage, res: ServerResponse, initialize: JSONRPCMessage & { id: RequestId }) {
     const requestId = initialize.id;
     if (this.#closed) return this.#refuse(res, 503, internalError('server is shutting down', requestId));
-    if (!this.#registry.hasRoom()) {
-      return this.#refuse(
-        res,
-        503,
-        internalError(`too many sessions (limit ${this.#registry.maxSessions})`, requestId),
-      );
-    }
+    const full = this.#lifecycle.noRoomError(requestId);
+    if (full) return this.#refuse(res, 503, full);
     const webhookUrl = readMeta(initialize, MetaKey.WebhookUrl);
     if (webhookUrl !== undefined) {
       try {
-        await this.#deliverer.check(webhookUrl);
+        await this.#endpoint.deliverer.check(webhookUrl);
       } catch (error) {
         this.#logger.warn({ detail: describeError(error) }, 'initialize with an unusable webhookUrl refused');
         return this.#refuse(res, 400, validationError(describeError(error), requestId));
@@ -283,7 +223,7 @@ export class HybridSessionManager implements SessionManager {
     const sessionId =
       this.#options.adoptProposedSessionIds &&
       isValidSessionId(proposed) &&
-      this.#registry.status(proposed).state === 'unknown'
+      this.#lifecycle.status(proposed).state === 'unknown'
         ? proposed
         : randomUUID();
     const http = new StreamableHTTPServerTransport({
@@ -292,65 +232,23 @@ export class HybridSessionManager implements SessionManager {
     });
     const clientId = headerValue(req.headers, WebhookHeader.ClientId);
     const session = new HybridSession(this.#context, sessionId, http, webhookUrl, clientId);
-    this.#registry.add(sessionId, session);
+    this.#lifecycle.add(session);
     try {
-      const server = await this.#options.createServer();
-      session.server = server;
-      await server.connect(session);
+      await this.#lifecycle.connectServer(session, this.#options.createServer);
     } catch (error) {
-      this.#registry.remove(sessionId);
-      session.ended = true;
-      this.#logger.error(
-        { sessionId: sessionLogId(sessionId), err: describeError(error) },
-        'could not create the MCP server for a session',
-      );
-      return this.#refuse(
-        res,
-        500,
-        internalError(`could not start a server for the session: ${describeError(error)}`, requestId),
-      );
+      return this.#refuse(res, 500, this.#lifecycle.failedToStart(session, error, requestId));
     }
     await http.handleRequest(req, res, initialize);
     if (http.sessionId === undefined) {
       // The SDK refused this initialize (and said why in its reply): nothing was opened.
-      await this.#end(session);
+      await this.#lifecycle.end(session);
       return;
     }
-    session.initialized = true;
-    this.stats.sessionsOpened++;
-    this.#logger.info(
-      { sessionId: sessionLogId(sessionId), clientId, webhook: webhookUrl !== undefined },
-      'session opened',
-    );
-    this.#options.onsessioninitialized?.(sessionId);
-  }
-
-  async #end(session: HybridSession): Promise<void> {
-    if (session.ended) return;
-    session.ended = true;
-    this.#registry.remove(session.sessionId);
-    await session.http.close().catch((error: unknown) => {
-      this.#logger.warn(
-        { sessionId: sessionLogId(session.sessionId), err: describeError(error) },
-        'transport close failed',
-      );
-    });
-    await session.server?.close().catch((error: unknown) => {
-      this.#logger.warn(
-        { sessionId: sessionLogId(session.sessionId), err: describeError(error) },
-        'server close failed',
-      );
-    });
-    session.fireClose();
-    if (!session.initialized) return;
-    this.stats.sessionsClosed++;
-    this.#logger.info({ sessionId: sessionLogId(session.sessionId) }, 'session closed');
-    this.#options.onsessionclosed?.(session.sessionId);
+    this.#lifecycle.opened(session, { clientId, webhook: webhookUrl !== undefined });
   }
 
   #refuse(res: ServerResponse, status: number, body: unknown): void {
-    this.stats.requestsRefused++;
-    sendJson(res, status, body);
+    this.#endpoint.refuse(res, status, body);
   }
 }
 

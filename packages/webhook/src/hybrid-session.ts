@@ -1,30 +1,22 @@
 import {
   type ConnectableServer,
-  describeError,
-  encodeMessage,
-  internalError,
+  cancelledRequestId,
   isAnswer,
-  isNotification,
   isRequest,
   type JSONRPCMessage,
-  type Logger,
+  type LifecycleSession,
   protocolVersionOf,
   type RequestId,
-  sessionLogId,
+  requestIdKey,
   type Transport,
   type TransportSendOptions,
 } from '@asyncmcp/core';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { HybridStats } from './hybrid-session-manager.js';
-import type { WebhookDeliverer } from './webhook-deliverer.js';
-import { WebhookHeader } from './webhook-headers.js';
+import type { HybridWebhookAnswers } from './hybrid-webhook-answers.js';
 
 /** What a session needs of its manager. */
 export interface HybridContext {
-  readonly deliverer: WebhookDeliverer;
-  readonly logger: Logger;
-  readonly stats: HybridStats;
-  readonly fallback: 'stream' | 'error';
+  readonly answers: HybridWebhookAnswers;
   isWebhookTool(name: unknown): boolean;
   touch(sessionId: string): void;
   end(session: HybridSession): Promise<void>;
@@ -34,12 +26,11 @@ export interface HybridContext {
  * The `Transport` a session's MCP server is connected to: the SDK transport, with webhook tools' answers
  * taken off its path.
  */
-export class HybridSession implements Transport {
+export class HybridSession implements Transport, LifecycleSession {
   readonly createdAt = Date.now();
   server: ConnectableServer | undefined;
   protocolVersion: string | undefined;
-  initialized = false;
-  ended = false;
+  closed = false;
   onmessage?: Transport['onmessage'];
   onclose?: () => void;
   onerror?: (error: Error) => void;
@@ -77,10 +68,12 @@ export class HybridSession implements Transport {
     const version = protocolVersionOf(message);
     if (version !== undefined) this.protocolVersion = version;
     if (isAnswer(message) && message.id !== undefined) {
-      const key = idKey(message.id);
+      const key = requestIdKey(message.id);
       this.#running.delete(key);
       if (this.#byWebhook.delete(key) && this.webhookUrl !== undefined) {
-        return this.#sendByWebhook(message as JSONRPCMessage & { id: RequestId }, this.webhookUrl);
+        const answer = message as JSONRPCMessage & { id: RequestId };
+        const { sessionId, webhookUrl, http } = this;
+        return this.context.answers.send({ sessionId, webhookUrl, answer, http });
       }
     }
     await this.http.send(message, options);
@@ -99,7 +92,7 @@ export class HybridSession implements Transport {
 
   #inspect(message: JSONRPCMessage): void {
     if (isRequest(message)) {
-      const key = idKey(message.id);
+      const key = requestIdKey(message.id);
       this.#running.add(key);
       const tool = (message.params as { name?: unknown } | undefined)?.name;
       if (
@@ -109,64 +102,13 @@ export class HybridSession implements Transport {
       ) {
         this.#byWebhook.add(key);
       }
-    } else if (isNotification(message) && message.method === 'notifications/cancelled') {
-      // A cancelled request gets no answer: forget it, or the session would look busy for ever.
-      const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
-      if (typeof requestId === 'string' || typeof requestId === 'number') {
-        this.#running.delete(idKey(requestId));
-        this.#byWebhook.delete(idKey(requestId));
-      }
-    }
-  }
-
-  async #sendByWebhook(answer: JSONRPCMessage & { id: RequestId }, webhookUrl: string): Promise<void> {
-    const { deliverer, logger, stats } = this.context;
-    try {
-      await deliverer.deliver({
-        key: this.sessionId,
-        url: webhookUrl,
-        body: encodeMessage(answer),
-        headers: {
-          'Content-Type': 'application/json',
-          [WebhookHeader.McpSessionId]: this.sessionId,
-          [WebhookHeader.RequestId]: String(answer.id),
-          [WebhookHeader.Method]: 'tools/call',
-        },
-        fields: { sessionId: sessionLogId(this.sessionId), id: answer.id },
-      });
-    } catch (error) {
-      const fallback =
-        this.context.fallback === 'stream'
-          ? answer
-          : internalError(
-              `the answer could not be delivered to the webhook: ${describeError(error)}`,
-              answer.id,
-            );
-      if (this.context.fallback === 'stream') stats.webhookFallbacks++;
-      else stats.webhookErrors++;
-      logger.warn(
-        {
-          sessionId: sessionLogId(this.sessionId),
-          id: answer.id,
-          fallback: this.context.fallback,
-          err: describeError(error),
-        },
-        'webhook did not take an answer; ending the request on its stream',
-      );
-      await this.http.send(fallback);
       return;
     }
-    stats.webhookAnswers++;
-    // The answer is with the client: end the request's SSE stream, which would otherwise wait for it.
-    // Sending the answer to the SDK transport once its stream is closed makes it release what it keeps
-    // for the request, without writing the answer anywhere (no event store is configured here, by design)
-    // — and it reports exactly that by rejecting, which is expected.
-    this.http.closeSSEStream(answer.id);
-    await this.http.send(answer).catch(() => undefined);
-    logger.debug({ sessionId: sessionLogId(this.sessionId), id: answer.id }, 'answer delivered by webhook');
+    // A cancelled request gets no answer: forget it, or the session would look busy for ever.
+    const cancelled = cancelledRequestId(message);
+    if (cancelled !== undefined) {
+      this.#running.delete(requestIdKey(cancelled));
+      this.#byWebhook.delete(requestIdKey(cancelled));
+    }
   }
-}
-
-function idKey(id: RequestId): string {
-  return `${typeof id}:${id}`;
 }

@@ -15,8 +15,8 @@ export {
   type HybridSessionManagerOptions,
   type HybridStats,
   type HybridTransportOptions,
-  type WebhookToolSelector,
 } from './hybrid-session-manager.js';
+export type { WebhookAnswerStats, WebhookToolSelector } from './hybrid-webhook-answers.js';
 export {
   type HybridBackend,
   type HybridBackendOptions,

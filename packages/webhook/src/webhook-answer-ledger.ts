@@ -1,4 +1,4 @@
-import type { RequestId } from '@asyncmcp/core';
+import { type RequestId, requestIdKey } from '@asyncmcp/core';
 
 /**
  * The requests a client transport sent and the answers it has handed on. An answer can reach a webhook
@@ -20,12 +20,12 @@ export class AnswerLedger {
   }
 
   sent(id: RequestId): void {
-    this.#pending.set(key(id), id);
+    this.#pending.set(requestIdKey(id), id);
   }
 
   /** The request never reached the server: nothing will answer it. */
   abandoned(id: RequestId): void {
-    this.#pending.delete(key(id));
+    this.#pending.delete(requestIdKey(id));
   }
 
   /**
@@ -33,7 +33,7 @@ export class AnswerLedger {
    * client never sent (an error with the id `server-error`, say) are handed on; the SDK reports them.
    */
   take(id: RequestId): boolean {
-    const k = key(id);
+    const k = requestIdKey(id);
     if (this.#pending.delete(k)) {
       this.#answered.add(k);
       if (this.#answered.size > this.#memory) {
@@ -48,10 +48,10 @@ export class AnswerLedger {
   /** The pending request whose id is `text` as a header spells it, if any. */
   pendingByText(text: string | undefined): RequestId | undefined {
     if (text === undefined) return undefined;
-    return this.#pending.get(`string:${text}`) ?? this.#pending.get(`number:${text}`);
+    const byString = this.#pending.get(requestIdKey(text));
+    if (byString !== undefined) return byString;
+    // Only a number that a header spells exactly so: `01` names no numeric id.
+    const number = Number(text);
+    return String(number) === text ? this.#pending.get(requestIdKey(number)) : undefined;
   }
-}
-
-function key(id: RequestId): string {
-  return `${typeof id}:${id}`;
 }

@@ -142,17 +142,10 @@ export class WebhookClientTransport implements BackendSessionTransport {
       now: options.now,
       logger: this.#logger,
       transport: this,
-      refusal: (message, headers) => {
-        if (this.#closed) return { status: 410, error: 'The transport is closed' };
-        const sessionId = headerValue(headers, WebhookHeader.SessionId);
-        if (!this.#state.accept(message, attributesOf(headers))) {
-          this.#logger.warn(
-            { sessionId: sessionLogId(this.sessionId), other: sessionLogId(sessionId) },
-            'delivery for another session refused',
-          );
-          return { status: 404, error: `Session not found: ${sessionId}` };
-        }
-        return undefined;
+      closed: () => this.#closed,
+      otherSession: (message, headers) => {
+        if (this.#state.accept(message, attributesOf(headers))) return undefined;
+        return { named: headerValue(headers, WebhookHeader.SessionId), own: this.sessionId };
       },
       restore: (message, headers) => this.#state.restore(message, attributesOf(headers)),
       clientIdOf: (wireId) => this.#state.clientIdOf(wireId),

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   Attribute,
-  ConfigurationError,
   decodeMessage,
   describeError,
   encodeMessage,
@@ -17,7 +16,6 @@ import {
   jsonRpcError,
   type Logger,
   MetaKey,
-  parseError,
   type RejectReason,
   readMeta,
   type ServerFactory,
@@ -26,53 +24,29 @@ import {
   type SessionManager,
   sessionLogId,
   sessionNotFoundError,
-  silentLogger,
 } from '@asyncmcp/core';
-import { EndpointListener } from './endpoint-listener.js';
+import { type HttpSessionManagerOptions, ManagerEndpoint } from './manager-endpoint.js';
 import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
-import { WebhookDeliverer, type WebhookDeliveryOptions } from './webhook-deliverer.js';
 import { attributesFromHeaders, serverMessageHeaders, WebhookHeader } from './webhook-headers.js';
-import {
-  DEFAULT_MAX_BODY_BYTES,
-  headerValue,
-  type ListenOptions,
-  type NodeRequestHandler,
-  readBody,
-  sendJson,
-} from './webhook-http.js';
+import { headerValue, type ListenOptions, type NodeRequestHandler, sendJson } from './webhook-http.js';
 import { WebhookVerifier } from './webhook-signing.js';
 import { WebhookUrlRefusedError } from './webhook-url-guard.js';
 
-export interface WebhookSessionManagerOptions extends WebhookDeliveryOptions {
+export interface WebhookSessionManagerOptions extends HttpSessionManagerOptions {
   /** Makes the MCP server of each new session (`() => new McpServer(...)` with its tools registered). */
   createServer: ServerFactory;
   /** The endpoint's path when `listen()` serves it. @default '/mcp/request' */
   path?: string;
-  /**
-   * Most live sessions; `initialize` beyond it gets 503 and a JSON-RPC error; `Infinity` lifts
-   * the limit. @default SESSION_DEFAULTS.maxSessions (1000)
-   */
-  maxSessions?: number;
-  /**
-   * Sessions idle this long (and not running a request) are closed; `Infinity` never.
-   * @default SESSION_DEFAULTS.sessionIdleTimeoutMs (1800000, 30 minutes)
-   */
-  sessionIdleTimeoutMs?: number;
   /**
    * Most requests one session may have running at once; beyond it a request is answered at once with a
    * JSON-RPC error, so one session cannot hold every running slot of the manager.
    * @default SESSION_DEFAULTS.maxInFlightPerSession (32)
    */
   maxInFlightPerSession?: number;
-  /** Largest request body read. @default 4 MiB */
-  maxBodyBytes?: number;
   /** How long `close()` waits for running requests to be answered. @default 10000 */
   shutdownTimeoutMs?: number;
   /** @default the versions the installed MCP SDK supports */
   supportedProtocolVersions?: readonly string[];
-  logger?: Logger;
-  onsessioninitialized?: (sessionId: string) => void;
-  onsessionclosed?: (sessionId: string) => void;
 }
 
 /** HTTP status of each refusal; the body is the JSON-RPC error of PROTOCOL.md §5. */
@@ -104,29 +78,22 @@ const MISSING_WEBHOOK_URL = { error: 'Missing webhookUrl in _meta field' };
  * `app.all('/mcp/request', manager.handleRequest)`.
  */
 export class WebhookSessionManager implements SessionManager {
-  /** Requests this endpoint refused (any reason), and of those, the ones with a bad signature. */
-  readonly stats = { requestsRefused: 0, badSignatures: 0 };
   readonly #options: WebhookSessionManagerOptions;
   readonly #logger: Logger;
   readonly #dispatcher: SessionDispatcher<string>;
-  readonly #deliverer: WebhookDeliverer;
   readonly #verifier: WebhookVerifier | undefined;
   readonly #live = new Set<string>();
-  readonly #endpoint: EndpointListener;
+  readonly #endpoint: ManagerEndpoint;
+  #badSignatures = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: WebhookSessionManagerOptions) {
-    if (typeof options.createServer !== 'function') {
-      throw new ConfigurationError('WebhookSessionManager needs createServer');
-    }
     this.#options = options;
-    this.#logger = options.logger ?? silentLogger;
-    this.#endpoint = new EndpointListener(
-      options.path ?? WEBHOOK_DEFAULTS.webhookEndpointPath,
-      (req, res) => this.handleRequest(req, res),
-      this.#logger,
-    );
-    this.#deliverer = new WebhookDeliverer({ ...options, logger: this.#logger });
+    this.#endpoint = ManagerEndpoint.of('WebhookSessionManager', options, {
+      path: WEBHOOK_DEFAULTS.webhookEndpointPath,
+      handler: (req, res) => this.handleRequest(req, res),
+    });
+    this.#logger = this.#endpoint.logger;
     this.#verifier =
       options.signingSecret === undefined
         ? undefined
@@ -138,7 +105,7 @@ export class WebhookSessionManager implements SessionManager {
       addressOf: (message) => readMeta(message, MetaKey.WebhookUrl),
       addressDescription: `_meta.${MetaKey.WebhookUrl}`,
       send: (message, { sessionId, address, relatedRequestId }) =>
-        this.#deliverer.deliver({
+        this.#endpoint.deliverer.deliver({
           // One queue per session and webhook: a session served by a fleet of gateways is not held up
           // by one instance that is gone while its answers for the others wait behind it.
           key: `${sessionId} ${address}`,
@@ -164,6 +131,11 @@ export class WebhookSessionManager implements SessionManager {
     });
   }
 
+  /** Requests this endpoint refused (any reason), and of those, the ones with a bad signature. */
+  get stats(): { requestsRefused: number; badSignatures: number } {
+    return { requestsRefused: this.#endpoint.requestsRefused, badSignatures: this.#badSignatures };
+  }
+
   get sessions(): ReadonlyMap<string, SessionInfo> {
     return this.#dispatcher.sessions;
   }
@@ -177,9 +149,9 @@ export class WebhookSessionManager implements SessionManager {
   get metrics(): Record<string, number> {
     return {
       ...this.#dispatcher.stats,
-      ...this.#deliverer.stats,
+      ...this.#endpoint.deliverer.stats,
       ...this.stats,
-      queued: this.#deliverer.queued,
+      queued: this.#endpoint.deliverer.queued,
       inFlight: this.#dispatcher.inFlight,
     };
   }
@@ -200,7 +172,6 @@ export class WebhookSessionManager implements SessionManager {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#dispatcher.close({ timeoutMs: this.#options.shutdownTimeoutMs ?? 10_000 });
-      await this.#deliverer.close();
       await this.#endpoint.close();
     })();
     return this.#closing;
@@ -287,15 +258,8 @@ export class WebhookSessionManager implements SessionManager {
 
   /** Reads the body and checks its signature when signing is on; answers the refusal itself. */
   async #readVerified(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
-    const body = await readBody(req, this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-    if (body.kind === 'too-large') {
-      this.#refuse(res, 413, jsonRpcError(JsonRpcErrorCode.InvalidRequest, 'Request body too large'));
-      return undefined;
-    }
-    if (body.kind === 'consumed') {
-      this.#refuse(res, 400, parseError('the request body was already read by another handler'));
-      return undefined;
-    }
+    const body = await this.#endpoint.readBody(req, res);
+    if (body === undefined) return undefined;
     if (body.kind === 'parsed' && this.#verifier) {
       this.#refuse(res, 400, {
         error: 'Signed requests need the raw body: mount the handler before any body parser',
@@ -306,7 +270,7 @@ export class WebhookSessionManager implements SessionManager {
     if (this.#verifier) {
       const verdict = this.#verifier.verify(req.headers, bytes);
       if (!verdict.ok) {
-        this.stats.badSignatures++;
+        this.#badSignatures++;
         this.#logger.warn(
           { reason: verdict.reason, method: req.method },
           'request with a bad signature refused',
@@ -320,7 +284,7 @@ export class WebhookSessionManager implements SessionManager {
 
   async #checkWebhookUrl(url: string): Promise<string | undefined> {
     try {
-      await this.#deliverer.check(url);
+      await this.#endpoint.deliverer.check(url);
       return undefined;
     } catch (error) {
       const detail = error instanceof WebhookUrlRefusedError ? error.message : describeError(error);
@@ -330,8 +294,7 @@ export class WebhookSessionManager implements SessionManager {
   }
 
   #refuse(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-    this.stats.requestsRefused++;
-    sendJson(res, status, body, headers);
+    this.#endpoint.refuse(res, status, body, headers);
   }
 }
 

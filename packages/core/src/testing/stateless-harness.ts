@@ -1,73 +1,25 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { DispatchResult, InboundMessage, SendTarget } from '../dispatch-contract.js';
+import type { DispatchResult, InboundMessage } from '../dispatch-contract.js';
 import { RequestMetaKey, readMeta } from '../meta.js';
 import { StatelessDispatcher, type StatelessDispatcherOptions } from '../stateless-dispatcher.js';
 import { ManualClock } from './manual-clock.js';
+import { flush, RecordingSend, type Sent, track, WAIT_MS, within } from './recording-send.js';
 
 /**
  * What the stateless dispatcher's and server pool's tests share (not published): real `McpServer`s
  * with tools that wait for the test, a recording `send`, and builders of stateless requests.
  */
 
-export const WAIT_MS = 5_000;
 export const PROTOCOL_VERSION = '2025-06-18';
 export const ADDRESS = 'queue-a';
 export const CLIENT_INFO = { name: 'test-client', version: '1.0.0' };
 
-/** Bounds every wait: rejects with a clear message instead of hanging the test. */
-export function within<T>(promise: Promise<T>, label: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${label}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export { flush, type Sent, track, WAIT_MS, within };
 
-/** Lets pending callbacks run: used to show something has NOT happened. */
-export function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Whether a promise has settled yet, without waiting for it. */
-export function track<T>(promise: Promise<T>): { done: () => boolean } {
-  let done = false;
-  void promise.then(() => {
-    done = true;
-  });
-  return { done: () => done };
-}
-
-export interface Sent {
-  message: JSONRPCMessage;
-  target: SendTarget<string>;
-}
-
-/** A recording `send`; `fail` may make a send throw. */
-export class Outbox {
-  readonly sent: Sent[] = [];
-  fail: ((message: JSONRPCMessage) => Error | undefined) | undefined;
-  readonly #waiters: Array<{ predicate: (sent: Sent) => boolean; resolve: (sent: Sent) => void }> = [];
-
-  readonly send = async (message: JSONRPCMessage, target: SendTarget<string>): Promise<void> => {
-    const error = this.fail?.(message);
-    if (error) throw error;
-    const entry = { message, target: { ...target } };
-    this.sent.push(entry);
-    for (const waiter of [...this.#waiters]) {
-      if (!waiter.predicate(entry)) continue;
-      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-      waiter.resolve(entry);
-    }
-  };
-
-  waitFor(predicate: (sent: Sent) => boolean, label: string): Promise<Sent> {
-    const existing = this.sent.find(predicate);
-    if (existing) return Promise.resolve(existing);
-    return within(new Promise<Sent>((resolve) => this.#waiters.push({ predicate, resolve })), label);
-  }
-
+/** The recording `send`, and the answers to a session's request. */
+export class Outbox extends RecordingSend {
   /** The answers (results or errors) sent to `sessionId` with this id. */
   answersTo(sessionId: string, id: RequestId): Sent[] {
     return this.sent.filter(
