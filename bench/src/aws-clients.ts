@@ -1,3 +1,4 @@
+import { AWS_CLIENT_DEFAULTS } from '@asyncmcp/sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { countApiRequests, countingSqsClient } from './counting-sqs-client.js';
 
@@ -5,6 +6,7 @@ import { countApiRequests, countingSqsClient } from './counting-sqs-client.js';
 export function awsClients(endpoint: string) {
   const { client: sqsClient, counts, receiveTimes } = countingSqsClient(endpoint);
   const snsClient = new SNSClient({
+    ...AWS_CLIENT_DEFAULTS,
     region: 'us-east-1',
     endpoint,
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },

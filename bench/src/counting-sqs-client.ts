@@ -1,3 +1,4 @@
+import { AWS_CLIENT_DEFAULTS } from '@asyncmcp/sqs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
@@ -36,6 +37,7 @@ export function countingSqsClient(endpoint: string): {
   receiveTimes: number[];
 } {
   const client = new SQSClient({
+    ...AWS_CLIENT_DEFAULTS,
     region: 'us-east-1',
     endpoint,
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },

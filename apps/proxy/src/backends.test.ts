@@ -1,5 +1,6 @@
 import { silentLogger } from '@asyncmcp/core';
 import type { SnsSqsBackend } from '@asyncmcp/sns-sqs';
+import { AWS_CLIENT_DEFAULTS } from '@asyncmcp/sqs';
 import type { WebhookBackend } from '@asyncmcp/webhook';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
@@ -59,7 +60,9 @@ describe('createBackend: sqs', () => {
     const handle = await createBackend(base, { logger: silentLogger, ...factories });
     try {
       expect(handle.backend.name).toBe('sqs');
-      expect(factories.made.sqs).toEqual([{ region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' }]);
+      expect(factories.made.sqs).toEqual([
+        { ...AWS_CLIENT_DEFAULTS, region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' },
+      ]);
       // No SNS client for the sqs backend.
       expect(factories.made.sns).toEqual([]);
     } finally {
@@ -81,7 +84,7 @@ describe('createBackend: sqs', () => {
       },
     );
     await handle.close();
-    expect(made).toEqual([{}]);
+    expect(made).toEqual([{ ...AWS_CLIENT_DEFAULTS }]);
   });
 
   it('refuses, before any network call, a client with no region', async () => {
@@ -113,7 +116,7 @@ describe('createBackend: sns-sqs', () => {
     const handle = await createBackend(snsSqs, { logger: silentLogger, ...factories });
     try {
       expect(handle.backend.name).toBe('sns-sqs');
-      const expected = { region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' };
+      const expected = { ...AWS_CLIENT_DEFAULTS, region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' };
       expect(factories.made.sqs).toEqual([expected]);
       expect(factories.made.sns).toEqual([expected]);
       // Nothing is made before the first session.
@@ -146,7 +149,7 @@ describe('createBackend: sns-sqs', () => {
       { logger: silentLogger, ...factories },
     );
     await handle.close();
-    expect(factories.made).toEqual({ sqs: [{}], sns: [{}] });
+    expect(factories.made).toEqual({ sqs: [{ ...AWS_CLIENT_DEFAULTS }], sns: [{ ...AWS_CLIENT_DEFAULTS }] });
   });
 
   it('checks the region once, and makes no SNS client when there is none', async () => {

@@ -1,6 +1,6 @@
 import type { Backend, Logger } from '@asyncmcp/core';
 import { snsSqsBackend } from '@asyncmcp/sns-sqs';
-import { sqsBackend } from '@asyncmcp/sqs';
+import { AWS_CLIENT_DEFAULTS, sqsBackend } from '@asyncmcp/sqs';
 import { hybridBackend, webhookBackend } from '@asyncmcp/webhook';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
@@ -168,12 +168,15 @@ export async function createSnsSqsClients(
   };
 }
 
-/** The client settings both AWS clients are made with: the region and endpoint, when configured. */
+/** The client settings both AWS clients are made with: asyncmcp's client defaults, the region and endpoint when configured. */
 function clientSettings(config: Partial<AwsClientConfig>): {
   region?: string;
   endpoint?: string;
+  cacheMiddleware: boolean;
 } {
-  const settings: { region?: string; endpoint?: string } = {};
+  const settings: { region?: string; endpoint?: string; cacheMiddleware: boolean } = {
+    ...AWS_CLIENT_DEFAULTS,
+  };
   if (config.region !== undefined) settings.region = config.region;
   if (config.endpointUrl !== undefined) settings.endpoint = config.endpointUrl;
   return settings;

@@ -1,7 +1,7 @@
 import type { Backend, Logger } from '@asyncmcp/core';
 import { createProxyServer } from '@asyncmcp/proxy';
 import { snsSqsBackend } from '@asyncmcp/sns-sqs';
-import { sqsBackend } from '@asyncmcp/sqs';
+import { AWS_CLIENT_DEFAULTS, sqsBackend } from '@asyncmcp/sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
@@ -53,6 +53,7 @@ export async function startDemo(options: {
   };
   try {
     const clientConfig = {
+      ...AWS_CLIENT_DEFAULTS,
       region: 'us-east-1',
       endpoint: `http://127.0.0.1:${emulator.port}`,
       // The emulator checks nothing; fixed credentials keep the SDK from looking for real ones.

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QUEUE_DEFAULTS, silentLogger } from '@asyncmcp/core';
+import { AWS_CLIENT_DEFAULTS } from '@asyncmcp/sqs';
 import { startSqsEmulator } from '@asyncmcp-internal/test-support';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
@@ -223,7 +224,7 @@ describe('startServe', () => {
       );
       expect(served.sessions).toBe(0);
       await served.close();
-      const expected = { region: 'us-east-1', endpoint: emulator.endpoint };
+      const expected = { ...AWS_CLIENT_DEFAULTS, region: 'us-east-1', endpoint: emulator.endpoint };
       expect(made).toEqual({ sqs: [expected], sns: [expected] });
     } finally {
       emulator.sqsClient.destroy();

@@ -50,7 +50,7 @@ export {
   SqsClientTransport,
   type SqsClientTransportOptions,
 } from './sqs-client-transport.js';
-export { SQS_WORKER_DEFAULTS } from './sqs-defaults.js';
+export { AWS_CLIENT_DEFAULTS, SQS_WORKER_DEFAULTS } from './sqs-defaults.js';
 export {
   type AwsFailureKind,
   classifyAwsError,
