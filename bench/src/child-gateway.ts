@@ -5,6 +5,7 @@ import { createProxyServer } from '@asyncmcp/proxy';
 import { snsSqsBackend } from '@asyncmcp/sns-sqs';
 import { sqsBackend } from '@asyncmcp/sqs';
 import { webhookBackend } from '@asyncmcp/webhook';
+import { answeringBackend } from './answering-backend.js';
 import { awsClients } from './aws-clients.js';
 import { ready } from './child-process.js';
 import { startControl } from './control-server.js';
@@ -22,14 +23,20 @@ async function freePort(): Promise<number> {
 const kind = process.env.BENCH_BACKEND ?? 'sqs';
 const port = kind === 'webhook' ? await freePort() : 0;
 const backend =
-  kind === 'sns-sqs'
-    ? snsSqsBackend({ snsClient, sqsClient, requestTopicArn: process.env.BENCH_REQUEST_TOPIC_ARN as string })
-    : kind === 'webhook'
-      ? webhookBackend({
-          serverUrl: process.env.BENCH_SERVER_URL as string,
-          webhookBaseUrl: `http://127.0.0.1:${port}`,
+  kind === 'in-process'
+    ? answeringBackend()
+    : kind === 'sns-sqs'
+      ? snsSqsBackend({
+          snsClient,
+          sqsClient,
+          requestTopicArn: process.env.BENCH_REQUEST_TOPIC_ARN as string,
         })
-      : sqsBackend({ sqsClient, requestQueueUrl: process.env.BENCH_REQUEST_QUEUE_URL as string });
+      : kind === 'webhook'
+        ? webhookBackend({
+            serverUrl: process.env.BENCH_SERVER_URL as string,
+            webhookBaseUrl: `http://127.0.0.1:${port}`,
+          })
+        : sqsBackend({ sqsClient, requestQueueUrl: process.env.BENCH_REQUEST_QUEUE_URL as string });
 const proxy = createProxyServer({
   backend,
   port,

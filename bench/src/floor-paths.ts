@@ -4,9 +4,11 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { countingSqsClient } from './counting-sqs-client.js';
-import type { PathResult } from './measure-path.js';
-import { child, log, queue, SEQUENTIAL, WARMUP } from './run-context.js';
+import { connect } from './mcp-calls.js';
+import { measurePath, type PathResult } from './measure-path.js';
+import { child, log, PATH_SETTINGS, queue, SEQUENTIAL, WARMUP } from './run-context.js';
 import { summarize, timeSequential } from './stats.js';
 
 export async function rawFloor(endpoint: string, admin: SQSClient): Promise<PathResult> {
@@ -60,4 +62,24 @@ export async function httpFloor(): Promise<PathResult> {
   const latency = summarize(await timeSequential(SEQUENTIAL, roundTrip));
   await echoServer.stop();
   return { name: 'http-floor', latency };
+}
+
+/**
+ * `front-floor`: the SDK's Streamable HTTP transport alone, its messages answered at once; and
+ * `gateway-in-process`: the gateway with a backend that answers in its own process. Between them and
+ * `gateway-sqs`, where the gateway's CPU and latency go (bench/README.md, "What bounds the targets").
+ */
+export async function frontFloors(): Promise<{ frontFloor: PathResult; gatewayInProcess: PathResult }> {
+  const open = (url: string) => () => connect(new StreamableHTTPClientTransport(new URL(url)));
+  const front = await child<{ url: string; control: string }>('./child-front-floor.ts');
+  const frontFloor = await measurePath(PATH_SETTINGS, 'front-floor', open(front.info.url), { server: front });
+  await front.stop();
+  const gateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
+    BENCH_BACKEND: 'in-process',
+  });
+  const gatewayInProcess = await measurePath(PATH_SETTINGS, 'gateway-in-process', open(gateway.info.url), {
+    gateway,
+  });
+  await gateway.stop();
+  return { frontFloor, gatewayInProcess };
 }

@@ -23,8 +23,8 @@ export async function gatewaySqsProfile(endpoint: string, requestQueueUrl: strin
       ),
     open: (url) => connect(new StreamableHTTPClientTransport(new URL(url))),
     sessions: CONCURRENT_SESSIONS,
-    // More than a path's warm-up: the profile is for the code as it runs once optimised.
-    warmupCallsPerSession: WARMUP_PER_SESSION * 3,
+    // A path's warm-up: the profile is for the code as it runs once optimised.
+    warmupCallsPerSession: WARMUP_PER_SESSION,
     callsPerSession: CALLS_PER_SESSION,
     directory: PROFILE_DIRECTORY,
     log,

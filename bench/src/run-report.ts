@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { boundsOf, printBounds } from './bounds.js';
 import { latencyChart } from './chart.js';
 import type { idleCost } from './idle-cost.js';
 import type { PathResult } from './measure-path.js';
@@ -27,6 +28,8 @@ export interface MeasuredPaths {
   floor: PathResult;
   hop: PathResult;
   baseline: PathResult;
+  frontFloor: PathResult;
+  gatewayInProcess: PathResult;
   direct: PathResult;
   viaGateway: PathResult;
   viaJsonGateway: PathResult;
@@ -87,6 +90,8 @@ export async function reportRun(run: RunFigures): Promise<void> {
       snsSqs: round((viaSnsGateway.throughput ?? 0) / (directSns.throughput ?? 1)),
       webhook: round((viaWebhookGateway.throughput ?? 0) / (directWebhook.throughput ?? 1)),
     },
+    // What bounds the targets missed, from this run's own paths (bench/README.md, "What bounds the targets").
+    bounds: boundsOf(run.measured),
     // Reported figures, not targets.
     gatewayOverDirectP50: round(viaGateway.latency.p50 / direct.latency.p50),
     gatewayOverRawFloorP50: round(viaGateway.latency.p50 / floor.latency.p50),
@@ -191,6 +196,8 @@ export async function reportRun(run: RunFigures): Promise<void> {
   printWorkers(results.workers);
   console.log('');
   printTargets(targets);
+  console.log('');
+  printBounds(results.bounds);
   if (gatewayProfile) {
     console.log('');
     printGatewayProfile(gatewayProfile);

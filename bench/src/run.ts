@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { awsClients } from './aws-clients.js';
 import { buildCli } from './cli-process.js';
 import { countingSqsClient } from './counting-sqs-client.js';
-import { httpFloor, rawFloor } from './floor-paths.js';
+import { frontFloors, httpFloor, rawFloor } from './floor-paths.js';
 import { gatewaySqsProfile, profileOnly } from './gateway-profile-run.js';
 import { getJson } from './get-json.js';
 import { idleCost } from './idle-cost.js';
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     { server: http },
   );
   await http.stop();
+  const { frontFloor, gatewayInProcess } = await frontFloors();
 
   const requestQueueUrl = await queue(admin, 'mcp-req');
   const sqsServer = await child<{ control: string }>('./child-sqs-server.ts', {
@@ -245,6 +246,8 @@ async function main(): Promise<void> {
       floor,
       hop,
       baseline,
+      frontFloor,
+      gatewayInProcess,
       direct,
       viaGateway,
       viaJsonGateway,
