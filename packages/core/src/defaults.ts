@@ -40,4 +40,11 @@ export const QUEUE_DEFAULTS = {
    * heartbeat keeps a long call's message hidden for as long as it runs.
    */
   visibilityTimeoutSeconds: 10,
+  /**
+   * How long a send may wait for the call to its queue or topic that is out already, to go with the
+   * others in the next batch call. Under load, sends gather while a call is out instead of each going in
+   * a call of its own (fewer, fuller batch calls); a lone send never waits, and a call that hangs holds
+   * the next ones back no longer than this.
+   */
+  batchWaitMs: 20,
 } as const;
