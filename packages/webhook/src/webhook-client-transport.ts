@@ -21,19 +21,18 @@ import {
   type Transport,
   TransportStateError,
 } from '@asyncmcp/core';
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type ClientWebhookCommonOptions,
   ClientWebhookEndpoint,
   type ClientWebhookEndpointStats,
   type WebhookListenOptions,
 } from './client-webhook-endpoint.js';
+import { isOk, type ServerAnswer, type ServerExchange, serverExchange } from './server-exchange.js';
 import { headersFromAttributes, WebhookHeader } from './webhook-headers.js';
 import {
   DEFAULT_MAX_RESPONSE_BODY_BYTES,
   headerValue,
   type NodeRequestHandler,
-  readResponseText,
   redactUrl,
 } from './webhook-http.js';
 import { type WebhookSecret, WebhookSigner } from './webhook-signing.js';
@@ -99,7 +98,7 @@ export class WebhookClientTransport implements BackendSessionTransport {
   readonly #state: ClientSessionState;
   readonly #endpoint: ClientWebhookEndpoint;
   readonly #signer: WebhookSigner | undefined;
-  readonly #fetch: FetchLike;
+  readonly #exchange: ServerExchange;
   readonly #logger: Logger;
   readonly #abort = new AbortController();
   #chain: Promise<unknown> = Promise.resolve();
@@ -123,7 +122,7 @@ export class WebhookClientTransport implements BackendSessionTransport {
     this.#hooks = hooks;
     this.#terminateOnClose = options.terminateOnClose ?? true;
     this.#logger = options.logger ?? silentLogger;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#exchange = serverExchange(options.fetch);
     this.#signer =
       options.signingSecret === undefined ? undefined : new WebhookSigner(options.signingSecret, options.now);
     // `_meta.webhookUrl` is added here rather than by the state: with `listen` on port 0 it is known
@@ -203,13 +202,13 @@ export class WebhookClientTransport implements BackendSessionTransport {
       [WebhookHeader.ClientId]: this.#state.clientId,
       ...this.#signer?.headers(''),
     };
-    let response: Response;
+    let answer: ServerAnswer;
     try {
-      response = await this.#fetch(this.#serverUrl, {
+      answer = await this.#exchange(this.#serverUrl, {
         method: 'DELETE',
         headers,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 30_000),
+        timeoutMs: this.#options.requestTimeoutMs ?? 30_000,
+        maxAnswerBytes: DEFAULT_MAX_RESPONSE_BODY_BYTES,
       });
     } catch (cause) {
       throw new DeliveryError({
@@ -217,11 +216,11 @@ export class WebhookClientTransport implements BackendSessionTransport {
         cause,
       });
     }
-    const text = await readResponseText(response, DEFAULT_MAX_RESPONSE_BODY_BYTES).catch(() => '');
-    if (!response.ok && response.status !== 404) {
+    const { status, text } = answer;
+    if (!isOk(status) && status !== 404) {
       throw new DeliveryError({
-        message: `The server refused to end session ${sessionId}: HTTP ${response.status} ${readRefusal(response.status, text).message}`,
-        isRetryable: response.status >= 500,
+        message: `The server refused to end session ${sessionId}: HTTP ${status} ${readRefusal(status, text).message}`,
+        isRetryable: status >= 500,
       });
     }
   }
@@ -276,21 +275,17 @@ export class WebhookClientTransport implements BackendSessionTransport {
     };
     const request = isRequest(prepared.message) ? prepared.message : undefined;
     if (request) this.#endpoint.ledger.sent(request.id);
-    let response: Response;
-    let text: string;
+    let answer: ServerAnswer;
     try {
-      response = await this.#fetch(this.#serverUrl, {
+      // The reply is an acknowledgement: a server cannot make us buffer more than a bounded prefix of it.
+      answer = await this.#exchange(this.#serverUrl, {
         method: 'POST',
         headers,
         body,
-        redirect: 'manual',
-        signal: AbortSignal.any([
-          AbortSignal.timeout(this.#options.requestTimeoutMs ?? 30_000),
-          this.#abort.signal,
-        ]),
+        timeoutMs: this.#options.requestTimeoutMs ?? 30_000,
+        maxAnswerBytes: DEFAULT_MAX_RESPONSE_BODY_BYTES,
+        signal: this.#abort.signal,
       });
-      // The reply is an acknowledgement: a server cannot make us buffer more than a bounded prefix of it.
-      text = await readResponseText(response, DEFAULT_MAX_RESPONSE_BODY_BYTES);
     } catch (cause) {
       if (request) {
         this.#endpoint.ledger.abandoned(request.id);
@@ -301,32 +296,30 @@ export class WebhookClientTransport implements BackendSessionTransport {
         cause,
       });
     }
-    if (response.ok) {
-      if (isInitializeRequest(prepared.message)) this.#adoptSessionId(response, text);
+    const { status, text } = answer;
+    if (isOk(status)) {
+      if (isInitializeRequest(prepared.message)) this.#adoptSessionId(answer);
       return;
     }
-    const refusal = readRefusal(response.status, text);
+    const refusal = readRefusal(status, text);
     const method = 'method' in prepared.message ? prepared.message.method : undefined;
-    this.#logger.warn(
-      { status: response.status, method, detail: refusal.message },
-      'the server refused a message',
-    );
+    this.#logger.warn({ status, method, detail: refusal.message }, 'the server refused a message');
     // The reply belongs to this POST, so its error can answer this request, whatever id the server
     // put in it (Python servers put "server-error", which no caller could match).
     if (request) return this.#endpoint.deliver(jsonRpcError(refusal.code, refusal.message, request.id));
     throw new DeliveryError({
-      message: `The server refused ${method ?? 'a response'}: HTTP ${response.status} ${refusal.message}`,
-      isRetryable: response.status >= 500,
+      message: `The server refused ${method ?? 'a response'}: HTTP ${status} ${refusal.message}`,
+      isRetryable: status >= 500,
     });
   }
 
   /** The session id of an initialize reply: the `X-Session-ID` header, else `session_id` in the body. */
-  #adoptSessionId(response: Response, text: string): void {
+  #adoptSessionId(answer: ServerAnswer): void {
     if (this.#state.sessionId !== undefined) return;
-    let id = response.headers.get(WebhookHeader.SessionId) ?? undefined;
+    let id = answer.header(WebhookHeader.SessionId);
     if (id === undefined) {
       try {
-        const body = JSON.parse(text) as { session_id?: unknown };
+        const body = JSON.parse(answer.text) as { session_id?: unknown };
         if (typeof body.session_id === 'string') id = body.session_id;
       } catch {
         // A reply without a readable body: the session id arrives with the initialize result instead.
