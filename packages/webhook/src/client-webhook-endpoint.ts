@@ -35,9 +35,10 @@ export interface WebhookListenOptions extends ListenOptions {
 /** The options both webhook client transports take, with the same meaning in each. */
 export interface ClientWebhookCommonOptions {
   /**
-   * Sends the requests to the server with this `fetch` (a proxy, a test double). Without it they go with
-   * Node's own HTTP client on its keep-alive agent, at a fraction of `fetch`'s CPU per request.
-   * @default Node's `http`/`https` client
+   * Sends the requests to the server with this `fetch` (a proxy, a test double). Without it,
+   * `WebhookClientTransport` uses Node's own HTTP client on its keep-alive agent (a fraction of `fetch`'s
+   * CPU per request), and `HybridClientTransport` the SDK's Streamable HTTP client with the global `fetch`.
+   * @default see above
    */
   fetch?: FetchLike;
   /** Largest delivery the receiver reads. @default 4 MiB */
