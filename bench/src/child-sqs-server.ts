@@ -12,6 +12,10 @@ const options = {
   requestQueueUrl: process.env.BENCH_REQUEST_QUEUE_URL as string,
   createServer: createBenchServer,
   maxInFlight: 512,
+  // The sessions step opens more sessions than a worker's default limit (1,000), and holds them idle.
+  ...(process.env.BENCH_MAX_SESSIONS
+    ? { maxSessions: Number(process.env.BENCH_MAX_SESSIONS), sessionIdleTimeoutMs: 3_600_000 }
+    : {}),
 };
 const manager =
   process.env.BENCH_BACKEND === 'sns-sqs'

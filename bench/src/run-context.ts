@@ -15,9 +15,9 @@ export const { values } = parseArgs({
   },
 });
 export const quick = values.quick ?? false;
-if (values.only !== undefined && values.only !== 'workers' && values.only !== 'profile') {
+if (values.only !== undefined && !['workers', 'profile', 'sessions'].includes(values.only)) {
   throw new Error(
-    `--only takes "workers" (the workers rows alone) or "profile" (the gateway's CPU profile alone), not "${values.only}"`,
+    `--only takes "workers" (the workers rows alone), "profile" (the gateway's CPU profile alone) or "sessions" (the idle sessions alone), not "${values.only}"`,
   );
 }
 export const SEQUENTIAL = quick ? 200 : 500;

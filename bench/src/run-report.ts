@@ -8,8 +8,6 @@ import { type GatewayProfile, printGatewayProfile } from './profile-gateway.js';
 import {
   CALLS_PER_SESSION,
   CONCURRENT_SESSIONS,
-  IDLE_SESSIONS,
-  type Json,
   log,
   quick,
   SEQUENTIAL,
@@ -19,6 +17,7 @@ import {
   WORKER_SESSIONS,
   WORKER_WARMUP_PER_SESSION,
 } from './run-context.js';
+import { printSessions, type SessionsFigures, sessionsResults } from './sessions-step.js';
 import { round } from './stats.js';
 import { checkTargets, printTargets } from './targets.js';
 import { type measureWorkers, printWorkers, threeOverOne } from './workers-report.js';
@@ -43,7 +42,7 @@ export interface MeasuredPaths {
 export interface RunFigures {
   measured: MeasuredPaths;
   /** The idle sessions: the gateway's heap before and after opening them, how long that took, its stats. */
-  sessions: { heapBefore: number; heapAfter: number; openMs: number; stats: Json };
+  sessions: SessionsFigures;
   workerRows: Awaited<ReturnType<typeof measureWorkers>>;
   idle: ReturnType<typeof idleCost>;
   gatewayProfile: GatewayProfile | undefined;
@@ -54,7 +53,7 @@ export interface RunFigures {
 export async function reportRun(run: RunFigures): Promise<void> {
   const { floor, hop, direct, viaGateway, viaJsonGateway } = run.measured;
   const { directSns, viaSnsGateway, directWebhook, viaWebhookGateway } = run.measured;
-  const { heapBefore, heapAfter, openMs, stats: sessionStats } = run.sessions;
+  const sessions = sessionsResults(run.sessions);
   const { workerRows, idle, gatewayProfile, startedAt } = run;
 
   // In the order run.ts measured them, which is the order the table and the chart list them.
@@ -80,10 +79,11 @@ export async function reportRun(run: RunFigures): Promise<void> {
       sequential: viaGateway.apiCallsPerCall?.sequential ?? Number.NaN,
       concurrentByProcess: viaGateway.apiCallsPerCall?.concurrentByProcess ?? {},
     },
+    // Judged at the sessions that opened: a run whose sessions were refused part way is not at 100,000.
     sessions100k: {
-      sessions: IDLE_SESSIONS,
-      heapBytesPerSession: Math.round((heapAfter - heapBefore) / IDLE_SESSIONS),
-      openedPerSecond: round(IDLE_SESSIONS / (openMs / 1000), 1),
+      sessions: sessions.opened,
+      heapBytesPerSession: sessions.heapBytesPerSession,
+      openedPerSecond: sessions.openedPerSecond,
     },
     gatewayOverDirectThroughput: {
       sqs: round((viaGateway.throughput ?? 0) / (direct.throughput ?? 1)),
@@ -137,12 +137,7 @@ export async function reportRun(run: RunFigures): Promise<void> {
       ].reduce((total, row) => total + (row?.failedCalls ?? 0), 0),
       durationSeconds: workerRows.durationSeconds,
     },
-    sessions: {
-      opened: IDLE_SESSIONS,
-      openSeconds: round(openMs / 1000, 2),
-      heapPerSessionKiB: round((heapAfter - heapBefore) / IDLE_SESSIONS / 1024, 2),
-      liveOnGateway: sessionStats.sessions,
-    },
+    sessions,
     idle,
     ...(gatewayProfile ? { gatewayProfile } : {}),
     durationSeconds: round((Date.now() - startedAt) / 1000, 1),
@@ -185,9 +180,7 @@ export async function reportRun(run: RunFigures): Promise<void> {
     `bare HTTP hop p50             ${hop.latency.p50} ms  (best possible gateway ÷ direct: ${results.bestPossibleGatewayOverDirectP50})`,
   );
   console.log(`gateway calls per CPU-second  ${results.gatewayCallsPerCoreSecond}  (32 sessions)`);
-  console.log(
-    `sessions                      ${IDLE_SESSIONS} opened in ${results.sessions.openSeconds} s, ${results.sessions.heapPerSessionKiB} KiB heap each`,
-  );
+  printSessions(sessions);
   console.log(
     `idle (${idle.windowSeconds} s)               ReceiveMessage per 20 s per queue: server ${idle.serverReceivesPer20s}, gateway ${idle.gatewayReceivesPer20s} (shortest gaps ${idle.serverShortestGapSeconds} s, ${idle.gatewayShortestGapSeconds} s)`,
   );

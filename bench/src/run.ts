@@ -15,17 +15,9 @@ import { openIdleSessions } from './idle-sessions.js';
 import { connect } from './mcp-calls.js';
 import { measurePath } from './measure-path.js';
 import type { GatewayProfile } from './profile-gateway.js';
-import {
-  child,
-  children,
-  IDLE_SESSIONS,
-  IDLE_WINDOW_MS,
-  log,
-  PATH_SETTINGS,
-  queue,
-  values,
-} from './run-context.js';
+import { child, children, IDLE_WINDOW_MS, log, PATH_SETTINGS, queue, values } from './run-context.js';
 import { reportRun } from './run-report.js';
+import { measureSessions, sessionsOnly } from './sessions-step.js';
 import { measureWorkers, workersOnly } from './workers-report.js';
 
 /**
@@ -41,6 +33,7 @@ async function main(): Promise<void> {
   const { client: admin } = countingSqsClient(endpoint);
   if (values.only === 'workers') return await workersOnly(emulator, admin, startedAt);
   if (values.only === 'profile') return await profileOnly(endpoint, admin);
+  if (values.only === 'sessions') return await sessionsOnly(endpoint, admin, emulator, startedAt);
 
   // Idle cost runs beside everything else, on queues nothing else touches.
   const idleRequestQueue = await queue(admin, 'idle-req');
@@ -126,18 +119,7 @@ async function main(): Promise<void> {
   );
   await jsonGateway.stop();
 
-  log(`• sessions: ${IDLE_SESSIONS} idle gateway sessions over one response queue`);
-  const sessionGateway = await child<{ url: string; control: string }>('./child-gateway.ts', {
-    BENCH_ENDPOINT: endpoint,
-    BENCH_REQUEST_QUEUE_URL: requestQueueUrl,
-    BENCH_MAX_SESSIONS: String(Math.max(100_000, IDLE_SESSIONS + 1)),
-  });
-  await openIdleSessions(sessionGateway.info.url, 1);
-  const heapBefore = Number((await getJson(`${sessionGateway.info.control}/heap`)).heapUsed);
-  const openMs = await openIdleSessions(sessionGateway.info.url, IDLE_SESSIONS);
-  const heapAfter = Number((await getJson(`${sessionGateway.info.control}/heap`)).heapUsed);
-  const sessionStats = await getJson(`${sessionGateway.info.control}/stats`);
-  await sessionGateway.stop();
+  const sessions = await measureSessions(endpoint, admin, emulator);
   await sqsServer.stop();
 
   // The same pair over SNS topics fanned out to SQS queues.
@@ -256,7 +238,7 @@ async function main(): Promise<void> {
       directWebhook,
       viaWebhookGateway,
     },
-    sessions: { heapBefore, heapAfter, openMs, stats: sessionStats },
+    sessions,
     workerRows,
     idle,
     gatewayProfile,
