@@ -42,6 +42,40 @@ describe('BoundedEventStore', () => {
     expect(await replayed(here, priming)).toEqual([notice]);
   });
 
+  it('keeps no priming event, yet replays a stream from one', async () => {
+    const store = new BoundedEventStore();
+    const priming = await store.storeEvent('stream', {} as JSONRPCMessage);
+    expect(store.size).toBe(0);
+    expect(await store.getStreamIdForEventId(priming)).toBe('stream');
+    const notice = await store.storeEvent('stream', messageOf(100));
+    expect(store.size).toBe(1);
+    expect(await replayed(store, priming)).toEqual([notice]);
+  });
+
+  it('drops the answer to initialize once released, and gives its bytes back to the budget', async () => {
+    const budget = new EventStoreBudget({ maxTotalBytes: 10_000 });
+    const store = new BoundedEventStore({ budget });
+    const answer: JSONRPCMessage = {
+      jsonrpc: '2.0',
+      id: 0,
+      result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 's', version: '1' } },
+    };
+    const priming = await store.storeEvent('init', {} as JSONRPCMessage);
+    const initialized = await store.storeEvent('init', answer);
+    const other = await store.storeEvent('call', messageOf(100));
+    expect(await replayed(store, priming)).toEqual([initialized]);
+    expect(budget.usedBytes).toBe(store.bytes);
+    store.releaseInitialize();
+    expect(await replayed(store, priming)).toEqual([]);
+    expect(await replayed(store, 'call|0')).toEqual([other]);
+    expect(store.size).toBe(1);
+    expect(store.bytes).toBe(100);
+    expect(budget.usedBytes).toBe(100);
+    // Released once: a later call is kept as any other.
+    store.releaseInitialize();
+    expect(store.size).toBe(1);
+  });
+
   it('keeps at most maxBytes of a session, dropping its oldest events first', async () => {
     const store = new BoundedEventStore({ maxBytes: 1_000 });
     const first = await store.storeEvent('stream', messageOf(400));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { JSONRPCMessage, RequestId } from '@asyncmcp/core';
+import { isInitializeResult, type JSONRPCMessage, type RequestId } from '@asyncmcp/core';
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { PROXY_DEFAULTS } from './proxy-defaults.js';
 
@@ -57,12 +57,6 @@ export interface BoundedEventStoreOptions {
   requestIdsOf?: (streamId: string) => readonly RequestId[];
 }
 
-interface StoredEvent {
-  streamId: string;
-  message: JSONRPCMessage;
-  bytes: number;
-}
-
 let instances = 0;
 
 /**
@@ -71,9 +65,15 @@ let instances = 0;
  * in events and in bytes, per session and (with a shared `budget`) for all sessions together, oldest
  * dropped first: a long or chatty session cannot grow without limit. A message larger than a bound is
  * sent but not kept, so it cannot be replayed.
+ *
+ * Kept compactly, since a gateway holds one per session: each event as its id and its JSON in one flat
+ * list made on the first event, no object per event. A stream's priming event (no message) is not kept:
+ * its id names the stream and its place, which is all a resumption from it needs. The answer to
+ * `initialize` is dropped once the client says it is initialized (`releaseInitialize`): it has it.
  */
 export class BoundedEventStore implements EventStore {
-  readonly #events = new Map<string, StoredEvent>();
+  /** Event id, JSON, event id, JSON …, oldest first; made on the first event kept. */
+  #events: string[] | undefined;
   readonly #maxEvents: number;
   readonly #maxBytes: number;
   readonly #budget: EventStoreBudget | undefined;
@@ -84,6 +84,8 @@ export class BoundedEventStore implements EventStore {
   readonly #nonce = randomBytes(6).toString('hex');
   #bytes = 0;
   #counter = 0;
+  /** The stream that carried the answer to `initialize`, until it is released. */
+  #initializeStream: string | undefined;
 
   constructor(options: BoundedEventStoreOptions = {}) {
     this.#maxEvents = options.maxEvents ?? PROXY_DEFAULTS.eventStore.maxEvents;
@@ -99,7 +101,7 @@ export class BoundedEventStore implements EventStore {
 
   /** Events kept. */
   get size(): number {
-    return this.#events.size;
+    return (this.#events?.length ?? 0) / 2;
   }
 
   /** Bytes of JSON kept. */
@@ -110,15 +112,23 @@ export class BoundedEventStore implements EventStore {
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     // Stream ids are UUIDs or '_GET_stream', so the separator cannot appear inside one.
     const eventId = `${streamId}|${this.#nonce}-${++this.#counter}${this.#callsSuffix(streamId)}`;
-    const bytes = Buffer.byteLength(JSON.stringify(message));
+    // A priming event carries no message: there is nothing to replay, and its id alone places it.
+    if (isPriming(message)) return eventId;
+    const json = JSON.stringify(message);
+    const bytes = Buffer.byteLength(json);
     if (bytes > this.#maxBytes || (this.#budget !== undefined && bytes > this.#budget.maxTotalBytes)) {
       return eventId;
     }
-    this.#events.set(eventId, { streamId, message, bytes });
+    if (this.#initializeStream === undefined && isInitializeResult(message)) {
+      this.#initializeStream = streamId;
+    }
+    this.#events ??= [];
+    const events = this.#events;
+    events.push(eventId, json);
     this.#bytes += bytes;
     this.#budget?.charge(this.#budgetKey(eventId), bytes, () => this.#forget(eventId));
-    while (this.#events.size > this.#maxEvents || this.#bytes > this.#maxBytes) {
-      const oldest = this.#events.keys().next().value;
+    while (events.length / 2 > this.#maxEvents || this.#bytes > this.#maxBytes) {
+      const oldest = events[0];
       if (oldest === undefined) break;
       this.#forget(oldest);
       this.#budget?.release(this.#budgetKey(oldest));
@@ -127,20 +137,40 @@ export class BoundedEventStore implements EventStore {
   }
 
   async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
-    return this.#events.get(eventId)?.streamId ?? streamOf(eventId);
+    return streamOf(eventId);
   }
 
   async replayEventsAfter(
     lastEventId: string,
     { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
   ): Promise<string> {
-    const streamId = this.#events.get(lastEventId)?.streamId ?? streamOf(lastEventId);
+    const streamId = streamOf(lastEventId);
     if (streamId === undefined) return '';
     const after = sequenceOf(lastEventId);
-    for (const [eventId, event] of this.#events) {
-      if (event.streamId === streamId && sequenceOf(eventId) > after) await send(eventId, event.message);
+    // A copy: sending may let other events in (or out) meanwhile.
+    const events = [...(this.#events ?? [])];
+    for (let index = 0; index < events.length; index += 2) {
+      const eventId = events[index] as string;
+      if (streamOf(eventId) === streamId && sequenceOf(eventId) > after) {
+        await send(eventId, JSON.parse(events[index + 1] as string) as JSONRPCMessage);
+      }
     }
     return streamId;
+  }
+
+  /**
+   * The client sent `notifications/initialized`, so it has the answer to its `initialize`: the events of
+   * the stream that carried it are dropped rather than kept for a replay nobody will ask for.
+   */
+  releaseInitialize(): void {
+    const stream = this.#initializeStream;
+    if (stream === undefined || this.#events === undefined) return;
+    this.#initializeStream = undefined;
+    for (const eventId of this.#events.filter((_, index) => index % 2 === 0)) {
+      if (streamOf(eventId) !== stream) continue;
+      this.#forget(eventId);
+      this.#budget?.release(this.#budgetKey(eventId));
+    }
   }
 
   /**
@@ -176,16 +206,25 @@ export class BoundedEventStore implements EventStore {
 
   /** Drops every event and gives their bytes back to the shared budget: the session ended. */
   clear(): void {
-    for (const eventId of this.#events.keys()) this.#budget?.release(this.#budgetKey(eventId));
-    this.#events.clear();
+    const events = this.#events ?? [];
+    for (let index = 0; index < events.length; index += 2) {
+      this.#budget?.release(this.#budgetKey(events[index] as string));
+    }
+    this.#events = undefined;
     this.#bytes = 0;
+    this.#initializeStream = undefined;
   }
 
   #forget(eventId: string): void {
-    const event = this.#events.get(eventId);
-    if (event === undefined) return;
-    this.#events.delete(eventId);
-    this.#bytes -= event.bytes;
+    const events = this.#events;
+    if (events === undefined) return;
+    let index = 0;
+    while (index < events.length && events[index] !== eventId) index += 2;
+    if (index >= events.length) return;
+    this.#bytes -= Buffer.byteLength(events[index + 1] as string);
+    events.splice(index, 2);
+    // An idle session keeps no list at all.
+    if (events.length === 0) this.#events = undefined;
   }
 
   #budgetKey(eventId: string): string {
@@ -211,3 +250,9 @@ const MAX_CALLS_SUFFIX = 512;
 
 /** The SDK transport's stream id for the session's GET stream. */
 const STANDALONE_STREAM = '_GET_stream';
+
+/** The SDK's priming event: an empty message. */
+function isPriming(message: JSONRPCMessage): boolean {
+  for (const _ in message) return false;
+  return true;
+}

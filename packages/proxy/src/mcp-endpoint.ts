@@ -163,6 +163,8 @@ export function mountMcpEndpoint(app: Express, context: McpEndpointContext): voi
       session.listened = true;
     }
     await session.front.handleRequest(req, res, req.body);
+    // The client has the answer to its initialize: it need not be kept for a replay.
+    if (req.method === 'POST' && carriesInitialized(req.body)) session.events.releaseInitialize();
   }
 
   /**
@@ -202,6 +204,15 @@ export function mountMcpEndpoint(app: Express, context: McpEndpointContext): voi
     }
     return forward(sessionId, req, res);
   }
+}
+
+/** Whether a POST body is (or, as a batch, holds) `notifications/initialized`. */
+function carriesInitialized(body: unknown): boolean {
+  const isInitialized = (message: unknown) =>
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { method?: unknown }).method === 'notifications/initialized';
+  return Array.isArray(body) ? body.some(isInitialized) : isInitialized(body);
 }
 
 /** Bodies too large or not JSON get the JSON-RPC error a client can read; anything else a 500. */

@@ -507,6 +507,60 @@ describe('gateway over HTTP', () => {
     expect(proxy.sessionIds()).not.toContain(transport.sessionId);
   });
 
+  it('keeps the answer to initialize for a replay only until the client says it is initialized', async () => {
+    const { url } = await startGateway();
+    const init = await initialize(url);
+    const sessionId = init.headers.get('mcp-session-id') as string;
+    const opened = await init.text();
+    expect(opened).toContain('"protocolVersion"');
+    // The stream's first event: its priming event (no data), the place a resumption starts from.
+    const primingId = /^id: (.+)$/m.exec(opened)?.[1] as string;
+    expect(primingId).toBeTruthy();
+    const headers = {
+      accept: 'text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+      'last-event-id': primingId,
+    };
+    /** What a resumption from the priming event replays within `ms`. */
+    const replayed = async (ms: number) => {
+      let resumed: Response | undefined;
+      // The first resumption's stream may still be closing: the gateway reports it busy until then.
+      for (let attempt = 0; attempt < 100; attempt++) {
+        resumed = await fetch(url, { method: 'GET', headers });
+        if (resumed.status !== 409) break;
+        await resumed.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(resumed?.status).toBe(200);
+      const reader = (resumed?.body as ReadableStream<Uint8Array>)
+        .pipeThrough(new TextDecoderStream())
+        .getReader();
+      let text = '';
+      const deadline = Date.now() + ms;
+      while (!text.includes('"protocolVersion"') && Date.now() < deadline) {
+        const next = await Promise.race([
+          reader.read(),
+          new Promise<undefined>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
+        ]);
+        if (next === undefined || next.done) break;
+        text += next.value;
+      }
+      await reader.cancel();
+      return text;
+    };
+    // Before notifications/initialized, a client that lost the answer gets it again.
+    expect(await replayed(5_000)).toContain('"protocolVersion"');
+    const initialized = await postJson(
+      url,
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { 'mcp-session-id': sessionId, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
+    );
+    expect(initialized.status).toBe(202);
+    // After it, the client has the answer: the gateway no longer keeps it, and the stream replays nothing.
+    expect(await replayed(300)).not.toContain('"protocolVersion"');
+  });
+
   it('lets a client that lost its stream resume it with Last-Event-ID', async () => {
     let release!: () => void;
     hooks.release = new Promise<void>((resolve) => {
