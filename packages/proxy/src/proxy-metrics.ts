@@ -117,9 +117,11 @@ export class ProxyMetrics {
     });
   }
 
-  /** The bridge's callbacks, feeding these metrics. */
+  #observer: BridgeObserver | undefined;
+
+  /** The bridge's callbacks, feeding these metrics: one object, shared by every session's bridge. */
   observer(): BridgeObserver {
-    return {
+    this.#observer ??= {
       onRequestEnd: (method, outcome, seconds) => {
         const label = methodLabel(method);
         this.requests.inc({ method: label, outcome });
@@ -128,5 +130,6 @@ export class ProxyMetrics {
       onBackendError: () => this.backendErrors.inc(),
       onDropped: (reason) => this.dropped.inc({ reason }),
     };
+    return this.#observer;
   }
 }

@@ -121,3 +121,22 @@ describe('SessionBridge with a cap on running requests', () => {
     expect(bridge.inFlight).toBe(100);
   });
 });
+
+describe('SessionBridge between requests', () => {
+  it('tracks requests again after it went quiet, and says when it is idle each time', async () => {
+    const { bridge, client, server } = await bridged({ maxInFlight: 1 });
+    for (const id of [1, 2]) {
+      expect(bridge.inFlight).toBe(0);
+      await bridge.whenIdle();
+      await client.send(call(id));
+      await server.waitFor(withId(id), BOUND_MS);
+      expect(bridge.inFlight).toBe(1);
+      const idle = bridge.whenIdle();
+      await server.send({ jsonrpc: '2.0', id, result: {} });
+      await idle;
+      expect(bridge.inFlight).toBe(0);
+      expect(await client.waitFor(withId(id), BOUND_MS)).toEqual({ jsonrpc: '2.0', id, result: {} });
+    }
+    await bridge.close();
+  });
+});

@@ -90,23 +90,24 @@ export class SessionBridge {
   readonly #timeoutMs: number;
   readonly #maxInFlight: number;
   readonly #clock: Clock;
-  readonly #inFlight = new Map<string, InFlight & { id: RequestId }>();
+  /** Made on the first request: an idle session keeps none (a gateway holds many). */
+  #inFlight: Map<string, InFlight & { id: RequestId }> | undefined;
   readonly #onclose: (() => void) | undefined;
   readonly #onRequestStreams: boolean;
-  #idleWaiters: Array<() => void> = [];
+  #idleWaiters: Array<() => void> | undefined;
   /** Why the session is ending, once it is: a request arriving from then on is answered with it at once. */
   #ending: string | undefined;
   /** Settles once every message handed to `#tellClient` is sent (or failed). */
-  #toldClient: Promise<unknown> = Promise.resolve();
+  #toldClient: Promise<unknown> = SETTLED;
   /** Settles once every cancellation handed to `#cancelAtServer` is sent (or failed). */
-  #cancelled: Promise<unknown> = Promise.resolve();
+  #cancelled: Promise<unknown> = SETTLED;
   #closed = false;
 
   constructor(options: SessionBridgeOptions) {
     this.#front = options.front;
     this.#back = options.back;
     this.#logger = options.logger ?? silentLogger;
-    this.#observer = options.observer ?? {};
+    this.#observer = options.observer ?? NO_OBSERVER;
     this.#timeoutMs = options.requestTimeoutMs ?? PROXY_DEFAULTS.requestTimeoutMs;
     this.#maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
     this.#clock = options.clock ?? systemClock;
@@ -128,13 +129,16 @@ export class SessionBridge {
 
   /** Requests forwarded and not answered yet. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#inFlight?.size ?? 0;
   }
 
   /** Resolves once no forwarded request is waiting for its answer. */
   whenIdle(): Promise<void> {
-    if (this.#inFlight.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idleWaiters ??= [];
+      this.#idleWaiters.push(resolve);
+    });
   }
 
   async start(): Promise<void> {
@@ -151,8 +155,8 @@ export class SessionBridge {
     }
     if (
       isRequest(message) &&
-      this.#inFlight.size >= this.#maxInFlight &&
-      !this.#inFlight.has(requestIdKey(message.id))
+      this.inFlight >= this.#maxInFlight &&
+      !this.#inFlight?.has(requestIdKey(message.id))
     ) {
       // Refused here, so one session cannot pile work on the backend's shared queue or its workers.
       this.#observer.onRequestEnd?.(message.method, 'refused', 0);
@@ -172,6 +176,7 @@ export class SessionBridge {
         progressToken: meta?.progressToken,
         timer: unrefTimer(this.#clock, () => this.#timeout(message.id), this.#timeoutMs),
       };
+      this.#inFlight ??= new Map();
       this.#inFlight.set(requestIdKey(message.id), entry);
       this.#observer.onRequest?.(message.method);
     } else if (isNotification(message) && message.method === 'notifications/cancelled') {
@@ -193,7 +198,7 @@ export class SessionBridge {
   }
 
   #timeout(id: RequestId): void {
-    const entry = this.#inFlight.get(requestIdKey(id));
+    const entry = this.#inFlight?.get(requestIdKey(id));
     if (!entry || !this.#end(id, 'timeout')) return;
     this.#logger.warn(
       { requestId: id, method: entry.method, timeoutMs: this.#timeoutMs },
@@ -218,12 +223,17 @@ export class SessionBridge {
 
   /** Stops tracking a request. Returns false when it was not (or no longer) tracked. */
   #end(id: RequestId, outcome: 'answered' | 'error' | 'timeout' | 'cancelled'): boolean {
-    const entry = this.#inFlight.get(requestIdKey(id));
-    if (!entry) return false;
+    const inFlight = this.#inFlight;
+    const entry = inFlight?.get(requestIdKey(id));
+    if (!inFlight || !entry) return false;
     if (entry.timer) this.#clock.clearTimeout(entry.timer);
-    this.#inFlight.delete(requestIdKey(id));
+    inFlight.delete(requestIdKey(id));
     this.#observer.onRequestEnd?.(entry.method, outcome, (performance.now() - entry.startedAt) / 1000);
-    if (this.#inFlight.size === 0) this.#releaseIdleWaiters();
+    if (inFlight.size === 0) {
+      // Quiet again: the map goes with the last request, as an idle session keeps none.
+      this.#inFlight = undefined;
+      this.#releaseIdleWaiters();
+    }
     return true;
   }
 
@@ -248,13 +258,15 @@ export class SessionBridge {
   /** The client request a server notification or request belongs to, when it can be told. */
   #relatedRequestOf(message: JSONRPCMessage, extra: BackendMessageExtra | undefined): RequestId | undefined {
     const named = extra?.relatedRequestId;
-    if (named !== undefined && this.#inFlight.has(requestIdKey(named))) return named;
+    const inFlight = this.#inFlight;
+    if (inFlight === undefined) return undefined;
+    if (named !== undefined && inFlight.has(requestIdKey(named))) return named;
     if (isNotification(message) && message.method === 'notifications/progress') {
       const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
-      for (const entry of this.#inFlight.values()) if (entry.progressToken === token) return entry.id;
+      for (const entry of inFlight.values()) if (entry.progressToken === token) return entry.id;
     }
     // A server that does not name the request: with exactly one running, it can only be that one.
-    if (this.#inFlight.size === 1) return this.#inFlight.values().next().value?.id;
+    if (inFlight.size === 1) return inFlight.values().next().value?.id;
     return undefined;
   }
 
@@ -268,8 +280,8 @@ export class SessionBridge {
 
   #releaseIdleWaiters(): void {
     const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    this.#idleWaiters = undefined;
+    for (const resolve of waiters ?? []) resolve();
   }
 
   async #closeAfterServerEnded(): Promise<void> {
@@ -325,7 +337,7 @@ export class SessionBridge {
 
   /** Stops tracking every running request, each with `outcome`, and returns them. */
   #takeRunning(outcome: 'error' | 'cancelled'): Array<InFlight & { id: RequestId }> {
-    const running = [...this.#inFlight.values()];
+    const running = [...(this.#inFlight?.values() ?? [])];
     for (const entry of running) this.#end(entry.id, outcome);
     return running;
   }
@@ -352,6 +364,11 @@ export class SessionBridge {
     this.#cancelled = Promise.all([this.#cancelled, ...sent]);
   }
 }
+
+/** Already settled: what a bridge waits on before it has sent anything; one for every bridge. */
+const SETTLED: Promise<unknown> = Promise.resolve();
+/** A bridge given no observer reports to nobody; one for every bridge. */
+const NO_OBSERVER: BridgeObserver = Object.freeze({});
 
 /** The error a request gets when its session ends before the server answered it. */
 function sessionEndedError(reason: string, id: RequestId): JSONRPCMessage {
