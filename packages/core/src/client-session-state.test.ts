@@ -63,6 +63,20 @@ describe('ClientSessionState', () => {
     expect(state.prepare(toolsList).message).toEqual({ ...toolsList, params: { _meta: META } });
   });
 
+  it("keeps the client's initialize only for a stateless worker, and the session id as a string of its own", () => {
+    const state = new ClientSessionState({ wireIds: false, meta: META });
+    state.prepare(initialize);
+    const message = `{"SessionId":"${'a'.repeat(32)}","other":"${'x'.repeat(200)}"}`;
+    const sessionId = message.slice(14, 46);
+    state.receive(initializeResultHinting({ inbox: 'https://sqs.local/000/inbox' }), {
+      SessionId: sessionId,
+    });
+    expect(state.sessionId).toBe('a'.repeat(32));
+    // Were the hint to say stateless only now, nothing of the client's initialize is left to repeat.
+    state.worker = { stateless: true };
+    expect(state.prepare(toolsList).message).toEqual({ ...toolsList, params: { _meta: META } });
+  });
+
   it('puts what a fresh server needs on every request of a stateless session', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META });
     state.prepare(initialize);

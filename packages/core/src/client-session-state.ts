@@ -158,8 +158,14 @@ export class ClientSessionState {
 
   /** Takes the session id and the worker's hint from the answer to our `initialize`. */
   adopt(sessionId: string, initializeResult: JSONRPCMessage): void {
-    this.sessionId = sessionId;
+    // A copy: the id as read is often a slice of the whole message it came in, kept alive by it.
+    this.sessionId = ownString(sessionId);
     this.worker = readWorkerHint(initializeResult);
+    if (!this.worker?.stateless) {
+      // Only a stateless worker needs the client's initialize repeated on each request.
+      this.#statelessMeta = undefined;
+      return;
+    }
     const version = 'result' in initializeResult ? initializeResult.result.protocolVersion : undefined;
     if (this.#statelessMeta && typeof version === 'string') {
       this.#statelessMeta[RequestMetaKey.ProtocolVersion] = version;
@@ -173,4 +179,9 @@ export class ClientSessionState {
       [RequestMetaKey.ClientInfo]: params?.clientInfo,
     };
   }
+}
+
+/** The same characters in a string of their own (not a slice or rope over a larger one). */
+function ownString(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FleetSessionIds } from './fleet-session-ids.js';
 import { isValidSessionId } from './session-id.js';
@@ -21,6 +21,16 @@ function derivedAlike(derive: (ids: FleetSessionIds, key: string) => string) {
 }
 
 describe('FleetSessionIds', () => {
+  it('derives the queue session id as every earlier version did, so mixed instances of a fleet agree', () => {
+    const ids = new FleetSessionIds();
+    const key = ids.mint();
+    const earlier = createHmac('sha256', Buffer.from('asyncmcp/queue-session'))
+      .update(key)
+      .digest('hex')
+      .slice(0, 32);
+    expect(ids.queueSessionIdOf(key)).toBe(earlier);
+  });
+
   it('without a secret: 32 random hex characters, adoptable by any instance, never repeated', () => {
     const a = new FleetSessionIds();
     const b = new FleetSessionIds();

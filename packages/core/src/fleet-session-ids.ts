@@ -63,10 +63,9 @@ export class FleetSessionIds {
    * instance, not reversible.
    */
   queueSessionIdOf(key: string): string {
-    return createHmac('sha256', this.#queueKey)
-      .update(key)
-      .digest('hex')
-      .slice(0, 2 * KEY_BYTES);
+    // Hex of the digest's first bytes: a string of its own, not a slice that keeps the whole digest's
+    // hex alive for as long as the session lives.
+    return createHmac('sha256', this.#queueKey).update(key).digest().subarray(0, KEY_BYTES).toString('hex');
   }
 
   /**
@@ -86,8 +85,9 @@ export class FleetSessionIds {
   #tag(random: string): string {
     return createHmac('sha256', this.#tagKey as Buffer)
       .update(random)
-      .digest('hex')
-      .slice(0, 2 * TAG_BYTES);
+      .digest()
+      .subarray(0, TAG_BYTES)
+      .toString('hex');
   }
 }
 
