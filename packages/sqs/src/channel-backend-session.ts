@@ -25,7 +25,8 @@ export interface SessionChannel {
 /** One gateway session's transport: sends through the backend, receives what the backend routes to it. */
 export class ChannelBackendSession implements BackendSessionTransport {
   readonly state: ClientSessionState;
-  link!: WorkerLink;
+  /** Made once the worker names an inbox to follow: most sessions never need one. */
+  link: WorkerLink | undefined;
   #closed = false;
   #endAtServer = true;
   onmessage?: Transport['onmessage'];
@@ -82,11 +83,11 @@ export class ChannelBackendSession implements BackendSessionTransport {
     if (this.#closed) return;
     // The gateway session ended (DELETE, eviction, shutdown): end the server's session too, best effort,
     // unless other instances of the fleet may still serve it.
-    if (this.#endAtServer && this.state.sessionId !== undefined && this.link.lostReason === undefined) {
+    if (this.#endAtServer && this.state.sessionId !== undefined && this.link?.lostReason === undefined) {
       await this.backend.sendFor(this, terminateSessionNotification()).catch(() => undefined);
     }
     this.#closed = true;
-    this.link.close();
+    this.link?.close();
     this.backend.forget(this);
     this.onclose?.();
   }

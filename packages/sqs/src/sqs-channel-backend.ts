@@ -177,11 +177,6 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
       // The correlator gives every request an unguessable gateway-wide id already.
       wireIds: false,
     });
-    session.link = new WorkerLink({
-      sqsClient: this.#options.sqsClient,
-      sender: this.#inboxSender,
-      onLost: (reason) => this.#lose(session, reason),
-    });
     this.#sessions.add(context.sessionKey, session, { proposed: proposedSessionId });
     if (context.adopted !== undefined) {
       // Opened by another instance: the server holds it under the id both compute; no initialize here.
@@ -237,7 +232,8 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
       // After a failed receive, the queue service may be back without our queue: the answer needs it.
       await this.#responseQueue?.ensure();
       // A session whose worker named its inbox talks to that worker alone.
-      await (session.link.inbox === undefined ? this.#channel.send(outbound) : session.link.send(outbound));
+      const link = session.link;
+      await (link?.inbox === undefined ? this.#channel.send(outbound) : link.send(outbound));
     } catch (error) {
       // The request never left: forget it so a late answer cannot be routed to it.
       if (rewritten !== message && 'id' in rewritten && rewritten.id !== undefined)
@@ -256,7 +252,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
       { sessionKey: sessionLogId(session.key), sessionId: sessionLogId(session.sessionId), reason },
       'session lost',
     );
-    for (const wireId of session.link.pendingIds()) {
+    for (const wireId of session.link?.pendingIds() ?? []) {
       const answer = this.#correlator.inbound(
         sessionLostError(session.sessionId, reason, wireId as RequestId),
       );
@@ -283,7 +279,15 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
 
   /** Follows a worker's inbox hint when the inbox is on the gateway's endpoint and account. */
   #attach(session: ChannelBackendSession): void {
-    const refused = session.link.attach(session.state.worker, this.#scope);
+    const hint = session.state.worker;
+    // Nothing to follow: no link is made, so a session without an inbox holds none.
+    if (hint?.inbox === undefined && session.link === undefined) return;
+    session.link ??= new WorkerLink({
+      sqsClient: this.#options.sqsClient,
+      sender: this.#inboxSender,
+      onLost: (reason) => this.#lose(session, reason),
+    });
+    const refused = session.link.attach(hint, this.#scope);
     if (refused !== undefined) {
       this.#logger.warn(
         {
@@ -333,7 +337,8 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
       if (answer) delivered = answer.message;
       if (isInitializeResult(delivered) && sessionId !== undefined && session.state.sessionId === undefined) {
         session.state.adopt(sessionId, delivered);
-        this.#sessions.index('server', sessionId, session);
+        // The state's copy of the id, not the one read from the message (a slice of all of it).
+        this.#sessions.index('server', session.state.sessionId ?? sessionId, session);
         this.#attach(session);
       } else if (session.state.worker === undefined && readWorkerHint(delivered) !== undefined) {
         // A session adopted from another instance learns where its worker is from its adoption ping.
@@ -355,7 +360,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
       );
       return 'delete';
     }
-    if (session.link.received(message) === 'swallow') return 'delete';
+    if (session.link?.received(message) === 'swallow') return 'delete';
     if (isProgressNotification(message)) {
       const restored = this.#correlator.restoreProgress(session.key, message);
       if (restored === undefined) {

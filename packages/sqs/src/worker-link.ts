@@ -58,8 +58,8 @@ export class WorkerLink {
   readonly #options: WorkerLinkOptions;
   readonly #clock: Clock;
   readonly #sender: SqsSender;
-  /** Request ids sent and not answered, as they went on the wire. */
-  readonly #pending = new Map<string, RequestId>();
+  /** Request ids sent and not answered, as they went on the wire; made on the first request. */
+  #pending: Map<string, RequestId> | undefined;
   #hint: WorkerHint | undefined;
   #lastSign = 0;
   #timer: ClockTimer | undefined;
@@ -101,7 +101,7 @@ export class WorkerLink {
 
   /** The ids of the requests still waiting, as sent. */
   pendingIds(): RequestId[] {
-    return [...this.#pending.values()];
+    return [...(this.#pending?.values() ?? [])];
   }
 
   /**
@@ -125,7 +125,7 @@ export class WorkerLink {
       await retryWhileMissing(send, { graceMs, clock: this.#clock });
       this.#reached = true;
     } catch (error) {
-      if (isRequest(outbound.message)) this.#pending.delete(requestIdKey(outbound.message.id));
+      if (isRequest(outbound.message)) this.#pending?.delete(requestIdKey(outbound.message.id));
       const cause = (error as { cause?: unknown }).cause;
       if (classifySqsError(cause) === 'missing-queue') {
         this.#lose(`the worker holding the session stopped (its inbox ${inbox} is gone)`);
@@ -138,7 +138,7 @@ export class WorkerLink {
   received(message: JSONRPCMessage): Received {
     if (this.#hint === undefined || this.#lost !== undefined) return 'deliver';
     this.#lastSign = this.#clock.now();
-    if (isAnswer(message) && message.id !== undefined) this.#pending.delete(requestIdKey(message.id));
+    if (isAnswer(message) && message.id !== undefined) this.#pending?.delete(requestIdKey(message.id));
     if (isSessionAliveNotification(message)) return 'swallow';
     const ended = sessionEndedReason(message);
     if (ended !== undefined) {
@@ -158,17 +158,18 @@ export class WorkerLink {
   /** Stops watching; nothing is reported after. */
   close(): void {
     this.#disarm();
-    this.#pending.clear();
+    this.#pending = undefined;
     this.#hint = undefined;
   }
 
   #sent(message: JSONRPCMessage): void {
     // A cancelled request gets no answer (MCP): it no longer waits on the worker.
     const cancelled = cancelledRequestId(message);
-    if (cancelled !== undefined) this.#pending.delete(requestIdKey(cancelled));
+    if (cancelled !== undefined) this.#pending?.delete(requestIdKey(cancelled));
     if (!isRequest(message)) return;
     // Silence counts from the first request after a quiet spell, not from the last message heard.
-    if (this.#pending.size === 0) this.#lastSign = this.#clock.now();
+    if (!this.#pending?.size) this.#lastSign = this.#clock.now();
+    this.#pending ??= new Map();
     this.#pending.set(requestIdKey(message.id), message.id);
     this.#arm();
   }
@@ -182,7 +183,7 @@ export class WorkerLink {
   }
 
   #arm(): void {
-    if (this.#timer !== undefined || this.#pending.size === 0 || this.#lost !== undefined) return;
+    if (this.#timer !== undefined || !this.#pending?.size || this.#lost !== undefined) return;
     const due = this.#lastSign + this.#lostAfterMs - this.#clock.now();
     this.#timer = unrefTimer(this.#clock, () => this.#check(), Math.max(0, due));
   }
@@ -194,7 +195,7 @@ export class WorkerLink {
 
   #check(): void {
     this.#timer = undefined;
-    if (this.#pending.size === 0 || this.#lost !== undefined) return;
+    if (!this.#pending?.size || this.#lost !== undefined) return;
     const silentMs = this.#clock.now() - this.#lastSign;
     if (silentMs < this.#lostAfterMs) {
       this.#arm();

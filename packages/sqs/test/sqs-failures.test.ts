@@ -438,6 +438,34 @@ describe('sqsBackend', () => {
     }
   });
 
+  it('follows a worker only when it names an inbox: a session without one holds no worker link', async () => {
+    for (const inbox of [undefined, 'create'] as const) {
+      const requestQueueUrl = await sqs.createQueue('links');
+      const manager = new SqsSessionManager({
+        sqsClient: sqs.sqsClient,
+        requestQueueUrl,
+        createServer: createServer({ calls: new Map() }),
+        waitTimeSeconds: 1,
+        ...(inbox === undefined ? {} : { inbox }),
+      });
+      await manager.start();
+      const backend = sqsBackend({ sqsClient: sqs.sqsClient, requestQueueUrl, waitTimeSeconds: 1 });
+      try {
+        const transport = await backend.createTransport({ sessionKey: `key-${randomUUID()}` });
+        const client = new Client({ name: 'links', version: '1.0.0' });
+        await client.connect(transport, request);
+        expect(await echoFromEach([client])).toEqual(['session 0']);
+        const { link } = transport as unknown as { link: { inbox: string | undefined } | undefined };
+        if (inbox === undefined) expect(link).toBeUndefined();
+        else expect(link?.inbox).toMatch(/asyncmcp-worker-/);
+        await client.close();
+      } finally {
+        await backend.close();
+        await manager.close();
+      }
+    }
+  });
+
   it('creates its own response queue when none is given, and deletes it on close', async () => {
     const requestQueueUrl = await sqs.createQueue('own-queue');
     const backend = sqsBackend({
