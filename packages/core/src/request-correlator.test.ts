@@ -116,6 +116,18 @@ describe('RequestCorrelator', () => {
     expect(correlator.inbound(result(sent.id))?.message.id).toBe('client-req-17');
   });
 
+  it('keeps nothing of a session once its requests are answered or discarded', () => {
+    const correlator = new RequestCorrelator({ idPrefix: 'gw' });
+    const sent = correlator.outbound('s1', { jsonrpc: '2.0', id: 0, method: 'initialize', params: {} });
+    const other = correlator.outbound('s2', { jsonrpc: '2.0', id: 0, method: 'ping' });
+    expect(correlator.waitingSessions).toBe(2);
+    correlator.inbound({ jsonrpc: '2.0', id: sent.id as string, result: {} });
+    expect(correlator.waitingSessions).toBe(1);
+    correlator.discard(other.id as string);
+    expect(correlator.waitingSessions).toBe(0);
+    expect(correlator.pendingCount).toBe(0);
+  });
+
   it('matches an answer only once', () => {
     const correlator = new RequestCorrelator({ idPrefix: 'gw' });
     const sent = correlator.outbound('s', request(1));

@@ -43,7 +43,10 @@ export class RequestCorrelator {
   readonly #pending = new Map<string, Pending>();
   /** Wire progress token → the gateway id of its request. */
   readonly #byWireToken = new Map<string, string>();
-  /** sessionKey → (original id key → gateway id), to rewrite `notifications/cancelled`. */
+  /**
+   * sessionKey → (original id key → gateway id), to rewrite `notifications/cancelled`; only sessions
+   * with a request waiting are here.
+   */
   readonly #bySession = new Map<string, Map<string, string>>();
 
   constructor({ idPrefix = randomBytes(4).toString('hex') }: RequestCorrelatorOptions = {}) {
@@ -52,6 +55,11 @@ export class RequestCorrelator {
 
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  /** How many sessions have a request waiting (only those are kept track of). */
+  get waitingSessions(): number {
+    return this.#bySession.size;
   }
 
   /** Rewrites a client message on its way to the server. Requests get a new id; others pass unchanged. */
@@ -157,7 +165,10 @@ export class RequestCorrelator {
 
   #forget(gatewayId: string, pending: Pending): void {
     this.#pending.delete(gatewayId);
-    this.#bySession.get(pending.sessionKey)?.delete(requestIdKey(pending.originalId));
+    const ids = this.#bySession.get(pending.sessionKey);
+    ids?.delete(requestIdKey(pending.originalId));
+    // A session with nothing waiting keeps no map here: a gateway holds many idle sessions.
+    if (ids?.size === 0) this.#bySession.delete(pending.sessionKey);
     if (pending.wireToken !== undefined) this.#byWireToken.delete(pending.wireToken);
   }
 
