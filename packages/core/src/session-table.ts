@@ -10,8 +10,11 @@ import { ConfigurationError } from './errors.js';
 export class SessionTable<S, IdKind extends string = never> {
   readonly #byKey = new Map<string, S>();
   readonly #byId = new Map<IdKind, Map<string, S>>();
-  /** The ids each session is findable by, so removing one costs its own ids, not a scan of all. */
-  readonly #idsOf = new Map<S, Array<[IdKind, string]>>();
+  /**
+   * The ids each session is findable by, so removing one costs its own ids, not a scan of all: kind,
+   * id, kind, id … in one flat list (a gateway holds many sessions; a list of pairs costs one per id).
+   */
+  readonly #idsOf = new Map<S, Array<IdKind | string>>();
 
   /** How many sessions are open. */
   get size(): number {
@@ -43,8 +46,8 @@ export class SessionTable<S, IdKind extends string = never> {
     }
     ids.set(id, session);
     const own = this.#idsOf.get(session);
-    if (own) own.push([kind, id]);
-    else this.#idsOf.set(session, [[kind, id]]);
+    if (own) own.push(kind, id);
+    else this.#idsOf.set(session, [kind, id]);
   }
 
   get(key: string): S | undefined {
@@ -60,8 +63,10 @@ export class SessionTable<S, IdKind extends string = never> {
   remove(key: string, session: S): boolean {
     if (this.#byKey.get(key) !== session) return false;
     this.#byKey.delete(key);
-    for (const [kind, id] of this.#idsOf.get(session) ?? []) {
-      const ids = this.#byId.get(kind);
+    const own = this.#idsOf.get(session) ?? [];
+    for (let index = 0; index < own.length; index += 2) {
+      const ids = this.#byId.get(own[index] as IdKind);
+      const id = own[index + 1] as string;
       if (ids?.get(id) === session) ids.delete(id);
     }
     this.#idsOf.delete(session);

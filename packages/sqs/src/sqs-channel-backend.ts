@@ -182,7 +182,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
       // Opened by another instance: the server holds it under the id both compute; no initialize here.
       session.state.sessionId = proposedSessionId;
       session.state.protocolVersion = context.adopted.protocolVersion;
-      this.#sessions.index('server', proposedSessionId, session);
+      // Found by that id already, as the id it proposed (see `#sessionNamed`).
     }
     return session;
   }
@@ -300,6 +300,14 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
     }
   }
 
+  /**
+   * The session a message's session id names: the id its server uses, else the id it proposed. A server
+   * that adopted the proposal (ours and Python's do) uses the proposed id, and is indexed under it once.
+   */
+  #sessionNamed(sessionId: string): ChannelBackendSession | undefined {
+    return this.#sessions.find('server', sessionId) ?? this.#sessions.find('proposed', sessionId);
+  }
+
   /** Routes one message from the response queue: by correlated request id first, then by session id. */
   #route(queued: QueueMessage): Disposition | Promise<Disposition> {
     const unwrapped = this.#envelopes.unwrap(queued);
@@ -337,8 +345,10 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
       if (answer) delivered = answer.message;
       if (isInitializeResult(delivered) && sessionId !== undefined && session.state.sessionId === undefined) {
         session.state.adopt(sessionId, delivered);
-        // The state's copy of the id, not the one read from the message (a slice of all of it).
-        this.#sessions.index('server', session.state.sessionId ?? sessionId, session);
+        // The state's copy of the id, not the one read from the message (a slice of all of it); a
+        // server that took the proposed id finds the session by it already (see `#sessionNamed`).
+        const serverId = session.state.sessionId ?? sessionId;
+        if (serverId !== session.proposedSessionId) this.#sessions.index('server', serverId, session);
         this.#attach(session);
       } else if (session.state.worker === undefined && readWorkerHint(delivered) !== undefined) {
         // A session adopted from another instance learns where its worker is from its adoption ping.
@@ -346,7 +356,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
         this.#attach(session);
       }
     } else if (sessionId !== undefined) {
-      session = this.#sessions.find('server', sessionId) ?? this.#sessions.find('proposed', sessionId);
+      session = this.#sessionNamed(sessionId);
     }
     if (!session) {
       this.stats.unroutable++;
