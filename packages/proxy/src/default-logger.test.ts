@@ -1,6 +1,6 @@
 import { sessionLogId } from '@asyncmcp/core';
 import { describe, expect, it } from 'vitest';
-import { childLogger, createDefaultLogger } from './default-logger.js';
+import { childLogger, createDefaultLogger, sessionLogger } from './default-logger.js';
 
 function capture() {
   const lines: string[] = [];
@@ -58,5 +58,26 @@ describe('createDefaultLogger', () => {
       { sessionId: digest, sessionKey: digest },
       { sessionId: digest },
     ]);
+  });
+
+  it('names the session on every line of a session logger, as a digest, with no child logger', () => {
+    const { logger, parsed } = capture();
+    const id = '6f1c0e9b2d7a4c3e8b5f0a1d2c3e4f5a';
+    const log = sessionLogger(logger, sessionLogId(id));
+    log.debug({ step: 1 }, 'one');
+    log.info({}, 'two');
+    log.warn({ err: 'x' }, 'three');
+    log.error({ sessionId: id }, 'four');
+    const digest = sessionLogId(id);
+    expect(parsed()).toMatchObject([
+      { sessionId: digest, step: 1, msg: 'one' },
+      { sessionId: digest, msg: 'two' },
+      { sessionId: digest, err: 'x', msg: 'three' },
+      // A line that names a session itself says which, as a digest too.
+      { sessionId: digest, msg: 'four' },
+    ]);
+    // A logger that makes no children is used as it is.
+    const plain = { debug() {}, info() {}, warn() {}, error() {} };
+    expect(sessionLogger(plain, 'x')).toBe(plain);
   });
 });

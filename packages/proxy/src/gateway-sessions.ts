@@ -11,7 +11,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { adoptedFront, streamRequestIds } from './adopted-front.js';
 import { confirmSession } from './confirm-session.js';
-import { childLogger } from './default-logger.js';
+import { sessionLogger } from './default-logger.js';
 import { BoundedEventStore, EventStoreBudget } from './event-store.js';
 import { PROXY_DEFAULTS } from './proxy-defaults.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
@@ -67,7 +67,7 @@ export class GatewaySessions {
       clock: options.clock,
       isBusy: (session) => session.bridge.inFlight > 0,
       onEvict: (key, session) => {
-        childLogger(logger, { sessionId: sessionLogId(key) }).info({}, 'idle session evicted');
+        sessionLogger(logger, sessionLogId(key)).info({}, 'idle session evicted');
         void this.end(session, 'idle', 'the session was closed as idle');
       },
     });
@@ -200,7 +200,7 @@ export class GatewaySessions {
   /** A gateway session: opened here, or with `adopted`, one another instance of the fleet opened. */
   async #build(key: string, adopted?: { protocolVersion: string | undefined }): Promise<GatewaySession> {
     const options = this.#options;
-    const log = childLogger(this.#logger, { sessionId: sessionLogId(key) });
+    const log = sessionLogger(this.#logger, sessionLogId(key));
     const back: BackendSessionTransport = await this.#backend.createTransport({
       sessionKey: key,
       logger: log,
@@ -211,15 +211,8 @@ export class GatewaySessions {
       maxBytes: options.eventStore?.maxBytes,
       budget: this.#eventBudget,
     });
-    const onsessionclosed = async () => {
-      log.info({}, 'session deleted by the client');
-      this.#forget(key, 'deleted');
-      // The SDK closes the session's streams as soon as this returns: each running call gets its error
-      // on its own stream first. The backend side closes after, without holding up the DELETE.
-      await session.bridge.endRunning(SESSION_DELETED);
-      void this.end(session, 'deleted', SESSION_DELETED);
-    };
     const enableJsonResponse = options.enableJsonResponse ?? false;
+    const onsessionclosed = this.#onsessionclosed;
     const front = adopted
       ? adoptedFront({ sessionId: key, eventStore: events, enableJsonResponse, onsessionclosed })
       : new StreamableHTTPServerTransport({
@@ -256,6 +249,18 @@ export class GatewaySessions {
     this.#metrics.sessions.set(this.#registry.size);
     return session;
   }
+
+  /** A client deleted its session (HTTP DELETE): one function for every session, given its key. */
+  readonly #onsessionclosed = async (key: string | undefined): Promise<void> => {
+    const session = key === undefined ? undefined : this.#registry.get(key);
+    if (key === undefined || session === undefined) return;
+    session.log.info({}, 'session deleted by the client');
+    this.#forget(key, 'deleted');
+    // The SDK closes the session's streams as soon as this returns: each running call gets its error
+    // on its own stream first. The backend side closes after, without holding up the DELETE.
+    await session.bridge.endRunning(SESSION_DELETED);
+    void this.end(session, 'deleted', SESSION_DELETED);
+  };
 
   #forget(key: string, reason: string): void {
     const session = this.#registry.get(key);

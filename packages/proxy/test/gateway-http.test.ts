@@ -541,7 +541,9 @@ describe('gateway over HTTP', () => {
       while (!text.includes('"protocolVersion"') && Date.now() < deadline) {
         const next = await Promise.race([
           reader.read(),
-          new Promise<undefined>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
+          new Promise<undefined>((resolve) =>
+            setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now())),
+          ),
         ]);
         if (next === undefined || next.done) break;
         text += next.value;
