@@ -33,17 +33,17 @@ export class ChannelBackendSession implements BackendSessionTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
 
+  /** The gateway's key for the session (the context it was opened with is not kept: only this). */
+  readonly key: string;
+
   constructor(
     private readonly backend: SessionChannel,
-    readonly context: BackendTransportContext,
+    context: BackendTransportContext,
     readonly proposedSessionId: string,
     stateOptions: ConstructorParameters<typeof ClientSessionState>[0],
   ) {
+    this.key = context.sessionKey;
     this.state = new ClientSessionState(stateOptions);
-  }
-
-  get key(): string {
-    return this.context.sessionKey;
   }
 
   get sessionId(): string | undefined {
