@@ -121,9 +121,9 @@ describe('RequestCorrelator', () => {
     const sent = correlator.outbound('s1', { jsonrpc: '2.0', id: 0, method: 'initialize', params: {} });
     const other = correlator.outbound('s2', { jsonrpc: '2.0', id: 0, method: 'ping' });
     expect(correlator.waitingSessions).toBe(2);
-    correlator.inbound({ jsonrpc: '2.0', id: sent.id as string, result: {} });
+    correlator.inbound({ jsonrpc: '2.0', id: sent.id as unknown as string, result: {} });
     expect(correlator.waitingSessions).toBe(1);
-    correlator.discard(other.id as string);
+    correlator.discard(other.id as unknown as string);
     expect(correlator.waitingSessions).toBe(0);
     expect(correlator.pendingCount).toBe(0);
   });
