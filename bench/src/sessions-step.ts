@@ -20,8 +20,8 @@ export interface SessionsFigures {
   openMs: number;
   /** The gateway's stats once they were open. */
   stats: Json;
-  /** CPU ms per opened session of each process while they opened. */
-  cpuMsPerOpen: { gateway: number; worker: number; emulator: number };
+  /** CPU ms per opened session of each process while they opened (client: this process, opening them). */
+  cpuMsPerOpen: { gateway: number; worker: number; emulator: number; client: number };
 }
 
 // Heap for 100,000 sessions in the worker (an MCP server each) and the gateway, beyond V8's default.
@@ -54,11 +54,15 @@ export async function measureSessions(
   if (first.refused !== undefined)
     throw new Error(`sessions: the first session did not open: ${first.refused}`);
   const heapBefore = Number((await getJson(`${gateway.info.control}/heap`)).heapUsed);
-  const cpu = async () => ({
-    gateway: Number((await getJson(`${gateway.info.control}/stats`)).cpuMs),
-    worker: Number((await getJson(`${worker.info.control}/stats`)).cpuMs),
-    emulator: Number((await getJson(`${emulator.info.control}/stats`)).cpuMs),
-  });
+  const cpu = async () => {
+    const { user, system } = process.cpuUsage();
+    return {
+      gateway: Number((await getJson(`${gateway.info.control}/stats`)).cpuMs),
+      worker: Number((await getJson(`${worker.info.control}/stats`)).cpuMs),
+      emulator: Number((await getJson(`${emulator.info.control}/stats`)).cpuMs),
+      client: (user + system) / 1000,
+    };
+  };
   const cpuBefore = await cpu();
   const opening = await openIdleSessions(gateway.info.url, IDLE_SESSIONS);
   const cpuAfter = await cpu();
@@ -69,7 +73,7 @@ export async function measureSessions(
   const stats = await getJson(`${gateway.info.control}/stats`);
   await gateway.stop();
   await worker.stop();
-  const perOpen = (role: 'gateway' | 'worker' | 'emulator') =>
+  const perOpen = (role: keyof SessionsFigures['cpuMsPerOpen']) =>
     round((cpuAfter[role] - cpuBefore[role]) / Math.max(1, opening.opened), 3);
   return {
     requested: IDLE_SESSIONS,
@@ -79,7 +83,12 @@ export async function measureSessions(
     heapAfter,
     openMs: opening.ms,
     stats,
-    cpuMsPerOpen: { gateway: perOpen('gateway'), worker: perOpen('worker'), emulator: perOpen('emulator') },
+    cpuMsPerOpen: {
+      gateway: perOpen('gateway'),
+      worker: perOpen('worker'),
+      emulator: perOpen('emulator'),
+      client: perOpen('client'),
+    },
   };
 }
 
@@ -105,7 +114,7 @@ export function printSessions(results: ReturnType<typeof sessionsResults>): void
   const { cpuMsPerOpen: cpu } = results;
   const stopped = results.refused === undefined ? '' : ` (stopped: ${results.refused})`;
   console.log(
-    `sessions                      ${results.opened} of ${results.requested} opened in ${results.openSeconds} s (${results.openedPerSecond}/s), ${results.heapPerSessionKiB} KiB heap each; CPU ms per open: gateway ${cpu.gateway}, worker ${cpu.worker}, emulator ${cpu.emulator}${stopped}`,
+    `sessions                      ${results.opened} of ${results.requested} opened in ${results.openSeconds} s (${results.openedPerSecond}/s), ${results.heapPerSessionKiB} KiB heap each; CPU ms per open: gateway ${cpu.gateway}, worker ${cpu.worker}, emulator ${cpu.emulator}, client ${cpu.client}${stopped}`,
   );
 }
 
