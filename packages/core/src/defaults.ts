@@ -47,4 +47,10 @@ export const QUEUE_DEFAULTS = {
    * the next ones back no longer than this.
    */
   batchWaitMs: 20,
+  /**
+   * How long a message handed back with `'defer'` stays hidden: the least a queue's visibility takes.
+   * Long next to a consumer's turn between receives, so the consumer the message is for gets to it
+   * before the ones handing it back, which receive again at once, take it again.
+   */
+  deferredReleaseSeconds: 1,
 } as const;

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { QUEUE_DEFAULTS } from './defaults.js';
 import { type Disposition, QueueConsumer, type QueueMessage, type QueueSource } from './queue-consumer.js';
 import { countdown } from './testing/message-tap.js';
 
@@ -92,10 +93,10 @@ describe('QueueConsumer', () => {
     await consumer.stop();
   });
 
-  it('deletes, releases or leaves a message according to how it settled', async () => {
+  it('deletes, releases, defers or leaves a message according to how it settled', async () => {
     const queue = new FakeQueue();
-    const settled = countdown(3, 5_000);
-    const outcomes: Record<string, Disposition> = { d: 'delete', r: 'release', t: 'retry' };
+    const settled = countdown(4, 5_000);
+    const outcomes: Record<string, Disposition> = { d: 'delete', r: 'release', l: 'defer', t: 'retry' };
     const consumer = new QueueConsumer({
       source: queue,
       handle: async (m) => ({
@@ -105,12 +106,14 @@ describe('QueueConsumer', () => {
       }),
     });
     consumer.start();
-    queue.push([message('d', 'x'), message('r', 'y'), message('t', 'z')]);
+    queue.push([message('d', 'x'), message('r', 'y'), message('l', 'w'), message('t', 'z')]);
     await settled.done;
     await consumer.stop();
     expect(queue.deleted).toEqual(['d']);
     expect(queue.visibility).toContainEqual(['r', 0]);
-    expect(consumer.stats).toMatchObject({ deleted: 1, released: 1, retried: 1 });
+    expect(queue.visibility).toContainEqual(['l', QUEUE_DEFAULTS.deferredReleaseSeconds]);
+    expect(queue.visibility.filter(([id]) => id === 't')).toEqual([]);
+    expect(consumer.stats).toMatchObject({ deleted: 1, released: 1, deferred: 1, retried: 1 });
   });
 
   it('does not delete a message before it settles', async () => {

@@ -60,6 +60,12 @@ export type Disposition =
   | 'delete'
   /** Hand it to another consumer now (visibility 0). */
   | 'release'
+  /**
+   * Hand it to another consumer after a short while (visibility `QUEUE_DEFAULTS.deferredReleaseSeconds`):
+   * for a message handed back several times already. Released at once, it goes to whichever consumer
+   * asks next, which under load is as often as not one of those handing it back.
+   */
+  | 'defer'
   /** Leave it: it reappears after its visibility timeout and is tried again. */
   | 'retry';
 
@@ -125,7 +131,15 @@ export class QueueConsumer {
   #stopping = false;
   /** Consecutive receive failures; 0 once a receive succeeds. */
   #failures = 0;
-  readonly stats = { received: 0, deleted: 0, released: 0, retried: 0, receiveErrors: 0, handlerErrors: 0 };
+  readonly stats = {
+    received: 0,
+    deleted: 0,
+    released: 0,
+    deferred: 0,
+    retried: 0,
+    receiveErrors: 0,
+    handlerErrors: 0,
+  };
 
   constructor(options: QueueConsumerOptions) {
     this.#options = options;
@@ -371,6 +385,9 @@ export class QueueConsumer {
       } else if (disposition === 'release') {
         await source.changeVisibility(message, 0);
         this.stats.released++;
+      } else if (disposition === 'defer') {
+        await source.changeVisibility(message, QUEUE_DEFAULTS.deferredReleaseSeconds);
+        this.stats.deferred++;
       } else {
         this.stats.retried++;
       }

@@ -334,9 +334,13 @@ export class SqsSessionManager implements SessionManager {
       };
     }
     if (result.reason === 'unknown-session' && mayHandBack) {
-      // Another worker on this queue may own the session: hand the message back for it to take.
+      // Another worker on this queue may own the session: hand the message back for it to take. At
+      // once for the first half of the hand-backs; then a second at a time, because a worker busy with
+      // its own messages may not ask again for a while, and those handing the message back ask at once:
+      // handed back at once every time, it could run out of hand-backs within milliseconds.
       this.stats.handedBack++;
-      return { settled: Promise.resolve('release') };
+      const atOnce = (message.receiveCount ?? 1) <= Math.ceil(bound / 2);
+      return { settled: Promise.resolve(atOnce ? 'release' : 'defer') };
     }
     this.stats.unroutable++;
     return { settled: Promise.resolve('delete') };

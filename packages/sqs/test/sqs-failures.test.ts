@@ -390,6 +390,41 @@ describe('SQS failure handling', () => {
     expect(held).toEqual(clients.map(({ transport }) => transport.sessionId as string).sort());
   });
 
+  it('gets a request to the worker holding its session while that worker is too busy to receive', async () => {
+    // The holder takes at most 4 messages at a time (maxInFlight 1): three calls held by the latch and
+    // one waiting for them fill it, so it stops receiving. The other worker hands the next request
+    // back at once for the first half of its 10 hand-backs, then a second at a time, which leaves the
+    // holder time to receive again: handed back at once every time, the request came back to the other
+    // worker ten times within milliseconds and was answered `Session not found`.
+    let open = () => {};
+    const fixture: Fixture = { calls: new Map(), latch: new Promise<void>((resolve) => (open = resolve)) };
+    const holder = await startManager(fixture, { releaseUnknownSessions: 10, maxInFlight: 1 });
+    const { client } = await connectClient(holder.requestQueueUrl);
+    const receivedBefore = holder.manager.metrics.received as number;
+    const held = [1, 2, 3, 4].map((tag) =>
+      client.callTool({ name: 'wait', arguments: { tag: `held-${tag}` } }, undefined, request),
+    );
+    await expect
+      .poll(() => (holder.manager.metrics.received as number) - receivedBefore, { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(4);
+    const other = await startManager(
+      { calls: new Map() },
+      // A receive it leaves open when it stops hides what it takes for its visibility timeout: short.
+      { requestQueueUrl: holder.requestQueueUrl, releaseUnknownSessions: 10, visibilityTimeoutSeconds: 2 },
+    );
+    const probe = client.callTool({ name: 'echo', arguments: { text: 'probe' } }, undefined, request);
+    // Five at once, then the first a second at a time.
+    await expect.poll(() => other.manager.metrics.handedBack, { timeout: 15_000 }).toBeGreaterThanOrEqual(6);
+    expect(other.manager.metrics.deferred).toBeGreaterThanOrEqual(1);
+    // The other worker stops there, so which worker's receive comes first from now on cannot decide it.
+    await other.manager.close();
+    open();
+    expect(textOf(await probe)).toBe('probe');
+    expect((await Promise.all(held)).map(textOf)).toEqual([1, 2, 3, 4].map((tag) => `waited held-${tag}`));
+    expect(other.manager.sessions.size).toBe(0);
+    await expect.poll(() => sqs.queueDepth(holder.requestQueueUrl), { timeout: 10_000 }).toBe(0);
+  });
+
   it('runs two managers and their clients in one process without sharing state', async () => {
     const first = await startManager({ calls: new Map() });
     const second = await startManager({ calls: new Map() });
