@@ -134,7 +134,7 @@ export async function reportRun(run: RunFigures): Promise<void> {
         workerRows.sqs.threeWithoutInbox,
         workerRows.snsSqs.one,
         workerRows.snsSqs.three,
-      ].reduce((total, row) => total + (row?.failedCalls ?? 0), 0),
+      ].reduce((total, row) => total + (row?.failedCalls ?? 0) + (row?.failedWarmupCalls ?? 0), 0),
       durationSeconds: workerRows.durationSeconds,
     },
     sessions,

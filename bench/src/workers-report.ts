@@ -100,7 +100,9 @@ export function printWorkers(workers: WorkersResults): void {
         String(row.apiCallsPerCall),
         String(row.latency.p50),
         String(row.latency.p95),
-        String(row.failedCalls),
+        row.failedWarmupCalls > 0
+          ? `${row.failedCalls} (warm-up ${row.failedWarmupCalls})`
+          : String(row.failedCalls),
         row.sessionsPerWorker.join(' / '),
         Object.entries(row.apiCallsPerCallByOperation)
           .map(([operation, count]) => `${operation} ${count}`)

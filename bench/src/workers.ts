@@ -44,7 +44,9 @@ export interface WorkersRow {
   sessionsPerWorker: number[];
   calls: number;
   failedCalls: number;
-  /** The first failure's message, if any. */
+  /** Warm-up calls that failed (before the measured window). */
+  failedWarmupCalls: number;
+  /** The first failure's message, warm-up or measured, if any. */
   firstError?: string;
   /** tools/call latency (ms), every session calling at once. */
   latency: LatencySummary;
@@ -196,10 +198,18 @@ export async function measureWorkersRow(env: WorkersEnvironment, spec: WorkersRo
       });
       if ((result.content as Array<{ text: string }>)[0]?.text !== text) throw new Error('wrong answer');
     };
+    // A failed warm-up call is counted and reported like a measured one; it does not end the run.
+    let failedWarmupCalls = 0;
+    let firstError: string | undefined;
     await Promise.all(
       clients.map(async (client, session) => {
         for (let index = 0; index < settings.warmupCallsPerSession; index++) {
-          await call(client, `w${session}.${index}`);
+          try {
+            await call(client, `w${session}.${index}`);
+          } catch (error) {
+            failedWarmupCalls++;
+            firstError ??= error instanceof Error ? error.message : String(error);
+          }
         }
       }),
     );
@@ -230,7 +240,6 @@ export async function measureWorkersRow(env: WorkersEnvironment, spec: WorkersRo
     const started = performance.now();
     const samples: number[] = [];
     let failedCalls = 0;
-    let firstError: string | undefined;
     await Promise.all(
       clients.map(async (client, session) => {
         for (let index = 0; index < settings.callsPerSession; index++) {
@@ -266,6 +275,7 @@ export async function measureWorkersRow(env: WorkersEnvironment, spec: WorkersRo
       sessionsPerWorker,
       calls,
       failedCalls,
+      failedWarmupCalls,
       ...(firstError === undefined ? {} : { firstError }),
       latency: summarize(samples),
       throughput: round(calls / callsSeconds, 1),
