@@ -397,7 +397,10 @@ describe('SQS failure handling', () => {
     // holder time to receive again: handed back at once every time, the request came back to the other
     // worker ten times within milliseconds and was answered `Session not found`.
     let open = () => {};
-    const fixture: Fixture = { calls: new Map(), latch: new Promise<void>((resolve) => (open = resolve)) };
+    const latch = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const fixture: Fixture = { calls: new Map(), latch };
     const holder = await startManager(fixture, { releaseUnknownSessions: 10, maxInFlight: 1 });
     const { client } = await connectClient(holder.requestQueueUrl);
     const receivedBefore = holder.manager.metrics.received as number;
