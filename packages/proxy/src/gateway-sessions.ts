@@ -231,6 +231,7 @@ export class GatewaySessions {
       observer: this.#metrics.observer(),
       serverMessageStream: enableJsonResponse ? 'session' : 'request',
       onclose: () => this.#forget(key, 'closed'),
+      onInitializeRefused: () => this.#refusedByServer(key),
     });
     // Its event ids name the calls each stream answers, for an instance the client resumes it on.
     events.setRequestIdsOf(streamRequestIds(front));
@@ -261,6 +262,19 @@ export class GatewaySessions {
     await session.bridge.endRunning(SESSION_DELETED);
     void this.end(session, 'deleted', SESSION_DELETED);
   };
+
+  /**
+   * The server refused the session's `initialize` and the client has its answer: the session never
+   * started, so it frees its slot now, counted as refused rather than opened.
+   */
+  #refusedByServer(key: string): void {
+    const session = this.#registry.get(key);
+    if (session === undefined) return;
+    session.log.info({}, 'initialize refused by the server; session not kept');
+    this.#metrics.sessionsRejected.inc({ reason: 'refused' });
+    this.discard(session);
+    void session.bridge.close();
+  }
 
   #forget(key: string, reason: string): void {
     const session = this.#registry.get(key);

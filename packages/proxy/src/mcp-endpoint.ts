@@ -109,6 +109,8 @@ export function mountMcpEndpoint(app: Express, context: McpEndpointContext): voi
       await session.bridge.close();
       return;
     }
+    // Gone already: the server refused the initialize, and the session was not kept (counted then).
+    if (sessions.get(session.key) !== session) return;
     metrics.sessionsOpened.inc();
     session.log.info({ backend: backendName }, 'session opened');
   });

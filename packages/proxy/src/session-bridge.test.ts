@@ -7,7 +7,7 @@ import { SessionBridge } from './session-bridge.js';
 const BOUND_MS = 10_000;
 
 /** A bridge between two in-memory pairs: `client` is the client's end, `server` the server's. */
-async function bridged(options: { maxInFlight?: number } = {}) {
+async function bridged(options: { maxInFlight?: number; onInitializeRefused?: () => void } = {}) {
   const [clientEnd, front] = InMemoryTransport.createLinkedPair();
   const [back, serverEnd] = InMemoryTransport.createLinkedPair();
   const client = new MessageTap(clientEnd);
@@ -138,5 +138,50 @@ describe('SessionBridge between requests', () => {
       expect(await client.waitFor(withId(id), BOUND_MS)).toEqual({ jsonrpc: '2.0', id, result: {} });
     }
     await bridge.close();
+  });
+});
+
+describe('SessionBridge and a refused initialize', () => {
+  const initialize = (id: number): JSONRPCMessage => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+  });
+
+  it('tells its owner once the client has the error answering initialize, and not for other errors', async () => {
+    const refusals: string[] = [];
+    const { client, server } = await bridged({ onInitializeRefused: () => refusals.push('refused') });
+    await client.send(call(1));
+    await server.waitFor(withId(1), BOUND_MS);
+    await server.send({ jsonrpc: '2.0', id: 1, error: { code: -32603, message: 'tool failed' } });
+    await client.waitFor(withId(1), BOUND_MS);
+    expect(refusals).toEqual([]);
+
+    await client.send(initialize(2));
+    await server.waitFor(withId(2), BOUND_MS);
+    await server.send({ jsonrpc: '2.0', id: 2, error: { code: -32603, message: 'too many sessions' } });
+    expect(await client.waitFor(withId(2), BOUND_MS)).toMatchObject({
+      error: { message: 'too many sessions' },
+    });
+    await expect.poll(() => refusals, { timeout: BOUND_MS }).toEqual(['refused']);
+  });
+
+  it('does not for an initialize answered with a result', async () => {
+    const refusals: string[] = [];
+    const { client, server } = await bridged({ onInitializeRefused: () => refusals.push('refused') });
+    await client.send(initialize(1));
+    await server.waitFor(withId(1), BOUND_MS);
+    const result = {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      serverInfo: { name: 's', version: '1' },
+    };
+    await server.send({ jsonrpc: '2.0', id: 1, result });
+    await client.waitFor(withId(1), BOUND_MS);
+    // A later message through the bridge comes after any callback the answer would have set off.
+    await client.send(call(2));
+    await server.waitFor(withId(2), BOUND_MS);
+    expect(refusals).toEqual([]);
   });
 });

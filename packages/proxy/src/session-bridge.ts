@@ -65,6 +65,12 @@ export interface SessionBridgeOptions {
   serverMessageStream?: 'request' | 'session';
   /** Called once, when either side closed and the bridge has torn down both. */
   onclose?: () => void;
+  /**
+   * Called once the server answered the session's `initialize` with an error (a worker at its session
+   * limit, say) and the client has that answer: the session never started, and its owner ends it
+   * instead of keeping it until it is evicted as idle.
+   */
+  onInitializeRefused?: () => void;
 }
 
 interface InFlight {
@@ -93,6 +99,7 @@ export class SessionBridge {
   /** Made on the first request: an idle session keeps none (a gateway holds many). */
   #inFlight: Map<string, InFlight & { id: RequestId }> | undefined;
   readonly #onclose: (() => void) | undefined;
+  readonly #onInitializeRefused: (() => void) | undefined;
   readonly #onRequestStreams: boolean;
   #idleWaiters: Array<() => void> | undefined;
   /** Why the session is ending, once it is: a request arriving from then on is answered with it at once. */
@@ -112,6 +119,7 @@ export class SessionBridge {
     this.#maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
     this.#clock = options.clock ?? systemClock;
     this.#onclose = options.onclose;
+    this.#onInitializeRefused = options.onInitializeRefused;
     this.#onRequestStreams = (options.serverMessageStream ?? 'request') === 'request';
     this.#front.onmessage = (message) => this.#fromClient(message);
     this.#back.onmessage = (message, extra) =>
@@ -222,10 +230,11 @@ export class SessionBridge {
   }
 
   /** Stops tracking a request. Returns false when it was not (or no longer) tracked. */
-  #end(id: RequestId, outcome: 'answered' | 'error' | 'timeout' | 'cancelled'): boolean {
+  /** Ends a waiting request: its entry, or undefined when it was not waiting. */
+  #end(id: RequestId, outcome: 'answered' | 'error' | 'timeout' | 'cancelled'): InFlight | undefined {
     const inFlight = this.#inFlight;
     const entry = inFlight?.get(requestIdKey(id));
-    if (!inFlight || !entry) return false;
+    if (!inFlight || !entry) return undefined;
     if (entry.timer) this.#clock.clearTimeout(entry.timer);
     inFlight.delete(requestIdKey(id));
     this.#observer.onRequestEnd?.(entry.method, outcome, (performance.now() - entry.startedAt) / 1000);
@@ -234,14 +243,15 @@ export class SessionBridge {
       this.#inFlight = undefined;
       this.#releaseIdleWaiters();
     }
-    return true;
+    return entry;
   }
 
   #fromServer(message: JSONRPCMessage, extra: BackendMessageExtra | undefined): void {
     if (isAnswer(message)) {
       const id = message.id;
       // Answers to server→client requests never come this way; an answer we are not waiting for is late.
-      if (id === undefined || !this.#end(id, 'answered')) {
+      const ended = id === undefined ? undefined : this.#end(id, 'answered');
+      if (ended === undefined) {
         this.#observer.onDropped?.('late answer');
         this.#logger.info({ requestId: id }, 'answer for a request no longer waiting dropped');
         return;
@@ -249,7 +259,10 @@ export class SessionBridge {
       if (isInitializeResult(message)) {
         this.#back.setProtocolVersion?.(String(message.result.protocolVersion));
       }
-      this.#toClient(message);
+      const delivered = this.#toClient(message);
+      if (ended.method === 'initialize' && 'error' in message) {
+        void delivered.then(() => this.#onInitializeRefused?.());
+      }
       return;
     }
     this.#toClient(message, this.#onRequestStreams ? this.#relatedRequestOf(message, extra) : undefined);
@@ -270,8 +283,9 @@ export class SessionBridge {
     return undefined;
   }
 
-  #toClient(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
-    this.#front
+  /** Resolves once the message went to the client, or could not. */
+  #toClient(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
+    return this.#front
       .send(message, relatedRequestId === undefined ? undefined : { relatedRequestId })
       .catch((error: unknown) => {
         this.#logger.warn({ err: describeError(error) }, 'could not deliver a message to the client');

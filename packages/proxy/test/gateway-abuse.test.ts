@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { silentLogger } from '@asyncmcp/core';
 import { countdown, RecordingLogger } from '@asyncmcp/core/testing';
-import { type SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
+import { SqsSessionManager, sqsBackend } from '@asyncmcp/sqs';
 import { cleanupsAfterEach, textOf, useSqsEmulator, WAIT_MS, within } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -180,6 +180,36 @@ describe('gateway under abuse', () => {
     expect(metrics).toMatch(/^asyncmcp_gateway_sessions_rejected_total\{reason="refused"\} 20$/m);
     expect(metrics).toMatch(/^asyncmcp_gateway_sessions_opened_total 1$/m);
     expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+  });
+
+  it('keeps no session slot for initializes the server refuses (its session limit)', async () => {
+    // A worker full at one session: every later initialize is answered with its error. Kept, each such
+    // session held a gateway slot until evicted as idle, so a full worker soon filled the gateway too.
+    const fullQueueUrl = await sqs.createQueue('full-worker');
+    const full = new SqsSessionManager({
+      sqsClient: sqs.sqsClient,
+      requestQueueUrl: fullQueueUrl,
+      createServer: () => new McpServer({ name: 'full', version: '1.0.0' }),
+      waitTimeSeconds: 1,
+      maxSessions: 1,
+    });
+    await full.start();
+    cleanups.push(() => full.close());
+    const { url, proxy, base } = await startGatewayOnQueue(sqs, fullQueueUrl, cleanups, { maxSessions: 3 });
+    await rawSession(url);
+    for (let i = 0; i < 10; i++) {
+      const refused = await within(postJson(url, INIT), `initialize ${i}`);
+      expect(refused.status).toBe(200);
+      expect(await refused.text()).toContain('too many sessions');
+    }
+    await expect.poll(() => proxy.sessionIds().length, { timeout: WAIT_MS }).toBe(1);
+    // The slots are free: another initialize reaches the worker (and is refused by it), not the gateway's limit.
+    const again = await postJson(url, INIT);
+    expect(again.status).toBe(200);
+    expect(await again.text()).toContain('too many sessions');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^asyncmcp_gateway_sessions_rejected_total\{reason="refused"\} 11$/m);
+    expect(metrics).toMatch(/^asyncmcp_gateway_sessions_opened_total 1$/m);
   });
 
   it('answers a text/plain initialize with 415, opening nothing and logging no error', async () => {
