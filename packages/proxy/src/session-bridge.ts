@@ -229,8 +229,7 @@ export class SessionBridge {
       .catch(() => undefined);
   }
 
-  /** Stops tracking a request. Returns false when it was not (or no longer) tracked. */
-  /** Ends a waiting request: its entry, or undefined when it was not waiting. */
+  /** Stops tracking a request: its entry, or undefined when it was not (or no longer) tracked. */
   #end(id: RequestId, outcome: 'answered' | 'error' | 'timeout' | 'cancelled'): InFlight | undefined {
     const inFlight = this.#inFlight;
     const entry = inFlight?.get(requestIdKey(id));

@@ -197,12 +197,23 @@ describe('gateway under abuse', () => {
     cleanups.push(() => full.close());
     const { url, proxy, base } = await startGatewayOnQueue(sqs, fullQueueUrl, cleanups, { maxSessions: 3 });
     await rawSession(url);
+    const refusedIds: string[] = [];
     for (let i = 0; i < 10; i++) {
       const refused = await within(postJson(url, INIT), `initialize ${i}`);
       expect(refused.status).toBe(200);
+      refusedIds.push(refused.headers.get('mcp-session-id') as string);
       expect(await refused.text()).toContain('too many sessions');
     }
     await expect.poll(() => proxy.sessionIds().length, { timeout: WAIT_MS }).toBe(1);
+    // A refused session is gone: a request under its id gets 404, as for any session the gateway lacks.
+    const late = await postJson(
+      url,
+      { jsonrpc: '2.0', id: 2, method: 'ping' },
+      {
+        'mcp-session-id': refusedIds[0] as string,
+      },
+    );
+    expect(late.status).toBe(404);
     // The slots are free: another initialize reaches the worker (and is refused by it), not the gateway's limit.
     const again = await postJson(url, INIT);
     expect(again.status).toBe(200);

@@ -391,8 +391,8 @@ describe('SQS failure handling', () => {
   });
 
   it('gets a request to the worker holding its session while that worker is too busy to receive', async () => {
-    // The holder takes at most 4 messages at a time (maxInFlight 1): three calls held by the latch and
-    // one waiting for them fill it, so it stops receiving. The other worker hands the next request
+    // The holder takes at most 4 messages at a time (maxInFlight 1): one call held by the latch and three
+    // waiting for its slot fill it, so it stops receiving. The other worker hands the next request
     // back at once for the first half of its 10 hand-backs, then a second at a time, which leaves the
     // holder time to receive again: handed back at once every time, the request came back to the other
     // worker ten times within milliseconds and was answered `Session not found`.
