@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { QUEUE_DEFAULTS } from './defaults.js';
 import { type Disposition, QueueConsumer, type QueueMessage, type QueueSource } from './queue-consumer.js';
 import { countdown } from './testing/message-tap.js';
+import { TurnBatcher } from './turn-batcher.js';
 
 /** A scripted queue: hands out the batches it is given, then waits (like a long poll) until aborted. */
 class FakeQueue implements QueueSource {
@@ -91,6 +92,41 @@ describe('QueueConsumer', () => {
     await allHanded.done;
     expect(handedOver).toEqual(['b1', 'b2', 'a1', 'a2']);
     await consumer.stop();
+  });
+
+  it('lets the sends a message sets off go out before it asks the queue again', async () => {
+    // A worker answers by a send gathered for the next turn (TurnBatcher); building the next receive
+    // before that send went out would hold the answer back behind it.
+    const queue = new FakeQueue();
+    const events: string[] = [];
+    const originalReceive = queue.receive.bind(queue);
+    queue.receive = (request) => {
+      events.push('receive');
+      return originalReceive(request);
+    };
+    const batcher = new TurnBatcher<string>({
+      maxEntries: 10,
+      maxBytes: 1_000,
+      sendOne: async (_key, entry) => {
+        events.push(`send ${entry}`);
+      },
+      sendBatch: async (_key, entries) => {
+        events.push(`send ${entries.join(',')}`);
+        return entries.map(() => undefined);
+      },
+    });
+    const consumer = new QueueConsumer({
+      source: queue,
+      handle: async (m) => {
+        events.push(`handle ${m.messageId}`);
+        return { settled: batcher.add('answers', `answer-${m.messageId}`, 10).then(() => 'delete' as const) };
+      },
+    });
+    consumer.start();
+    queue.push([message('a', 'A'), message('b', 'B')]);
+    await queue.receivedTimes(2);
+    await consumer.stop();
+    expect(events).toEqual(['receive', 'handle a', 'handle b', 'send answer-a,answer-b', 'receive']);
   });
 
   it('deletes, releases, defers or leaves a message according to how it settled', async () => {
