@@ -45,9 +45,11 @@ export async function rawFloor(endpoint: string, admin: SQSClient): Promise<Path
   return { name: 'raw-floor', latency };
 }
 
-/** One POST round trip with fetch (what the SDK client sends with) to a bare Node echo server. */
-export async function httpFloor(): Promise<PathResult> {
-  log('• http-floor');
+/** A bare Node echo server in a child process, and one POST round trip to it with fetch (what the SDK client sends with). */
+export async function startHttpEcho(): Promise<{
+  roundTrip: () => Promise<void>;
+  stop: () => Promise<void>;
+}> {
   const echoServer = await child<{ url: string }>('./child-http-echo.ts');
   const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo' } });
   const roundTrip = async () => {
@@ -58,9 +60,16 @@ export async function httpFloor(): Promise<PathResult> {
     });
     await response.text();
   };
-  await timeSequential(WARMUP, roundTrip);
-  const latency = summarize(await timeSequential(SEQUENTIAL, roundTrip));
-  await echoServer.stop();
+  return { roundTrip, stop: () => echoServer.stop() };
+}
+
+/** `http-floor`: the bare HTTP hop alone. */
+export async function httpFloor(): Promise<PathResult> {
+  log('• http-floor');
+  const echo = await startHttpEcho();
+  await timeSequential(WARMUP, echo.roundTrip);
+  const latency = summarize(await timeSequential(SEQUENTIAL, echo.roundTrip));
+  await echo.stop();
   return { name: 'http-floor', latency };
 }
 

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { boundsOf, printBounds } from './bounds.js';
 import { latencyChart } from './chart.js';
 import type { idleCost } from './idle-cost.js';
+import type { InterleavedLatency } from './interleaved-latency.js';
 import type { PathResult } from './measure-path.js';
 import { printTable } from './print-table.js';
 import { type GatewayProfile, printGatewayProfile } from './profile-gateway.js';
@@ -41,6 +42,8 @@ export interface MeasuredPaths {
 /** What a full run measured, beside its paths. */
 export interface RunFigures {
   measured: MeasuredPaths;
+  /** direct-sqs, gateway-sqs and http-floor timed in turn, in blocks of calls. */
+  inTurn: InterleavedLatency;
   /** The idle sessions: the gateway's heap before and after opening them, how long that took, its stats. */
   sessions: SessionsFigures;
   workerRows: Awaited<ReturnType<typeof measureWorkers>>;
@@ -73,7 +76,8 @@ export async function reportRun(run: RunFigures): Promise<void> {
     paths,
     // The targets' figures (issue #17), each from what this run measured; `targets` says which are met.
     gatewayCpuMsPerCall: viaGateway.cpuMsPerCall?.concurrent.gateway ?? Number.NaN,
-    gatewayAddedOverHttpFloorP50Ms: round(viaGateway.latency.p50 - direct.latency.p50 - hop.latency.p50),
+    // From the three timed in turn: measured path after path, the figure followed the machine's drift.
+    gatewayAddedOverHttpFloorP50Ms: run.inTurn.gatewayAddedOverHttpFloorP50Ms,
     sqsCallsPerToolCall: {
       concurrent: viaGateway.apiCallsPerCall?.concurrent ?? Number.NaN,
       sequential: viaGateway.apiCallsPerCall?.sequential ?? Number.NaN,
@@ -93,6 +97,11 @@ export async function reportRun(run: RunFigures): Promise<void> {
     // What bounds the targets missed, from this run's own paths (bench/README.md, "What bounds the targets").
     bounds: boundsOf(run.measured),
     // Reported figures, not targets.
+    latencyInTurn: run.inTurn,
+    // The same figure from the paths measured one after another, as it was computed before runs P–R.
+    gatewayAddedOverHttpFloorP50MsByPath: round(
+      viaGateway.latency.p50 - direct.latency.p50 - hop.latency.p50,
+    ),
     gatewayOverDirectP50: round(viaGateway.latency.p50 / direct.latency.p50),
     gatewayOverRawFloorP50: round(viaGateway.latency.p50 / floor.latency.p50),
     gatewayAddedLatencyP50Ms: round(viaGateway.latency.p50 - direct.latency.p50),
@@ -178,6 +187,10 @@ export async function reportRun(run: RunFigures): Promise<void> {
   console.log(`gateway ÷ raw floor p50       ${results.gatewayOverRawFloorP50}`);
   console.log(
     `bare HTTP hop p50             ${hop.latency.p50} ms  (best possible gateway ÷ direct: ${results.bestPossibleGatewayOverDirectP50})`,
+  );
+  const inTurn = run.inTurn.latency;
+  console.log(
+    `in turn, p50                  direct-sqs ${inTurn['direct-sqs'].p50} ms, gateway-sqs ${inTurn['gateway-sqs'].p50} ms, http-floor ${inTurn['http-floor'].p50} ms (${run.inTurn.calls} calls each; gateway adds ${run.inTurn.gatewayAddedOverHttpFloorP50Ms} ms over the hop, ${results.gatewayAddedOverHttpFloorP50MsByPath} ms from the paths one after another)`,
   );
   console.log(`gateway calls per CPU-second  ${results.gatewayCallsPerCoreSecond}  (32 sessions)`);
   printSessions(sessions);

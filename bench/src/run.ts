@@ -12,6 +12,7 @@ import { gatewaySqsProfile, profileOnly } from './gateway-profile-run.js';
 import { getJson } from './get-json.js';
 import { idleCost } from './idle-cost.js';
 import { openIdleSessions } from './idle-sessions.js';
+import { interleavedLatency } from './interleaved-latency.js';
 import { connect } from './mcp-calls.js';
 import { measurePath } from './measure-path.js';
 import type { GatewayProfile } from './profile-gateway.js';
@@ -97,6 +98,13 @@ async function main(): Promise<void> {
     { emulator, server: sqsServer, gateway },
     {},
   );
+  // The target's three latencies again, in turn (bench/README.md, "Latency in turn").
+  const inTurn = await interleavedLatency({
+    gatewayUrl: gateway.info.url,
+    sqsClient: clientSqs,
+    admin,
+    requestQueueUrl,
+  });
   await gateway.stop();
 
   let gatewayProfile: GatewayProfile | undefined;
@@ -238,6 +246,7 @@ async function main(): Promise<void> {
       directWebhook,
       viaWebhookGateway,
     },
+    inTurn,
     sessions,
     workerRows,
     idle,
