@@ -196,6 +196,7 @@ export {
   type Tombstone,
 } from './session-registry.js';
 export { SessionTable } from './session-table.js';
+export { settleWithin } from './settle-within.js';
 export {
   computeSignature,
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,

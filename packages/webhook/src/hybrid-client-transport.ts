@@ -5,7 +5,9 @@ import {
   type JSONRPCMessage,
   type Logger,
   sessionLogId,
+  settleWithin,
   silentLogger,
+  systemClock,
   type Transport,
   type TransportSendOptions,
   TransportStateError,
@@ -23,6 +25,7 @@ import {
   type WebhookListenOptions,
 } from './client-webhook-endpoint.js';
 import type { ClientTransportHooks } from './webhook-client-transport.js';
+import { WEBHOOK_DEFAULTS } from './webhook-defaults.js';
 import { WebhookHeader } from './webhook-headers.js';
 import { headerValue, type NodeRequestHandler } from './webhook-http.js';
 import type { WebhookSecret } from './webhook-signing.js';
@@ -43,6 +46,11 @@ export interface StreamableHttpWebhookClientTransportOptions extends ClientWebho
   reconnectionOptions?: StreamableHTTPReconnectionOptions;
   /** Resume an existing Streamable HTTP session. */
   sessionId?: string;
+  /**
+   * Longest `close()` waits for the server to end the session (HTTP DELETE); past it the DELETE is
+   * aborted and the close goes on. @default WEBHOOK_DEFAULTS.closeTimeoutMs (5,000)
+   */
+  closeTimeoutMs?: number;
 }
 
 /**
@@ -171,12 +179,27 @@ export class StreamableHttpWebhookClientTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     if ((this.#options.terminateOnClose ?? true) && this.#http.sessionId !== undefined) {
-      await this.#http.terminateSession().catch((error: unknown) => {
+      let ended = false;
+      const ending = this.#http
+        .terminateSession()
+        .catch((error: unknown) => {
+          this.#logger.warn(
+            { sessionId: sessionLogId(this.sessionId), err: toError(error).message },
+            'could not end the session',
+          );
+        })
+        .finally(() => {
+          ended = true;
+        });
+      const timeoutMs = this.#options.closeTimeoutMs ?? WEBHOOK_DEFAULTS.closeTimeoutMs;
+      await settleWithin([ending], timeoutMs, systemClock);
+      // Still out: the SDK transport's close below aborts the DELETE with every other request of it.
+      if (!ended) {
         this.#logger.warn(
-          { sessionId: sessionLogId(this.sessionId), err: toError(error).message },
-          'could not end the session',
+          { sessionId: sessionLogId(this.sessionId), timeoutMs },
+          'the server did not end the session in time; closing without it',
         );
-      });
+      }
     }
     await this.#http.close();
     await this.#endpoint.close();

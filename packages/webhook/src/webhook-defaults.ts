@@ -11,4 +11,9 @@ export const WEBHOOK_DEFAULTS = {
   hybridEndpointPath: '/mcp',
   /** Where a gateway backend receives webhooks, one path below it per session. */
   webhookPath: '/webhooks',
+  /**
+   * Longest a hybrid client's `close()` waits for the server to end its session (HTTP DELETE) before it
+   * gives up on it and aborts the request: a server that never answers must not hold a client's close.
+   */
+  closeTimeoutMs: 5_000,
 } as const;

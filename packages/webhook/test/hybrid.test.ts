@@ -192,4 +192,40 @@ describe('StreamableHTTP + webhook hybrid', () => {
     expect(reply.status).toBe(401);
     expect(transport.stats.refused).toBe(1);
   });
+
+  it('closes without waiting for ever on a server that never answers its DELETE, and aborts that DELETE', async () => {
+    const manager = new HybridSessionManager({
+      createServer: createServer({}),
+      webhookTools: ['report'],
+      allowPrivateNetworks: true,
+    });
+    cleanups.push(() => manager.close());
+    const deleteReceived = latch();
+    const deleteAborted = latch();
+    // The manager's endpoint behind a server of the test's that takes every DELETE and never answers it.
+    const server = await startLoopbackServer((req, res) => {
+      if (req.method === 'DELETE') {
+        res.once('close', () => deleteAborted.open());
+        deleteReceived.open();
+        return;
+      }
+      return manager.handleRequest(req, res);
+    });
+    cleanups.push(() => server.close());
+    const logger = new RecordingLogger();
+    const transport = new StreamableHttpWebhookClientTransport({
+      serverUrl: `${server.origin}/mcp`,
+      listen: { port: 0 },
+      closeTimeoutMs: 200,
+      logger,
+    });
+    const client = new Client({ name: 'hybrid-client', version: '1.0.0' });
+    await client.connect(transport, request);
+    expect(transport.sessionId).toBeDefined();
+
+    await within(client.close(), 10_000, 'the client closing');
+    await within(deleteReceived.promise, 5_000, 'the DELETE reaching the server');
+    await within(deleteAborted.promise, 5_000, 'the DELETE being aborted');
+    expect(logger.entries.some((entry) => /did not end the session in time/.test(entry.message))).toBe(true);
+  });
 });
