@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { textOf } from '@asyncmcp-internal/test-support';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { type GatewayRequests, spawnGatewayCli, startServeCli, within } from './cli-process.js';
+import { type GatewayRequests, parseLog, spawnGatewayCli, startServeCli, within } from './cli-process.js';
 import { callTool, echo, pollUntil, useCliEmulator, useGatewayClients } from './e2e-suite.js';
 import { WORKER_SERVER } from './fixtures.js';
 
@@ -103,8 +103,18 @@ describe('the queue service and the gateway going away (end to end)', () => {
     ]);
     expect(textOf(same)).toBe('echo: after');
     expect(textOf(fresh)).toBe('echo: new');
+    // Made again by its poller finding it missing, or before the worker named it in the new session's
+    // initialize answer, whichever came first.
+    const remade = new Set([
+      'made the worker inbox again: the queue service no longer had it',
+      'made sure the worker inbox exists: a receive had failed',
+    ]);
     await within(
-      worker.waitForLog('made the worker inbox again: the queue service no longer had it'),
+      worker.waitForLine(
+        'stdout',
+        (line) => remade.has(String(parseLog(line)?.msg)),
+        'the worker remaking its inbox',
+      ),
       'the worker remaking its inbox',
     );
     expect(String(serving.inboxQueueUrl)).toMatch(/asyncmcp-worker-/);

@@ -52,6 +52,16 @@ describe('RecoveringQueueSource', () => {
     );
   });
 
+  it('makes sure of the queue before a send once told another queue of the service failed', async () => {
+    const { queue, remade } = recovering();
+    queue.doubt();
+    await queue.ensure();
+    expect(remade()).toBe(1);
+    // Made again: no doubt is left until something fails again.
+    await queue.ensure();
+    expect(remade()).toBe(1);
+  });
+
   it('makes sure of the queue before a send only after a receive failed, once', async () => {
     const { state, queue, logger, remade } = recovering();
     await queue.ensure();

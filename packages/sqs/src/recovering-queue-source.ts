@@ -55,6 +55,15 @@ export class RecoveringQueueSource implements QueueSource {
   }
 
   /**
+   * Another call to the same queue service failed (another queue's receive): the service may come back
+   * without this queue too, though no receive of this one has failed (its consumer may not be receiving
+   * at all, at its limit of messages). The next `ensure()` makes it again.
+   */
+  doubt(): void {
+    this.#inDoubt = true;
+  }
+
+  /**
    * Makes the queue again first when a receive failed since the last one that worked, and does nothing
    * otherwise. Call it before sending a message whose answer comes to this queue: the poller may not
    * have found the queue missing yet, and an answer sent to a missing queue is lost.

@@ -29,6 +29,7 @@ import {
 } from '@asyncmcp/core';
 import { handleControlMessage } from './control-messages.js';
 import { DeadLetters } from './dead-letters.js';
+import { ReceiveFailureWatch } from './receive-failure-watch.js';
 import { RecoveringQueueSource } from './recovering-queue-source.js';
 import {
   type DestinationScope,
@@ -71,6 +72,8 @@ export class SqsSessionManager implements SessionManager {
   readonly #consumer: QueueConsumer;
   #inbox: WorkerInbox | undefined;
   #inboxConsumer: QueueConsumer | undefined;
+  /** The inbox as its consumer reads it, which makes it again when the queue service lost it. */
+  #inboxSource: RecoveringQueueSource | undefined;
   readonly #hints: WorkerHints;
   /** Each received message unwrapped once, for both its ordering key and its handling. */
   readonly #envelopes = new SnsEnvelopeUnwrapper();
@@ -121,9 +124,16 @@ export class SqsSessionManager implements SessionManager {
         logger: this.#logger,
       });
     }
-    const send = (original: JSONRPCMessage, { sessionId, address, relatedRequestId }: SendTarget<string>) => {
+    const send = async (
+      original: JSONRPCMessage,
+      { sessionId, address, relatedRequestId }: SendTarget<string>,
+    ) => {
       const message = this.#hints.withHint(original, sessionId, this.#inbox?.queueUrl);
-      return replies.send(
+      // An answer that names the inbox is followed by the session's next messages, sent there: after a
+      // failed receive the queue service may be back without it, and a client that found it missing
+      // before it was made again would take the worker for gone.
+      if (message !== original) await this.#inboxSource?.ensure();
+      return await replies.send(
         {
           message,
           body: encodeMessage(message),
@@ -185,16 +195,22 @@ export class SqsSessionManager implements SessionManager {
       onRefused: () => this.stats.refused++,
     });
     const inbox = this.#inbox;
+    // A created inbox is made again when the queue service loses it; the request queue is the operator's.
+    const recovering =
+      from === 'inbox' && inbox
+        ? new RecoveringQueueSource(source, {
+            remake: () => inbox.remake(),
+            what: 'worker inbox',
+            logger: this.#logger,
+          })
+        : undefined;
+    if (recovering) this.#inboxSource = recovering;
+    // The request queue failing says the queue service did: the inbox may be gone with it, though its own
+    // consumer, at its limit, has not asked.
+    const watched =
+      from === 'shared' && inbox ? new ReceiveFailureWatch(source, () => this.#inboxSource?.doubt()) : source;
     return new QueueConsumer({
-      // A created inbox is made again when the queue service loses it; the request queue is the operator's.
-      source:
-        from === 'inbox' && inbox
-          ? new RecoveringQueueSource(source, {
-              remake: () => inbox.remake(),
-              what: 'worker inbox',
-              logger: this.#logger,
-            })
-          : source,
+      source: recovering ?? watched,
       handle: (message) => this.#handle(message, from),
       // One session's messages are handed over in arrival order; sessions do not wait on each other.
       // The attributes may be inside an SNS envelope, so the key is read from the unwrapped message.

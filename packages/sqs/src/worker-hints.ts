@@ -34,7 +34,10 @@ export class WorkerHints {
     this.#stats = options.stats;
   }
 
-  /** `message` with the hint when it is an answer that carries one (and there is an inbox to name). */
+  /**
+   * `message` with the hint when it is an answer that carries one (and there is an inbox to name); the
+   * very same object otherwise, so a caller can tell.
+   */
   withHint<M extends JSONRPCMessage>(message: M, sessionId: string, inbox: string | undefined): M {
     if (inbox === undefined) return message;
     const adopted =

@@ -323,6 +323,77 @@ describe('SQS failure handling', () => {
     expect(await echoText(client, 'after')).toBe('after');
   });
 
+  it("makes its inbox again before naming it to a new session after the queue service lost it, though the inbox's consumer was not receiving", async () => {
+    const requestName = `inbox-lost-${randomUUID().slice(0, 8)}`;
+    const requestQueueUrl = await sqs.createNamedQueue(requestName);
+    let release!: () => void;
+    const latch = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const firstWait = countdown(1, 10_000);
+    const { manager, logger } = await startManager(
+      { calls: new Map(), latch, onWait: firstWait.signal },
+      // A's calls wait out the outage: its clients hear nothing meanwhile, so they are told to wait long.
+      { requestQueueUrl, inbox: 'create', maxInFlight: 1, aliveIntervalSeconds: 20 },
+    );
+    const inbox = manager.inboxQueueUrl as string;
+    // Session A fills the inbox's consumer: one call runs, held; three wait for its slot. At four received
+    // (4 × maxInFlight) it stops receiving, so no receive of the inbox fails while the service is down.
+    const responseName = `inbox-lost-a-${randomUUID().slice(0, 8)}`;
+    const clientA = await connectedClient(
+      new SqsClientTransport({
+        sqsClient: sqs.sqsClient,
+        requestQueueUrl,
+        responseQueueUrl: await sqs.createNamedQueue(responseName),
+        waitTimeSeconds: 1,
+        receiveErrorBackoff: FAST_RETRY,
+      }),
+      cleanups,
+      'inbox-lost-a',
+    );
+    const held = [1, 2, 3, 4].map((n) =>
+      clientA.callTool({ name: 'wait', arguments: { tag: `a${n}` } }, undefined, request),
+    );
+    await firstWait.done;
+    // The inbox held A's notifications/initialized too, which settles at once: once it is deleted and the
+    // four calls are received, the consumer holds exactly the four calls.
+    for (let attempt = 0; ; attempt++) {
+      const seen = await sqs.inspect(inbox);
+      if (seen.ready === 0 && seen.inFlight === 4) break;
+      if (attempt === 500)
+        throw new Error(`the inbox consumer did not take the four calls: ${JSON.stringify(seen)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    // The queue service goes down and comes back with nothing. The operator makes the request queue again,
+    // and A's client its response queue (a client transport given a queue does not make it).
+    const before = logger.entries.length;
+    await sqs.stop();
+    try {
+      await logger.waitFor('receive failed; retrying', 15_000, before);
+    } finally {
+      await sqs.restart();
+    }
+    await sqs.createNamedQueue(requestName);
+    await sqs.createNamedQueue(responseName);
+
+    // Session B opens through the request queue; its initialize answer names the inbox, so the worker
+    // makes the inbox first. B's first call goes there and waits for the slot A's calls hold.
+    const { client: clientB } = await connectClient(requestQueueUrl);
+    expect(logger.entries.some((entry) => entry.message.includes('made sure the worker inbox exists'))).toBe(
+      true,
+    );
+    const callB = echoText(clientB, 'b');
+    release();
+    expect(await callB).toBe('b');
+    expect((await Promise.all(held)).map(textOf)).toEqual([
+      'waited a1',
+      'waited a2',
+      'waited a3',
+      'waited a4',
+    ]);
+  });
+
   it('logs a missing request queue clearly and keeps retrying', async () => {
     const requestQueueUrl = `${await sqs.createQueue('exists')}-but-not-this-one`;
     const { logger, manager } = await startManager({ calls: new Map() }, { requestQueueUrl });
