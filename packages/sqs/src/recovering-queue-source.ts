@@ -5,6 +5,7 @@ import {
   type QueueMessage,
   type QueueSource,
 } from '@asyncmcp/core';
+import { DelegatingQueueSource } from './delegating-queue-source.js';
 
 export interface RecoveringQueueSourceOptions {
   /** Makes the queue again under its old name, so every address already handed out stays right. */
@@ -19,29 +20,20 @@ export interface RecoveringQueueSourceOptions {
  * service lost its state, or someone deleted it) it is made again, once however many receives fail,
  * and polling carries on. A queue the operator gave is never made here: it stays theirs to restore.
  */
-export class RecoveringQueueSource implements QueueSource {
-  readonly #source: QueueSource;
+export class RecoveringQueueSource extends DelegatingQueueSource {
   readonly #options: RecoveringQueueSourceOptions;
   #remaking: Promise<boolean> | undefined;
   /** A receive failed since the last that worked: the queue service may have come back without the queue. */
   #inDoubt = false;
 
   constructor(source: QueueSource, options: RecoveringQueueSourceOptions) {
-    this.#source = source;
+    super(source);
     this.#options = options;
   }
 
-  get description(): string {
-    return this.#source.description;
-  }
-
-  get maxDeleteBatch(): number | undefined {
-    return this.#source.maxDeleteBatch;
-  }
-
-  async receive(request: Parameters<QueueSource['receive']>[0]): Promise<QueueMessage[]> {
+  override async receive(request: Parameters<QueueSource['receive']>[0]): Promise<QueueMessage[]> {
     try {
-      const messages = await this.#source.receive(request);
+      const messages = await this.source.receive(request);
       this.#inDoubt = false;
       return messages;
     } catch (error) {
@@ -78,12 +70,12 @@ export class RecoveringQueueSource implements QueueSource {
       .then(
         () => {
           this.#inDoubt = false;
-          this.#options.logger.info({ queue: this.#source.description }, done);
+          this.#options.logger.info({ queue: this.source.description }, done);
           return true;
         },
         (error: unknown) => {
           this.#options.logger.warn(
-            { queue: this.#source.description, err: describeError(error) },
+            { queue: this.source.description, err: describeError(error) },
             `could not make the ${this.#options.what} again; trying at the next receive`,
           );
           return false;
@@ -93,21 +85,5 @@ export class RecoveringQueueSource implements QueueSource {
         this.#remaking = undefined;
       });
     return this.#remaking;
-  }
-
-  delete(message: QueueMessage): Promise<void> {
-    return this.#source.delete(message);
-  }
-
-  /** Deletes in batches when the source can; one by one otherwise. */
-  async deleteBatch(messages: readonly QueueMessage[]): Promise<QueueMessage[]> {
-    if (this.#source.deleteBatch) return this.#source.deleteBatch(messages);
-    const failed: QueueMessage[] = [];
-    for (const message of messages) await this.#source.delete(message).catch(() => failed.push(message));
-    return failed;
-  }
-
-  changeVisibility(message: QueueMessage, seconds: number): Promise<void> {
-    return this.#source.changeVisibility(message, seconds);
   }
 }
