@@ -31,7 +31,7 @@ const BLOCK = { timed: 25, settling: 5 };
  * So every operation's samples spread over the same minutes, each taken with its processes as busy as
  * when its path is measured alone. Round up to `calls` timed calls each.
  */
-export async function timeInTurn(
+async function timeInTurn(
   calls: number,
   operations: ReadonlyArray<readonly [string, (index: number) => Promise<unknown>]>,
 ): Promise<Map<string, number[]>> {

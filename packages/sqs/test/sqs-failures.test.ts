@@ -331,12 +331,31 @@ describe('SQS failure handling', () => {
       release = resolve;
     });
     const firstWait = countdown(1, 10_000);
+    // The worker's own SQS client tells what its inbox's consumer received and deleted: A's
+    // notifications/initialized and four calls, and the notification, which settles at once.
+    let inbox: string | undefined;
+    const inboxReceived = countdown(5, 10_000);
+    const inboxDeleted = countdown(1, 10_000);
+    const workerSqs = sqs.newClient();
+    workerSqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if ((args.input as { QueueUrl?: string }).QueueUrl === inbox) {
+          if (context.commandName === 'ReceiveMessageCommand') {
+            for (const _ of (result.output as { Messages?: unknown[] }).Messages ?? [])
+              inboxReceived.signal();
+          } else if (context.commandName?.startsWith('DeleteMessage')) inboxDeleted.signal();
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'inboxWatch' },
+    );
     const { manager, logger } = await startManager(
       { calls: new Map(), latch, onWait: firstWait.signal },
       // A's calls wait out the outage: its clients hear nothing meanwhile, so they are told to wait long.
-      { requestQueueUrl, inbox: 'create', maxInFlight: 1, aliveIntervalSeconds: 20 },
+      { requestQueueUrl, sqsClient: workerSqs, inbox: 'create', maxInFlight: 1, aliveIntervalSeconds: 20 },
     );
-    const inbox = manager.inboxQueueUrl as string;
+    inbox = manager.inboxQueueUrl as string;
     // Session A fills the inbox's consumer: one call runs, held; three wait for its slot. At four received
     // (4 × maxInFlight) it stops receiving, so no receive of the inbox fails while the service is down.
     const responseName = `inbox-lost-a-${randomUUID().slice(0, 8)}`;
@@ -354,16 +373,9 @@ describe('SQS failure handling', () => {
     const held = [1, 2, 3, 4].map((n) =>
       clientA.callTool({ name: 'wait', arguments: { tag: `a${n}` } }, undefined, request),
     );
-    await firstWait.done;
-    // The inbox held A's notifications/initialized too, which settles at once: once it is deleted and the
-    // four calls are received, the consumer holds exactly the four calls.
-    for (let attempt = 0; ; attempt++) {
-      const seen = await sqs.inspect(inbox);
-      if (seen.ready === 0 && seen.inFlight === 4) break;
-      if (attempt === 500)
-        throw new Error(`the inbox consumer did not take the four calls: ${JSON.stringify(seen)}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // Once the notification is deleted and the four calls received, the consumer holds exactly the calls.
+    await Promise.all([firstWait.done, inboxReceived.done, inboxDeleted.done]);
+    expect(await sqs.inspect(inbox)).toMatchObject({ ready: 0, inFlight: 4 });
 
     // The queue service goes down and comes back with nothing. The operator makes the request queue again,
     // and A's client its response queue (a client transport given a queue does not make it).
