@@ -8,6 +8,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { z } from 'zod';
 
 type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -16,6 +17,10 @@ export const DEMO_TOOLS = ['echo', 'add', 'forecast', 'countdown', 'slow_task'] 
 
 /** With the hybrid backend, the tools whose answers the server POSTs to the gateway's webhook. */
 export const DEMO_WEBHOOK_TOOLS = ['countdown', 'slow_task'] as const;
+
+// One for every session's server (the demo elicits nothing, so it compiles no schema): each server
+// would otherwise build a JSON Schema validator of its own, a third of a worker's CPU per session opened.
+const jsonSchemaValidator = new AjvJsonSchemaValidator();
 
 /**
  * The demo's MCP server: an ordinary McpServer, unaware that a queue carries its traffic. Its tools
@@ -26,6 +31,7 @@ export function createDemoServer(): McpServer {
   const server = new McpServer(
     { name: 'asyncmcp-demo', version: '1.0.0' },
     {
+      jsonSchemaValidator,
       capabilities: { logging: {} },
       instructions:
         'Example tools served by asyncmcp over an asynchronous transport (SQS, SNS+SQS or webhooks).',
