@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
+import { LEASE_TAG } from '@asyncmcp/sqs';
 import { textOf } from '@asyncmcp-internal/test-support';
-import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
+import { DeleteQueueCommand, GetQueueUrlCommand, TagQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { type GatewayRequests, parseLog, spawnGatewayCli, startServeCli, within } from './cli-process.js';
 import { callTool, echo, pollUntil, useCliEmulator, useGatewayClients } from './e2e-suite.js';
@@ -174,5 +176,51 @@ describe('the queue service and the gateway going away (end to end)', () => {
       "the session's server process ending",
       { interval: 100 },
     );
+  }, 90_000);
+
+  it.each([
+    'sqs',
+    'sns-sqs',
+  ] as const)('%s: what a SIGKILLed gateway made is removed by the next one to start once its lease ran out', async (backend) => {
+    const { requestQueueUrl, requests } = await makeRequestPath(
+      backend,
+      `leftover-requests-${randomUUID().slice(0, 8)}`,
+    );
+    await startServeCli(sqs, { requestQueueUrl, backend, command: [process.execPath, WORKER_SERVER] });
+    const killed = spawnGatewayCli(sqs, requests);
+    expect(textOf(await echo(await connect(await killed.url()), 'first'))).toBe('echo: first');
+    const queueUrl = String((await killed.waitForLog('created the gateway response queue')).responseQueueUrl);
+    const topicArn =
+      backend === 'sns-sqs'
+        ? String((await killed.waitForLog('created the gateway response topic')).responseTopicArn)
+        : undefined;
+    killed.child.kill('SIGKILL');
+    await within(killed.exited, 'the gateway dying');
+
+    // Its lease would run out 15 minutes on: the tag that holds it says it did a minute ago.
+    const ranOut = String(Math.floor(Date.now() / 1000) - 60);
+    await sqs.sqsClient.send(new TagQueueCommand({ QueueUrl: queueUrl, Tags: { [LEASE_TAG]: ranOut } }));
+    const next = spawnGatewayCli(sqs, requests);
+    // The next instance makes its own queue with its first session, and sweeps beside it.
+    const client = await connect(await next.url());
+    const swept = await within(
+      next.waitForLog('deleted the response queue of a gateway instance that stopped without removing it'),
+      'the sweep',
+    );
+    expect(swept.responseQueueUrl).toBe(queueUrl);
+    const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+    await expect(sqs.sqsClient.send(new GetQueueUrlCommand({ QueueName: name }))).rejects.toThrow(
+      /does not exist/,
+    );
+    if (topicArn !== undefined) {
+      const topic = await next.waitForLog(
+        'deleted the response topic of a gateway instance that stopped without removing it',
+      );
+      expect(topic.responseTopicArn).toBe(topicArn);
+      await expect(
+        sqs.snsClient.send(new GetTopicAttributesCommand({ TopicArn: topicArn })),
+      ).rejects.toThrow();
+    }
+    expect(textOf(await echo(client, 'after'))).toBe('echo: after');
   }, 90_000);
 });

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError, describeError, generateSessionId, type Logger, MetaKey } from '@asyncmcp/core';
 import {
+  type LeftoverQueue,
   type OutboundMessage,
+  ResponseQueueLease,
   type SqsBackendChannel,
   type SqsBackendChannelEndpoint,
   sqsMessageSigning,
@@ -11,6 +13,7 @@ import {
   CreateTopicCommand,
   DeleteTopicCommand,
   GetTopicAttributesCommand,
+  ListSubscriptionsByTopicCommand,
   SubscribeCommand,
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
@@ -26,10 +29,14 @@ import type { SnsSqsBackendOptions } from './sns-sqs-backend-options.js';
 
 export type SnsSqsBackendChannelOptions = SnsSqsBackendOptions & { instanceId: string; logger: Logger };
 
+/** Most pages of a shared response topic's subscriptions one sweep reads to find a leftover queue's. */
+const SUBSCRIPTION_PAGES = 20;
+
 /**
  * Publishes to the request topic; answers come back on a queue subscribed to the response topic. Makes
  * whatever of topic, queue and subscription it was not given, remembers what it made (so a failed
- * `open()` continues where it stopped), and removes exactly that on `close()`.
+ * `open()` continues where it stopped), and removes exactly that on `close()`. A queue it makes holds a
+ * lease, so that what a killed instance made is removed by the next one to start once the lease ran out.
  */
 export class SnsSqsBackendChannel implements SqsBackendChannel {
   readonly instanceId: string;
@@ -44,12 +51,23 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
   #subscriptionArn: string | undefined;
   /** The name of the topic and queue this channel makes, when it makes them. */
   readonly #name: string;
+  readonly #prefix: string;
+  /** The lease on the queue this channel made, and the sweep of what killed instances left. */
+  readonly #lease: ResponseQueueLease;
 
   constructor(options: SnsSqsBackendChannelOptions) {
     this.#options = options;
     this.instanceId = options.instanceId;
-    this.#name = `${options.resourceNamePrefix ?? 'asyncmcp-gateway-'}${options.instanceId}-${randomBytes(3).toString('hex')}`;
+    this.#prefix = options.resourceNamePrefix ?? 'asyncmcp-gateway-';
+    this.#name = `${this.#prefix}${options.instanceId}-${randomBytes(3).toString('hex')}`;
     this.#logger = options.logger;
+    this.#lease = new ResponseQueueLease({
+      sqsClient: options.sqsClient,
+      namePrefix: this.#prefix,
+      leaseSeconds: options.responseQueueLeaseSeconds,
+      logger: options.logger,
+      removeAlongside: (leftover) => this.#removeAlongside(leftover),
+    });
     this.#publisher = new SnsPublisher(options.snsClient, { signer: sqsMessageSigning(options)?.signer });
     this.#topicArn = options.responseTopicArn;
     this.#queueUrl = options.responseQueueUrl;
@@ -83,7 +101,7 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
       this.#logger.info({ responseTopicArn: this.#topicArn }, 'created the gateway response topic');
     }
     if (this.#queueUrl === undefined) {
-      const created = sqsClient.send(new CreateQueueCommand({ QueueName: name }));
+      const created = sqsClient.send(new CreateQueueCommand({ QueueName: name, tags: this.#lease.tags() }));
       this.#queueUrl = (
         await made(created, (error) => toSqsDeliveryError(error, 'CreateQueue', name))
       ).QueueUrl;
@@ -95,6 +113,12 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
     // Given both, the subscription is the operator's; otherwise one of them is new and needs one.
     if ((this.#createdTopic || this.#createdQueue) && this.#subscriptionArn === undefined) {
       await this.#subscribe(topicArn, queueUrl);
+    }
+    if (this.#createdQueue) {
+      this.#lease.keep(queueUrl);
+      // What killed instances made is nobody's: the first instance to start after their lease ran out
+      // removes it, without holding up this one's start.
+      void this.#lease.sweep(queueUrl);
     }
     return { responseQueueUrl: queueUrl, meta: { [MetaKey.ClientTopicArn]: topicArn } };
   }
@@ -115,7 +139,7 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
     }
     if (this.#createdQueue) {
       try {
-        await sqsClient.send(new CreateQueueCommand({ QueueName: this.#name }));
+        await sqsClient.send(new CreateQueueCommand({ QueueName: this.#name, tags: this.#lease.tags() }));
       } catch (error) {
         throw toSqsDeliveryError(error, 'CreateQueue', this.#name);
       }
@@ -202,7 +226,50 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
     }
   }
 
+  /**
+   * Removes what the instance that made `leftover` made with it: the topic of the same name, or on a
+   * response topic this instance was given (one the fleet shares), the leftover queue's subscription to
+   * it. Deleting a topic that is not there is no error, so a queue made beside a given topic costs one
+   * call for nothing.
+   */
+  async #removeAlongside({ queueUrl, queueName }: LeftoverQueue): Promise<void> {
+    const { snsClient, sqsClient, responseTopicArn, requestTopicArn } = this.#options;
+    if (responseTopicArn === undefined) {
+      // The same account and region as the request topic: `arn:aws:sns:<region>:<account>:<name>`.
+      const TopicArn = `${requestTopicArn.slice(0, requestTopicArn.lastIndexOf(':') + 1)}${queueName}`;
+      await snsClient.send(new DeleteTopicCommand({ TopicArn }));
+      this.#logger.info(
+        { responseTopicArn: TopicArn },
+        'deleted the response topic of a gateway instance that stopped without removing it',
+      );
+      return;
+    }
+    const { Attributes } = await sqsClient.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const queueArn = Attributes?.QueueArn;
+    if (!queueArn) throw new ConfigurationError(`The queue ${queueUrl} did not say its ARN`);
+    let NextToken: string | undefined;
+    for (let page = 0; page < SUBSCRIPTION_PAGES; page++) {
+      const listed = await snsClient.send(
+        new ListSubscriptionsByTopicCommand({ TopicArn: responseTopicArn, NextToken }),
+      );
+      const found = listed.Subscriptions?.find((subscription) => subscription.Endpoint === queueArn);
+      if (found?.SubscriptionArn) {
+        await snsClient.send(new UnsubscribeCommand({ SubscriptionArn: found.SubscriptionArn }));
+        this.#logger.info(
+          { responseTopicArn, subscriptionArn: found.SubscriptionArn },
+          'removed the subscription of a gateway instance that stopped without removing it',
+        );
+        return;
+      }
+      NextToken = listed.NextToken;
+      if (!NextToken) return;
+    }
+  }
+
   async close(): Promise<void> {
+    this.#lease.stop();
     const { snsClient, sqsClient } = this.#options;
     if (this.#subscriptionArn !== undefined) {
       const SubscriptionArn = this.#subscriptionArn;

@@ -23,6 +23,15 @@ export interface SnsSqsBackendOptions extends SnsSqsRequestTopicOptions {
   instanceId?: string;
   /** Name prefix of the topic and queue the backend creates. @default 'asyncmcp-gateway-' */
   resourceNamePrefix?: string;
+  /**
+   * How long the queue this backend makes (and the topic or subscription it made with it) stays this
+   * instance's without word from it: a lease renewed every `RESPONSE_QUEUE_LEASE.renewEverySeconds` (a
+   * queue tag) while it runs. A killed instance cannot remove what it made; an instance that starts
+   * after the lease ran out removes it: the queue, and the topic of the same name, or on a response topic
+   * it was given, the queue's subscription. Only queues with the name prefix and the lease tag.
+   * @default RESPONSE_QUEUE_LEASE.seconds (900)
+   */
+  responseQueueLeaseSeconds?: number;
   /** Raw message delivery on the subscription the backend creates (no SNS envelope). @default true */
   rawMessageDelivery?: boolean;
   /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */

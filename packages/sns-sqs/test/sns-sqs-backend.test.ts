@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, type JSONRPCMessage, type MessageExtraInfo, sessionLogId } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
+import { LEASE_TAG } from '@asyncmcp/sqs';
 import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
 } from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, ListQueueTagsCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { type SnsSqsBackend, type SnsSqsBackendOptions, snsSqsBackend } from '../src/index.js';
 import {
@@ -360,5 +361,86 @@ describe('snsSqsBackend', () => {
     const backend = snsSqsBackend({ ...base, requestTopicArn: 'arn:t' });
     expect(backend).toMatchObject({ specificationVersion: 'v1', name: 'sns-sqs' });
     expect(backend.instanceId).toMatch(/^[0-9a-f]{8}$/);
+  });
+});
+
+describe('snsSqsBackend: what a killed instance left behind', () => {
+  const past = () => String(Math.floor(Date.now() / 1000) - 60);
+  const future = () => String(Math.floor(Date.now() / 1000) + 600);
+
+  /** A queue as a gateway instance makes it: its name, and its lease (none for one made by hand). */
+  async function leftoverQueue(name: string, until?: string): Promise<string> {
+    const created = await emulator.sqsClient.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        tags: until === undefined ? undefined : { [LEASE_TAG]: until },
+      }),
+    );
+    return created.QueueUrl as string;
+  }
+
+  it('removes, on start, the topic, queue and subscription of an instance whose lease ran out, and only those', async () => {
+    const { requestTopicArn } = await startServer();
+    const prefix = `swept-${randomUUID().slice(0, 8)}-`;
+    const made: Record<string, { topicArn: string; queueUrl: string }> = {};
+    for (const [name, until] of [
+      ['killed', past()],
+      ['alive', future()],
+      ['by-hand', undefined],
+    ] as const) {
+      const topicArn = await emulator.createNamedTopic(`${prefix}${name}`);
+      const queueUrl = await leftoverQueue(`${prefix}${name}`, until);
+      await emulator.subscribe(topicArn, queueUrl, { raw: true });
+      made[name] = { topicArn, queueUrl };
+    }
+    const logger = new RecordingLogger();
+    const backend = newBackend({ requestTopicArn, resourceNamePrefix: prefix, logger });
+    await backend.start();
+    await logger.waitFor('deleted the response queue of a gateway instance that stopped without removing it');
+
+    const killed = made.killed as { topicArn: string; queueUrl: string };
+    expect(await exists.queue(killed.queueUrl)).toBe(false);
+    // The topic went with it, and its subscription with the topic.
+    expect(await exists.topic(killed.topicArn)).toBe(false);
+    expect(
+      logger.entries.find((entry) => entry.message.includes('deleted the response topic'))?.fields,
+    ).toMatchObject({ responseTopicArn: killed.topicArn });
+    for (const kept of ['alive', 'by-hand'] as const) {
+      const { topicArn, queueUrl } = made[kept] as { topicArn: string; queueUrl: string };
+      expect(await exists.queue(queueUrl)).toBe(true);
+      expect(await exists.topic(topicArn)).toBe(true);
+      expect(await subscriptionsOf(topicArn)).toHaveLength(1);
+    }
+    // Its own queue holds a lease of its own, about 15 minutes ahead (the default).
+    const { Tags } = await emulator.sqsClient.send(
+      new ListQueueTagsCommand({ QueueUrl: backend.responseQueueUrl as string }),
+    );
+    expect(Number(Tags?.[LEASE_TAG]) * 1000).toBeGreaterThan(Date.now() + 10 * 60_000);
+  });
+
+  it("on a response topic the fleet shares, removes a killed instance's queue and its subscription, and leaves the topic", async () => {
+    const { requestTopicArn } = await startServer();
+    const responseTopicArn = await emulator.createTopic('shared-responses');
+    const prefix = `swept-shared-${randomUUID().slice(0, 8)}-`;
+    const killedQueue = await leftoverQueue(`${prefix}killed`, past());
+    const aliveQueue = await leftoverQueue(`${prefix}alive`, future());
+    await emulator.subscribe(responseTopicArn, killedQueue, { raw: true });
+    await emulator.subscribe(responseTopicArn, aliveQueue, { raw: true });
+    const logger = new RecordingLogger();
+    const backend = newBackend({ requestTopicArn, responseTopicArn, resourceNamePrefix: prefix, logger });
+    await backend.start();
+    await logger.waitFor('deleted the response queue of a gateway instance that stopped without removing it');
+
+    expect(await exists.queue(killedQueue)).toBe(false);
+    expect(await exists.queue(aliveQueue)).toBe(true);
+    expect(await exists.topic(responseTopicArn)).toBe(true);
+    const endpoints = (await subscriptionsOf(responseTopicArn)).map((subscription) => subscription.endpoint);
+    expect(endpoints.sort()).toEqual(
+      [
+        await emulator.queueArn(aliveQueue),
+        await emulator.queueArn(backend.responseQueueUrl as string),
+      ].sort(),
+    );
+    expect(logger.entries.some((entry) => entry.message.includes('removed the subscription'))).toBe(true);
   });
 });

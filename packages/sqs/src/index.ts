@@ -8,7 +8,13 @@ export {
   queueRefusal,
   topicRefusal,
 } from './response-destinations.js';
-export { LEASE_TAG, RESPONSE_QUEUE_LEASE } from './response-queue-lease.js';
+export {
+  LEASE_TAG,
+  type LeftoverQueue,
+  RESPONSE_QUEUE_LEASE,
+  ResponseQueueLease,
+  type ResponseQueueLeaseOptions,
+} from './response-queue-lease.js';
 export type {
   AwsBatchFailure,
   AwsMessageEntry,

@@ -1,4 +1,5 @@
 import { silentLogger } from '@asyncmcp/core';
+import { RecordingLogger } from '@asyncmcp/core/testing';
 import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
 import { CreateQueueCommand, ListQueuesCommand, ListQueueTagsCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
@@ -58,6 +59,37 @@ describe('the lease on a response queue a gateway makes', () => {
     await expect
       .poll(() => queuesNamed(prefix), { timeout: 10_000 })
       .toEqual([`${prefix}alive`, `${prefix}by-hand`, own].sort());
+  });
+
+  it('removes what was made beside a leftover queue first, and keeps the queue when that fails', async () => {
+    const prefix = `lease-alongside-${Date.now()}-`;
+    const past = String(Math.floor(Date.now() / 1000) - 60);
+    for (const name of ['first', 'second']) {
+      await emulator.sqsClient.send(
+        new CreateQueueCommand({ QueueName: `${prefix}${name}`, tags: { [LEASE_TAG]: past } }),
+      );
+    }
+    const logger = new RecordingLogger();
+    const asked: string[] = [];
+    const lease = new ResponseQueueLease({
+      sqsClient: emulator.sqsClient,
+      namePrefix: prefix,
+      logger,
+      removeAlongside: async ({ queueName, queueUrl }) => {
+        asked.push(queueName);
+        expect(queueUrl.endsWith(`/${queueName}`)).toBe(true);
+        // The queue is still there while what was made beside it goes.
+        expect(await queuesNamed(prefix)).toContain(queueName);
+        if (queueName.endsWith('second')) throw new Error('the topic would not go');
+      },
+    });
+    expect(await lease.sweep('none')).toBe(1);
+    expect(asked.sort()).toEqual([`${prefix}first`, `${prefix}second`]);
+    // The one whose companion could not be removed stays for the next instance to try again.
+    expect(await queuesNamed(prefix)).toEqual([`${prefix}second`]);
+    expect(
+      logger.entries.find((entry) => entry.message === 'could not sweep a response queue')?.fields,
+    ).toMatchObject({ err: expect.stringContaining('the topic would not go') });
   });
 
   it('renews the lease while the instance runs', async () => {

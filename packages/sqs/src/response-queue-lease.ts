@@ -32,6 +32,18 @@ export interface ResponseQueueLeaseOptions {
   logger: Logger;
   /** Unix milliseconds. @default Date.now */
   now?: () => number;
+  /**
+   * Removes what an instance made beside a leftover queue (an SNS topic, a subscription), before the
+   * sweep deletes the queue. A failure keeps the queue, so the next instance to start tries again.
+   */
+  removeAlongside?: (leftover: LeftoverQueue) => Promise<void>;
+}
+
+/** A queue whose maker let its lease run out. */
+export interface LeftoverQueue {
+  queueUrl: string;
+  /** The queue's name: the name its maker gave whatever else it made with it. */
+  queueName: string;
 }
 
 /**
@@ -88,6 +100,10 @@ export class ResponseQueueLease {
         const { Tags } = await sqsClient.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }));
         const until = Number(Tags?.[LEASE_TAG]);
         if (!Number.isFinite(until) || until >= now) continue;
+        await this.#options.removeAlongside?.({
+          queueUrl,
+          queueName: queueUrl.slice(queueUrl.lastIndexOf('/') + 1),
+        });
         await sqsClient.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
         deleted++;
         logger.info(
