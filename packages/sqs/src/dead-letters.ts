@@ -1,7 +1,7 @@
 import { type Disposition, describeError, type Logger, type QueueMessage } from '@asyncmcp/core';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { toSqsAttributes } from './sqs-attributes.js';
-import { isFifoQueue } from './sqs-queue.js';
+import { isFifoQueue, receivedSqsAttributes } from './sqs-queue.js';
 
 /**
  * Where messages that will never be handled go (poison, refused senders, refused destinations): copied
@@ -41,7 +41,8 @@ export class DeadLetters {
         new SendMessageCommand({
           QueueUrl: dlq,
           MessageBody: message.body,
-          MessageAttributes: toSqsAttributes(message.attributes),
+          // As SQS gave them when there is a record (custom types and binary values included).
+          MessageAttributes: receivedSqsAttributes(message) ?? toSqsAttributes(message.attributes),
           ...(isFifoQueue(dlq)
             ? { MessageGroupId: 'poison', MessageDeduplicationId: message.messageId }
             : {}),

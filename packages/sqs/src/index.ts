@@ -67,7 +67,9 @@ export {
 } from './sqs-errors.js';
 export {
   isFifoQueue,
+  receivedSqsAttributes,
   SQS_MAX_MESSAGE_BYTES,
+  type SqsQueueMessage,
   SqsQueueSource,
   SqsSender,
   type SqsSendInput,

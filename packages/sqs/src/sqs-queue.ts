@@ -4,6 +4,7 @@ import {
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -88,6 +89,22 @@ export class SqsSender {
   }
 }
 
+/**
+ * A message as `SqsQueueSource` reads it: core's flat attributes for the protocol, and the attributes
+ * exactly as SQS gave them (types, binary values), so a copy of the message (to the dead-letter queue)
+ * keeps what the flat map leaves out.
+ */
+export interface SqsQueueMessage extends QueueMessage {
+  readonly sqsAttributes?: Readonly<Record<string, MessageAttributeValue>>;
+}
+
+/** The attributes of a message as SQS gave them, when an `SqsQueueSource` read it. */
+export function receivedSqsAttributes(
+  message: QueueMessage,
+): Readonly<Record<string, MessageAttributeValue>> | undefined {
+  return (message as SqsQueueMessage).sqsAttributes;
+}
+
 /** Adapts one SQS queue to core's `QueueSource`, so core's `QueueConsumer` can poll it. */
 export class SqsQueueSource implements QueueSource {
   constructor(
@@ -104,7 +121,7 @@ export class SqsQueueSource implements QueueSource {
     waitTimeSeconds: number;
     visibilityTimeoutSeconds: number;
     signal: AbortSignal;
-  }): Promise<QueueMessage[]> {
+  }): Promise<SqsQueueMessage[]> {
     try {
       const result = await this.sqsClient.send(
         new ReceiveMessageCommand({
@@ -122,6 +139,7 @@ export class SqsQueueSource implements QueueSource {
         receiptHandle: message.ReceiptHandle ?? '',
         body: message.Body ?? '',
         attributes: fromSqsAttributes(message.MessageAttributes),
+        ...(message.MessageAttributes === undefined ? {} : { sqsAttributes: message.MessageAttributes }),
         receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
         ...(message.Attributes?.SenderId === undefined ? {} : { senderId: message.Attributes.SenderId }),
       }));

@@ -113,7 +113,7 @@ describe('SQS failure handling', () => {
     return { client, transport, responseQueueUrl };
   }
 
-  it('sends an unparseable message to the dead-letter queue and deletes it from the request queue', async () => {
+  it('sends an unparseable message to the dead-letter queue as it came, and deletes it from the request queue', async () => {
     const deadLetterQueueUrl = await sqs.createQueue('dlq');
     const { manager, requestQueueUrl, logger } = await startManager(
       { calls: new Map() },
@@ -123,12 +123,20 @@ describe('SQS failure handling', () => {
       new SendMessageCommand({
         QueueUrl: requestQueueUrl,
         MessageBody: '{"jsonrpc": "2.0", "id": 1, "method": ',
-        MessageAttributes: { ClientId: { DataType: 'String', StringValue: 'broken-client' } },
+        MessageAttributes: {
+          ClientId: { DataType: 'String', StringValue: 'broken-client' },
+          // What no part of the protocol uses, and a flat name → text map cannot hold.
+          Priority: { DataType: 'Number.int', StringValue: '7' },
+          Trace: { DataType: 'Binary', BinaryValue: Uint8Array.from([1, 2, 3]) },
+        },
       }),
     );
     const dead = await receiveOne(sqs.sqsClient, deadLetterQueueUrl);
     expect(dead.Body).toBe('{"jsonrpc": "2.0", "id": 1, "method": ');
     expect(dead.MessageAttributes?.ClientId?.StringValue).toBe('broken-client');
+    expect(dead.MessageAttributes?.Priority).toMatchObject({ DataType: 'Number.int', StringValue: '7' });
+    expect(dead.MessageAttributes?.Trace?.DataType).toBe('Binary');
+    expect([...(dead.MessageAttributes?.Trace?.BinaryValue ?? [])]).toEqual([1, 2, 3]);
     await logger.waitFor('poison message');
     expect(manager.metrics.poisoned).toBe(1);
     // The poison message is gone from the request queue once it is dead-lettered.
