@@ -1,6 +1,6 @@
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { SessionFront } from './session-front.js';
 
 export interface AdoptedFrontOptions {
   /** The session's `Mcp-Session-Id`, minted by the instance that opened it. */
@@ -23,16 +23,15 @@ interface InitializedState {
  * own. The SDK has no public way to start a transport initialized, so this sets the two fields its
  * `initialize` sets, and refuses to run on an SDK where they are not where they were (see the test).
  */
-export function adoptedFront(options: AdoptedFrontOptions): StreamableHTTPServerTransport {
-  const front = new StreamableHTTPServerTransport({
+export function adoptedFront(options: AdoptedFrontOptions): SessionFront {
+  const front = new SessionFront({
     sessionIdGenerator: () => options.sessionId,
     eventStore: options.eventStore,
     enableJsonResponse: options.enableJsonResponse,
     onsessionclosed: options.onsessionclosed,
   });
-  const inner = (front as unknown as { _webStandardTransport?: Partial<InitializedState> })
-    ._webStandardTransport;
-  if (inner === undefined || inner._initialized !== false) {
+  const inner = front.web as unknown as Partial<InitializedState>;
+  if (inner._initialized !== false) {
     throw new Error(
       'this version of @modelcontextprotocol/sdk keeps its session state elsewhere; sessions of other gateway instances cannot be adopted',
     );
@@ -47,10 +46,8 @@ export function adoptedFront(options: AdoptedFrontOptions): StreamableHTTPServer
  * this only privately: read where it is, and none when it is not there (a resumed call of a dead
  * instance then waits for its timeout instead of failing at once; the test of this module says so).
  */
-export function streamRequestIds(front: StreamableHTTPServerTransport): (streamId: string) => RequestId[] {
-  const inner = (front as unknown as { _webStandardTransport?: { _requestToStreamMapping?: unknown } })
-    ._webStandardTransport;
-  const mapping = inner?._requestToStreamMapping;
+export function streamRequestIds(front: SessionFront): (streamId: string) => RequestId[] {
+  const mapping = (front.web as unknown as { _requestToStreamMapping?: unknown })._requestToStreamMapping;
   if (!(mapping instanceof Map)) return () => [];
   return (streamId) => {
     const ids: RequestId[] = [];

@@ -7,7 +7,6 @@ import {
   SessionRegistry,
   sessionLogId,
 } from '@asyncmcp/core';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { adoptedFront, streamRequestIds } from './adopted-front.js';
 import { confirmSession } from './confirm-session.js';
@@ -17,13 +16,14 @@ import { PROXY_DEFAULTS } from './proxy-defaults.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import type { ProxyServerOptions } from './proxy-server-options.js';
 import { SessionBridge } from './session-bridge.js';
+import { SessionFront } from './session-front.js';
 
 /** Why a call still running when its client deleted the session ends; the client sees it in the error. */
 const SESSION_DELETED = 'the session was deleted (HTTP DELETE)';
 
 export interface GatewaySession {
   readonly key: string;
-  readonly front: StreamableHTTPServerTransport;
+  readonly front: SessionFront;
   readonly back: BackendSessionTransport;
   readonly bridge: SessionBridge;
   readonly events: BoundedEventStore;
@@ -215,7 +215,7 @@ export class GatewaySessions {
     const onsessionclosed = this.#onsessionclosed;
     const front = adopted
       ? adoptedFront({ sessionId: key, eventStore: events, enableJsonResponse, onsessionclosed })
-      : new StreamableHTTPServerTransport({
+      : new SessionFront({
           sessionIdGenerator: () => key,
           eventStore: events,
           enableJsonResponse,

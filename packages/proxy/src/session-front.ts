@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import {
+  WebStandardStreamableHTTPServerTransport,
+  type WebStandardStreamableHTTPServerTransportOptions,
+} from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** What a request's web-standard handling needs that the Node request does not carry. */
+interface RequestContext {
+  readonly transport: WebStandardStreamableHTTPServerTransport;
+  readonly parsedBody: unknown;
+  readonly authInfo: AuthInfo | undefined;
+}
+
+const contexts = new WeakMap<IncomingMessage, RequestContext>();
+
+/**
+ * Node's HTTP server in front of the SDK's web-standard transport, through the same adapter the SDK's
+ * own Node transport uses; one for every session, as the request says which transport it is for.
+ */
+const listener = getRequestListener(
+  async (request, env) => {
+    const incoming = env.incoming as IncomingMessage;
+    const context = contexts.get(incoming);
+    if (context === undefined) throw new Error('a request reached the session front without its session');
+    contexts.delete(incoming);
+    const response = await context.transport.handleRequest(request, {
+      parsedBody: context.parsedBody,
+      authInfo: context.authInfo,
+    });
+    return streamedAtOnce(response, incoming, env.outgoing as ServerResponse);
+  },
+  { overrideGlobalObjects: false },
+);
+
+/**
+ * The adapter reads the first chunks of a response body before it writes the head, to send a short
+ * body with its length; when the second chunk is not there at once it waits a timer (a millisecond or
+ * more) for it. A call's SSE stream has its priming event at once and its answer only when the server
+ * gives it, so every answer that came within that timer waited for it. A body marked chunked is
+ * streamed as it comes. Node frames a response of unknown length in chunks on HTTP/1.1 anyway, so the
+ * mark changes nothing on the wire; an HTTP/1.0 response has no chunks and is left as it was.
+ *
+ * Streamed, the head would go out alone, and the priming event in a write of its own: the response is
+ * corked until what the adapter writes at once is written, so both go in one write, as before.
+ */
+function streamedAtOnce(response: Response, incoming: IncomingMessage, outgoing: ServerResponse): Response {
+  const http11 =
+    incoming.httpVersionMajor > 1 || (incoming.httpVersionMajor === 1 && incoming.httpVersionMinor >= 1);
+  if (
+    !http11 ||
+    response.body === null ||
+    !response.headers.get('content-type')?.startsWith('text/event-stream')
+  ) {
+    return response;
+  }
+  response.headers.set('transfer-encoding', 'chunked');
+  outgoing.cork();
+  // After the microtasks in which the adapter writes the head and the events already there.
+  process.nextTick(() => outgoing.uncork());
+  return response;
+}
+
+/**
+ * The client side of a gateway session: the SDK's Streamable HTTP transport (its web-standard form, which
+ * makes every protocol check), served on Node's HTTP server so that a call's SSE stream starts as soon as
+ * the call is taken, and its answer goes out as soon as the server gives it.
+ */
+export class SessionFront implements Transport {
+  /** The SDK's transport, which holds the session's state. */
+  readonly web: WebStandardStreamableHTTPServerTransport;
+
+  constructor(options: WebStandardStreamableHTTPServerTransportOptions) {
+    this.web = new WebStandardStreamableHTTPServerTransport(options);
+  }
+
+  get sessionId(): string | undefined {
+    return this.web.sessionId;
+  }
+
+  get onmessage(): Transport['onmessage'] {
+    return this.web.onmessage;
+  }
+
+  set onmessage(handler: Transport['onmessage']) {
+    this.web.onmessage = handler;
+  }
+
+  get onclose(): (() => void) | undefined {
+    return this.web.onclose;
+  }
+
+  set onclose(handler: (() => void) | undefined) {
+    this.web.onclose = handler;
+  }
+
+  get onerror(): ((error: Error) => void) | undefined {
+    return this.web.onerror;
+  }
+
+  set onerror(handler: ((error: Error) => void) | undefined) {
+    this.web.onerror = handler;
+  }
+
+  start(): Promise<void> {
+    return this.web.start();
+  }
+
+  close(): Promise<void> {
+    return this.web.close();
+  }
+
+  send(message: JSONRPCMessage, options?: Parameters<Transport['send']>[1]): Promise<void> {
+    return this.web.send(message, options);
+  }
+
+  /** Handles one HTTP request of the session; resolves once its response is written and ended. */
+  async handleRequest(
+    req: IncomingMessage & { auth?: AuthInfo },
+    res: ServerResponse,
+    parsedBody?: unknown,
+  ): Promise<void> {
+    contexts.set(req, { transport: this.web, parsedBody, authInfo: req.auth });
+    await listener(req, res);
+  }
+}
