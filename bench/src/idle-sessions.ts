@@ -1,5 +1,6 @@
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { answerIn, postOnce } from './bare-http.js';
 
 /** Sessions being opened at once. */
 const OPENING_AT_ONCE = 64;
@@ -10,13 +11,6 @@ export interface OpenedSessions {
   ms: number;
   /** Why the first session that did not open failed; once one fails, no more are opened. */
   refused?: string;
-}
-
-/** What one POST got back. */
-interface Answer {
-  status: number;
-  sessionId: string | undefined;
-  text: string;
 }
 
 /**
@@ -49,7 +43,7 @@ export async function openIdleSessions(url: string, count: number): Promise<Open
   const openOne = async (): Promise<string | undefined> => {
     const response = await post(headers, body);
     const { sessionId, text } = response;
-    const answer = initializeAnswer(text);
+    const answer = answerIn(text);
     if (response.status !== 200 || sessionId === undefined || answer === undefined || 'error' in answer) {
       return `initialize: HTTP ${response.status}: ${text.slice(0, 300)}`;
     }
@@ -73,51 +67,4 @@ export async function openIdleSessions(url: string, count: number): Promise<Open
   await Promise.all(Array.from({ length: OPENING_AT_ONCE }, worker));
   agent.destroy();
   return { opened, ms: performance.now() - started, ...(refused === undefined ? {} : { refused }) };
-}
-
-/** POSTs `body` to `url` and reads the whole answer. */
-function postOnce(agent: Agent, url: string, headers: Record<string, string>, body: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const sent = request(
-      url,
-      { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        response.on('error', reject);
-        response.on('end', () => {
-          const sessionId = response.headers['mcp-session-id'];
-          resolve({
-            status: response.statusCode ?? 0,
-            sessionId: typeof sessionId === 'string' ? sessionId : undefined,
-            text,
-          });
-        });
-      },
-    );
-    sent.on('error', reject);
-    sent.end(body);
-  });
-}
-
-/** The JSON-RPC answer in an `initialize` response: a JSON body, or the first SSE event carrying data. */
-function initializeAnswer(text: string): Record<string, unknown> | undefined {
-  const trimmed = text.trimStart();
-  const data = trimmed.startsWith('{')
-    ? trimmed
-    : text
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trim())
-        .find((line) => line.length > 0);
-  if (data === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(data);
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

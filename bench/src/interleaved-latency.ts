@@ -1,6 +1,9 @@
+import { Agent } from 'node:http';
 import { SqsClientTransport } from '@asyncmcp/sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { bareEcho } from './bare-http.js';
 import { startHttpEcho } from './floor-paths.js';
 import { connect, echo } from './mcp-calls.js';
 import { log, queue, SEQUENTIAL, WARMUP } from './run-context.js';
@@ -17,9 +20,21 @@ import { type LatencySummary, round, summarize } from './stats.js';
 export interface InterleavedLatency {
   /** Timed calls of each. */
   calls: number;
-  latency: { 'direct-sqs': LatencySummary; 'gateway-sqs': LatencySummary; 'http-floor': LatencySummary };
+  latency: {
+    'direct-sqs': LatencySummary;
+    'gateway-sqs': LatencySummary;
+    /** The same gateway and server, each call a bare HTTP exchange instead of the SDK client's. */
+    'gateway-sqs-bare-client': LatencySummary;
+    'http-floor': LatencySummary;
+  };
   /** (gateway-sqs p50 − direct-sqs p50) − http-floor p50, from these rounds. */
   gatewayAddedOverHttpFloorP50Ms: number;
+  /**
+   * The same with the bare client's p50 in place of gateway-sqs: what the gateway adds without the SDK
+   * client's transport and protocol layer, which gateway-sqs − gateway-sqs-bare-client measures. The
+   * direct path keeps its SDK client's protocol layer, so this counts that layer against the gateway.
+   */
+  gatewayAddedOverHttpFloorP50MsBareClient: number;
 }
 
 /** Calls timed in each block, and calls before them not timed (the switch from another path wakes its processes). */
@@ -64,7 +79,7 @@ export interface InterleavedLatencyOptions {
 
 /** A session of each path and the bare hop, warmed up in turn, then SEQUENTIAL calls of each timed in turn. */
 export async function interleavedLatency(options: InterleavedLatencyOptions): Promise<InterleavedLatency> {
-  log('• direct-sqs, gateway-sqs and http-floor in turn');
+  log('• direct-sqs, gateway-sqs (SDK client and bare client) and http-floor in turn');
   const hop = await startHttpEcho();
   const direct = await connect(
     new SqsClientTransport({
@@ -74,9 +89,20 @@ export async function interleavedLatency(options: InterleavedLatencyOptions): Pr
     }),
   );
   const viaGateway = await connect(new StreamableHTTPClientTransport(new URL(options.gatewayUrl)));
+  // A session of its own, opened by an SDK client, then called with bare HTTP exchanges.
+  const bareTransport = new StreamableHTTPClientTransport(new URL(options.gatewayUrl));
+  const bareSession = await connect(bareTransport);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const bare = bareEcho({
+    agent,
+    url: options.gatewayUrl,
+    sessionId: bareTransport.sessionId as string,
+    protocolVersion: bareTransport.protocolVersion ?? LATEST_PROTOCOL_VERSION,
+  });
   const operations = [
     ['direct-sqs', (index: number) => echo(direct, index)],
     ['gateway-sqs', (index: number) => echo(viaGateway, index)],
+    ['gateway-sqs-bare-client', bare],
     ['http-floor', () => hop.roundTrip()],
   ] as const;
   try {
@@ -85,16 +111,19 @@ export async function interleavedLatency(options: InterleavedLatencyOptions): Pr
     const latency = {
       'direct-sqs': summarize(samples.get('direct-sqs') ?? []),
       'gateway-sqs': summarize(samples.get('gateway-sqs') ?? []),
+      'gateway-sqs-bare-client': summarize(samples.get('gateway-sqs-bare-client') ?? []),
       'http-floor': summarize(samples.get('http-floor') ?? []),
     };
+    const addedBy = (path: 'gateway-sqs' | 'gateway-sqs-bare-client') =>
+      round(latency[path].p50 - latency['direct-sqs'].p50 - latency['http-floor'].p50);
     return {
       calls: SEQUENTIAL,
       latency,
-      gatewayAddedOverHttpFloorP50Ms: round(
-        latency['gateway-sqs'].p50 - latency['direct-sqs'].p50 - latency['http-floor'].p50,
-      ),
+      gatewayAddedOverHttpFloorP50Ms: addedBy('gateway-sqs'),
+      gatewayAddedOverHttpFloorP50MsBareClient: addedBy('gateway-sqs-bare-client'),
     };
   } finally {
-    await Promise.allSettled([direct.close(), viaGateway.close(), hop.stop()]);
+    agent.destroy();
+    await Promise.allSettled([direct.close(), viaGateway.close(), bareSession.close(), hop.stop()]);
   }
 }

@@ -95,7 +95,7 @@ export async function reportRun(run: RunFigures): Promise<void> {
       webhook: round((viaWebhookGateway.throughput ?? 0) / (directWebhook.throughput ?? 1)),
     },
     // What bounds the targets missed, from this run's own paths (bench/README.md, "What bounds the targets").
-    bounds: boundsOf(run.measured),
+    bounds: boundsOf(run.measured, run.inTurn),
     // Reported figures, not targets.
     latencyInTurn: run.inTurn,
     // The same figure from the paths measured one after another, as it was computed before runs P–R.
@@ -190,7 +190,7 @@ export async function reportRun(run: RunFigures): Promise<void> {
   );
   const inTurn = run.inTurn.latency;
   console.log(
-    `in turn, p50                  direct-sqs ${inTurn['direct-sqs'].p50} ms, gateway-sqs ${inTurn['gateway-sqs'].p50} ms, http-floor ${inTurn['http-floor'].p50} ms (${run.inTurn.calls} calls each; gateway adds ${run.inTurn.gatewayAddedOverHttpFloorP50Ms} ms over the hop, ${results.gatewayAddedOverHttpFloorP50MsByPath} ms from the paths one after another)`,
+    `in turn, p50                  direct-sqs ${inTurn['direct-sqs'].p50} ms, gateway-sqs ${inTurn['gateway-sqs'].p50} ms, http-floor ${inTurn['http-floor'].p50} ms, gateway-sqs with a bare HTTP client ${inTurn['gateway-sqs-bare-client'].p50} ms (${run.inTurn.calls} calls each; gateway adds ${run.inTurn.gatewayAddedOverHttpFloorP50Ms} ms over the hop, ${results.gatewayAddedOverHttpFloorP50MsByPath} ms from the paths one after another)`,
   );
   console.log(`gateway calls per CPU-second  ${results.gatewayCallsPerCoreSecond}  (32 sessions)`);
   printSessions(sessions);
