@@ -87,7 +87,10 @@ async function serveFront() {
     }),
   });
   expect(initialized.status).toBe(200);
-  await initialized.text();
+  // Answered at once: the priming event and the answer in one well-framed body.
+  expect(await initialized.text()).toMatch(
+    /^id: .+\ndata: \n\n(event: message\n)?id: .+\ndata: \{"jsonrpc":"2\.0","id":0,"result"/,
+  );
   const sessionId = front.sessionId as string;
   return {
     port,

@@ -58,9 +58,14 @@ function streamedAtOnce(response: Response, incoming: IncomingMessage, outgoing:
     return response;
   }
   response.headers.set('transfer-encoding', 'chunked');
-  outgoing.cork();
-  // After the microtasks in which the adapter writes the head and the events already there.
-  process.nextTick(() => outgoing.uncork());
+  // The socket, not the response: a corked response buffers its chunks itself, and on Node.js 22 and
+  // later turns the empty write of a flushed head into a chunk of length zero, which ends the body.
+  const socket = outgoing.socket;
+  if (socket !== null) {
+    socket.cork();
+    // After the microtasks in which the adapter writes the head and the events already there.
+    process.nextTick(() => socket.uncork());
+  }
   return response;
 }
 
