@@ -23,7 +23,7 @@ import {
   GetQueueAttributesCommand,
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
-import { toSnsDeliveryError } from './sns-errors.js';
+import { classifySnsError, toSnsDeliveryError } from './sns-errors.js';
 import { SnsPublisher } from './sns-publisher.js';
 import type { SnsSqsBackendOptions } from './sns-sqs-backend-options.js';
 
@@ -237,6 +237,16 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
     if (responseTopicArn === undefined) {
       // The same account and region as the request topic: `arn:aws:sns:<region>:<account>:<name>`.
       const TopicArn = `${requestTopicArn.slice(0, requestTopicArn.lastIndexOf(':') + 1)}${queueName}`;
+      // DeleteTopic succeeds on a topic that is not there: asked first, so that only a topic that was
+      // there is logged as deleted (a leftover queue of an sqs instance of the same prefix has none).
+      const found = await snsClient.send(new GetTopicAttributesCommand({ TopicArn })).then(
+        () => true,
+        (error: unknown) => {
+          if (classifySnsError(error) === 'missing-topic') return false;
+          throw error;
+        },
+      );
+      if (!found) return;
       await snsClient.send(new DeleteTopicCommand({ TopicArn }));
       this.#logger.info(
         { responseTopicArn: TopicArn },

@@ -393,10 +393,22 @@ describe('snsSqsBackend: what a killed instance left behind', () => {
       await emulator.subscribe(topicArn, queueUrl, { raw: true });
       made[name] = { topicArn, queueUrl };
     }
+    // A leftover queue with no topic of its name (an sqs gateway's, of the same prefix): only the queue.
+    const lone = await leftoverQueue(`${prefix}lone`, past());
     const logger = new RecordingLogger();
     const backend = newBackend({ requestTopicArn, resourceNamePrefix: prefix, logger });
     await backend.start();
-    await logger.waitFor('deleted the response queue of a gateway instance that stopped without removing it');
+    // Two leftovers ran out of lease: two queues deleted.
+    const deletedQueue = 'deleted the response queue of a gateway instance that stopped without removing it';
+    const first = await logger.waitFor(deletedQueue);
+    await logger.waitFor(deletedQueue, 15_000, logger.entries.indexOf(first) + 1);
+    expect(await exists.queue(lone)).toBe(false);
+    const topicsDeleted = logger.entries.filter((entry) =>
+      entry.message.includes('deleted the response topic'),
+    );
+    expect(topicsDeleted.map((entry) => entry.fields?.responseTopicArn)).toEqual([
+      (made.killed as { topicArn: string }).topicArn,
+    ]);
 
     const killed = made.killed as { topicArn: string; queueUrl: string };
     expect(await exists.queue(killed.queueUrl)).toBe(false);
