@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { serveFrontOverHttp } from '../test/front-http-server.js';
 import { adoptedFront } from './adopted-front.js';
 import { BoundedEventStore } from './event-store.js';
 
@@ -31,17 +31,7 @@ async function serve(): Promise<string> {
       void front.send({ jsonrpc: '2.0', id: message.id, result: {} });
   };
   await front.start();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      void front.handleRequest(req, res, text === '' ? undefined : JSON.parse(text));
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+  return (await serveFrontOverHttp(front, servers)).href;
 }
 
 const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });

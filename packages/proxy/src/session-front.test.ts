@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as realDelay } from 'node:timers/promises';
 import { LATEST_PROTOCOL_VERSION, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { serveFrontOverHttp } from '../test/front-http-server.js';
+import { INIT, postJson } from '../test/raw-mcp.js';
 import { BoundedEventStore } from './event-store.js';
 import { SessionFront } from './session-front.js';
 
@@ -61,35 +62,13 @@ async function serveFront() {
     for (const wake of heldWaiters.splice(0)) wake();
   };
   await front.start();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      void front.handleRequest(req, res, text === '' ? undefined : JSON.parse(text));
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const initialized = await fetch(`http://127.0.0.1:${port}/mcp`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: {
-        protocolVersion: LATEST_PROTOCOL_VERSION,
-        capabilities: {},
-        clientInfo: { name: 't', version: '1' },
-      },
-    }),
-  });
+  const url = await serveFrontOverHttp(front, servers);
+  const port = Number(url.port);
+  const initialized = await postJson(url.href, INIT);
   expect(initialized.status).toBe(200);
   // Answered at once: the priming event and the answer in one well-framed body.
   expect(await initialized.text()).toMatch(
-    /^id: .+\ndata: \n\n(event: message\n)?id: .+\ndata: \{"jsonrpc":"2\.0","id":0,"result"/,
+    /^id: .+\ndata: \n\n(event: message\n)?id: .+\ndata: \{"jsonrpc":"2\.0","id":1,"result"/,
   );
   const sessionId = front.sessionId as string;
   return {

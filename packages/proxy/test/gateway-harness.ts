@@ -5,36 +5,12 @@ import type { Cleanup, SqsEmulator } from '@asyncmcp-internal/test-support';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'vitest';
 import { createProxyServer, type ProxyServerOptions } from '../src/index.js';
+import { INIT, MCP_HEADERS, postJson } from './raw-mcp.js';
+
+export { INIT, MCP_HEADERS, postJson };
 
 // What the gateway library's tests set up the same way: a server session manager on a queue of the
 // emulator, a gateway in front of it, and sessions opened by hand, as a client without the SDK opens them.
-
-/** An `initialize` POSTed by hand. */
-export const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: LATEST_PROTOCOL_VERSION,
-    capabilities: {},
-    clientInfo: { name: 'raw', version: '1' },
-  },
-};
-
-/** The headers of an MCP POST sent by hand. */
-export const MCP_HEADERS = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-};
-
-/** `body` POSTed to `url` as JSON, by hand, with the MCP headers (`headers` added to them, or replacing them). */
-export function postJson(
-  url: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: JSON.stringify(body) });
-}
 
 /** The server side on `requestQueueUrl`: an SqsSessionManager making each session's server with `createServer`, started. */
 export async function startSqsWorker(
