@@ -44,7 +44,7 @@ const listener = getRequestListener(
  * streamed as it comes. Node frames a response of unknown length in chunks on HTTP/1.1 anyway, so the
  * mark changes nothing on the wire; an HTTP/1.0 response has no chunks and is left as it was.
  *
- * Streamed, the head would go out alone, and the priming event in a write of its own: the response is
+ * Streamed, the head would go out alone, and the priming event in a write of its own: the socket is
  * corked until what the adapter writes at once is written, so both go in one write, as before.
  */
 function streamedAtOnce(response: Response, incoming: IncomingMessage, outgoing: ServerResponse): Response {

@@ -229,8 +229,8 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
   /**
    * Removes what the instance that made `leftover` made with it: the topic of the same name, or on a
    * response topic this instance was given (one the fleet shares), the leftover queue's subscription to
-   * it. Deleting a topic that is not there is no error, so a queue made beside a given topic costs one
-   * call for nothing.
+   * it. A leftover with no topic of its name (made beside a given topic, or by an sqs gateway of the
+   * same prefix) costs one lookup and deletes nothing.
    */
   async #removeAlongside({ queueUrl, queueName }: LeftoverQueue): Promise<void> {
     const { snsClient, sqsClient, responseTopicArn, requestTopicArn } = this.#options;
