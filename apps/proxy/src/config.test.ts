@@ -57,6 +57,7 @@ describe('resolveConfig: defaults', () => {
       backend: 'sqs',
       requestQueueUrl: QUEUE,
       responseQueueUrl: undefined,
+      responseQueueLeaseSeconds: 900,
       requestTopicArn: undefined,
       responseTopicArn: undefined,
       serverUrl: undefined,
@@ -621,7 +622,7 @@ describe('resolveConfig: bad configuration, one line each', () => {
 
   it('refuses unknown keys, suggesting the likely one', () => {
     const known =
-      'backend, requestQueueUrl, responseQueueUrl, requestTopicArn, responseTopicArn, serverUrl, webhookBaseUrl, webhookPath, signingSecret, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, maxInFlightPerSession, publicMetrics, insecureNoAuth, httpHeadersTimeout, httpRequestTimeout, httpKeepAliveTimeout, maxConnections, jsonResponse, stdio, region, endpointUrl, logLevel';
+      'backend, requestQueueUrl, responseQueueUrl, requestTopicArn, responseTopicArn, responseQueueLease, serverUrl, webhookBaseUrl, webhookPath, signingSecret, port, host, path, authToken, corsOrigins, allowedHosts, allowedOrigins, maxSessions, sessionIdleTimeout, requestTimeout, maxInFlightPerSession, publicMetrics, insecureNoAuth, httpHeadersTimeout, httpRequestTimeout, httpKeepAliveTimeout, maxConnections, jsonResponse, stdio, region, endpointUrl, logLevel';
     expectRefused(
       { file: { path: 'g.yaml', contents: 'corsOrigin: https://a.example.com' } },
       'unknown-config-key',
@@ -822,6 +823,51 @@ describe('resolveConfig: settings of another backend, one line each', () => {
       resolve({ flags: { backend: 'sns-sqs', requestTopicArn: TOPIC, responseQueueUrl: OTHER_QUEUE } })
         .responseQueueUrl,
     ).toBe(OTHER_QUEUE);
+  });
+
+  it('takes the response queue lease from a flag, the environment or the file, with sqs and sns-sqs', () => {
+    expect(resolve({ flags: { requestQueueUrl: QUEUE } }).responseQueueLeaseSeconds).toBe(900);
+    expect(
+      resolve({ flags: { requestQueueUrl: QUEUE, responseQueueLease: '120' } }).responseQueueLeaseSeconds,
+    ).toBe(120);
+    expect(
+      resolve({
+        flags: { backend: 'sns-sqs', requestTopicArn: TOPIC },
+        env: { ASYNCMCP_RESPONSE_QUEUE_LEASE: '3600' },
+      }).responseQueueLeaseSeconds,
+    ).toBe(3600);
+    expect(
+      resolve({
+        flags: { requestQueueUrl: QUEUE },
+        file: { path: 'g.yaml', contents: 'responseQueueLease: 300' },
+      }).responseQueueLeaseSeconds,
+    ).toBe(300);
+  });
+
+  it('refuses a response queue lease out of bounds, with a response queue it was given, or with webhook', () => {
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE, responseQueueLease: '30' } },
+      'invalid-value',
+      'invalid response queue lease "30" from --response-queue-lease: expected a whole number of seconds from 60 to 604800 (a week)',
+    );
+    expectRefused(
+      { flags: { requestQueueUrl: QUEUE }, env: { ASYNCMCP_RESPONSE_QUEUE_LEASE: '90.5' } },
+      'invalid-value',
+      'invalid response queue lease "90.5" from environment variable ASYNCMCP_RESPONSE_QUEUE_LEASE: expected a whole number of seconds from 60 to 604800 (a week)',
+    );
+    expectRefused(
+      {
+        flags: { requestQueueUrl: QUEUE, responseQueueUrl: OTHER_QUEUE },
+        env: { ASYNCMCP_RESPONSE_QUEUE_LEASE: '120' },
+      },
+      'invalid-value',
+      '--response-queue-lease (from environment variable ASYNCMCP_RESPONSE_QUEUE_LEASE) applies to a response queue the gateway makes, and --response-queue-url gives it one: remove one of them',
+    );
+    expectRefused(
+      { flags: { backend: 'webhook', serverUrl: SERVER, responseQueueLease: '120' } },
+      'setting-not-for-backend',
+      '--response-queue-lease belongs to the sqs and sns-sqs backends, not webhook: remove it, or choose --backend sqs',
+    );
   });
 
   it('refuses the queue and topic settings with webhook and hybrid, naming --server-url instead', () => {

@@ -116,6 +116,7 @@ async function startWebhookDemo(options: {
         signingSecret: undefined,
         requestQueueUrl: undefined,
         responseQueueUrl: undefined,
+        responseQueueLeaseSeconds: undefined,
         requestTopicArn: undefined,
         responseTopicArn: undefined,
         region: undefined,

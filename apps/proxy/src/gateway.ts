@@ -56,15 +56,24 @@ function backendFields(config: GatewayConfig): Record<string, unknown> {
         requestTopicArn: config.requestTopicArn,
         responseTopicArn: config.responseTopicArn ?? created,
         responseQueueUrl: config.responseQueueUrl ?? created,
+        ...leaseOf(config),
         signing,
       };
     case 'sqs':
       return {
         requestQueueUrl: config.requestQueueUrl,
         responseQueueUrl: config.responseQueueUrl ?? created,
+        ...leaseOf(config),
         signing,
       };
   }
+}
+
+/** The lease on a response queue the gateway makes; a queue it was given has none. */
+function leaseOf(config: { responseQueueUrl: string | undefined; responseQueueLeaseSeconds: number }) {
+  return config.responseQueueUrl === undefined
+    ? { responseQueueLeaseSeconds: config.responseQueueLeaseSeconds }
+    : {};
 }
 
 /** A URL fit for logs: no credentials, no query (either may carry a secret). */

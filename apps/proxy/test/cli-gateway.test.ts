@@ -1,6 +1,7 @@
+import { LEASE_TAG } from '@asyncmcp/sqs';
 import type { SqsEmulator } from '@asyncmcp-internal/test-support';
 import { ListTopicsCommand } from '@aws-sdk/client-sns';
-import { ListQueuesCommand } from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, ListQueueTagsCommand } from '@aws-sdk/client-sqs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { CliProcess, cleanEnv, spawnGatewayCli, within, writeConfigFile } from './cli-process.js';
@@ -16,6 +17,33 @@ async function queueUrls(emulator: SqsEmulator): Promise<string[]> {
 async function topicArns(emulator: SqsEmulator): Promise<string[]> {
   const { Topics } = await emulator.snsClient.send(new ListTopicsCommand({}));
   return (Topics ?? []).flatMap((topic) => (topic.TopicArn === undefined ? [] : [topic.TopicArn]));
+}
+
+/** Unix seconds until which the queue's lease says its maker is alive. */
+async function leaseUntil(emulator: SqsEmulator, queueUrl: string): Promise<number> {
+  const { Tags } = await emulator.sqsClient.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }));
+  return Number(Tags?.[LEASE_TAG]);
+}
+
+/**
+ * Opens a session on `cli`, so that it makes its response queue, and checks that queue's lease: `seconds`
+ * from when it was made.
+ */
+async function expectLeaseOnCreatedQueue(
+  cli: CliProcess,
+  emulator: SqsEmulator,
+  connect: (url: string) => Promise<Client>,
+  seconds: number,
+): Promise<void> {
+  expect(await cli.waitForLog('starting the gateway')).toMatchObject({ responseQueueLeaseSeconds: seconds });
+  const url = await cli.url();
+  const before = Math.floor(Date.now() / 1000);
+  await connect(url);
+  const created = await cli.waitForLog('created the gateway response queue');
+  const after = Math.ceil(Date.now() / 1000);
+  const until = await leaseUntil(emulator, String(created.responseQueueUrl));
+  expect(until).toBeGreaterThanOrEqual(before + seconds);
+  expect(until).toBeLessThanOrEqual(after + seconds);
 }
 
 // The real CLI (node dist/cli.js) in front of an async MCP server on the emulator's SQS queue.
@@ -142,6 +170,10 @@ describe('asyncmcp-proxy --backend sqs (end to end)', () => {
     expect(await textOfCall(client, 'greet', { name: 'config' })).toBe('hello config, from the test server');
   });
 
+  it('leases the response queue it creates for as long as --response-queue-lease says', async () => {
+    await expectLeaseOnCreatedQueue(gateway(['--response-queue-lease', '120']), sqs, connect, 120);
+  });
+
   it('exits 0 on SIGTERM after closing its sessions and deleting the queue it created', async () => {
     const cli = gateway();
     const client = await connect(await cli.url());
@@ -207,6 +239,11 @@ describe('asyncmcp-proxy --backend sns-sqs (end to end)', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', backend: 'sns-sqs' });
     expect(cli.lines.stdout.every((line) => JSON.parse(line) !== null)).toBe(true);
+  });
+
+  it('leases the response queue it creates for as long as ASYNCMCP_RESPONSE_QUEUE_LEASE says', async () => {
+    const cli = gateway(cleanEnv({ ASYNCMCP_RESPONSE_QUEUE_LEASE: '3600' }));
+    await expectLeaseOnCreatedQueue(cli, emulator, connect, 3600);
   });
 
   it('exits 0 on SIGTERM after removing the response topic and queue it created', async () => {

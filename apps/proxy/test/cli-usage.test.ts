@@ -200,6 +200,12 @@ describe('asyncmcp-proxy usage', () => {
     );
   });
 
+  it('refuses a response queue lease shorter than a minute', async () => {
+    expect(await refused(['--request-queue-url', QUEUE, '--response-queue-lease', '10'])).toBe(
+      'asyncmcp-proxy: invalid response queue lease "10" from --response-queue-lease: expected a whole number of seconds from 60 to 604800 (a week)',
+    );
+  });
+
   it('refuses an unknown backend', async () => {
     expect(await refused(['--backend', 'kafka'])).toBe(
       'asyncmcp-proxy: unknown backend "kafka" from --backend: expected one of sqs, sns-sqs, webhook, hybrid',

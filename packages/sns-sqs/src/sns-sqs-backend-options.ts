@@ -25,11 +25,12 @@ export interface SnsSqsBackendOptions extends SnsSqsRequestTopicOptions {
   resourceNamePrefix?: string;
   /**
    * How long the queue this backend makes (and the topic or subscription it made with it) stays this
-   * instance's without word from it: a lease renewed every `RESPONSE_QUEUE_LEASE.renewEverySeconds` (a
-   * queue tag) while it runs. A killed instance cannot remove what it made; an instance that starts
-   * after the lease ran out removes it: the queue, and the topic of the same name, or on a response topic
-   * it was given, the queue's subscription. Only queues with the name prefix and the lease tag.
-   * @default RESPONSE_QUEUE_LEASE.seconds (900)
+   * instance's without word from it, in whole seconds from `RESPONSE_QUEUE_LEASE.minSeconds` (60) to
+   * `maxSeconds` (a week): a lease renewed every third of it (a queue tag) while it runs. A killed
+   * instance cannot remove what it made; an instance that starts after the lease ran out removes it: the
+   * queue, and the topic of the same name, or on a response topic it was given, the queue's
+   * subscription. Only queues with the name prefix and the lease tag. Out of bounds, `snsSqsBackend()`
+   * throws a `ConfigurationError`. @default RESPONSE_QUEUE_LEASE.seconds (900)
    */
   responseQueueLeaseSeconds?: number;
   /** Raw message delivery on the subscription the backend creates (no SNS envelope). @default true */

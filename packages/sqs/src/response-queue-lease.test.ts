@@ -1,9 +1,14 @@
-import { silentLogger } from '@asyncmcp/core';
+import { AsyncMcpErrorCode, ConfigurationError, silentLogger } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
 import { cleanupsAfterEach, useSqsEmulator } from '@asyncmcp-internal/test-support';
-import { CreateQueueCommand, ListQueuesCommand, ListQueueTagsCommand } from '@aws-sdk/client-sqs';
-import { describe, expect, it } from 'vitest';
-import { LEASE_TAG, ResponseQueueLease } from './response-queue-lease.js';
+import {
+  CreateQueueCommand,
+  ListQueuesCommand,
+  ListQueueTagsCommand,
+  TagQueueCommand,
+} from '@aws-sdk/client-sqs';
+import { describe, expect, it, vi } from 'vitest';
+import { LEASE_TAG, RESPONSE_QUEUE_LEASE, ResponseQueueLease } from './response-queue-lease.js';
 import { sqsBackend } from './sqs-backend.js';
 
 const emulator = useSqsEmulator();
@@ -114,5 +119,101 @@ describe('the lease on a response queue a gateway makes', () => {
         { timeout: 10_000 },
       )
       .toBe(expected);
+  });
+
+  it('renews every third of the lease, so a live instance outlasts a lease shorter than the default renewal', async () => {
+    const prefix = `lease-short-${Date.now()}-`;
+    const queueUrl = await emulator.createQueue(`${prefix}live`);
+    const start = Date.now();
+    let now = start;
+    const live = new ResponseQueueLease({
+      sqsClient: emulator.sqsClient,
+      namePrefix: prefix,
+      leaseSeconds: 60,
+      logger: silentLogger,
+      now: () => now,
+    });
+    expect(live.renewEverySeconds).toBe(20);
+    await emulator.sqsClient.send(new TagQueueCommand({ QueueUrl: queueUrl, Tags: live.tags() }));
+    // Only the renewal's interval is faked: the AWS SDK's own timers run as they do.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanups.push(async () => {
+      live.stop();
+      vi.useRealTimers();
+    });
+    live.keep(queueUrl);
+    const tagOf = async () =>
+      (await emulator.sqsClient.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }))).Tags?.[LEASE_TAG];
+    // Two renewals, 20 and 40 s on; each says the instance is alive for 60 s from then.
+    for (const seconds of [20, 40]) {
+      now = start + seconds * 1000;
+      vi.advanceTimersByTime(20_000);
+      await expect.poll(tagOf, { timeout: 10_000 }).toBe(String(Math.floor(now / 1000) + 60));
+    }
+    // 61 s after it started, another instance sweeps: the first lease would have run out, the renewed one has not.
+    const sweeper = new ResponseQueueLease({
+      sqsClient: emulator.sqsClient,
+      namePrefix: prefix,
+      logger: silentLogger,
+      now: () => start + 61_000,
+    });
+    expect(await sweeper.sweep('none')).toBe(0);
+    expect(await queuesNamed(prefix)).toEqual([queueUrl.slice(queueUrl.lastIndexOf('/') + 1)]);
+  });
+});
+
+describe('the bounds of a response queue lease', () => {
+  const make = (options: { leaseSeconds?: number; renewEverySeconds?: number }) =>
+    new ResponseQueueLease({
+      sqsClient: emulator.sqsClient,
+      namePrefix: 'lease-bounds-',
+      logger: silentLogger,
+      ...options,
+    });
+
+  it('defaults to 900 s, renewed every 300 s', () => {
+    const lease = make({});
+    expect(lease.leaseSeconds).toBe(RESPONSE_QUEUE_LEASE.seconds);
+    expect(lease.renewEverySeconds).toBe(300);
+    expect(make({ leaseSeconds: 60, renewEverySeconds: 30 }).renewEverySeconds).toBe(30);
+    expect(make({ leaseSeconds: RESPONSE_QUEUE_LEASE.maxSeconds }).leaseSeconds).toBe(604_800);
+  });
+
+  it.each([
+    59,
+    0,
+    -60,
+    90.5,
+    Number.NaN,
+    604_801,
+  ])('refuses a lease of %s s, naming the bounds', (leaseSeconds) => {
+    const refusal = (() => {
+      try {
+        make({ leaseSeconds });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(ConfigurationError);
+    expect((refusal as ConfigurationError).code).toBe(AsyncMcpErrorCode.Configuration);
+    expect((refusal as Error).message).toBe(
+      `The response queue lease must be a whole number of seconds from 60 to 604800, not ${leaseSeconds}: another instance judges a lease by its own clock, so a shorter one could have a live instance's queue deleted`,
+    );
+  });
+
+  it.each([0, -1, 31])('refuses a renewal every %s s of a 60 s lease', (renewEverySeconds) => {
+    expect(() => make({ leaseSeconds: 60, renewEverySeconds })).toThrow(
+      `The response queue lease's renewal must be more than 0 and at most 30 s (half the 60 s lease, so that one failed renewal does not let it run out), not ${renewEverySeconds} s`,
+    );
+  });
+
+  it('is refused when the backend is made, before anything is sent', () => {
+    expect(() =>
+      sqsBackend({
+        sqsClient: emulator.sqsClient,
+        requestQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/requests',
+        responseQueueLeaseSeconds: 30,
+      }),
+    ).toThrow(ConfigurationError);
   });
 });

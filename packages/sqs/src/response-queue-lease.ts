@@ -1,4 +1,4 @@
-import { describeError, type Logger } from '@asyncmcp/core';
+import { ConfigurationError, describeError, type Logger } from '@asyncmcp/core';
 import {
   DeleteQueueCommand,
   ListQueuesCommand,
@@ -14,7 +14,18 @@ import {
  */
 export const RESPONSE_QUEUE_LEASE = {
   seconds: 900,
-  renewEverySeconds: 300,
+  /**
+   * Renewals within one lease: a live instance renews every third of it, so its queue outlasts two
+   * renewals that fail in a row.
+   */
+  renewalsPerLease: 3,
+  /**
+   * The shortest lease. Another instance judges a lease by its own clock, so a lease must outlast the
+   * clocks' difference as well as a renewal's round trip.
+   */
+  minSeconds: 60,
+  /** The longest: a week, which a killed instance's queue may outlive it by. */
+  maxSeconds: 604_800,
 } as const;
 
 /** The tag that holds a made response queue's lease: Unix seconds until which its maker is alive. */
@@ -27,7 +38,13 @@ export interface ResponseQueueLeaseOptions {
   sqsClient: SQSClient;
   /** The name prefix of the queues gateways make (`asyncmcp-gateway-`). */
   namePrefix: string;
+  /**
+   * Whole seconds, from `RESPONSE_QUEUE_LEASE.minSeconds` to `maxSeconds`. @default RESPONSE_QUEUE_LEASE.seconds (900)
+   */
   leaseSeconds?: number;
+  /**
+   * At most half the lease, so that one renewal may fail. @default the lease over `RESPONSE_QUEUE_LEASE.renewalsPerLease`
+   */
   renewEverySeconds?: number;
   logger: Logger;
   /** Unix milliseconds. @default Date.now */
@@ -53,10 +70,25 @@ export interface LeftoverQueue {
  */
 export class ResponseQueueLease {
   readonly #options: ResponseQueueLeaseOptions;
+  readonly #leaseSeconds: number;
+  readonly #renewEverySeconds: number;
   #timer: NodeJS.Timeout | undefined;
 
+  /** @throws ConfigurationError when the lease or its renewal is out of bounds. */
   constructor(options: ResponseQueueLeaseOptions) {
     this.#options = options;
+    this.#leaseSeconds = leaseSecondsOf(options.leaseSeconds);
+    this.#renewEverySeconds = renewEverySecondsOf(options.renewEverySeconds, this.#leaseSeconds);
+  }
+
+  /** The lease this instance keeps on its queue, in seconds. */
+  get leaseSeconds(): number {
+    return this.#leaseSeconds;
+  }
+
+  /** How often it renews the lease while it runs, in seconds. */
+  get renewEverySeconds(): number {
+    return this.#renewEverySeconds;
   }
 
   /** The tags a queue gets when it is made: its lease from now. */
@@ -67,8 +99,7 @@ export class ResponseQueueLease {
   /** Renews the lease of `queueUrl` from now on, until `stop()`. */
   keep(queueUrl: string): void {
     this.stop();
-    const every = (this.#options.renewEverySeconds ?? RESPONSE_QUEUE_LEASE.renewEverySeconds) * 1000;
-    this.#timer = setInterval(() => void this.#renew(queueUrl), every);
+    this.#timer = setInterval(() => void this.#renew(queueUrl), this.#renewEverySeconds * 1000);
     this.#timer.unref();
   }
 
@@ -132,10 +163,31 @@ export class ResponseQueueLease {
   }
 
   #until(): number {
-    return Math.floor(this.#now() / 1000) + (this.#options.leaseSeconds ?? RESPONSE_QUEUE_LEASE.seconds);
+    return Math.floor(this.#now() / 1000) + this.#leaseSeconds;
   }
 
   #now(): number {
     return (this.#options.now ?? Date.now)();
   }
+}
+
+function leaseSecondsOf(given: number | undefined): number {
+  const { seconds, minSeconds, maxSeconds } = RESPONSE_QUEUE_LEASE;
+  const lease = given ?? seconds;
+  if (!Number.isInteger(lease) || lease < minSeconds || lease > maxSeconds) {
+    throw new ConfigurationError(
+      `The response queue lease must be a whole number of seconds from ${minSeconds} to ${maxSeconds}, not ${lease}: another instance judges a lease by its own clock, so a shorter one could have a live instance's queue deleted`,
+    );
+  }
+  return lease;
+}
+
+function renewEverySecondsOf(given: number | undefined, leaseSeconds: number): number {
+  if (given === undefined) return leaseSeconds / RESPONSE_QUEUE_LEASE.renewalsPerLease;
+  if (!(given > 0 && given <= leaseSeconds / 2)) {
+    throw new ConfigurationError(
+      `The response queue lease's renewal must be more than 0 and at most ${leaseSeconds / 2} s (half the ${leaseSeconds} s lease, so that one failed renewal does not let it run out), not ${given} s`,
+    );
+  }
+  return given;
 }

@@ -35,10 +35,11 @@ export interface SqsBackendOptions extends SqsSigningOptions, QueuePollingOption
   /** Name prefix of a queue the backend creates. @default 'asyncmcp-gateway-' */
   responseQueueNamePrefix?: string;
   /**
-   * How long the response queue this backend makes stays this instance's without word from it: renewed
-   * every `RESPONSE_QUEUE_LEASE.renewEverySeconds` (a queue tag) while it runs. A killed instance cannot
-   * delete its queue; an instance that starts after the lease ran out deletes it (only queues with the
-   * name prefix and the lease tag). @default RESPONSE_QUEUE_LEASE.seconds (900)
+   * How long the response queue this backend makes stays this instance's without word from it, in whole
+   * seconds from `RESPONSE_QUEUE_LEASE.minSeconds` (60) to `maxSeconds` (a week): renewed every third
+   * of it (a queue tag) while it runs. A killed instance cannot delete its queue; an instance that starts
+   * after the lease ran out deletes it (only queues with the name prefix and the lease tag). Out of
+   * bounds, `sqsBackend()` throws a `ConfigurationError`. @default RESPONSE_QUEUE_LEASE.seconds (900)
    */
   responseQueueLeaseSeconds?: number;
   /** Sent as `ClientId` on every message. @default 'asyncmcp-gateway-' plus random hex */

@@ -43,6 +43,8 @@ export interface SqsGatewayBackend extends AwsClientConfig, NoWebhookSettings {
   requestQueueUrl: string;
   /** The queue answers come back on; undefined lets the backend make one. */
   responseQueueUrl: string | undefined;
+  /** The lease on a response queue the backend makes, in seconds. */
+  responseQueueLeaseSeconds: number;
   requestTopicArn?: undefined;
   responseTopicArn?: undefined;
 }
@@ -55,6 +57,8 @@ export interface SnsSqsGatewayBackend extends AwsClientConfig, NoWebhookSettings
   responseTopicArn: string | undefined;
   /** The queue subscribed to the response topic; undefined lets the backend make one. */
   responseQueueUrl: string | undefined;
+  /** The lease on a response queue the backend makes, in seconds. */
+  responseQueueLeaseSeconds: number;
   requestQueueUrl?: undefined;
 }
 
@@ -71,6 +75,7 @@ export interface WebhookGatewayBackend {
   webhookPath: string;
   requestQueueUrl?: undefined;
   responseQueueUrl?: undefined;
+  responseQueueLeaseSeconds?: undefined;
   requestTopicArn?: undefined;
   responseTopicArn?: undefined;
   region?: undefined;
@@ -163,6 +168,7 @@ const GATEWAY_BACKENDS: {
       backend: 'sqs',
       requestQueueUrl,
       responseQueueUrl,
+      responseQueueLeaseSeconds: responseQueueLease(read, 'sqs', responseQueueUrl),
       ...awsClient(read, [requestQueueUrl, responseQueueUrl]),
       ...NO_SNS_SETTINGS,
       ...NO_WEBHOOK_SETTINGS,
@@ -177,6 +183,7 @@ const GATEWAY_BACKENDS: {
       requestTopicArn,
       responseTopicArn,
       responseQueueUrl,
+      responseQueueLeaseSeconds: responseQueueLease(read, 'sns-sqs', responseQueueUrl),
       ...awsClient(read, [requestTopicArn, responseQueueUrl, responseTopicArn]),
       requestQueueUrl: undefined,
       ...NO_WEBHOOK_SETTINGS,
@@ -228,6 +235,25 @@ function awsClient(read: GatewayReader, resources: ReadonlyArray<string | undefi
     region: read.given('region') ?? regionOfResources(resources),
     endpointUrl: read.given('endpointUrl'),
   };
+}
+
+/**
+ * The lease on the response queue the gateway makes. A queue it is given is the user's and carries no
+ * lease, so a lease given with it would be silently ignored: refused instead.
+ */
+function responseQueueLease(
+  read: GatewayReader,
+  backend: 'sqs' | 'sns-sqs',
+  responseQueueUrl: string | undefined,
+): number {
+  const lease = read.raw('responseQueueLease');
+  if (lease !== undefined && responseQueueUrl !== undefined) {
+    throw new GatewayConfigError(
+      'invalid-value',
+      `--response-queue-lease${fromUnlessFlag(lease)} applies to a response queue the gateway makes, and --response-queue-url${fromUnlessFlag(read.raw('responseQueueUrl'))} gives it one: remove one of them`,
+    );
+  }
+  return read.value('responseQueueLease', backend);
 }
 
 /** The gateway's limits on what one client may hold: requests, connections, time; and who may connect. */
@@ -299,6 +325,7 @@ function webhookBackend<B extends 'webhook' | 'hybrid'>(
     webhookPath,
     requestQueueUrl: undefined,
     responseQueueUrl: undefined,
+    responseQueueLeaseSeconds: undefined,
     ...NO_SNS_SETTINGS,
     region: undefined,
     endpointUrl: undefined,

@@ -1,4 +1,5 @@
 import { PROXY_DEFAULTS } from '@asyncmcp/proxy';
+import { RESPONSE_QUEUE_LEASE } from '@asyncmcp/sqs';
 import { WEBHOOK_DEFAULTS } from '@asyncmcp/webhook';
 import { LOG_LEVELS } from './backend-names.js';
 import { missingRequestQueueUrlError, missingRequestTopicArnError, missingServerUrlError } from './errors.js';
@@ -55,6 +56,17 @@ export const GATEWAY_SETTINGS = {
       "sns-sqs: the SNS topic servers publish answers to; gateway instances may share one (each instance's queue is filtered to its own sessions)",
     absent: 'a topic the gateway creates, and deletes when it stops',
     backends: ['sns-sqs'],
+  }),
+  responseQueueLease: setting({
+    flag: '--response-queue-lease',
+    value: '<seconds>',
+    env: ['ASYNCMCP_RESPONSE_QUEUE_LEASE'],
+    type: values.responseQueueLease,
+    description:
+      'sqs, sns-sqs: how long the response queue the gateway creates outlives an instance that was killed; renewed every third of it while the instance runs, and swept by the next instance to start after it ran out (not with --response-queue-url)',
+    default: RESPONSE_QUEUE_LEASE.seconds,
+    backends: ['sqs', 'sns-sqs'],
+    readmeSection: 'Scaling out',
   }),
   serverUrl: setting({
     flag: '--server-url',

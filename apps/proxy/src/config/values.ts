@@ -1,4 +1,5 @@
 import { AsyncMcpError, AsyncMcpErrorCode } from '@asyncmcp/core';
+import { RESPONSE_QUEUE_LEASE } from '@asyncmcp/sqs';
 import { decodeWebhookSecret } from '@asyncmcp/webhook';
 import { z } from 'zod';
 import { BACKEND_NAMES, type BackendName, LOG_LEVELS } from './backend-names.js';
@@ -57,6 +58,16 @@ export const port = integer(
   { what: 'port', expected: 'a whole number from 0 to 65535 (0 picks a free port)' },
   0,
   65_535,
+);
+
+/** The library's own bounds: other instances judge a lease by their clocks, so it is never short. */
+export const responseQueueLease = integer(
+  {
+    what: 'response queue lease',
+    expected: `a whole number of seconds from ${RESPONSE_QUEUE_LEASE.minSeconds} to ${RESPONSE_QUEUE_LEASE.maxSeconds} (a week)`,
+  },
+  RESPONSE_QUEUE_LEASE.minSeconds,
+  RESPONSE_QUEUE_LEASE.maxSeconds,
 );
 
 export function atLeastOne(what: string): ValueType<number> {
