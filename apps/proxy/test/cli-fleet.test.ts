@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { textOf } from '@asyncmcp-internal/test-support';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import {
   type GatewayRequests,
   spawnGatewayCli,
   startServeCli,
+  startServeWorkers,
   within,
 } from './cli-process.js';
 import { callTool, postUnderSession, useCliEmulator } from './e2e-suite.js';
@@ -128,6 +129,55 @@ describe.each([
       for (const outcome of answered) expect(outcome).toEqual({ answered: 'the genuine answer' });
       expect(failed.length, JSON.stringify(outcomes)).toBeGreaterThan(0);
       expect(answered.length, JSON.stringify(outcomes)).toBeGreaterThan(0);
+    },
+    HEAVY_TEST_MS,
+  );
+
+  /**
+   * The same fleet before two `serve --stateless` workers, which need the client of each session's
+   * initialize on every request: signed over SQS (the client part of the fleet's keys then carries the
+   * fleet's tag), unsigned over SNS+SQS.
+   */
+  async function startStatelessFleet(prefix: string) {
+    const signing =
+      backend === 'sqs' ? ['--signing-secret', `whsec_${randomBytes(32).toString('base64')}`] : [];
+    const requestQueueUrl = await sqs.createQueue(prefix);
+    let requests: GatewayRequests = ['--request-queue-url', requestQueueUrl];
+    if (backend === 'sns-sqs') {
+      const requestTopicArn = await sqs.createTopic(prefix);
+      await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
+      requests = ['--request-topic-arn', requestTopicArn];
+    }
+    const { workers } = await startServeWorkers(sqs, 2, {
+      requestQueueUrl,
+      backend,
+      flags: ['--stateless', ...signing],
+      command: [process.execPath, WORKER_SERVER],
+    });
+    const fleet = await balance([0, 1].map(() => spawnGatewayCli(sqs, requests, signing)));
+    return { ...fleet, requestQueueUrl, workers };
+  }
+
+  it(
+    'answers every call of 16 sessions spread over both instances and two stateless workers',
+    async () => {
+      const fleet = await startStatelessFleet('fleet-stateless');
+      const outcomes = await runSessions(fleet.url, SESSIONS, CALLS, 'call');
+      const { lines, summary } = failuresOf(outcomes);
+      expect(lines, summary).toEqual([]);
+      await expectRequestsSpreadEvenly(fleet.balancer, SESSIONS, CALLS);
+      await expect
+        .poll(() => sqs.inspect(fleet.requestQueueUrl), { timeout: 10_000 })
+        .toEqual({ ready: 0, delayed: 0, inFlight: 0 });
+    },
+    HEAVY_TEST_MS,
+  );
+
+  it(
+    'carries the sessions of stateless workers on through the other instance when one is SIGKILLed',
+    async () => {
+      const fleet = await startStatelessFleet('fleet-stateless-dies');
+      await expectSessionsToOutliveAnInstance(fleet);
     },
     HEAVY_TEST_MS,
   );

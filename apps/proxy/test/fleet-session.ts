@@ -116,9 +116,15 @@ export async function expectRequestsSpreadEvenly(
   sessions: number,
   calls: number,
 ): Promise<void> {
+  const totalOf = (answered: Record<string, number>) =>
+    Object.values(answered).reduce((sum, count) => sum + count, 0);
+  // nginx logs a request once it has passed on the end of its response, which may be a moment after
+  // the client read the answer: the last lines are waited for, not assumed.
+  await expect
+    .poll(async () => totalOf(await balancer.answeredBy()), { timeout: 10_000 })
+    .toBeGreaterThanOrEqual(sessions * (calls + 2));
   const answered = await balancer.answeredBy();
-  const total = Object.values(answered).reduce((sum, count) => sum + count, 0);
-  expect(total).toBeGreaterThanOrEqual(sessions * (calls + 2));
+  const total = totalOf(answered);
   for (const count of Object.values(answered))
     expect(count, JSON.stringify(answered)).toBeGreaterThan(total / 4);
 }

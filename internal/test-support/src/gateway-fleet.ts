@@ -101,7 +101,8 @@ export async function expectSignedSession(
   cleanups: Cleanup[],
 ): Promise<void> {
   const { client, transport } = await connectSteered(roundRobin(a, b), cleanups);
-  expect(transport.sessionId).toMatch(/^[0-9a-f]{64}$/);
+  // Tagged at its end, whether or not the key carries its client between random part and tag.
+  expect(transport.sessionId).toMatch(/^[0-9a-f]{32}(?:\.[A-Za-z0-9_-]+\.)?[0-9a-f]{32}$/);
   await expectEchoes(client, 'signed', 4);
 }
 
@@ -125,6 +126,12 @@ export function postUnderSession(instance: FleetInstance, sessionId: string, id 
 /** A session id of the fleet's form whose tag no fleet secret made. */
 export function forgedSessionId(): string {
   return `${randomBytes(16).toString('hex')}${randomBytes(16).toString('hex')}`;
+}
+
+/** The same with a client part, as a fleet's key carries one: a client the forger made up. */
+export function forgedSessionIdWithClient(): string {
+  const client = Buffer.from(JSON.stringify([{}, { name: 'forger', version: '1' }])).toString('base64url');
+  return `${randomBytes(16).toString('hex')}.${client}.${randomBytes(16).toString('hex')}`;
 }
 
 /** A well-formed session id no instance opened: 404 naming it, after asking the servers once. */

@@ -96,6 +96,41 @@ describe('ClientSessionState', () => {
     expect(state.prepare(initialized).message).toBe(initialized);
   });
 
+  it("sends a session taken over from another instance as its worker may need: with the key's client until a stateful worker answers", () => {
+    const client = { capabilities: { roots: {} }, clientInfo: { name: 'far', version: '2' } };
+    const state = new ClientSessionState({ wireIds: false, meta: META });
+    state.adoptFromFleet('s-9', { protocolVersion: '2025-11-25', client });
+    expect(state.sessionId).toBe('s-9');
+    expect(state.prepare(toolsList).attributes).toMatchObject({
+      SessionId: 's-9',
+      ProtocolVersion: '2025-11-25',
+    });
+    const withClient = {
+      ...toolsList,
+      params: {
+        _meta: {
+          ...META,
+          'io.modelcontextprotocol/protocolVersion': '2025-11-25',
+          'io.modelcontextprotocol/clientCapabilities': { roots: {} },
+          'io.modelcontextprotocol/clientInfo': { name: 'far', version: '2' },
+        },
+      },
+    };
+    // Whether its worker is stateless is not known yet: a stateful one ignores what it does not need.
+    expect(state.prepare(toolsList).message).toEqual(withClient);
+    state.worker = { stateless: true };
+    expect(state.prepare(toolsList).message).toEqual(withClient);
+    state.worker = { inbox: 'https://sqs.local/000/inbox' };
+    expect(state.prepare(toolsList).message).toEqual({ ...toolsList, params: { _meta: META } });
+
+    // A key that names no client (or no protocol version from the client) leaves requests as they are.
+    for (const options of [{ protocolVersion: '2025-11-25' }, { protocolVersion: undefined, client }]) {
+      const bare = new ClientSessionState({ wireIds: false, meta: META });
+      bare.adoptFromFleet('s-10', options);
+      expect(bare.prepare(toolsList).message).toEqual({ ...toolsList, params: { _meta: META } });
+    }
+  });
+
   it('ignores a malformed worker hint', () => {
     const state = new ClientSessionState({ wireIds: false, meta: META });
     const odd = initializeResultHinting('nope');

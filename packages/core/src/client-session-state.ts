@@ -8,6 +8,7 @@ import {
   validateCustomAttributes,
 } from './envelope.js';
 import { ConfigurationError } from './errors.js';
+import type { FleetClient } from './fleet-session-ids.js';
 import { RequestMetaKey, readWorkerHint, type WorkerHint, withMeta } from './meta.js';
 import { isValidSessionId } from './session-id.js';
 import { WireIds } from './wire-ids.js';
@@ -53,6 +54,8 @@ export class ClientSessionState {
   worker: WorkerHint | undefined;
   /** What a stateless worker needs on each request, read from our `initialize`. */
   #statelessMeta: Record<string, unknown> | undefined;
+  /** Taken over from another instance of a fleet: its worker is known only once one answers. */
+  #adopted = false;
   readonly #wire: WireIds | undefined;
   /** Messages dropped by `receive`/`restore` because they matched nothing this client sent. */
   readonly stats = { unmatched: 0 };
@@ -79,7 +82,7 @@ export class ClientSessionState {
     // Every request names where to answer, not only `initialize`: a worker that does not hold the
     // session (a stateless one, or one restarted without it) can then still answer it.
     let outgoing = isRequest(minted) ? withMeta(minted, this.#meta) : minted;
-    if (!initialize && isRequest(outgoing) && this.worker?.stateless && this.#statelessMeta) {
+    if (!initialize && isRequest(outgoing) && this.#statelessMeta && this.#mayBeStateless()) {
       outgoing = withMeta(outgoing, this.#statelessMeta);
     }
     // Until the server answers, a proposed id is the best guess: a server that adopts proposals (ours
@@ -170,6 +173,31 @@ export class ClientSessionState {
     if (this.#statelessMeta && typeof version === 'string') {
       this.#statelessMeta[RequestMetaKey.ProtocolVersion] = version;
     }
+  }
+
+  /**
+   * Starts as a session another instance of a fleet opened (PROTOCOL.md §7b): no `initialize` here, the
+   * session id and protocol version as given. With the client that `initialize` named (carried in the
+   * fleet's session key), every request also carries what a stateless worker needs, until a worker that
+   * is not stateless answers: the worker that holds the session is not known yet.
+   */
+  adoptFromFleet(
+    sessionId: string,
+    options: { protocolVersion: string | undefined; client?: FleetClient | undefined },
+  ): void {
+    this.sessionId = sessionId;
+    this.protocolVersion = options.protocolVersion;
+    this.#adopted = true;
+    if (options.client === undefined || options.protocolVersion === undefined) return;
+    this.#statelessMeta = {
+      [RequestMetaKey.ProtocolVersion]: options.protocolVersion,
+      [RequestMetaKey.ClientCapabilities]: options.client.capabilities,
+      [RequestMetaKey.ClientInfo]: options.client.clientInfo,
+    };
+  }
+
+  #mayBeStateless(): boolean {
+    return this.worker === undefined ? this.#adopted : this.worker.stateless === true;
   }
 
   #rememberClient(params: Record<string, unknown> | undefined): void {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { FleetClient } from './fleet-session-ids.js';
 import type { Logger } from './logger.js';
 
 export type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -88,8 +89,12 @@ export interface BackendTransportContext {
  * only the sessions it opened.
  */
 export interface BackendFleet {
-  /** A key for a new session: unguessable; with a fleet secret, tagged so only the fleet can make one. */
-  mintSessionKey(): string;
+  /**
+   * A key for a new session: unguessable; with a fleet secret, tagged so only the fleet can make one.
+   * `client` is what the session's `initialize` said of its client, for a backend whose servers may need
+   * it on every request (stateless workers) to carry in the key, so that any instance can send it.
+   */
+  mintSessionKey(client?: FleetClient): string;
   /** Whether a key this instance does not hold may be a session another instance opened. */
   mayAdopt(key: string): boolean;
 }

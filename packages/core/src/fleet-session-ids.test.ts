@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { FleetSessionIds } from './fleet-session-ids.js';
+import { type FleetClient, FleetSessionIds, MAX_FLEET_CLIENT_PART } from './fleet-session-ids.js';
 import { isValidSessionId } from './session-id.js';
 
 const SECRET = randomBytes(32).toString('base64');
@@ -64,6 +64,59 @@ describe('FleetSessionIds', () => {
     expect(b.mayAdopt(new FleetSessionIds().mint())).toBe(false);
     const flipped = `${key.slice(0, 63)}${key.at(-1) === '0' ? '1' : '0'}`;
     expect(b.mayAdopt(flipped)).toBe(false);
+  });
+
+  it("carries the initialize's client in the key, for any instance to read back", () => {
+    const client: FleetClient = {
+      capabilities: { elicitation: {}, roots: { listChanged: true } },
+      clientInfo: { name: 'claude-code', version: '2.1.0', title: 'Claude Code' },
+    };
+    for (const secret of [undefined, SECRET]) {
+      const a = new FleetSessionIds({ secret });
+      const b = new FleetSessionIds({ secret });
+      const key = a.mint(client);
+      expect(key).toMatch(
+        secret === undefined
+          ? /^[0-9a-f]{32}\.[A-Za-z0-9_-]+$/
+          : /^[0-9a-f]{32}\.[A-Za-z0-9_-]+\.[0-9a-f]{32}$/,
+      );
+      expect(b.mayAdopt(key)).toBe(true);
+      expect(b.clientOf(key)).toEqual(client);
+      // A key without a client names none; another fleet's form is not read.
+      expect(b.clientOf(a.mint())).toBeUndefined();
+      expect(new FleetSessionIds({ secret: secret === undefined ? SECRET : undefined }).clientOf(key)).toBe(
+        undefined,
+      );
+    }
+  });
+
+  it('refuses a client part changed under a tag, and reads none that is not a client', () => {
+    const ids = new FleetSessionIds({ secret: SECRET });
+    const key = ids.mint({ capabilities: {}, clientInfo: { name: 'honest', version: '1' } });
+    const [random, , tag] = key.split('.') as [string, string, string];
+    const forged = Buffer.from(JSON.stringify([{ sampling: {} }, { name: 'forged', version: '1' }])).toString(
+      'base64url',
+    );
+    const tampered = `${random}.${forged}.${tag}`;
+    expect(ids.mayAdopt(tampered)).toBe(false);
+    expect(ids.clientOf(tampered)).toBeUndefined();
+    // Without a secret any well-formed key may be adopted, but a part that is not a client is not read.
+    const open = new FleetSessionIds();
+    for (const part of ['bm90IGpzb24', Buffer.from('[1,2]').toString('base64url')]) {
+      const odd = `${random}.${part}`;
+      expect(open.mayAdopt(odd)).toBe(true);
+      expect(open.clientOf(odd)).toBeUndefined();
+    }
+    expect(open.mayAdopt(`${random}.`)).toBe(false);
+    expect(open.mayAdopt(`${random}.${'A'.repeat(MAX_FLEET_CLIENT_PART + 1)}`)).toBe(false);
+  });
+
+  it('leaves out a client too long for a key', () => {
+    const ids = new FleetSessionIds({ secret: SECRET });
+    const key = ids.mint({ capabilities: {}, clientInfo: { name: 'x'.repeat(400), version: '1' } });
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(ids.mayAdopt(key)).toBe(true);
+    expect(ids.clientOf(key)).toBeUndefined();
   });
 
   it('derives the same queue session id on every instance, which does not contain the key', () => {

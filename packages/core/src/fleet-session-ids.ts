@@ -1,11 +1,35 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  type ClientCapabilities,
+  ClientCapabilitiesSchema,
+  type Implementation,
+  ImplementationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { type SigningSecret, signingKey } from './signature.js';
 
 /** Random bytes in a session key, and bytes of its tag: 128 bits each. */
 const KEY_BYTES = 16;
 const TAG_BYTES = 16;
+/**
+ * Most characters of the client part of a key: what most clients send fits, and a key stays small
+ * beside everything else an idle session holds. A client whose part would be longer gets a key without.
+ */
+export const MAX_FLEET_CLIENT_PART = 384;
 const UNSIGNED_KEY = /^[0-9a-f]{32}$/;
 const SIGNED_KEY = /^([0-9a-f]{32})([0-9a-f]{32})$/;
+const KEY_WITH_CLIENT = new RegExp(
+  `^([0-9a-f]{32})\\.([A-Za-z0-9_-]{1,${MAX_FLEET_CLIENT_PART}})(?:\\.([0-9a-f]{32}))?$`,
+);
+
+/**
+ * What a session's client said of itself in `initialize`, besides the protocol version: what a stateless
+ * worker needs on every request (MCP 2026-07-28 `_meta`), so an instance that did not see the
+ * `initialize` can still send it.
+ */
+export interface FleetClient {
+  capabilities: ClientCapabilities;
+  clientInfo: Implementation;
+}
 
 export interface FleetSessionIdsOptions {
   /**
@@ -43,19 +67,53 @@ export class FleetSessionIds {
     return this.#tagKey !== undefined;
   }
 
-  /** A new HTTP session id: 32 hex characters, or 64 with the fleet's tag. */
-  mint(): string {
+  /**
+   * A new HTTP session id: 32 hex characters, or 64 with the fleet's tag. With `client`, the random
+   * part is followed by `.` and the client's part (base64url JSON), and the tag, which then covers both,
+   * by another `.`; a client part longer than `MAX_FLEET_CLIENT_PART` is left out.
+   */
+  mint(client?: FleetClient): string {
     const random = randomBytes(KEY_BYTES).toString('hex');
-    return this.#tagKey === undefined ? random : `${random}${this.#tag(random)}`;
+    const part = client === undefined ? undefined : clientPartOf(client);
+    if (part === undefined) return this.#tagKey === undefined ? random : `${random}${this.#tag(random)}`;
+    const body = `${random}.${part}`;
+    return this.#tagKey === undefined ? body : `${body}.${this.#tag(body)}`;
   }
 
   /** Whether another instance of this fleet may have minted `key`: its form, and its tag when keys carry one. */
   mayAdopt(key: string): boolean {
+    const withClient = KEY_WITH_CLIENT.exec(key);
+    if (withClient !== null) {
+      const [, random, part, tag] = withClient as unknown as [string, string, string, string | undefined];
+      if (this.#tagKey === undefined) return tag === undefined;
+      return tag !== undefined && this.#tagMatches(`${random}.${part}`, tag);
+    }
     if (this.#tagKey === undefined) return UNSIGNED_KEY.test(key);
     const parts = SIGNED_KEY.exec(key);
     if (parts === null) return false;
     const [, random, tag] = parts as unknown as [string, string, string];
-    return timingSafeEqual(Buffer.from(tag, 'hex'), Buffer.from(this.#tag(random), 'hex'));
+    return this.#tagMatches(random, tag);
+  }
+
+  /**
+   * The client a key names, for a key this fleet may have minted (`mayAdopt`); undefined when it names
+   * none, or one that is not a client's capabilities and info.
+   */
+  clientOf(key: string): FleetClient | undefined {
+    const part = KEY_WITH_CLIENT.exec(key)?.[2];
+    if (part === undefined || !this.mayAdopt(key)) return undefined;
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(decoded) || decoded.length !== 2) return undefined;
+    const capabilities = ClientCapabilitiesSchema.safeParse(decoded[0]);
+    const clientInfo = ImplementationSchema.safeParse(decoded[1]);
+    if (!capabilities.success || !clientInfo.success) return undefined;
+    // As the client sent them, not the parsed copies: a schema may strip what a newer client added.
+    return { capabilities: decoded[0] as ClientCapabilities, clientInfo: decoded[1] as Implementation };
   }
 
   /**
@@ -82,13 +140,24 @@ export class FleetSessionIds {
       .toString('base64url');
   }
 
-  #tag(random: string): string {
+  #tagMatches(body: string, tag: string): boolean {
+    return timingSafeEqual(Buffer.from(tag, 'hex'), Buffer.from(this.#tag(body), 'hex'));
+  }
+
+  #tag(body: string): string {
     return createHmac('sha256', this.#tagKey as Buffer)
-      .update(random)
+      .update(body)
       .digest()
       .subarray(0, TAG_BYTES)
       .toString('hex');
   }
+}
+
+function clientPartOf(client: FleetClient): string | undefined {
+  const part = Buffer.from(JSON.stringify([client.capabilities, client.clientInfo]), 'utf8').toString(
+    'base64url',
+  );
+  return part.length <= MAX_FLEET_CLIENT_PART ? part : undefined;
 }
 
 function keyFor(secret: Buffer | undefined, label: string): Buffer {

@@ -89,7 +89,12 @@ export {
   TransportStateError,
   toError,
 } from './errors.js';
-export { FleetSessionIds, type FleetSessionIdsOptions } from './fleet-session-ids.js';
+export {
+  type FleetClient,
+  FleetSessionIds,
+  type FleetSessionIdsOptions,
+  MAX_FLEET_CLIENT_PART,
+} from './fleet-session-ids.js';
 export {
   InMemoryBroker,
   InMemoryClientTransport,

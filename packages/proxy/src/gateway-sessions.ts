@@ -2,6 +2,7 @@ import {
   type Backend,
   type BackendSessionTransport,
   describeError,
+  type FleetClient,
   generateSessionId,
   type Logger,
   SessionRegistry,
@@ -106,9 +107,12 @@ export class GatewaySessions {
     return [...this.#registry.entries()].map(([, session]) => session);
   }
 
-  /** A new session opened here, under a key of this instance's (or the fleet's) making. */
-  open(): Promise<GatewaySession> {
-    return this.#build(this.#backend.fleet?.mintSessionKey() ?? generateSessionId('hex'));
+  /**
+   * A new session opened here, under a key of this instance's (or the fleet's) making; `client` is what
+   * its `initialize` says of the client, which a fleet's key may carry to the other instances.
+   */
+  open(client?: FleetClient): Promise<GatewaySession> {
+    return this.#build(this.#backend.fleet?.mintSessionKey(client) ?? generateSessionId('hex'));
   }
 
   /** Frees a session that never started (its initialize was refused): not counted as opened or closed. */

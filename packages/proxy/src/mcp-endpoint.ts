@@ -1,5 +1,6 @@
 import {
   describeError,
+  type FleetClient,
   isInitializeRequest,
   JsonRpcErrorCode,
   jsonRpcError,
@@ -92,7 +93,7 @@ export function mountMcpEndpoint(app: Express, context: McpEndpointContext): voi
     }
     let session: GatewaySession;
     try {
-      session = await sessions.open();
+      session = await sessions.open(clientOfInitialize(req.body));
     } catch (error) {
       metrics.sessionsRejected.inc({ reason: 'backend' });
       logger.error({ err: describeError(error) }, 'could not open a backend session');
@@ -232,4 +233,14 @@ function bodyErrors(options: ProxyServerOptions, logger: Logger): ErrorRequestHa
     logger.error({ err: error.message }, 'request failed');
     res.status(error.status ?? 500).json(httpError(-32603, 'Internal error'));
   };
+}
+
+/** What an `initialize` says of its client, for a fleet's session key; the SDK's transport checks it whole. */
+function clientOfInitialize(body: unknown): FleetClient | undefined {
+  const params = (body as { params?: { capabilities?: unknown; clientInfo?: unknown } }).params;
+  const isObject = (value: unknown): value is object =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isObject(params?.clientInfo)) return undefined;
+  const capabilities = isObject(params.capabilities) ? params.capabilities : {};
+  return { capabilities, clientInfo: params.clientInfo } as FleetClient;
 }

@@ -109,8 +109,10 @@ describe('a fleet of gateway instances over one request queue', () => {
     await fleet.expectSignedSession(a, b, cleanups);
     // Well formed, but its tag was not made with the fleet's secret: refused here, nothing sent.
     const before = handled(workers.signed.manager);
-    const response = await fleet.postUnderSession(b, fleet.forgedSessionId());
-    expect(response.status).toBe(404);
+    for (const forged of [fleet.forgedSessionId(), fleet.forgedSessionIdWithClient()]) {
+      const response = await fleet.postUnderSession(b, forged);
+      expect(response.status).toBe(404);
+    }
     expect(await fleet.adoptions(b, 'unknown')).toBe(0);
     expect(handled(workers.signed.manager)).toBe(before);
   });

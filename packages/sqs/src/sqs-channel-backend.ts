@@ -103,7 +103,7 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
     if (options.channel.proposeSessionId === undefined) {
       const ids = new FleetSessionIds({ secret: options.signingSecret });
       this.#fleetIds = ids;
-      this.fleet = { mintSessionKey: () => ids.mint(), mayAdopt: (key) => ids.mayAdopt(key) };
+      this.fleet = { mintSessionKey: (client) => ids.mint(client), mayAdopt: (key) => ids.mayAdopt(key) };
     }
     // Validated once here so a bad option fails at configuration time, not on the first session.
     new ClientSessionState({ meta: {}, customAttributes: options.messageAttributes });
@@ -180,8 +180,11 @@ class SqsChannelBackendImpl<N extends string> implements SqsChannelBackend<N>, S
     this.#sessions.add(context.sessionKey, session, { proposed: proposedSessionId });
     if (context.adopted !== undefined) {
       // Opened by another instance: the server holds it under the id both compute; no initialize here.
-      session.state.sessionId = proposedSessionId;
-      session.state.protocolVersion = context.adopted.protocolVersion;
+      // A stateless worker needs the client of that initialize on every request: the key carries it.
+      session.state.adoptFromFleet(proposedSessionId, {
+        protocolVersion: context.adopted.protocolVersion,
+        client: this.#fleetIds?.clientOf(context.sessionKey),
+      });
       // Found by that id already, as the id it proposed (see `#sessionNamed`).
     }
     return session;
