@@ -212,7 +212,8 @@ describe('answers go only where they may, and nobody forges one (real CLI, end t
     );
     // What a reader of the queue sees is not the gateway's HTTP session id, nor any part of it.
     const httpSessionId = client.transport?.sessionId;
-    expect(httpSessionId).toMatch(/^[0-9a-f]{32,}$/);
+    // The fleet's key: its random part, then what the initialize said of the client.
+    expect(httpSessionId).toMatch(/^[0-9a-f]{32}(?:\.[A-Za-z0-9_-]+)?$/);
     expect(sessionId).not.toContain(httpSessionId as string);
     expect(httpSessionId).not.toContain(sessionId);
   });
