@@ -42,15 +42,34 @@ describe.each([
   const sqs = useCliEmulator();
   const { balance, runSessions, expectSessionsToOutliveAnInstance } = useFleetSessions('fleet-e2e');
 
-  async function startFleet(prefix: string): Promise<Fleet> {
+  /** The queue the workers read, and where the gateways send: that queue, or a topic fanned out to it. */
+  async function requestPath(
+    prefix: string,
+  ): Promise<{ requestQueueUrl: string; requests: GatewayRequests }> {
     const requestQueueUrl = await sqs.createQueue(prefix);
-    let requests: GatewayRequests = ['--request-queue-url', requestQueueUrl];
-    if (backend === 'sns-sqs') {
-      // Each gateway makes a response topic of its own (the default), as the README's fleet needs.
-      const requestTopicArn = await sqs.createTopic(prefix);
-      await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
-      requests = ['--request-topic-arn', requestTopicArn];
+    if (backend === 'sqs') return { requestQueueUrl, requests: ['--request-queue-url', requestQueueUrl] };
+    // Each gateway makes a response topic of its own (the default), as the README's fleet needs.
+    const requestTopicArn = await sqs.createTopic(prefix);
+    await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
+    return { requestQueueUrl, requests: ['--request-topic-arn', requestTopicArn] };
+  }
+
+  /** Every call of 16 sessions answered through the balancer, spread over both instances, nothing left queued. */
+  async function expectRoundRobinAnswered(fleet: BalancedGateways, queueUrls: string[]): Promise<void> {
+    const outcomes = await runSessions(fleet.url, SESSIONS, CALLS, 'call');
+    const { lines, summary } = failuresOf(outcomes);
+    expect(lines, summary).toEqual([]);
+    await expectRequestsSpreadEvenly(fleet.balancer, SESSIONS, CALLS);
+    // Settled messages are deleted in batches a moment after their answers: wait for the last of them.
+    for (const queueUrl of queueUrls) {
+      await expect
+        .poll(() => sqs.inspect(queueUrl), { timeout: 10_000 })
+        .toEqual({ ready: 0, delayed: 0, inFlight: 0 });
     }
+  }
+
+  async function startFleet(prefix: string): Promise<Fleet> {
+    const { requestQueueUrl, requests } = await requestPath(prefix);
     const { cli: worker, serving } = await startServeCli(sqs, {
       requestQueueUrl,
       backend,
@@ -69,18 +88,7 @@ describe.each([
     'answers every call of 16 sessions whose requests are spread over both instances, leaving nothing queued',
     async () => {
       const fleet = await startFleet('fleet-round-robin');
-      const outcomes = await runSessions(fleet.url, SESSIONS, CALLS, 'call');
-      const { lines, summary } = failuresOf(outcomes);
-      expect(lines, summary).toEqual([]);
-
-      await expectRequestsSpreadEvenly(fleet.balancer, SESSIONS, CALLS);
-
-      // Settled messages are deleted in batches a moment after their answers: wait for the last of them.
-      for (const queueUrl of [fleet.requestQueueUrl, fleet.inboxQueueUrl]) {
-        await expect
-          .poll(() => sqs.inspect(queueUrl), { timeout: 10_000 })
-          .toEqual({ ready: 0, delayed: 0, inFlight: 0 });
-      }
+      await expectRoundRobinAnswered(fleet, [fleet.requestQueueUrl, fleet.inboxQueueUrl]);
     },
     HEAVY_TEST_MS,
   );
@@ -141,34 +149,22 @@ describe.each([
   async function startStatelessFleet(prefix: string) {
     const signing =
       backend === 'sqs' ? ['--signing-secret', `whsec_${randomBytes(32).toString('base64')}`] : [];
-    const requestQueueUrl = await sqs.createQueue(prefix);
-    let requests: GatewayRequests = ['--request-queue-url', requestQueueUrl];
-    if (backend === 'sns-sqs') {
-      const requestTopicArn = await sqs.createTopic(prefix);
-      await sqs.subscribe(requestTopicArn, requestQueueUrl, { raw: true });
-      requests = ['--request-topic-arn', requestTopicArn];
-    }
-    const { workers } = await startServeWorkers(sqs, 2, {
+    const { requestQueueUrl, requests } = await requestPath(prefix);
+    await startServeWorkers(sqs, 2, {
       requestQueueUrl,
       backend,
       flags: ['--stateless', ...signing],
       command: [process.execPath, WORKER_SERVER],
     });
     const fleet = await balance([0, 1].map(() => spawnGatewayCli(sqs, requests, signing)));
-    return { ...fleet, requestQueueUrl, workers };
+    return { ...fleet, requestQueueUrl };
   }
 
   it(
     'answers every call of 16 sessions spread over both instances and two stateless workers',
     async () => {
       const fleet = await startStatelessFleet('fleet-stateless');
-      const outcomes = await runSessions(fleet.url, SESSIONS, CALLS, 'call');
-      const { lines, summary } = failuresOf(outcomes);
-      expect(lines, summary).toEqual([]);
-      await expectRequestsSpreadEvenly(fleet.balancer, SESSIONS, CALLS);
-      await expect
-        .poll(() => sqs.inspect(fleet.requestQueueUrl), { timeout: 10_000 })
-        .toEqual({ ready: 0, delayed: 0, inFlight: 0 });
+      await expectRoundRobinAnswered(fleet, [fleet.requestQueueUrl]);
     },
     HEAVY_TEST_MS,
   );
