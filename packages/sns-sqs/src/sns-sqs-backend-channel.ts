@@ -64,6 +64,7 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
     this.#lease = new ResponseQueueLease({
       sqsClient: options.sqsClient,
       namePrefix: this.#prefix,
+      madeBy: 'sns-sqs',
       leaseSeconds: options.responseQueueLeaseSeconds,
       logger: options.logger,
       removeAlongside: (leftover) => this.#removeAlongside(leftover),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, type JSONRPCMessage, type MessageExtraInfo, sessionLogId } from '@asyncmcp/core';
 import { RecordingLogger } from '@asyncmcp/core/testing';
-import { LEASE_TAG } from '@asyncmcp/sqs';
+import { LEASE_TAG, MADE_BY_TAG } from '@asyncmcp/sqs';
 import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
@@ -393,7 +393,8 @@ describe('snsSqsBackend: what a killed instance left behind', () => {
       await emulator.subscribe(topicArn, queueUrl, { raw: true });
       made[name] = { topicArn, queueUrl };
     }
-    // A leftover queue with no topic of its name (an sqs gateway's, of the same prefix): only the queue.
+    // A leftover queue with no topic of its name, made before queues named their maker: only the queue.
+    // (One an sqs gateway of the same prefix makes now names it, and is left to an sqs gateway's sweep.)
     const lone = await leftoverQueue(`${prefix}lone`, past());
     const logger = new RecordingLogger();
     const backend = newBackend({ requestTopicArn, resourceNamePrefix: prefix, logger });
@@ -428,6 +429,7 @@ describe('snsSqsBackend: what a killed instance left behind', () => {
       new ListQueueTagsCommand({ QueueUrl: backend.responseQueueUrl as string }),
     );
     expect(Number(Tags?.[LEASE_TAG]) * 1000).toBeGreaterThan(Date.now() + 10 * 60_000);
+    expect(Tags?.[MADE_BY_TAG]).toBe('sns-sqs');
   });
 
   it("on a response topic the fleet shares, removes a killed instance's queue and its subscription, and leaves the topic", async () => {

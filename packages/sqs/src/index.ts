@@ -11,6 +11,7 @@ export {
 export {
   LEASE_TAG,
   type LeftoverQueue,
+  MADE_BY_TAG,
   RESPONSE_QUEUE_LEASE,
   ResponseQueueLease,
   type ResponseQueueLeaseOptions,

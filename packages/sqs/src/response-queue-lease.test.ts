@@ -8,7 +8,7 @@ import {
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import { describe, expect, it, vi } from 'vitest';
-import { LEASE_TAG, RESPONSE_QUEUE_LEASE, ResponseQueueLease } from './response-queue-lease.js';
+import { LEASE_TAG, MADE_BY_TAG, RESPONSE_QUEUE_LEASE, ResponseQueueLease } from './response-queue-lease.js';
 import { sqsBackend } from './sqs-backend.js';
 
 const emulator = useSqsEmulator();
@@ -32,6 +32,7 @@ describe('the lease on a response queue a gateway makes', () => {
     const queueUrl = backend.responseQueueUrl as string;
     const { Tags } = await emulator.sqsClient.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }));
     const until = Number(Tags?.[LEASE_TAG]);
+    expect(Tags?.[MADE_BY_TAG]).toBe('sqs');
     // About 15 minutes ahead (the default), whatever the clock says exactly.
     expect(until * 1000).toBeGreaterThan(Date.now() + 10 * 60_000);
     expect(until * 1000).toBeLessThan(Date.now() + 20 * 60_000);
@@ -45,7 +46,12 @@ describe('the lease on a response queue a gateway makes', () => {
     const future = String(Math.floor(Date.now() / 1000) + 600);
     const make = (name: string, tags?: Record<string, string>) =>
       emulator.sqsClient.send(new CreateQueueCommand({ QueueName: `${prefix}${name}`, tags }));
+    // Made before queues named their maker, and by an sqs backend: both the sqs sweep's to delete.
     await make('killed', { [LEASE_TAG]: past });
+    await make('killed-sqs', { [LEASE_TAG]: past, [MADE_BY_TAG]: 'sqs' });
+    // An sns-sqs instance's, with the same prefix: its topic is gone only when an sns-sqs sweep removes
+    // it with the queue, so the sqs sweep leaves it.
+    await make('killed-sns-sqs', { [LEASE_TAG]: past, [MADE_BY_TAG]: 'sns-sqs' });
     await make('alive', { [LEASE_TAG]: future });
     // Made by hand with the same prefix, no lease: never ours to delete.
     await make('by-hand');
@@ -60,10 +66,10 @@ describe('the lease on a response queue a gateway makes', () => {
     const own = (backend.responseQueueUrl as string).slice(
       (backend.responseQueueUrl as string).lastIndexOf('/') + 1,
     );
-    // The sweep runs beside the start: wait for its one deletion.
+    // The sweep runs beside the start: wait for its two deletions.
     await expect
       .poll(() => queuesNamed(prefix), { timeout: 10_000 })
-      .toEqual([`${prefix}alive`, `${prefix}by-hand`, own].sort());
+      .toEqual([`${prefix}alive`, `${prefix}by-hand`, `${prefix}killed-sns-sqs`, own].sort());
   });
 
   it('removes what was made beside a leftover queue first, and keeps the queue when that fails', async () => {
@@ -79,6 +85,7 @@ describe('the lease on a response queue a gateway makes', () => {
     const lease = new ResponseQueueLease({
       sqsClient: emulator.sqsClient,
       namePrefix: prefix,
+      madeBy: 'sqs',
       logger,
       removeAlongside: async ({ queueName, queueUrl }) => {
         asked.push(queueName);
@@ -103,6 +110,7 @@ describe('the lease on a response queue a gateway makes', () => {
     const lease = new ResponseQueueLease({
       sqsClient: emulator.sqsClient,
       namePrefix: 'lease-renewed',
+      madeBy: 'sqs',
       leaseSeconds: 60,
       renewEverySeconds: 0.05,
       logger: silentLogger,
@@ -129,6 +137,7 @@ describe('the lease on a response queue a gateway makes', () => {
     const live = new ResponseQueueLease({
       sqsClient: emulator.sqsClient,
       namePrefix: prefix,
+      madeBy: 'sqs',
       leaseSeconds: 60,
       logger: silentLogger,
       now: () => now,
@@ -154,6 +163,7 @@ describe('the lease on a response queue a gateway makes', () => {
     const sweeper = new ResponseQueueLease({
       sqsClient: emulator.sqsClient,
       namePrefix: prefix,
+      madeBy: 'sqs',
       logger: silentLogger,
       now: () => start + 61_000,
     });
@@ -167,6 +177,7 @@ describe('the bounds of a response queue lease', () => {
     new ResponseQueueLease({
       sqsClient: emulator.sqsClient,
       namePrefix: 'lease-bounds-',
+      madeBy: 'sqs',
       logger: silentLogger,
       ...options,
     });

@@ -31,6 +31,12 @@ export const RESPONSE_QUEUE_LEASE = {
 /** The tag that holds a made response queue's lease: Unix seconds until which its maker is alive. */
 export const LEASE_TAG = 'asyncmcp:alive-until';
 
+/**
+ * The tag that names the kind of backend that made a response queue (`sqs`, `sns-sqs`): only that kind
+ * knows what else it made beside the queue, so only that kind sweeps it.
+ */
+export const MADE_BY_TAG = 'asyncmcp:made-by';
+
 /** Most leftover queues one start looks at: a start costs a bounded number of calls. */
 const SWEEP_LIMIT = 100;
 
@@ -38,6 +44,13 @@ export interface ResponseQueueLeaseOptions {
   sqsClient: SQSClient;
   /** The name prefix of the queues gateways make (`asyncmcp-gateway-`). */
   namePrefix: string;
+  /**
+   * The kind of backend that makes the queue (`sqs`, `sns-sqs`), kept in its `MADE_BY_TAG`. A sweep
+   * removes only leftovers of its own kind (and those made before the tag existed): a leftover of
+   * another kind that shares the name prefix may have made more beside its queue (an SNS topic), which
+   * only its own kind's `removeAlongside` removes.
+   */
+  madeBy: string;
   /**
    * Whole seconds, from `RESPONSE_QUEUE_LEASE.minSeconds` to `maxSeconds`. @default RESPONSE_QUEUE_LEASE.seconds (900)
    */
@@ -93,7 +106,7 @@ export class ResponseQueueLease {
 
   /** The tags a queue gets when it is made: its lease from now. */
   tags(): Record<string, string> {
-    return { [LEASE_TAG]: String(this.#until()) };
+    return { [LEASE_TAG]: String(this.#until()), [MADE_BY_TAG]: this.#options.madeBy };
   }
 
   /** Renews the lease of `queueUrl` from now on, until `stop()`. */
@@ -131,6 +144,8 @@ export class ResponseQueueLease {
         const { Tags } = await sqsClient.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }));
         const until = Number(Tags?.[LEASE_TAG]);
         if (!Number.isFinite(until) || until >= now) continue;
+        const madeBy = Tags?.[MADE_BY_TAG];
+        if (madeBy !== undefined && madeBy !== this.#options.madeBy) continue;
         await this.#options.removeAlongside?.({
           queueUrl,
           queueName: queueUrl.slice(queueUrl.lastIndexOf('/') + 1),

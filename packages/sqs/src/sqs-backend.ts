@@ -102,6 +102,7 @@ class SqsQueueBackendChannel implements SqsBackendChannel {
     this.#lease = new ResponseQueueLease({
       sqsClient: options.sqsClient,
       namePrefix: options.responseQueueNamePrefix ?? 'asyncmcp-gateway-',
+      madeBy: 'sqs',
       leaseSeconds: options.responseQueueLeaseSeconds,
       logger: options.logger,
     });
