@@ -1,3 +1,4 @@
+import { initializeRequest } from '@asyncmcp-internal/test-support';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
@@ -57,16 +58,12 @@ describe('asyncmcp-proxy --stdio (end to end)', () => {
     const cli = new CliProcess(stdioArgs(), cleanEnv());
     await cli.waitForLog('stdio session started', 'stderr');
     cli.child.stdin.write(
-      `${JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
+      `${JSON.stringify(
+        initializeRequest(1, {
           protocolVersion: LATEST_PROTOCOL_VERSION,
-          capabilities: {},
           clientInfo: { name: 'raw-stdio', version: '1.0.0' },
-        },
-      })}\n`,
+        }),
+      )}\n`,
     );
     const answer = JSON.parse(await cli.waitForLine('stdout', () => true, 'the initialize answer'));
     expect(answer).toMatchObject({

@@ -1,6 +1,8 @@
 import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 
 export interface InitializeRequestOptions {
+  /** @default '2025-06-18' */
+  protocolVersion?: string;
   clientInfo?: { name: string; version: string };
   /** The request's `_meta`: where the answer goes (`responseQueueUrl`, `clientTopicArn`, `webhookUrl`). */
   meta?: Record<string, unknown>;
@@ -14,13 +16,13 @@ export function initializeRequest(
   id: string | number,
   options: InitializeRequestOptions = {},
 ): JSONRPCRequest {
-  const { clientInfo = { name: 'x', version: '1' }, meta } = options;
+  const { protocolVersion = '2025-06-18', clientInfo = { name: 'x', version: '1' }, meta } = options;
   return {
     jsonrpc: '2.0',
     id,
     method: 'initialize',
     params: {
-      protocolVersion: '2025-06-18',
+      protocolVersion,
       capabilities: {},
       clientInfo,
       ...(meta ? { _meta: meta } : {}),

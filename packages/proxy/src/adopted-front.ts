@@ -30,7 +30,7 @@ export function adoptedFront(options: AdoptedFrontOptions): SessionFront {
     enableJsonResponse: options.enableJsonResponse,
     onsessionclosed: options.onsessionclosed,
   });
-  const inner = front.web as unknown as Partial<InitializedState>;
+  const inner = front as unknown as Partial<InitializedState>;
   if (inner._initialized !== false) {
     throw new Error(
       'this version of @modelcontextprotocol/sdk keeps its session state elsewhere; sessions of other gateway instances cannot be adopted',
@@ -47,7 +47,7 @@ export function adoptedFront(options: AdoptedFrontOptions): SessionFront {
  * instance then waits for its timeout instead of failing at once; the test of this module says so).
  */
 export function streamRequestIds(front: SessionFront): (streamId: string) => RequestId[] {
-  const mapping = (front.web as unknown as { _requestToStreamMapping?: unknown })._requestToStreamMapping;
+  const mapping = (front as unknown as { _requestToStreamMapping?: unknown })._requestToStreamMapping;
   if (!(mapping instanceof Map)) return () => [];
   return (streamId) => {
     const ids: RequestId[] = [];

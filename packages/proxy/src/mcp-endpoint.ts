@@ -101,7 +101,7 @@ export function mountMcpEndpoint(app: Express, context: McpEndpointContext): voi
         .status(503)
         .json({ ...httpError(-32603, `Backend unavailable: ${describeError(error)}`), id: requestId });
     }
-    await session.front.handleRequest(req, res, req.body);
+    await session.front.handleNodeRequest(req, res, req.body);
     // The SDK's transport names the session only once it accepted the initialize; refused (406 without
     // the Accept it needs, 400 …), the session must not keep a slot until it is evicted as idle.
     if (session.front.sessionId === undefined) {
@@ -165,7 +165,7 @@ export function mountMcpEndpoint(app: Express, context: McpEndpointContext): voi
       }
       session.listened = true;
     }
-    await session.front.handleRequest(req, res, req.body);
+    await session.front.handleNodeRequest(req, res, req.body);
     // The client has the answer to its initialize: it need not be kept for a replay.
     if (req.method === 'POST' && carriesInitialized(req.body)) session.events.releaseInitialize();
   }

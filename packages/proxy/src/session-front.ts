@@ -1,12 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import {
-  WebStandardStreamableHTTPServerTransport,
-  type WebStandardStreamableHTTPServerTransportOptions,
-} from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 
 /** What a request's web-standard handling needs that the Node request does not carry. */
 interface RequestContext {
@@ -74,61 +69,14 @@ function streamedAtOnce(response: Response, incoming: IncomingMessage, outgoing:
  * makes every protocol check), served on Node's HTTP server so that a call's SSE stream starts as soon as
  * the call is taken, and its answer goes out as soon as the server gives it.
  */
-export class SessionFront implements Transport {
-  /** The SDK's transport, which holds the session's state. */
-  readonly web: WebStandardStreamableHTTPServerTransport;
-
-  constructor(options: WebStandardStreamableHTTPServerTransportOptions) {
-    this.web = new WebStandardStreamableHTTPServerTransport(options);
-  }
-
-  get sessionId(): string | undefined {
-    return this.web.sessionId;
-  }
-
-  get onmessage(): Transport['onmessage'] {
-    return this.web.onmessage;
-  }
-
-  set onmessage(handler: Transport['onmessage']) {
-    this.web.onmessage = handler;
-  }
-
-  get onclose(): (() => void) | undefined {
-    return this.web.onclose;
-  }
-
-  set onclose(handler: (() => void) | undefined) {
-    this.web.onclose = handler;
-  }
-
-  get onerror(): ((error: Error) => void) | undefined {
-    return this.web.onerror;
-  }
-
-  set onerror(handler: ((error: Error) => void) | undefined) {
-    this.web.onerror = handler;
-  }
-
-  start(): Promise<void> {
-    return this.web.start();
-  }
-
-  close(): Promise<void> {
-    return this.web.close();
-  }
-
-  send(message: JSONRPCMessage, options?: Parameters<Transport['send']>[1]): Promise<void> {
-    return this.web.send(message, options);
-  }
-
-  /** Handles one HTTP request of the session; resolves once its response is written and ended. */
-  async handleRequest(
+export class SessionFront extends WebStandardStreamableHTTPServerTransport {
+  /** Handles one Node HTTP request of the session; resolves once its response is written and ended. */
+  async handleNodeRequest(
     req: IncomingMessage & { auth?: AuthInfo },
     res: ServerResponse,
     parsedBody?: unknown,
   ): Promise<void> {
-    contexts.set(req, { transport: this.web, parsedBody, authInfo: req.auth });
+    contexts.set(req, { transport: this, parsedBody, authInfo: req.auth });
     await listener(req, res);
   }
 }

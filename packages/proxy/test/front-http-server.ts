@@ -13,7 +13,7 @@ export async function serveFrontOverHttp(front: SessionFront, servers: Server[])
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      void front.handleRequest(req, res, text === '' ? undefined : JSON.parse(text));
+      void front.handleNodeRequest(req, res, text === '' ? undefined : JSON.parse(text));
     });
   });
   servers.push(server);

@@ -1,18 +1,13 @@
+import { initializeRequest } from '@asyncmcp-internal/test-support';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 
 // MCP requests sent by hand, as a client without the SDK sends them.
 
 /** An `initialize` POSTed by hand. */
-export const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: LATEST_PROTOCOL_VERSION,
-    capabilities: {},
-    clientInfo: { name: 'raw', version: '1' },
-  },
-};
+export const INIT = initializeRequest(1, {
+  protocolVersion: LATEST_PROTOCOL_VERSION,
+  clientInfo: { name: 'raw', version: '1' },
+});
 
 /** The headers of an MCP POST sent by hand. */
 export const MCP_HEADERS = {

@@ -230,8 +230,8 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
   /**
    * Removes what the instance that made `leftover` made with it: the topic of the same name, or on a
    * response topic this instance was given (one the fleet shares), the leftover queue's subscription to
-   * it. A leftover with no topic of its name (made beside a given topic, or by an sqs gateway of the
-   * same prefix) costs one lookup and deletes nothing.
+   * it. A leftover with no topic of its name (an sqs gateway's of the same prefix, made before queues
+   * named their maker) costs one lookup and deletes nothing.
    */
   async #removeAlongside({ queueUrl, queueName }: LeftoverQueue): Promise<void> {
     const { snsClient, sqsClient, responseTopicArn, requestTopicArn } = this.#options;
@@ -239,7 +239,8 @@ export class SnsSqsBackendChannel implements SqsBackendChannel {
       // The same account and region as the request topic: `arn:aws:sns:<region>:<account>:<name>`.
       const TopicArn = `${requestTopicArn.slice(0, requestTopicArn.lastIndexOf(':') + 1)}${queueName}`;
       // DeleteTopic succeeds on a topic that is not there: asked first, so that only a topic that was
-      // there is logged as deleted (a leftover queue of an sqs instance of the same prefix has none).
+      // there is logged as deleted (an sqs gateway's leftover of the same prefix, made before queues
+      // named their maker, has none).
       const found = await snsClient.send(new GetTopicAttributesCommand({ TopicArn })).then(
         () => true,
         (error: unknown) => {
